@@ -1,0 +1,211 @@
+//! Blob codec: canonical JSON, its SHA-256 key, and zstd compression.
+//!
+//! Every entity a backup holds goes through [`EncodedBlob::encode`] before it reaches a
+//! [`Store`](super::Store): the key is the hash of the canonical, *uncompressed* bytes, so two
+//! backups of an unchanged object produce the same key and the second one costs nothing, no
+//! matter how the API happened to order the object's keys.
+
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use super::error::{BlobProblem, Error, Result};
+
+/// zstd level for blobs. Level 3 (zstd's default) is fast enough to keep up with the API and
+/// already shrinks Assets JSON several-fold; higher levels cost CPU for a few percent.
+const ZSTD_LEVEL: i32 = 3;
+
+/// Largest decompressed blob we accept. A corrupted `raw_len` must not make us allocate
+/// gigabytes; no single Assets entity (even an icon PNG in base64) comes near this.
+const MAX_RAW_LEN: usize = 256 * 1024 * 1024;
+
+/// Serializes `value` as canonical JSON: object keys sorted (by their UTF-8 bytes) at every
+/// depth, no whitespace. Strings and numbers are written exactly as serde_json writes them.
+///
+/// We don't rely on `serde_json::Map` being a `BTreeMap`: another crate in the build may turn
+/// on serde_json's `preserve_order` feature, which would silently change every hash.
+pub fn canonical_json(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
+            for (i, (key, val)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json(key, out);
+                out.push(b':');
+                write_canonical(val, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => write_json(scalar, out),
+    }
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Writing a string or scalar into a Vec cannot fail: no I/O, no non-string map keys.
+    let written = serde_json::to_writer(&mut *out, value);
+    debug_assert!(written.is_ok());
+}
+
+/// Lower-case hex SHA-256 of `bytes`: the key of a blob.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// One entity ready to be stored: key, uncompressed length and zstd bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedBlob {
+    /// Hex SHA-256 of the canonical JSON.
+    pub hash: String,
+    /// Length of the canonical JSON in bytes.
+    pub raw_len: usize,
+    /// The canonical JSON, zstd-compressed.
+    pub data: Vec<u8>,
+}
+
+impl EncodedBlob {
+    /// Canonicalizes, hashes and compresses `value`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if zstd fails (it only does on allocation failure).
+    pub fn encode(value: &Value) -> Result<Self> {
+        let raw = canonical_json(value);
+        let hash = content_hash(&raw);
+        let data = zstd::bulk::compress(&raw, ZSTD_LEVEL)?;
+        Ok(EncodedBlob {
+            hash,
+            raw_len: raw.len(),
+            data,
+        })
+    }
+}
+
+/// Decompresses a stored blob and checks it against its key, returning the canonical JSON.
+///
+/// Reads always verify: a restore must never write silently corrupted data back to a site, and
+/// hashing a few KiB is cheap next to an API call.
+///
+/// # Errors
+///
+/// [`Error::Corrupt`] when the blob does not decompress to `raw_len` bytes hashing to `hash`.
+pub fn decode_blob(hash: &str, data: &[u8], raw_len: i64) -> Result<Vec<u8>> {
+    let corrupt = |problem, source| Error::Corrupt {
+        hash: hash.to_owned(),
+        problem,
+        source,
+    };
+    let raw_len = usize::try_from(raw_len)
+        .ok()
+        .filter(|n| *n <= MAX_RAW_LEN)
+        .ok_or_else(|| corrupt(BlobProblem::LengthMismatch, None))?;
+    // The capacity bound makes zstd fail instead of growing past the recorded length.
+    let raw = zstd::bulk::decompress(data, raw_len)
+        .map_err(|e| corrupt(BlobProblem::Undecodable, Some(e)))?;
+    if raw.len() != raw_len {
+        return Err(corrupt(BlobProblem::LengthMismatch, None));
+    }
+    if content_hash(&raw) != hash {
+        return Err(corrupt(BlobProblem::HashMismatch, None));
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_recursively_and_drops_whitespace() {
+        let a: Value = serde_json::from_str(
+            r#"{ "b": 1, "a": { "z": [ {"y": 2, "x": 1} ], "c": "é\n" }, "A": null }"#,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(canonical_json(&a)).unwrap(),
+            r#"{"A":null,"a":{"c":"é\n","z":[{"x":1,"y":2}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn canonical_json_is_independent_of_key_order() {
+        let a: Value =
+            serde_json::from_str(r#"{"id":"7","attrs":{"n":1,"m":[1,2]},"k":true}"#).unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{"k":true,"attrs":{"m":[1,2],"n":1},"id":"7"}"#).unwrap();
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_eq!(
+            EncodedBlob::encode(&a).unwrap().hash,
+            EncodedBlob::encode(&b).unwrap().hash
+        );
+        // Array order is data, not formatting: it must change the hash.
+        let c = json!({"k":true,"attrs":{"m":[2,1],"n":1},"id":"7"});
+        assert_ne!(canonical_json(&a), canonical_json(&c));
+    }
+
+    #[test]
+    fn encode_then_decode_round_trips_and_checks_the_hash() {
+        let v = json!({"name": "Laptop", "attributes": [{"id": 1, "value": "x".repeat(500)}]});
+        let blob = EncodedBlob::encode(&v).unwrap();
+        assert!(
+            blob.data.len() < blob.raw_len,
+            "repetitive JSON must compress"
+        );
+        let raw = decode_blob(&blob.hash, &blob.data, blob.raw_len as i64).unwrap();
+        assert_eq!(raw, canonical_json(&v));
+
+        let other = content_hash(b"something else");
+        let err = decode_blob(&other, &blob.data, blob.raw_len as i64).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Corrupt {
+                problem: BlobProblem::HashMismatch,
+                ..
+            }
+        ));
+        let err = decode_blob(&blob.hash, b"not zstd", blob.raw_len as i64).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Corrupt {
+                problem: BlobProblem::Undecodable,
+                ..
+            }
+        ));
+        let err = decode_blob(&blob.hash, &blob.data, -1).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Corrupt {
+                problem: BlobProblem::LengthMismatch,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn content_hash_is_lower_hex_sha256() {
+        assert_eq!(
+            content_hash(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

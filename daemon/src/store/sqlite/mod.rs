@@ -1,0 +1,281 @@
+//! [`SqliteStore`]: the default [`Store`] backend, one SQLite file in WAL mode.
+//!
+//! One connection behind a mutex: SQLite allows a single writer anyway, and every call is
+//! short (a batch, a page), so readers never wait long. Writes open `BEGIN IMMEDIATE` so the
+//! write lock is taken up front instead of failing half-way on an upgrade from a read lock;
+//! multi-statement reads use a deferred transaction for a consistent snapshot.
+//!
+//! The SQL lives in `backups.rs` (backups, manifests, blobs) and `jobs.rs` (jobs, synced
+//! schemas); the schema in `../migrations/`.
+
+mod backups;
+mod jobs;
+mod migrate;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use parking_lot::Mutex;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use time::OffsetDateTime;
+
+use super::{Backup, Result};
+use super::{
+    BackupFilter, BackupId, BackupPage, BackupStatus, BackupType, BadBlob, DeleteStats, Entry, Job,
+    JobFilter, JobId, JobStatus, NewBackup, NewEntry, PageRequest, Phase, PhaseState, PhaseStatus,
+    PutStats, RecoverStats, Store, SyncedSchema,
+};
+
+/// Backend name recorded in every backup this store writes.
+const BACKEND: &str = "sqlite";
+
+/// A [`Store`] in one SQLite file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`, applies pending migrations and runs
+    /// [`Store::recover`], so whatever a crash left half-written is gone before first use.
+    ///
+    /// Only the daemon that owns the file may open it this way: recovery deletes backups that
+    /// are still being written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NewerSchema`](super::Error::NewerSchema) if the file comes from a newer build;
+    /// [`Error::Migration`](super::Error::Migration); [`Error::Sqlite`](super::Error::Sqlite).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let store = Self::open_without_recovery(path)?;
+        let stats = store.recover()?;
+        if stats != RecoverStats::default() {
+            tracing::info!(?stats, "store recovered from an unclean shutdown");
+        }
+        Ok(store)
+    }
+
+    /// Like [`open`](Self::open) but leaves in-flight backups and jobs alone: for tools that
+    /// read a store another process may be writing.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn open_without_recovery(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        migrate::configure(&conn)?;
+        migrate::migrate(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version this build writes (`PRAGMA user_version` after migration).
+    pub fn schema_version() -> i64 {
+        migrate::SUPPORTED_VERSION
+    }
+
+    /// Runs `f` in a write transaction that holds the write lock from its first statement.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a read (deferred) transaction: one consistent snapshot for all its queries.
+    fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let out = f(&tx)?;
+        // Nothing was written; finishing explicitly just releases the snapshot.
+        tx.finish()?;
+        Ok(out)
+    }
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn begin_backup(&self, new: &NewBackup) -> Result<BackupId> {
+        self.write(|tx| backups::begin(tx, new))
+    }
+
+    fn put_entries(&self, backup: BackupId, entries: &[NewEntry]) -> Result<PutStats> {
+        let mut total = PutStats::default();
+        for chunk in entries.chunks(super::BATCH_SIZE) {
+            // Hashing and compressing happen before the lock is taken, so other callers only
+            // wait for the inserts.
+            let encoded = backups::encode_entries(chunk)?;
+            let stats = self.write(|tx| backups::put(tx, backup, &encoded))?;
+            total.entries += stats.entries;
+            total.blobs_added += stats.blobs_added;
+            total.bytes_added += stats.bytes_added;
+        }
+        Ok(total)
+    }
+
+    fn complete_backup(&self, backup: BackupId, ended_at: OffsetDateTime) -> Result<Backup> {
+        self.write(|tx| backups::complete(tx, backup, ended_at))
+    }
+
+    fn fail_backup(&self, backup: BackupId, ended_at: OffsetDateTime) -> Result<()> {
+        self.write(|tx| backups::fail(tx, backup, ended_at))
+    }
+
+    fn set_phase(&self, backup: BackupId, phase: Phase, state: &PhaseState) -> Result<()> {
+        self.write(|tx| backups::set_phase(tx, backup, phase, state))
+    }
+
+    fn delete_backup(&self, backup: BackupId) -> Result<DeleteStats> {
+        self.write(|tx| backups::delete(tx, backup))
+    }
+
+    fn recover(&self) -> Result<RecoverStats> {
+        self.write(|tx| {
+            let mut stats = backups::recover(tx)?;
+            stats.jobs_requeued = jobs::requeue_running(tx)?;
+            Ok(stats)
+        })
+    }
+
+    fn list_backups(&self, filter: &BackupFilter, page: PageRequest) -> Result<BackupPage> {
+        self.read(|tx| backups::list(tx, filter, page))
+    }
+
+    fn get_backup(&self, backup: BackupId) -> Result<Backup> {
+        self.read(|tx| backups::get_complete(tx, backup))
+    }
+
+    fn count_entries(&self, backup: BackupId, kind: &str) -> Result<u64> {
+        self.read(|tx| backups::count_entries(tx, backup, kind))
+    }
+
+    fn entry_page(
+        &self,
+        backup: BackupId,
+        kind: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Entry>> {
+        // Copy the compressed rows out under the lock, decompress and verify after it.
+        let rows = self.read(|tx| backups::entry_rows(tx, backup, kind, after, limit))?;
+        rows.into_iter().map(backups::EntryRow::decode).collect()
+    }
+
+    fn get_blob(&self, hash: &str) -> Result<Vec<u8>> {
+        let (data, raw_len) = self.read(|tx| backups::blob_row(tx, hash))?;
+        super::blob::decode_blob(hash, &data, raw_len)
+    }
+
+    fn verify(&self, backup: BackupId) -> Result<Vec<BadBlob>> {
+        self.read(|tx| backups::require_complete(tx, backup))?;
+        let mut bad = Vec::new();
+        let mut after = String::new();
+        loop {
+            // One page per lock, so a long verify doesn't starve the writer.
+            let rows = self.read(|tx| backups::verify_rows(tx, backup, &after))?;
+            let Some(last) = rows.last() else {
+                return Ok(bad);
+            };
+            after.clone_from(&last.hash);
+            bad.extend(rows.into_iter().filter_map(backups::VerifyRow::check));
+        }
+    }
+
+    fn replace_synced_schemas(&self, site: &str, schemas: &[SyncedSchema]) -> Result<()> {
+        self.write(|tx| jobs::replace_synced_schemas(tx, site, schemas))
+    }
+
+    fn list_synced_schemas(&self, site: Option<&str>) -> Result<Vec<SyncedSchema>> {
+        self.read(|tx| jobs::list_synced_schemas(tx, site))
+    }
+
+    fn enqueue_job(
+        &self,
+        kind: &str,
+        payload: &serde_json::Value,
+        now: OffsetDateTime,
+    ) -> Result<JobId> {
+        let payload = serde_json::to_string(payload)?;
+        self.write(|tx| jobs::enqueue(tx, kind, &payload, now))
+    }
+
+    fn claim_next_job(&self, now: OffsetDateTime) -> Result<Option<Job>> {
+        self.write(|tx| jobs::claim_next(tx, now))
+    }
+
+    fn update_job(
+        &self,
+        job: JobId,
+        status: JobStatus,
+        error: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        self.write(|tx| jobs::update(tx, job, status, error, now))
+    }
+
+    fn get_job(&self, job: JobId) -> Result<Job> {
+        self.read(|tx| jobs::get(tx, job))
+    }
+
+    fn list_jobs(&self, filter: &JobFilter, page: PageRequest) -> Result<Vec<Job>> {
+        self.read(|tx| jobs::list(tx, filter, page))
+    }
+}
+
+/// Timestamps are stored as Unix milliseconds (see `0001_init.sql` for why).
+fn to_millis(t: OffsetDateTime) -> i64 {
+    // i64 milliseconds cover ±292 million years; `time` stops at ±9999.
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn from_millis(ms: i64) -> rusqlite::Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
+    })
+}
+
+/// Read-side counterpart of a `u64` count stored as INTEGER (never negative by construction).
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Lets the string enums go straight into and out of SQL, so a bad value in a row surfaces as
+/// a typed conversion error instead of a panic or a silent default.
+macro_rules! sql_text_enum {
+    ($($name:ident),+) => {$(
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        impl FromSql for $name {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                value.as_str()?.parse().map_err(|e| FromSqlError::Other(Box::new(e)))
+            }
+        }
+    )+};
+}
+sql_text_enum!(BackupType, BackupStatus, PhaseStatus, JobStatus);
