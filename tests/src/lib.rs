@@ -1,0 +1,5 @@
+//! Support code for the end-to-end tests and benchmarks of assetark and its simulator, over real HTTP.
+
+pub mod harness;
+pub mod openapi;
+pub mod openapi_check;
