@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: formatting, lints, every Rust test (unit and
+# end-to-end over real HTTP), then the third-party client conformance check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+
+echo "== cargo clippy (-D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace
+
+echo "== conformance: atlassian-python-api against the simulator"
+scripts/conformance.sh

@@ -1,0 +1,290 @@
+//! The simulator's TOML configuration: listener, admin API, rate limits, faults and sites.
+//!
+//! Key names are a contract (scripts rely on them): see the issue text and sim/README.md.
+
+use serde::Deserialize;
+
+/// Whole simulator configuration (`assets-sim --config FILE`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    /// Address to bind, e.g. `127.0.0.1:0`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Serve the `/__sim/` admin API (fault switches, counters, site reset).
+    #[serde(default)]
+    pub admin_api: bool,
+    /// Emit URLs inside responses in the `/ex/jira/{cloudId}/...` gateway form instead of the
+    /// plain `/jsm/assets/workspace/...` form.
+    #[serde(default)]
+    pub links_use_cloud_id: bool,
+    #[serde(default)]
+    pub rate_limits: RateLimitConfig,
+    #[serde(default)]
+    pub faults: FaultConfig,
+    /// Largest accepted request body; larger bodies get 413 with an error body.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    #[serde(default)]
+    pub sites: Vec<SiteConfig>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:0".into()
+}
+fn default_max_body_bytes() -> usize {
+    8 * 1024 * 1024
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: default_listen(),
+            admin_api: false,
+            links_use_cloud_id: false,
+            rate_limits: RateLimitConfig::default(),
+            faults: FaultConfig::default(),
+            max_body_bytes: default_max_body_bytes(),
+            sites: Vec::new(),
+        }
+    }
+}
+
+/// Per-credential, per-endpoint-class request limits (reference §15).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Multiplies every limit (a benchmark runs the documented ratios in less time).
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Per-minute limit of endpoints without a documented number.
+    #[serde(default = "default_other_per_minute")]
+    pub default_per_minute: u32,
+    /// Size of the token bucket's burst, in seconds of the per-minute rate.
+    #[serde(default = "default_burst_seconds")]
+    pub burst_seconds: f64,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> f64 {
+    1.0
+}
+fn default_other_per_minute() -> u32 {
+    3000
+}
+fn default_burst_seconds() -> f64 {
+    10.0
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            enabled: true,
+            scale: 1.0,
+            default_per_minute: default_other_per_minute(),
+            burst_seconds: default_burst_seconds(),
+        }
+    }
+}
+
+/// Deterministic fault injection (off by default).
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultConfig {
+    /// Seed of the fault RNG: the same seed and request order give the same faults.
+    #[serde(default)]
+    pub seed: u64,
+    /// Share of requests answered 500, 502 or 503 (503 with `Retry-After`), 0.0..=1.0.
+    #[serde(default)]
+    pub error_rate: f64,
+    /// Latency added to every request, in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Share of requests whose connection is dropped before they are processed.
+    #[serde(default)]
+    pub drop_rate: f64,
+    /// Share of requests that are processed but whose response is lost (connection dropped
+    /// after the change was made): the case that makes naive retries duplicate data.
+    #[serde(default)]
+    pub lost_response_rate: f64,
+    /// Only requests whose endpoint class is listed get faults (empty = every class).
+    /// Classes: `aql_legacy`, `aql`, `object`, `other`, `jira`.
+    #[serde(default)]
+    pub classes: Vec<String>,
+}
+
+/// One simulated Atlassian site with its Assets workspace.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub name: String,
+    pub email: String,
+    pub token: String,
+    /// Further API tokens of the same account (a credential pool); each has its own limits.
+    #[serde(default)]
+    pub extra_tokens: Vec<String>,
+    pub workspace_id: Option<String>,
+    pub cloud_id: Option<String>,
+    #[serde(default = "default_flavor")]
+    pub flavor: String,
+    #[serde(default)]
+    pub dataset: DatasetConfig,
+    /// The site's user directory; when empty, the standard directory is used.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+}
+
+fn default_flavor() -> String {
+    "cloud".into()
+}
+
+/// Which data a site starts with.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    #[serde(default = "default_kind")]
+    pub kind: DatasetKind,
+    #[serde(default = "default_objects")]
+    pub objects: u32,
+    #[serde(default)]
+    pub seed: u64,
+    /// Some Text values exceed 255 characters, as a Data Center export would hold.
+    #[serde(default)]
+    pub from_data_center: bool,
+    /// Number of object history entries written per object beyond its creation.
+    #[serde(default = "default_history_updates")]
+    pub history_updates: u32,
+}
+
+fn default_kind() -> DatasetKind {
+    DatasetKind::Empty
+}
+fn default_objects() -> u32 {
+    200
+}
+fn default_history_updates() -> u32 {
+    1
+}
+
+impl Default for DatasetConfig {
+    fn default() -> Self {
+        DatasetConfig {
+            kind: default_kind(),
+            objects: default_objects(),
+            seed: 0,
+            from_data_center: false,
+            history_updates: default_history_updates(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetKind {
+    Cmdb,
+    Empty,
+}
+
+/// A user of a site's directory.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub display_name: String,
+    pub email: Option<String>,
+    pub account_id: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+impl SimConfig {
+    /// Parses TOML and checks everything at once, reporting every problem in one error.
+    pub fn from_toml(text: &str) -> anyhow::Result<SimConfig> {
+        let cfg: SimConfig = toml::from_str(text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut problems = Vec::new();
+        if self.rate_limits.scale.is_nan() || self.rate_limits.scale <= 0.0 {
+            problems.push("rate_limits.scale must be > 0".to_string());
+        }
+        if self.rate_limits.burst_seconds.is_nan() || self.rate_limits.burst_seconds <= 0.0 {
+            problems.push("rate_limits.burst_seconds must be > 0".to_string());
+        }
+        for (name, v) in [
+            ("error_rate", self.faults.error_rate),
+            ("drop_rate", self.faults.drop_rate),
+            ("lost_response_rate", self.faults.lost_response_rate),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                problems.push(format!("faults.{name} must be within 0.0..=1.0"));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for s in &self.sites {
+            if s.name.is_empty()
+                || !s
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                problems.push(format!(
+                    "site name {:?} must be non-empty [A-Za-z0-9_-]",
+                    s.name
+                ));
+            }
+            if !seen.insert(s.name.clone()) {
+                problems.push(format!("site name {:?} is used twice", s.name));
+            }
+            if s.token.is_empty() {
+                problems.push(format!("site {:?}: token must not be empty", s.name));
+            }
+            if s.flavor != "cloud" {
+                problems.push(format!(
+                    "site {:?}: flavor {:?} is not simulated (only \"cloud\")",
+                    s.name, s.flavor
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!(
+                "invalid simulator configuration:\n  {}",
+                problems.join("\n  ")
+            )
+        }
+    }
+}
+
+impl SimConfig {
+    /// One site, `demo`, with a 2,000-object cmdb dataset: what runs without a config file.
+    pub fn demo() -> SimConfig {
+        SimConfig {
+            admin_api: true,
+            sites: vec![SiteConfig {
+                name: "demo".into(),
+                email: "admin@demo.example".into(),
+                token: "demo-token".into(),
+                extra_tokens: Vec::new(),
+                workspace_id: None,
+                cloud_id: None,
+                flavor: default_flavor(),
+                dataset: DatasetConfig {
+                    kind: DatasetKind::Cmdb,
+                    objects: 2000,
+                    ..DatasetConfig::default()
+                },
+                users: Vec::new(),
+            }],
+            ..SimConfig::default()
+        }
+    }
+}

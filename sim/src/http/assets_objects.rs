@@ -1,0 +1,425 @@
+//! Object endpoints (create, find, update, delete, attributes, history, reference info,
+//! connected tickets) and AQL search in its current and deprecated forms.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde_json::{Map, Value, json};
+
+use super::assets_schemas::{created, ok, path_id};
+use super::{App, Fields, JsonBody, Params, Site};
+use crate::error::{ApiError, ApiResult};
+use crate::render::{AttrMode, Ctx};
+use crate::ws::{AttrInput, Workspace};
+
+/// Largest page the simulator serves; larger `maxResults` are cut to it.
+pub const MAX_PAGE: usize = 5000;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/a/object/create", post(create))
+        .route("/a/object/aql", post(aql))
+        .route("/a/object/aql/totalcount", post(total_count))
+        .route("/a/object/navlist/aql", post(navlist))
+        .route("/a/object/navlist/iql", post(navlist))
+        .route("/a/aql/objects", get(aql_objects))
+        .route("/a/iql/objects", get(aql_objects))
+        .route("/a/object/{id}", get(find).put(update).delete(delete))
+        .route("/a/object/{id}/attributes", get(attributes))
+        .route("/a/object/{id}/history", get(history))
+        .route("/a/object/{id}/referenceinfo", get(reference_info))
+        .route("/a/objectconnectedtickets/{id}/tickets", get(tickets))
+}
+
+/// Parses the `attributes` array of an `ObjectIn` body.
+fn inputs(b: &Map<String, Value>, required: bool) -> ApiResult<Vec<AttrInput>> {
+    let bad = |m: &str| ApiError::field("attributes", m.to_string());
+    let list = match b.get("attributes") {
+        None | Some(Value::Null) if required => return Err(bad("attributes is required")),
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(bad("attributes must be an array")),
+    };
+    list.iter()
+        .map(|entry| {
+            let m = entry
+                .as_object()
+                .ok_or_else(|| bad("each attribute must be an object"))?;
+            let attr_id = m.required_string("objectTypeAttributeId")?;
+            let values = match m.get("objectAttributeValues") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(vs)) => vs
+                    .iter()
+                    .map(|v| match v.get("value") {
+                        Some(Value::String(s)) => Ok(s.clone()),
+                        Some(Value::Number(n)) => Ok(n.to_string()),
+                        Some(Value::Bool(x)) => Ok(x.to_string()),
+                        None | Some(Value::Null) => Ok(String::new()),
+                        Some(_) => Err(bad("objectAttributeValues[].value must be a string")),
+                    })
+                    .collect::<ApiResult<Vec<_>>>()?,
+                Some(_) => return Err(bad("objectAttributeValues must be an array")),
+            };
+            Ok(AttrInput { attr_id, values })
+        })
+        .collect()
+}
+
+fn with_extended_info(ws: &Workspace, id: u32, mut v: Value) -> Value {
+    let open = ws
+        .issues
+        .values()
+        .any(|i| i.assets.iter().any(|(_, ids)| ids.contains(&id)));
+    v["extendedInfo"] = json!({"openIssuesExists": open, "attachmentsExists": false});
+    v
+}
+
+async fn create(
+    State(app): State<Arc<App>>,
+    Extension(site): Extension<Arc<Site>>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let type_id = b.required_id("objectTypeId")?;
+    let inputs = inputs(&b, true)?;
+    let mut ws = site.data.write();
+    let actor = ws.actor;
+    let id = ws.create_object(type_id, &inputs, actor, app.clock.now())?;
+    let ctx = Ctx {
+        ws: &ws,
+        base: &site.api_base,
+    };
+    created(ctx.object(ws.object(id)?, AttrMode::None, &mut HashMap::new()))
+}
+
+async fn find(
+    Extension(site): Extension<Arc<Site>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = path_id(&id, "object")?;
+    let ws = site.data.read();
+    let ctx = Ctx {
+        ws: &ws,
+        base: &site.api_base,
+    };
+    let v = ctx.object(
+        ws.object(id)?,
+        AttrMode::WithDefinitions,
+        &mut HashMap::new(),
+    );
+    ok(with_extended_info(&ws, id, v))
+}
+
+async fn update(
+    State(app): State<Arc<App>>,
+    Extension(site): Extension<Arc<Site>>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let id = path_id(&id, "object")?;
+    let type_id = b.id("objectTypeId")?;
+    let inputs = inputs(&b, false)?;
+    let mut ws = site.data.write();
+    let actor = ws.actor;
+    ws.update_object(id, type_id, &inputs, actor, app.clock.now())?;
+    let ctx = Ctx {
+        ws: &ws,
+        base: &site.api_base,
+    };
+    ok(ctx.object(
+        ws.object(id)?,
+        AttrMode::WithDefinitions,
+        &mut HashMap::new(),
+    ))
+}
+
+async fn delete(
+    Extension(site): Extension<Arc<Site>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = path_id(&id, "object")?;
+    site.data.write().delete_object(id)?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn attributes(
+    Extension(site): Extension<Arc<Site>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = path_id(&id, "object")?;
+    let ws = site.data.read();
+    let ctx = Ctx {
+        ws: &ws,
+        base: &site.api_base,
+    };
+    ok(Value::Array(ctx.object_attributes(
+        ws.object(id)?,
+        true,
+        &mut HashMap::new(),
+    )))
+}
+
+async fn history(
+    Extension(site): Extension<Arc<Site>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult<Response> {
+    let id = path_id(&id, "object")?;
+    let asc = p.bool("asc", false)?;
+    let ws = site.data.read();
+    ws.object(id)?;
+    let ctx = Ctx {
+        ws: &ws,
+        base: &site.api_base,
+    };
+    let entries = ws.history.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+    let mut out: Vec<Value> = entries.iter().map(|h| ctx.history(id, h)).collect();
+    if !asc {
+        out.reverse();
+    }
+    ok(Value::Array(out))
+}
+
+async fn reference_info(
+    Extension(site): Extension<Arc<Site>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = path_id(&id, "object")?;
+    let ws = site.data.read();
+    ws.object(id)?;
+    let ctx = Ctx {
+        ws: &ws,
+        base: &site.api_base,
+    };
+    let out: Vec<Value> = ws
+        .inbound_references(id)
+        .into_iter()
+        .filter_map(|(type_id, refs, n)| {
+            let t = ws.types.get(&type_id)?;
+            let refs: Vec<Value> = refs.iter().filter_map(|r| ws.ref_types.get(r)).map(|r| ctx.ref_type(r)).collect();
+            Some(json!({"referenceTypes": refs, "objectType": ctx.object_type(t, 0), "numberOfReferencedObjects": n, "openIssuesExists": false}))
+        })
+        .collect();
+    ok(Value::Array(out))
+}
+
+async fn tickets(
+    Extension(site): Extension<Arc<Site>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = path_id(&id, "object")?;
+    let ws = site.data.read();
+    ws.object(id)?;
+    let issues: Vec<_> = ws
+        .issues
+        .values()
+        .filter(|i| i.assets.iter().any(|(_, ids)| ids.contains(&id)))
+        .collect();
+    let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+    let tickets: Vec<Value> = issues
+        .iter()
+        .map(|i| {
+            json!({
+                "workspaceId": ws.ws_id, "globalId": format!("{}:{}", ws.ws_id, i.id), "key": i.key, "id": i.id.to_string(),
+                "reporter": ws.users.get(ws.actor as usize).map(|u| u.account_id.clone()).unwrap_or_default(),
+                "created": crate::clock::iso(i.created), "updated": crate::clock::iso(i.updated), "title": i.summary,
+                "status": {"name": "Open", "description": "The issue is open", "colorName": "blue-gray"},
+                "type": {"name": "Task", "description": "A task that needs to be done.", "iconUrl": format!("{}/images/task.svg", site.site_url)},
+                "priority": {"name": "Medium", "iconUrl": format!("{}/images/medium.svg", site.site_url)},
+            })
+        })
+        .collect();
+    ok(json!({"tickets": tickets, "allTicketsQuery": format!("issuekey IN ({})", keys.join(", "))}))
+}
+
+/// Runs an AQL query through the site's cache; syntax errors are 400s.
+fn search(site: &Site, ws: &Workspace, q: &str) -> ApiResult<Arc<Vec<u32>>> {
+    site.aql
+        .search(ws, q)
+        .map_err(|e| ApiError::field("qlQuery", e))
+}
+
+/// Definitions of the attributes of the types on a page, each once, with nested types.
+fn type_attributes(ctx: &Ctx, ids: &[u32]) -> Vec<Value> {
+    let mut types: Vec<u32> = ids
+        .iter()
+        .filter_map(|id| ctx.ws.get_object(*id))
+        .map(|o| o.type_id)
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    let mut seen = std::collections::HashSet::new();
+    types
+        .into_iter()
+        .flat_map(|t| {
+            ctx.ws
+                .visible_attrs(t)
+                .into_iter()
+                .enumerate()
+                .collect::<Vec<_>>()
+        })
+        .filter(|(_, a)| seen.insert(*a))
+        .filter_map(|(i, a)| {
+            ctx.ws
+                .attrs
+                .get(&a)
+                .map(|a| ctx.attribute(a, i as i32, true))
+        })
+        .collect()
+}
+
+async fn aql(
+    Extension(site): Extension<Arc<Site>>,
+    p: Params,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let start = p.count("startAt", 0)?;
+    let max = p.count("maxResults", 25)?.min(MAX_PAGE);
+    let with_attrs = p.bool("includeAttributes", true)?;
+    let q = b.required_string("qlQuery")?;
+    let ws = site.data.read();
+    let ids = search(&site, &ws, &q)?;
+    let ctx = Ctx {
+        ws: &ws,
+        base: &site.api_base,
+    };
+    let page_ids: Vec<u32> = ids.iter().skip(start).take(max).copied().collect();
+    let mode = if with_attrs {
+        AttrMode::Bare
+    } else {
+        AttrMode::None
+    };
+    let mut cache = HashMap::new();
+    let values: Vec<Value> = page_ids
+        .iter()
+        .filter_map(|id| ws.get_object(*id))
+        .map(|o| ctx.object(o, mode, &mut cache))
+        .collect();
+    let defs = if with_attrs {
+        type_attributes(&ctx, &page_ids)
+    } else {
+        Vec::new()
+    };
+    let is_last = start + values.len() >= ids.len();
+    ok(json!({
+        "startAt": start, "maxResults": max, "total": ids.len(), "isLast": is_last, "last": is_last,
+        "values": values, "objectTypeAttributes": defs,
+    }))
+}
+
+async fn total_count(
+    Extension(site): Extension<Arc<Site>>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let q = b.required_string("qlQuery")?;
+    let ws = site.data.read();
+    let n = search(&site, &ws, &q)?.len();
+    ok(json!({"totalCount": n}))
+}
+
+/// The deprecated page-based result (`ObjectListResult`).
+fn object_list(
+    ctx: &Ctx,
+    site: &Site,
+    q: &str,
+    page: usize,
+    per_page: usize,
+    with_attrs: bool,
+    type_id: Option<u32>,
+) -> ApiResult<Value> {
+    if page == 0 || per_page == 0 {
+        return Err(ApiError::bad_request(
+            "page and resultPerPage must be 1 or greater",
+        ));
+    }
+    let per_page = per_page.min(MAX_PAGE);
+    let all = search(site, ctx.ws, q)?;
+    let ids: Vec<u32> = match type_id {
+        Some(t) => all
+            .iter()
+            .copied()
+            .filter(|id| ctx.ws.get_object(*id).is_some_and(|o| o.type_id == t))
+            .collect(),
+        None => all.to_vec(),
+    };
+    let start = (page - 1) * per_page;
+    let page_ids: Vec<u32> = ids.iter().skip(start).take(per_page).copied().collect();
+    let mode = if with_attrs {
+        AttrMode::Bare
+    } else {
+        AttrMode::None
+    };
+    let mut cache = HashMap::new();
+    let entries: Vec<Value> = page_ids
+        .iter()
+        .filter_map(|id| ctx.ws.get_object(*id))
+        .map(|o| ctx.object(o, mode, &mut cache))
+        .collect();
+    let defs = if with_attrs {
+        type_attributes(ctx, &page_ids)
+    } else {
+        Vec::new()
+    };
+    let n = entries.len();
+    Ok(json!({
+        "objectEntries": entries, "objectTypeAttributes": defs, "totalFilterCount": ids.len(),
+        "startIndex": start, "toIndex": start + n, "pageObjectSize": n, "pageNumber": page,
+        "pageSize": ids.len().div_ceil(per_page), "orderWay": "ascending", "qlQuery": q, "iql": q,
+        "conversionPossible": false, "qlQuerySearchResult": true, "iqlSearchResult": true,
+        "objectTypeIsInherited": false, "abstractObjectType": false,
+    }))
+}
+
+async fn aql_objects(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResult<Response> {
+    let q = p.str("qlQuery").or(p.str("iql")).unwrap_or("").to_string();
+    let page = p.count("page", 1)?;
+    let per_page = p.count("resultPerPage", 25)?;
+    let with_attrs = p.bool("includeAttributes", true)?;
+    let ws = site.data.read();
+    let ctx = Ctx {
+        ws: &ws,
+        base: &site.api_base,
+    };
+    ok(object_list(
+        &ctx, &site, &q, page, per_page, with_attrs, None,
+    )?)
+}
+
+async fn navlist(
+    Extension(site): Extension<Arc<Site>>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let q = match b.string("qlQuery")? {
+        Some(q) => q,
+        None => b.string("iql")?.unwrap_or_default(),
+    };
+    let type_id = b.required_id("objectTypeId")?;
+    let per_page = b
+        .int("resultsPerPage")?
+        .ok_or_else(|| ApiError::field("resultsPerPage", "resultsPerPage is required"))?;
+    let schema_id = b.required_id("objectSchemaId")?;
+    let page = b.int("page")?.unwrap_or(1);
+    let with_attrs = b.bool("includeAttributes")?.unwrap_or(true);
+    let ws = site.data.read();
+    if ws.object_type(type_id)?.schema_id != schema_id {
+        return Err(ApiError::field(
+            "objectTypeId",
+            "The object type does not belong to the object schema",
+        ));
+    }
+    let ctx = Ctx {
+        ws: &ws,
+        base: &site.api_base,
+    };
+    let (page, per_page) = (
+        usize::try_from(page).unwrap_or(0),
+        usize::try_from(per_page).unwrap_or(0),
+    );
+    let mut v = object_list(&ctx, &site, &q, page, per_page, with_attrs, Some(type_id))?;
+    v["objectTypeId"] = json!(type_id.to_string());
+    ok(v)
+}

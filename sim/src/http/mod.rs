@@ -1,0 +1,509 @@
+//! The HTTP front: the gate every request passes (site and workspace resolution, auth, rate
+//! limits, faults, counters) and the router of Assets, Jira and admin endpoints.
+//!
+//! The gate rewrites the public paths (`/jsm/assets/workspace/{ws}/v1/...`,
+//! `/ex/jira/{cloudId}/jsm/assets/workspace/{ws}/v1/...`, `/site/{name}/rest/...`,
+//! `/ex/jira/{cloudId}/rest/...`) to internal ones (`/a/...`, `/j/...`) and puts the resolved
+//! `Arc<Site>` in the request's extensions, so handlers are written once for every path form.
+
+mod admin;
+mod assets_attrs;
+mod assets_config;
+mod assets_objects;
+mod assets_schemas;
+mod assets_types;
+mod extract;
+mod jira;
+mod jql;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use parking_lot::{Mutex, RwLock};
+use tower::util::BoxCloneSyncService;
+
+use crate::clock::{self, Clock};
+use crate::config::{SimConfig, SiteConfig};
+use crate::error::ApiError;
+use crate::faults::{Action, Faults};
+use crate::ratelimit::{Class, Decision, RateLimiter};
+use crate::ws::Workspace;
+
+pub use extract::{Fields, JsonBody, Params};
+
+/// One simulated site.
+pub struct Site {
+    pub cfg: SiteConfig,
+    pub name: String,
+    pub ws_id: String,
+    pub cloud_id: String,
+    pub data: RwLock<Workspace>,
+    pub aql: crate::aql::Cache,
+    /// `{url}/jsm/assets/workspace/{ws}/v1`, the base of links inside responses.
+    pub api_base: String,
+    /// `{url}/site/{name}`.
+    pub site_url: String,
+}
+
+impl Site {
+    fn accepts(&self, auth: &str) -> Option<u64> {
+        let tokens = std::iter::once(&self.cfg.token).chain(self.cfg.extra_tokens.iter());
+        if let Some(b) = auth.strip_prefix("Basic ") {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()?;
+            let (email, token) = std::str::from_utf8(&raw).ok()?.split_once(':')?;
+            if !email.eq_ignore_ascii_case(&self.cfg.email) {
+                return None;
+            }
+            return tokens
+                .into_iter()
+                .any(|t| t == token)
+                .then(|| credential_hash(token));
+        }
+        if let Some(t) = auth.strip_prefix("Bearer ") {
+            let t = t.trim();
+            return tokens
+                .into_iter()
+                .any(|x| x == t)
+                .then(|| credential_hash(t));
+        }
+        None
+    }
+}
+
+fn credential_hash(token: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    token.hash(&mut h);
+    h.finish()
+}
+
+/// Request counters for the admin API.
+#[derive(Default)]
+pub struct Stats {
+    pub by_class: HashMap<&'static str, u64>,
+    pub by_endpoint: HashMap<&'static str, u64>,
+    pub by_site: HashMap<String, u64>,
+    pub by_status: HashMap<u16, u64>,
+}
+
+/// Shared state of the whole simulator.
+pub struct App {
+    pub sites: Vec<Arc<Site>>,
+    pub clock: Clock,
+    pub limiter: RateLimiter,
+    pub faults: Faults,
+    pub stats: Mutex<Stats>,
+    pub admin_api: bool,
+}
+
+impl App {
+    pub fn site_by_name(&self, name: &str) -> Option<&Arc<Site>> {
+        self.sites.iter().find(|s| s.name == name)
+    }
+}
+
+/// Where a public path leads.
+struct Route {
+    site: Arc<Site>,
+    /// Internal path: `/a/...` (Assets) or `/j/...` (Jira).
+    internal: String,
+}
+
+/// Maps a public path to a site and an internal path; `Err` is the response to give.
+fn route(app: &App, path: &str) -> Result<Option<Route>, ApiError> {
+    let segs: Vec<&str> = path.trim_start_matches('/').splitn(6, '/').collect();
+    let not_found = || ApiError::not_found("Representation of the target resource do not exist");
+    let assets =
+        |site: Option<&Arc<Site>>, ws: &str, rest: &str| -> Result<Option<Route>, ApiError> {
+            let site = site.ok_or_else(not_found)?;
+            if site.ws_id != ws {
+                return Err(ApiError::not_found(format!(
+                    "No workspace found with id: {ws}"
+                )));
+            }
+            Ok(Some(Route {
+                site: site.clone(),
+                internal: format!("/a/{rest}"),
+            }))
+        };
+    let by_ws = |ws: &str| app.sites.iter().find(|s| s.ws_id == ws);
+    let by_cloud = |c: &str| app.sites.iter().find(|s| s.cloud_id == c);
+    match segs.as_slice() {
+        ["jsm", "assets" | "insight", "workspace", ws, "v1", rest] => assets(by_ws(ws), ws, rest),
+        ["jsm", "assets" | "insight", "workspace", ws, "v1"] => assets(by_ws(ws), ws, ""),
+        ["ex", "jira", cloud, "jsm", "assets" | "insight", rest] => {
+            let inner: Vec<&str> = rest.splitn(4, '/').collect();
+            match inner.as_slice() {
+                ["workspace", ws, "v1", rest] => assets(by_cloud(cloud), ws, rest),
+                _ => Err(not_found()),
+            }
+        }
+        ["ex", "jira", cloud, "rest", ..] => {
+            let site = by_cloud(cloud).ok_or_else(not_found)?;
+            let rest = path
+                .trim_start_matches('/')
+                .splitn(4, '/')
+                .nth(3)
+                .unwrap_or("");
+            Ok(Some(Route {
+                site: site.clone(),
+                internal: format!("/j/{rest}"),
+            }))
+        }
+        ["site", name, "rest", ..] => {
+            let site = app.site_by_name(name).ok_or_else(not_found)?;
+            let rest = path
+                .trim_start_matches('/')
+                .splitn(3, '/')
+                .nth(2)
+                .unwrap_or("");
+            Ok(Some(Route {
+                site: site.clone(),
+                internal: format!("/j/{rest}"),
+            }))
+        }
+        ["__sim", ..] if app.admin_api => Ok(None),
+        _ => Err(not_found()),
+    }
+}
+
+/// Collapses `//` (one client sends `v1//objecttype/...`) and drops a trailing `/`.
+fn normalize(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        out.push_str(seg);
+    }
+    if out.is_empty() { "/".into() } else { out }
+}
+
+/// The rate-limit class and endpoint template of an internal request.
+fn classify(method: &axum::http::Method, internal: &str) -> (Class, &'static str) {
+    use axum::http::Method;
+    let segs: Vec<&str> = internal.trim_start_matches('/').split('/').collect();
+    let get = method == Method::GET;
+    let post = method == Method::POST;
+    match segs.as_slice() {
+        ["j", ..] => (Class::Jira, "jira"),
+        ["a", "aql", "objects"] if get => (Class::AqlLegacy, "GET /aql/objects"),
+        ["a", "iql", "objects"] if get => (Class::AqlLegacy, "GET /iql/objects"),
+        ["a", "object", "navlist", "aql"] if post => (Class::AqlLegacy, "POST /object/navlist/aql"),
+        ["a", "object", "navlist", "iql"] if post => (Class::AqlLegacy, "POST /object/navlist/iql"),
+        ["a", "object", "aql", "totalcount"] if post => {
+            (Class::AqlLegacy, "POST /object/aql/totalcount")
+        }
+        ["a", "object", "aql"] if post => (Class::Aql, "POST /object/aql"),
+        ["a", "object", "create"] if post => (Class::Object, "POST /object/create"),
+        ["a", "object", _] if get => (Class::Object, "GET /object/{id}"),
+        ["a", "objecttype", _, "attributes"] if get => {
+            (Class::Object, "GET /objecttype/{id}/attributes")
+        }
+        ["a", "objectconnectedtickets", _, "tickets"] if get => {
+            (Class::Object, "GET /objectconnectedtickets/{id}/tickets")
+        }
+        _ => (Class::Other, "other"),
+    }
+}
+
+fn dropped_response() -> Response {
+    // A body that fails at once makes hyper abort the connection: the client sees a reset
+    // or an incomplete message, never a status it could trust.
+    let stream = futures::stream::once(async {
+        Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("dropped"))
+    });
+    Response::new(Body::from_stream(stream))
+}
+
+fn rate_headers(h: &mut HeaderMap, limit: u32, remaining: u32, reset_ms: i64) {
+    h.insert("X-RateLimit-Limit", HeaderValue::from(limit));
+    h.insert("X-RateLimit-Remaining", HeaderValue::from(remaining));
+    if let Ok(v) = HeaderValue::from_str(&clock::iso_minutes(reset_ms)) {
+        h.insert("X-RateLimit-Reset", v);
+    }
+}
+
+/// The gate: resolve, authenticate, count, inject faults, rate-limit, then route.
+async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+    let path = normalize(req.uri().path());
+    let route = match route(&app, &path) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let Some(Route { site, internal }) = route else {
+        // Admin API: no auth, no limits, no faults.
+        return next.run(req).await;
+    };
+    let cred = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| site.accepts(a));
+    let (class, endpoint) = classify(req.method(), &internal);
+    {
+        let mut st = app.stats.lock();
+        *st.by_class.entry(class.name()).or_default() += 1;
+        *st.by_endpoint.entry(endpoint).or_default() += 1;
+        *st.by_site.entry(site.name.clone()).or_default() += 1;
+    }
+    let Some(cred) = cred else {
+        return count(&app, ApiError::unauthorized().into_response());
+    };
+    if let Some(f) = app.faults.take_forced() {
+        let mut e = ApiError::status(
+            StatusCode::from_u16(f.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            "Forced by the simulator",
+        );
+        if f.status == 429 || f.status == 503 {
+            e.retry_after = Some(f.retry_after);
+        }
+        let mut resp = e.into_response();
+        if f.status == 429 {
+            resp.headers_mut().insert(
+                "RateLimit-Reason",
+                HeaderValue::from_static("jira-quota-based"),
+            );
+        }
+        return count(&app, resp);
+    }
+    let (action, latency) = app.faults.decide(class);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    match action {
+        Action::Drop => return dropped_response(),
+        Action::Error {
+            status,
+            retry_after,
+        } => {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut e = ApiError::status(
+                code,
+                "Something went wrong. Please try again later. If the error persists, contact our support team.",
+            );
+            if status == 503 {
+                e.retry_after = Some(retry_after);
+            }
+            return count(&app, e.into_response());
+        }
+        Action::Pass | Action::LoseResponse => {}
+    }
+    let decision = app.limiter.check(cred, class, endpoint);
+    if let Decision::Deny {
+        limit,
+        retry_after_secs,
+    } = decision
+    {
+        let mut e = ApiError::status(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded.");
+        e.retry_after = Some(retry_after_secs);
+        let mut resp = e.into_response();
+        let h = resp.headers_mut();
+        rate_headers(
+            h,
+            limit,
+            0,
+            ceil_minute(app.clock.now() + retry_after_secs as i64 * 1000),
+        );
+        h.insert(
+            "RateLimit-Reason",
+            HeaderValue::from_static("jira-quota-based"),
+        );
+        return count(&app, resp);
+    }
+    let query = req
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    match format!("{internal}{query}").parse::<Uri>() {
+        Ok(u) => *req.uri_mut() = u,
+        Err(_) => return ApiError::bad_request("Malformed request path").into_response(),
+    }
+    req.extensions_mut().insert(site);
+    let mut resp = next.run(req).await;
+    if let Decision::Allow {
+        limit,
+        remaining,
+        near_limit,
+    } = decision
+    {
+        let reset = ceil_minute(app.clock.now() + 60_000);
+        let success = resp.status().is_success();
+        let h = resp.headers_mut();
+        rate_headers(h, limit, remaining, reset);
+        if near_limit && success {
+            h.insert("X-RateLimit-NearLimit", HeaderValue::from_static("true"));
+        }
+    }
+    if action == Action::LoseResponse {
+        return dropped_response();
+    }
+    count(&app, resp)
+}
+
+fn ceil_minute(ms: i64) -> i64 {
+    (ms + 59_999) / 60_000 * 60_000
+}
+
+fn count(app: &App, resp: Response) -> Response {
+    *app.stats
+        .lock()
+        .by_status
+        .entry(resp.status().as_u16())
+        .or_default() += 1;
+    resp
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("Representation of the target resource do not exist")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The method is not allowed for this resource",
+    )
+}
+
+/// The internal router (behind the gate).
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .merge(assets_schemas::routes())
+        .merge(assets_types::routes())
+        .merge(assets_attrs::routes())
+        .merge(assets_objects::routes())
+        .merge(assets_config::routes())
+        .merge(jira::routes())
+        .merge(admin::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+}
+
+/// The whole service: the gate wrapped around the router (it rewrites paths, so it must run
+/// before routing), with a body size limit.
+pub fn service(
+    app: Arc<App>,
+    max_body_bytes: usize,
+) -> BoxCloneSyncService<Request, Response, Infallible> {
+    let inner = router(app.clone()).layer(axum::extract::DefaultBodyLimit::max(max_body_bytes));
+    BoxCloneSyncService::new(tower::Layer::layer(
+        &axum::middleware::from_fn_with_state(app, gate),
+        inner,
+    ))
+}
+
+/// Builds the shared state for a configuration (sites get their datasets).
+pub fn build_app(cfg: &SimConfig, url: &str) -> Arc<App> {
+    let sites = cfg
+        .sites
+        .iter()
+        .map(|s| {
+            let ws_id = s
+                .workspace_id
+                .clone()
+                .unwrap_or_else(|| derived_uuid(&s.name, "workspace"));
+            let cloud_id = s
+                .cloud_id
+                .clone()
+                .unwrap_or_else(|| derived_uuid(&s.name, "cloud"));
+            let api_base = if cfg.links_use_cloud_id {
+                format!("{url}/ex/jira/{cloud_id}/jsm/assets/workspace/{ws_id}/v1")
+            } else {
+                format!("{url}/jsm/assets/workspace/{ws_id}/v1")
+            };
+            Arc::new(Site {
+                cfg: s.clone(),
+                name: s.name.clone(),
+                data: RwLock::new(crate::dataset::build(s, &ws_id)),
+                ws_id,
+                cloud_id,
+                aql: crate::aql::Cache::new(),
+                api_base,
+                site_url: format!("{url}/site/{}", s.name),
+            })
+        })
+        .collect();
+    Arc::new(App {
+        sites,
+        clock: Clock::default(),
+        limiter: RateLimiter::new(cfg.rate_limits.clone()),
+        faults: Faults::new(cfg.faults.clone()),
+        stats: Mutex::new(Stats::default()),
+        admin_api: cfg.admin_api,
+    })
+}
+
+/// A stable UUID-shaped id derived from a site name (so URLs survive restarts).
+fn derived_uuid(name: &str, salt: &str) -> String {
+    let mut parts = [0u64; 2];
+    for (i, p) in parts.iter_mut().enumerate() {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (name, salt, i).hash(&mut h);
+        *p = h.finish();
+    }
+    let hex = format!("{:016x}{:016x}", parts[0], parts[1]);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(
+            normalize("/jsm/assets/workspace/w/v1//objecttype/3/attributes"),
+            "/jsm/assets/workspace/w/v1/objecttype/3/attributes"
+        );
+        assert_eq!(normalize("/a/b/"), "/a/b");
+        assert_eq!(normalize("//"), "/");
+    }
+
+    #[test]
+    fn classifies_documented_limits() {
+        use axum::http::Method;
+        assert_eq!(classify(&Method::POST, "/a/object/aql").0, Class::Aql);
+        assert_eq!(
+            classify(&Method::POST, "/a/object/aql/totalcount").0,
+            Class::AqlLegacy
+        );
+        assert_eq!(classify(&Method::GET, "/a/aql/objects").0, Class::AqlLegacy);
+        assert_eq!(classify(&Method::POST, "/a/object/create").0, Class::Object);
+        assert_eq!(classify(&Method::GET, "/a/object/5").0, Class::Object);
+        assert_eq!(classify(&Method::PUT, "/a/object/5").0, Class::Other);
+        assert_eq!(
+            classify(&Method::GET, "/a/objecttype/5/attributes").0,
+            Class::Object
+        );
+        assert_eq!(
+            classify(&Method::GET, "/j/rest/api/3/myself").0,
+            Class::Jira
+        );
+    }
+
+    #[test]
+    fn derived_ids_are_stable_and_uuid_shaped() {
+        let a = derived_uuid("acme", "workspace");
+        assert_eq!(a, derived_uuid("acme", "workspace"));
+        assert_ne!(a, derived_uuid("acme", "cloud"));
+        assert_eq!(a.len(), 36);
+    }
+}

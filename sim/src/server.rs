@@ -1,0 +1,129 @@
+//! Starting the simulator: bind, build the sites, serve, and describe the result as the one
+//! JSON line the binary prints (`{"url", "sites": [...]}`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio_util_shutdown::Shutdown;
+
+use crate::config::SimConfig;
+use crate::http::{self, App};
+
+/// What a client needs to reach one site.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteInfo {
+    pub name: String,
+    pub workspace_id: String,
+    pub cloud_id: String,
+    pub api_url: String,
+    pub site_url: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// The line printed once the simulator listens.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ready {
+    pub url: String,
+    pub sites: Vec<SiteInfo>,
+}
+
+/// A running simulator. Dropping it does not stop it; call `shutdown`.
+pub struct SimHandle {
+    pub ready: Ready,
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl SimHandle {
+    pub fn url(&self) -> &str {
+        &self.ready.url
+    }
+    pub fn site(&self, name: &str) -> Option<&SiteInfo> {
+        self.ready.sites.iter().find(|s| s.name == name)
+    }
+    /// Stops serving and waits for the server task.
+    pub async fn shutdown(self) {
+        self.shutdown.trigger();
+        let _ = self.task.await;
+    }
+    /// Waits until the server stops (for the binary).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Binds `cfg.listen`, builds every site's dataset and serves in the background.
+pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
+    cfg.validate()?;
+    let listener = TcpListener::bind(&cfg.listen).await?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let app = {
+        let cfg = cfg.clone();
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || http::build_app(&cfg, &url)).await?
+    };
+    let sites = app
+        .sites
+        .iter()
+        .map(|s| SiteInfo {
+            name: s.name.clone(),
+            workspace_id: s.ws_id.clone(),
+            cloud_id: s.cloud_id.clone(),
+            api_url: format!("{url}/jsm/assets/workspace/{}/v1", s.ws_id),
+            site_url: s.site_url.clone(),
+            email: s.cfg.email.clone(),
+            token: s.cfg.token.clone(),
+        })
+        .collect();
+    let svc = http::service(app.clone(), cfg.max_body_bytes);
+    let shutdown = Shutdown::default();
+    let signal = shutdown.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, tower::make::Shared::new(svc))
+            .with_graceful_shutdown(async move { signal.wait().await })
+            .await
+    });
+    Ok(SimHandle {
+        ready: Ready { url, sites },
+        addr,
+        app,
+        shutdown,
+        task,
+    })
+}
+
+/// A tiny one-shot shutdown signal.
+mod tokio_util_shutdown {
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    #[derive(Clone, Default)]
+    pub struct Shutdown {
+        notify: Arc<Notify>,
+        fired: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Shutdown {
+        pub fn trigger(&self) {
+            self.fired.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.notify.notify_waiters();
+        }
+        pub async fn wait(&self) {
+            loop {
+                let n = self.notify.notified();
+                if self.fired.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                n.await;
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! End-to-end tests over real HTTP: one test binary, modules by subject.
+//!
+//! - config_files: every shipped config parses; bad configs are refused
+//! - sim_routes: path forms, workspace discovery, auth, client quirks, missing Cloud endpoints
+//! - sim_validation: every validation rule and its error body; history
+//! - sim_paging: the three paging styles
+//! - sim_limits: rate limits, Retry-After, faults, admin API
+//! - sim_badinput: malformed input never yields a 500
+//! - sim_jira: users, groups, fields, JQL and Assets fields on issues
+//! - sim_dataset: the cmdb dataset's shape and the OpenAPI check of every list endpoint
+
+mod config_files;
+mod sim_badinput;
+mod sim_limits;
+mod sim_paging;
+mod sim_routes;
+mod sim_validation;
