@@ -11,7 +11,9 @@ use serde_json::Value;
 /// Starts a simulator from TOML text.
 pub async fn start_sim(toml: &str) -> SimHandle {
     let cfg = SimConfig::from_toml(toml).expect("valid simulator config");
-    assets_sim::server::start(cfg).await.expect("simulator starts")
+    assets_sim::server::start(cfg)
+        .await
+        .expect("simulator starts")
 }
 
 /// A config with one site `s1` holding a cmdb dataset of `objects` objects, limits off.
@@ -64,20 +66,38 @@ impl Resp {
     /// Asserts the status and returns the body.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self.body
     }
     /// The `errors` map of an error body, asserting the `Errors` envelope.
     #[track_caller]
     pub fn errors(&self) -> &serde_json::Map<String, Value> {
-        assert!(self.body["errorMessages"].is_array(), "no errorMessages array in {}", self.body);
-        self.body["errors"].as_object().unwrap_or_else(|| panic!("no errors object in {}", self.body))
+        assert!(
+            self.body["errorMessages"].is_array(),
+            "no errorMessages array in {}",
+            self.body
+        );
+        self.body["errors"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no errors object in {}", self.body))
     }
     /// All messages of an error body (general and per field) joined, for `contains` checks.
     pub fn messages(&self) -> String {
-        let mut out: Vec<String> = self.body["errorMessages"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
+        let mut out: Vec<String> = self.body["errorMessages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.as_str().map(str::to_string))
+            .collect();
         if let Some(m) = self.body["errors"].as_object() {
-            out.extend(m.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or(""))));
+            out.extend(
+                m.iter()
+                    .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or(""))),
+            );
         }
         out.join(" | ")
     }
@@ -96,7 +116,10 @@ pub struct Api {
 
 impl Api {
     pub fn new(site: &SiteInfo) -> Api {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client");
         Api {
             http,
             base: site.api_url.clone(),
@@ -112,8 +135,16 @@ impl Api {
     }
 
     /// Sends a request to an absolute URL with this site's credentials.
-    pub async fn send_url(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Resp, reqwest::Error> {
-        let mut rb = self.http.request(method, url).basic_auth(&self.email, Some(&self.token));
+    pub async fn send_url(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Resp, reqwest::Error> {
+        let mut rb = self
+            .http
+            .request(method, url)
+            .basic_auth(&self.email, Some(&self.token));
         if let Some(b) = body {
             rb = rb.json(b);
         }
@@ -122,13 +153,21 @@ impl Api {
         let headers = r.headers().clone();
         let raw = r.bytes().await?.to_vec();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        Ok(Resp { status, headers, body, raw })
+        Ok(Resp {
+            status,
+            headers,
+            body,
+            raw,
+        })
     }
 
     /// Sends to `{base}{path}` and validates the response against the OpenAPI document.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
         let url = format!("{}{path}", self.base);
-        let r = self.send_url(method.clone(), &url, body).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let r = self
+            .send_url(method.clone(), &url, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         crate::openapi_check::check(method.as_str(), path, &r);
         r
     }
@@ -148,7 +187,9 @@ impl Api {
     /// A Jira endpoint of the site (`{site_url}{path}`).
     pub async fn jira(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
         let url = format!("{}{path}", self.site_url);
-        self.send_url(method.clone(), &url, body).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        self.send_url(method.clone(), &url, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 }
 
@@ -166,7 +207,13 @@ pub async fn admin(sim: &SimHandle, method: Method, path: &str, body: Option<Val
 
 /// Creates a schema and returns its id.
 pub async fn schema(api: &Api, name: &str, key: &str) -> String {
-    let v = api.post("/objectschema/create", serde_json::json!({"name": name, "objectSchemaKey": key})).await.expect(201);
+    let v = api
+        .post(
+            "/objectschema/create",
+            serde_json::json!({"name": name, "objectSchemaKey": key}),
+        )
+        .await
+        .expect(201);
     v["id"].as_str().expect("schema id").to_string()
 }
 
@@ -182,13 +229,19 @@ pub async fn object_type(api: &Api, schema_id: &str, name: &str, parent: Option<
 
 /// Creates an attribute and returns its id.
 pub async fn attribute(api: &Api, type_id: &str, body: Value) -> String {
-    let v = api.post(&format!("/objecttypeattribute/{type_id}"), body).await.expect(201);
+    let v = api
+        .post(&format!("/objecttypeattribute/{type_id}"), body)
+        .await
+        .expect(201);
     v["id"].as_str().expect("attribute id").to_string()
 }
 
 /// The id of a type's attribute by name.
 pub async fn attr_id(api: &Api, type_id: &str, name: &str) -> String {
-    let list = api.get(&format!("/objecttype/{type_id}/attributes")).await.expect(200);
+    let list = api
+        .get(&format!("/objecttype/{type_id}/attributes"))
+        .await
+        .expect(200);
     list.as_array()
         .into_iter()
         .flatten()

@@ -21,14 +21,28 @@ pub fn check(method: &str, path: &str, r: &Resp) {
     }
     if let Err(violations) = Spec::load().validate(method, path, r.status, &r.body) {
         // Paths Cloud does not have (comments, attachments) answer 404 and have no operation.
-        if matches!(r.status, 404 | 405) && violations.iter().all(|v| v.contains("no such operation")) {
+        if matches!(r.status, 404 | 405)
+            && violations.iter().all(|v| v.contains("no such operation"))
+        {
             return;
         }
         let left: Vec<&String> = violations
             .iter()
             .filter(|v| !v.contains("body does not match the documented schema"))
-            .filter(|v| !KNOWN_EXCEPTIONS.iter().any(|(p, frag, _)| path.contains(p) && v.contains(frag)))
+            .filter(|v| {
+                !KNOWN_EXCEPTIONS
+                    .iter()
+                    .any(|(p, frag, _)| path.contains(p) && v.contains(frag))
+            })
             .collect();
-        assert!(left.is_empty(), "{method} {path} -> {}: response violates the OpenAPI document:\n  {}", r.status, left.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  "));
+        assert!(
+            left.is_empty(),
+            "{method} {path} -> {}: response violates the OpenAPI document:\n  {}",
+            r.status,
+            left.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
     }
 }

@@ -14,7 +14,7 @@ use super::assets_schemas::{created, ok, path_id};
 use super::{App, Fields, JsonBody, Params, Site};
 use crate::error::{ApiError, ApiResult};
 use crate::render::Ctx;
-use crate::ws::TypeSpec;
+use crate::ws::{TypeSpec, TypeUpdate};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -71,24 +71,18 @@ async fn update(
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
     let id = path_id(&id, "object type")?;
-    let name = b.string("name")?;
-    let description = b
-        .contains_key("description")
-        .then(|| b.string("description"))
-        .transpose()?;
-    let icon = b.id("iconId")?;
-    let inherited = b.bool("inherited")?;
-    let abstract_type = b.bool("abstractObjectType")?;
+    let patch = TypeUpdate {
+        name: b.string("name")?,
+        description: b
+            .contains_key("description")
+            .then(|| b.string("description"))
+            .transpose()?,
+        icon_id: b.id("iconId")?,
+        inherited: b.bool("inherited")?,
+        abstract_type: b.bool("abstractObjectType")?,
+    };
     let mut ws = site.data.write();
-    ws.update_type(
-        id,
-        name.as_deref(),
-        description,
-        icon,
-        inherited,
-        abstract_type,
-        app.clock.now(),
-    )?;
+    ws.update_type(id, patch, app.clock.now())?;
     let ctx = Ctx {
         ws: &ws,
         base: &site.api_base,

@@ -11,7 +11,7 @@ pub mod values;
 
 pub use attrs::AttrSpec;
 pub use objects::AttrInput;
-pub use types::TypeSpec;
+pub use types::{TypeSpec, TypeUpdate};
 
 use std::collections::{BTreeMap, HashMap};
 

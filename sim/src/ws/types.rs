@@ -17,6 +17,16 @@ pub struct TypeSpec {
     pub abstract_type: bool,
 }
 
+/// What `PUT /objecttype/{id}` may change; `None` = unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct TypeUpdate {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub icon_id: Option<u32>,
+    pub inherited: Option<bool>,
+    pub abstract_type: Option<bool>,
+}
+
 impl Workspace {
     fn check_icon_usable(&self, icon_id: u32, schema_id: u32) -> ApiResult<()> {
         match self.icons.get(&icon_id) {
@@ -126,16 +136,15 @@ impl Workspace {
         }
     }
 
-    pub fn update_type(
-        &mut self,
-        id: u32,
-        name: Option<&str>,
-        description: Option<Option<String>>,
-        icon_id: Option<u32>,
-        inherited: Option<bool>,
-        abstract_type: Option<bool>,
-        now: Millis,
-    ) -> ApiResult<()> {
+    pub fn update_type(&mut self, id: u32, patch: TypeUpdate, now: Millis) -> ApiResult<()> {
+        let TypeUpdate {
+            name,
+            description,
+            icon_id,
+            inherited,
+            abstract_type,
+        } = patch;
+        let name = name.as_deref();
         let t = self.object_type(id)?.clone();
         if let Some(n) = name {
             check_name("name", "object type", n)?;

@@ -34,7 +34,10 @@ fn sim_binary() -> Result<std::path::PathBuf> {
     let exe = std::env::current_exe()?;
     let p = exe.parent().context("exe dir")?.join("assets-sim");
     if !p.exists() {
-        bail!("{} not found: build it with `cargo build --release -p assets-sim`", p.display());
+        bail!(
+            "{} not found: build it with `cargo build --release -p assets-sim`",
+            p.display()
+        );
     }
     Ok(p)
 }
@@ -50,10 +53,16 @@ fn start(objects: u32) -> Result<Sim> {
             "admin_api = true\n[rate_limits]\nenabled = false\n[[sites]]\nname = \"bench\"\nemail = \"bench@example.com\"\ntoken = \"bench\"\n[sites.dataset]\nkind = \"{kind}\"\nobjects = {objects}\nseed = 1\nhistory_updates = 0\n"
         ),
     )?;
-    let mut child = Command::new(sim_binary()?).arg("--config").arg(&cfg).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+    let mut child = Command::new(sim_binary()?)
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
     let mut line = String::new();
     BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let ready: Value = serde_json::from_str(&line).with_context(|| format!("ready line: {line:?}"))?;
+    let ready: Value =
+        serde_json::from_str(&line).with_context(|| format!("ready line: {line:?}"))?;
     Ok(Sim { child, ready })
 }
 
@@ -77,10 +86,19 @@ struct Client {
 impl Client {
     fn new(sim: &Sim) -> Client {
         let s = &sim.ready["sites"][0];
-        Client { http: reqwest::Client::new(), base: s["api_url"].as_str().unwrap_or_default().to_string() }
+        Client {
+            http: reqwest::Client::new(),
+            base: s["api_url"].as_str().unwrap_or_default().to_string(),
+        }
     }
     async fn post(&self, path: &str, body: &Value) -> Result<Value> {
-        let r = self.http.post(format!("{}{path}", self.base)).basic_auth("bench@example.com", Some("bench")).json(body).send().await?;
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .basic_auth("bench@example.com", Some("bench"))
+            .json(body)
+            .send()
+            .await?;
         let status = r.status();
         let v: Value = r.json().await?;
         if !status.is_success() {
@@ -89,7 +107,12 @@ impl Client {
         Ok(v)
     }
     async fn get(&self, path: &str) -> Result<Value> {
-        let r = self.http.get(format!("{}{path}", self.base)).basic_auth("bench@example.com", Some("bench")).send().await?;
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .basic_auth("bench@example.com", Some("bench"))
+            .send()
+            .await?;
         Ok(r.error_for_status()?.json().await?)
     }
 }
@@ -97,12 +120,32 @@ impl Client {
 async fn bench_creates(n: usize, concurrency: usize) -> Result<f64> {
     let sim = start(0)?;
     let c = Arc::new(Client::new(&sim));
-    let schema = c.post("/objectschema/create", &json!({"name": "Bench", "objectSchemaKey": "BENCH"})).await?;
-    let t = c.post("/objecttype/create", &json!({"name": "Thing", "objectSchemaId": schema["id"], "iconId": "1"})).await?;
+    let schema = c
+        .post(
+            "/objectschema/create",
+            &json!({"name": "Bench", "objectSchemaKey": "BENCH"}),
+        )
+        .await?;
+    let t = c
+        .post(
+            "/objecttype/create",
+            &json!({"name": "Thing", "objectSchemaId": schema["id"], "iconId": "1"}),
+        )
+        .await?;
     let type_id = t["id"].as_str().unwrap_or_default().to_string();
     let attrs = c.get(&format!("/objecttype/{type_id}/attributes")).await?;
-    let name = attrs.as_array().and_then(|a| a.iter().find(|x| x["name"] == "Name")).context("Name")?["id"].clone();
-    let size = c.post(&format!("/objecttypeattribute/{type_id}"), &json!({"name": "Size", "type": 0, "defaultTypeId": 1})).await?["id"].clone();
+    let name = attrs
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["name"] == "Name"))
+        .context("Name")?["id"]
+        .clone();
+    let size = c
+        .post(
+            &format!("/objecttypeattribute/{type_id}"),
+            &json!({"name": "Size", "type": 0, "defaultTypeId": 1}),
+        )
+        .await?["id"]
+        .clone();
     let started = Instant::now();
     let results: Vec<Result<Value>> = futures::stream::iter(0..n)
         .map(|i| {
@@ -133,7 +176,12 @@ async fn bench_paging(objects: u32) -> Result<(f64, f64, u64)> {
     let mut start = 0usize;
     let mut seen = 0usize;
     loop {
-        let p = c.post(&format!("/object/aql?startAt={start}&maxResults=1000"), &json!({"qlQuery": "objectSchemaId = 1"})).await?;
+        let p = c
+            .post(
+                &format!("/object/aql?startAt={start}&maxResults=1000"),
+                &json!({"qlQuery": "objectSchemaId = 1"}),
+            )
+            .await?;
         let n = p["values"].as_array().map(Vec::len).unwrap_or(0);
         seen += n;
         start += n;
@@ -149,16 +197,30 @@ async fn bench_paging(objects: u32) -> Result<(f64, f64, u64)> {
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str, default: u64| -> u64 {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     };
     let objects = arg("--objects", 1_000_000) as u32;
     let creates = arg("--creates", 20_000) as usize;
-    println!("sim-bench: limits off, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "sim-bench: limits off, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     let rate = bench_creates(creates, 16).await?;
-    println!("creates: {creates} objects, 16 concurrent clients: {rate:.0} creates/s (target >= 5,000)");
+    println!(
+        "creates: {creates} objects, 16 concurrent clients: {rate:.0} creates/s (target >= 5,000)"
+    );
     let (paged, build, rss) = bench_paging(objects).await?;
     println!("dataset: {objects} objects built in {build:.1} s");
     println!("aql paging: maxResults=1000 over schema 1: {paged:.0} objects/s (target >= 50,000)");
-    println!("memory: peak RSS with {objects} objects: {:.0} MiB (target < 2048 MiB)", rss as f64 / 1048576.0);
+    println!(
+        "memory: peak RSS with {objects} objects: {:.0} MiB (target < 2048 MiB)",
+        rss as f64 / 1048576.0
+    );
     Ok(())
 }

@@ -8,10 +8,15 @@ fn every_simulator_config_in_config_dir_parses() {
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).expect("config dir") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
         if name.starts_with("sim") && name.ends_with(".toml") {
             let text = std::fs::read_to_string(&path).expect("readable");
-            assets_sim::config::SimConfig::from_toml(&text).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            assets_sim::config::SimConfig::from_toml(&text)
+                .unwrap_or_else(|e| panic!("{name}: {e:#}"));
             n += 1;
         }
     }

@@ -11,6 +11,8 @@
 
 mod config_files;
 mod sim_badinput;
+mod sim_dataset;
+mod sim_jira;
 mod sim_limits;
 mod sim_paging;
 mod sim_routes;

@@ -14,7 +14,10 @@ async fn bad_input_gets_4xx_with_error_bodies() {
     let http = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", api.base);
     let raw = |method: Method, p: &str, body: &'static [u8]| {
-        http.request(method, url(p)).basic_auth(&api.email, Some(&api.token)).header("content-type", "application/json").body(body)
+        http.request(method, url(p))
+            .basic_auth(&api.email, Some(&api.token))
+            .header("content-type", "application/json")
+            .body(body)
     };
     for (method, path, body, status) in [
         (Method::POST, "/objectschema/create", &b"{not json"[..], 400),
@@ -48,15 +51,35 @@ async fn bad_input_gets_4xx_with_error_bodies() {
         assert!(b["errorMessages"].is_array() && b["errors"].is_object(), "{method} {path}: no error envelope: {b}");
     }
     // A huge body: 413 with an error body.
-    let huge = format!("{{\"name\": \"{}\", \"objectSchemaKey\": \"HUGE\"}}", "x".repeat(9 * 1024 * 1024));
-    let r = http.post(url("/objectschema/create")).basic_auth(&api.email, Some(&api.token)).body(huge).send().await.unwrap();
+    let huge = format!(
+        "{{\"name\": \"{}\", \"objectSchemaKey\": \"HUGE\"}}",
+        "x".repeat(9 * 1024 * 1024)
+    );
+    let r = http
+        .post(url("/objectschema/create"))
+        .basic_auth(&api.email, Some(&api.token))
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
     let b: serde_json::Value = r.json().await.unwrap();
     assert!(b["errorMessages"].is_array());
     // Nothing changed, and the simulator still answers.
-    assert_eq!(count(api.get("/objectschema/list").await.expect(200)), before);
+    assert_eq!(
+        count(api.get("/objectschema/list").await.expect(200)),
+        before
+    );
     let stats = admin(&sim, Method::GET, "stats", None).await;
-    assert!(stats["responses_by_status"].get("500").is_none(), "no 500 was served: {stats}");
-    let bad_admin = http.post(format!("{}/__sim/clock/advance", sim.url())).json(&json!({"seconds": -1})).send().await.unwrap();
+    assert!(
+        stats["responses_by_status"].get("500").is_none(),
+        "no 500 was served: {stats}"
+    );
+    let bad_admin = http
+        .post(format!("{}/__sim/clock/advance", sim.url()))
+        .json(&json!({"seconds": -1}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad_admin.status(), 400);
 }
