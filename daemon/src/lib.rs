@@ -1,3 +1,4 @@
 //! placeholder
 
+pub mod assets;
 pub mod store;
