@@ -1,11 +1,11 @@
 //! Object endpoints (create, find, update, delete, attributes, history, reference info,
 //! connected tickets) and AQL search in its current and deprecated forms.
 
-use std::collections::HashMap;
+use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::assets_schemas::{created, ok, path_id};
 use super::{App, Fields, JsonBody, Params, Site};
 use crate::error::{ApiError, ApiResult};
-use crate::render::{AttrMode, Ctx};
+use crate::render::{AttrMode, Ctx, PageCache};
 use crate::ws::{AttrInput, Workspace};
 
 /// Largest page the simulator serves; larger `maxResults` are cut to it.
@@ -93,7 +93,7 @@ async fn create(
         ws: &ws,
         base: &site.api_base,
     };
-    created(ctx.object(ws.object(id)?, AttrMode::None, &mut HashMap::new()))
+    created(ctx.object(ws.object(id)?, AttrMode::None, &mut PageCache::default()))
 }
 
 async fn find(
@@ -109,7 +109,7 @@ async fn find(
     let v = ctx.object(
         ws.object(id)?,
         AttrMode::WithDefinitions,
-        &mut HashMap::new(),
+        &mut PageCache::default(),
     );
     ok(with_extended_info(&ws, id, v))
 }
@@ -133,7 +133,7 @@ async fn update(
     ok(ctx.object(
         ws.object(id)?,
         AttrMode::WithDefinitions,
-        &mut HashMap::new(),
+        &mut PageCache::default(),
     ))
 }
 
@@ -159,7 +159,7 @@ async fn attributes(
     ok(Value::Array(ctx.object_attributes(
         ws.object(id)?,
         true,
-        &mut HashMap::new(),
+        &mut PageCache::default(),
     )))
 }
 
@@ -272,43 +272,48 @@ fn type_attributes(ctx: &Ctx, ids: &[u32]) -> Vec<Value> {
         .collect()
 }
 
-async fn aql(
-    Extension(site): Extension<Arc<Site>>,
-    p: Params,
-    JsonBody(b): JsonBody,
-) -> ApiResult<Response> {
+async fn aql(Extension(site): Extension<Arc<Site>>, p: Params, JsonBody(b): JsonBody) -> ApiResult<Response> {
     let start = p.count("startAt", 0)?;
     let max = p.count("maxResults", 25)?.min(MAX_PAGE);
     let with_attrs = p.bool("includeAttributes", true)?;
     let q = b.required_string("qlQuery")?;
     let ws = site.data.read();
     let ids = search(&site, &ws, &q)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = Ctx { ws: &ws, base: &site.api_base };
     let page_ids: Vec<u32> = ids.iter().skip(start).take(max).copied().collect();
-    let mode = if with_attrs {
-        AttrMode::Bare
-    } else {
-        AttrMode::None
-    };
-    let mut cache = HashMap::new();
-    let values: Vec<Value> = page_ids
-        .iter()
-        .filter_map(|id| ws.get_object(*id))
-        .map(|o| ctx.object(o, mode, &mut cache))
-        .collect();
-    let defs = if with_attrs {
-        type_attributes(&ctx, &page_ids)
-    } else {
-        Vec::new()
-    };
-    let is_last = start + values.len() >= ids.len();
-    ok(json!({
-        "startAt": start, "maxResults": max, "total": ids.len(), "isLast": is_last, "last": is_last,
-        "values": values, "objectTypeAttributes": defs,
-    }))
+    let mode = if with_attrs { AttrMode::Bare } else { AttrMode::None };
+    let is_last = start + page_ids.len() >= ids.len();
+    // Written straight to text: a page holds up to 5,000 objects (see render::objects).
+    let mut out = String::with_capacity(4096 * page_ids.len().max(1));
+    let _ = write!(
+        out,
+        r#"{{"startAt":{start},"maxResults":{max},"total":{},"isLast":{is_last},"last":{is_last},"values":"#,
+        ids.len()
+    );
+    write_objects(&ctx, &mut out, &page_ids, mode);
+    out.push_str(r#","objectTypeAttributes":"#);
+    let defs = if with_attrs { type_attributes(&ctx, &page_ids) } else { Vec::new() };
+    out.push_str(&Value::Array(defs).to_string());
+    out.push('}');
+    Ok(json_text(out))
+}
+
+/// Writes `[obj, obj, ...]` for the given ids.
+fn write_objects(ctx: &Ctx, out: &mut String, ids: &[u32], mode: AttrMode) {
+    let mut cache = PageCache::default();
+    out.push('[');
+    for (i, o) in ids.iter().filter_map(|id| ctx.ws.get_object(*id)).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        ctx.write_object(out, o, mode, &mut cache);
+    }
+    out.push(']');
+}
+
+/// A 200 response with a JSON text body.
+fn json_text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn total_count(
@@ -348,22 +353,14 @@ fn object_list(
     };
     let start = (page - 1) * per_page;
     let page_ids: Vec<u32> = ids.iter().skip(start).take(per_page).copied().collect();
-    let mode = if with_attrs {
-        AttrMode::Bare
-    } else {
-        AttrMode::None
+    let mode = if with_attrs { AttrMode::Bare } else { AttrMode::None };
+    let mut text = String::with_capacity(4096 * page_ids.len().max(1));
+    write_objects(ctx, &mut text, &page_ids, mode);
+    let entries: Vec<Value> = match serde_json::from_str(&text) {
+        Ok(Value::Array(a)) => a,
+        _ => Vec::new(),
     };
-    let mut cache = HashMap::new();
-    let entries: Vec<Value> = page_ids
-        .iter()
-        .filter_map(|id| ctx.ws.get_object(*id))
-        .map(|o| ctx.object(o, mode, &mut cache))
-        .collect();
-    let defs = if with_attrs {
-        type_attributes(ctx, &page_ids)
-    } else {
-        Vec::new()
-    };
+    let defs = if with_attrs { type_attributes(ctx, &page_ids) } else { Vec::new() };
     let n = entries.len();
     Ok(json!({
         "objectEntries": entries, "objectTypeAttributes": defs, "totalFilterCount": ids.len(),

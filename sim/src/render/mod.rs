@@ -1,11 +1,9 @@
 //! Renders workspace entities into the API's JSON shapes (reference §3-§10): ids as strings,
 //! `globalId = ws:id`, ISO timestamps with milliseconds, links under the site's API base.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value, json};
 
-use crate::clock::{self, iso};
+use crate::clock::iso;
 use crate::model::*;
 use crate::ws::Workspace;
 
@@ -15,6 +13,10 @@ pub struct Ctx<'a> {
     /// `{url}/jsm/assets/workspace/{ws}/v1` (no trailing slash).
     pub base: &'a str,
 }
+
+mod objects;
+
+pub use objects::PageCache;
 
 /// Attribute values of rendered objects: none, or with/without the nested definition.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -218,150 +220,6 @@ impl Ctx<'_> {
             v["emailAddress"] = json!(e);
         }
         v
-    }
-
-    /// An object; `types` caches rendered object types within one response.
-    pub fn object(&self, o: &Object, mode: AttrMode, types: &mut HashMap<u32, Value>) -> Value {
-        let ws = self.ws;
-        let label = ws.object_label(o);
-        let ot = types
-            .entry(o.type_id)
-            .or_insert_with(|| {
-                ws.types
-                    .get(&o.type_id)
-                    .map(|t| self.object_type(t, 0))
-                    .unwrap_or(Value::Null)
-            })
-            .clone();
-        let avatar_base = format!("{}/objecttype/{}/icon.png?size=", self.base, o.type_id);
-        let mut v = json!({
-            "workspaceId": ws.ws_id, "globalId": gid(ws, o.id), "id": o.id.to_string(),
-            "label": label, "objectKey": ws.object_key(o),
-            "avatar": {
-                "workspaceId": ws.ws_id, "globalId": format!("{}:avatar:{}", ws.ws_id, o.id),
-                "url16": format!("{avatar_base}16"), "url48": format!("{avatar_base}48"),
-                "url72": format!("{avatar_base}72"), "url144": format!("{avatar_base}144"),
-                "url288": format!("{avatar_base}288"), "objectId": o.id.to_string(),
-            },
-            "objectType": ot, "created": iso(o.created), "updated": iso(o.updated),
-            "hasAvatar": false, "timestamp": o.updated,
-            "_links": {"self": format!("{}/object/{}", self.base, o.id)},
-            "name": label,
-        });
-        if mode != AttrMode::None {
-            v["attributes"] =
-                Value::Array(self.object_attributes(o, mode == AttrMode::WithDefinitions, types));
-        }
-        v
-    }
-
-    /// `ObjectAttribute[]` of an object: system values (Key, Created, Updated) and stored ones.
-    pub fn object_attributes(
-        &self,
-        o: &Object,
-        with_defs: bool,
-        types: &mut HashMap<u32, Value>,
-    ) -> Vec<Value> {
-        let ws = self.ws;
-        let mut out = Vec::new();
-        for (pos, attr_id) in ws.visible_attrs(o.type_id).into_iter().enumerate() {
-            let Some(a) = ws.attrs.get(&attr_id) else {
-                continue;
-            };
-            let (row, values): (u64, Vec<Value>) = match a.system {
-                Some(sys) => {
-                    let text = match sys {
-                        SystemAttr::Key => ws.object_key(o),
-                        SystemAttr::Created => iso(o.created),
-                        SystemAttr::Updated => iso(o.updated),
-                    };
-                    let display = match sys {
-                        SystemAttr::Key => text.clone(),
-                        _ => clock::display_datetime(if sys == SystemAttr::Created {
-                            o.created
-                        } else {
-                            o.updated
-                        }),
-                    };
-                    let row = 4_000_000_000u64 + o.id as u64 * 4 + a.position as u64;
-                    (
-                        row,
-                        vec![
-                            json!({"value": text, "displayValue": display, "searchValue": text, "referencedType": false}),
-                        ],
-                    )
-                }
-                None => match o.values.iter().find(|v| v.attr_id == attr_id) {
-                    Some(av) => (
-                        av.row_id as u64,
-                        av.vals.iter().map(|v| self.value(a, v, types)).collect(),
-                    ),
-                    None => continue,
-                },
-            };
-            let mut entry = json!({
-                "workspaceId": ws.ws_id, "globalId": format!("{}:{row}", ws.ws_id), "id": row.to_string(),
-                "objectTypeAttributeId": a.id.to_string(), "objectAttributeValues": values,
-                "objectId": o.id.to_string(),
-            });
-            if with_defs {
-                entry["objectTypeAttribute"] = self.attribute(a, pos as i32, false);
-            }
-            out.push(entry);
-        }
-        out
-    }
-
-    /// One `ObjectAttributeValue`.
-    pub fn value(&self, a: &Attribute, v: &Val, types: &mut HashMap<u32, Value>) -> Value {
-        let ws = self.ws;
-        match v {
-            Val::Ref(id) => match ws.get_object(*id) {
-                Some(r) => json!({
-                    "referencedObject": self.object(r, AttrMode::None, types),
-                    "displayValue": ws.object_label(r), "searchValue": ws.object_key(r), "referencedType": true,
-                }),
-                None => {
-                    json!({"displayValue": "", "searchValue": id.to_string(), "referencedType": true})
-                }
-            },
-            Val::Status(id) => match ws.statuses.get(id) {
-                Some(s) => {
-                    json!({"status": self.status(s, false), "displayValue": s.name, "searchValue": s.id.to_string(), "referencedType": false})
-                }
-                None => {
-                    json!({"displayValue": "", "searchValue": id.to_string(), "referencedType": false})
-                }
-            },
-            Val::Text(t) => {
-                let t = t.as_str();
-                let mut out = json!({"value": t, "displayValue": t, "searchValue": t, "referencedType": false});
-                match &a.kind {
-                    AttrKind::User => {
-                        if let Some(u) = ws.user(t) {
-                            out["displayValue"] = json!(u.display_name);
-                            out["user"] = self.user(u);
-                        }
-                    }
-                    AttrKind::Group => {
-                        out["group"] =
-                            json!({"avatarUrl": format!("{}/group-avatar", self.base), "name": t});
-                    }
-                    AttrKind::Default(DefaultType::DateTime) => {
-                        if let Some(ms) = clock::parse_datetime(t) {
-                            out["displayValue"] = json!(clock::display_datetime(ms));
-                        }
-                    }
-                    AttrKind::Default(DefaultType::Date) => {
-                        if let Some((y, m, d)) = clock::parse_date(t) {
-                            out["displayValue"] = json!(clock::display_date_parts(y, m, d));
-                        }
-                    }
-                    _ => {}
-                }
-                out
-            }
-        }
     }
 
     pub fn history(&self, object_id: u32, h: &HistoryEntry) -> Value {
