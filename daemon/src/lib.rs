@@ -1,4 +1,5 @@
 //! placeholder
 
 pub mod assets;
+pub mod backup;
 pub mod store;

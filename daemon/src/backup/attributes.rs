@@ -1,0 +1,76 @@
+//! Stage `attributes`: every object type's own attributes with their full configuration
+//! (`GET /objecttype/{id}/attributes?excludeParentAttributes=true`). Inherited attributes keep
+//! the parent's ids, so excluding them stores each attribute exactly once, under its owner.
+//!
+//! Returns the facts the objects stage needs: which attribute ids exist (to add the AQL
+//! page's definitions that are missing) and which carry an object's original identity
+//! (`ORIGINAL_ID`, `ORIGINAL_KEY`, written by an earlier restore).
+
+use std::collections::HashSet;
+
+use futures::{StreamExt, TryStreamExt};
+
+use super::objecttypes::TypeInfo;
+use super::{Ctx, Error, array, entries_by_id, id_of, stage};
+use crate::store::kind;
+
+/// Name of the attribute holding an object's first id across restores (DESIGN §4).
+pub const ORIGINAL_ID: &str = "ORIGINAL_ID";
+/// Name of the attribute holding an object's first key across restores.
+pub const ORIGINAL_KEY: &str = "ORIGINAL_KEY";
+
+/// Attribute facts for the objects stage.
+#[derive(Debug, Default)]
+pub(super) struct AttrIndex {
+    /// Every attribute id stored so far.
+    pub known: HashSet<String>,
+    /// Ids of attributes named [`ORIGINAL_ID`].
+    pub original_id: HashSet<String>,
+    /// Ids of attributes named [`ORIGINAL_KEY`].
+    pub original_key: HashSet<String>,
+}
+
+impl AttrIndex {
+    /// Records one attribute definition.
+    pub fn add(&mut self, attr: &serde_json::Value) {
+        let Some(id) = id_of(attr) else { return };
+        match attr["name"].as_str() {
+            Some(ORIGINAL_ID) => {
+                self.original_id.insert(id.clone());
+            }
+            Some(ORIGINAL_KEY) => {
+                self.original_key.insert(id.clone());
+            }
+            _ => {}
+        }
+        self.known.insert(id);
+    }
+}
+
+pub(super) async fn run(ctx: &Ctx<'_>, types: &[TypeInfo]) -> Result<AttrIndex, Error> {
+    let total = types.len() as u64;
+    ctx.report(stage::ATTRIBUTES, 0, total);
+    let mut lists = futures::stream::iter(types)
+        .map(|t| async move {
+            let path = format!(
+                "/objecttype/{}/attributes?excludeParentAttributes=true",
+                t.id
+            );
+            array(ctx.api(ctx.client.get(&path)).await?, "GET", &path)
+        })
+        .buffered(ctx.fan_out());
+    let mut index = AttrIndex::default();
+    let mut done = 0;
+    while let Some(list) = lists.try_next().await? {
+        // A defensive dedup: an attribute listed under two types is stored once.
+        let list: Vec<_> = list
+            .into_iter()
+            .filter(|a| id_of(a).is_some_and(|id| !index.known.contains(&id)))
+            .collect();
+        list.iter().for_each(|a| index.add(a));
+        ctx.put(entries_by_id(kind::ATTRIBUTE, list)).await?;
+        done += 1;
+        ctx.report(stage::ATTRIBUTES, done, total);
+    }
+    Ok(index)
+}

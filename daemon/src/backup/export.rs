@@ -1,0 +1,245 @@
+//! The portable export of a backup: a directory of plain JSON files anyone can read without
+//! assetark.
+//!
+//! # Format (version 1)
+//!
+//! | file                  | content                                                              |
+//! |-----------------------|----------------------------------------------------------------------|
+//! | `manifest.json`       | `{"format_version": 1, "backup": {...}, "counts": {file: n}, "phases": {...}}` — backup metadata (id, site, schema key/id, type, description, storage, object count, start/end, bytes added), entity counts per file, and the status of every background phase (`history`, `issues`, `comments`, `attachments`) as `{"status", "note"}` |
+//! | `schema.json`         | the object schema as `GET /objectschema/{id}` returns it              |
+//! | `config.json`         | `GET /global/config/objectschema/{id}` plus `"objectSchemaId"`        |
+//! | `statustypes.json`    | array: global (`objectSchemaId` null) and schema status types         |
+//! | `referencetypes.json` | array: global (`objectSchemaId` null) and schema reference types      |
+//! | `icons.json`          | array: `GET /icon/{id}` of every icon the object types use            |
+//! | `icons/{id}.png`      | that icon's 48 px PNG                                                 |
+//! | `objecttypes.json`    | array: `GET /objectschema/{id}/objecttypes/flat`                      |
+//! | `attributes.json`     | array: every type's own attributes (`excludeParentAttributes=true`)  |
+//! | `objects.jsonl`       | one object a line, as `POST /object/aql` returns it with attributes  |
+//! | `history.jsonl`       | one `{"objectId", "entries"}` a line (`entries` = `GET /object/{id}/history?asc=true`) |
+//! | `issues.jsonl`        | one `{"key", "id", "fields": {fieldId: [...]}}` a line (Jira issues whose Assets fields point at the schema) |
+//!
+//! Arrays hold one element a line; every element and line is canonical JSON (sorted keys, no
+//! insignificant whitespace), in the backup's id order. JSONL files are streamed from the
+//! store one page at a time, so exporting needs flat memory whatever the schema size.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::{Error, NOT_OFFERED_NOTE, PHASE_KIND};
+use crate::store::{AsyncStore, BackupId, Phase, Store, kind};
+
+/// Version of the export format written here.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What [`export`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportSummary {
+    /// The export directory.
+    pub dir: PathBuf,
+    /// The backup exported.
+    pub backup: BackupId,
+    /// Entities written per file name.
+    pub counts: BTreeMap<String, u64>,
+    /// Bytes written in total.
+    pub bytes: u64,
+}
+
+/// How a kind is laid out in its file.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// One JSON value (the first entry).
+    Single,
+    /// A JSON array, one element a line.
+    Array,
+    /// One JSON value a line.
+    Lines,
+}
+
+/// Kind → file, in the order they are written.
+const FILES: [(&str, &str, Layout); 10] = [
+    (kind::SCHEMA, "schema.json", Layout::Single),
+    (kind::CONFIG, "config.json", Layout::Single),
+    (kind::STATUS_TYPE, "statustypes.json", Layout::Array),
+    (kind::REFERENCE_TYPE, "referencetypes.json", Layout::Array),
+    (kind::ICON, "icons.json", Layout::Array),
+    (kind::OBJECT_TYPE, "objecttypes.json", Layout::Array),
+    (kind::ATTRIBUTE, "attributes.json", Layout::Array),
+    (kind::OBJECT, "objects.jsonl", Layout::Lines),
+    (kind::HISTORY, "history.jsonl", Layout::Lines),
+    (kind::ISSUE, "issues.jsonl", Layout::Lines),
+];
+
+/// Writes the export of a complete backup into `dir` (created if missing; files replaced).
+///
+/// # Errors
+///
+/// [`Error::Store`] (e.g. `NotFound` for an unknown or incomplete backup, `Corrupt` for a bad
+/// blob), [`Error::Io`], [`Error::Json`].
+pub async fn export(store: &AsyncStore, id: BackupId, dir: &Path) -> Result<ExportSummary, Error> {
+    let store = Arc::clone(store.blocking());
+    let dir = dir.to_path_buf();
+    // SQLite reads and file writes both block: one blocking task does the whole export.
+    tokio::task::spawn_blocking(move || export_blocking(&*store, id, &dir))
+        .await
+        .map_err(|e| Error::Store(e.into()))?
+}
+
+fn export_blocking(store: &dyn Store, id: BackupId, dir: &Path) -> Result<ExportSummary, Error> {
+    let backup = store.get_backup(id)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(dir.join("icons")).map_err(io(dir))?;
+    let mut summary = ExportSummary {
+        dir: dir.to_path_buf(),
+        backup: id,
+        counts: BTreeMap::new(),
+        bytes: 0,
+    };
+    for (kind, file, layout) in FILES {
+        let path = dir.join(file);
+        let (n, bytes) = write_kind(store, id, kind, &path, layout)?;
+        summary.counts.insert(file.to_owned(), n);
+        summary.bytes += bytes;
+    }
+    let mut icons = 0;
+    store.for_each_entry(id, kind::ICON_PNG, |e| {
+        let v: Value = serde_json::from_slice(&e.json)?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v["base64"].as_str().unwrap_or(""))
+            .map_err(|e| Error::Io {
+                path: dir.join("icons"),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+            })?;
+        let path = dir
+            .join("icons")
+            .join(format!("{}.png", safe_name(&e.original_id)));
+        std::fs::write(&path, &png).map_err(io(&path))?;
+        summary.bytes += png.len() as u64;
+        icons += 1;
+        Ok::<(), Error>(())
+    })?;
+    summary.counts.insert("icons/".to_owned(), icons);
+
+    let mut phases = Map::new();
+    for phase in Phase::ALL {
+        let state = backup.phase(phase);
+        phases.insert(
+            phase.as_str().to_owned(),
+            json!({"status": state.status, "note": state.note}),
+        );
+    }
+    for phase in ["comments", "attachments"] {
+        phases.insert(
+            phase.to_owned(),
+            json!({"status": "not_offered", "note": NOT_OFFERED_NOTE}),
+        );
+    }
+    // A recorded phase entry (written by the main pass) wins over the default above.
+    store.for_each_entry(id, PHASE_KIND, |e| {
+        let v: Value = serde_json::from_slice(&e.json)?;
+        phases.insert(
+            e.original_id,
+            json!({"status": v["status"], "note": v["note"]}),
+        );
+        Ok::<(), Error>(())
+    })?;
+    let manifest = json!({
+        "format_version": FORMAT_VERSION,
+        "backup": backup,
+        "counts": summary.counts,
+        "phases": phases,
+    });
+    let path = dir.join("manifest.json");
+    let mut text = serde_json::to_vec_pretty(&manifest)?;
+    text.push(b'\n');
+    std::fs::write(&path, &text).map_err(io(&path))?;
+    summary.bytes += text.len() as u64;
+    Ok(summary)
+}
+
+/// Streams one kind into its file; returns (entities, bytes).
+fn write_kind(
+    store: &dyn Store,
+    id: BackupId,
+    kind: &str,
+    path: &Path,
+    layout: Layout,
+) -> Result<(u64, u64), Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut out = CountingWriter {
+        inner: BufWriter::new(File::create(path).map_err(io)?),
+        bytes: 0,
+    };
+    let mut n = 0u64;
+    if let Layout::Array = layout {
+        out.write_all(b"[").map_err(io)?;
+    }
+    store.for_each_entry(id, kind, |e| {
+        match layout {
+            // A schema backup holds one schema and one config; a second is impossible, and
+            // writing it would make the file invalid JSON.
+            Layout::Single if n > 0 => return Ok(()),
+            Layout::Single => out.write_all(&e.json),
+            Layout::Array => out
+                .write_all(if n == 0 { b"\n" } else { b",\n" })
+                .and_then(|()| out.write_all(&e.json)),
+            Layout::Lines => out.write_all(&e.json).and_then(|()| out.write_all(b"\n")),
+        }
+        .map_err(io)?;
+        n += 1;
+        Ok::<(), Error>(())
+    })?;
+    match layout {
+        Layout::Single if n == 0 => out.write_all(b"null\n"),
+        Layout::Single => out.write_all(b"\n"),
+        Layout::Array => out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" }),
+        Layout::Lines => Ok(()),
+    }
+    .and_then(|()| out.inner.flush())
+    .map_err(io)?;
+    Ok((n, out.bytes))
+}
+
+/// Counts bytes on their way to the file.
+struct CountingWriter<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// An id as a file name: ids are digits on Cloud; anything else is replaced, so a hostile id
+/// cannot point outside `icons/`.
+fn safe_name(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,405 @@
+//! The backup pipeline: one schema of one site into the store, then the portable export.
+//!
+//! [`run`] executes the stages in order, one module each, every stage writing its entities to
+//! the store as it goes (objects page by page, so memory stays flat):
+//!
+//! | stage            | module            | API                                                       |
+//! |------------------|-------------------|-----------------------------------------------------------|
+//! | schema, config   | [`schema`]        | `/objectschema/list`, `/objectschema/{id}`, `/global/config/objectschema/{id}` |
+//! | status types     | [`statustypes`]   | `/config/statustype[?objectSchemaId]`                     |
+//! | reference types  | [`referencetypes`]| `/config/referencetype?objectSchemaId&includeAll=true`    |
+//! | object types     | [`objecttypes`]   | `/objectschema/{id}/objecttypes/flat`                     |
+//! | icons            | [`icons`]         | `/icon/{id}`, `/icon/{id}/icon.png?size=48`               |
+//! | attributes       | [`attributes`]    | `/objecttype/{id}/attributes?excludeParentAttributes=true` |
+//! | objects          | [`objects`]       | `POST /object/aql` (`objectSchemaId = {id}`)              |
+//!
+//! Then the backup is completed (visible), and the background phase fills it with its own
+//! status per phase (`store.set_phase`): [`history`] (`/object/{id}/history?asc=true`) and
+//! [`issues`] (Jira fields of the Assets object type, JQL with `aqlFunction`). Comments and
+//! attachments are not offered by Assets Cloud; that is recorded as entries of kind
+//! [`PHASE_KIND`] during the main pass (the store's phase columns cover history and issues).
+//!
+//! A failure or cancellation of the main pass fails the backup (nothing visible remains); a
+//! failure in the background phase marks that phase `failed` with a note and keeps the backup.
+
+mod attributes;
+pub mod export;
+mod history;
+mod icons;
+mod issues;
+mod objects;
+mod objecttypes;
+mod referencetypes;
+mod schema;
+mod statustypes;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use crate::assets::{self, AssetsClient};
+use crate::store::{
+    self, AsyncStore, BackupId, BackupType, NewBackup, NewEntry, Phase, PhaseState, PhaseStatus,
+    PutStats,
+};
+
+pub use export::{ExportSummary, export};
+
+/// Manifest kind of the status of phases the store has no column for (comments,
+/// attachments): one entry per phase, `{"phase", "status", "note"}`.
+pub const PHASE_KIND: &str = "phase";
+/// The note of a phase this source does not offer.
+pub const NOT_OFFERED_NOTE: &str = "not offered by this source (Assets Cloud)";
+
+/// Stage names reported in [`Progress::stage`].
+pub mod stage {
+    /// The schema and its configuration.
+    pub const SCHEMA: &str = "schema";
+    /// Global and schema status types.
+    pub const STATUS_TYPES: &str = "status types";
+    /// Global and schema reference types.
+    pub const REFERENCE_TYPES: &str = "reference types";
+    /// Object types.
+    pub const OBJECT_TYPES: &str = "object types";
+    /// Icons used by the object types.
+    pub const ICONS: &str = "icons";
+    /// Attributes of every object type.
+    pub const ATTRIBUTES: &str = "attributes";
+    /// Objects with their values.
+    pub const OBJECTS: &str = "objects";
+    /// Background: object history.
+    pub const HISTORY: &str = "history";
+    /// Background: objects in Jira issues.
+    pub const ISSUES: &str = "issues";
+}
+
+/// What to back up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupRequest {
+    /// Site name (recorded in the backup).
+    pub site: String,
+    /// Key of the schema, e.g. "ITSM".
+    pub schema_key: String,
+    /// Manual or scheduled.
+    pub backup_type: BackupType,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+/// Where a running backup is: `done` of `total` in `stage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// One of [`stage`].
+    pub stage: String,
+    /// Items done in this stage.
+    pub done: u64,
+    /// Items expected in this stage (an estimate for objects: the schema's count).
+    pub total: u64,
+}
+
+/// Errors of the backup pipeline.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No schema with this key on the site; nothing was written.
+    #[error("site {site:?} has no object schema with key {key:?}")]
+    UnknownSchema {
+        /// Site name.
+        site: String,
+        /// The key asked for.
+        key: String,
+    },
+    /// The Assets or Jira API failed (after the client's retries).
+    #[error("assets api")]
+    Assets(#[from] assets::Error),
+    /// The store failed.
+    #[error("store")]
+    Store(#[from] store::Error),
+    /// Writing the export failed.
+    #[error("writing {path}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stored entity is not the JSON the export expects.
+    #[error("stored entity is not valid JSON")]
+    Json(#[from] serde_json::Error),
+    /// The cancellation token fired; a main pass in progress was failed (nothing visible).
+    #[error("backup cancelled")]
+    Cancelled,
+}
+
+/// Runs the main pass (everything except history and issues), completes the backup (it is
+/// visible from then on), then runs the background phase (history, objects-in-issues) with its
+/// own status per phase; returns after both.
+///
+/// `now` gives the current time in Unix epoch **milliseconds** (time is a parameter, so tests
+/// decide). `on_progress` is called often and must be cheap.
+///
+/// Cancellation during the main pass fails the backup and returns [`Error::Cancelled`];
+/// during the background phase it marks the running phase `failed` ("cancelled") and returns
+/// the (complete) backup's id.
+///
+/// # Errors
+///
+/// [`Error::UnknownSchema`] before anything is written; [`Error::Assets`] / [`Error::Store`]
+/// when the main pass fails (the backup is failed and invisible); [`Error::Cancelled`].
+pub async fn run(
+    client: &AssetsClient,
+    store: &AsyncStore,
+    req: &BackupRequest,
+    on_progress: &(dyn Fn(Progress) + Send + Sync),
+    cancel: CancellationToken,
+    now: fn() -> i64,
+) -> Result<BackupId, Error> {
+    let found = {
+        let probe = Probe {
+            client,
+            cancel: &cancel,
+        };
+        schema::find(&probe, &req.site, &req.schema_key).await?
+    };
+    let backup = store
+        .begin_backup(NewBackup {
+            site: req.site.clone(),
+            schema_key: req.schema_key.clone(),
+            schema_id: found.id.clone(),
+            backup_type: req.backup_type,
+            description: req.description.clone().unwrap_or_default(),
+            started_at: to_datetime(now()),
+        })
+        .await?;
+    let ctx = Ctx {
+        client,
+        store,
+        backup,
+        schema_id: found.id.clone(),
+        progress: on_progress,
+        cancel: &cancel,
+    };
+    tracing::info!(backup, site = %req.site, schema = %req.schema_key, "Backup started.");
+    if let Err(e) = main_pass(&ctx, &found).await {
+        // Best effort: the original error matters more than a failure to clean up, and
+        // `Store::recover` removes a running backup at the next start anyway.
+        if let Err(cleanup) = store.fail_backup(backup, to_datetime(now())).await {
+            tracing::warn!(backup, error = %cleanup, "Failing the backup failed.");
+        }
+        tracing::warn!(backup, error = %e, "Backup failed.");
+        return Err(e);
+    }
+    let done = store.complete_backup(backup, to_datetime(now())).await?;
+    tracing::info!(
+        backup,
+        objects = done.object_count,
+        bytes_added = done.bytes_added,
+        "Backup completed."
+    );
+    background(&ctx).await?;
+    Ok(backup)
+}
+
+/// Everything that makes the backup visible: stages in dependency order.
+async fn main_pass(ctx: &Ctx<'_>, found: &schema::Found) -> Result<(), Error> {
+    schema::run(ctx, found).await?;
+    statustypes::run(ctx).await?;
+    referencetypes::run(ctx).await?;
+    let types = objecttypes::run(ctx).await?;
+    icons::run(ctx, &types).await?;
+    let attrs = attributes::run(ctx, &types).await?;
+    objects::run(ctx, attrs, found.object_count).await?;
+    let not_offered = ["comments", "attachments"]
+        .into_iter()
+        .map(|phase| NewEntry {
+            kind: PHASE_KIND.into(),
+            original_id: phase.into(),
+            value: json!({"phase": phase, "status": PhaseStatus::NotOffered.as_str(), "note": NOT_OFFERED_NOTE}),
+        })
+        .collect();
+    ctx.put(not_offered).await?;
+    Ok(())
+}
+
+/// History, then issues, each with its own status; a failed phase does not stop the other.
+async fn background(ctx: &Ctx<'_>) -> Result<(), Error> {
+    for phase in [Phase::History, Phase::Issues] {
+        if ctx.cancel.is_cancelled() {
+            let state = PhaseState {
+                status: PhaseStatus::Failed,
+                note: Some("cancelled before it started".into()),
+            };
+            ctx.store.set_phase(ctx.backup, phase, state).await?;
+            continue;
+        }
+        ctx.store
+            .set_phase(ctx.backup, phase, PhaseState::new(PhaseStatus::Running))
+            .await?;
+        let result = match phase {
+            Phase::History => history::run(ctx).await,
+            _ => issues::run(ctx).await,
+        };
+        let state = match result {
+            Ok(note) => PhaseState {
+                status: PhaseStatus::Done,
+                note: Some(note),
+            },
+            Err(Error::Store(e)) => {
+                // The store itself failing is not a phase problem; give up loudly, but leave
+                // the phase in a state that says so.
+                let state = PhaseState {
+                    status: PhaseStatus::Failed,
+                    note: Some("store failure".into()),
+                };
+                let _ = ctx.store.set_phase(ctx.backup, phase, state).await;
+                return Err(Error::Store(e));
+            }
+            Err(e) => {
+                tracing::warn!(backup = ctx.backup, phase = %phase, error = %ErrorChain(&e), "Background phase failed.");
+                PhaseState {
+                    status: PhaseStatus::Failed,
+                    note: Some(ErrorChain(&e).to_string()),
+                }
+            }
+        };
+        ctx.store.set_phase(ctx.backup, phase, state).await?;
+    }
+    Ok(())
+}
+
+/// Displays an error with its sources ("a: b: c"), for persisted phase notes.
+struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut src = self.0.source();
+        while let Some(s) = src {
+            write!(f, ": {s}")?;
+            src = s.source();
+        }
+        Ok(())
+    }
+}
+
+/// `now()` milliseconds → a timestamp. Values below 10^11 are taken as seconds (10^11 ms is
+/// 1973, 10^11 s is the year 5138), so a caller passing seconds still gets the right time.
+fn to_datetime(now: i64) -> OffsetDateTime {
+    let nanos = if now.abs() < 100_000_000_000 {
+        i128::from(now) * 1_000_000_000
+    } else {
+        i128::from(now) * 1_000_000
+    };
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// API access with cancellation, before a backup row exists.
+struct Probe<'a> {
+    client: &'a AssetsClient,
+    cancel: &'a CancellationToken,
+}
+
+impl Probe<'_> {
+    async fn api<T>(
+        &self,
+        fut: impl Future<Output = Result<T, assets::Error>>,
+    ) -> Result<T, Error> {
+        cancellable(self.cancel, fut).await
+    }
+}
+
+async fn cancellable<T>(
+    cancel: &CancellationToken,
+    fut: impl Future<Output = Result<T, assets::Error>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(Error::Cancelled),
+        r = fut => r.map_err(Error::from),
+    }
+}
+
+/// What every stage needs.
+pub(crate) struct Ctx<'a> {
+    client: &'a AssetsClient,
+    store: &'a AsyncStore,
+    backup: BackupId,
+    schema_id: String,
+    progress: &'a (dyn Fn(Progress) + Send + Sync),
+    cancel: &'a CancellationToken,
+}
+
+impl Ctx<'_> {
+    /// Reports progress of a stage.
+    fn report(&self, stage: &str, done: u64, total: u64) {
+        (self.progress)(Progress {
+            stage: stage.to_owned(),
+            done,
+            total: total.max(done),
+        });
+    }
+
+    /// Awaits an API call unless the backup is cancelled first.
+    async fn api<T>(
+        &self,
+        fut: impl Future<Output = Result<T, assets::Error>>,
+    ) -> Result<T, Error> {
+        cancellable(self.cancel, fut).await
+    }
+
+    /// How many requests a stage keeps outstanding: the client's own adaptive limit decides
+    /// how many actually fly; this only has to be enough to saturate it.
+    fn fan_out(&self) -> usize {
+        self.client.site().limits.max_concurrency.max(1) * 2
+    }
+
+    /// Writes entries to this backup.
+    async fn put(&self, entries: Vec<NewEntry>) -> Result<PutStats, Error> {
+        if entries.is_empty() {
+            return Ok(PutStats::default());
+        }
+        Ok(self.store.put_entries(self.backup, entries).await?)
+    }
+}
+
+/// A string id of an API entity (`"id": "12"`; numbers tolerated for Data Center-style ids).
+fn id_of(v: &Value) -> Option<String> {
+    match &v["id"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Builds entries of one kind from API entities, keyed by their `id`.
+fn entries_by_id(kind: &str, values: impl IntoIterator<Item = Value>) -> Vec<NewEntry> {
+    values
+        .into_iter()
+        .filter_map(|v| {
+            let original_id = id_of(&v)?;
+            Some(NewEntry {
+                kind: kind.to_owned(),
+                original_id,
+                value: v,
+            })
+        })
+        .collect()
+}
+
+/// The elements of a JSON array response (anything else is a decode error).
+fn array(v: Value, method: &str, path: &str) -> Result<Vec<Value>, Error> {
+    match v {
+        Value::Array(a) => Ok(a),
+        _ => Err(assets::Error::Decode {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            what: "a JSON array",
+            source: None,
+        }
+        .into()),
+    }
+}

@@ -1,0 +1,175 @@
+//! Stage `objects`: every object of the schema with all its values, paged through
+//! `POST /object/aql` (`objectSchemaId = {id}`), each stored as its own entry exactly in the
+//! shape the API returns it (attributes without nested definitions). A page is written to
+//! the store while the next one is fetched, so at most two pages are in memory.
+//!
+//! Identity (DESIGN §4): an object that carries an `ORIGINAL_ID` value (it came from an earlier
+//! restore) is stored under that value, so the first id survives any chain of backups and
+//! restores; its JSON is stored unchanged. Should two objects claim the same identity (a
+//! restore that duplicated objects), the later one is stored as `"{identity}@{objectId}"`
+//! rather than overwriting the first.
+//!
+//! Each page's `objectTypeAttributes` definitions that the attributes stage did not see (an
+//! attribute created meanwhile) are stored as attribute entries, so every value in the backup
+//! has its definition.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::attributes::AttrIndex;
+use super::{Ctx, Error, entries_by_id, id_of, stage};
+use crate::assets::AqlPage;
+use crate::store::{NewEntry, kind};
+
+/// Objects per AQL page: large pages mean fewer requests against the 1000/min AQL budget;
+/// 1000 objects stay a few MiB.
+pub const PAGE_SIZE: usize = 1000;
+
+/// Where object identities are tracked for collisions: only needed (and only kept) when the
+/// schema has `ORIGINAL_ID` attributes; plain ids are unique by themselves.
+struct Identities {
+    enabled: bool,
+    used: HashSet<String>,
+}
+
+impl Identities {
+    fn claim(&mut self, identity: String, object_id: &str) -> String {
+        if !self.enabled || self.used.insert(identity.clone()) {
+            return identity;
+        }
+        let fallback = format!("{identity}@{object_id}");
+        tracing::warn!(identity = %identity, object_id, "Two objects share one original id; keeping both.");
+        self.used.insert(fallback.clone());
+        fallback
+    }
+}
+
+pub(super) async fn run(ctx: &Ctx<'_>, mut attrs: AttrIndex, expected: u64) -> Result<(), Error> {
+    let mut ids = Identities {
+        enabled: !attrs.original_id.is_empty(),
+        used: HashSet::new(),
+    };
+    let mut pager = ctx
+        .client
+        .aql(&format!("objectSchemaId = {}", ctx.schema_id), PAGE_SIZE);
+    let mut done = 0u64;
+    ctx.report(stage::OBJECTS, 0, expected);
+    let mut page = ctx.api(pager.next_page()).await?;
+    while let Some(p) = page {
+        done += p.values.len() as u64;
+        let entries = entries_of(p, &mut attrs, &mut ids);
+        // Overlap the store write of this page with the fetch of the next one.
+        let (_, next) = tokio::try_join!(ctx.put(entries), ctx.api(pager.next_page()))?;
+        page = next;
+        ctx.report(stage::OBJECTS, done, expected);
+    }
+    Ok(())
+}
+
+/// The entries of one page: missing attribute definitions, then the objects.
+fn entries_of(page: AqlPage, attrs: &mut AttrIndex, ids: &mut Identities) -> Vec<NewEntry> {
+    let missing: Vec<Value> = page
+        .object_type_attributes
+        .into_iter()
+        .filter(|a| id_of(a).is_some_and(|id| !attrs.known.contains(&id)))
+        .collect();
+    for a in &missing {
+        attrs.add(a);
+    }
+    let mut out = entries_by_id(crate::store::kind::ATTRIBUTE, missing);
+    for obj in page.values {
+        let Some(object_id) = id_of(&obj) else {
+            continue;
+        };
+        let identity = original_id(&obj, attrs).unwrap_or_else(|| object_id.clone());
+        out.push(NewEntry {
+            kind: kind::OBJECT.into(),
+            original_id: ids.claim(identity, &object_id),
+            value: obj,
+        });
+    }
+    out
+}
+
+/// The object's `ORIGINAL_ID` value, if it carries a non-empty one.
+fn original_id(obj: &Value, attrs: &AttrIndex) -> Option<String> {
+    if attrs.original_id.is_empty() {
+        return None;
+    }
+    obj["attributes"]
+        .as_array()?
+        .iter()
+        .filter(|a| {
+            a["objectTypeAttributeId"]
+                .as_str()
+                .is_some_and(|id| attrs.original_id.contains(id))
+        })
+        .find_map(|a| {
+            a["objectAttributeValues"]
+                .as_array()?
+                .iter()
+                .find_map(|v| v["value"].as_str().map(str::trim).filter(|s| !s.is_empty()))
+                .map(str::to_owned)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn index() -> AttrIndex {
+        let mut ix = AttrIndex::default();
+        ix.add(&json!({"id": "9", "name": "ORIGINAL_ID"}));
+        ix.add(&json!({"id": "10", "name": "ORIGINAL_KEY"}));
+        ix
+    }
+
+    fn obj(id: &str, orig: Option<&str>) -> Value {
+        let mut attrs =
+            vec![json!({"objectTypeAttributeId": "1", "objectAttributeValues": [{"value": "x"}]})];
+        if let Some(o) = orig {
+            attrs.push(
+                json!({"objectTypeAttributeId": "9", "objectAttributeValues": [{"value": o}]}),
+            );
+        }
+        json!({"id": id, "attributes": attrs})
+    }
+
+    #[test]
+    fn original_id_becomes_the_identity_and_collisions_keep_both() {
+        let mut ix = index();
+        let mut ids = Identities {
+            enabled: true,
+            used: HashSet::new(),
+        };
+        let page = AqlPage {
+            start_at: 0,
+            values: vec![
+                obj("100", Some("5")),
+                obj("101", None),
+                obj("102", Some("5")),
+            ],
+            object_type_attributes: vec![json!({"id": "11", "name": "New"})],
+            is_last: true,
+        };
+        let out = entries_of(page, &mut ix, &mut ids);
+        let keys: Vec<(&str, &str)> = out
+            .iter()
+            .map(|e| (e.kind.as_str(), e.original_id.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("attribute", "11"),
+                ("object", "5"),
+                ("object", "101"),
+                ("object", "5@102")
+            ]
+        );
+        // The object JSON is stored unchanged.
+        assert_eq!(out[1].value, obj("100", Some("5")));
+    }
+}
