@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio_util_shutdown::Shutdown;
@@ -84,6 +85,11 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
         })
         .collect();
     let svc = http::service(app.clone(), cfg.max_body_bytes);
+    // Without TCP_NODELAY the last segment of a large page waits for the client's delayed ACK
+    // (~40 ms a request): a real server does not stall like that.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let shutdown = Shutdown::default();
     let signal = shutdown.clone();
     let task = tokio::spawn(async move {

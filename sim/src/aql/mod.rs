@@ -574,49 +574,4 @@ mod tests {
         }
         assert!(cache.entries.lock().len() <= CACHE_ENTRIES);
     }
-
-    /// `cargo test --release -p assets-sim aql::tests::big -- --ignored --nocapture`
-    #[test]
-    #[ignore = "builds a million objects; run in release"]
-    fn big_search_is_fast() {
-        let mut ws = fixture();
-        let host = 2;
-        let name = attr(&ws, host, "Name");
-        let ram = attr(&ws, host, "RAM");
-        let t = std::time::Instant::now();
-        for i in 0..1_000_000u32 {
-            let inputs = [
-                AttrInput {
-                    attr_id: name.clone(),
-                    values: vec![format!("host-{i}")],
-                },
-                AttrInput {
-                    attr_id: ram.clone(),
-                    values: vec![(i % 512).to_string()],
-                },
-            ];
-            ws.create_object(host, &inputs, 0, T0).unwrap();
-        }
-        eprintln!("built in {:?}", t.elapsed());
-        for q in [
-            "objectSchemaId = 1 ORDER BY Name",
-            "objectSchemaId = 1 ORDER BY Created DESC",
-            "objectSchemaId = 1",
-            "objectType = Host AND RAM > 500",
-            "Name LIKE \"host-99999\"",
-            "objectSchemaId = 1 ORDER BY RAM DESC",
-        ] {
-            let q = parse(q).unwrap();
-            let t = std::time::Instant::now();
-            let n = search(&ws, &q).len();
-            eprintln!("{}: {n} hits in {:?}", q.text(), t.elapsed());
-        }
-        let cache = Cache::new();
-        cache.search(&ws, "objectSchemaId = 1").unwrap();
-        let t = std::time::Instant::now();
-        for _ in 0..1000 {
-            cache.search(&ws, "objectSchemaId = 1").unwrap();
-        }
-        eprintln!("1000 cached pages in {:?}", t.elapsed());
-    }
 }

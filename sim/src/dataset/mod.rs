@@ -406,24 +406,4 @@ mod tests {
                 .any(|i| i.assets.iter().any(|(f, _)| f == issues::OWNER_ASSET))
         );
     }
-
-    /// `ASSETS_SIM_DATASET_N=1000000 cargo test --release -p assets-sim dataset_scale -- --ignored --nocapture`
-    #[test]
-    #[ignore = "timing; run in release mode"]
-    fn dataset_scale() {
-        let n: u32 = std::env::var("ASSETS_SIM_DATASET_N")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(100_000);
-        let start = std::time::Instant::now();
-        let ws = cmdb(n, 1, true);
-        let took = start.elapsed();
-        let hist: usize = ws.history.values().map(Vec::len).sum();
-        println!(
-            "N = {n}: built in {took:?}; {} objects, {hist} history entries, {} issues",
-            ws.object_count(),
-            ws.issues.len()
-        );
-        assert_eq!(ws.object_count(), n as usize);
-    }
 }

@@ -272,16 +272,27 @@ fn type_attributes(ctx: &Ctx, ids: &[u32]) -> Vec<Value> {
         .collect()
 }
 
-async fn aql(Extension(site): Extension<Arc<Site>>, p: Params, JsonBody(b): JsonBody) -> ApiResult<Response> {
+async fn aql(
+    Extension(site): Extension<Arc<Site>>,
+    p: Params,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
     let start = p.count("startAt", 0)?;
     let max = p.count("maxResults", 25)?.min(MAX_PAGE);
     let with_attrs = p.bool("includeAttributes", true)?;
     let q = b.required_string("qlQuery")?;
     let ws = site.data.read();
     let ids = search(&site, &ws, &q)?;
-    let ctx = Ctx { ws: &ws, base: &site.api_base };
+    let ctx = Ctx {
+        ws: &ws,
+        base: &site.api_base,
+    };
     let page_ids: Vec<u32> = ids.iter().skip(start).take(max).copied().collect();
-    let mode = if with_attrs { AttrMode::Bare } else { AttrMode::None };
+    let mode = if with_attrs {
+        AttrMode::Bare
+    } else {
+        AttrMode::None
+    };
     let is_last = start + page_ids.len() >= ids.len();
     // Written straight to text: a page holds up to 5,000 objects (see render::objects).
     let mut out = String::with_capacity(4096 * page_ids.len().max(1));
@@ -292,21 +303,55 @@ async fn aql(Extension(site): Extension<Arc<Site>>, p: Params, JsonBody(b): Json
     );
     write_objects(&ctx, &mut out, &page_ids, mode);
     out.push_str(r#","objectTypeAttributes":"#);
-    let defs = if with_attrs { type_attributes(&ctx, &page_ids) } else { Vec::new() };
+    let defs = if with_attrs {
+        type_attributes(&ctx, &page_ids)
+    } else {
+        Vec::new()
+    };
     out.push_str(&Value::Array(defs).to_string());
     out.push('}');
     Ok(json_text(out))
 }
 
-/// Writes `[obj, obj, ...]` for the given ids.
+/// Writes `[obj, obj, ...]` for the given ids. Large pages are rendered on every core: the
+/// simulator must never be the bottleneck of a client paging through a million objects.
 fn write_objects(ctx: &Ctx, out: &mut String, ids: &[u32], mode: AttrMode) {
-    let mut cache = PageCache::default();
-    out.push('[');
-    for (i, o) in ids.iter().filter_map(|id| ctx.ws.get_object(*id)).enumerate() {
-        if i > 0 {
-            out.push(',');
+    let render = |chunk: &[u32]| {
+        let mut cache = PageCache::default();
+        let mut s = String::with_capacity(4096 * chunk.len());
+        for o in chunk.iter().filter_map(|id| ctx.ws.get_object(*id)) {
+            s.push(',');
+            ctx.write_object(&mut s, o, mode, &mut cache);
         }
-        ctx.write_object(out, o, mode, &mut cache);
+        s
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let parts: Vec<String> = if ids.len() >= 200 && threads > 1 {
+        let size = ids.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = ids
+                .chunks(size)
+                .map(|c| scope.spawn(move || render(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    } else {
+        vec![render(ids)]
+    };
+    out.push('[');
+    let start = out.len();
+    for p in parts {
+        out.push_str(&p);
+    }
+    // Each object was written with a leading comma; the first one goes.
+    if out.len() > start {
+        out.remove(start);
     }
     out.push(']');
 }
@@ -353,14 +398,22 @@ fn object_list(
     };
     let start = (page - 1) * per_page;
     let page_ids: Vec<u32> = ids.iter().skip(start).take(per_page).copied().collect();
-    let mode = if with_attrs { AttrMode::Bare } else { AttrMode::None };
+    let mode = if with_attrs {
+        AttrMode::Bare
+    } else {
+        AttrMode::None
+    };
     let mut text = String::with_capacity(4096 * page_ids.len().max(1));
     write_objects(ctx, &mut text, &page_ids, mode);
     let entries: Vec<Value> = match serde_json::from_str(&text) {
         Ok(Value::Array(a)) => a,
         _ => Vec::new(),
     };
-    let defs = if with_attrs { type_attributes(ctx, &page_ids) } else { Vec::new() };
+    let defs = if with_attrs {
+        type_attributes(ctx, &page_ids)
+    } else {
+        Vec::new()
+    };
     let n = entries.len();
     Ok(json!({
         "objectEntries": entries, "objectTypeAttributes": defs, "totalFilterCount": ids.len(),

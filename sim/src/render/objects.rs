@@ -15,7 +15,7 @@ use crate::model::*;
 #[derive(Default)]
 pub struct PageCache {
     types: HashMap<u32, String>,
-    visible: HashMap<u32, Vec<u32>>,
+    visible: HashMap<u32, std::rc::Rc<[u32]>>,
     labels: HashMap<u32, Option<u32>>,
     key_prefix: HashMap<u32, String>,
     statuses: HashMap<u32, String>,
@@ -35,12 +35,18 @@ fn jstr(out: &mut String, s: &str) {
 }
 
 impl Ctx<'_> {
-    fn visible<'c>(&self, c: &'c mut PageCache, type_id: u32) -> &'c [u32] {
-        c.visible.entry(type_id).or_insert_with(|| self.ws.visible_attrs(type_id))
+    fn visible(&self, c: &mut PageCache, type_id: u32) -> std::rc::Rc<[u32]> {
+        c.visible
+            .entry(type_id)
+            .or_insert_with(|| self.ws.visible_attrs(type_id).into())
+            .clone()
     }
 
     fn label_of(&self, c: &mut PageCache, o: &Object) -> String {
-        let label = *c.labels.entry(o.type_id).or_insert_with(|| self.ws.label_attr(o.type_id));
+        let label = *c
+            .labels
+            .entry(o.type_id)
+            .or_insert_with(|| self.ws.label_attr(o.type_id));
         match label.map(|a| o.values_of(a)) {
             Some([Val::Text(t), ..]) => t.to_string(),
             _ => String::new(),
@@ -49,7 +55,12 @@ impl Ctx<'_> {
 
     fn key_of(&self, c: &mut PageCache, o: &Object) -> String {
         let prefix = c.key_prefix.entry(o.type_id).or_insert_with(|| {
-            let key = self.ws.schemas.get(&self.ws.object_schema_id(o)).map(|s| s.key.as_str()).unwrap_or("");
+            let key = self
+                .ws
+                .schemas
+                .get(&self.ws.object_schema_id(o))
+                .map(|s| s.key.as_str())
+                .unwrap_or("");
             format!("{key}-")
         });
         format!("{prefix}{}", o.id)
@@ -61,7 +72,10 @@ impl Ctx<'_> {
         let label = self.label_of(c, o);
         let key = self.key_of(c, o);
         let id = o.id;
-        let _ = write!(out, r#"{{"workspaceId":"{ws}","globalId":"{ws}:{id}","id":"{id}","label":"#);
+        let _ = write!(
+            out,
+            r#"{{"workspaceId":"{ws}","globalId":"{ws}:{id}","id":"{id}","label":"#
+        );
         jstr(out, &label);
         out.push_str(r#","objectKey":"#);
         jstr(out, &key);
@@ -71,7 +85,11 @@ impl Ctx<'_> {
             r#","avatar":{{"workspaceId":"{ws}","globalId":"{ws}:avatar:{id}","url16":"{av}16","url48":"{av}48","url72":"{av}72","url144":"{av}144","url288":"{av}288","objectId":"{id}"}},"objectType":"#
         );
         let ty = c.types.entry(o.type_id).or_insert_with(|| {
-            self.ws.types.get(&o.type_id).map(|t| self.object_type(t, 0).to_string()).unwrap_or_else(|| "null".into())
+            self.ws
+                .types
+                .get(&o.type_id)
+                .map(|t| self.object_type(t, 0).to_string())
+                .unwrap_or_else(|| "null".into())
         });
         out.push_str(ty);
         let _ = write!(
@@ -92,13 +110,21 @@ impl Ctx<'_> {
 
     /// Writes the `ObjectAttribute[]` of an object: system values (Key, Created, Updated) and
     /// the stored ones, in the type's attribute order.
-    pub fn write_attributes(&self, out: &mut String, o: &Object, with_defs: bool, c: &mut PageCache) {
+    pub fn write_attributes(
+        &self,
+        out: &mut String,
+        o: &Object,
+        with_defs: bool,
+        c: &mut PageCache,
+    ) {
         let ws = &self.ws.ws_id;
         out.push('[');
-        let visible = self.visible(c, o.type_id).to_vec();
+        let visible = self.visible(c, o.type_id);
         let mut first = true;
-        for (pos, attr_id) in visible.into_iter().enumerate() {
-            let Some(a) = self.ws.attrs.get(&attr_id) else { continue };
+        for (pos, &attr_id) in visible.iter().enumerate() {
+            let Some(a) = self.ws.attrs.get(&attr_id) else {
+                continue;
+            };
             let vals = o.values_of(attr_id);
             if a.system.is_none() && vals.is_empty() {
                 continue;
@@ -137,7 +163,10 @@ impl Ctx<'_> {
             let _ = write!(out, r#"],"objectId":"{}""#, o.id);
             if with_defs {
                 out.push_str(r#","objectTypeAttribute":"#);
-                let def = c.defs.entry((attr_id, pos)).or_insert_with(|| self.attribute(a, pos as i32, false).to_string());
+                let def = c
+                    .defs
+                    .entry((attr_id, pos))
+                    .or_insert_with(|| self.attribute(a, pos as i32, false).to_string());
                 out.push_str(def);
             }
             out.push('}');
@@ -159,12 +188,18 @@ impl Ctx<'_> {
                     out.push_str(r#","referencedType":true}"#);
                 }
                 None => {
-                    let _ = write!(out, r#"{{"displayValue":"","searchValue":"{id}","referencedType":true}}"#);
+                    let _ = write!(
+                        out,
+                        r#"{{"displayValue":"","searchValue":"{id}","referencedType":true}}"#
+                    );
                 }
             },
             Val::Status(id) => match ws.statuses.get(id) {
                 Some(s) => {
-                    let st = c.statuses.entry(*id).or_insert_with(|| self.status(s, false).to_string());
+                    let st = c
+                        .statuses
+                        .entry(*id)
+                        .or_insert_with(|| self.status(s, false).to_string());
                     out.push_str(r#"{"status":"#);
                     out.push_str(st);
                     out.push_str(r#","displayValue":"#);
@@ -172,7 +207,10 @@ impl Ctx<'_> {
                     let _ = write!(out, r#","searchValue":"{id}","referencedType":false}}"#);
                 }
                 None => {
-                    let _ = write!(out, r#"{{"displayValue":"","searchValue":"{id}","referencedType":false}}"#);
+                    let _ = write!(
+                        out,
+                        r#"{{"displayValue":"","searchValue":"{id}","referencedType":false}}"#
+                    );
                 }
             },
             Val::Text(t) => {
@@ -187,7 +225,10 @@ impl Ctx<'_> {
                             out.push_str(r#","searchValue":"#);
                             jstr(out, t);
                             out.push_str(r#","referencedType":false,"user":"#);
-                            let uj = c.users.entry(t.to_string()).or_insert_with(|| self.user(u).to_string());
+                            let uj = c
+                                .users
+                                .entry(t.to_string())
+                                .or_insert_with(|| self.user(u).to_string());
                             out.push_str(uj);
                             out.push('}');
                         }
@@ -200,16 +241,24 @@ impl Ctx<'_> {
                         jstr(out, t);
                         out.push_str(r#","searchValue":"#);
                         jstr(out, t);
-                        let _ = write!(out, r#","referencedType":false,"group":{{"avatarUrl":"{}/group-avatar","name":"#, self.base);
+                        let _ = write!(
+                            out,
+                            r#","referencedType":false,"group":{{"avatarUrl":"{}/group-avatar","name":"#,
+                            self.base
+                        );
                         jstr(out, t);
                         out.push_str("}}");
                     }
                     AttrKind::Default(DefaultType::DateTime) => {
-                        let display = clock::parse_datetime(t).map(clock::display_datetime).unwrap_or_else(|| t.to_string());
+                        let display = clock::parse_datetime(t)
+                            .map(clock::display_datetime)
+                            .unwrap_or_else(|| t.to_string());
                         text_value(out, t, &display);
                     }
                     AttrKind::Default(DefaultType::Date) => {
-                        let display = clock::parse_date(t).map(|(y, m, d)| clock::display_date_parts(y, m, d)).unwrap_or_else(|| t.to_string());
+                        let display = clock::parse_date(t)
+                            .map(|(y, m, d)| clock::display_date_parts(y, m, d))
+                            .unwrap_or_else(|| t.to_string());
                         text_value(out, t, &display);
                     }
                     _ => text_value(out, t, t),

@@ -78,6 +78,20 @@ fn peak_rss(pid: u32) -> Result<u64> {
     Ok(kb * 1024)
 }
 
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Header {
+    start_at: usize,
+    max_results: usize,
+    total: usize,
+    is_last: bool,
+}
+
+struct Page {
+    values: usize,
+    is_last: bool,
+}
+
 struct Client {
     http: reqwest::Client,
     base: String,
@@ -105,6 +119,35 @@ impl Client {
             bail!("{path}: {status} {v}");
         }
         Ok(v)
+    }
+    /// One AQL page. The figure is the simulator's, not a JSON parser's: the body is read
+    /// whole, but only its paging header (`startAt`, `maxResults`, `total`, `isLast`, which the
+    /// simulator writes before `values`) is parsed.
+    async fn page(&self, start: usize) -> Result<Page> {
+        let r = self
+            .http
+            .post(format!(
+                "{}/object/aql?startAt={start}&maxResults=1000",
+                self.base
+            ))
+            .basic_auth("bench@example.com", Some("bench"))
+            .json(&json!({"qlQuery": "objectSchemaId = 1"}))
+            .send()
+            .await?
+            .error_for_status()?;
+        let body = r.bytes().await?;
+        let head = body
+            .windows(10)
+            .position(|w| w == b",\"values\":")
+            .context("no values in the page")?;
+        let mut header = body[..head].to_vec();
+        header.push(b'}');
+        let h: Header = serde_json::from_slice(&header)?;
+        let n = h.total.saturating_sub(h.start_at).min(h.max_results);
+        Ok(Page {
+            values: n,
+            is_last: h.is_last,
+        })
     }
     async fn get(&self, path: &str) -> Result<Value> {
         let r = self
@@ -176,16 +219,10 @@ async fn bench_paging(objects: u32) -> Result<(f64, f64, u64)> {
     let mut start = 0usize;
     let mut seen = 0usize;
     loop {
-        let p = c
-            .post(
-                &format!("/object/aql?startAt={start}&maxResults=1000"),
-                &json!({"qlQuery": "objectSchemaId = 1"}),
-            )
-            .await?;
-        let n = p["values"].as_array().map(Vec::len).unwrap_or(0);
-        seen += n;
-        start += n;
-        if p["isLast"] == true || n == 0 {
+        let p = c.page(start).await?;
+        seen += p.values;
+        start += p.values;
+        if p.is_last || p.values == 0 {
             break;
         }
     }
