@@ -6,8 +6,8 @@
 # Looks for the conformance kit at $REPO/../shared/conformance (CI clones the repo next to shared/),
 # falling back to the verbatim copy in tests/conformance/ (override with CONFORMANCE_DIR).
 # Keeps a virtualenv at $REPO/target/conformance-venv, rebuilt only when requirements.txt changes.
-# Uses ${ASSETS_SIM_BIN:-$REPO/target/debug/assets-sim}, running `cargo build -p assets-sim` if it is
-# missing. Starts the simulator on an ephemeral port with one site ("peer", cmdb dataset, rate limits
+# Uses ${ASSETS_SIM_BIN:-$REPO/target/debug/assets-sim}, building it first (a no-op when fresh) unless
+# ASSETS_SIM_BIN is set. Starts the simulator on an ephemeral port with one site ("peer", cmdb dataset, rate limits
 # on), runs peer_python.py against it and exits with peer_python's status (0 pass, 1 mismatch,
 # 2 setup problem); this script's own setup failures exit 2 as well.
 set -euo pipefail
@@ -51,13 +51,13 @@ else
 fi
 
 # 3. The simulator binary.
+# Built every time (a no-op when fresh) so a stale binary is never what gets checked.
 SIM_BIN="${ASSETS_SIM_BIN:-$TARGET_DIR/debug/assets-sim}"
-if [[ ! -x "$SIM_BIN" ]]; then
-    [[ -z "${ASSETS_SIM_BIN:-}" ]] || fail "ASSETS_SIM_BIN=$ASSETS_SIM_BIN is not an executable"
+if [[ -z "${ASSETS_SIM_BIN:-}" ]]; then
     say "building assets-sim"
     cargo build --manifest-path "$REPO/Cargo.toml" -p assets-sim
-    [[ -x "$SIM_BIN" ]] || fail "cargo build did not produce $SIM_BIN"
 fi
+[[ -x "$SIM_BIN" ]] || fail "$SIM_BIN is not an executable"
 say "simulator: $SIM_BIN"
 
 # 4. Configuration and start.
