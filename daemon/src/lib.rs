@@ -3,3 +3,9 @@
 pub mod assets;
 pub mod backup;
 pub mod store;
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod jobs;

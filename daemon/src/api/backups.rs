@@ -1,0 +1,381 @@
+//! `/v1/backups`: start a backup (as a job), list with filters and paging, show, delete,
+//! verify and export.
+//!
+//! Listing follows the product's rule: 20 a page, newest first, and without a date filter only
+//! the newest [`NEWEST_WITHOUT_DATES`] backups are reachable (a date range reaches the rest).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::ApiState;
+use super::dates::{self, End};
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind, parse_id};
+use super::sites::upstream;
+use crate::backup;
+use crate::jobs::{BackupJob, EnqueueError};
+use crate::store::{Backup, BackupFilter, BackupType, PageRequest, kind};
+
+/// Backups per page.
+pub const PAGE_SIZE: u32 = 20;
+/// Without a date filter, only this many of the newest backups are listed.
+pub const NEWEST_WITHOUT_DATES: u64 = 50;
+/// Longest accepted description, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+pub(super) fn router() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/backups", get(list).post(start))
+        .route("/v1/backups/{id}", get(show).delete(delete))
+        .route("/v1/backups/{id}/verify", post(verify))
+        .route("/v1/backups/{id}/export", post(export))
+}
+
+/// `POST /v1/backups` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartBackup {
+    site: String,
+    schema: String,
+    #[serde(default)]
+    description: Option<String>,
+    /// Validated by hand (not as an enum) so a wrong value is a 422 with a field message.
+    #[serde(default, rename = "type")]
+    backup_type: Option<String>,
+}
+
+#[tracing::instrument(skip_all, err(level = "warn"), fields(site = %body.site, schema = %body.schema))]
+async fn start(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<StartBackup>,
+) -> ApiResult<impl IntoResponse> {
+    let mut fields = BTreeMap::new();
+    let site = state.sites.get(&body.site);
+    if site.is_none() {
+        fields.insert(
+            "site".to_owned(),
+            format!("no site named {:?} is configured", body.site),
+        );
+    }
+    if body.schema.trim().is_empty() {
+        fields.insert("schema".to_owned(), "must not be empty".to_owned());
+    }
+    if body
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+    {
+        fields.insert(
+            "description".to_owned(),
+            format!("longer than {MAX_DESCRIPTION_CHARS} characters"),
+        );
+    }
+    let backup_type = match body.backup_type.as_deref() {
+        None => BackupType::Manual,
+        Some(t) => t.parse().unwrap_or_else(|_| {
+            fields.insert(
+                "type".to_owned(),
+                format!("{t:?} is not \"manual\" or \"scheduled\""),
+            );
+            BackupType::Manual
+        }),
+    };
+    let (Some(site), true) = (site, fields.is_empty()) else {
+        return Err(ApiError::validation(fields));
+    };
+    if !schema_exists(&state, site, &body.schema).await? {
+        let mut fields = BTreeMap::new();
+        fields.insert(
+            "schema".to_owned(),
+            format!(
+                "site {} has no schema with key {:?}",
+                body.site, body.schema
+            ),
+        );
+        return Err(ApiError::validation(fields));
+    }
+    let job = BackupJob {
+        site: body.site,
+        schema: body.schema,
+        description: body.description.filter(|d| !d.is_empty()),
+        backup_type,
+    };
+    let id = state.jobs.enqueue_backup(&job).await.map_err(|e| match e {
+        EnqueueError::InProgress { .. } => {
+            ApiError::new(ErrorKind::Conflict, "backup_in_progress", e.to_string())
+        }
+        EnqueueError::ShuttingDown => {
+            ApiError::new(ErrorKind::ShuttingDown, "shutting_down", e.to_string())
+        }
+        EnqueueError::Store(e) => ApiError::from(e),
+    })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/jobs/{id}"))],
+        Json(json!({ "job_id": id, "status": "queued" })),
+    ))
+}
+
+/// Whether the site has a schema with this key: the synced list answers without a request;
+/// otherwise ask the site, so a schema created since the last sync can be backed up at once.
+async fn schema_exists(state: &ApiState, site: &crate::daemon::Site, key: &str) -> ApiResult<bool> {
+    let name = site.info().name.clone();
+    let synced = state.store.list_synced_schemas(Some(&name)).await?;
+    if synced.iter().any(|s| s.schema_key == key) {
+        return Ok(true);
+    }
+    let live = site
+        .client()
+        .list_schemas()
+        .await
+        .map_err(|e| upstream(&name, &e))?;
+    Ok(live.iter().any(|s| s["objectSchemaKey"] == key))
+}
+
+/// `GET /v1/backups` query. Every value is a string so that bad values get our messages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    site: Option<String>,
+    schema: Option<String>,
+    #[serde(rename = "type")]
+    backup_type: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<String>,
+}
+
+/// One page of the list.
+#[derive(Debug, Serialize)]
+struct ListPage {
+    items: Vec<Backup>,
+    page: u64,
+    per_page: u32,
+    /// Backups reachable through the pages (at most 50 without a date filter).
+    total: u64,
+    /// Number of pages.
+    pages: u64,
+    /// Backups matching the filters in the store; larger than `total` when capped.
+    matching: u64,
+}
+
+/// Empty query values (`?site=`) mean "no filter", as an HTML form would send them.
+fn present(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.is_empty())
+}
+
+async fn list(
+    State(state): State<ApiState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<ListPage>> {
+    let bad = |code, msg: String| ApiError::bad_request(code, msg);
+    let page = match present(q.page) {
+        None => 1,
+        Some(p) => p.parse::<u64>().ok().filter(|&p| p >= 1).ok_or_else(|| {
+            bad(
+                "invalid_query",
+                format!("page: {p:?} is not a positive integer"),
+            )
+        })?,
+    };
+    let backup_type = present(q.backup_type)
+        .map(|t| {
+            t.parse::<BackupType>().map_err(|_| {
+                bad(
+                    "invalid_query",
+                    format!("type: {t:?} is not \"manual\" or \"scheduled\""),
+                )
+            })
+        })
+        .transpose()?;
+    let from = present(q.from)
+        .map(|d| dates::parse("from", &d, End::From))
+        .transpose()
+        .map_err(|m| bad("invalid_date", m))?;
+    let to = present(q.to)
+        .map(|d| dates::parse("to", &d, End::To))
+        .transpose()
+        .map_err(|m| bad("invalid_date", m))?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        return Err(bad("invalid_date", "from must be before to".to_owned()));
+    }
+    let capped = from.is_none() && to.is_none();
+    let filter = BackupFilter {
+        site: present(q.site),
+        schema_key: present(q.schema),
+        backup_type,
+        from,
+        to,
+    };
+    let offset = (page - 1).saturating_mul(u64::from(PAGE_SIZE));
+    let limit = if capped {
+        // Past the cap a page is empty; just short of it, it is shortened.
+        u64::from(PAGE_SIZE).min(NEWEST_WITHOUT_DATES.saturating_sub(offset))
+    } else {
+        u64::from(PAGE_SIZE)
+    };
+    let result = state
+        .store
+        .list_backups(
+            filter,
+            PageRequest {
+                // `limit` is at most PAGE_SIZE, so it fits.
+                limit: u32::try_from(limit).unwrap_or(PAGE_SIZE),
+                offset,
+            },
+        )
+        .await?;
+    let total = if capped {
+        result.total.min(NEWEST_WITHOUT_DATES)
+    } else {
+        result.total
+    };
+    // Past the cap the page is empty, whatever the store makes of "limit 0".
+    let items = if limit == 0 { Vec::new() } else { result.items };
+    Ok(Json(ListPage {
+        items,
+        page,
+        per_page: PAGE_SIZE,
+        total,
+        pages: total.div_ceil(u64::from(PAGE_SIZE)),
+        matching: result.total,
+    }))
+}
+
+/// The main-pass and background kinds whose entry counts `show` reports.
+const SHOWN_KINDS: [&str; 10] = [
+    kind::SCHEMA,
+    kind::CONFIG,
+    kind::STATUS_TYPE,
+    kind::REFERENCE_TYPE,
+    kind::ICON,
+    kind::OBJECT_TYPE,
+    kind::ATTRIBUTE,
+    kind::OBJECT,
+    kind::HISTORY,
+    kind::ISSUE,
+];
+
+async fn show(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id("backup", &id)?;
+    let (backup, entries) = state
+        .store
+        .run(move |s| {
+            let backup = s.get_backup(id)?;
+            let mut entries = BTreeMap::new();
+            for k in SHOWN_KINDS {
+                entries.insert(k, s.count_entries(id, k)?);
+            }
+            Ok((backup, entries))
+        })
+        .await?;
+    let mut v = serde_json::to_value(&backup).map_err(|e| ApiError::internal(&e))?;
+    v["entries"] = json!(entries);
+    Ok(Json(v))
+}
+
+#[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
+async fn delete(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id("backup", &id)?;
+    // `delete_backup` removes backups of any status; only complete (visible) ones may go
+    // through the API, so a running backup can never be pulled from under its job.
+    let stats = state
+        .store
+        .run(move |s| {
+            s.get_backup(id)?;
+            s.delete_backup(id)
+        })
+        .await?;
+    tracing::info!(blobs_removed = stats.blobs_removed, "Backup deleted.");
+    Ok(Json(json!({
+        "deleted": id,
+        "blobs_removed": stats.blobs_removed,
+        "bytes_freed": stats.bytes_freed,
+    })))
+}
+
+#[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
+async fn verify(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id("backup", &id)?;
+    let bad = state
+        .store
+        .run(move |s| {
+            s.get_backup(id)?;
+            s.verify(id)
+        })
+        .await?;
+    if !bad.is_empty() {
+        tracing::warn!(bad_blobs = bad.len(), "Backup failed verification.");
+    }
+    Ok(Json(
+        json!({ "backup": id, "ok": bad.is_empty(), "bad_blobs": bad }),
+    ))
+}
+
+/// `POST /v1/backups/{id}/export` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportBody {
+    /// Directory to write into, absolute (the daemon's working directory means nothing to
+    /// the client; the CLI makes relative paths absolute).
+    out: PathBuf,
+}
+
+#[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
+async fn export(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ExportBody>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id("backup", &id)?;
+    if !body.out.is_absolute() {
+        let mut fields = BTreeMap::new();
+        fields.insert(
+            "out".to_owned(),
+            format!("{:?} is not an absolute path", body.out),
+        );
+        return Err(ApiError::validation(fields));
+    }
+    state.store.get_backup(id).await?;
+    let summary = backup::export(&state.store, id, &body.out)
+        .await
+        .map_err(|e| export_error(&e))?;
+    tracing::info!(out = %body.out.display(), "Backup exported.");
+    Ok(Json(
+        serde_json::to_value(&summary).map_err(|e| ApiError::internal(&e))?,
+    ))
+}
+
+/// Maps an export failure: the user's directory (exists as a file, not writable) is theirs to
+/// fix (422); a corrupt blob is a conflict with the backup's state (409); the rest is ours.
+fn export_error(e: &backup::Error) -> ApiError {
+    let message = format!("export failed: {}", super::error_chain(e));
+    match e {
+        backup::Error::Io { .. } => ApiError::new(ErrorKind::Validation, "export_failed", message),
+        backup::Error::Store(crate::store::Error::Corrupt { .. }) => {
+            ApiError::new(ErrorKind::Conflict, "backup_corrupt", message)
+        }
+        backup::Error::Store(crate::store::Error::NotFound { .. }) => {
+            ApiError::not_found("backup_not_found", message)
+        }
+        _ => ApiError::internal(e),
+    }
+}

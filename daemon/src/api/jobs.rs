@@ -1,0 +1,22 @@
+//! `/v1/jobs/{id}`: a job's status, live progress (`stage`, `done`, `total`) and result or
+//! error; `assetark backup run --wait` polls it.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+
+use super::ApiState;
+use super::error::{ApiPath, ApiResult, parse_id};
+use crate::jobs::JobView;
+
+pub(super) fn router() -> Router<ApiState> {
+    Router::new().route("/v1/jobs/{id}", get(show))
+}
+
+async fn show(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<JobView>> {
+    let id = parse_id("job", &id)?;
+    Ok(Json(state.jobs.view(id).await?))
+}

@@ -1,0 +1,54 @@
+//! The control API (axum): the CLI and other local clients drive the daemon through it.
+//!
+//! [`router`] builds the routes from one module per resource (`sites`, `schemas`, `backups`,
+//! `jobs`) and is independent of how it is served; `listen` serves it on the Unix socket and
+//! the optional loopback TCP port. Routes live under `/v1/`, plus an unversioned `/healthz`.
+//! Errors are always `{"error": {"code", "message"}}` (see `error`).
+
+mod backups;
+mod dates;
+mod error;
+mod jobs;
+pub mod listen;
+mod schemas;
+mod sites;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::daemon::Sites;
+use crate::jobs::Jobs;
+use crate::store::AsyncStore;
+
+pub use error::{ApiError, ApiResult, ErrorKind, error_chain};
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The backup store.
+    pub store: AsyncStore,
+    /// Configured sites and their clients.
+    pub sites: Arc<Sites>,
+    /// The job runner.
+    pub jobs: Arc<Jobs>,
+}
+
+/// The control API's routes over `state`, with JSON fallbacks for unknown routes and methods.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(sites::router())
+        .merge(schemas::router())
+        .merge(backups::router())
+        .merge(jobs::router())
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn(error::log_internal_errors))
+        .with_state(state)
+}
+
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}

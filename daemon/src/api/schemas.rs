@@ -1,0 +1,146 @@
+//! `/v1/sites/{site}/schemas`: the "synced schemas" of a site — the schema list fetched from
+//! the site by the last sync, kept in the store, each with its last backup.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::ApiState;
+use super::error::{ApiPath, ApiResult};
+use super::sites::{site, upstream};
+use crate::store::{BackupFilter, BackupId, PageRequest, SyncedSchema};
+
+pub(super) fn router() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/sites/{site}/schemas", get(list))
+        .route("/v1/sites/{site}/schemas/sync", post(sync))
+}
+
+/// One synced schema as the API shows it.
+#[derive(Debug, Serialize)]
+struct SchemaView {
+    id: String,
+    key: String,
+    name: String,
+    object_count: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    synced_at: OffsetDateTime,
+    last_backup: Option<LastBackup>,
+}
+
+/// The newest complete backup of a schema.
+#[derive(Debug, Serialize)]
+struct LastBackup {
+    id: BackupId,
+    #[serde(with = "time::serde::rfc3339")]
+    time: OffsetDateTime,
+    object_count: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct SchemaList {
+    site: String,
+    items: Vec<SchemaView>,
+}
+
+async fn list(
+    State(state): State<ApiState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<SchemaList>> {
+    site(&state, &name)?;
+    Ok(Json(schema_list(&state, &name).await?))
+}
+
+#[tracing::instrument(skip_all, err(level = "warn"), fields(site = %name))]
+async fn sync(
+    State(state): State<ApiState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<SchemaList>> {
+    let site = site(&state, &name)?;
+    let found = site
+        .client()
+        .list_schemas()
+        .await
+        .map_err(|e| upstream(&name, &e))?;
+    let now = OffsetDateTime::now_utc();
+    let schemas: Vec<SyncedSchema> = found
+        .iter()
+        .filter_map(|v| synced_schema(&name, v, now))
+        .collect();
+    if schemas.len() != found.len() {
+        tracing::warn!(
+            skipped = found.len() - schemas.len(),
+            "Schemas without id or key were skipped."
+        );
+    }
+    let count = schemas.len();
+    state.store.replace_synced_schemas(&name, schemas).await?;
+    tracing::info!(schemas = count, "Schemas synced.");
+    Ok(Json(schema_list(&state, &name).await?))
+}
+
+/// Reads one `ObjectSchema` of the API; `None` when it lacks an id or key.
+fn synced_schema(site: &str, v: &Value, now: OffsetDateTime) -> Option<SyncedSchema> {
+    // The API spells ids as strings, but accept numbers too rather than drop a schema.
+    let id = match &v["id"] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let key = v["objectSchemaKey"].as_str()?.to_owned();
+    Some(SyncedSchema {
+        site: site.to_owned(),
+        schema_id: id,
+        name: v["name"].as_str().unwrap_or(&key).to_owned(),
+        schema_key: key,
+        object_count: v["objectCount"].as_u64().unwrap_or(0),
+        synced_at: now,
+    })
+}
+
+async fn schema_list(state: &ApiState, site: &str) -> ApiResult<SchemaList> {
+    let site_name = site.to_owned();
+    let items = state
+        .store
+        .run(move |s| {
+            let schemas = s.list_synced_schemas(Some(&site_name))?;
+            schemas
+                .into_iter()
+                .map(|sc| {
+                    let filter = BackupFilter {
+                        site: Some(site_name.clone()),
+                        schema_key: Some(sc.schema_key.clone()),
+                        ..BackupFilter::default()
+                    };
+                    let newest = s.list_backups(
+                        &filter,
+                        PageRequest {
+                            limit: 1,
+                            offset: 0,
+                        },
+                    )?;
+                    let last_backup = newest.items.into_iter().next().map(|b| LastBackup {
+                        id: b.id,
+                        time: b.started_at,
+                        object_count: b.object_count,
+                    });
+                    Ok(SchemaView {
+                        id: sc.schema_id,
+                        key: sc.schema_key,
+                        name: sc.name,
+                        object_count: sc.object_count,
+                        synced_at: sc.synced_at,
+                        last_backup,
+                    })
+                })
+                .collect::<crate::store::Result<Vec<_>>>()
+        })
+        .await?;
+    Ok(SchemaList {
+        site: site.to_owned(),
+        items,
+    })
+}

@@ -1,0 +1,189 @@
+//! [`ControlClient`]: a small HTTP/1.1 client of the control API over the Unix socket.
+//!
+//! reqwest 0.12 cannot dial Unix sockets, so this speaks hyper directly: one connection per
+//! request (the CLI makes a handful), JSON in and out. A non-2xx answer becomes
+//! [`ClientError::Api`] with the daemon's own `{"error": {"code", "message"}}`.
+
+use std::path::{Path, PathBuf};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::UnixStream;
+
+/// Why a call to the daemon failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The socket does not accept connections: no daemon, or the wrong path.
+    #[error("cannot reach the assetark daemon at {}: {source}; is `assetark serve` running?", socket.display())]
+    Connect {
+        /// The socket path.
+        socket: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP exchange failed half-way (the daemon went away).
+    #[error("the daemon closed the connection")]
+    Http(#[from] hyper::Error),
+    /// The request could not be built (a bug in the CLI).
+    #[error("bad request")]
+    Request(#[from] hyper::http::Error),
+    /// The daemon answered with an error.
+    #[error("{message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The stable error code.
+        code: String,
+        /// The daemon's message.
+        message: String,
+    },
+    /// The daemon's answer was not JSON.
+    #[error("the daemon sent a response that is not JSON (status {status})")]
+    NotJson {
+        /// HTTP status.
+        status: u16,
+    },
+}
+
+/// A successful response.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// The `Location` header, when the daemon started a job.
+    pub location: Option<String>,
+    /// The JSON body.
+    pub body: Value,
+}
+
+/// Client of one daemon's control socket.
+#[derive(Debug, Clone)]
+pub struct ControlClient {
+    socket: PathBuf,
+}
+
+impl ControlClient {
+    /// A client of the socket at `socket`.
+    pub fn new(socket: impl Into<PathBuf>) -> Self {
+        ControlClient {
+            socket: socket.into(),
+        }
+    }
+
+    /// The socket path.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// `GET path`.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn get(&self, path: &str) -> Result<Reply, ClientError> {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// `POST path` with an optional JSON body.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn post(&self, path: &str, body: Option<&Value>) -> Result<Reply, ClientError> {
+        self.call(Method::POST, path, body).await
+    }
+
+    /// `DELETE path`.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn delete(&self, path: &str) -> Result<Reply, ClientError> {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Sends one request; a non-2xx answer is [`ClientError::Api`].
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, ClientError> {
+        let (status, location, raw) = self
+            .send_raw(method, path, body.map(Value::to_string))
+            .await?;
+        let body: Value = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw).map_err(|_| ClientError::NotJson { status })?
+        };
+        if !(200..300).contains(&status) {
+            let err = &body["error"];
+            return Err(ClientError::Api {
+                status,
+                code: err["code"].as_str().unwrap_or("unknown").to_owned(),
+                message: err["message"]
+                    .as_str()
+                    .map_or_else(|| format!("the daemon answered {status}"), str::to_owned),
+            });
+        }
+        Ok(Reply {
+            status,
+            location,
+            body,
+        })
+    }
+
+    /// Sends a request with a raw body (any text, for tests of malformed input) and returns
+    /// status, `Location` and the raw response body, whatever the status.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Connect`], [`ClientError::Http`], [`ClientError::Request`].
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(u16, Option<String>, Bytes), ClientError> {
+        let stream =
+            UnixStream::connect(&self.socket)
+                .await
+                .map_err(|source| ClientError::Connect {
+                    socket: self.socket.clone(),
+                    source,
+                })?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        // The connection task ends when the response is read and the sender is dropped.
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, "assetark");
+        if body.is_some() {
+            req = req.header(hyper::header::CONTENT_TYPE, "application/json");
+        }
+        let req = req.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
+        let resp = sender.send_request(req).await?;
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get(hyper::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let raw = resp.into_body().collect().await?.to_bytes();
+        Ok((status, location, raw))
+    }
+}

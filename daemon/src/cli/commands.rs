@@ -1,0 +1,280 @@
+//! The client commands: each sends its request to the control API and prints the answer, as
+//! text or (with `--json`) as the API's JSON.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::client::ControlClient;
+use super::output::{self, print_json};
+use super::{
+    BackupCmd, BackupsCmd, Cli, Command, Failure, ListArgs, RunArgs, SchemasCmd, SitesCmd, TypeArg,
+};
+
+/// Runs a client command against the daemon.
+pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure> {
+    let json = cli.json;
+    match &cli.command {
+        Command::Sites(SitesCmd::List) => {
+            let body = client.get("/v1/sites").await?.body;
+            emit(json, &body, || output::sites(&body))
+        }
+        Command::Sites(SitesCmd::Test { name }) => {
+            let body = client
+                .post(&format!("/v1/sites/{}/test", segment(name)), None)
+                .await?
+                .body;
+            emit(json, &body, || output::site_test(&body))
+        }
+        Command::Schemas(SchemasCmd::Sync { site }) => {
+            let body = client
+                .post(&format!("/v1/sites/{}/schemas/sync", segment(site)), None)
+                .await?
+                .body;
+            emit(json, &body, || {
+                let n = body["items"].as_array().map_or(0, Vec::len);
+                format!(
+                    "synced {n} schema(s) from site {site}\n{}",
+                    output::schemas(&body)
+                )
+            })
+        }
+        Command::Schemas(SchemasCmd::List { site }) => {
+            let body = client
+                .get(&format!("/v1/sites/{}/schemas", segment(site)))
+                .await?
+                .body;
+            emit(json, &body, || output::schemas(&body))
+        }
+        Command::Backup(BackupCmd::Run(args)) => backup_run(client, args, json).await,
+        Command::Backups(cmd) => backups(client, cmd, json).await,
+        Command::Serve | Command::Demo(_) => Err(Failure::usage("not a client command")),
+    }
+}
+
+/// Prints `body` as JSON, or the text `render` makes.
+fn emit(json: bool, body: &Value, render: impl FnOnce() -> String) -> Result<(), Failure> {
+    if json {
+        print_json(body);
+    } else {
+        let text = render();
+        println!("{}", text.trim_end());
+    }
+    Ok(())
+}
+
+/// Percent-encodes a path segment (site names are restricted, but a typo may hold anything).
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn backup_run(client: &ControlClient, args: &RunArgs, json: bool) -> Result<(), Failure> {
+    let mut body = json!({ "site": args.site, "schema": args.schema });
+    if let Some(d) = &args.description {
+        body["description"] = json!(d);
+    }
+    let started = client.post("/v1/backups", Some(&body)).await?.body;
+    let job_id = started["job_id"]
+        .as_i64()
+        .ok_or_else(|| Failure::error("the daemon did not return a job id"))?;
+    if !args.wait {
+        return emit(json, &started, || {
+            format!(
+                "backup of {} on {} queued as job {job_id}",
+                args.schema, args.site
+            )
+        });
+    }
+    let job = super::wait::wait_for_job(client, job_id).await?;
+    if json {
+        print_json(&job);
+    }
+    match job["status"].as_str() {
+        Some("done") => {
+            if !json {
+                let b = &job["result"]["backup"];
+                println!(
+                    "backup {} complete: {} objects",
+                    b["id"],
+                    b["object_count"].as_u64().unwrap_or(0)
+                );
+            }
+            Ok(())
+        }
+        _ => Err(Failure::error(format!(
+            "backup job {job_id} failed: {}",
+            job["error"].as_str().unwrap_or("unknown error")
+        ))),
+    }
+}
+
+async fn backups(client: &ControlClient, cmd: &BackupsCmd, json: bool) -> Result<(), Failure> {
+    match cmd {
+        BackupsCmd::List(args) => {
+            let body = client.get(&list_path(args)).await?.body;
+            emit(json, &body, || output::backups(&body))
+        }
+        BackupsCmd::Show { id } => {
+            let body = client.get(&format!("/v1/backups/{id}")).await?.body;
+            emit(json, &body, || output::backup(&body))
+        }
+        BackupsCmd::Delete { id, yes } => {
+            if !yes {
+                confirm_delete(client, *id).await?;
+            }
+            let body = client.delete(&format!("/v1/backups/{id}")).await?.body;
+            emit(json, &body, || {
+                format!(
+                    "deleted backup {id} (freed {} blob(s), {} bytes)",
+                    body["blobs_removed"], body["bytes_freed"]
+                )
+            })
+        }
+        BackupsCmd::Verify { id } => {
+            let body = client
+                .post(&format!("/v1/backups/{id}/verify"), None)
+                .await?
+                .body;
+            let bad = body["bad_blobs"].as_array().cloned().unwrap_or_default();
+            emit(json, &body, || {
+                if bad.is_empty() {
+                    format!("backup {id} ok: every blob verified")
+                } else {
+                    let mut text = format!("backup {id} is corrupt: {} bad blob(s)\n", bad.len());
+                    for b in &bad {
+                        text.push_str(&format!(
+                            "  {}  {}\n",
+                            b["hash"].as_str().unwrap_or("?"),
+                            b["problem"].as_str().unwrap_or("?")
+                        ));
+                    }
+                    text
+                }
+            })?;
+            if bad.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::error(format!(
+                    "backup {id} failed verification: {} bad blob(s)",
+                    bad.len()
+                )))
+            }
+        }
+        BackupsCmd::Export { id, out } => {
+            let out = absolute(out)?;
+            let body = client
+                .post(
+                    &format!("/v1/backups/{id}/export"),
+                    Some(&json!({ "out": out })),
+                )
+                .await?
+                .body;
+            emit(json, &body, || output::export_summary(&body))
+        }
+    }
+}
+
+/// `/v1/backups?...` with the given filters.
+fn list_path(args: &ListArgs) -> String {
+    let mut q: Vec<(&str, String)> = Vec::new();
+    let pairs = [
+        ("site", args.site.clone()),
+        ("schema", args.schema.clone()),
+        (
+            "type",
+            args.backup_type.map(|t| {
+                match t {
+                    TypeArg::Manual => "manual",
+                    TypeArg::Scheduled => "scheduled",
+                }
+                .to_owned()
+            }),
+        ),
+        ("from", args.from.clone()),
+        ("to", args.to.clone()),
+        ("page", args.page.map(|p| p.to_string())),
+    ];
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            q.push((k, v));
+        }
+    }
+    if q.is_empty() {
+        "/v1/backups".to_owned()
+    } else {
+        // Encoding a list of string pairs cannot fail.
+        format!(
+            "/v1/backups?{}",
+            serde_urlencoded::to_string(&q).unwrap_or_default()
+        )
+    }
+}
+
+/// The daemon resolves paths in its own working directory; send it an absolute one.
+fn absolute(path: &Path) -> Result<std::path::PathBuf, Failure> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .map_err(|e| Failure::error(format!("cannot resolve {}: {e}", path.display())))
+}
+
+/// Asks on the terminal before deleting; refuses when nobody can answer.
+async fn confirm_delete(client: &ControlClient, id: i64) -> Result<(), Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::error(format!(
+            "refusing to delete backup {id} without --yes: stdin is not a terminal"
+        )));
+    }
+    let b = client.get(&format!("/v1/backups/{id}")).await?.body;
+    eprint!(
+        "Delete backup {id} of schema {} on site {} ({} objects, started {})? [y/N] ",
+        b["schema_key"].as_str().unwrap_or("?"),
+        b["site"].as_str().unwrap_or("?"),
+        b["object_count"],
+        b["started_at"].as_str().unwrap_or("?"),
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::error(format!("cannot read the answer: {e}")))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(Failure::error(format!("backup {id} not deleted")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_paths_encode_filters() {
+        let args = ListArgs {
+            site: Some("a b".into()),
+            schema: None,
+            backup_type: Some(TypeArg::Scheduled),
+            from: Some("2025-01-01T00:00:00+01:00".into()),
+            to: None,
+            page: Some(2),
+        };
+        assert_eq!(
+            list_path(&args),
+            "/v1/backups?site=a+b&type=scheduled&from=2025-01-01T00%3A00%3A00%2B01%3A00&page=2"
+        );
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+    }
+}

@@ -1,0 +1,355 @@
+//! The `assetark` command line: `serve` runs the daemon; every other command is a client of
+//! its control API over the Unix socket (see `client`), except `demo`, which runs a whole
+//! daemon and a simulated site in-process.
+//!
+//! Exit codes: 0 ok, 1 error (the daemon's message on stderr), 2 usage (clap's own errors).
+//! The socket comes from `--config FILE` (its `[control].socket`), else `--socket` /
+//! `ASSETARK_SOCKET`.
+
+pub mod client;
+mod commands;
+mod demo;
+mod output;
+mod wait;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use client::{ClientError, ControlClient, Reply};
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "assetark",
+    version,
+    about = "Back up Jira Service Management Assets schemas",
+    after_help = "Every command but `serve` and `demo` talks to a running daemon over its control socket."
+)]
+pub struct Cli {
+    /// Daemon config file; the CLI reads only its [control].socket.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Control socket of the daemon, when no --config is given.
+    #[arg(long, global = true, value_name = "PATH", env = "ASSETARK_SOCKET")]
+    pub socket: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon (needs --config).
+    Serve,
+    /// Configured sites.
+    #[command(subcommand)]
+    Sites(SitesCmd),
+    /// Schemas of a site.
+    #[command(subcommand)]
+    Schemas(SchemasCmd),
+    /// Start a backup.
+    #[command(subcommand)]
+    Backup(BackupCmd),
+    /// Stored backups.
+    #[command(subcommand)]
+    Backups(BackupsCmd),
+    /// Back up a simulated site end to end, with no config and nothing left behind.
+    Demo(DemoArgs),
+}
+
+/// `sites ...`.
+#[derive(Debug, Subcommand)]
+pub enum SitesCmd {
+    /// List the configured sites (never their tokens).
+    List,
+    /// Test the connection and credentials of a site.
+    Test {
+        /// Site name.
+        name: String,
+    },
+}
+
+/// `schemas ...`.
+#[derive(Debug, Subcommand)]
+pub enum SchemasCmd {
+    /// Fetch the schema list of a site and store it.
+    Sync {
+        /// Site name.
+        #[arg(long)]
+        site: String,
+    },
+    /// Show the synced schemas of a site with their last backup.
+    List {
+        /// Site name.
+        #[arg(long)]
+        site: String,
+    },
+}
+
+/// `backup ...`.
+#[derive(Debug, Subcommand)]
+pub enum BackupCmd {
+    /// Back up one schema (runs as a job in the daemon).
+    Run(RunArgs),
+}
+
+/// `backup run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Site name.
+    #[arg(long)]
+    pub site: String,
+    /// Schema key, e.g. ITSM.
+    #[arg(long, value_name = "KEY")]
+    pub schema: String,
+    /// Free text stored with the backup.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Wait for the backup to finish, showing progress.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// Backup types, as the API spells them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TypeArg {
+    /// Started by a user.
+    Manual,
+    /// Started by a schedule.
+    Scheduled,
+}
+
+/// `backups ...`.
+#[derive(Debug, Subcommand)]
+pub enum BackupsCmd {
+    /// List backups, newest first, 20 a page (without dates: the newest 50).
+    List(ListArgs),
+    /// Show one backup.
+    Show {
+        /// Backup id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+    },
+    /// Delete a backup and the data only it uses.
+    Delete {
+        /// Backup id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Re-hash every blob of a backup; exits 1 if any is corrupt.
+    Verify {
+        /// Backup id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+    },
+    /// Write a backup as plain JSON files into a directory.
+    Export {
+        /// Backup id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+        /// Target directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+/// `backups list` filters.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this site.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Only this schema key.
+    #[arg(long, value_name = "KEY")]
+    pub schema: Option<String>,
+    /// Only this type.
+    #[arg(long = "type", value_enum)]
+    pub backup_type: Option<TypeArg>,
+    /// Started on or after (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Started before the end of (YYYY-MM-DD) or before (RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Page number, from 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub page: Option<u64>,
+}
+
+/// `demo` options.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Objects in the simulated schema.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
+    pub objects: u32,
+}
+
+/// A command's failure: what to print on stderr, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// Printed on stderr as `error: {message}`.
+    pub message: String,
+    /// Exit code (1 for errors, 2 for usage).
+    pub code: u8,
+}
+
+impl Failure {
+    /// Exit code 1 with `message`.
+    pub fn error(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 1,
+        }
+    }
+
+    /// Exit code 2 with `message`.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 2,
+        }
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        Failure::error(crate::api::error_chain(&e))
+    }
+}
+
+/// Entry point of the binary: parses arguments, runs the command, maps the outcome to an exit
+/// code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap prints help/version (exit 0) and usage errors (exit 2) itself.
+        Err(e) => e.exit(),
+    };
+    init_logging(&cli.command);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// The daemon logs at INFO (override with `RUST_LOG`); client commands only show warnings, so
+/// their output stays the command's own.
+fn init_logging(command: &Command) {
+    let default = match command {
+        Command::Serve => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+///
+/// A [`Failure`] with the message and exit code.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Serve => serve(&cli).await,
+        Command::Demo(args) => demo::run(args, cli.json).await,
+        _ => {
+            let client = ControlClient::new(socket_path(&cli)?);
+            commands::run(&client, &cli).await
+        }
+    }
+}
+
+async fn serve(cli: &Cli) -> Result<(), Failure> {
+    let Some(path) = &cli.config else {
+        return Err(Failure::usage("serve needs --config FILE"));
+    };
+    let config = crate::config::Config::load(path)
+        .map_err(|e| Failure::error(crate::api::error_chain(&e)))?;
+    crate::daemon::serve(config, tokio_util::sync::CancellationToken::new())
+        .await
+        .map_err(|e| Failure::error(crate::api::error_chain(&e)))
+}
+
+/// The control socket: from `--config`, else `--socket` / `ASSETARK_SOCKET`.
+fn socket_path(cli: &Cli) -> Result<PathBuf, Failure> {
+    match (&cli.config, &cli.socket) {
+        (Some(config), _) => crate::config::control_socket(config)
+            .map_err(|e| Failure::error(crate::api::error_chain(&e))),
+        (None, Some(socket)) => Ok(socket.clone()),
+        (None, None) => Err(Failure::usage(
+            "no control socket: pass --config FILE or set ASSETARK_SOCKET",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn documented_command_lines_parse() {
+        for line in [
+            "assetark --config f serve",
+            "assetark serve --config f",
+            "assetark --config f sites list",
+            "assetark --config f sites test prod",
+            "assetark --config f schemas sync --site s",
+            "assetark --config f schemas list --site s",
+            "assetark --config f backup run --site s --schema K --description d --wait --json",
+            "assetark --config f backups list --site s --schema K --type manual --from 2025-01-01 --to 2025-02-01 --page 2 --json",
+            "assetark --config f backups show 1",
+            "assetark --config f backups delete 1 --yes",
+            "assetark --config f backups verify 1",
+            "assetark --config f backups export 1 --out d",
+            "assetark demo",
+        ] {
+            let args = line.split(' ');
+            if let Err(e) = Cli::try_parse_from(args) {
+                panic!("{line}: {e}");
+            }
+        }
+        for bad in [
+            "assetark backups show abc",
+            "assetark backups show 0",
+            "assetark backups list --page 0",
+            "assetark backups list --type weekly",
+            "assetark backup run --site s",
+        ] {
+            let err = Cli::try_parse_from(bad.split(' ')).expect_err(bad);
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+    }
+}

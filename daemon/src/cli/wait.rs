@@ -1,0 +1,97 @@
+//! `--wait`: polls `GET /v1/jobs/{id}` until the job ends, showing its progress as an
+//! indicatif bar on a terminal, or as plain lines (`stage objects 1200/5000`) when stderr is
+//! a pipe or a file, where a redrawn bar would be noise.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+
+use super::Failure;
+use super::client::ControlClient;
+
+/// How often the job is polled: fast enough that a bar looks live, slow enough to be free.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Plain progress lines for the same stage come at most this often.
+const LINE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Where progress goes.
+enum Display {
+    Bar(ProgressBar),
+    Lines {
+        last: Option<(String, u64)>,
+        printed_at: Instant,
+    },
+}
+
+impl Display {
+    fn new() -> Display {
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>14} [{bar:40.cyan/blue}] {pos}/{len} ({elapsed})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            Display::Bar(bar)
+        } else {
+            Display::Lines {
+                last: None,
+                printed_at: Instant::now(),
+            }
+        }
+    }
+
+    fn update(&mut self, stage: &str, done: u64, total: u64) {
+        match self {
+            Display::Bar(bar) => {
+                bar.set_prefix(stage.to_owned());
+                bar.set_length(total.max(done));
+                bar.set_position(done);
+            }
+            Display::Lines { last, printed_at } => {
+                let new_stage = last.as_ref().is_none_or(|(s, _)| s != stage);
+                let moved = last.as_ref().is_none_or(|(_, d)| *d != done);
+                if new_stage || (moved && printed_at.elapsed() >= LINE_INTERVAL) {
+                    eprintln!("stage {stage} {done}/{total}");
+                    *last = Some((stage.to_owned(), done));
+                    *printed_at = Instant::now();
+                }
+            }
+        }
+    }
+
+    fn finish(self) {
+        if let Display::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Polls a job until it is `done` or `failed` and returns its last view.
+///
+/// # Errors
+///
+/// A [`Failure`] when the daemon cannot be reached or forgets the job.
+pub(super) async fn wait_for_job(client: &ControlClient, job_id: i64) -> Result<Value, Failure> {
+    let mut display = Display::new();
+    loop {
+        let job = client.get(&format!("/v1/jobs/{job_id}")).await?.body;
+        let p = &job["progress"];
+        if let Some(stage) = p["stage"].as_str() {
+            display.update(
+                stage,
+                p["done"].as_u64().unwrap_or(0),
+                p["total"].as_u64().unwrap_or(0),
+            );
+        }
+        if matches!(job["status"].as_str(), Some("done" | "failed")) {
+            display.finish();
+            return Ok(job);
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}

@@ -1,0 +1,183 @@
+//! The config file as serde reads it, before secrets are resolved and values are checked (see
+//! the parent module). Types holding a literal token deliberately have no `Debug`.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::Problems;
+use crate::assets::Limits;
+
+/// `token_env = "A"` or `token_env = ["A", "B"]` (a credential pool).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    /// Every value of an optional one-or-many key, in file order.
+    pub(super) fn iter(this: &Option<Self>) -> impl Iterator<Item = &T> {
+        let slice: &[T] = match this {
+            None => &[],
+            Some(OneOrMany::One(v)) => std::slice::from_ref(v),
+            Some(OneOrMany::Many(v)) => v,
+        };
+        slice.iter()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) store: RawStore,
+    pub(super) control: RawControl,
+    #[serde(default)]
+    pub(super) sites: Vec<RawSite>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    #[serde(default = "default_store_kind")]
+    pub(super) kind: String,
+    pub(super) path: PathBuf,
+}
+
+fn default_store_kind() -> String {
+    super::STORE_SQLITE.to_owned()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawControl {
+    pub(super) socket: PathBuf,
+    pub(super) tcp: Option<String>,
+    pub(super) token_env: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSite {
+    pub(super) name: String,
+    #[serde(default = "default_flavor")]
+    pub(super) flavor: String,
+    pub(super) api_url: String,
+    pub(super) site_url: String,
+    pub(super) email: String,
+    pub(super) token_env: Option<OneOrMany<String>>,
+    pub(super) token_file: Option<OneOrMany<PathBuf>>,
+    pub(super) token: Option<OneOrMany<String>>,
+    #[serde(default)]
+    pub(super) limits: LimitsConfig,
+}
+
+fn default_flavor() -> String {
+    super::FLAVOR_CLOUD.to_owned()
+}
+
+/// `[sites.limits]`: overrides of the Assets client's defaults; an absent key keeps the
+/// default. Field names and meaning are those of `assets::Limits`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Requests per minute per token to the legacy AQL endpoints.
+    pub aql_legacy_per_minute: Option<u32>,
+    /// Requests per minute per token to the AQL endpoints.
+    pub aql_per_minute: Option<u32>,
+    /// Requests per minute per token to object endpoints (create, update, get).
+    pub object_per_minute: Option<u32>,
+    /// Requests per minute per token to other Assets endpoints.
+    pub other_per_minute: Option<u32>,
+    /// Requests per minute per token to Jira endpoints.
+    pub jira_per_minute: Option<u32>,
+    /// Requests in flight at once on this site.
+    pub max_concurrency: Option<usize>,
+    /// Retries of a temporary failure (429, 5xx, timeout) before giving up.
+    pub max_retries: Option<u32>,
+    /// First backoff delay, in milliseconds.
+    pub retry_base_ms: Option<u64>,
+    /// Largest backoff delay, in milliseconds.
+    pub retry_max_ms: Option<u64>,
+    /// Timeout of one request, in seconds.
+    pub request_timeout_secs: Option<u64>,
+}
+
+impl LimitsConfig {
+    /// The client's defaults with these overrides applied, or `None` after recording problems.
+    pub(super) fn validate(&self, p: &mut Problems, key: &str) -> Option<Limits> {
+        let before = p.0.len();
+        let d = Limits::default();
+        let limits = Limits {
+            aql_legacy_per_minute: self
+                .aql_legacy_per_minute
+                .unwrap_or(d.aql_legacy_per_minute),
+            aql_per_minute: self.aql_per_minute.unwrap_or(d.aql_per_minute),
+            object_per_minute: self.object_per_minute.unwrap_or(d.object_per_minute),
+            other_per_minute: self.other_per_minute.unwrap_or(d.other_per_minute),
+            jira_per_minute: self.jira_per_minute.unwrap_or(d.jira_per_minute),
+            max_concurrency: self.max_concurrency.unwrap_or(d.max_concurrency),
+            max_retries: self.max_retries.unwrap_or(d.max_retries),
+            retry_base_ms: self.retry_base_ms.unwrap_or(d.retry_base_ms),
+            retry_max_ms: self.retry_max_ms.unwrap_or(d.retry_max_ms),
+            request_timeout_secs: self.request_timeout_secs.unwrap_or(d.request_timeout_secs),
+        };
+        let positive = [
+            (
+                "aql_legacy_per_minute",
+                u64::from(limits.aql_legacy_per_minute),
+            ),
+            ("aql_per_minute", u64::from(limits.aql_per_minute)),
+            ("object_per_minute", u64::from(limits.object_per_minute)),
+            ("other_per_minute", u64::from(limits.other_per_minute)),
+            ("jira_per_minute", u64::from(limits.jira_per_minute)),
+            ("max_concurrency", limits.max_concurrency as u64),
+            ("request_timeout_secs", limits.request_timeout_secs),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                p.add(format!("{key}.{name}"), "must be at least 1");
+            }
+        }
+        if limits.retry_base_ms > limits.retry_max_ms {
+            p.add(
+                format!("{key}.retry_base_ms"),
+                format!(
+                    "{} is larger than retry_max_ms ({})",
+                    limits.retry_base_ms, limits.retry_max_ms
+                ),
+            );
+        }
+        (p.0.len() == before).then_some(limits)
+    }
+}
+
+/// Parses the file into [`RawConfig`]; the error is "line L, column C: message".
+pub(super) fn parse(text: &str) -> Result<RawConfig, String> {
+    toml::from_str(text).map_err(|e| describe(text, &e))
+}
+
+/// The `[control].socket` string of a file, if present, for the CLI.
+pub(super) fn control_socket(text: &str) -> Result<Option<String>, String> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| describe(text, &e))?;
+    Ok(table
+        .get("control")
+        .and_then(|c| c.get("socket"))
+        .and_then(|s| s.as_str())
+        .map(str::to_owned))
+}
+
+/// Position and message of a TOML error, without the quoted source line its `Display` adds
+/// (that line may hold a token).
+fn describe(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {}", e.message())
+        }
+        None => e.message().to_owned(),
+    }
+}

@@ -1,0 +1,189 @@
+//! `assetark serve`: wires the parts together and runs until a signal.
+//!
+//! Startup: open the store (which recovers from a crash: half-written backups go, running jobs
+//! are requeued), build one Assets client per site, bind the control socket (and TCP), start
+//! the job runner, serve the API. Shutdown, on SIGTERM or SIGINT: the root token is cancelled,
+//! so the servers stop accepting and every job's child token fires; the jobs get
+//! [`SHUTDOWN_GRACE`] to clean up (a cancelled backup removes its partial data and requeues
+//! its job); then the socket file is removed. A second signal exits at once.
+
+mod sites;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::api::listen::{self, ControlSocket, ListenError};
+use crate::api::{self, ApiState};
+use crate::assets;
+use crate::config::{Config, StoreKind};
+use crate::jobs::{self, Jobs};
+use crate::store::{self, AsyncStore, SqliteStore};
+
+pub use sites::{Site, SiteInfo, Sites};
+
+/// How long shutdown waits for in-flight requests and cancelled jobs before giving up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Why the daemon could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store could not be opened (or migrated, or recovered).
+    #[error("cannot open the store at {}", path.display())]
+    Store {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: store::Error,
+    },
+    /// The directory of the store could not be created.
+    #[error("cannot create the store directory {}", path.display())]
+    StoreDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A site's client could not be built.
+    #[error("cannot set up the client of site {site}")]
+    Client {
+        /// Site name.
+        site: String,
+        /// Why.
+        #[source]
+        source: assets::Error,
+    },
+    /// The control API could not listen.
+    #[error("cannot start the control API")]
+    Listen(#[from] ListenError),
+    /// Serving failed.
+    #[error("the control API failed")]
+    Serve(#[source] std::io::Error),
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers")]
+    Signals(#[source] std::io::Error),
+}
+
+/// Opens the configured store on the blocking pool (opening runs migrations and recovery).
+///
+/// # Errors
+///
+/// [`Error::Store`], [`Error::StoreDir`].
+pub async fn open_store(cfg: &crate::config::StoreConfig) -> Result<AsyncStore, Error> {
+    match cfg.kind {
+        StoreKind::Sqlite => {
+            let path = cfg.path.clone();
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| Error::StoreDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+            let opened = tokio::task::spawn_blocking({
+                let path = path.clone();
+                move || SqliteStore::open(path)
+            })
+            .await
+            .map_err(store::Error::Task)
+            .and_then(|r| r);
+            let store = opened.map_err(|source| Error::Store { path, source })?;
+            Ok(AsyncStore::new(Arc::new(store)))
+        }
+    }
+}
+
+/// Runs the daemon until SIGTERM/SIGINT (or until `stop` is cancelled, for in-process use).
+///
+/// # Errors
+///
+/// [`Error`] when startup fails or the API server fails.
+pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error> {
+    let store = open_store(&config.store).await?;
+    let sites = Sites::from_config(&config.sites)
+        .map_err(|(site, source)| Error::Client { site, source })?;
+    let sites = Arc::new(sites);
+
+    let root = stop.child_token();
+    let tracker = TaskTracker::new();
+    let mut socket = ControlSocket::bind(&config.control.socket).await?;
+    let tcp = match config.control.tcp {
+        Some(t) => Some((listen::bind_tcp(t.addr).await?, t.token)),
+        None => None,
+    };
+    watch_signals(root.clone(), socket.path().to_path_buf()).map_err(Error::Signals)?;
+
+    let jobs = Jobs::new(
+        store.clone(),
+        Arc::clone(&sites),
+        root.clone(),
+        tracker.clone(),
+        jobs::system_clock,
+    );
+    jobs.start();
+    let router = api::router(ApiState {
+        store,
+        sites: Arc::clone(&sites),
+        jobs,
+    });
+    tracing::info!(
+        socket = %socket.path().display(),
+        tcp = ?tcp.as_ref().and_then(|(l, _)| l.local_addr().ok()),
+        sites = sites.iter().count(),
+        "Daemon started."
+    );
+
+    let served = {
+        let server = listen::serve(router, &mut socket, tcp, root.clone());
+        tokio::pin!(server);
+        tokio::select! {
+            r = &mut server => r,
+            () = async { root.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+                tracing::warn!("Requests still in flight after the grace period were abandoned.");
+                Ok(())
+            }
+        }
+    };
+    // Whether a signal or a server error ended serving, everything else stops now.
+    root.cancel();
+    tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("Jobs still running after the grace period were abandoned.");
+    }
+    drop(socket);
+    tracing::info!("Daemon stopped.");
+    served.map_err(Error::Serve)
+}
+
+/// First SIGTERM/SIGINT cancels `root` (graceful shutdown); a second one exits at once, after
+/// removing the socket so the next start finds a clean path.
+fn watch_signals(root: CancellationToken, socket: PathBuf) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        for round in 0..2 {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            if round == 0 {
+                tracing::info!("Shutdown requested; stopping (signal again to quit at once).");
+                root.cancel();
+            } else {
+                tracing::warn!("Second signal; quitting without waiting.");
+                let _ = std::fs::remove_file(&socket);
+                std::process::exit(130);
+            }
+        }
+    });
+    Ok(())
+}
