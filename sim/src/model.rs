@@ -195,7 +195,8 @@ pub struct Attribute {
     pub suffix: Option<String>,
     pub include_child_object_types: bool,
     pub summable: bool,
-    pub regex_validation: Option<String>,
+    /// Compiled once here: values are checked against it on every write.
+    pub regex_validation: Option<regex::Regex>,
     pub ql_query: Option<String>,
     /// Select options, comma separated ("" otherwise).
     pub options: String,

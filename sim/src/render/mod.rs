@@ -175,14 +175,13 @@ impl Ctx<'_> {
         if matches!(a.kind, AttrKind::User | AttrKind::Status) {
             m.insert("typeValueMulti".into(), json!(a.type_value_multi));
         }
-        for (k, val) in [
-            ("suffix", &a.suffix),
-            ("regexValidation", &a.regex_validation),
-            ("qlQuery", &a.ql_query),
-        ] {
+        for (k, val) in [("suffix", &a.suffix), ("qlQuery", &a.ql_query)] {
             if let Some(x) = val {
                 m.insert(k.into(), json!(x));
             }
+        }
+        if let Some(re) = &a.regex_validation {
+            m.insert("regexValidation".into(), json!(re.as_str()));
         }
         if let Some(q) = &a.ql_query {
             m.insert("iql".into(), json!(q));

@@ -334,15 +334,15 @@ impl Workspace {
             a.max_cardinality = v;
         }
         if let Some(v) = &spec.regex_validation {
-            if !v.is_empty() {
-                regex::Regex::new(v).map_err(|e| {
+            a.regex_validation = match v.as_str() {
+                "" => None,
+                v => Some(regex::Regex::new(v).map_err(|e| {
                     bad(
                         "regexValidation",
                         format!("Invalid regular expression: {e}"),
                     )
-                })?;
-            }
-            a.regex_validation = Some(v.clone()).filter(|s| !s.is_empty());
+                })?),
+            };
         }
         if let Some(v) = &spec.additional_value
             && !matches!(a.kind, AttrKind::Object { .. })

@@ -199,7 +199,6 @@ impl Workspace {
             }
         };
         if let Some(re) = &a.regex_validation
-            && let Ok(re) = regex::Regex::new(re)
             && !re.is_match(&out)
         {
             return Err(format!(
