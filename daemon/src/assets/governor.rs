@@ -216,8 +216,20 @@ impl Governor {
     }
 
     /// Waits until some credential may send a request of `class`, takes one token from it and
-    /// returns its index. Picks the credential whose bucket is ready soonest.
+    /// returns its index ([`reserve`](Self::reserve) + [`commit`](Self::commit)).
     pub async fn acquire(&self, class: Class) -> usize {
+        loop {
+            let cred = self.reserve(class).await;
+            if self.commit(cred, class) {
+                return cred;
+            }
+        }
+    }
+
+    /// Waits until some credential's bucket for `class` has a token and is not blocked, takes
+    /// the token and returns the credential: the one ready soonest. The request must still be
+    /// [`commit`](Self::commit)ted right before it goes out.
+    pub async fn reserve(&self, class: Class) -> usize {
         loop {
             // Register for wake-ups before looking, so a 429 landing between the look and the
             // sleep still makes us re-plan.
@@ -239,12 +251,6 @@ impl Governor {
                 let (cred, at) = best.expect("at least one credential");
                 if at <= now {
                     st.buckets[cred][class.index()].tokens -= 1.0;
-                    st.record(GovernorEvent {
-                        at: now,
-                        credential: cred,
-                        class,
-                        kind: EventKind::Sent,
-                    });
                     return cred;
                 }
                 at
@@ -254,6 +260,32 @@ impl Governor {
                 _ = &mut notified => {}
             }
         }
+    }
+
+    /// The last check before a reserved request goes out: `false` if a 429 blocked the
+    /// credential+class since the reservation (the caller reserves again); `true` records the
+    /// send. The client reserves first and waits for a concurrency slot second, so a request
+    /// waiting out a block does not sit on a slot other classes could use — this check keeps
+    /// the block strict across that wait.
+    pub fn commit(&self, credential: usize, class: Class) -> bool {
+        let mut st = self.state.lock();
+        let now = Instant::now();
+        let Some(per_class) = st.buckets.get(credential) else {
+            return false;
+        };
+        if per_class[class.index()]
+            .blocked_until
+            .is_some_and(|until| until > now)
+        {
+            return false;
+        }
+        st.record(GovernorEvent {
+            at: now,
+            credential,
+            class,
+            kind: EventKind::Sent,
+        });
+        true
     }
 
     /// A 429 arrived for `credential`+`class`: nothing goes out on it before `retry_after`

@@ -1,12 +1,12 @@
 //! The Assets Cloud client: one [`AssetsClient`] per site, shared by every job on that site.
 //!
-//! A request goes through, in order: the site's adaptive concurrency limit ([`Aimd`]), the
-//! rate [`Governor`] (token bucket per credential and endpoint class; picks the credential of
-//! a pool that is ready soonest), one HTTP exchange on the process-wide reqwest client, and the
+//! A request goes through, in order: the rate [`Governor`] (token bucket per credential and
+//! endpoint class; picks the credential of a pool that is ready soonest), the site's adaptive
+//! concurrency limit ([`Aimd`]), a last check that no 429 blocked the credential meanwhile, one
+//! HTTP exchange on the site's reqwest client (rustls, timeouts, User-Agent), and the
 //! retry policy of [`retry`] (429 → the governor blocks that credential+class for
 //! `Retry-After`; 5xx, timeouts, resets → jittered exponential backoff; other 4xx → permanent
-//! [`Error::Api`] with the API's own body). Paging helpers for the three paging styles are in
-//! [`paging`].
+//! [`Error::Api`] with the API's own body). Paging helpers are in [`paging`].
 //!
 //! Secrets: tokens live in [`Secret`], whose `Debug`/`Display` print `***`; they are only
 //! exposed to reqwest's `basic_auth`, which marks the header sensitive.
@@ -258,17 +258,11 @@ impl AssetsClient {
                 ))
             })?;
         }
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .user_agent(USER_AGENT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(Duration::from_secs(site.limits.request_timeout_secs.max(1)))
-            .build()
-            .map_err(|source| Error::Transport {
-                method: String::new(),
-                path: String::new(),
-                source,
-            })?;
+        let http = site_http().map_err(|source| Error::Transport {
+            method: String::new(),
+            path: String::new(),
+            source,
+        })?;
         let limits = &site.limits;
         let inner = Inner {
             governor: Governor::new(site.tokens.len(), limits.per_minute()),
@@ -573,14 +567,20 @@ impl AssetsClient {
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
         };
         loop {
+            // Rate first, then a concurrency slot, then the block check: a request waiting out
+            // a Retry-After never holds a slot that requests of other classes could use.
+            let cred = inner.governor.reserve(class).await;
             let slot = inner.aimd.acquire().await;
-            let cred = inner.governor.acquire(class).await;
+            if !inner.governor.commit(cred, class) {
+                continue;
+            }
             bump(&c.sent[class as usize]);
             let mut rb = inner
                 .http
                 .request(method.clone(), &url)
                 .basic_auth(&site.email, Some(site.tokens[cred].expose()))
-                .header(ACCEPT, accept);
+                .header(ACCEPT, accept)
+                .timeout(Duration::from_secs(site.limits.request_timeout_secs.max(1)));
             if let Some(b) = body {
                 rb = rb.json(b);
             }
@@ -671,6 +671,17 @@ impl AssetsClient {
             }
         }
     }
+}
+
+/// The reqwest client of one site. One per site rather than per process: a pooled
+/// connection belongs to the tokio runtime that opened it, and sites (and tests) that outlive
+/// each other's runtimes must not share one; within a site every job shares it.
+fn site_http() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .user_agent(USER_AGENT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()
 }
 
 /// Wall-clock Unix seconds, only to compare with `X-RateLimit-Reset` (a wall-clock stamp).

@@ -50,15 +50,14 @@ impl AttrIndex {
 pub(super) async fn run(ctx: &Ctx<'_>, types: &[TypeInfo]) -> Result<AttrIndex, Error> {
     let total = types.len() as u64;
     ctx.report(stage::ATTRIBUTES, 0, total);
-    let mut lists = futures::stream::iter(types)
-        .map(|t| async move {
-            let path = format!(
-                "/objecttype/{}/attributes?excludeParentAttributes=true",
-                t.id
-            );
+    // Owned ids: a stream over borrowed ones makes the future not provably `Send`.
+    let ids: Vec<String> = types.iter().map(|t| t.id.clone()).collect();
+    let mut lists = futures::stream::iter(ids)
+        .map(|id: String| async move {
+            let path = format!("/objecttype/{id}/attributes?excludeParentAttributes=true");
             array(ctx.api(ctx.client.get(&path)).await?, "GET", &path)
         })
-        .buffered(ctx.fan_out());
+        .buffer_unordered(ctx.fan_out());
     let mut index = AttrIndex::default();
     let mut done = 0;
     while let Some(list) = lists.try_next().await? {

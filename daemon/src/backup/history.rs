@@ -44,7 +44,7 @@ pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
                     value: json!({"objectId": object_id, "entries": entries}),
                 })
             })
-            .buffered(ctx.fan_out())
+            .buffer_unordered(ctx.fan_out())
             .try_collect()
             .await?;
         entries_total += fetched

@@ -18,11 +18,13 @@ use crate::store::{NewEntry, kind};
 pub const ICON_SIZE: u32 = 48;
 
 pub(super) async fn run(ctx: &Ctx<'_>, types: &[TypeInfo]) -> Result<(), Error> {
-    let ids: BTreeSet<&str> = types.iter().filter_map(|t| t.icon_id.as_deref()).collect();
+    // Owned ids: a stream over borrowed ones makes the future not provably `Send`
+    // (higher-ranked lifetime inference of async closures).
+    let ids: BTreeSet<String> = types.iter().filter_map(|t| t.icon_id.clone()).collect();
     let total = ids.len() as u64;
     ctx.report(stage::ICONS, 0, total);
     let fetched: Vec<(Value, Vec<u8>, String)> = futures::stream::iter(ids)
-        .map(|id| async move {
+        .map(|id: String| async move {
             let meta = ctx.api(ctx.client.get(&format!("/icon/{id}"))).await?;
             let png = ctx
                 .api(
@@ -30,9 +32,9 @@ pub(super) async fn run(ctx: &Ctx<'_>, types: &[TypeInfo]) -> Result<(), Error> 
                         .get_bytes(&format!("/icon/{id}/icon.png?size={ICON_SIZE}")),
                 )
                 .await?;
-            Ok::<_, Error>((meta, png, id.to_owned()))
+            Ok::<_, Error>((meta, png, id))
         })
-        .buffered(ctx.fan_out())
+        .buffer_unordered(ctx.fan_out())
         .try_collect()
         .await?;
     let mut entries = Vec::with_capacity(fetched.len() * 2);

@@ -352,7 +352,9 @@ impl Ctx<'_> {
     }
 
     /// How many requests a stage keeps outstanding: the client's own adaptive limit decides
-    /// how many actually fly; this only has to be enough to saturate it.
+    /// how many actually fly; this only has to be enough to saturate it. Stages consume the
+    /// results unordered, so one request waiting out a `Retry-After` does not hold up the
+    /// others behind it.
     fn fan_out(&self) -> usize {
         self.client.site().limits.max_concurrency.max(1) * 2
     }
