@@ -3,6 +3,7 @@
 //!
 //! Modules:
 //! - `governor`: the rate governor and AIMD with paused time (no HTTP);
+//! - `client`: the retry contract (429, 503, 500, 4xx, `post_once`) with forced responses;
 //! - `pipeline`: backup + export against the simulator — fidelity against fresh API reads,
 //!   faults and 429 storms, dedup of an unchanged schema, unknown schema, cancellation,
 //!   `ORIGINAL_ID`; its helpers live in `backup_e2e/support.rs`.
@@ -153,6 +154,88 @@ mod governor {
         tokio::time::timeout(Duration::from_secs(1), a.acquire())
             .await
             .expect("a slot frees up");
+    }
+}
+
+/// The client's retry contract against forced responses of the simulator.
+mod client {
+    use assetark::assets::Error;
+    use serde_json::json;
+
+    use crate::support::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_are_retried_only_when_surely_unprocessed_and_4xx_keep_the_api_body() {
+        let sim = sim(0, 0).await;
+        let url = sim.url().to_owned();
+        let c = client(&sim, 1, 10);
+        let force = |status: u16, retry_after: u64| {
+            let url = url.clone();
+            async move {
+                let body = json!({"status": status, "retry_after": retry_after, "count": 1});
+                admin(&url, reqwest::Method::POST, "force", Some(body)).await;
+            }
+        };
+        let create =
+            |key: &'static str| json!({"name": format!("Schema {key}"), "objectSchemaKey": key});
+        // 429 and 503 + Retry-After: the request was not processed, so it is sent again.
+        force(429, 1).await;
+        c.post_once("/objectschema/create", &create("AAA"))
+            .await
+            .expect("after a 429");
+        force(503, 1).await;
+        c.post_once("/objectschema/create", &create("BBB"))
+            .await
+            .expect("after a 503");
+        // A 500 may come after processing: not repeated, reported as ambiguous.
+        force(500, 0).await;
+        let err = c
+            .post_once("/objectschema/create", &create("CCC"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Ambiguous {
+                    status: Some(500),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(!err.is_retryable());
+        // The same 500 on an idempotent call is retried.
+        force(500, 0).await;
+        c.get("/objectschema/list").await.expect("retried read");
+        // Other 4xx: permanent, not retried, with the API's own error body.
+        let retries = c.stats().retries;
+        let err = c
+            .post_once("/objectschema/create", &create("AAA"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(400));
+        let body = err.api_body().expect("api body");
+        assert!(
+            body["errors"].as_object().is_some_and(|e| !e.is_empty()),
+            "{body}"
+        );
+        let err = c.get("/objectschema/999999").await.unwrap_err();
+        assert_eq!(err.status(), Some(404));
+        assert!(err.api_body().unwrap()["errorMessages"].is_array());
+        assert_eq!(c.stats().retries, retries, "4xx are not retried");
+        let s = c.stats();
+        assert_eq!((s.throttled, s.ambiguous), (1, 1), "{s:?}");
+        // Jira side and workspace discovery.
+        assert_eq!(
+            c.discover_workspace().await.unwrap(),
+            sim.ready.sites[0].workspace_id
+        );
+        let me = c.test_connection().await.unwrap();
+        assert!(me["accountId"].is_string(), "{me}");
+        // Secrets never show in Debug output.
+        let conn = format!("{:?} {:?}", c.site(), c);
+        assert!(!TOKENS.iter().any(|t| conn.contains(t)), "{conn}");
+        sim.shutdown().await;
     }
 }
 

@@ -39,6 +39,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::assets::{self, AssetsClient};
 use crate::store::{
@@ -183,8 +184,9 @@ pub async fn run(
         progress: on_progress,
         cancel: &cancel,
     };
-    tracing::info!(backup, site = %req.site, schema = %req.schema_key, "Backup started.");
-    if let Err(e) = main_pass(&ctx, &found).await {
+    let span = tracing::error_span!("backup", backup, site = %req.site, schema = %req.schema_key);
+    tracing::info!(parent: &span, "Backup started.");
+    if let Err(e) = main_pass(&ctx, &found).instrument(span.clone()).await {
         // Best effort: the original error matters more than a failure to clean up, and
         // `Store::recover` removes a running backup at the next start anyway.
         if let Err(cleanup) = store.fail_backup(backup, to_datetime(now())).await {
@@ -200,7 +202,7 @@ pub async fn run(
         bytes_added = done.bytes_added,
         "Backup completed."
     );
-    background(&ctx).await?;
+    background(&ctx).instrument(span).await?;
     Ok(backup)
 }
 
