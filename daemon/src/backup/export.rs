@@ -14,7 +14,7 @@
 //! | `icons/{id}.png`      | that icon's 48 px PNG                                                 |
 //! | `objecttypes.json`    | array: `GET /objectschema/{id}/objecttypes/flat`                      |
 //! | `attributes.json`     | array: every type's own attributes (`excludeParentAttributes=true`)  |
-//! | `objects.jsonl`       | one object a line, as `POST /object/aql` returns it with attributes  |
+//! | `objects.jsonl`       | one object a line, as `POST /object/aql` returns it with attributes (without the per-response `mediaJwtToken` of avatars) |
 //! | `history.jsonl`       | one `{"objectId", "entries"}` a line (`entries` = `GET /object/{id}/history?asc=true`) |
 //! | `issues.jsonl`        | one `{"key", "id", "fields": {fieldId: [...]}}` a line (Jira issues whose Assets fields point at the schema) |
 //!

@@ -9,6 +9,12 @@
 //! restore that duplicated objects), the later one is stored as `"{identity}@{objectId}"`
 //! rather than overwriting the first.
 //!
+//! Volatile fields: Cloud embeds in every object's `avatar` (and in every referenced object's)
+//! a `mediaClientConfig.mediaJwtToken`, a short-lived media token minted per response. It is a
+//! credential and it changes on every read, so it is removed ([`strip_volatile`]); without it
+//! an unchanged object is byte-identical between backups and costs nothing. Nothing else is
+//! touched.
+//!
 //! Each page's `objectTypeAttributes` definitions that the attributes stage did not see (an
 //! attribute created meanwhile) are stored as attribute entries, so every value in the backup
 //! has its definition.
@@ -78,7 +84,8 @@ fn entries_of(page: AqlPage, attrs: &mut AttrIndex, ids: &mut Identities) -> Vec
         attrs.add(a);
     }
     let mut out = entries_by_id(crate::store::kind::ATTRIBUTE, missing);
-    for obj in page.values {
+    for mut obj in page.values {
+        strip_volatile(&mut obj);
         let Some(object_id) = id_of(&obj) else {
             continue;
         };
@@ -90,6 +97,21 @@ fn entries_of(page: AqlPage, attrs: &mut AttrIndex, ids: &mut Identities) -> Vec
         });
     }
     out
+}
+
+/// Key of the per-response media token inside `avatar.mediaClientConfig`.
+const MEDIA_TOKEN: &str = "mediaJwtToken";
+
+/// Removes every [`MEDIA_TOKEN`], at any depth (referenced objects carry avatars too).
+fn strip_volatile(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.remove(MEDIA_TOKEN);
+            m.values_mut().for_each(strip_volatile);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_volatile),
+        _ => {}
+    }
 }
 
 /// The object's `ORIGINAL_ID` value, if it carries a non-empty one.
@@ -136,6 +158,15 @@ mod tests {
             );
         }
         json!({"id": id, "attributes": attrs})
+    }
+
+    #[test]
+    fn media_tokens_are_stripped_at_any_depth() {
+        let mut o = json!({"id": "1", "avatar": {"mediaClientConfig": {"fileId": "f", "mediaJwtToken": "eyJ"}},
+            "attributes": [{"objectAttributeValues": [{"referencedObject": {"avatar": {"mediaClientConfig": {"mediaJwtToken": "eyJ2"}}}}]}]});
+        strip_volatile(&mut o);
+        assert!(!o.to_string().contains("mediaJwtToken"));
+        assert_eq!(o["avatar"]["mediaClientConfig"]["fileId"], "f");
     }
 
     #[test]
