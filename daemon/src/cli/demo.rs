@@ -14,6 +14,24 @@ use super::output::{print_json, schemas};
 use super::{DemoArgs, Failure};
 use crate::config::{Config, Sources};
 
+/// The simulated site enforces the documented per-minute limits times this, and the daemon's
+/// governor is told the same, so the demo shows rate-limited work finishing in seconds.
+const RATE_SCALE: u32 = 10;
+
+/// `[sites.limits]` with the documented limits times [`RATE_SCALE`].
+fn scaled_limits() -> String {
+    let d = crate::assets::Limits::default();
+    format!(
+        "[sites.limits]\naql_legacy_per_minute = {}\naql_per_minute = {}\n\
+         object_per_minute = {}\nother_per_minute = {}\njira_per_minute = {}\n",
+        d.aql_legacy_per_minute * RATE_SCALE,
+        d.aql_per_minute * RATE_SCALE,
+        d.object_per_minute * RATE_SCALE,
+        d.other_per_minute * RATE_SCALE,
+        d.jira_per_minute * RATE_SCALE,
+    )
+}
+
 /// How long the demo waits for its daemon to accept connections.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -25,7 +43,7 @@ fn fail(what: &str) -> impl FnOnce(String) -> Failure + '_ {
 pub(super) async fn run(args: &DemoArgs, json: bool) -> Result<(), Failure> {
     let dir = tempfile::tempdir().map_err(|e| fail("cannot create a temp dir")(e.to_string()))?;
     let sim_toml = format!(
-        "admin_api = false\n[rate_limits]\nenabled = true\n\
+        "admin_api = false\n[rate_limits]\nenabled = true\nscale = {RATE_SCALE}.0\n\
          [[sites]]\nname = \"demo\"\nemail = \"admin@demo.example\"\ntoken = \"demo-token\"\n\
          [sites.dataset]\nkind = \"cmdb\"\nobjects = {}\nseed = 1\n",
         args.objects
@@ -41,7 +59,7 @@ pub(super) async fn run(args: &DemoArgs, json: bool) -> Result<(), Failure> {
         .ok_or_else(|| Failure::error("demo: the simulator has no demo site"))?;
     if !json {
         println!(
-            "assetark demo: simulated Assets site \"demo\" at {} ({} objects)",
+            "assetark demo: simulated Assets site \"demo\" at {} ({} objects, rate limits x{RATE_SCALE})",
             sim.url(),
             args.objects
         );
@@ -51,8 +69,12 @@ pub(super) async fn run(args: &DemoArgs, json: bool) -> Result<(), Failure> {
     let config_text = format!(
         "[store]\npath = \"assetark.db\"\n[control]\nsocket = \"assetark.sock\"\n\
          [[sites]]\nname = \"demo\"\napi_url = \"{}\"\nsite_url = \"{}\"\nemail = \"{}\"\n\
-         token = \"{}\"\n",
-        site.api_url, site.site_url, site.email, site.token
+         token = \"{}\"\n{}",
+        site.api_url,
+        site.site_url,
+        site.email,
+        site.token,
+        scaled_limits()
     );
     let config = Config::parse(
         &config_text,
