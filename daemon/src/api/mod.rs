@@ -12,6 +12,8 @@ mod jobs;
 pub mod listen;
 mod schemas;
 mod sites;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
