@@ -102,11 +102,15 @@ async fn backup_run(client: &ControlClient, args: &RunArgs, json: bool) -> Resul
         Some("done") => {
             if !json {
                 let b = &job["result"]["backup"];
-                println!(
-                    "backup {} complete: {} objects",
-                    b["id"],
-                    b["object_count"].as_u64().unwrap_or(0)
-                );
+                // The result lives in the daemon's memory; after a daemon restart only the
+                // job's status is known.
+                match b["id"].as_i64() {
+                    Some(id) => println!(
+                        "backup {id} complete: {} objects",
+                        b["object_count"].as_u64().unwrap_or(0)
+                    ),
+                    None => println!("backup job {job_id} complete"),
+                }
             }
             Ok(())
         }
