@@ -172,12 +172,12 @@ pub struct ListArgs {
     #[arg(long, value_name = "KEY")]
     pub schema: Option<String>,
     /// Only this type.
-    #[arg(long = "type", value_enum)]
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
     pub backup_type: Option<TypeArg>,
     /// Started on or after (YYYY-MM-DD or RFC 3339).
     #[arg(long, value_name = "DATE")]
     pub from: Option<String>,
-    /// Started before the end of (YYYY-MM-DD) or before (RFC 3339).
+    /// Started on or before this day (YYYY-MM-DD), or before this time (RFC 3339).
     #[arg(long, value_name = "DATE")]
     pub to: Option<String>,
     /// Page number, from 1.
@@ -263,9 +263,11 @@ fn init_logging(command: &Command) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only on a terminal: a daemon's stderr usually goes to a file or the journal.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
