@@ -241,6 +241,10 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
     env.cli(&["sites", "test", "nope"])
         .await
         .fails(1, "no site named");
+    // Credentials the site refuses: the site's status in a clear message.
+    env.cli(&["sites", "test", "wrongtoken"])
+        .await
+        .fails(1, "answered 401");
     env.cli(&["schemas", "sync", "--site", "nope"])
         .await
         .fails(1, "no site named");

@@ -57,8 +57,10 @@ impl Env {
             "[store]\nkind = \"sqlite\"\npath = \"data/assetark.db\"\n\
              [control]\nsocket = \"ctl.sock\"\ntcp = \"127.0.0.1:{tcp_port}\"\ntoken_env = \"E2E_API_TOKEN\"\n\
              [[sites]]\nname = \"s1\"\nflavor = \"cloud\"\napi_url = \"{}\"\nsite_url = \"{}\"\n\
-             email = \"{}\"\ntoken_file = \"token.txt\"\n{LIMITS}",
-            site.api_url, site.site_url, site.email
+             email = \"{}\"\ntoken_file = \"token.txt\"\n{LIMITS}\
+             [[sites]]\nname = \"wrongtoken\"\napi_url = \"{}\"\nsite_url = \"{}\"\n\
+             email = \"{}\"\ntoken = \"not-the-token\"\n{LIMITS}",
+            site.api_url, site.site_url, site.email, site.api_url, site.site_url, site.email
         );
         std::fs::write(dir.path().join("assetark.toml"), config).expect("config");
         Env {
