@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod backup;
+pub mod restore;
 pub mod store;
 
 pub mod api;

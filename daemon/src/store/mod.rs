@@ -13,6 +13,7 @@
 mod async_store;
 pub mod blob;
 mod error;
+mod restore;
 mod sqlite;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,10 @@ use time::OffsetDateTime;
 pub use async_store::AsyncStore;
 pub use blob::{EncodedBlob, canonical_json, content_hash};
 pub use error::{BlobProblem, Error, Result};
+pub use restore::{
+    IdMapping, LogEntry, LogLevel, NewLogEntry, NewRestore, Restore, RestoreId, RestoreStatus,
+    RestoreStore, RestoreUpdate,
+};
 pub use sqlite::SqliteStore;
 
 /// Id of a backup; never reused, even after the backup is deleted.
@@ -418,8 +423,9 @@ pub const ENTRY_PAGE_SIZE: usize = 1000;
 /// Persistent state of the daemon: backups (manifests + blobs), synced schemas and jobs.
 ///
 /// Object-safe and shared as `Arc<dyn Store>`. Calls block; from async code use
-/// [`AsyncStore`]. Every write runs in its own write transaction.
-pub trait Store: Send + Sync + 'static {
+/// [`AsyncStore`]. Every write runs in its own write transaction. Restore state (rows, id
+/// maps, logs) is the supertrait [`RestoreStore`].
+pub trait Store: RestoreStore + Send + Sync + 'static {
     /// Name of the backend, recorded in each backup ("sqlite").
     fn backend(&self) -> &'static str;
 

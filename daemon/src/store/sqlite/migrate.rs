@@ -13,7 +13,10 @@ use crate::store::error::{Error, Result};
 
 /// The migrations, in order; index `i` produces `user_version = i + 1`. Append only: a
 /// released migration never changes, a fix is a new file.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_restore.sql"),
+];
 
 /// The schema version this build writes.
 pub(super) const SUPPORTED_VERSION: i64 = MIGRATIONS.len() as i64;

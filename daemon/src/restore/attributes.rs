@@ -1,0 +1,284 @@
+//! Stage "Restoring attributes": every attribute with its full configuration, type by type
+//! (parents first), in position order, following the plan's [`AttrAction`]s:
+//!
+//! - `System` (Key, Created, Updated) and the label "Name" already exist on a new root type:
+//!   they are looked up (one `GET .../attributes` per root type), and "Name" is *updated* with
+//!   the backup's label configuration instead of being created again;
+//! - `Create` sends the backup definition with its references mapped: the referenced object
+//!   type, the reference type, allowed statuses (status map), allowed groups (those that exist
+//!   on the target), plus select options, cardinality, unique, regex, suffix ...;
+//! - `Added` creates the Text attributes `ORIGINAL_ID` / `ORIGINAL_KEY` on root types (their
+//!   children see them through inheritance), which the object stage fills;
+//! - `Drop` creates nothing (a reference to a type outside the backup, a type code Cloud lacks).
+//!
+//! An attribute the API refuses is logged with the API's error body and left out; the restore
+//! goes on (its values are skipped).
+
+use serde_json::{Map, Value, json};
+
+use super::ctx::{Ctx, Flow};
+use super::entities::{Finder, create_or_find, get_list, id_by_name, same_name};
+use super::idmap::kinds;
+use super::plan::{AttrAction, AttrPlan};
+use super::source::{AttrDef, AttrKind, TEXT};
+use super::{Error, Stage};
+use crate::assets;
+use crate::store::LogLevel;
+
+/// Fields copied from the backup definition when present (the API's create/update names).
+const COPIED: [&str; 10] = [
+    "minimumCardinality",
+    "maximumCardinality",
+    "suffix",
+    "hidden",
+    "uniqueAttribute",
+    "summable",
+    "regexValidation",
+    "qlQuery",
+    "options",
+    "includeChildObjectTypes",
+];
+
+/// Description of the added identity attributes.
+const IDENTITY_DESCRIPTION: &str =
+    "Identity of the object in the backup it was restored from (written by assetark).";
+
+/// The name the target gives the label attribute of a new root type.
+const AUTO_LABEL: &str = "Name";
+
+pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
+    let plans = ctx.plan.attributes.clone();
+    let total = plans.len() as u64;
+    let settled =
+        |ctx: &Ctx<'_>, p: &AttrPlan| p.action == AttrAction::Drop || mapped(ctx, p).is_some();
+    let mut done = plans.iter().filter(|p| settled(ctx, p)).count() as u64;
+    let resumed = ctx.start(Stage::Attributes, done, total).await?;
+    if !resumed {
+        for p in plans.iter().filter(|p| p.action == AttrAction::Drop) {
+            let why = p.reason.as_deref().unwrap_or("not restorable");
+            let msg = format!(
+                "Attribute {:?} of object type {:?} is not restored: {why}.",
+                p.name, p.object_type_name
+            );
+            ctx.note(LogLevel::Warn, "", msg).await?;
+        }
+    }
+    let types: Vec<String> = ctx.source.types.iter().map(|t| t.id.clone()).collect();
+    for t in &types {
+        let mine: Vec<&AttrPlan> = plans.iter().filter(|p| &p.object_type == t).collect();
+        if mine.iter().all(|p| settled(ctx, p)) {
+            continue;
+        }
+        let Some(new_t) = ctx.ids.get(kinds::TYPE, t).map(str::to_owned) else {
+            continue;
+        };
+        let list = format!("/objecttype/{new_t}/attributes?excludeParentAttributes=true");
+        let root = ctx.source.attr_root(t) == t;
+        // Root types need the ids of what the target created with them; after an
+        // interruption every type needs to know what already exists.
+        let existing: Vec<Value> = if root || resumed {
+            get_list(ctx.client, &list).await?
+        } else {
+            Vec::new()
+        };
+        for p in mine {
+            if settled(ctx, p) {
+                continue;
+            }
+            if ctx.cancel.is_cancelled() {
+                return Ok(Flow::Stopped);
+            }
+            restore_one(ctx, p, &new_t, &list, &existing, resumed).await?;
+            done += 1;
+            ctx.progress(Stage::Attributes, done);
+        }
+    }
+    ctx.finish(Stage::Attributes).await
+}
+
+fn mapped<'c>(ctx: &'c Ctx<'_>, p: &AttrPlan) -> Option<&'c str> {
+    ctx.ids.get(kinds::ATTR, &p.map_key())
+}
+
+/// Establishes one attribute's mapping (creating or updating it as planned).
+async fn restore_one(
+    ctx: &mut Ctx<'_>,
+    p: &AttrPlan,
+    new_t: &str,
+    list: &str,
+    existing: &[Value],
+    resumed: bool,
+) -> Result<(), Error> {
+    let key = p.map_key();
+    match p.action {
+        AttrAction::Drop => Ok(()),
+        AttrAction::System => match id_by_name(existing, &p.name) {
+            Some(id) => ctx.record(kinds::ATTR, &key, &id).await,
+            None => {
+                let msg = format!(
+                    "The target did not create the system attribute {:?} on {:?}.",
+                    p.name, p.object_type_name
+                );
+                ctx.note(LogLevel::Warn, "", msg).await
+            }
+        },
+        AttrAction::UpdateName => {
+            let target = id_by_name(existing, &p.name).or_else(|| {
+                existing
+                    .iter()
+                    .find(|a| a["label"].as_bool() == Some(true))
+                    .or_else(|| {
+                        existing.iter().find(|a| {
+                            a["name"].as_str().is_some_and(|n| same_name(n, AUTO_LABEL))
+                        })
+                    })
+                    .and_then(|a| super::source::sid(&a["id"]))
+            });
+            let Some(id) = target else {
+                let msg = format!("Object type {:?} has no label attribute to update.", p.object_type_name);
+                return ctx.note(LogLevel::Warn, "", msg).await;
+            };
+            let def = def_of(ctx, p)?;
+            let (body, notes) = body(ctx, &def);
+            for n in notes {
+                ctx.note(LogLevel::Warn, "", n).await?;
+            }
+            let path = format!("/objecttypeattribute/{new_t}/{id}");
+            // PUT is idempotent; a refusal keeps the target's own label attribute, which still
+            // takes the label values.
+            if let Err(e) = ctx.client.put(&path, &body).await {
+                refused(ctx, p, e).await?;
+            }
+            ctx.record(kinds::ATTR, &key, &id).await
+        }
+        AttrAction::Create | AttrAction::Added => {
+            if resumed && let Some(id) = id_by_name(existing, &p.name) {
+                return ctx.record(kinds::ATTR, &key, &id).await;
+            }
+            let body = if p.action == AttrAction::Added {
+                json!({"name": p.name, "type": 0, "defaultTypeId": TEXT,
+                       "description": IDENTITY_DESCRIPTION})
+            } else {
+                let (body, notes) = body(ctx, &def_of(ctx, p)?);
+                for n in notes {
+                    ctx.note(LogLevel::Warn, "", n).await?;
+                }
+                body
+            };
+            let path = format!("/objecttypeattribute/{new_t}");
+            let finder = Finder::Named {
+                list,
+                name: &p.name,
+            };
+            match create_or_find(ctx.client, &path, &body, finder).await {
+                Ok(c) => ctx.record(kinds::ATTR, &key, &c.id(&path)?).await,
+                Err(e) => refused(ctx, p, e).await,
+            }
+        }
+    }
+}
+
+/// Logs an attribute the API refused (4xx) and goes on; other failures end the stage.
+async fn refused(ctx: &Ctx<'_>, p: &AttrPlan, e: assets::Error) -> Result<(), Error> {
+    let permanent = e.status().is_some_and(|s| (400..500).contains(&s) && s != 429);
+    if !permanent {
+        return Err(e.into());
+    }
+    let body = e.api_body().cloned().unwrap_or_default();
+    let msg = format!(
+        "Attribute {:?} of object type {:?} was refused: {body}",
+        p.name, p.object_type_name
+    );
+    ctx.note(LogLevel::Error, "", msg).await
+}
+
+fn def_of(ctx: &Ctx<'_>, p: &AttrPlan) -> Result<AttrDef, Error> {
+    p.old_id
+        .as_deref()
+        .and_then(|id| ctx.source.attr(id))
+        .cloned()
+        .ok_or_else(|| Error::InvalidBackup {
+            backup: ctx.plan.backup_id,
+            reason: format!("attribute {:?} is not in the backup", p.name),
+        })
+}
+
+/// The create/update body of a backup attribute on the target, and notes about what had to
+/// be left out of its configuration.
+pub(super) fn body(ctx: &Ctx<'_>, def: &AttrDef) -> (Value, Vec<String>) {
+    let raw = &def.raw;
+    let mut notes = Vec::new();
+    let mut b = Map::new();
+    b.insert("name".into(), json!(def.name));
+    if let Some(d) = raw["description"].as_str().filter(|d| !d.is_empty()) {
+        b.insert("description".into(), json!(d));
+    }
+    for f in COPIED {
+        if let Some(v) = raw.get(f).filter(|v| !v.is_null()) {
+            b.insert(f.into(), v.clone());
+        }
+    }
+    if def.label {
+        b.insert("label".into(), Value::Bool(true));
+    }
+    let additional = raw["additionalValue"].as_str().filter(|s| !s.is_empty());
+    match &def.kind {
+        AttrKind::Default(d) => {
+            b.insert("type".into(), json!(0));
+            b.insert("defaultTypeId".into(), json!(d));
+            if let Some(a) = additional {
+                b.insert("additionalValue".into(), json!(a));
+            }
+        }
+        AttrKind::Object { target, ref_type } => {
+            b.insert("type".into(), json!(1));
+            if let Some(t) = ctx.ids.get(kinds::TYPE, target) {
+                b.insert("typeValue".into(), json!(t));
+            }
+            if let Some(r) = ref_type.as_deref().and_then(|r| ctx.ids.get(kinds::REF_TYPE, r)) {
+                b.insert("additionalValue".into(), json!(r));
+            }
+        }
+        AttrKind::User => {
+            b.insert("type".into(), json!(2));
+            if let Some(a) = additional {
+                b.insert("additionalValue".into(), json!(a));
+            }
+            let groups: Vec<String> = strings(&raw["typeValueMulti"])
+                .filter(|g| {
+                    let ok = ctx.plan.group_exists(g);
+                    if !ok {
+                        notes.push(format!(
+                            "Group {g:?} allowed for attribute {:?} does not exist on the target; \
+                             it was left out of the attribute's groups.",
+                            def.name
+                        ));
+                    }
+                    ok
+                })
+                .collect();
+            b.insert("typeValueMulti".into(), json!(groups));
+        }
+        AttrKind::Group => {
+            b.insert("type".into(), json!(4));
+        }
+        AttrKind::Status => {
+            b.insert("type".into(), json!(7));
+            let ids: Vec<String> = strings(&raw["typeValueMulti"])
+                .filter_map(|s| ctx.ids.get(kinds::STATUS, &s).map(str::to_owned))
+                .collect();
+            b.insert("typeValueMulti".into(), json!(ids));
+        }
+        AttrKind::Other(n) => {
+            b.insert("type".into(), json!(n));
+        }
+    }
+    (Value::Object(b), notes)
+}
+
+fn strings(v: &Value) -> impl Iterator<Item = String> + '_ {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(super::source::sid)
+}

@@ -1,0 +1,482 @@
+//! The restore pipeline: a backup from the store into a new schema on a site — the same site
+//! or another one (a migration). Planned, then executed (STYLE §2):
+//!
+//! - [`plan`] reads the backup and the target and decides everything that can be decided
+//!   without writing: destination conflicts, icon / status / reference type matches, the object
+//!   types and the attribute mapping (incl. the added `ORIGINAL_ID` / `ORIGINAL_KEY`), user and
+//!   group matches, the order of object creation and the number of requests per stage.
+//! - [`execute`] runs the stages of [`Stage::ALL`] in order against the target, recording every
+//!   old -> new id in the store as it is created, so it resumes after a crash, a kill or a STOP
+//!   without creating anything twice (see [`objects`] for how resume and ambiguous creates are
+//!   reconciled with the site).
+//!
+//! | stage                        | module              | API                                          |
+//! |------------------------------|---------------------|----------------------------------------------|
+//! | icons                        | [`icons`]           | none (matched by name in the plan)           |
+//! | schema, global config        | [`schema`]          | `POST /objectschema/create`, `.../property`  |
+//! | global / schema status types | [`statuses`]        | `POST /config/statustype`                    |
+//! | reference types (both)       | [`reftypes`]        | `POST /config/referencetype`                 |
+//! | object types                 | [`objecttypes`]     | `POST /objecttype/create`, `.../position`    |
+//! | attributes                   | [`attributes`]      | `POST/PUT /objecttypeattribute/...`          |
+//! | object entries               | [`objects`]         | `POST /object/create` (`post_once`)          |
+//! | object references            | [`references`]      | `PUT /object/{id}` (cycle edges only)        |
+//!
+//! The daemon drives it: [`plan`] for a dry run, [`create`] to store a restore row holding the
+//! plan, [`execute`] (again with the stored plan, [`load_plan`]) to run or resume it.
+
+mod attributes;
+mod ctx;
+mod entities;
+mod icons;
+mod idmap;
+mod log;
+mod objects;
+mod objecttypes;
+mod order;
+mod plan;
+mod references;
+mod reftypes;
+mod schema;
+mod source;
+mod statuses;
+mod users;
+mod values;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use crate::assets::{self, AssetsClient};
+use crate::store::{
+    self, AsyncStore, BackupId, NewRestore, RestoreId, RestoreStatus, RestoreUpdate,
+};
+
+pub use crate::store::LogLevel;
+pub use ctx::StageCount;
+pub use log::OK_MESSAGE;
+pub use plan::{
+    AttrAction, AttrPlan, DeferredAttr, EntityPlan, GroupMatch, IconPlan, OrderSummary,
+    RequestEstimate, RestorePlan, SchemaRef, StageRequests, TypePlan, UserMatch,
+};
+
+use ctx::{Ctx, Flow};
+
+/// Where a restore goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Destination {
+    /// A new schema on the target site; its name and key must be unused there.
+    NewSchema {
+        /// Schema name.
+        name: String,
+        /// Schema key (2-10 uppercase letters and digits).
+        key: String,
+    },
+}
+
+/// What to restore where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreRequest {
+    /// The backup.
+    pub backup_id: BackupId,
+    /// Site name of the target (the client passed to [`plan`]/[`execute`] talks to it).
+    pub target_site: String,
+    /// Where on the target.
+    pub destination: Destination,
+}
+
+/// The stages of a restore, in execution order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Map the backup's icons to the target's global icons.
+    Icons,
+    /// Create the schema.
+    Schema,
+    /// Schema configuration (`allowOtherObjectSchema`, quick-create flags).
+    GlobalConfig,
+    /// Global status types: matched by name, missing ones created.
+    GlobalStatusTypes,
+    /// The schema's own status types.
+    SchemaStatusTypes,
+    /// The schema's own reference types.
+    ReferenceTypes,
+    /// Global reference types: matched by name, missing ones created.
+    GlobalReferenceTypes,
+    /// Object types, parents first.
+    ObjectTypes,
+    /// Attributes with their full configuration, plus `ORIGINAL_ID` / `ORIGINAL_KEY`.
+    Attributes,
+    /// Objects, in reference order.
+    ObjectEntries,
+    /// References inside cycles (and self references).
+    ObjectReferences,
+}
+
+impl Stage {
+    /// Every stage, in execution order.
+    pub const ALL: [Stage; 11] = [
+        Stage::Icons,
+        Stage::Schema,
+        Stage::GlobalConfig,
+        Stage::GlobalStatusTypes,
+        Stage::SchemaStatusTypes,
+        Stage::ReferenceTypes,
+        Stage::GlobalReferenceTypes,
+        Stage::ObjectTypes,
+        Stage::Attributes,
+        Stage::ObjectEntries,
+        Stage::ObjectReferences,
+    ];
+
+    /// The snake_case key stored in the restore row and used in JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            Stage::Icons => "icons",
+            Stage::Schema => "schema",
+            Stage::GlobalConfig => "global_config",
+            Stage::GlobalStatusTypes => "global_status_types",
+            Stage::SchemaStatusTypes => "schema_status_types",
+            Stage::ReferenceTypes => "reference_types",
+            Stage::GlobalReferenceTypes => "global_reference_types",
+            Stage::ObjectTypes => "object_types",
+            Stage::Attributes => "attributes",
+            Stage::ObjectEntries => "object_entries",
+            Stage::ObjectReferences => "object_references",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    /// The seed's stage names ("Restoring icons", ...).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Icons => "Restoring icons",
+            Stage::Schema => "Restoring schema",
+            Stage::GlobalConfig => "Restoring global config",
+            Stage::GlobalStatusTypes => "Restoring global status types",
+            Stage::SchemaStatusTypes => "Restoring schema status types",
+            Stage::ReferenceTypes => "Restoring reference types",
+            Stage::GlobalReferenceTypes => "Restoring global reference types",
+            Stage::ObjectTypes => "Restoring object types",
+            Stage::Attributes => "Restoring attributes",
+            Stage::ObjectEntries => "Restoring object entries",
+            Stage::ObjectReferences => "Restoring object references",
+        })
+    }
+}
+
+/// What [`execute`] reports while it runs. Notifications only: the state of record is the
+/// restore row, the id map and the log in the store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RestoreEvent {
+    /// A stage started (or resumed) with `total` items.
+    StageStarted {
+        /// The stage.
+        stage: Stage,
+        /// Items it will handle.
+        total: u64,
+    },
+    /// Progress within a stage.
+    Progress {
+        /// The stage.
+        stage: Stage,
+        /// Items done (including those done by an earlier, interrupted run).
+        done: u64,
+        /// Items in the stage.
+        total: u64,
+    },
+    /// A stage finished.
+    StageFinished {
+        /// The stage.
+        stage: Stage,
+        /// Items done.
+        done: u64,
+        /// Items in the stage.
+        total: u64,
+    },
+    /// One object's result, as written to the full log.
+    Object {
+        /// Key of the object in the backup.
+        key: String,
+        /// Whether it was created.
+        result: bool,
+        /// [`OK_MESSAGE`] or the API's error body.
+        message: Value,
+    },
+    /// A note (a user left empty, an icon replaced, an attribute dropped ...).
+    Log {
+        /// How much it matters.
+        level: LogLevel,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// How [`execute`] ended (when it did not fail).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestoreOutcome {
+    /// Whether the cancel token stopped it; run [`execute`] again to resume.
+    pub stopped: bool,
+    /// Done/total per stage (stages not started are absent).
+    pub counts: BTreeMap<Stage, StageCount>,
+    /// Id of the schema created on the target.
+    pub schema_id: Option<String>,
+    /// Key of the schema created on the target.
+    pub schema_key: Option<String>,
+    /// Objects created (over all runs of this restore).
+    pub objects_created: u64,
+    /// Objects the API refused (see the log).
+    pub objects_failed: u64,
+}
+
+/// Errors of the restore pipeline.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The Assets or Jira API failed after the client's retries. A 4xx carries the API's own
+    /// error body ([`Error::api_body`]), e.g. the target refusing the schema name or key.
+    #[error("assets api")]
+    Assets(#[from] assets::Error),
+    /// The store failed (or the backup / restore does not exist).
+    #[error("store")]
+    Store(#[from] store::Error),
+    /// A stored plan or entity is not the JSON expected.
+    #[error("restore json")]
+    Json(#[from] serde_json::Error),
+    /// The backup lacks something a restore needs (e.g. its schema entry).
+    #[error("backup {backup} cannot be restored: {reason}")]
+    InvalidBackup {
+        /// The backup.
+        backup: BackupId,
+        /// What is missing.
+        reason: String,
+    },
+    /// The client given to [`execute`] talks to another site than the plan's target.
+    #[error("the plan targets site {planned:?} but the client is for site {given:?}")]
+    WrongSite {
+        /// The plan's target.
+        planned: String,
+        /// The client's site.
+        given: String,
+    },
+}
+
+impl Error {
+    /// The API's error body, when the API refused a request.
+    pub fn api_body(&self) -> Option<&Value> {
+        match self {
+            Error::Assets(e) => e.api_body(),
+            _ => None,
+        }
+    }
+
+    /// Whether running the restore again may succeed without changes (429, 5xx, transport).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Assets(e) => e.is_retryable(),
+            Error::Store(e) => e.is_temporary(),
+            _ => false,
+        }
+    }
+}
+
+/// Plans a restore: reads the backup and the target, changes nothing.
+///
+/// # Errors
+///
+/// [`Error::Store`] for an unknown backup, [`Error::InvalidBackup`], [`Error::Assets`] when
+/// reading the target fails.
+pub async fn plan(
+    store: &AsyncStore,
+    target: &AssetsClient,
+    req: &RestoreRequest,
+) -> Result<RestorePlan, Error> {
+    plan::build(store, target, req).await
+}
+
+/// Stores a `pending` restore that will execute `plan`; returns its id.
+///
+/// # Errors
+///
+/// [`Error::Store`], [`Error::Json`].
+pub async fn create(
+    store: &AsyncStore,
+    req: &RestoreRequest,
+    plan: &RestorePlan,
+) -> Result<RestoreId, Error> {
+    let id = store
+        .create_restore(NewRestore {
+            backup_id: req.backup_id,
+            target_site: req.target_site.clone(),
+            options: serde_json::to_value(req)?,
+            plan: serde_json::to_value(plan)?,
+            created_at: now(),
+        })
+        .await?;
+    Ok(id)
+}
+
+/// The plan stored with a restore (to resume it after a restart).
+///
+/// # Errors
+///
+/// [`Error::Store`], [`Error::Json`].
+pub async fn load_plan(store: &AsyncStore, restore_id: RestoreId) -> Result<RestorePlan, Error> {
+    let row = store.get_restore(restore_id).await?;
+    Ok(serde_json::from_value(row.plan)?)
+}
+
+/// Executes (or resumes) restore `restore_id` with `plan` against `target`.
+///
+/// Stages already finished by an earlier run are skipped; an interrupted stage re-derives
+/// what it created from the target before it creates anything. When `cancel` fires, the
+/// stage in flight stops starting requests, lets those in flight finish and records them,
+/// and the restore becomes `stopped` (`Ok` with [`RestoreOutcome::stopped`]). Dropping the
+/// future instead leaves the row `in_progress`, as a crash would; running again resumes.
+///
+/// # Errors
+///
+/// [`Error::Assets`] (the restore becomes `error` with the API's message; e.g. a schema name
+/// or key in use on the target, with nothing created), [`Error::Store`], [`Error::WrongSite`],
+/// [`Error::InvalidBackup`].
+pub async fn execute(
+    store: &AsyncStore,
+    target: &AssetsClient,
+    restore_id: RestoreId,
+    plan: &RestorePlan,
+    on_event: &(dyn Fn(RestoreEvent) + Send + Sync),
+    cancel: CancellationToken,
+) -> Result<RestoreOutcome, Error> {
+    if target.site().name != plan.target_site {
+        return Err(Error::WrongSite {
+            planned: plan.target_site.clone(),
+            given: target.site().name.clone(),
+        });
+    }
+    let row = store.get_restore(restore_id).await?;
+    let mut ctx = Ctx::new(store, target, restore_id, plan, on_event, cancel, &row).await?;
+    if row.status == RestoreStatus::Completed {
+        return ctx.outcome(false).await;
+    }
+    store
+        .update_restore(
+            restore_id,
+            RestoreUpdate {
+                status: Some(RestoreStatus::InProgress),
+                started_at: Some(now()),
+                ended_at: Some(None),
+                result: Some(None),
+                ..Default::default()
+            },
+        )
+        .await?;
+    tracing::info!(restore_id, site = %plan.target_site, backup = plan.backup_id, "Restore started.");
+    let result = run_stages(&mut ctx).await;
+    let (status, message) = match &result {
+        Ok(Flow::Continue) => (RestoreStatus::Completed, "completed".to_owned()),
+        Ok(Flow::Stopped) => (RestoreStatus::Stopped, "stopped by the user".to_owned()),
+        Err(e) => (RestoreStatus::Error, error_message(e)),
+    };
+    let end = RestoreUpdate {
+        status: Some(status),
+        result: Some(Some(message.clone())),
+        ended_at: Some(Some(now())),
+        counts: Some(ctx.counts_json()),
+        ..Default::default()
+    };
+    if let Err(e) = store.update_restore(restore_id, end).await {
+        // The pipeline's own error matters more; the row stays in_progress and resumes.
+        tracing::warn!(restore_id, error = %e, "Recording the end of the restore failed.");
+    }
+    match result {
+        Ok(flow) => {
+            tracing::info!(restore_id, status = %status, "Restore ended.");
+            ctx.outcome(flow == Flow::Stopped).await
+        }
+        Err(e) => {
+            tracing::warn!(restore_id, error = %message, "Restore failed.");
+            Err(e)
+        }
+    }
+}
+
+/// Runs every stage not finished yet, in order.
+async fn run_stages(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
+    for stage in Stage::ALL {
+        if ctx.finished(stage) {
+            continue;
+        }
+        if ctx.cancel.is_cancelled() {
+            return Ok(Flow::Stopped);
+        }
+        let flow = match stage {
+            Stage::Icons => icons::run(ctx).await?,
+            Stage::Schema => schema::run(ctx).await?,
+            Stage::GlobalConfig => schema::run_config(ctx).await?,
+            Stage::GlobalStatusTypes => statuses::run(ctx, true).await?,
+            Stage::SchemaStatusTypes => statuses::run(ctx, false).await?,
+            Stage::ReferenceTypes => reftypes::run(ctx, false).await?,
+            Stage::GlobalReferenceTypes => reftypes::run(ctx, true).await?,
+            Stage::ObjectTypes => objecttypes::run(ctx).await?,
+            Stage::Attributes => attributes::run(ctx).await?,
+            Stage::ObjectEntries => objects::run(ctx).await?,
+            Stage::ObjectReferences => references::run(ctx).await?,
+        };
+        if flow == Flow::Stopped {
+            return Ok(Flow::Stopped);
+        }
+    }
+    Ok(Flow::Continue)
+}
+
+/// The persisted result message: the error chain, plus the API's body when it refused.
+fn error_message(e: &Error) -> String {
+    let mut out = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    if let Some(body) = e.api_body() {
+        out.push_str(": ");
+        out.push_str(&body.to_string());
+    }
+    out
+}
+
+/// Wall-clock time for the restore row (started/ended); the pipeline's logic never reads it.
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_have_the_seed_names_and_stable_keys() {
+        let names: Vec<String> = Stage::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(names[0], "Restoring icons");
+        assert_eq!(names[10], "Restoring object references");
+        for s in Stage::ALL {
+            let json = serde_json::to_value(s).unwrap();
+            assert_eq!(json, s.key());
+            assert_eq!(serde_json::from_value::<Stage>(json).unwrap(), s);
+        }
+        let d = Destination::NewSchema {
+            name: "N".into(),
+            key: "K".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&d).unwrap(),
+            serde_json::json!({"type": "new_schema", "name": "N", "key": "K"})
+        );
+    }
+}

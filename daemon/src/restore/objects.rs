@@ -1,0 +1,503 @@
+//! Stage "Restoring object entries": every object, created once, in reference order.
+//!
+//! Objects go wave by wave (see `order`): a wave only references objects of earlier waves, so
+//! each reference is set in the create call itself (`POST /object/create`) and only references
+//! inside cycles wait for the object references stage — about one request per object. Within a
+//! wave, creates run concurrently ([`Ctx::fan_out`] in flight; the client's governor paces
+//! them). Object JSON is read from the store in small batches; memory holds the compact graph,
+//! one new id per object and at most a few hundred objects in flight.
+//!
+//! Results are recorded in batches (id mapping + log line in one store transaction); a batch
+//! is flushed at the latest when its wave ends, so an object's mapping is durable before any
+//! object referencing it is created.
+//!
+//! Never twice:
+//! - every restored object carries `ORIGINAL_ID`, its identity in the backup;
+//! - a create whose outcome is unknown ([`assets::Error::Ambiguous`]: a 5xx or a connection
+//!   lost after the request was sent) is resolved by looking that `ORIGINAL_ID` up in the new
+//!   schema (AQL) before the create is tried again;
+//! - a resumed stage (an earlier run started it and may have died with creates in flight or
+//!   mappings unflushed) first pages through the new schema and maps every object found by its
+//!   `ORIGINAL_ID`, then creates only what is still missing;
+//! - the STOP token only stops *starting* creates: those in flight finish and are recorded.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde_json::{Value, json};
+
+use super::ctx::{Ctx, Flow, ObjectIds};
+use super::idmap::{self, kinds};
+use super::order::ObjectGraph;
+use super::source::{ORIGINAL_ID, sid};
+use super::values::Lookup;
+use super::{Error, Stage, log};
+use crate::assets::{self, AssetsClient};
+use crate::store::{IdMapping, LogLevel, NewLogEntry, kind};
+
+/// Objects read from the store per query.
+pub(super) const CHUNK: usize = 128;
+/// Results recorded per store transaction.
+const FLUSH: usize = 256;
+/// Objects per AQL page when reconciling with the target.
+const SCAN_PAGE: usize = 1000;
+/// Tries of one create that keep coming back ambiguous (each followed by a lookup).
+const AMBIGUOUS_TRIES: u32 = 8;
+/// Prefix of the API's per-attribute error keys.
+const ATTR_ERROR_PREFIX: &str = "rlabs-insight-attribute-";
+
+/// Loads (once per execution) which objects earlier runs created or saw refused.
+pub(super) async fn load_ids(ctx: &mut Ctx<'_>, g: &ObjectGraph) -> Result<(), Error> {
+    if ctx.objects.is_some() {
+        return Ok(());
+    }
+    let mut new_ids = vec![0u64; g.len()];
+    let mut failed = vec![false; g.len()];
+    idmap::for_each(ctx.store, ctx.id, kinds::OBJECT, |old, new| {
+        if let (Some(i), Ok(n)) = (g.index_of_orig(&old), new.parse::<u64>()) {
+            new_ids[i as usize] = n;
+        }
+    })
+    .await?;
+    idmap::for_each(ctx.store, ctx.id, kinds::OBJECT_FAILED, |old, _| {
+        if let Some(i) = g.index_of_orig(&old) {
+            failed[i as usize] = true;
+        }
+    })
+    .await?;
+    ctx.objects = Some(ObjectIds { new_ids, failed });
+    Ok(())
+}
+
+/// Reads objects `idx` from the backup, with their JSON.
+pub(super) async fn fetch(
+    ctx: &Ctx<'_>,
+    g: &ObjectGraph,
+    idx: &[u32],
+) -> Result<Vec<(u32, Value)>, Error> {
+    let origs: Vec<String> = idx.iter().map(|i| g.orig_id(*i).to_owned()).collect();
+    let entries = ctx
+        .store
+        .entries_by_id(ctx.source.backup.id, kind::OBJECT, origs)
+        .await?;
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        if let Some(i) = g.index_of_orig(&e.original_id) {
+            out.push((i, serde_json::from_slice(&e.json)?));
+        }
+    }
+    Ok(out)
+}
+
+/// What a create task needs, shared by all of them.
+struct Env {
+    client: AssetsClient,
+    schema: String,
+    droppable: HashMap<String, String>,
+}
+
+/// One object to create.
+struct Job {
+    i: u32,
+    key: String,
+    orig: String,
+    body: Value,
+    notes: Vec<String>,
+}
+
+/// How one create ended.
+enum Outcome {
+    Created(u64),
+    /// The API refused it (4xx); its error body.
+    Refused(Value),
+}
+
+/// Results not yet in the store.
+#[derive(Default)]
+struct Batch {
+    ids: Vec<IdMapping>,
+    log: Vec<NewLogEntry>,
+    done: u64,
+}
+
+impl Batch {
+    fn push_log(&mut self, ctx: &Ctx<'_>, e: NewLogEntry) {
+        ctx.event(log::event(&e));
+        self.log.push(e);
+    }
+
+    fn settle(&mut self, ctx: &mut Ctx<'_>, job: Job, outcome: Outcome) {
+        let objects = ctx.objects.as_mut().expect("loaded before the stage");
+        let entry = match outcome {
+            Outcome::Created(id) => {
+                objects.new_ids[job.i as usize] = id;
+                self.ids.push(mapping(kinds::OBJECT, &job.orig, &id.to_string()));
+                log::object_ok(&job.key)
+            }
+            Outcome::Refused(body) => {
+                objects.failed[job.i as usize] = true;
+                self.ids.push(mapping(kinds::OBJECT_FAILED, &job.orig, ""));
+                log::object_failed(&job.key, body)
+            }
+        };
+        self.push_log(ctx, entry);
+        for n in job.notes {
+            self.push_log(ctx, log::note(LogLevel::Warn, &job.key, n));
+        }
+        self.done += 1;
+        ctx.progress(Stage::ObjectEntries, self.done);
+    }
+
+    async fn flush(&mut self, ctx: &Ctx<'_>) -> Result<(), Error> {
+        if self.ids.is_empty() && self.log.is_empty() {
+            return Ok(());
+        }
+        let (ids, log) = (std::mem::take(&mut self.ids), std::mem::take(&mut self.log));
+        ctx.record_batch(ids, log).await?;
+        ctx.checkpoint().await
+    }
+}
+
+fn mapping(kind: &str, old: &str, new: &str) -> IdMapping {
+    IdMapping {
+        kind: kind.to_owned(),
+        old_id: old.to_owned(),
+        new_id: new.to_owned(),
+    }
+}
+
+pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
+    let g = ctx.graph().await?;
+    load_ids(ctx, &g).await?;
+    let settled = |ids: &ObjectIds, i: u32| ids.new_ids[i as usize] != 0 || ids.failed[i as usize];
+    let count = |ctx: &Ctx<'_>| {
+        let ids = ctx.objects.as_ref().expect("loaded above");
+        (0..g.len() as u32).filter(|i| settled(ids, *i)).count() as u64
+    };
+    let resumed = ctx
+        .start(Stage::ObjectEntries, count(ctx), g.len() as u64)
+        .await?;
+    let lookup = Lookup::new(ctx);
+    let env = Arc::new(Env {
+        client: ctx.client.clone(),
+        schema: ctx.schema_id()?,
+        droppable: lookup.droppable.clone(),
+    });
+    if resumed {
+        reconcile(ctx, &g, &env).await?;
+    }
+    let mut batch = Batch {
+        done: count(ctx),
+        ..Batch::default()
+    };
+    ctx.progress(Stage::ObjectEntries, batch.done);
+    for w in 0..g.waves() {
+        let ids = ctx.objects.as_ref().expect("loaded above");
+        let todo: VecDeque<u32> = g
+            .wave(w)
+            .iter()
+            .copied()
+            .filter(|i| !settled(ids, *i))
+            .collect();
+        if todo.is_empty() {
+            continue;
+        }
+        let flow = create_wave(ctx, &g, &lookup, &env, todo, &mut batch).await;
+        // Durable before the next wave references these objects, and before any return.
+        batch.flush(ctx).await?;
+        if flow? == Flow::Stopped {
+            return Ok(Flow::Stopped);
+        }
+    }
+    ctx.finish(Stage::ObjectEntries).await
+}
+
+/// Creates the objects `todo` of one wave, up to [`Ctx::fan_out`] at a time.
+async fn create_wave(
+    ctx: &mut Ctx<'_>,
+    g: &ObjectGraph,
+    lookup: &Lookup,
+    env: &Arc<Env>,
+    mut todo: VecDeque<u32>,
+    batch: &mut Batch,
+) -> Result<Flow, Error> {
+    let limit = ctx.fan_out();
+    let mut ready: VecDeque<(u32, Value)> = VecDeque::new();
+    let mut in_flight = FuturesUnordered::new();
+    let (mut stop, mut fatal) = (ctx.cancel.is_cancelled(), None::<Error>);
+    loop {
+        while !stop && in_flight.len() < limit {
+            let Some((i, obj)) = ready.pop_front() else {
+                if todo.is_empty() {
+                    break;
+                }
+                let chunk: Vec<u32> = todo.drain(..CHUNK.min(todo.len())).collect();
+                match fetch(ctx, g, &chunk).await {
+                    Ok(v) => ready.extend(v),
+                    Err(e) => {
+                        (stop, fatal) = (true, Some(e));
+                    }
+                }
+                continue;
+            };
+            let key = obj["objectKey"].as_str().unwrap_or_default().to_owned();
+            let orig = g.orig_id(i).to_owned();
+            let ids = ctx.objects.as_ref().expect("loaded before the stage");
+            match lookup.create_body(g, ids, i, &obj) {
+                Ok(built) => {
+                    let job = Job {
+                        i,
+                        key,
+                        orig,
+                        body: built.body,
+                        notes: built.notes,
+                    };
+                    in_flight.push(create(env.clone(), job));
+                }
+                Err(body) => {
+                    let job = Job {
+                        i,
+                        key,
+                        orig,
+                        body: Value::Null,
+                        notes: Vec::new(),
+                    };
+                    batch.settle(ctx, job, Outcome::Refused(body));
+                }
+            }
+        }
+        let Some((job, result)) = in_flight.next().await else {
+            break;
+        };
+        match result {
+            Ok(outcome) => batch.settle(ctx, job, outcome),
+            Err(e) => {
+                // Exhausted retries: stop starting creates, let the others finish and be
+                // recorded, then end the restore in error (a rerun resumes from here).
+                tracing::warn!(restore_id = ctx.id, key = %job.key, error = %e, "Object create failed.");
+                stop = true;
+                fatal.get_or_insert(e.into());
+            }
+        }
+        if ctx.cancel.is_cancelled() {
+            stop = true;
+        }
+        if batch.ids.len() >= FLUSH {
+            batch.flush(ctx).await?;
+        }
+    }
+    match fatal {
+        Some(e) => Err(e),
+        None if stop => Ok(Flow::Stopped),
+        None => Ok(Flow::Continue),
+    }
+}
+
+/// Creates one object; returns the job back with what happened.
+async fn create(env: Arc<Env>, mut job: Job) -> (Job, Result<Outcome, assets::Error>) {
+    let r = create_once(&env, &mut job).await;
+    (job, r)
+}
+
+async fn create_once(env: &Env, job: &mut Job) -> Result<Outcome, assets::Error> {
+    const PATH: &str = "/object/create";
+    let (mut ambiguous, mut dropped) = (0u32, false);
+    loop {
+        match env.client.post_once(PATH, &job.body).await {
+            Ok(v) => return new_id(&v, PATH).map(Outcome::Created),
+            Err(e @ assets::Error::Ambiguous { .. }) => {
+                if let Some(id) = find(env, &job.orig).await? {
+                    return Ok(Outcome::Created(id));
+                }
+                ambiguous += 1;
+                if ambiguous >= AMBIGUOUS_TRIES {
+                    return Err(e);
+                }
+            }
+            Err(e) if is_refusal(&e) => {
+                let body = e.api_body().cloned().unwrap_or_default();
+                // A user outside an attribute's allowed groups (or a group the target lacks)
+                // is refused by the API; the rule for users is "leave empty and log", so the
+                // object is created without those values.
+                if !dropped && let Some(names) = drop_refused(env, &mut job.body, &body) {
+                    dropped = true;
+                    job.notes.push(format!(
+                        "Values of {names} were refused by the target and left empty: {body}"
+                    ));
+                    continue;
+                }
+                return Ok(Outcome::Refused(body));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A 4xx other than 429: the API refused this request for good.
+fn is_refusal(e: &assets::Error) -> bool {
+    matches!(e, assets::Error::Api { status, .. } if (400..500).contains(status) && *status != 429)
+}
+
+fn new_id(v: &Value, path: &str) -> Result<u64, assets::Error> {
+    sid(&v["id"])
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| assets::Error::Decode {
+            method: "POST".into(),
+            path: path.to_owned(),
+            what: "an object with a numeric `id`",
+            source: None,
+        })
+}
+
+/// Removes the attributes an error body names when all of them are User/Group attributes;
+/// returns their names, or `None` when the refusal is about anything else.
+fn drop_refused(env: &Env, body: &mut Value, error: &Value) -> Option<String> {
+    let errors = error["errors"].as_object().filter(|m| !m.is_empty())?;
+    if error["errorMessages"].as_array().is_some_and(|m| !m.is_empty()) {
+        return None;
+    }
+    let ids: HashSet<&str> = errors
+        .keys()
+        .map(|k| k.strip_prefix(ATTR_ERROR_PREFIX))
+        .collect::<Option<_>>()?;
+    if !ids.iter().all(|id| env.droppable.contains_key(*id)) {
+        return None;
+    }
+    body["attributes"].as_array_mut()?.retain(|a| {
+        a["objectTypeAttributeId"]
+            .as_str()
+            .is_none_or(|id| !ids.contains(id))
+    });
+    let mut names: Vec<String> = ids
+        .iter()
+        .filter_map(|id| env.droppable.get(*id))
+        .map(|n| format!("{n:?}"))
+        .collect();
+    names.sort();
+    Some(names.join(", "))
+}
+
+/// Quotes a value for AQL.
+fn aql_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The target object carrying `ORIGINAL_ID = orig` in the new schema, if any.
+async fn find(env: &Env, orig: &str) -> Result<Option<u64>, assets::Error> {
+    let ql = format!(
+        "objectSchemaId = {} AND {} = {}",
+        env.schema,
+        aql_quote(ORIGINAL_ID),
+        aql_quote(orig)
+    );
+    let path = "/object/aql?startAt=0&maxResults=2&includeAttributes=false";
+    let page = env.client.post(path, &json!({ "qlQuery": ql })).await?;
+    let found = page["values"].as_array().cloned().unwrap_or_default();
+    if found.len() > 1 {
+        tracing::warn!(orig, "Two objects carry one ORIGINAL_ID in the new schema.");
+    }
+    Ok(found
+        .first()
+        .and_then(|o| sid(&o["id"]))
+        .and_then(|s| s.parse().ok()))
+}
+
+/// Maps every object of the new schema that an interrupted run created but did not record,
+/// by its `ORIGINAL_ID`, and logs it as created.
+async fn reconcile(ctx: &mut Ctx<'_>, g: &ObjectGraph, env: &Env) -> Result<(), Error> {
+    let id_attrs: HashSet<String> = ctx
+        .plan
+        .attributes
+        .iter()
+        .filter(|p| p.identity && p.name == ORIGINAL_ID)
+        .filter_map(|p| ctx.ids.get(kinds::ATTR, &p.map_key()).map(str::to_owned))
+        .collect();
+    let mut pager = ctx
+        .client
+        .aql(&format!("objectSchemaId = {}", env.schema), SCAN_PAGE);
+    let mut found: Vec<u32> = Vec::new();
+    while let Some(page) = pager.next_page().await? {
+        let ids = ctx.objects.as_mut().expect("loaded before the stage");
+        for o in &page.values {
+            let Some(new) = sid(&o["id"]).and_then(|s| s.parse::<u64>().ok()) else {
+                continue;
+            };
+            let orig = o["attributes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| sid(&a["objectTypeAttributeId"]).is_some_and(|id| id_attrs.contains(&id)))
+                .find_map(|a| a["objectAttributeValues"][0]["value"].as_str());
+            let Some(i) = orig.and_then(|o| g.index_of_orig(o)) else {
+                continue;
+            };
+            let slot = &mut ids.new_ids[i as usize];
+            if *slot == 0 {
+                *slot = new;
+                ids.failed[i as usize] = false;
+                found.push(i);
+            } else if *slot != new {
+                tracing::warn!(restore_id = ctx.id, orig = g.orig_id(i), "Object exists twice on the target.");
+            }
+        }
+    }
+    tracing::info!(restore_id = ctx.id, found = found.len(), "Objects of an interrupted run reconciled.");
+    for chunk in found.chunks(CHUNK) {
+        let objs = fetch(ctx, g, chunk).await?;
+        let mut batch = Batch::default();
+        let ids = ctx.objects.as_ref().expect("loaded before the stage");
+        let pairs: Vec<(u32, String, u64)> = objs
+            .iter()
+            .map(|(i, o)| {
+                let key = o["objectKey"].as_str().unwrap_or_default().to_owned();
+                (*i, key, ids.new_ids[*i as usize])
+            })
+            .collect();
+        for (i, key, new) in pairs {
+            batch
+                .ids
+                .push(mapping(kinds::OBJECT, g.orig_id(i), &new.to_string()));
+            batch.push_log(ctx, log::object_ok(&key));
+        }
+        batch.flush(ctx).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_user_and_group_values_are_dropped_and_nothing_else() {
+        let client = AssetsClient::new(crate::assets::SiteConn {
+            name: "t".into(),
+            api_url: "http://127.0.0.1:9/v1".into(),
+            site_url: "http://127.0.0.1:9".into(),
+            email: "e".into(),
+            tokens: vec!["t".into()],
+            limits: Default::default(),
+        })
+        .unwrap();
+        let env = Env {
+            client,
+            schema: "1".into(),
+            droppable: HashMap::from([("7".into(), "Administrators".into())]),
+        };
+        let mut body = json!({"objectTypeId": "3", "attributes": [
+            {"objectTypeAttributeId": "7", "objectAttributeValues": [{"value": "acc"}]},
+            {"objectTypeAttributeId": "8", "objectAttributeValues": [{"value": "x"}]},
+        ]});
+        let err = json!({"errorMessages": [], "errors": {"rlabs-insight-attribute-7": "User(s) [acc] are not members"}});
+        assert_eq!(
+            drop_refused(&env, &mut body, &err).as_deref(),
+            Some("\"Administrators\"")
+        );
+        assert_eq!(body["attributes"].as_array().unwrap().len(), 1);
+        let other = json!({"errorMessages": [], "errors": {"rlabs-insight-attribute-8": "too long"}});
+        assert!(drop_refused(&env, &mut body, &other).is_none());
+        assert_eq!(aql_quote(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+}

@@ -1,0 +1,629 @@
+//! [`RestorePlan`]: every decision of a restore that can be made without writing, as a value —
+//! shown as a dry run, stored with the restore row, and followed by `execute`.
+//!
+//! Building it reads the backup (one streaming pass over the objects for users, groups, long
+//! texts and the creation order) and the target (schema list, global statuses, reference
+//! types and icons, user and group lookups). It changes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::entities::{get_list, id_by_name, same_name};
+use super::order::{self, OrderStats};
+use super::source::{AttrKind, ORIGINAL_ID, ORIGINAL_KEY, Source, TEXT, sid};
+use super::{Destination, Error, RestoreRequest, Stage, users};
+use crate::assets::AssetsClient;
+use crate::store::{AsyncStore, BackupId};
+
+/// Longest Text value Assets Cloud accepts.
+pub const TEXT_MAX_CHARS: usize = 255;
+
+/// The plan of one restore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestorePlan {
+    /// The backup restored.
+    pub backup_id: BackupId,
+    /// Where the backup came from.
+    pub source: SchemaRef,
+    /// Site name of the target.
+    pub target_site: String,
+    /// Where on the target.
+    pub destination: Destination,
+    /// Why the destination cannot be created as asked (name or key in use on the target);
+    /// executing anyway ends in error with the API's own message, creating nothing.
+    pub conflict: Option<String>,
+    /// Backup icons -> target global icons.
+    pub icons: Vec<IconPlan>,
+    /// The global icon used for icons without a counterpart.
+    pub default_icon: Option<String>,
+    /// Status types: global ones matched by name or created; the schema's own created.
+    pub status_types: Vec<EntityPlan>,
+    /// Reference types, likewise.
+    pub reference_types: Vec<EntityPlan>,
+    /// Object types, in creation order (parents first).
+    pub object_types: Vec<TypePlan>,
+    /// The attribute mapping, in creation order, incl. the added identity attributes.
+    pub attributes: Vec<AttrPlan>,
+    /// Backup display names -> target accounts.
+    pub users: Vec<UserMatch>,
+    /// Group names used by values or allowed-group settings, and whether the target has them.
+    pub groups: Vec<GroupMatch>,
+    /// The order of object creation in numbers.
+    pub order: OrderSummary,
+    /// Requests `execute` sends to the target when nothing goes wrong.
+    pub requests: RequestEstimate,
+}
+
+impl RestorePlan {
+    /// Whether group `name` exists on the target.
+    pub fn group_exists(&self, name: &str) -> bool {
+        self.groups.iter().any(|g| g.name == name && g.exists)
+    }
+
+    /// The planned requests of one stage.
+    pub fn requests_of(&self, stage: Stage) -> u64 {
+        self.requests
+            .per_stage
+            .iter()
+            .find(|s| s.stage == stage)
+            .map_or(0, |s| s.requests)
+    }
+}
+
+/// The schema a backup holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaRef {
+    /// Site it was backed up from.
+    pub site: String,
+    /// Its id there.
+    pub id: String,
+    /// Its key.
+    pub key: String,
+    /// Its name.
+    pub name: String,
+    /// Objects in the backup.
+    pub objects: u64,
+}
+
+/// One icon of the backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IconPlan {
+    /// Backup icon id.
+    pub old_id: String,
+    /// Its name.
+    pub name: String,
+    /// The target global icon used (`None`: the target has no global icons).
+    pub target_id: Option<String>,
+    /// That icon's name.
+    pub target_name: String,
+    /// Whether the names match (otherwise the default icon stands in).
+    pub matched: bool,
+}
+
+/// A status or reference type of the backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityPlan {
+    /// Backup id.
+    pub old_id: String,
+    /// Name.
+    pub name: String,
+    /// Global rather than the schema's own.
+    pub global: bool,
+    /// The target's global entity of the same name (then nothing is created).
+    pub existing_id: Option<String>,
+}
+
+/// An object type to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypePlan {
+    /// Backup id.
+    pub old_id: String,
+    /// Name.
+    pub name: String,
+    /// Backup id of the parent.
+    pub parent: Option<String>,
+    /// Name of the parent.
+    pub parent_name: Option<String>,
+    /// Position among its siblings.
+    pub position: i64,
+    /// Children inherit its attributes.
+    pub inherited: bool,
+    /// It cannot hold objects.
+    pub abstract_object_type: bool,
+}
+
+/// What happens to one attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttrAction {
+    /// Created with its configuration.
+    Create,
+    /// The label ("Name") the target creates with a root type, updated with this config.
+    UpdateName,
+    /// A system attribute (Key, Created, Updated) the target creates itself: only mapped.
+    System,
+    /// An added Text attribute (`ORIGINAL_ID` / `ORIGINAL_KEY`).
+    Added,
+    /// Not restored; see the reason.
+    Drop,
+}
+
+/// One attribute of the mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttrPlan {
+    /// Backup id (`None` for an added attribute).
+    pub old_id: Option<String>,
+    /// Backup id of its object type.
+    pub object_type: String,
+    /// Name of its object type.
+    pub object_type_name: String,
+    /// Name.
+    pub name: String,
+    /// Kind: "Text", "Object", "User", "Status", ...
+    pub type_name: String,
+    /// What happens to it.
+    pub action: AttrAction,
+    /// It carries the objects' `ORIGINAL_ID` / `ORIGINAL_KEY`.
+    pub identity: bool,
+    /// Why it is dropped.
+    pub reason: Option<String>,
+    /// Values longer than Cloud's 255 Text characters (Data Center backups); those objects fail
+    /// until a `transform_attribute` hook converts the attribute to Textarea.
+    pub long_text_values: u64,
+}
+
+impl AttrPlan {
+    /// The key of this attribute in the restore's id map.
+    pub fn map_key(&self) -> String {
+        match &self.old_id {
+            Some(id) => id.clone(),
+            None => format!("{}@{}", self.name, self.object_type),
+        }
+    }
+}
+
+/// A backup user and its target account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserMatch {
+    /// Display name in the backup.
+    pub display_name: String,
+    /// The target account with exactly this display name; `None` for no or several.
+    pub account_id: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Values in the backup holding this user.
+    pub values: u64,
+}
+
+/// A group name and whether the target has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMatch {
+    /// Group name.
+    pub name: String,
+    /// Whether the target has a group of exactly this name.
+    pub exists: bool,
+}
+
+/// The order of object creation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    /// Objects in the backup.
+    pub objects: u64,
+    /// Objects per wave (a wave only references earlier waves).
+    pub waves: Vec<u64>,
+    /// References set by the object references stage (cycles, incl. self references).
+    pub deferred_references: u64,
+    /// Of those, objects referencing themselves.
+    pub self_references: u64,
+    /// Objects updated by the object references stage.
+    pub objects_with_deferred_references: u64,
+    /// Deferred references per attribute.
+    pub deferred_by_attribute: Vec<DeferredAttr>,
+    /// References to objects not in the backup (left out, with a note).
+    pub dangling_references: u64,
+}
+
+/// Deferred references of one attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeferredAttr {
+    /// Backup attribute id.
+    pub attribute: String,
+    /// Its name.
+    pub name: String,
+    /// Its object type's name.
+    pub object_type_name: String,
+    /// References deferred.
+    pub references: u64,
+}
+
+/// Requests per stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestEstimate {
+    /// Per stage, in stage order.
+    pub per_stage: Vec<StageRequests>,
+    /// Sum.
+    pub total: u64,
+}
+
+/// Requests of one stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageRequests {
+    /// The stage.
+    pub stage: Stage,
+    /// Requests `execute` sends in it when nothing goes wrong.
+    pub requests: u64,
+}
+
+/// Builds the plan (see [`super::plan`]).
+pub(super) async fn build(
+    store: &AsyncStore,
+    target: &AssetsClient,
+    req: &RestoreRequest,
+) -> Result<RestorePlan, Error> {
+    let backup = store.get_backup(req.backup_id).await?;
+    let source = Source::load(store, backup).await?;
+    let (schemas, statuses, ref_types, icons) = tokio::try_join!(
+        target.list_schemas(),
+        get_list(target, "/config/statustype"),
+        get_list(target, "/config/referencetype"),
+        get_list(target, "/icon/global"),
+    )?;
+    let mut scan = Scan::new(&source);
+    let graph = order::build(store, &source, |o| scan.visit(o)).await?;
+    let attributes = plan_attributes(&source, &scan.long_text);
+    let users = users::match_users(target, &scan.users).await?;
+    let groups = users::match_groups(target, &scan.groups).await?;
+    let (icon_plans, default_icon) = plan_icons(&source, &icons);
+    let order = summary(&source, graph.len() as u64, &graph.stats);
+    let mut plan = RestorePlan {
+        backup_id: req.backup_id,
+        source: SchemaRef {
+            site: source.backup.site.clone(),
+            id: source.backup.schema_id.clone(),
+            key: source.backup.schema_key.clone(),
+            name: source.schema["name"].as_str().unwrap_or_default().to_owned(),
+            objects: graph.len() as u64,
+        },
+        target_site: req.target_site.clone(),
+        destination: req.destination.clone(),
+        conflict: conflict(&schemas, &req.destination),
+        icons: icon_plans,
+        default_icon,
+        status_types: source
+            .statuses
+            .iter()
+            .map(|s| entity(&s.id, &s.name, s.global, &statuses))
+            .collect(),
+        reference_types: source
+            .ref_types
+            .iter()
+            .map(|r| entity(&r.id, &r.name, r.global, &ref_types))
+            .collect(),
+        object_types: source
+            .types
+            .iter()
+            .map(|t| TypePlan {
+                old_id: t.id.clone(),
+                name: t.name.clone(),
+                parent: t.parent.clone(),
+                parent_name: t
+                    .parent
+                    .as_deref()
+                    .and_then(|p| source.object_type(p))
+                    .map(|p| p.name.clone()),
+                position: t.position,
+                inherited: t.inherited,
+                abstract_object_type: t.abstract_type,
+            })
+            .collect(),
+        attributes,
+        users,
+        groups,
+        order,
+        requests: RequestEstimate::default(),
+    };
+    plan.requests = estimate(&source, &plan);
+    Ok(plan)
+}
+
+/// Why a new schema with this name and key cannot be created on the target.
+fn conflict(schemas: &[Value], dest: &Destination) -> Option<String> {
+    let Destination::NewSchema { name, key } = dest;
+    schemas.iter().find_map(|s| {
+        let (n, k) = (
+            s["name"].as_str().unwrap_or(""),
+            s["objectSchemaKey"].as_str().unwrap_or(""),
+        );
+        if same_name(n, name) {
+            Some(format!("an object schema named {n:?} exists on the target"))
+        } else if k == key {
+            Some(format!("an object schema with the key {k:?} exists on the target"))
+        } else {
+            None
+        }
+    })
+}
+
+fn entity(old_id: &str, name: &str, global: bool, target_globals: &[Value]) -> EntityPlan {
+    EntityPlan {
+        old_id: old_id.to_owned(),
+        name: name.to_owned(),
+        global,
+        // Only global entities are shared; the schema's own are always new.
+        existing_id: global
+            .then(|| {
+                let globals: Vec<Value> = target_globals
+                    .iter()
+                    .filter(|v| sid(&v["objectSchemaId"]).is_none())
+                    .cloned()
+                    .collect();
+                id_by_name(&globals, name)
+            })
+            .flatten(),
+    }
+}
+
+/// Icons by name among the target's global icons; the lowest-id global icon stands in for the
+/// rest.
+fn plan_icons(source: &Source, target: &[Value]) -> (Vec<IconPlan>, Option<String>) {
+    let fallback = target
+        .iter()
+        .filter_map(|i| Some((sid(&i["id"])?, i["name"].as_str().unwrap_or("").to_owned())))
+        .min_by_key(|(id, _)| (id.len(), id.clone()));
+    let plans = source
+        .icons
+        .iter()
+        .map(|icon| {
+            let hit = target
+                .iter()
+                .find(|t| t["name"].as_str().is_some_and(|n| same_name(n, &icon.name)))
+                .and_then(|t| Some((sid(&t["id"])?, t["name"].as_str()?.to_owned())));
+            let matched = hit.is_some();
+            let (target_id, target_name) = match hit.or_else(|| fallback.clone()) {
+                Some((id, name)) => (Some(id), name),
+                None => (None, String::new()),
+            };
+            IconPlan {
+                old_id: icon.id.clone(),
+                name: icon.name.clone(),
+                target_id,
+                target_name,
+                matched,
+            }
+        })
+        .collect();
+    (plans, fallback.map(|(id, _)| id))
+}
+
+/// The attribute mapping: per object type (parents first), its own attributes in position
+/// order, then the identity attributes it needs.
+fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<AttrPlan> {
+    let mut out = Vec::new();
+    for t in &source.types {
+        let root = source.attr_root(&t.id) == t.id;
+        // The label the target creates with a root type takes the backup's "Name" (or, when
+        // the label was renamed, the backup's label attribute).
+        let name_attr = root
+            .then(|| {
+                let own = || source.own_attrs(&t.id).filter(|a| !a.system);
+                own()
+                    .find(|a| a.name == "Name")
+                    .or_else(|| own().find(|a| a.label))
+                    .map(|a| a.id.clone())
+            })
+            .flatten();
+        for a in source.own_attrs(&t.id) {
+            let (action, reason) = if a.system {
+                (AttrAction::System, None)
+            } else if name_attr.as_deref() == Some(a.id.as_str()) {
+                (AttrAction::UpdateName, None)
+            } else {
+                match drop_reason(source, &a.kind) {
+                    Some(r) => (AttrAction::Drop, Some(r)),
+                    None => (AttrAction::Create, None),
+                }
+            };
+            out.push(AttrPlan {
+                old_id: Some(a.id.clone()),
+                object_type: t.id.clone(),
+                object_type_name: t.name.clone(),
+                name: a.name.clone(),
+                type_name: a.kind.name(),
+                action,
+                identity: root && a.is_identity(),
+                reason,
+                long_text_values: long_text.get(&a.id).copied().unwrap_or(0),
+            });
+        }
+        if root {
+            for name in [ORIGINAL_ID, ORIGINAL_KEY] {
+                if source.own_named(&t.id, name).is_none() {
+                    out.push(AttrPlan {
+                        old_id: None,
+                        object_type: t.id.clone(),
+                        object_type_name: t.name.clone(),
+                        name: name.to_owned(),
+                        type_name: AttrKind::Default(TEXT).name(),
+                        action: AttrAction::Added,
+                        identity: true,
+                        reason: None,
+                        long_text_values: 0,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Why an attribute of this kind cannot be restored here, if it cannot.
+fn drop_reason(source: &Source, kind: &AttrKind) -> Option<String> {
+    match kind {
+        AttrKind::Object { target, .. } if source.object_type(target).is_none() => Some(format!(
+            "it references object type {target} of another schema (cross-schema references \
+             are restored by the post-restore task)"
+        )),
+        AttrKind::Other(n) => Some(format!("attribute type {n} is not restored to Assets Cloud")),
+        _ => None,
+    }
+}
+
+fn summary(source: &Source, objects: u64, s: &OrderStats) -> OrderSummary {
+    OrderSummary {
+        objects,
+        waves: s.waves.clone(),
+        deferred_references: s.deferred_edges,
+        self_references: s.self_edges,
+        objects_with_deferred_references: s.objects_with_deferred,
+        deferred_by_attribute: s
+            .deferred_by_attr
+            .iter()
+            .map(|(ax, n)| {
+                let a = &source.attrs[*ax];
+                DeferredAttr {
+                    attribute: a.id.clone(),
+                    name: a.name.clone(),
+                    object_type_name: source
+                        .object_type(&a.type_id)
+                        .map(|t| t.name.clone())
+                        .unwrap_or_default(),
+                    references: *n,
+                }
+            })
+            .collect(),
+        dangling_references: s.dangling_edges,
+    }
+}
+
+/// Requests per stage, mirroring what each stage sends when nothing goes wrong.
+fn estimate(source: &Source, plan: &RestorePlan) -> RequestEstimate {
+    let count = |f: &dyn Fn(&AttrPlan) -> bool| plan.attributes.iter().filter(|a| f(a)).count();
+    let roots = source
+        .types
+        .iter()
+        .filter(|t| source.attr_root(&t.id) == t.id)
+        .count();
+    // A type whose position differs from its rank among its siblings is moved after creation.
+    let moves = source
+        .types
+        .iter()
+        .filter(|t| {
+            let rank = source
+                .types
+                .iter()
+                .filter(|s| s.parent == t.parent && (s.position, &s.id) < (t.position, &t.id))
+                .count();
+            rank as i64 != t.position
+        })
+        .count();
+    let creates = |list: &[EntityPlan], global: bool| {
+        list.iter()
+            .filter(|e| e.global == global && e.existing_id.is_none())
+            .count()
+    };
+    let per_stage: Vec<StageRequests> = Stage::ALL
+        .iter()
+        .map(|&stage| {
+            let n = match stage {
+                Stage::Icons => 0,
+                Stage::Schema => 1,
+                Stage::GlobalConfig => {
+                    usize::from(super::schema::config_body(source.config.as_ref()).is_some())
+                }
+                Stage::GlobalStatusTypes => creates(&plan.status_types, true),
+                Stage::SchemaStatusTypes => creates(&plan.status_types, false),
+                Stage::ReferenceTypes => creates(&plan.reference_types, false),
+                Stage::GlobalReferenceTypes => creates(&plan.reference_types, true),
+                Stage::ObjectTypes => source.types.len() + moves,
+                Stage::Attributes => {
+                    roots
+                        + count(&|a| {
+                            matches!(
+                                a.action,
+                                AttrAction::Create | AttrAction::Added | AttrAction::UpdateName
+                            )
+                        })
+                }
+                Stage::ObjectEntries => plan.order.objects as usize,
+                Stage::ObjectReferences => plan.order.objects_with_deferred_references as usize,
+            };
+            StageRequests {
+                stage,
+                requests: n as u64,
+            }
+        })
+        .collect();
+    RequestEstimate {
+        total: per_stage.iter().map(|s| s.requests).sum(),
+        per_stage,
+    }
+}
+
+/// What the plan collects from the objects in its one pass.
+struct Scan<'s> {
+    source: &'s Source,
+    users: BTreeMap<String, u64>,
+    groups: BTreeMap<String, u64>,
+    long_text: HashMap<String, u64>,
+}
+
+impl<'s> Scan<'s> {
+    fn new(source: &'s Source) -> Scan<'s> {
+        // Groups that User attributes allow must exist too (or be left out of the config).
+        let mut groups = BTreeMap::new();
+        for a in source.attrs.iter().filter(|a| a.kind == AttrKind::User) {
+            for g in a.raw["typeValueMulti"].as_array().into_iter().flatten() {
+                if let Some(g) = g.as_str() {
+                    groups.entry(g.to_owned()).or_insert(0);
+                }
+            }
+        }
+        Scan {
+            source,
+            users: BTreeMap::new(),
+            groups,
+            long_text: HashMap::new(),
+        }
+    }
+
+    fn visit(&mut self, obj: &Value) {
+        for a in obj["attributes"].as_array().into_iter().flatten() {
+            let Some(id) = sid(&a["objectTypeAttributeId"]) else {
+                continue;
+            };
+            let Some(def) = self.source.attr(&id) else {
+                continue;
+            };
+            for v in a["objectAttributeValues"].as_array().into_iter().flatten() {
+                match def.kind {
+                    AttrKind::User => {
+                        let name = v["user"]["displayName"]
+                            .as_str()
+                            .or_else(|| v["displayValue"].as_str())
+                            .or_else(|| v["value"].as_str());
+                        if let Some(n) = name {
+                            *self.users.entry(n.to_owned()).or_default() += 1;
+                        }
+                    }
+                    AttrKind::Group => {
+                        let name = v["value"].as_str().or_else(|| v["group"]["name"].as_str());
+                        if let Some(n) = name {
+                            *self.groups.entry(n.to_owned()).or_default() += 1;
+                        }
+                    }
+                    AttrKind::Default(TEXT) => {
+                        if v["value"]
+                            .as_str()
+                            .is_some_and(|s| s.chars().count() > TEXT_MAX_CHARS)
+                        {
+                            *self.long_text.entry(id.clone()).or_default() += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Stages "Restoring reference types" (the schema's own) and "Restoring global reference
+//! types" (matched by name on the target; missing ones created). Reference types have no
+//! update or delete endpoint on Cloud, so matching by name is the only way not to pile up
+//! duplicates of global ones.
+
+use serde_json::{Value, json};
+
+use super::ctx::{Ctx, Flow};
+use super::entities::{Finder, create_or_find, get_list, id_by_name};
+use super::idmap::kinds;
+use super::{Error, Stage};
+
+const PATH: &str = "/config/referencetype";
+
+pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> {
+    let stage = if global {
+        Stage::GlobalReferenceTypes
+    } else {
+        Stage::ReferenceTypes
+    };
+    let plans: Vec<_> = ctx
+        .plan
+        .reference_types
+        .iter()
+        .filter(|r| r.global == global)
+        .cloned()
+        .collect();
+    let total = plans.len() as u64;
+    let mapped = |ctx: &Ctx<'_>, id: &str| ctx.ids.get(kinds::REF_TYPE, id).is_some();
+    let mut done = plans.iter().filter(|p| mapped(ctx, &p.old_id)).count() as u64;
+    let resumed = ctx.start(stage, done, total).await?;
+    if done == total {
+        return ctx.finish(stage).await;
+    }
+    let (list, schema) = if global {
+        (PATH.to_owned(), None)
+    } else {
+        let s = ctx.schema_id()?;
+        (format!("{PATH}?objectSchemaId={s}"), Some(s))
+    };
+    let existing: Vec<Value> = if resumed {
+        get_list(ctx.client, &list).await?
+    } else {
+        Vec::new()
+    };
+    for p in &plans {
+        if mapped(ctx, &p.old_id) {
+            continue;
+        }
+        if ctx.cancel.is_cancelled() {
+            return Ok(Flow::Stopped);
+        }
+        let new = match p
+            .existing_id
+            .clone()
+            .or_else(|| id_by_name(&existing, &p.name))
+        {
+            Some(id) => id,
+            None => {
+                let Some(def) = ctx.source.ref_types.iter().find(|r| r.id == p.old_id) else {
+                    continue;
+                };
+                let mut body = json!({"name": def.name});
+                for (k, v) in [("description", &def.description), ("color", &def.color)] {
+                    if let Some(v) = v {
+                        body[k] = Value::String(v.clone());
+                    }
+                }
+                if let Some(s) = &schema {
+                    body["objectSchemaId"] = Value::String(s.clone());
+                }
+                let finder = Finder::Named {
+                    list: &list,
+                    name: &def.name,
+                };
+                create_or_find(ctx.client, PATH, &body, finder)
+                    .await?
+                    .id(PATH)?
+            }
+        };
+        ctx.record(kinds::REF_TYPE, &p.old_id, &new).await?;
+        done += 1;
+        ctx.progress(stage, done);
+    }
+    ctx.finish(stage).await
+}

@@ -1,0 +1,94 @@
+//! Stages "Restoring schema" and "Restoring global config".
+//!
+//! The schema create is the restore's first write. Its name and key must be unused on the
+//! target: if they are not, the API refuses the create with its own error body, the restore
+//! ends in error with that body, and nothing has been created (the plan reports the conflict
+//! up front as well). The config stage re-applies the schema-level configuration ("allow
+//! others to select objects from this schema", quick-create flags), which is not part of the
+//! schema entity.
+
+use serde_json::{Map, Value, json};
+
+use super::ctx::{Ctx, Flow};
+use super::entities::{Finder, create_or_find};
+use super::idmap::kinds;
+use super::{Destination, Error, Stage};
+use crate::store::RestoreUpdate;
+
+/// The schema-level configuration fields the API takes back.
+const CONFIG_FIELDS: [&str; 3] = [
+    "allowOtherObjectSchema",
+    "validateQuickCreate",
+    "quickCreateObjects",
+];
+
+pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
+    let Destination::NewSchema { name, key } = &ctx.plan.destination;
+    let old = ctx.plan.source.id.clone();
+    let done = u64::from(ctx.ids.get(kinds::SCHEMA, &old).is_some());
+    let resumed = ctx.start(Stage::Schema, done, 1).await?;
+    if done == 1 {
+        return ctx.finish(Stage::Schema).await;
+    }
+    let finder = Finder::SchemaKey(key);
+    // An interrupted run may have created it without recording it.
+    let found = if resumed {
+        finder.find(ctx.client).await?
+    } else {
+        None
+    };
+    let id = match found {
+        Some(id) => id,
+        None => {
+            let mut body = json!({"name": name, "objectSchemaKey": key});
+            if let Some(d) = ctx.source.schema["description"].as_str() {
+                body["description"] = Value::String(d.to_owned());
+            }
+            const PATH: &str = "/objectschema/create";
+            create_or_find(ctx.client, PATH, &body, finder)
+                .await?
+                .id(PATH)?
+        }
+    };
+    ctx.record(kinds::SCHEMA, &old, &id).await?;
+    ctx.store
+        .update_restore(
+            ctx.id,
+            RestoreUpdate {
+                new_schema: Some((id.clone(), key.clone())),
+                ..Default::default()
+            },
+        )
+        .await?;
+    tracing::info!(restore_id = ctx.id, schema_id = %id, key = %key, "Schema created.");
+    ctx.progress(Stage::Schema, 1);
+    ctx.finish(Stage::Schema).await
+}
+
+/// The config body to send, when the backup has a config entry.
+pub(super) fn config_body(config: Option<&Value>) -> Option<Value> {
+    let c = config?.as_object()?;
+    let body: Map<String, Value> = CONFIG_FIELDS
+        .iter()
+        .filter_map(|f| Some(((*f).to_owned(), Value::Bool(c.get(*f)?.as_bool()?))))
+        .collect();
+    (!body.is_empty()).then_some(Value::Object(body))
+}
+
+pub(super) async fn run_config(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
+    let body = config_body(ctx.source.config.as_ref());
+    let total = u64::from(body.is_some());
+    ctx.start(Stage::GlobalConfig, 0, total).await?;
+    if let Some(body) = body {
+        let schema = ctx.schema_id()?;
+        // Idempotent (the same body twice gives the same state), so plainly retried.
+        ctx.client
+            .post(
+                &format!("/global/config/objectschema/{schema}/property"),
+                &body,
+            )
+            .await?;
+        ctx.progress(Stage::GlobalConfig, 1);
+    }
+    ctx.finish(Stage::GlobalConfig).await
+}

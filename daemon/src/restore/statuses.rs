@@ -1,0 +1,87 @@
+//! Stages "Restoring global status types" and "Restoring schema status types".
+//!
+//! A global status that exists on the target (same name) is mapped, not duplicated — the plan
+//! found it; a missing one is created without `objectSchemaId`. The schema's own statuses are
+//! created in the new schema. Object values and Status attribute configurations use the
+//! resulting old -> new map.
+
+use serde_json::{Value, json};
+
+use super::ctx::{Ctx, Flow};
+use super::entities::{Finder, create_or_find, get_list, id_by_name};
+use super::idmap::kinds;
+use super::{Error, Stage};
+
+const PATH: &str = "/config/statustype";
+
+pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> {
+    let stage = if global {
+        Stage::GlobalStatusTypes
+    } else {
+        Stage::SchemaStatusTypes
+    };
+    let plans: Vec<_> = ctx
+        .plan
+        .status_types
+        .iter()
+        .filter(|s| s.global == global)
+        .cloned()
+        .collect();
+    let total = plans.len() as u64;
+    let mapped = |ctx: &Ctx<'_>, id: &str| ctx.ids.get(kinds::STATUS, id).is_some();
+    let mut done = plans.iter().filter(|p| mapped(ctx, &p.old_id)).count() as u64;
+    let resumed = ctx.start(stage, done, total).await?;
+    if done == total {
+        return ctx.finish(stage).await;
+    }
+    let (list, schema) = if global {
+        (PATH.to_owned(), None)
+    } else {
+        let s = ctx.schema_id()?;
+        (format!("{PATH}?objectSchemaId={s}"), Some(s))
+    };
+    // After an interruption, what exists is looked up once instead of per status.
+    let existing: Vec<Value> = if resumed {
+        get_list(ctx.client, &list).await?
+    } else {
+        Vec::new()
+    };
+    for p in &plans {
+        if mapped(ctx, &p.old_id) {
+            continue;
+        }
+        if ctx.cancel.is_cancelled() {
+            return Ok(Flow::Stopped);
+        }
+        let new = match p
+            .existing_id
+            .clone()
+            .or_else(|| id_by_name(&existing, &p.name))
+        {
+            Some(id) => id,
+            None => {
+                let Some(def) = ctx.source.statuses.iter().find(|s| s.id == p.old_id) else {
+                    continue;
+                };
+                let mut body = json!({"name": def.name, "category": def.category});
+                if let Some(d) = &def.description {
+                    body["description"] = Value::String(d.clone());
+                }
+                if let Some(s) = &schema {
+                    body["objectSchemaId"] = Value::String(s.clone());
+                }
+                let finder = Finder::Named {
+                    list: &list,
+                    name: &def.name,
+                };
+                create_or_find(ctx.client, PATH, &body, finder)
+                    .await?
+                    .id(PATH)?
+            }
+        };
+        ctx.record(kinds::STATUS, &p.old_id, &new).await?;
+        done += 1;
+        ctx.progress(stage, done);
+    }
+    ctx.finish(stage).await
+}
