@@ -3,6 +3,7 @@
 //! - config_files: every shipped config parses; bad configs are refused
 //! - sim_routes: path forms, workspace discovery, auth, client quirks, missing Cloud endpoints
 //! - sim_validation: every validation rule and its error body; history
+//! - sim_openapi: every implemented operation called once and validated against the document
 //! - sim_paging: the three paging styles
 //! - sim_limits: rate limits, Retry-After, faults, admin API
 //! - sim_badinput: malformed input never yields a 500
@@ -14,6 +15,7 @@ mod sim_badinput;
 mod sim_dataset;
 mod sim_jira;
 mod sim_limits;
+mod sim_openapi;
 mod sim_paging;
 mod sim_routes;
 mod sim_validation;
