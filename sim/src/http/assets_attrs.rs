@@ -12,7 +12,6 @@ use serde_json::{Map, Value};
 use super::assets_schemas::{created, ok, path_id};
 use super::{App, Fields, JsonBody, Site};
 use crate::error::ApiResult;
-use crate::render::Ctx;
 use crate::ws::AttrSpec;
 
 pub fn routes() -> Router<Arc<App>> {
@@ -67,10 +66,7 @@ async fn create(
         .iter()
         .position(|a| *a == id)
         .unwrap_or(0) as i32;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     created(ctx.attribute(&ws.attrs[&id], pos, true))
 }
 
@@ -89,10 +85,7 @@ async fn update(
         .iter()
         .position(|a| *a == id)
         .unwrap_or(0) as i32;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.attribute(&ws.attrs[&id], pos, true))
 }
 

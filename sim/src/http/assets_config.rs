@@ -12,7 +12,6 @@ use serde_json::Value;
 use super::assets_schemas::{created, ok, path_id};
 use super::{App, Fields, JsonBody, Params, Site};
 use crate::error::{ApiError, ApiResult};
-use crate::render::Ctx;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -36,10 +35,7 @@ async fn list_statuses(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiR
     if let Some(s) = schema {
         ws.schema(s)?;
     }
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(Value::Array(
         ws.statuses
             .values()
@@ -61,10 +57,7 @@ async fn create_status(
     let schema = b.id("objectSchemaId")?;
     let mut ws = site.data.write();
     let id = ws.create_status(&name, description, category, schema)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     created(ctx.status(&ws.statuses[&id], true))
 }
 
@@ -74,10 +67,7 @@ async fn find_status(
 ) -> ApiResult<Response> {
     let id = path_id(&id, "status type")?;
     let ws = site.data.read();
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.status(ws.status(id)?, true))
 }
 
@@ -95,10 +85,7 @@ async fn update_status(
         .transpose()?;
     let mut ws = site.data.write();
     ws.update_status(id, name.as_deref(), description, category)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.status(&ws.statuses[&id], true))
 }
 
@@ -118,10 +105,7 @@ async fn list_ref_types(Extension(site): Extension<Arc<Site>>, p: Params) -> Api
     if let Some(s) = schema {
         ws.schema(s)?;
     }
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let out = ws
         .ref_types
         .values()
@@ -145,9 +129,6 @@ async fn create_ref_type(
     let schema = b.id("objectSchemaId")?;
     let mut ws = site.data.write();
     let id = ws.create_ref_type(&name, description, color, schema)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     created(ctx.ref_type(&ws.ref_types[&id]))
 }

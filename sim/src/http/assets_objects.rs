@@ -89,10 +89,7 @@ async fn create(
     let mut ws = site.data.write();
     let actor = ws.actor;
     let id = ws.create_object(type_id, &inputs, actor, app.clock.now())?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     created(ctx.object(ws.object(id)?, AttrMode::None, &mut PageCache::default()))
 }
 
@@ -102,10 +99,7 @@ async fn find(
 ) -> ApiResult<Response> {
     let id = path_id(&id, "object")?;
     let ws = site.data.read();
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let v = ctx.object(
         ws.object(id)?,
         AttrMode::WithDefinitions,
@@ -126,10 +120,7 @@ async fn update(
     let mut ws = site.data.write();
     let actor = ws.actor;
     ws.update_object(id, type_id, &inputs, actor, app.clock.now())?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.object(
         ws.object(id)?,
         AttrMode::WithDefinitions,
@@ -152,10 +143,7 @@ async fn attributes(
 ) -> ApiResult<Response> {
     let id = path_id(&id, "object")?;
     let ws = site.data.read();
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(Value::Array(ctx.object_attributes(
         ws.object(id)?,
         true,
@@ -172,10 +160,7 @@ async fn history(
     let asc = p.bool("asc", false)?;
     let ws = site.data.read();
     ws.object(id)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let entries = ws.history.get(&id).map(Vec::as_slice).unwrap_or(&[]);
     let mut out: Vec<Value> = entries.iter().map(|h| ctx.history(id, h)).collect();
     if !asc {
@@ -191,10 +176,7 @@ async fn reference_info(
     let id = path_id(&id, "object")?;
     let ws = site.data.read();
     ws.object(id)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let out: Vec<Value> = ws
         .inbound_references(id)
         .into_iter()
@@ -283,10 +265,7 @@ async fn aql(
     let q = b.required_string("qlQuery")?;
     let ws = site.data.read();
     let ids = search(&site, &ws, &q)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let page_ids: Vec<u32> = ids.iter().skip(start).take(max).copied().collect();
     let mode = if with_attrs {
         AttrMode::Bare
@@ -430,10 +409,7 @@ async fn aql_objects(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiRes
     let per_page = p.count("resultPerPage", 25)?;
     let with_attrs = p.bool("includeAttributes", true)?;
     let ws = site.data.read();
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(object_list(
         &ctx, &site, &q, page, per_page, with_attrs, None,
     )?)
@@ -461,10 +437,7 @@ async fn navlist(
             "The object type does not belong to the object schema",
         ));
     }
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let (page, per_page) = (
         usize::try_from(page).unwrap_or(0),
         usize::try_from(per_page).unwrap_or(0),

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use super::{App, Fields, JsonBody, Params, Site};
 use crate::error::{ApiError, ApiResult};
-use crate::render::Ctx;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -58,10 +57,7 @@ async fn list(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResult<Res
     let max = p.count("maxResults", 25)?;
     let counts = p.bool("includeCounts", false)?;
     let ws = site.data.read();
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let total = ws.schemas.len();
     let values = ws
         .schemas
@@ -83,10 +79,7 @@ async fn create(
     let description = b.string("description")?;
     let mut ws = site.data.write();
     let id = ws.create_schema(&name, &key, description, app.clock.now())?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     created(ctx.schema(&ws.schemas[&id], true))
 }
 
@@ -96,10 +89,7 @@ async fn find(
 ) -> ApiResult<Response> {
     let id = path_id(&id, "object schema")?;
     let ws = site.data.read();
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.schema(ws.schema(id)?, true))
 }
 
@@ -124,10 +114,7 @@ async fn update(
         description,
         app.clock.now(),
     )?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.schema(&ws.schemas[&id], true))
 }
 
@@ -138,10 +125,7 @@ async fn delete(
     let id = path_id(&id, "object schema")?;
     let mut ws = site.data.write();
     let s = ws.delete_schema(id)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let mut v = ctx.schema(&s, false);
     v["objectCount"] = json!(0);
     ok(v)
@@ -158,10 +142,7 @@ async fn attributes(
     let query = p.str("query").unwrap_or("").to_lowercase();
     let ws = site.data.read();
     ws.schema(id)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let out: Vec<Value> = ws
         .types
         .values()
@@ -184,10 +165,7 @@ async fn object_types(
     let exclude_abstract = p.bool("excludeAbstract", false)?;
     let ws = site.data.read();
     ws.schema(id)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let out: Vec<Value> = ws
         .types
         .values()
@@ -213,10 +191,7 @@ async fn object_types_flat(
     let exclude = p.str("exclude").unwrap_or("").to_lowercase();
     let ws = site.data.read();
     ws.schema(id)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let mut types: Vec<_> = ws.types.values().filter(|t| t.schema_id == id).collect();
     types.sort_by_key(|t| (t.parent.is_some(), t.position, t.id));
     let out: Vec<Value> = types
@@ -253,10 +228,7 @@ async fn schema_config(
 ) -> ApiResult<Response> {
     let id = path_id(&id, "object schema")?;
     let ws = site.data.read();
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.schema_config(&ws.schema(id)?.config))
 }
 

@@ -13,7 +13,6 @@ use serde_json::Value;
 use super::assets_schemas::{created, ok, path_id};
 use super::{App, Fields, JsonBody, Params, Site};
 use crate::error::{ApiError, ApiResult};
-use crate::render::Ctx;
 use crate::ws::{TypeSpec, TypeUpdate};
 
 pub fn routes() -> Router<Arc<App>> {
@@ -44,10 +43,7 @@ async fn create(
     };
     let mut ws = site.data.write();
     let id = ws.create_type(spec, app.clock.now())?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     created(ctx.object_type(&ws.types[&id], 0))
 }
 
@@ -57,10 +53,7 @@ async fn find(
 ) -> ApiResult<Response> {
     let id = path_id(&id, "object type")?;
     let ws = site.data.read();
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.object_type(ws.object_type(id)?, ws.type_object_count(id)))
 }
 
@@ -83,10 +76,7 @@ async fn update(
     };
     let mut ws = site.data.write();
     ws.update_type(id, patch, app.clock.now())?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.object_type(&ws.types[&id], ws.type_object_count(id)))
 }
 
@@ -97,10 +87,7 @@ async fn delete(
     let id = path_id(&id, "object type")?;
     let mut ws = site.data.write();
     let t = ws.delete_type(id)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.object_type(&t, 0))
 }
 
@@ -119,10 +106,7 @@ async fn position(
         i32::try_from(pos).map_err(|_| ApiError::field("position", "position is out of range"))?;
     let mut ws = site.data.write();
     ws.move_type(id, to, pos, app.clock.now())?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.object_type(&ws.types[&id], ws.type_object_count(id)))
 }
 
@@ -140,10 +124,7 @@ async fn attributes(
     let query = p.str("query").unwrap_or("").to_lowercase();
     let ws = site.data.read();
     ws.object_type(id)?;
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     let own = ws.type_attrs.get(&id).cloned().unwrap_or_default();
     let mut ids: Vec<u32> = if exclude_parent {
         own
@@ -181,10 +162,7 @@ async fn attributes(
 
 async fn global_icons(Extension(site): Extension<Arc<Site>>) -> ApiResult<Response> {
     let ws = site.data.read();
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(Value::Array(
         ws.icons
             .values()
@@ -200,10 +178,7 @@ async fn icon(
 ) -> ApiResult<Response> {
     let id = path_id(&id, "icon")?;
     let ws = site.data.read();
-    let ctx = Ctx {
-        ws: &ws,
-        base: &site.api_base,
-    };
+    let ctx = site.ctx(&ws);
     ok(ctx.icon(ws.icon(id)?))
 }
 

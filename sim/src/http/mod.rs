@@ -56,6 +56,14 @@ pub struct Site {
 }
 
 impl Site {
+    /// A renderer for this site's workspace, with links under its API base.
+    pub fn ctx<'a>(&'a self, ws: &'a Workspace) -> crate::render::Ctx<'a> {
+        crate::render::Ctx {
+            ws,
+            base: &self.api_base,
+        }
+    }
+
     fn accepts(&self, auth: &str) -> Option<u64> {
         let tokens = std::iter::once(&self.cfg.token).chain(self.cfg.extra_tokens.iter());
         if let Some(b) = auth.strip_prefix("Basic ") {
