@@ -90,7 +90,7 @@ async fn start(
     let (Some(site), true) = (site, fields.is_empty()) else {
         return Err(ApiError::validation(fields));
     };
-    if !schema_exists(&state, site, &body.schema).await? {
+    if !schema_exists(&state, &site, &body.schema).await? {
         let mut fields = BTreeMap::new();
         fields.insert(
             "schema".to_owned(),

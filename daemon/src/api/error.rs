@@ -119,6 +119,11 @@ impl ApiError {
         )
     }
 
+    /// 409 with `code`.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, code, message)
+    }
+
     /// The HTTP status of this error (the one place that decides it).
     pub fn status_code(&self) -> StatusCode {
         match self.kind {
@@ -138,6 +143,11 @@ impl ApiError {
     /// The stable code.
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// The message for humans.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -200,6 +210,7 @@ impl From<store::Error> for ApiError {
                 let code = match *what {
                     "backup" => "backup_not_found",
                     "job" => "job_not_found",
+                    "restore" => "restore_not_found",
                     _ => "not_found",
                 };
                 ApiError::not_found(code, format!("{what} {id} not found"))

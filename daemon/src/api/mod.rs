@@ -1,15 +1,17 @@
 //! The control API (axum): the CLI and other local clients drive the daemon through it.
 //!
 //! [`router`] builds the routes from one module per resource (`sites`, `schemas`, `backups`,
-//! `jobs`) and is independent of how it is served; `listen` serves it on the Unix socket and
+//! `restores` with its live `events`, `jobs`) and is independent of how it is served; `listen` serves it on the Unix socket and
 //! the optional loopback TCP port. Routes live under `/v1/`, plus an unversioned `/healthz`.
 //! Errors are always `{"error": {"code", "message"}}` (see `error`).
 
 mod backups;
 mod dates;
 mod error;
+mod events;
 mod jobs;
 pub mod listen;
+mod restores;
 mod schemas;
 mod sites;
 #[cfg(test)]
@@ -44,6 +46,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(sites::router())
         .merge(schemas::router())
         .merge(backups::router())
+        .merge(restores::router())
         .merge(jobs::router())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -1,22 +1,32 @@
-//! `/v1/sites`: the configured sites (never their tokens) and a connection test.
+//! `/v1/sites`: the sites (never their tokens), a connection test, and adding and removing
+//! sites at run time ("target instances"). An added site is tested before it is saved; sites
+//! of the config file can only be removed by editing the file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiState;
-use super::error::{ApiError, ApiPath, ApiResult, ErrorKind, error_chain};
-use crate::daemon::Site;
+use super::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorKind, error_chain};
+use crate::assets::Secret;
+use crate::daemon::{NewSite, Site, SiteError, TokenInput};
 
 pub(super) fn router() -> Router<ApiState> {
     Router::new()
-        .route("/v1/sites", get(list))
+        .route("/v1/sites", get(list).post(add))
+        .route("/v1/sites/{site}", get(show).delete(remove))
         .route("/v1/sites/{site}/test", post(test))
 }
 
 /// Looks up a site named in a path, or 404 `site_not_found`.
-pub(super) fn site<'a>(state: &'a ApiState, name: &str) -> ApiResult<&'a Site> {
+pub(super) fn site(state: &ApiState, name: &str) -> ApiResult<Arc<Site>> {
     state
         .sites
         .get(name)
@@ -67,8 +77,112 @@ fn api_messages(body: &Value) -> String {
 }
 
 async fn list(State(state): State<ApiState>) -> Json<Value> {
-    let items: Vec<_> = state.sites.iter().map(|s| s.info().clone()).collect();
+    let items: Vec<_> = state
+        .sites
+        .list()
+        .iter()
+        .map(|s| s.info().clone())
+        .collect();
     Json(json!({ "items": items }))
+}
+
+async fn show(
+    State(state): State<ApiState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let site = site(&state, &name)?;
+    Ok(Json(json!(site.info())))
+}
+
+/// `POST /v1/sites` body: exactly one of the token fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddSite {
+    name: String,
+    api_url: String,
+    site_url: String,
+    email: String,
+    #[serde(default)]
+    token_env: Option<String>,
+    #[serde(default)]
+    token_file: Option<PathBuf>,
+    /// Held as a [`Secret`] from the moment it is parsed, so no `Debug` can print it.
+    #[serde(default)]
+    token: Option<Secret>,
+}
+
+#[tracing::instrument(skip_all, err(level = "warn"), fields(site = %body.name))]
+async fn add(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<AddSite>,
+) -> ApiResult<impl IntoResponse> {
+    let token = match (body.token_env, body.token_file, body.token) {
+        (Some(v), None, None) => TokenInput::Env(v),
+        (None, Some(p), None) => TokenInput::File(p),
+        (None, None, Some(t)) => TokenInput::Inline(t),
+        _ => {
+            let mut fields = std::collections::BTreeMap::new();
+            fields.insert(
+                "token".to_owned(),
+                "give exactly one of token_env, token_file and token".to_owned(),
+            );
+            return Err(ApiError::validation(fields));
+        }
+    };
+    let new = NewSite {
+        name: body.name,
+        api_url: body.api_url,
+        site_url: body.site_url,
+        email: body.email,
+        token,
+    };
+    let info = state
+        .sites
+        .add(&state.store, new)
+        .await
+        .map_err(|e| site_error(&e))?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/sites/{}", info.name))],
+        Json(json!(info)),
+    ))
+}
+
+#[tracing::instrument(skip_all, err(level = "warn"), fields(site = %name))]
+async fn remove(
+    State(state): State<ApiState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    state
+        .sites
+        .remove(&state.store, &name)
+        .await
+        .map_err(|e| site_error(&e))?;
+    Ok(Json(json!({ "removed": name })))
+}
+
+/// Maps a failed add or remove.
+fn site_error(e: &SiteError) -> ApiError {
+    match e {
+        SiteError::Invalid(fields) => ApiError::validation(fields.clone()),
+        SiteError::Exists(_) => ApiError::new(ErrorKind::Conflict, "site_exists", e.to_string()),
+        SiteError::NotFound(name) => ApiError::unknown_site(name),
+        SiteError::FromConfig(_) => {
+            ApiError::new(ErrorKind::Conflict, "site_in_config", e.to_string())
+        }
+        // The site's own answer is the point here, but the request itself was ours to get
+        // right (URL, e-mail, token), hence 422 rather than 502.
+        SiteError::Test { site, source } => ApiError::new(
+            ErrorKind::Validation,
+            "site_test_failed",
+            format!(
+                "connection test failed, nothing was saved: {}",
+                upstream(site, source).message()
+            ),
+        ),
+        SiteError::Store(s) => ApiError::internal(s),
+        _ => ApiError::internal(e),
+    }
 }
 
 #[tracing::instrument(skip_all, err(level = "warn"), fields(site = %name))]

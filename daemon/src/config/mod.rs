@@ -31,7 +31,9 @@ use raw::{OneOrMany, RawConfig, RawSite};
 /// The one store backend this build has.
 const STORE_SQLITE: &str = "sqlite";
 /// The one site flavor this build can talk to.
-const FLAVOR_CLOUD: &str = "cloud";
+pub const FLAVOR_CLOUD: &str = "cloud";
+/// File name of the token key when `[store] key_file` is not set.
+const DEFAULT_KEY_FILE: &str = "assetark.key";
 
 /// A validated configuration, ready to start the daemon.
 #[derive(Debug)]
@@ -51,6 +53,9 @@ pub struct StoreConfig {
     pub kind: StoreKind,
     /// Database file (absolute: resolved against the config file's directory).
     pub path: PathBuf,
+    /// The 32-byte key that encrypts tokens of sites added through the API (created with
+    /// mode 0600 on first start); `key_file`, by default `assetark.key` beside the database.
+    pub key_file: PathBuf,
 }
 
 /// Store backends.
@@ -252,6 +257,10 @@ impl Config {
             }
         };
         let store_path = non_empty_path(&mut p, "store.path", &raw.store.path, base);
+        let key_file = match &raw.store.key_file {
+            Some(k) => non_empty_path(&mut p, "store.key_file", k, base),
+            None => store_path.as_ref().map(|db| default_key_file(db)),
+        };
         let socket = non_empty_path(&mut p, "control.socket", &raw.control.socket, base);
         let tcp = tcp_control(&mut p, &raw.control, src);
 
@@ -272,9 +281,13 @@ impl Config {
             })
             .collect();
 
-        match (p.0.is_empty(), kind, store_path, socket) {
-            (true, Some(kind), Some(path), Some(socket)) => Ok(Config {
-                store: StoreConfig { kind, path },
+        match (p.0.is_empty(), kind, store_path, socket, key_file) {
+            (true, Some(kind), Some(path), Some(socket), Some(key_file)) => Ok(Config {
+                store: StoreConfig {
+                    kind,
+                    path,
+                    key_file,
+                },
                 control: ControlConfig { socket, tcp },
                 sites,
             }),
@@ -307,6 +320,11 @@ fn base_dir(config_path: &Path) -> PathBuf {
     std::env::current_dir()
         .map(|cwd| cwd.join(dir))
         .unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// `assetark.key` in the directory of the database file.
+fn default_key_file(db: &Path) -> PathBuf {
+    db.with_file_name(DEFAULT_KEY_FILE)
 }
 
 fn resolve(base: &Path, path: &Path) -> PathBuf {
@@ -432,7 +450,9 @@ fn site_config(
     })
 }
 
-fn valid_site_name(name: &str) -> bool {
+/// Whether `name` may name a site: 1-64 letters, digits, '-', '_' or '.', starting with a
+/// letter or digit (it appears in API paths and file names).
+pub fn valid_site_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 64
         && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
@@ -441,17 +461,29 @@ fn valid_site_name(name: &str) -> bool {
 
 /// An absolute http(s) URL, without a trailing slash so paths can be appended.
 fn http_url(p: &mut Problems, key: &str, text: &str) -> Option<String> {
-    match reqwest::Url::parse(text) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
-            Some(text.trim_end_matches('/').to_owned())
-        }
-        _ => {
-            p.add(
-                key,
-                format!("{text:?} is not an http(s) URL like \"https://example.atlassian.net\""),
-            );
+    match check_http_url(text) {
+        Ok(url) => Some(url),
+        Err(message) => {
+            p.add(key, message);
             None
         }
+    }
+}
+
+/// Checks that `text` is an absolute http(s) URL and returns it without a trailing slash;
+/// `Err` holds the message for the user.
+///
+/// # Errors
+///
+/// The message when `text` is not such a URL.
+pub fn check_http_url(text: &str) -> Result<String, String> {
+    match reqwest::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(text.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!(
+            "{text:?} is not an http(s) URL like \"https://example.atlassian.net\""
+        )),
     }
 }
 

@@ -43,6 +43,8 @@ pub(super) struct RawStore {
     #[serde(default = "default_store_kind")]
     pub(super) kind: String,
     pub(super) path: PathBuf,
+    /// Key that encrypts site tokens added through the API; default: next to `path`.
+    pub(super) key_file: Option<PathBuf>,
 }
 
 fn default_store_kind() -> String {

@@ -1,12 +1,14 @@
 //! `assetark serve`: wires the parts together and runs until a signal.
 //!
 //! Startup: open the store (which recovers from a crash: half-written backups go, running jobs
-//! are requeued), build one Assets client per site, bind the control socket (and TCP), start
-//! the job runner, serve the API. Shutdown, on SIGTERM or SIGINT: the root token is cancelled,
+//! are requeued), load the token key (creating it on first start), build one Assets client
+//! per site of the config and per site added through the API, bind the control socket (and
+//! TCP), start the job runner (which resumes interrupted restores), serve the API. Shutdown, on SIGTERM or SIGINT: the root token is cancelled,
 //! so the servers stop accepting and every job's child token fires; the jobs get
 //! [`SHUTDOWN_GRACE`] to clean up (a cancelled backup removes its partial data and requeues
 //! its job); then the socket file is removed. A second signal exits at once.
 
+mod secrets;
 mod sites;
 
 use std::path::PathBuf;
@@ -23,7 +25,8 @@ use crate::config::{Config, StoreKind};
 use crate::jobs::{self, Jobs};
 use crate::store::{self, AsyncStore, SqliteStore};
 
-pub use sites::{Site, SiteInfo, Sites};
+pub use secrets::{KeyError, TokenKey};
+pub use sites::{NewSite, Origin, Site, SiteError, SiteInfo, Sites, TokenInput};
 
 /// How long shutdown waits for in-flight requests and cancelled jobs before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -59,6 +62,12 @@ pub enum Error {
         #[source]
         source: assets::Error,
     },
+    /// The token key file cannot be read or created.
+    #[error("cannot use the token key")]
+    Key(#[from] KeyError),
+    /// The sites added through the API cannot be read from the store.
+    #[error("cannot load the stored sites")]
+    StoredSites(#[source] store::Error),
     /// The control API could not listen.
     #[error("cannot start the control API")]
     Listen(#[from] ListenError),
@@ -105,8 +114,13 @@ pub async fn open_store(cfg: &crate::config::StoreConfig) -> Result<AsyncStore, 
 /// [`Error`] when startup fails or the API server fails.
 pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error> {
     let store = open_store(&config.store).await?;
-    let sites = Sites::from_config(&config.sites)
+    let key = TokenKey::load_or_create(&config.store.key_file)?;
+    let sites = Sites::from_config(&config.sites, Some(key))
         .map_err(|(site, source)| Error::Client { site, source })?;
+    sites
+        .load_stored(&store)
+        .await
+        .map_err(Error::StoredSites)?;
     let sites = Arc::new(sites);
 
     let root = stop.child_token();
@@ -134,7 +148,7 @@ pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error>
     tracing::info!(
         socket = %socket.path().display(),
         tcp = ?tcp.as_ref().and_then(|(l, _)| l.local_addr().ok()),
-        sites = sites.iter().count(),
+        sites = sites.list().len(),
         "Daemon started."
     );
 

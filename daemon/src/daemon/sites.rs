@@ -1,11 +1,36 @@
-//! [`Sites`]: the configured Assets sites with one [`AssetsClient`] each, built once at startup
-//! and shared by the control API and every job on that site, so all of them draw on the same
-//! rate budget (the client's governor lives inside it).
+//! [`Sites`]: the Assets sites the daemon knows, with one [`AssetsClient`] each, shared by the
+//! control API and every job on that site, so all of them draw on the same rate budget (the
+//! client's governor lives inside it).
+//!
+//! Sites come from two places: the config file (fixed for the life of the process) and the
+//! control API (`assetark sites add`), which stores them (see `store::sites`) so they survive
+//! a restart. An added site is tested against its API before anything is saved; its token is
+//! kept as an environment variable name, a file path, or, when given inline, sealed with the
+//! daemon's key (see `secrets`). Lookups hand out `Arc<Site>`, so a job keeps its client even
+//! if the site is removed while it runs.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 use serde::Serialize;
+use time::OffsetDateTime;
 
-use crate::assets::{self, AssetsClient};
-use crate::config::SiteConfig;
+use super::secrets::{KeyError, Sealed, TokenKey};
+use crate::assets::{self, AssetsClient, Limits, Secret, SiteConn};
+use crate::config::{FLAVOR_CLOUD, SiteConfig, check_http_url, valid_site_name};
+use crate::store::{self, AsyncStore, StoredSite, StoredToken};
+
+/// Where a site is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The config file; removed only by editing it.
+    Config,
+    /// Added through the control API; stored in the store.
+    Api,
+}
 
 /// One site: what the API may show about it, and its client.
 pub struct Site {
@@ -13,10 +38,10 @@ pub struct Site {
     client: AssetsClient,
 }
 
-/// The public face of a site: everything but its tokens (only their number).
+/// The public face of a site: everything but its tokens (only their number and source).
 #[derive(Debug, Clone, Serialize)]
 pub struct SiteInfo {
-    /// Name from the config.
+    /// Unique name.
     pub name: String,
     /// "cloud".
     pub flavor: String,
@@ -28,6 +53,11 @@ pub struct SiteInfo {
     pub email: String,
     /// Size of the credential pool.
     pub tokens: usize,
+    /// Config file or API.
+    pub source: Origin,
+    /// For an added site: `env`, `file` or `inline` (sealed in the store).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_source: Option<&'static str>,
 }
 
 impl Site {
@@ -42,25 +72,89 @@ impl Site {
     }
 }
 
-/// Every configured site, in config order.
+/// Where the token of a site being added comes from.
+pub enum TokenInput {
+    /// An environment variable of the daemon.
+    Env(String),
+    /// A file readable by the daemon (absolute path).
+    File(PathBuf),
+    /// The token itself; stored sealed.
+    Inline(Secret),
+}
+
+/// A site to add through the API.
+pub struct NewSite {
+    /// Unique name.
+    pub name: String,
+    /// Assets REST base URL.
+    pub api_url: String,
+    /// Jira site URL.
+    pub site_url: String,
+    /// Account e-mail.
+    pub email: String,
+    /// The token's source.
+    pub token: TokenInput,
+}
+
+/// Why a site cannot be added or removed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SiteError {
+    /// Values are wrong; one message per field.
+    #[error("invalid site")]
+    Invalid(BTreeMap<String, String>),
+    /// A site of that name exists already.
+    #[error("a site named {0:?} exists already")]
+    Exists(String),
+    /// No site of that name.
+    #[error("no site named {0:?} is configured")]
+    NotFound(String),
+    /// The site comes from the config file.
+    #[error("site {0:?} is defined in the config file; remove it there and restart the daemon")]
+    FromConfig(String),
+    /// The connection test failed: nothing was saved.
+    #[error("site {site}: the connection test failed; nothing was saved")]
+    Test {
+        /// Site name.
+        site: String,
+        /// The client's error (with the API's body for a 4xx).
+        #[source]
+        source: assets::Error,
+    },
+    /// The token key is missing or cannot seal/open.
+    #[error("token key")]
+    Key(#[from] KeyError),
+    /// The store failed.
+    #[error("site store")]
+    Store(#[from] store::Error),
+}
+
+/// Every site the daemon knows: the config's, in file order, then the added ones by name.
 #[derive(Default)]
 pub struct Sites {
-    sites: Vec<Site>,
+    sites: RwLock<Vec<Arc<Site>>>,
+    key: Option<TokenKey>,
+    /// Serialises adds, so two requests for one name can't both pass the "exists?" check.
+    add_lock: tokio::sync::Mutex<()>,
 }
 
 impl Sites {
-    /// Builds one client per configured site.
+    /// Builds one client per configured site; `key` seals and opens inline tokens of sites
+    /// added through the API (without it, such sites cannot be added or loaded).
     ///
     /// # Errors
     ///
     /// The first client that cannot be built (e.g. its TLS backend fails to initialise), with
     /// the site's name.
-    pub fn from_config(sites: &[SiteConfig]) -> Result<Sites, (String, assets::Error)> {
+    pub fn from_config(
+        sites: &[SiteConfig],
+        key: Option<TokenKey>,
+    ) -> Result<Sites, (String, assets::Error)> {
         let sites = sites
             .iter()
             .map(|cfg| {
                 let client = AssetsClient::new(cfg.conn()).map_err(|e| (cfg.name.clone(), e))?;
-                Ok(Site {
+                Ok(Arc::new(Site {
                     info: SiteInfo {
                         name: cfg.name.clone(),
                         flavor: cfg.flavor.clone(),
@@ -68,21 +162,276 @@ impl Sites {
                         site_url: cfg.site_url.clone(),
                         email: cfg.email.clone(),
                         tokens: cfg.tokens.len(),
+                        source: Origin::Config,
+                        token_source: None,
                     },
                     client,
-                })
+                }))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Sites { sites })
+        Ok(Sites {
+            sites: RwLock::new(sites),
+            key,
+            add_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Adds the sites stored by earlier `sites add` calls. A stored site whose token can no
+    /// longer be found (variable unset, file gone, other key file) or whose name the config
+    /// now uses is skipped with a warning: the daemon still serves everything else.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    pub async fn load_stored(&self, store: &AsyncStore) -> Result<usize, store::Error> {
+        let mut loaded = 0;
+        for stored in store.list_sites().await? {
+            if self.get(&stored.name).is_some() {
+                tracing::warn!(site = %stored.name, "A stored site has the name of a config site; the config's is used.");
+                continue;
+            }
+            let token = match self.resolve_stored(&stored) {
+                Ok(t) => t,
+                Err(message) => {
+                    tracing::warn!(site = %stored.name, problem = %message, "A stored site was skipped.");
+                    continue;
+                }
+            };
+            let source = stored.token.source();
+            match build(
+                &stored.name,
+                &stored.api_url,
+                &stored.site_url,
+                &stored.email,
+                token,
+                source,
+            ) {
+                Ok(site) => {
+                    self.sites.write().push(Arc::new(site));
+                    loaded += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(site = %stored.name, error = %crate::api::error_chain(&e), "A stored site was skipped.");
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    fn resolve_stored(&self, stored: &StoredSite) -> Result<Secret, String> {
+        match &stored.token {
+            StoredToken::Env(var) => env_token(var),
+            StoredToken::File(path) => file_token(&PathBuf::from(path)),
+            StoredToken::Inline { nonce, sealed } => {
+                let key = self.key.as_ref().ok_or("the daemon has no token key")?;
+                let sealed = Sealed {
+                    nonce: nonce.clone(),
+                    ciphertext: sealed.clone(),
+                };
+                key.open(&stored.name, &sealed)
+                    .map_err(|e| crate::api::error_chain(&e))
+            }
+        }
     }
 
     /// A site by name.
-    pub fn get(&self, name: &str) -> Option<&Site> {
-        self.sites.iter().find(|s| s.info.name == name)
+    pub fn get(&self, name: &str) -> Option<Arc<Site>> {
+        self.sites
+            .read()
+            .iter()
+            .find(|s| s.info.name == name)
+            .cloned()
     }
 
-    /// Every site, in config order.
-    pub fn iter(&self) -> impl Iterator<Item = &Site> {
-        self.sites.iter()
+    /// Every site: the config's in file order, then the added ones.
+    pub fn list(&self) -> Vec<Arc<Site>> {
+        self.sites.read().clone()
+    }
+
+    /// Checks a new site, tests its connection, then stores it (an inline token sealed) and
+    /// makes it available. Nothing is saved when any step fails.
+    ///
+    /// # Errors
+    ///
+    /// [`SiteError::Invalid`], [`SiteError::Exists`], [`SiteError::Test`] with the API's
+    /// error, [`SiteError::Key`], [`SiteError::Store`].
+    pub async fn add(&self, store: &AsyncStore, new: NewSite) -> Result<SiteInfo, SiteError> {
+        let _guard = self.add_lock.lock().await;
+        let mut fields = BTreeMap::new();
+        if !valid_site_name(&new.name) {
+            fields.insert(
+                "name".to_owned(),
+                format!(
+                    "{:?} is not a valid site name (1-64 letters, digits, '-', '_' or '.', \
+                     starting with a letter or digit)",
+                    new.name
+                ),
+            );
+        }
+        let api_url = check_http_url(&new.api_url).map_err(|m| fields.insert("api_url".into(), m));
+        let site_url =
+            check_http_url(&new.site_url).map_err(|m| fields.insert("site_url".into(), m));
+        if new.email.trim().is_empty() {
+            fields.insert("email".to_owned(), "must not be empty".to_owned());
+        }
+        let (token, stored_token) = match &new.token {
+            TokenInput::Env(var) => (
+                env_token(var).map_err(|m| fields.insert("token_env".into(), m)),
+                StoredToken::Env(var.clone()),
+            ),
+            TokenInput::File(path) => {
+                let token = if path.is_absolute() {
+                    file_token(path)
+                } else {
+                    Err(format!("{} is not an absolute path", path.display()))
+                };
+                (
+                    token.map_err(|m| fields.insert("token_file".into(), m)),
+                    StoredToken::File(path.display().to_string()),
+                )
+            }
+            TokenInput::Inline(secret) => {
+                let token = if secret.expose().trim().is_empty() {
+                    fields.insert("token".into(), "must not be empty".into());
+                    Err(None)
+                } else {
+                    Ok(Secret::new(secret.expose().trim()))
+                };
+                // Sealed below, once the site passed its test.
+                (
+                    token,
+                    StoredToken::Inline {
+                        nonce: Vec::new(),
+                        sealed: Vec::new(),
+                    },
+                )
+            }
+        };
+        let (Ok(api_url), Ok(site_url), Ok(token), true) =
+            (api_url, site_url, token, fields.is_empty())
+        else {
+            return Err(SiteError::Invalid(fields));
+        };
+        if self.get(&new.name).is_some() {
+            return Err(SiteError::Exists(new.name));
+        }
+        let stored_token = match stored_token {
+            StoredToken::Inline { .. } => {
+                let key = self.key.as_ref().ok_or(KeyError::Open)?;
+                let sealed = key.seal(&new.name, &token);
+                StoredToken::Inline {
+                    nonce: sealed.nonce,
+                    sealed: sealed.ciphertext,
+                }
+            }
+            other => other,
+        };
+        let source = stored_token.source();
+        let site = build(
+            &new.name,
+            &api_url,
+            &site_url,
+            new.email.trim(),
+            token,
+            source,
+        )
+        .map_err(|source| SiteError::Test {
+            site: new.name.clone(),
+            source,
+        })?;
+        site.client
+            .test_connection()
+            .await
+            .map_err(|source| SiteError::Test {
+                site: new.name.clone(),
+                source,
+            })?;
+        let stored = StoredSite {
+            name: new.name.clone(),
+            flavor: FLAVOR_CLOUD.to_owned(),
+            api_url,
+            site_url,
+            email: new.email.trim().to_owned(),
+            token: stored_token,
+            created_at: OffsetDateTime::now_utc(),
+        };
+        if !store.add_site(stored).await? {
+            return Err(SiteError::Exists(new.name));
+        }
+        let info = site.info.clone();
+        self.sites.write().push(Arc::new(site));
+        tracing::info!(site = %info.name, token_source = source, "Site added.");
+        Ok(info)
+    }
+
+    /// Removes a site added through the API (from the store and from memory). Jobs that
+    /// already hold its client finish with it.
+    ///
+    /// # Errors
+    ///
+    /// [`SiteError::NotFound`], [`SiteError::FromConfig`], [`SiteError::Store`].
+    pub async fn remove(&self, store: &AsyncStore, name: &str) -> Result<(), SiteError> {
+        let _guard = self.add_lock.lock().await;
+        let site = self
+            .get(name)
+            .ok_or_else(|| SiteError::NotFound(name.to_owned()))?;
+        if site.info.source == Origin::Config {
+            return Err(SiteError::FromConfig(name.to_owned()));
+        }
+        store.remove_site(name).await?;
+        self.sites.write().retain(|s| s.info.name != name);
+        tracing::info!(site = %name, "Site removed.");
+        Ok(())
+    }
+}
+
+/// A site with default limits and a client for it.
+fn build(
+    name: &str,
+    api_url: &str,
+    site_url: &str,
+    email: &str,
+    token: Secret,
+    source: &'static str,
+) -> Result<Site, assets::Error> {
+    let conn = SiteConn {
+        name: name.to_owned(),
+        api_url: api_url.to_owned(),
+        site_url: site_url.to_owned(),
+        email: email.to_owned(),
+        tokens: vec![token],
+        limits: Limits::default(),
+    };
+    let client = AssetsClient::new(conn)?;
+    Ok(Site {
+        info: SiteInfo {
+            name: name.to_owned(),
+            flavor: FLAVOR_CLOUD.to_owned(),
+            api_url: api_url.to_owned(),
+            site_url: site_url.to_owned(),
+            email: email.to_owned(),
+            tokens: 1,
+            source: Origin::Api,
+            token_source: Some(source),
+        },
+        client,
+    })
+}
+
+fn env_token(var: &str) -> Result<Secret, String> {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+        Ok(_) => Err(format!("environment variable {var} of the daemon is empty")),
+        Err(_) => Err(format!(
+            "environment variable {var} is not set for the daemon"
+        )),
+    }
+}
+
+fn file_token(path: &std::path::Path) -> Result<Secret, String> {
+    match std::fs::read_to_string(path) {
+        Ok(t) if !t.trim().is_empty() => Ok(Secret::new(t.trim())),
+        Ok(_) => Err(format!("token file {} is empty", path.display())),
+        Err(e) => Err(format!("cannot read token file {}: {e}", path.display())),
     }
 }

@@ -1,4 +1,4 @@
-//! The job runner: long work (backups, for now) runs as jobs from the store's `jobs` table.
+//! The job runner: long work (backups and restores) runs as jobs from the store's `jobs` table.
 //!
 //! The table is the queue and the source of truth: the API enqueues a row, the runner claims
 //! the oldest queued row and records `done`/`failed`. Because state lives in the store, a
@@ -10,8 +10,12 @@
 //! Every job gets a child of the daemon's root [`CancellationToken`] and runs on the shared
 //! [`TaskTracker`], so shutdown cancels all of them and can wait for them to clean up. A job
 //! interrupted by shutdown goes back to `queued`, so the next start runs it again.
+//!
+//! Restores add a queue per target site, STOP and live event feeds: see `restore` and `feed`.
 
+pub mod feed;
 mod payload;
+mod restore;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +24,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -30,7 +34,9 @@ use crate::backup::{self, Progress};
 use crate::daemon::Sites;
 use crate::store::{AsyncStore, Job, JobFilter, JobId, JobStatus, PageRequest};
 
-pub use payload::{BackupJob, KIND_BACKUP};
+pub use feed::{Feed, FeedEvent, Subscription};
+pub use payload::{BackupJob, KIND_BACKUP, KIND_RESTORE, RestoreJob};
+pub use restore::StopOutcome;
 
 /// Jobs that run at the same time. Each site's client already bounds its own request
 /// concurrency and rate; this only keeps one daemon from opening unbounded pipelines.
@@ -109,6 +115,8 @@ pub struct Jobs {
     slots: Arc<Semaphore>,
     /// Serialises "is one already queued?" + "enqueue", so two requests can't both pass.
     enqueue_lock: tokio::sync::Mutex<()>,
+    /// Restore queues, stop switches and event feeds.
+    restores: restore::RestoreRuntime,
 }
 
 impl Jobs {
@@ -130,6 +138,7 @@ impl Jobs {
             wake: Notify::new(),
             slots: Arc::new(Semaphore::new(MAX_CONCURRENT_JOBS)),
             enqueue_lock: tokio::sync::Mutex::new(()),
+            restores: restore::RestoreRuntime::default(),
         })
     }
 
@@ -182,6 +191,11 @@ impl Jobs {
         Ok(id)
     }
 
+    /// A token cancelled when the daemon shuts down (live streams end on it).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.root.clone()
+    }
+
     /// A job's row with its live progress and result.
     ///
     /// # Errors
@@ -214,13 +228,13 @@ impl Jobs {
                 Ok(Some(job)) => {
                     let this = Arc::clone(&self);
                     let span = tracing::info_span!("job", job_id = job.id, kind = %job.kind);
-                    self.tracker.spawn(
-                        async move {
-                            this.run(job).await;
-                            drop(permit);
-                        }
-                        .instrument(span),
-                    );
+                    // Taken here, in claim order, so each site's restores run first come,
+                    // first served.
+                    let turn = (job.kind == KIND_RESTORE)
+                        .then(|| self.restore_turn(&job))
+                        .flatten();
+                    self.tracker
+                        .spawn(async move { this.run(job, turn, permit).await }.instrument(span));
                     // Look for more right away: several jobs may be queued.
                     continue;
                 }
@@ -237,11 +251,16 @@ impl Jobs {
         }
     }
 
-    async fn run(&self, job: Job) {
+    async fn run(&self, job: Job, turn: Option<restore::Turn>, permit: OwnedSemaphorePermit) {
         tracing::info!("Job started.");
         self.live.lock().insert(job.id, Live::default());
         let outcome = match job.kind.as_str() {
-            KIND_BACKUP => self.run_backup(&job).await,
+            KIND_BACKUP => {
+                let r = self.run_backup(&job).await;
+                drop(permit);
+                r
+            }
+            KIND_RESTORE => self.run_restore(&job, turn, permit).await,
             other => Err(format!("unknown job kind {other:?}")),
         };
         let now = (self.clock)();

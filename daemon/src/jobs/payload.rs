@@ -1,5 +1,6 @@
-//! The payload of a backup job as stored in the `jobs` table. Its JSON is a persisted format
-//! (a queued job survives an upgrade), so fields are only ever added, with defaults.
+//! The payloads of backup and restore jobs as stored in the `jobs` table. Their JSON is a
+//! persisted format (a queued job survives an upgrade), so fields are only ever added, with
+//! defaults.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -9,6 +10,36 @@ use crate::store::BackupType;
 
 /// Job kind of a backup.
 pub const KIND_BACKUP: &str = "backup";
+/// Job kind of a restore.
+pub const KIND_RESTORE: &str = "restore";
+
+/// What a restore job runs: the restore row (which holds the request and the plan) and, so
+/// the runner can queue it behind other restores of the same site without a store read, the
+/// target site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreJob {
+    /// The restore row.
+    pub restore_id: i64,
+    /// Target site name.
+    pub site: String,
+}
+
+impl RestoreJob {
+    /// The stored JSON.
+    pub fn to_payload(&self) -> Value {
+        // Serializing a number and a string into a Value cannot fail.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Reads a stored payload.
+    ///
+    /// # Errors
+    ///
+    /// When the JSON does not have the expected shape.
+    pub fn from_payload(payload: &Value) -> Result<RestoreJob, serde_json::Error> {
+        RestoreJob::deserialize(payload)
+    }
+}
 
 /// What a backup job backs up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

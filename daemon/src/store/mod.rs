@@ -14,6 +14,7 @@ mod async_store;
 pub mod blob;
 mod error;
 mod restore;
+mod sites;
 mod sqlite;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,7 @@ pub use restore::{
     IdMapping, LogEntry, LogLevel, NewLogEntry, NewRestore, Restore, RestoreId, RestoreStatus,
     RestoreStore, RestoreUpdate,
 };
+pub use sites::{SiteStore, StoredSite, StoredToken};
 pub use sqlite::SqliteStore;
 
 /// Id of a backup; never reused, even after the backup is deleted.
@@ -424,8 +426,9 @@ pub const ENTRY_PAGE_SIZE: usize = 1000;
 ///
 /// Object-safe and shared as `Arc<dyn Store>`. Calls block; from async code use
 /// [`AsyncStore`]. Every write runs in its own write transaction. Restore state (rows, id
-/// maps, logs) is the supertrait [`RestoreStore`].
-pub trait Store: RestoreStore + Send + Sync + 'static {
+/// maps, logs) is the supertrait [`RestoreStore`]; sites added through the API are
+/// [`SiteStore`].
+pub trait Store: RestoreStore + SiteStore + Send + Sync + 'static {
     /// Name of the backend, recorded in each backup ("sqlite").
     fn backend(&self) -> &'static str;
 

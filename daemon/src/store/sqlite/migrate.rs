@@ -16,6 +16,7 @@ use crate::store::error::{Error, Result};
 pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_restore.sql"),
+    include_str!("../migrations/0003_sites.sql"),
 ];
 
 /// The schema version this build writes.

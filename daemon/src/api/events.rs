@@ -1,0 +1,181 @@
+//! `GET /v1/restores/{id}/events`: a restore's live events as server-sent events.
+//!
+//! A new subscriber first gets the last 500 events (the feed's ring), then new ones as they
+//! happen; the stream ends after the `end` event (the restore completed, failed or was
+//! stopped), or with a `shutdown` event when the daemon stops. `?follow=false` sends only the
+//! replay. Each SSE message has `event:` = the event kind (`stage_started`, `progress`,
+//! `stage_finished`, `object`, `log`, `end`), `id:` = its sequence number and `data:` = its
+//! JSON. When this process has no feed for an ended restore (it ran before a restart), the
+//! replay is rebuilt from the tail of the stored log.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::Stream;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::ApiState;
+use super::error::{ApiError, ApiPath, ApiQuery, ApiResult, parse_id};
+use crate::jobs::feed::{END, RING_SIZE};
+use crate::jobs::{FeedEvent, Subscription};
+use crate::store::{LogEntry, RestoreStatus};
+
+pub(super) fn router() -> Router<ApiState> {
+    Router::new().route("/v1/restores/{id}/events", get(events))
+}
+
+/// `?follow=false`: the replay only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    follow: Option<String>,
+}
+
+async fn events(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> ApiResult<Response> {
+    let id = parse_id("restore", &id)?;
+    let follow = match q.follow.as_deref() {
+        None | Some("" | "true" | "1") => true,
+        Some("false" | "0") => false,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("follow: {other:?} is not true or false"),
+            ));
+        }
+    };
+    let row = state.store.get_restore(id).await?;
+    let ended = matches!(
+        row.status,
+        RestoreStatus::Completed | RestoreStatus::Error | RestoreStatus::Stopped
+    );
+    let sub = match state.jobs.restore_feed(id) {
+        Some(feed) => feed.subscribe(),
+        None if ended || !follow => {
+            // Ran before this process started: rebuild the replay from the stored log.
+            let total = state.store.restore_log(id, 0, usize::MAX).await?;
+            let skip = total.len().saturating_sub(RING_SIZE - 1);
+            let mut replay: Vec<FeedEvent> = total
+                .iter()
+                .skip(skip)
+                .enumerate()
+                .map(|(i, e)| FeedEvent {
+                    seq: i as u64 + 1,
+                    data: log_event(e).into(),
+                })
+                .collect();
+            if ended {
+                replay.push(FeedEvent {
+                    seq: replay.len() as u64 + 1,
+                    data:
+                        json!({"event": END, "status": row.status.as_str(), "result": row.result})
+                            .into(),
+                });
+            }
+            Subscription { replay, live: None }
+        }
+        // Pending or resumed but not claimed yet: its events will come through this feed.
+        None => state.jobs.restore_feed_or_new(id).subscribe(),
+    };
+    let live = if follow { sub.live } else { None };
+    let stream = sse_stream(sub.replay.into(), live, state.jobs.shutdown_token());
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// The live event of a stored log entry (same shape as the pipeline's `object`/`log`).
+fn log_event(e: &LogEntry) -> Value {
+    match e.level {
+        None => {
+            json!({"event": "object", "key": e.object_key, "result": e.result, "message": e.message})
+        }
+        Some(level) => {
+            let text = e
+                .message
+                .as_str()
+                .map_or_else(|| e.message.to_string(), str::to_owned);
+            let message = if e.object_key.is_empty() {
+                text
+            } else {
+                format!("{}: {text}", e.object_key)
+            };
+            json!({"event": "log", "level": level, "message": message})
+        }
+    }
+}
+
+fn sse_event(e: &FeedEvent) -> Event {
+    Event::default()
+        .event(e.kind())
+        .id(e.seq.to_string())
+        .data(e.data.to_string())
+}
+
+/// Where the stream is.
+enum Phase {
+    Replay(VecDeque<FeedEvent>, Option<broadcast::Receiver<FeedEvent>>),
+    Live(broadcast::Receiver<FeedEvent>),
+    Done,
+}
+
+/// The replay, then live events until `end` (or shutdown).
+fn sse_stream(
+    replay: VecDeque<FeedEvent>,
+    live: Option<broadcast::Receiver<FeedEvent>>,
+    shutdown: CancellationToken,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures::stream::unfold(Phase::Replay(replay, live), move |phase| {
+        let shutdown = shutdown.clone();
+        async move {
+            match phase {
+                Phase::Done => None,
+                Phase::Replay(mut queue, live) => match queue.pop_front() {
+                    Some(e) if e.is_end() => Some((Ok(sse_event(&e)), Phase::Done)),
+                    Some(e) => Some((Ok(sse_event(&e)), Phase::Replay(queue, live))),
+                    None => match live {
+                        Some(rx) => next_live(rx, &shutdown).await,
+                        None => None,
+                    },
+                },
+                Phase::Live(rx) => next_live(rx, &shutdown).await,
+            }
+        }
+    })
+}
+
+async fn next_live(
+    mut rx: broadcast::Receiver<FeedEvent>,
+    shutdown: &CancellationToken,
+) -> Option<(Result<Event, Infallible>, Phase)> {
+    let received = tokio::select! {
+        r = rx.recv() => r,
+        () = shutdown.cancelled() => {
+            let e = Event::default()
+                .event("shutdown")
+                .data(json!({"event": "shutdown"}).to_string());
+            return Some((Ok(e), Phase::Done));
+        }
+    };
+    match received {
+        Ok(e) if e.is_end() => Some((Ok(sse_event(&e)), Phase::Done)),
+        Ok(e) => Some((Ok(sse_event(&e)), Phase::Live(rx))),
+        // A slow reader skips events rather than slowing the restore; say so.
+        Err(broadcast::error::RecvError::Lagged(n)) => Some((
+            Ok(Event::default().comment(format!("skipped {n} events"))),
+            Phase::Live(rx),
+        )),
+        Err(broadcast::error::RecvError::Closed) => None,
+    }
+}
