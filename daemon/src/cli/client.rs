@@ -2,7 +2,8 @@
 //!
 //! reqwest 0.12 cannot dial Unix sockets, so this speaks hyper directly: one connection per
 //! request (the CLI makes a handful), JSON in and out. A non-2xx answer becomes
-//! [`ClientError::Api`] with the daemon's own `{"error": {"code", "message"}}`.
+//! [`ClientError::Api`] with the daemon's own `{"error": {"code", "message"}}`. Long answers
+//! (live events, the full restore log) are read chunk by chunk with [`ControlClient::stream`].
 
 use std::path::{Path, PathBuf};
 
@@ -107,6 +108,59 @@ impl ControlClient {
         self.call(Method::DELETE, path, None).await
     }
 
+    /// `GET path`, handing the body to `on_chunk` as it arrives (server-sent events, large
+    /// downloads); `on_chunk` returns `false` to stop reading. A non-2xx answer is read whole
+    /// and becomes [`ClientError::Api`].
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn stream(
+        &self,
+        path: &str,
+        mut on_chunk: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), ClientError> {
+        let mut sender = self.connect().await?;
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(hyper::header::HOST, "assetark")
+            .body(Full::new(Bytes::new()))?;
+        let resp = sender.send_request(req).await?;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        if !(200..300).contains(&status) {
+            let raw = body.collect().await?.to_bytes();
+            return Err(api_error(status, &raw));
+        }
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data()
+                && !on_chunk(&data)
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn connect(
+        &self,
+    ) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, ClientError> {
+        let stream =
+            UnixStream::connect(&self.socket)
+                .await
+                .map_err(|source| ClientError::Connect {
+                    socket: self.socket.clone(),
+                    source,
+                })?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        // The connection task ends when the response is read and the sender is dropped.
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
     /// Sends one request; a non-2xx answer is [`ClientError::Api`].
     ///
     /// # Errors
@@ -121,21 +175,14 @@ impl ControlClient {
         let (status, location, raw) = self
             .send_raw(method, path, body.map(Value::to_string))
             .await?;
+        if !(200..300).contains(&status) {
+            return Err(api_error(status, &raw));
+        }
         let body: Value = if raw.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&raw).map_err(|_| ClientError::NotJson { status })?
         };
-        if !(200..300).contains(&status) {
-            let err = &body["error"];
-            return Err(ClientError::Api {
-                status,
-                code: err["code"].as_str().unwrap_or("unknown").to_owned(),
-                message: err["message"]
-                    .as_str()
-                    .map_or_else(|| format!("the daemon answered {status}"), str::to_owned),
-            });
-        }
         Ok(Reply {
             status,
             location,
@@ -155,19 +202,7 @@ impl ControlClient {
         path: &str,
         body: Option<String>,
     ) -> Result<(u16, Option<String>, Bytes), ClientError> {
-        let stream =
-            UnixStream::connect(&self.socket)
-                .await
-                .map_err(|source| ClientError::Connect {
-                    socket: self.socket.clone(),
-                    source,
-                })?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        // The connection task ends when the response is read and the sender is dropped.
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let mut sender = self.connect().await?;
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -185,5 +220,19 @@ impl ControlClient {
             .map(str::to_owned);
         let raw = resp.into_body().collect().await?.to_bytes();
         Ok((status, location, raw))
+    }
+}
+
+/// [`ClientError::Api`] from an error answer: the daemon's `{"error": {"code", "message"}}`,
+/// or just the status when the body is not that.
+fn api_error(status: u16, raw: &[u8]) -> ClientError {
+    let body: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
+    let err = &body["error"];
+    ClientError::Api {
+        status,
+        code: err["code"].as_str().unwrap_or("unknown").to_owned(),
+        message: err["message"]
+            .as_str()
+            .map_or_else(|| format!("the daemon answered {status}"), str::to_owned),
     }
 }

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use super::client::ControlClient;
 use super::output::{self, print_json};
 use super::{
-    BackupCmd, BackupsCmd, Cli, Command, Failure, ListArgs, RunArgs, SchemasCmd, SitesCmd, TypeArg,
+    BackupCmd, BackupsCmd, Cli, Command, Failure, ListArgs, RestoreCmd, RunArgs, SchemasCmd,
+    SitesCmd, TypeArg, restores,
 };
 
 /// Runs a client command against the daemon.
@@ -27,6 +28,12 @@ pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure
                 .body;
             emit(json, &body, || output::site_test(&body))
         }
+        Command::Sites(SitesCmd::Add(args)) => restores::add_site(client, args, json).await,
+        Command::Sites(SitesCmd::Remove { name, yes }) => {
+            restores::remove_site(client, name, *yes, json).await
+        }
+        Command::Restore(RestoreCmd::Start(args)) => restores::start(client, args, json).await,
+        Command::Restores(cmd) => restores::restores(client, cmd, json).await,
         Command::Schemas(SchemasCmd::Sync { site }) => {
             let body = client
                 .post(&format!("/v1/sites/{}/schemas/sync", segment(site)), None)
@@ -54,7 +61,11 @@ pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure
 }
 
 /// Prints `body` as JSON, or the text `render` makes.
-fn emit(json: bool, body: &Value, render: impl FnOnce() -> String) -> Result<(), Failure> {
+pub(super) fn emit(
+    json: bool,
+    body: &Value,
+    render: impl FnOnce() -> String,
+) -> Result<(), Failure> {
     if json {
         print_json(body);
     } else {
@@ -65,7 +76,7 @@ fn emit(json: bool, body: &Value, render: impl FnOnce() -> String) -> Result<(),
 }
 
 /// Percent-encodes a path segment (site names are restricted, but a typo may hold anything).
-fn segment(s: &str) -> String {
+pub(super) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -224,7 +235,7 @@ fn list_path(args: &ListArgs) -> String {
 }
 
 /// The daemon resolves paths in its own working directory; send it an absolute one.
-fn absolute(path: &Path) -> Result<std::path::PathBuf, Failure> {
+pub(super) fn absolute(path: &Path) -> Result<std::path::PathBuf, Failure> {
     if path.is_absolute() {
         return Ok(path.to_path_buf());
     }

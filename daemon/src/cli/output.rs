@@ -211,6 +211,183 @@ pub(super) fn export_summary(v: &Value) -> String {
     out
 }
 
+/// `restore start --dry-run`: what the plan decided, in numbers.
+pub(super) fn restore_plan(p: &Value) -> String {
+    let len = |k: &str| p[k].as_array().map_or(0, Vec::len);
+    let dest = &p["destination"];
+    let mut out = format!(
+        "dry run: restore backup {} ({} {} on site {}, {} objects) to a new schema {} \"{}\" \
+         on site {}; nothing was changed\n",
+        cell(&p["backup_id"]),
+        cell(&p["source"]["key"]),
+        cell(&p["source"]["name"]),
+        cell(&p["source"]["site"]),
+        cell(&p["source"]["objects"]),
+        cell(&dest["key"]),
+        cell(&dest["name"]),
+        cell(&p["target_site"]),
+    );
+    if let Some(c) = p["conflict"].as_str() {
+        out.push_str(&format!("CONFLICT     {c}\n"));
+    }
+    let dropped = p["attributes"]
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|x| x["action"] == "drop").count());
+    let unmatched_users = p["users"].as_array().map_or(0, |a| {
+        a.iter().filter(|u| u["account_id"].is_null()).count()
+    });
+    for (label, value) in [
+        ("object types", len("object_types").to_string()),
+        (
+            "attributes",
+            format!("{} ({dropped} dropped)", len("attributes")),
+        ),
+        ("statuses", len("status_types").to_string()),
+        ("ref. types", len("reference_types").to_string()),
+        ("icons", len("icons").to_string()),
+        (
+            "users",
+            format!("{} ({unmatched_users} without a match)", len("users")),
+        ),
+        ("objects", cell(&p["order"]["objects"])),
+        (
+            "waves",
+            p["order"]["waves"]
+                .as_array()
+                .map_or(0, Vec::len)
+                .to_string(),
+        ),
+        ("deferred refs", cell(&p["order"]["deferred_references"])),
+        ("requests", cell(&p["requests"]["total"])),
+    ] {
+        out.push_str(&format!("{label:<12} {value}\n"));
+    }
+    out
+}
+
+/// The last line of `restore start --wait`.
+pub(super) fn restore_result(r: &Value) -> String {
+    let dest = &r["destination"];
+    let objects = r["counts"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["stage"] == "object_entries"))
+        .map(|c| format!(", objects {}/{}", cell(&c["done"]), cell(&c["total"])))
+        .unwrap_or_default();
+    let link = dest["link"]
+        .as_str()
+        .map(|l| format!(" {l}"))
+        .unwrap_or_default();
+    format!(
+        "restore {} {}: schema {} \"{}\" on site {}{objects} ({}){link}",
+        cell(&r["id"]),
+        cell(&r["status"]),
+        cell(&dest["schema_key"]),
+        cell(&dest["schema_name"]),
+        cell(&dest["site"]),
+        cell(&r["result"]),
+    )
+}
+
+/// `restores list`.
+pub(super) fn restores(body: &Value) -> String {
+    let rows: Vec<Vec<String>> = items(body)
+        .iter()
+        .map(|r| {
+            let (s, d) = (&r["source"], &r["destination"]);
+            vec![
+                cell(&r["id"]),
+                cell(&r["status_text"]),
+                format!("{}/{}", cell(&s["site"]), cell(&s["schema_key"])),
+                format!(
+                    "{}/{} {}",
+                    cell(&d["site"]),
+                    cell(&d["schema_key"]),
+                    cell(&d["schema_name"])
+                ),
+                cell(&d["kind"]),
+                cell(&r["started_at"]),
+                cell(&r["ended_at"]),
+                cell(&r["result"]),
+                cell(&d["link"]),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return "no restores".to_owned();
+    }
+    table(
+        &[
+            "ID",
+            "STATUS",
+            "SOURCE",
+            "DESTINATION",
+            "KIND",
+            "STARTED",
+            "ENDED",
+            "RESULT",
+            "LINK",
+        ],
+        &rows,
+    )
+}
+
+/// `restores show`.
+pub(super) fn restore(r: &Value) -> String {
+    let (s, d) = (&r["source"], &r["destination"]);
+    let mut out = String::new();
+    for (label, value) in [
+        ("id", cell(&r["id"])),
+        ("status", cell(&r["status_text"])),
+        ("backup", cell(&r["backup_id"])),
+        (
+            "source",
+            format!(
+                "{} {} \"{}\"",
+                cell(&s["site"]),
+                cell(&s["schema_key"]),
+                cell(&s["schema_name"])
+            ),
+        ),
+        (
+            "destination",
+            format!(
+                "{} {} \"{}\" ({})",
+                cell(&d["site"]),
+                cell(&d["schema_key"]),
+                cell(&d["schema_name"]),
+                cell(&d["kind"])
+            ),
+        ),
+        ("link", cell(&d["link"])),
+        ("created", cell(&r["created_at"])),
+        ("started", cell(&r["started_at"])),
+        ("ended", cell(&r["ended_at"])),
+        ("result", cell(&r["result"])),
+    ] {
+        out.push_str(&format!("{label:<12} {value}\n"));
+    }
+    if let Some(c) = r["plan"]["conflict"].as_str() {
+        out.push_str(&format!("{:<12} {c}\n", "conflict"));
+    }
+    let live = &r["progress"];
+    for c in r["counts"].as_array().map_or(&[][..], Vec::as_slice) {
+        let (mut done, mut total) = (cell(&c["done"]), cell(&c["total"]));
+        if live["stage"] == c["stage"] {
+            (done, total) = (cell(&live["done"]), cell(&live["total"]));
+        }
+        let state = match (c["finished"].as_bool(), c["started"].as_bool()) {
+            (Some(true), _) => "done",
+            (_, Some(true)) => "started",
+            _ => "-",
+        };
+        out.push_str(&format!(
+            "  {:<34} {done:>7}/{total:<7} {state}\n",
+            cell(&c["name"])
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -1,6 +1,7 @@
 //! `--wait`: polls `GET /v1/jobs/{id}` until the job ends, showing its progress as an
 //! indicatif bar on a terminal, or as plain lines (`stage objects 1200/5000`) when stderr is
-//! a pipe or a file, where a redrawn bar would be noise.
+//! a pipe or a file, where a redrawn bar would be noise. [`Display`] is shared with
+//! `restore start --wait` (lines like `Restoring object entries 120/400`).
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -12,12 +13,12 @@ use super::Failure;
 use super::client::ControlClient;
 
 /// How often the job is polled: fast enough that a bar looks live, slow enough to be free.
-const POLL_INTERVAL: Duration = Duration::from_millis(250);
+pub(super) const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// Plain progress lines for the same stage come at most this often.
 const LINE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Where progress goes.
-enum Display {
+pub(super) enum Display {
     Bar(ProgressBar),
     Lines {
         last: Option<(String, u64)>,
@@ -26,7 +27,8 @@ enum Display {
 }
 
 impl Display {
-    fn new() -> Display {
+    /// A bar on a terminal, lines otherwise.
+    pub(super) fn new() -> Display {
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(0);
             bar.set_style(
@@ -45,7 +47,10 @@ impl Display {
         }
     }
 
-    fn update(&mut self, stage: &str, done: u64, total: u64) {
+    /// Shows `label done/total`; a line is printed when the label changes and at most once a
+    /// second otherwise.
+    pub(super) fn update(&mut self, label: &str, done: u64, total: u64) {
+        let stage = label;
         match self {
             Display::Bar(bar) => {
                 bar.set_prefix(stage.to_owned());
@@ -56,7 +61,7 @@ impl Display {
                 let new_stage = last.as_ref().is_none_or(|(s, _)| s != stage);
                 let moved = last.as_ref().is_none_or(|(_, d)| *d != done);
                 if new_stage || (moved && printed_at.elapsed() >= LINE_INTERVAL) {
-                    eprintln!("stage {stage} {done}/{total}");
+                    eprintln!("{stage} {done}/{total}");
                     *last = Some((stage.to_owned(), done));
                     *printed_at = Instant::now();
                 }
@@ -64,7 +69,8 @@ impl Display {
         }
     }
 
-    fn finish(self) {
+    /// Clears the bar.
+    pub(super) fn finish(self) {
         if let Display::Bar(bar) = self {
             bar.finish_and_clear();
         }
@@ -83,7 +89,7 @@ pub(super) async fn wait_for_job(client: &ControlClient, job_id: i64) -> Result<
         let p = &job["progress"];
         if let Some(stage) = p["stage"].as_str() {
             display.update(
-                stage,
+                &format!("stage {stage}"),
                 p["done"].as_u64().unwrap_or(0),
                 p["total"].as_u64().unwrap_or(0),
             );
