@@ -128,14 +128,17 @@ async fn restore_one(
                     .iter()
                     .find(|a| a["label"].as_bool() == Some(true))
                     .or_else(|| {
-                        existing.iter().find(|a| {
-                            a["name"].as_str().is_some_and(|n| same_name(n, AUTO_LABEL))
-                        })
+                        existing
+                            .iter()
+                            .find(|a| a["name"].as_str().is_some_and(|n| same_name(n, AUTO_LABEL)))
                     })
                     .and_then(|a| super::source::sid(&a["id"]))
             });
             let Some(id) = target else {
-                let msg = format!("Object type {:?} has no label attribute to update.", p.object_type_name);
+                let msg = format!(
+                    "Object type {:?} has no label attribute to update.",
+                    p.object_type_name
+                );
                 return ctx.note(LogLevel::Warn, "", msg).await;
             };
             let def = def_of(ctx, p)?;
@@ -180,7 +183,9 @@ async fn restore_one(
 
 /// Logs an attribute the API refused (4xx) and goes on; other failures end the stage.
 async fn refused(ctx: &Ctx<'_>, p: &AttrPlan, e: assets::Error) -> Result<(), Error> {
-    let permanent = e.status().is_some_and(|s| (400..500).contains(&s) && s != 429);
+    let permanent = e
+        .status()
+        .is_some_and(|s| (400..500).contains(&s) && s != 429);
     if !permanent {
         return Err(e.into());
     }
@@ -235,7 +240,10 @@ pub(super) fn body(ctx: &Ctx<'_>, def: &AttrDef) -> (Value, Vec<String>) {
             if let Some(t) = ctx.ids.get(kinds::TYPE, target) {
                 b.insert("typeValue".into(), json!(t));
             }
-            if let Some(r) = ref_type.as_deref().and_then(|r| ctx.ids.get(kinds::REF_TYPE, r)) {
+            if let Some(r) = ref_type
+                .as_deref()
+                .and_then(|r| ctx.ids.get(kinds::REF_TYPE, r))
+            {
                 b.insert("additionalValue".into(), json!(r));
             }
         }

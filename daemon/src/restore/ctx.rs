@@ -161,7 +161,14 @@ impl<'a> Ctx<'a> {
         if done > 0 {
             self.event(RestoreEvent::Progress { stage, done, total });
         }
-        tracing::debug!(restore_id = self.id, stage = stage.key(), done, total, resumed, "Stage started.");
+        tracing::debug!(
+            restore_id = self.id,
+            stage = stage.key(),
+            done,
+            total,
+            resumed,
+            "Stage started."
+        );
         Ok(resumed)
     }
 
@@ -209,7 +216,9 @@ impl<'a> Ctx<'a> {
     pub async fn note(&self, level: LogLevel, key: &str, message: String) -> Result<(), Error> {
         let e = log::note(level, key, message);
         self.event(log::event(&e));
-        self.store.record_restore(self.id, Vec::new(), vec![e]).await?;
+        self.store
+            .record_restore(self.id, Vec::new(), vec![e])
+            .await?;
         Ok(())
     }
 

@@ -35,7 +35,10 @@ pub(crate) fn id_by_name(list: &[Value], name: &str) -> Option<String> {
 }
 
 /// GETs a JSON array.
-pub(crate) async fn get_list(client: &AssetsClient, path: &str) -> Result<Vec<Value>, assets::Error> {
+pub(crate) async fn get_list(
+    client: &AssetsClient,
+    path: &str,
+) -> Result<Vec<Value>, assets::Error> {
     match client.get(path).await? {
         Value::Array(a) => Ok(a),
         _ => Err(assets::Error::Decode {

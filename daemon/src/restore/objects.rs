@@ -45,6 +45,9 @@ const FLUSH: usize = 256;
 const SCAN_PAGE: usize = 1000;
 /// Tries of one create that keep coming back ambiguous (each followed by a lookup).
 const AMBIGUOUS_TRIES: u32 = 8;
+/// Creates retried after removing refused user/group values (a second round catches values
+/// the first message did not quote).
+const DROP_ROUNDS: u32 = 2;
 /// Prefix of the API's per-attribute error keys.
 const ATTR_ERROR_PREFIX: &str = "rlabs-insight-attribute-";
 
@@ -95,7 +98,10 @@ pub(super) async fn fetch(
 struct Env {
     client: AssetsClient,
     schema: String,
+    /// New ids of User and Group attributes -> their names.
     droppable: HashMap<String, String>,
+    /// Target account id -> display name, for notes.
+    users: HashMap<String, String>,
 }
 
 /// One object to create.
@@ -133,7 +139,8 @@ impl Batch {
         let entry = match outcome {
             Outcome::Created(id) => {
                 objects.new_ids[job.i as usize] = id;
-                self.ids.push(mapping(kinds::OBJECT, &job.orig, &id.to_string()));
+                self.ids
+                    .push(mapping(kinds::OBJECT, &job.orig, &id.to_string()));
                 log::object_ok(&job.key)
             }
             Outcome::Refused(body) => {
@@ -184,6 +191,12 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         client: ctx.client.clone(),
         schema: ctx.schema_id()?,
         droppable: lookup.droppable.clone(),
+        users: ctx
+            .plan
+            .users
+            .iter()
+            .filter_map(|u| Some((u.account_id.clone()?, u.display_name.clone())))
+            .collect(),
     });
     if resumed {
         reconcile(ctx, &g, &env).await?;
@@ -303,7 +316,7 @@ async fn create(env: Arc<Env>, mut job: Job) -> (Job, Result<Outcome, assets::Er
 
 async fn create_once(env: &Env, job: &mut Job) -> Result<Outcome, assets::Error> {
     const PATH: &str = "/object/create";
-    let (mut ambiguous, mut dropped) = (0u32, false);
+    let (mut ambiguous, mut dropped) = (0u32, 0u32);
     loop {
         match env.client.post_once(PATH, &job.body).await {
             Ok(v) => return new_id(&v, PATH).map(Outcome::Created),
@@ -321,11 +334,11 @@ async fn create_once(env: &Env, job: &mut Job) -> Result<Outcome, assets::Error>
                 // A user outside an attribute's allowed groups (or a group the target lacks)
                 // is refused by the API; the rule for users is "leave empty and log", so the
                 // object is created without those values.
-                if !dropped && let Some(names) = drop_refused(env, &mut job.body, &body) {
-                    dropped = true;
-                    job.notes.push(format!(
-                        "Values of {names} were refused by the target and left empty: {body}"
-                    ));
+                if dropped < DROP_ROUNDS
+                    && let Some(notes) = drop_refused(env, &mut job.body, &body)
+                {
+                    dropped += 1;
+                    job.notes.extend(notes);
                     continue;
                 }
                 return Ok(Outcome::Refused(body));
@@ -351,32 +364,56 @@ fn new_id(v: &Value, path: &str) -> Result<u64, assets::Error> {
         })
 }
 
-/// Removes the attributes an error body names when all of them are User/Group attributes;
-/// returns their names, or `None` when the refusal is about anything else.
-fn drop_refused(env: &Env, body: &mut Value, error: &Value) -> Option<String> {
+/// Removes the values an error body refuses when every refused attribute is a User or Group
+/// attribute: the values the message quotes (an account id, a group name), or all values of
+/// the attribute when it quotes none. Returns a note per removed value, naming the user by
+/// display name; `None` when the refusal is about anything else.
+fn drop_refused(env: &Env, body: &mut Value, error: &Value) -> Option<Vec<String>> {
     let errors = error["errors"].as_object().filter(|m| !m.is_empty())?;
-    if error["errorMessages"].as_array().is_some_and(|m| !m.is_empty()) {
+    if error["errorMessages"]
+        .as_array()
+        .is_some_and(|m| !m.is_empty())
+    {
         return None;
     }
-    let ids: HashSet<&str> = errors
-        .keys()
-        .map(|k| k.strip_prefix(ATTR_ERROR_PREFIX))
+    let refused: HashMap<&str, &str> = errors
+        .iter()
+        .map(|(k, v)| Some((k.strip_prefix(ATTR_ERROR_PREFIX)?, v.as_str().unwrap_or(""))))
         .collect::<Option<_>>()?;
-    if !ids.iter().all(|id| env.droppable.contains_key(*id)) {
+    if !refused.keys().all(|id| env.droppable.contains_key(*id)) {
         return None;
+    }
+    let mut notes = Vec::new();
+    for a in body["attributes"].as_array_mut()?.iter_mut() {
+        let Some(id) = a["objectTypeAttributeId"].as_str().map(str::to_owned) else {
+            continue;
+        };
+        let Some(msg) = refused.get(id.as_str()) else {
+            continue;
+        };
+        let name = &env.droppable[&id];
+        let values = a["objectAttributeValues"].as_array_mut()?;
+        let quoted = |v: &Value| v["value"].as_str().is_some_and(|x| msg.contains(x));
+        let all = !values.iter().any(quoted);
+        values.retain(|v| {
+            let drop = all || quoted(v);
+            if drop {
+                let x = v["value"].as_str().unwrap_or_default();
+                let who = env.users.get(x).map_or(x, String::as_str);
+                notes.push(format!(
+                    "User or group {who:?} of attribute {name:?} was refused by the target and \
+                     left empty: {msg}"
+                ));
+            }
+            !drop
+        });
     }
     body["attributes"].as_array_mut()?.retain(|a| {
-        a["objectTypeAttributeId"]
-            .as_str()
-            .is_none_or(|id| !ids.contains(id))
+        a["objectAttributeValues"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty())
     });
-    let mut names: Vec<String> = ids
-        .iter()
-        .filter_map(|id| env.droppable.get(*id))
-        .map(|n| format!("{n:?}"))
-        .collect();
-    names.sort();
-    Some(names.join(", "))
+    Some(notes)
 }
 
 /// Quotes a value for AQL.
@@ -428,7 +465,9 @@ async fn reconcile(ctx: &mut Ctx<'_>, g: &ObjectGraph, env: &Env) -> Result<(), 
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter(|a| sid(&a["objectTypeAttributeId"]).is_some_and(|id| id_attrs.contains(&id)))
+                .filter(|a| {
+                    sid(&a["objectTypeAttributeId"]).is_some_and(|id| id_attrs.contains(&id))
+                })
                 .find_map(|a| a["objectAttributeValues"][0]["value"].as_str());
             let Some(i) = orig.and_then(|o| g.index_of_orig(o)) else {
                 continue;
@@ -439,11 +478,19 @@ async fn reconcile(ctx: &mut Ctx<'_>, g: &ObjectGraph, env: &Env) -> Result<(), 
                 ids.failed[i as usize] = false;
                 found.push(i);
             } else if *slot != new {
-                tracing::warn!(restore_id = ctx.id, orig = g.orig_id(i), "Object exists twice on the target.");
+                tracing::warn!(
+                    restore_id = ctx.id,
+                    orig = g.orig_id(i),
+                    "Object exists twice on the target."
+                );
             }
         }
     }
-    tracing::info!(restore_id = ctx.id, found = found.len(), "Objects of an interrupted run reconciled.");
+    tracing::info!(
+        restore_id = ctx.id,
+        found = found.len(),
+        "Objects of an interrupted run reconciled."
+    );
     for chunk in found.chunks(CHUNK) {
         let objs = fetch(ctx, g, chunk).await?;
         let mut batch = Batch::default();
@@ -485,18 +532,26 @@ mod tests {
             client,
             schema: "1".into(),
             droppable: HashMap::from([("7".into(), "Administrators".into())]),
+            users: HashMap::from([("acc".into(), "Chen Wei".into())]),
         };
         let mut body = json!({"objectTypeId": "3", "attributes": [
-            {"objectTypeAttributeId": "7", "objectAttributeValues": [{"value": "acc"}]},
+            {"objectTypeAttributeId": "7", "objectAttributeValues": [{"value": "acc"}, {"value": "ok"}]},
             {"objectTypeAttributeId": "8", "objectAttributeValues": [{"value": "x"}]},
         ]});
         let err = json!({"errorMessages": [], "errors": {"rlabs-insight-attribute-7": "User(s) [acc] are not members"}});
+        let notes = drop_refused(&env, &mut body, &err).unwrap();
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("\"Chen Wei\"") && notes[0].contains("Administrators"));
         assert_eq!(
-            drop_refused(&env, &mut body, &err).as_deref(),
-            Some("\"Administrators\"")
+            body["attributes"][0]["objectAttributeValues"],
+            json!([{"value": "ok"}])
         );
+        // Nothing quoted: every value of the attribute goes.
+        let err = json!({"errorMessages": [], "errors": {"rlabs-insight-attribute-7": "Invalid"}});
+        assert_eq!(drop_refused(&env, &mut body, &err).unwrap().len(), 1);
         assert_eq!(body["attributes"].as_array().unwrap().len(), 1);
-        let other = json!({"errorMessages": [], "errors": {"rlabs-insight-attribute-8": "too long"}});
+        let other =
+            json!({"errorMessages": [], "errors": {"rlabs-insight-attribute-8": "too long"}});
         assert!(drop_refused(&env, &mut body, &other).is_none());
         assert_eq!(aql_quote(r#"a"b\c"#), r#""a\"b\\c""#);
     }

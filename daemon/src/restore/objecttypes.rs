@@ -48,15 +48,16 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
             .map(str::to_owned)
             .or_else(|| ctx.plan.default_icon.clone())
             .unwrap_or_default();
-        let parent = match &t.parent {
-            Some(p) => Some(ctx.ids.get(kinds::TYPE, p).map(str::to_owned).ok_or_else(|| {
-                Error::InvalidBackup {
-                    backup: ctx.plan.backup_id,
-                    reason: format!("object type {} has an unknown parent {p}", t.id),
-                }
-            })?),
-            None => None,
-        };
+        let parent =
+            match &t.parent {
+                Some(p) => Some(ctx.ids.get(kinds::TYPE, p).map(str::to_owned).ok_or_else(
+                    || Error::InvalidBackup {
+                        backup: ctx.plan.backup_id,
+                        reason: format!("object type {} has an unknown parent {p}", t.id),
+                    },
+                )?),
+                None => None,
+            };
         let mut body = json!({
             "name": t.name,
             "iconId": icon,

@@ -470,7 +470,13 @@ mod tests {
     fn a_long_chain_does_not_overflow_the_stack() {
         let n = 200_000usize;
         let adj: Vec<Vec<u32>> = (0..n)
-            .map(|i| if i + 1 < n { vec![i as u32 + 1] } else { vec![0] })
+            .map(|i| {
+                if i + 1 < n {
+                    vec![i as u32 + 1]
+                } else {
+                    vec![0]
+                }
+            })
             .collect();
         let refs: Vec<&[u32]> = adj.iter().map(Vec::as_slice).collect();
         let (o, t) = csr(&refs);

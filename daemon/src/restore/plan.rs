@@ -283,7 +283,10 @@ pub(super) async fn build(
             site: source.backup.site.clone(),
             id: source.backup.schema_id.clone(),
             key: source.backup.schema_key.clone(),
-            name: source.schema["name"].as_str().unwrap_or_default().to_owned(),
+            name: source.schema["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             objects: graph.len() as u64,
         },
         target_site: req.target_site.clone(),
@@ -339,7 +342,9 @@ fn conflict(schemas: &[Value], dest: &Destination) -> Option<String> {
         if same_name(n, name) {
             Some(format!("an object schema named {n:?} exists on the target"))
         } else if k == key {
-            Some(format!("an object schema with the key {k:?} exists on the target"))
+            Some(format!(
+                "an object schema with the key {k:?} exists on the target"
+            ))
         } else {
             None
         }
@@ -465,7 +470,9 @@ fn drop_reason(source: &Source, kind: &AttrKind) -> Option<String> {
             "it references object type {target} of another schema (cross-schema references \
              are restored by the post-restore task)"
         )),
-        AttrKind::Other(n) => Some(format!("attribute type {n} is not restored to Assets Cloud")),
+        AttrKind::Other(n) => Some(format!(
+            "attribute type {n} is not restored to Assets Cloud"
+        )),
         _ => None,
     }
 }
@@ -613,13 +620,12 @@ impl<'s> Scan<'s> {
                             *self.groups.entry(n.to_owned()).or_default() += 1;
                         }
                     }
-                    AttrKind::Default(TEXT) => {
+                    AttrKind::Default(TEXT)
                         if v["value"]
                             .as_str()
-                            .is_some_and(|s| s.chars().count() > TEXT_MAX_CHARS)
-                        {
-                            *self.long_text.entry(id.clone()).or_default() += 1;
-                        }
+                            .is_some_and(|s| s.chars().count() > TEXT_MAX_CHARS) =>
+                    {
+                        *self.long_text.entry(id.clone()).or_default() += 1;
                     }
                     _ => {}
                 }

@@ -65,7 +65,10 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         };
         match result {
             Ok(_) => {}
-            Err(e) if e.status().is_some_and(|s| (400..500).contains(&s) && s != 429) => {
+            Err(e)
+                if e.status()
+                    .is_some_and(|s| (400..500).contains(&s) && s != 429) =>
+            {
                 let body = e.api_body().cloned().unwrap_or_default();
                 notes.push((
                     key,

@@ -288,7 +288,7 @@ impl Source {
                 Some((t, def.raw["position"].as_i64().unwrap_or(i64::MAX), def))
             })
             .collect();
-        attrs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        attrs.sort_by_key(|a| (a.0, a.1));
         let attrs: Vec<AttrDef> = attrs.into_iter().map(|(_, _, a)| a).collect();
         let attr_ix = attrs
             .iter()
@@ -419,8 +419,10 @@ mod tests {
 
     #[test]
     fn attribute_kinds_parse_from_api_definitions() {
-        let k = AttrKind::parse(&serde_json::json!({"type": 1, "referenceObjectTypeId": "24",
-            "referenceType": {"id": "4"}}));
+        let k = AttrKind::parse(
+            &serde_json::json!({"type": 1, "referenceObjectTypeId": "24",
+            "referenceType": {"id": "4"}}),
+        );
         assert_eq!(
             k,
             AttrKind::Object {
@@ -430,6 +432,9 @@ mod tests {
         );
         let k = AttrKind::parse(&serde_json::json!({"type": 0, "defaultType": {"id": 10}}));
         assert_eq!(k.name(), "Select");
-        assert_eq!(AttrKind::parse(&serde_json::json!({"type": 7})), AttrKind::Status);
+        assert_eq!(
+            AttrKind::parse(&serde_json::json!({"type": 7})),
+            AttrKind::Status
+        );
     }
 }

@@ -103,7 +103,12 @@ impl Lookup {
             .plan
             .users
             .iter()
-            .map(|u| (u.display_name.clone(), (u.account_id.clone(), u.reason.clone())))
+            .map(|u| {
+                (
+                    u.display_name.clone(),
+                    (u.account_id.clone(), u.reason.clone()),
+                )
+            })
             .collect();
         let groups = ctx
             .plan
@@ -179,7 +184,8 @@ impl Lookup {
             }
         }
         let (id_attr, key_attr) = self.identity.get(&old_type).cloned().unwrap_or_default();
-        let key = original_key.unwrap_or_else(|| obj["objectKey"].as_str().unwrap_or("").to_owned());
+        let key =
+            original_key.unwrap_or_else(|| obj["objectKey"].as_str().unwrap_or("").to_owned());
         for (attr, value) in [(id_attr, g.orig_id(i).to_owned()), (key_attr, key)] {
             if let Some(attr) = attr {
                 attrs.push(json!({"objectTypeAttributeId": attr,
@@ -276,7 +282,9 @@ impl Lookup {
                 let old = sid(&v["status"]["id"]).or_else(|| sid(&v["searchValue"]))?;
                 let new = self.statuses.get(&old).cloned();
                 if new.is_none() {
-                    notes.push(format!("Status {old} of {attr:?} has no counterpart on the target; left empty."));
+                    notes.push(format!(
+                        "Status {old} of {attr:?} has no counterpart on the target; left empty."
+                    ));
                 }
                 new
             }
@@ -302,7 +310,9 @@ impl Lookup {
                 }
             }
             AttrKind::Group => {
-                let name = v["value"].as_str().or_else(|| v["group"]["name"].as_str())?;
+                let name = v["value"]
+                    .as_str()
+                    .or_else(|| v["group"]["name"].as_str())?;
                 if self.groups.get(name).copied().unwrap_or(false) {
                     Some(name.to_owned())
                 } else {
