@@ -1,0 +1,683 @@
+//! End-to-end tests of restores and run-time sites through the daemon and the CLI as real
+//! processes: the simulator runs in-process (real HTTP) with two sites, `assetark serve` runs
+//! as a child process with a real SQLite store, and every step goes through the `assetark`
+//! binary. What a restore created is checked through the simulator's own API, counting
+//! objects by `ORIGINAL_ID`.
+//!
+//! Tests:
+//! - `sites_are_added_tested_and_removed`: a bad token saves nothing; inline, env and file
+//!   tokens; the inline token is in no byte of the store, no API answer and no log line; added
+//!   sites survive a restart; config sites can't be removed; `remove` needs `--yes` off a TTY;
+//! - `restores_to_a_new_schema_on_the_same_and_another_site`: dry run changes nothing; `--wait`
+//!   to both sites; list, show, `log --full` (one entry per object), `log --follow` (SSE) and
+//!   `log`; every object restored exactly once;
+//! - `same_site_restores_queue_and_stop_ends_cleanly`: a second restore to a busy site waits
+//!   `pending`; STOP mid-restore ends `stopped` with no stuck job and a log of what exists;
+//!   STOP of a pending restore; a restore to another site runs meanwhile;
+//! - `conflicts_and_bad_input_change_nothing`: name/key in use ends `error` with the API's
+//!   message and creates nothing; unknown backup, bad key, unknown site, bad ids;
+//! - `sigkill_in_every_stage_resumes_without_duplicates`: one restore killed (SIGKILL) in each
+//!   stage it can be caught in (at least 5, seen via `restores show --json`), restarted each
+//!   time; it completes with every object exactly once.
+//!
+//! No fixed sleeps: every wait polls a condition with a deadline.
+
+#[path = "restore_daemon_e2e/support.rs"]
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use support::{Env, S2_TOKEN, S2_TOKEN_ENV, wait_for};
+
+/// Objects in the simulated CMDB of `s1` (over all its schemas).
+const OBJECTS: u32 = 240;
+
+fn ended(r: &Value) -> bool {
+    matches!(
+        r["status"].as_str(),
+        Some("completed" | "error" | "stopped")
+    )
+}
+
+/// Asserts that schema `key` on `site` holds each object of the source schema exactly once.
+async fn assert_each_object_once(env: &Env, source_key: &str, site: &str, key: &str) -> usize {
+    let source: BTreeSet<String> = env
+        .site("s1")
+        .objects(source_key)
+        .await
+        .into_iter()
+        .map(|(id, orig)| orig.unwrap_or(id))
+        .collect();
+    let restored = env.site(site).objects(key).await;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (id, orig) in &restored {
+        let orig = orig
+            .clone()
+            .unwrap_or_else(|| panic!("object {id} without ORIGINAL_ID"));
+        *seen.entry(orig).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "duplicated objects in {site}/{key}: {twice:?}"
+    );
+    let got: BTreeSet<String> = seen.into_keys().collect();
+    let missing: Vec<_> = source.difference(&got).collect();
+    assert!(
+        missing.is_empty(),
+        "objects missing in {site}/{key}: {missing:?}"
+    );
+    assert_eq!(got, source);
+    source.len()
+}
+
+/// The full log of a restore via `restores log ID --full`.
+async fn full_log(env: &Env, id: i64) -> Vec<Value> {
+    let out = env
+        .cli(&["restores", "log", &id.to_string(), "--full"])
+        .await;
+    out.ok(&["restores", "log", "--full"]);
+    serde_json::from_str::<Vec<Value>>(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+/// Per-object entries (no `Level`): asserts one per object key and returns the keys.
+fn object_entries(log: &[Value]) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for e in log.iter().filter(|e| e.get("Level").is_none()) {
+        let key = e["ObjectKey"].as_str().expect("ObjectKey").to_owned();
+        assert_eq!(e["Result"], true, "{e}");
+        assert!(keys.insert(key.clone()), "two log entries for {key}");
+    }
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sites_are_added_tested_and_removed() {
+    let mut env = Env::new(40).await;
+    env.start().await;
+    let s2 = env.sim.site("s2").expect("s2").clone();
+    let add = |name: &str, token: [&str; 2]| {
+        let mut args: Vec<String> = [
+            "sites",
+            "add",
+            name,
+            "--api-url",
+            &s2.api_url,
+            "--site-url",
+            &s2.site_url,
+            "--email",
+            &s2.email,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(token.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    let run = |args: Vec<String>| {
+        let env = &env;
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            env.cli(&refs).await
+        }
+    };
+
+    // A refused token: the API's error, nothing saved.
+    let bad = run(add("s2", ["--token", "not-the-token"])).await;
+    bad.fails(1, "connection test failed, nothing was saved");
+    assert!(bad.stderr.contains("401"), "{bad:?}");
+    let bad = run(add("s2", ["--token-env", "E2E_NOT_SET"])).await;
+    bad.fails(1, "E2E_NOT_SET is not set");
+    let bad = run(add("bad name", ["--token", S2_TOKEN])).await;
+    bad.fails(1, "not a valid site name");
+    let sites = env.cli_json(&["sites", "list"]).await;
+    assert_eq!(sites["items"].as_array().map(Vec::len), Some(1), "{sites}");
+
+    // Inline, env and file tokens.
+    let added = run(add("s2", ["--token", S2_TOKEN])).await;
+    added.ok(&["sites", "add", "s2"]);
+    assert!(added.stdout.contains("site s2 added"), "{added:?}");
+    run(add("s2env", ["--token-env", S2_TOKEN_ENV]))
+        .await
+        .ok(&["add s2env"]);
+    std::fs::write(env.dir.path().join("s2.token"), S2_TOKEN).expect("token file");
+    run(add("s2file", ["--token-file", "s2.token"]))
+        .await
+        .fails(1, "cannot read token file");
+    let path = env.dir.path().join("s2.token");
+    run(add(
+        "s2file",
+        ["--token-file", path.to_str().expect("utf-8")],
+    ))
+    .await
+    .ok(&["add s2file"]);
+    run(add("s2", ["--token", S2_TOKEN]))
+        .await
+        .fails(1, "exists already");
+    let sites = env.cli_json(&["sites", "list"]).await;
+    let by_name: HashMap<&str, &Value> = sites["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| (s["name"].as_str().expect("name"), s))
+        .collect();
+    assert_eq!(by_name["s1"]["source"], "config");
+    assert_eq!(by_name["s2"]["token_source"], "inline");
+    assert_eq!(by_name["s2env"]["token_source"], "env");
+    assert_eq!(by_name["s2file"]["token_source"], "file");
+    env.cli(&["sites", "test", "s2"])
+        .await
+        .ok(&["sites test s2"]);
+
+    // Config sites stay; removal asks, off a terminal it needs --yes.
+    env.cli(&["sites", "remove", "s1", "--yes"])
+        .await
+        .fails(1, "defined in the config file");
+    env.cli(&["sites", "remove", "s2file"])
+        .await
+        .fails(1, "without --yes");
+    env.cli(&["sites", "remove", "s2file", "--yes"])
+        .await
+        .ok(&["sites remove"]);
+    env.cli(&["sites", "remove", "nope", "--yes"])
+        .await
+        .fails(1, "no site named");
+
+    // Added sites survive a restart; the inline token still opens.
+    env.stop().await;
+    env.start().await;
+    let names: BTreeSet<String> = env.cli_json(&["sites", "list"]).await["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|s| s["name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["s1", "s2", "s2env"].map(str::to_owned).into());
+    let test = env.cli(&["sites", "test", "s2"]).await;
+    test.ok(&["sites test s2 after restart"]);
+    assert!(test.stdout.contains("site s2 ok"), "{test:?}");
+    env.stop().await;
+
+    // The inline token is nowhere in plaintext: store (with WAL and key file), log, output.
+    let mut files = vec![env.log()];
+    for entry in std::fs::read_dir(env.db().parent().expect("data dir")).expect("data dir") {
+        files.push(entry.expect("entry").path());
+    }
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(S2_TOKEN.len())
+                .any(|w| w == S2_TOKEN.as_bytes()),
+            "token in {}",
+            f.display()
+        );
+    }
+    assert!(!sites.to_string().contains(S2_TOKEN));
+    let key = std::fs::metadata(env.db().with_file_name("assetark.key")).expect("key file");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o777,
+        0o600
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restores_to_a_new_schema_on_the_same_and_another_site() {
+    let mut env = Env::new(OBJECTS).await;
+    env.start().await;
+    env.add_s2().await;
+    let backup = env.backup("ITSM").await.to_string();
+    let s1_schemas = env.site("s1").schemas().await;
+
+    // Dry run: the plan, nothing changed.
+    let plan = env
+        .cli_json(&[
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            "ITSM copy",
+            "--key",
+            "ITSMC",
+            "--dry-run",
+        ])
+        .await;
+    assert_eq!(plan["source"]["key"], "ITSM", "{plan}");
+    assert!(plan["conflict"].is_null(), "{plan}");
+    let text = env
+        .cli(&[
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            "ITSM copy",
+            "--key",
+            "ITSMC",
+            "--site",
+            "s2",
+            "--dry-run",
+        ])
+        .await;
+    text.ok(&["dry run text"]);
+    assert!(text.stdout.contains("nothing was changed"), "{text:?}");
+    assert_eq!(env.site("s1").schemas().await, s1_schemas);
+    assert!(env.site("s2").schemas().await.is_empty());
+    let none = env.cli_json(&["restores", "list"]).await;
+    assert_eq!(none["items"], serde_json::json!([]));
+
+    // Same site, waiting: stage lines on stderr, a result line on stdout.
+    let same = env
+        .cli(&[
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            "ITSM copy",
+            "--key",
+            "ITSMC",
+            "--wait",
+        ])
+        .await;
+    same.ok(&["restore to s1"]);
+    assert!(same.stderr.contains("Restoring object entries"), "{same:?}");
+    assert!(same.stdout.contains("restore 1 completed"), "{same:?}");
+    // Another site, waiting, JSON.
+    let other = env
+        .cli_json(&[
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            "ITSM moved",
+            "--key",
+            "ITSMM",
+            "--site",
+            "s2",
+            "--wait",
+        ])
+        .await;
+    assert_eq!(other["status"], "completed", "{other}");
+    let n = assert_each_object_once(&env, "ITSM", "s1", "ITSMC").await;
+    assert_eq!(
+        assert_each_object_once(&env, "ITSM", "s2", "ITSMM").await,
+        n
+    );
+
+    // History and details.
+    let list = env.cli_json(&["restores", "list"]).await;
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    let r2 = &items[0];
+    assert_eq!(r2["id"], 2);
+    assert_eq!(r2["source"]["site"], "s1");
+    assert_eq!(r2["source"]["schema_key"], "ITSM");
+    assert_eq!(r2["destination"]["site"], "s2");
+    assert_eq!(r2["destination"]["schema_key"], "ITSMM");
+    assert_eq!(r2["destination"]["schema_name"], "ITSM moved");
+    assert_eq!(r2["destination"]["kind"], "new_schema");
+    let link = r2["destination"]["link"].as_str().expect("link");
+    let s2 = env.sim.site("s2").expect("s2");
+    assert!(link.starts_with(&s2.site_url), "{link}");
+    assert!(
+        r2["started_at"].is_string() && r2["ended_at"].is_string(),
+        "{r2}"
+    );
+    let only_s2 = env.cli_json(&["restores", "list", "--site", "s2"]).await;
+    assert_eq!(only_s2["items"].as_array().map(Vec::len), Some(1));
+    let shown = env.show(1).await;
+    let objects = shown["counts"]
+        .as_array()
+        .expect("counts")
+        .iter()
+        .find(|c| c["stage"] == "object_entries")
+        .cloned()
+        .expect("object stage");
+    assert_eq!(objects["done"], n as u64);
+    assert_eq!(objects["total"], n as u64);
+    assert_eq!(shown["options"]["destination"]["key"], "ITSMC");
+    let text = env.cli(&["restores", "list"]).await;
+    assert!(text.stdout.contains("s2/ITSMM ITSM moved"), "{text:?}");
+    let text = env.cli(&["restores", "show", "1"]).await;
+    assert!(text.stdout.contains("Restoring object entries"), "{text:?}");
+
+    // Full log: one entry per object, and as many as the target holds.
+    assert_eq!(object_entries(&full_log(&env, 1).await).len(), n);
+    assert_eq!(object_entries(&full_log(&env, 2).await).len(), n);
+
+    // Live events: a slowed restore followed to its end over SSE.
+    env.latency(15).await;
+    let started = env
+        .cli_json(&[
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            "ITSM live",
+            "--key",
+            "ITSML",
+            "--site",
+            "s2",
+        ])
+        .await;
+    let id = started["restore_id"].as_i64().expect("id").to_string();
+    let follow = env.cli(&["restores", "log", &id, "--follow"]).await;
+    follow.ok(&["restores log --follow"]);
+    assert!(
+        follow.stdout.contains("Restoring object types started"),
+        "{follow:?}"
+    );
+    assert!(
+        follow.stdout.contains("Restoring object entries"),
+        "{follow:?}"
+    );
+    assert!(
+        follow
+            .stdout
+            .trim_end()
+            .ends_with("restore ended: completed (completed)"),
+        "{follow:?}"
+    );
+    env.latency(0).await;
+    let last = env.cli(&["restores", "log", &id]).await;
+    last.ok(&["restores log"]);
+    assert!(last.stdout.contains("restore ended: completed"), "{last:?}");
+    let events = env.cli(&["restores", "log", &id, "--json"]).await;
+    let first: Value =
+        serde_json::from_str(events.stdout.lines().next().expect("a line")).expect("json line");
+    assert!(first["event"].is_string(), "{first}");
+    env.stop().await;
+    // After a restart the last events come from the stored log.
+    env.start().await;
+    let again = env.cli(&["restores", "log", &id]).await;
+    assert!(again.stdout.contains(" OK\n"), "{again:?}");
+    assert!(
+        again.stdout.contains("restore ended: completed"),
+        "{again:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_site_restores_queue_and_stop_ends_cleanly() {
+    let mut env = Env::new(OBJECTS).await;
+    env.start().await;
+    env.add_s2().await;
+    let backup = env.backup("ITSM").await.to_string();
+    env.latency(25).await;
+    let start = |key: &'static str, site: &'static str| {
+        let env = &env;
+        let backup = backup.clone();
+        async move {
+            let r = env
+                .cli_json(&[
+                    "restore",
+                    "start",
+                    &backup,
+                    "--to",
+                    "new-schema",
+                    "--name",
+                    key,
+                    "--key",
+                    key,
+                    "--site",
+                    site,
+                ])
+                .await;
+            (
+                r["restore_id"].as_i64().expect("id"),
+                r["job_id"].as_i64().expect("job"),
+            )
+        }
+    };
+    let (a, _) = start("QA", "s1").await;
+    let (b, _) = start("QB", "s1").await;
+    let (c, _) = start("QC", "s2").await;
+    // B waits for A; C (another site) runs meanwhile.
+    env.wait_restore(a, "A in progress", |r| r["status"] == "in_progress")
+        .await;
+    env.wait_restore(c, "C in progress", |r| r["status"] == "in_progress")
+        .await;
+    let rb = env.show(b).await;
+    assert_eq!(rb["status"], "pending", "{rb}");
+    let ra = env.wait_restore(a, "A ends", ended).await;
+    assert_eq!(ra["status"], "completed", "{ra}");
+    let rb = env.wait_restore(b, "B ends", ended).await;
+    assert_eq!(rb["status"], "completed", "{rb}");
+    assert!(
+        rb["started_at"].as_str() >= ra["ended_at"].as_str(),
+        "B started before A ended: {ra} {rb}"
+    );
+    env.wait_restore(c, "C ends", ended).await;
+
+    // STOP mid-restore: the stage in flight ends cleanly.
+    let (d, d_job) = start("QD", "s1").await;
+    let (e, e_job) = start("QE", "s1").await;
+    env.wait_restore(d, "D creating objects", |r| {
+        r["stage"] == "object_entries" && r["progress"]["done"].as_u64().unwrap_or(0) > 5
+    })
+    .await;
+    env.cli(&["restores", "stop", &d.to_string()])
+        .await
+        .fails(1, "without --yes");
+    // A pending restore is just marked stopped.
+    let stop_e = env
+        .cli(&["restores", "stop", &e.to_string(), "--yes"])
+        .await;
+    stop_e.ok(&["stop pending"]);
+    assert!(
+        stop_e.stdout.contains(&format!("restore {e} stopped")),
+        "{stop_e:?}"
+    );
+    let stop_d = env
+        .cli(&["restores", "stop", &d.to_string(), "--yes"])
+        .await;
+    stop_d.ok(&["stop running"]);
+    assert!(stop_d.stdout.contains("stopping"), "{stop_d:?}");
+    let rd = env.wait_restore(d, "D stopped", ended).await;
+    assert_eq!(rd["status"], "stopped", "{rd}");
+    let re = env.show(e).await;
+    assert_eq!(re["status"], "stopped", "{re}");
+    assert!(re["started_at"].is_null(), "{re}");
+    // No stuck jobs.
+    for job in [d_job, e_job] {
+        let client = assetark::cli::ControlClient::new(env.dir.path().join("ctl.sock"));
+        let view = wait_for("job ends", || async {
+            let j = client
+                .get(&format!("/v1/jobs/{job}"))
+                .await
+                .expect("job")
+                .body;
+            (j["status"] == "done").then_some(j)
+        })
+        .await;
+        assert!(view["error"].is_null(), "{view}");
+    }
+    env.latency(0).await;
+    // The log lists exactly what was created.
+    let created = env.site("s1").objects("QD").await;
+    let logged = object_entries(&full_log(&env, d).await);
+    assert!(
+        !created.is_empty() && created.len() < 200,
+        "{}",
+        created.len()
+    );
+    assert_eq!(logged.len(), created.len());
+    assert!(!env.site("s1").schemas().await.contains_key("QE"));
+    env.cli(&["restores", "stop", &d.to_string(), "--yes"])
+        .await
+        .fails(1, "has already ended (stopped)");
+    // Another restore to the same site still runs after the stops.
+    let (f, _) = start("QF", "s1").await;
+    let rf = env.wait_restore(f, "F ends", ended).await;
+    assert_eq!(rf["status"], "completed", "{rf}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicts_and_bad_input_change_nothing() {
+    let mut env = Env::new(60).await;
+    env.start().await;
+    let backup = env.backup("ITSM").await.to_string();
+    let before = env.site("s1").schemas().await;
+    let name_taken = env
+        .cli(&[
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            "Other",
+            "--key",
+            "ITSM",
+            "--wait",
+        ])
+        .await;
+    assert_eq!(name_taken.code, 1, "{name_taken:?}");
+    assert!(
+        name_taken.stdout.contains("restore 1 error"),
+        "{name_taken:?}"
+    );
+    assert!(
+        name_taken.stderr.contains("restore 1 error"),
+        "{name_taken:?}"
+    );
+    let r = env.show(1).await;
+    assert_eq!(r["status"], "error");
+    let result = r["result"].as_str().expect("result");
+    assert!(
+        result.contains("objectSchemaKey"),
+        "the API's message: {result}"
+    );
+    assert_eq!(env.site("s1").schemas().await, before);
+
+    for (args, message) in [
+        (
+            vec!["99", "--name", "N", "--key", "NEWK"],
+            "no complete backup with id 99",
+        ),
+        (
+            vec![&backup, "--name", "N", "--key", "bad-key"],
+            "is not a schema key",
+        ),
+        (
+            vec![&backup, "--name", " ", "--key", "NEWK"],
+            "name: must not be empty",
+        ),
+        (
+            vec![&backup, "--name", "N", "--key", "NEWK", "--site", "nowhere"],
+            "no site named \"nowhere\"",
+        ),
+    ] {
+        let mut all = vec!["restore", "start"];
+        all.extend(&args);
+        all.extend(["--to", "new-schema"]);
+        env.cli(&all).await.fails(1, message);
+    }
+    env.cli(&[
+        "restore", "start", &backup, "--to", "existing", "--name", "N", "--key", "K",
+    ])
+    .await
+    .fails(2, "invalid value");
+    env.cli(&["restores", "show", "99"])
+        .await
+        .fails(1, "restore 99 not found");
+    env.cli(&["restores", "log", "99", "--full"])
+        .await
+        .fails(1, "restore 99 not found");
+    env.cli(&["restores", "stop", "99", "--yes"])
+        .await
+        .fails(1, "restore 99 not found");
+    let list = env.cli_json(&["restores", "list"]).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(env.site("s1").schemas().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_in_every_stage_resumes_without_duplicates() {
+    let mut env = Env::new(OBJECTS).await;
+    env.start().await;
+    env.add_s2().await;
+    let backup = env.backup("ITSM").await.to_string();
+    // Slow enough that every stage with a request lasts long enough to be seen.
+    env.latency(60).await;
+    let started = env
+        .cli_json(&[
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            "Crash test",
+            "--key",
+            "CRASH",
+            "--site",
+            "s2",
+        ])
+        .await;
+    let id = started["restore_id"].as_i64().expect("id");
+    let stages = [
+        "icons",
+        "schema",
+        "global_config",
+        "global_status_types",
+        "schema_status_types",
+        "reference_types",
+        "global_reference_types",
+        "object_types",
+        "attributes",
+        "object_entries",
+        "object_references",
+    ];
+    let mut killed_in = Vec::new();
+    for (i, stage) in stages.iter().enumerate() {
+        // Wait until this stage is in flight, or a later one (a stage without requests can
+        // pass between two polls), or the end.
+        let r = env
+            .wait_restore(id, stage, |r| {
+                let at = stages.iter().position(|s| r["stage"] == *s);
+                ended(r) || (r["status"] == "in_progress" && at.is_some_and(|at| at >= i))
+            })
+            .await;
+        if ended(&r) {
+            break;
+        }
+        if r["stage"] != *stage {
+            continue;
+        }
+        env.kill().await;
+        killed_in.push(*stage);
+        env.start().await;
+    }
+    env.latency(0).await;
+    let r = env.wait_restore(id, "the restore ends", ended).await;
+    assert_eq!(r["status"], "completed", "{r}");
+    assert!(
+        killed_in.len() >= 5,
+        "killed in only {} stages: {killed_in:?}",
+        killed_in.len()
+    );
+    for must in ["schema", "object_types", "attributes", "object_entries"] {
+        assert!(
+            killed_in.contains(&must),
+            "not killed in {must}: {killed_in:?}"
+        );
+    }
+    let n = assert_each_object_once(&env, "ITSM", "s2", "CRASH").await;
+    let log = full_log(&env, id).await;
+    assert_eq!(object_entries(&log).len(), n, "one log entry per object");
+    let s2_schemas = env.site("s2").schemas().await;
+    assert_eq!(s2_schemas.len(), 1, "one schema created: {s2_schemas:?}");
+    eprintln!("killed in: {killed_in:?}");
+}
