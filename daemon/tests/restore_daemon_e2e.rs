@@ -18,7 +18,8 @@
 //!   message and creates nothing; unknown backup, bad key, unknown site, bad ids;
 //! - `sigkill_in_every_stage_resumes_without_duplicates`: one restore killed (SIGKILL) in each
 //!   stage it can be caught in (at least 5, seen via `restores show --json`), restarted each
-//!   time; it completes with every object exactly once.
+//!   time; it completes with every object exactly once. A SIGTERM mid-objects exits cleanly
+//!   and the restore resumes after the restart.
 //!
 //! No fixed sleeps: every wait polls a condition with a deadline.
 
@@ -680,4 +681,35 @@ async fn sigkill_in_every_stage_resumes_without_duplicates() {
     let s2_schemas = env.site("s2").schemas().await;
     assert_eq!(s2_schemas.len(), 1, "one schema created: {s2_schemas:?}");
     eprintln!("killed in: {killed_in:?}");
+
+    // SIGTERM mid-objects: a clean exit that leaves the restore to resume, not `stopped`.
+    env.latency(30).await;
+    let started = env
+        .cli_json(&[
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            "Term test",
+            "--key",
+            "TERM",
+            "--site",
+            "s2",
+        ])
+        .await;
+    let id = started["restore_id"].as_i64().expect("id");
+    env.wait_restore(id, "objects being created", |r| {
+        r["stage"] == "object_entries" && r["progress"]["done"].as_u64().unwrap_or(0) > 5
+    })
+    .await;
+    env.stop().await;
+    env.latency(0).await;
+    env.start().await;
+    let r = env
+        .wait_restore(id, "the resumed restore ends", ended)
+        .await;
+    assert_eq!(r["status"], "completed", "{r}");
+    assert_eq!(assert_each_object_once(&env, "ITSM", "s2", "TERM").await, n);
 }

@@ -74,6 +74,11 @@ fn a_good_config_resolves_paths_tokens_and_limits() {
         PathBuf::from("/etc/assetark/data/assetark.db")
     );
     assert_eq!(cfg.control.socket, PathBuf::from("/run/assetark.sock"));
+    assert_eq!(
+        cfg.store.key_file,
+        PathBuf::from("/etc/assetark/data/assetark.key"),
+        "the token key defaults to the database's directory"
+    );
     let tcp = cfg.control.tcp.as_ref().expect("tcp");
     assert_eq!(tcp.addr.port(), 7878);
     assert_eq!(tcp.token.expose(), API_TOKEN);
@@ -244,4 +249,14 @@ fn every_shipped_daemon_config_parses() {
         "no config/assetark*.toml found in {}",
         dir.display()
     );
+}
+
+#[test]
+fn the_token_key_file_is_configurable() {
+    let cfg =
+        parse("[store]\npath = \"db/s.db\"\nkey_file = \"keys/k\"\n[control]\nsocket = \"s\"\n")
+            .expect("valid");
+    assert_eq!(cfg.store.key_file, PathBuf::from("/etc/assetark/keys/k"));
+    let found = problems("[store]\npath = \"a\"\nkey_file = \"\"\n[control]\nsocket = \"s\"\n");
+    assert_eq!(found[0].key, "store.key_file");
 }
