@@ -13,7 +13,8 @@
 //!   `log`; every object restored exactly once;
 //! - `same_site_restores_queue_and_stop_ends_cleanly`: a second restore to a busy site waits
 //!   `pending`; STOP mid-restore ends `stopped` with no stuck job and a log of what exists;
-//!   STOP of a pending restore; a restore to another site runs meanwhile;
+//!   STOP of a pending restore; a restore to another site runs meanwhile; a restore stored
+//!   without its job is adopted at the next start;
 //! - `conflicts_and_bad_input_change_nothing`: name/key in use ends `error` with the API's
 //!   message and creates nothing; unknown backup, bad key, unknown site, bad ids;
 //! - `sigkill_in_every_stage_resumes_without_duplicates`: one restore killed (SIGKILL) in each
@@ -522,6 +523,30 @@ async fn same_site_restores_queue_and_stop_ends_cleanly() {
     let (f, _) = start("QF", "s1").await;
     let rf = env.wait_restore(f, "F ends", ended).await;
     assert_eq!(rf["status"], "completed", "{rf}");
+
+    // A restore stored without its job (a crash between the two writes) is adopted at the
+    // next start: here a copy of E's row, which never ran.
+    env.stop().await;
+    let orphan = {
+        use assetark::store::{NewRestore, RestoreStore as _, SqliteStore};
+        let store = SqliteStore::open_without_recovery(env.db()).expect("store");
+        let e_row = store.get_restore(e).expect("E");
+        store
+            .create_restore(&NewRestore {
+                backup_id: e_row.backup_id,
+                target_site: e_row.target_site.clone(),
+                options: e_row.options.clone(),
+                plan: e_row.plan.clone(),
+                created_at: e_row.created_at,
+            })
+            .expect("orphan row")
+    };
+    env.start().await;
+    let ro = env.wait_restore(orphan, "the orphan ends", ended).await;
+    assert_eq!(ro["status"], "completed", "{ro}");
+    assert_eq!(assert_each_object_once(&env, "ITSM", "s1", "QE").await, {
+        env.site("s1").objects("ITSM").await.len()
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -216,6 +216,13 @@ impl Jobs {
     }
 
     async fn claim_loop(self: Arc<Self>) {
+        match self.adopt_orphan_restores().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(restores = n, "Restores without a job were enqueued."),
+            Err(e) => {
+                tracing::error!(error = %error_chain(&e), "Looking for restores without a job failed.");
+            }
+        }
         loop {
             let permit = tokio::select! {
                 () = self.root.cancelled() => return,

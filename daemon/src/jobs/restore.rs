@@ -30,7 +30,9 @@ use super::{EnqueueError, Jobs, RestoreJob};
 use crate::api::error_chain;
 use crate::backup::Progress;
 use crate::restore::{self, RestoreEvent};
-use crate::store::{self, Job, JobId, RestoreId, RestoreStatus, RestoreUpdate};
+use crate::store::{
+    self, Job, JobFilter, JobId, JobStatus, PageRequest, RestoreId, RestoreStatus, RestoreUpdate,
+};
 
 use super::KIND_RESTORE;
 
@@ -108,6 +110,57 @@ impl Jobs {
         tracing::info!(job_id = id, restore_id, site, "Restore job enqueued.");
         self.wake.notify_one();
         Ok(id)
+    }
+
+    /// Enqueues a job for every unfinished restore that has none: a crash between storing a
+    /// restore and enqueueing its job would otherwise leave it `pending` for ever. Runs once
+    /// at startup, before the first claim.
+    pub(super) async fn adopt_orphan_restores(&self) -> Result<usize, store::Error> {
+        let mut has_job = std::collections::BTreeSet::new();
+        for status in [JobStatus::Queued, JobStatus::Running] {
+            let filter = JobFilter {
+                status: Some(status),
+                kind: Some(KIND_RESTORE.to_owned()),
+            };
+            let page = PageRequest {
+                limit: 100_000,
+                offset: 0,
+            };
+            for job in self.store.list_jobs(filter, page).await? {
+                if let Ok(spec) = RestoreJob::from_payload(&job.payload) {
+                    has_job.insert(spec.restore_id);
+                }
+            }
+        }
+        let mut adopted = 0;
+        let mut offset = 0;
+        loop {
+            let page = PageRequest { limit: 500, offset };
+            let rows = self.store.list_restores(None, page).await?;
+            // Oldest first, so adopted restores keep their order in their site's queue.
+            for row in rows.iter().rev() {
+                let unfinished = matches!(
+                    row.status,
+                    RestoreStatus::Pending | RestoreStatus::InProgress
+                );
+                if unfinished && !has_job.contains(&row.id) {
+                    tracing::warn!(restore_id = row.id, "Restore without a job; enqueueing it.");
+                    match self.enqueue_restore(row.id, &row.target_site).await {
+                        Ok(_) => {}
+                        Err(EnqueueError::Store(e)) => return Err(e),
+                        // Shutting down: the next start adopts the rest.
+                        Err(EnqueueError::ShuttingDown | EnqueueError::InProgress { .. }) => {
+                            return Ok(adopted);
+                        }
+                    }
+                    adopted += 1;
+                }
+            }
+            if rows.len() < 500 {
+                return Ok(adopted);
+            }
+            offset += 500;
+        }
     }
 
     /// The live feed of a restore, if this process has one (it ran or waits here).
