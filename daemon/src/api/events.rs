@@ -28,6 +28,9 @@ use crate::jobs::feed::{END, RING_SIZE};
 use crate::jobs::{FeedEvent, Subscription};
 use crate::store::{LogEntry, RestoreStatus};
 
+/// Log entries read per query when the replay comes from the store.
+const LOG_PAGE: usize = 2000;
+
 pub(super) fn router() -> Router<ApiState> {
     Router::new().route("/v1/restores/{id}/events", get(events))
 }
@@ -63,12 +66,26 @@ async fn events(
     let sub = match state.jobs.restore_feed(id) {
         Some(feed) => feed.subscribe(),
         None if ended || !follow => {
-            // Ran before this process started: rebuild the replay from the stored log.
-            let total = state.store.restore_log(id, 0, usize::MAX).await?;
-            let skip = total.len().saturating_sub(RING_SIZE - 1);
-            let mut replay: Vec<FeedEvent> = total
+            // Ran before this process started: rebuild the replay from the tail of the stored
+            // log, a page at a time so a huge log never sits in memory whole.
+            let mut tail: VecDeque<LogEntry> = VecDeque::with_capacity(RING_SIZE);
+            let mut after = 0;
+            loop {
+                let page = state.store.restore_log(id, after, LOG_PAGE).await?;
+                let full = page.len() == LOG_PAGE;
+                after = page.last().map_or(after, |e| e.seq);
+                for e in page {
+                    if tail.len() == RING_SIZE - 1 {
+                        tail.pop_front();
+                    }
+                    tail.push_back(e);
+                }
+                if !full {
+                    break;
+                }
+            }
+            let mut replay: Vec<FeedEvent> = tail
                 .iter()
-                .skip(skip)
                 .enumerate()
                 .map(|(i, e)| FeedEvent {
                     seq: i as u64 + 1,
