@@ -61,13 +61,20 @@ pub(super) fn sites(body: &Value) -> String {
                 cell(&s["site_url"]),
                 cell(&s["email"]),
                 cell(&s["tokens"]),
+                match s["token_source"].as_str() {
+                    Some(t) => format!("{} ({t} token)", cell(&s["source"])),
+                    None => cell(&s["source"]),
+                },
             ]
         })
         .collect();
     if rows.is_empty() {
         return "no sites configured".to_owned();
     }
-    table(&["NAME", "FLAVOR", "SITE", "EMAIL", "TOKENS"], &rows)
+    table(
+        &["NAME", "FLAVOR", "SITE", "EMAIL", "TOKENS", "SOURCE"],
+        &rows,
+    )
 }
 
 /// `sites test`.
