@@ -7,19 +7,19 @@
 //!   group matches, the order of object creation and the number of requests per stage.
 //! - [`execute`] runs the stages of [`Stage::ALL`] in order against the target, recording every
 //!   old -> new id in the store as it is created, so it resumes after a crash, a kill or a STOP
-//!   without creating anything twice (see [`objects`] for how resume and ambiguous creates are
+//!   without creating anything twice (see `objects` for how resume and ambiguous creates are
 //!   reconciled with the site).
 //!
-//! | stage                        | module              | API                                          |
-//! |------------------------------|---------------------|----------------------------------------------|
-//! | icons                        | [`icons`]           | none (matched by name in the plan)           |
-//! | schema, global config        | [`schema`]          | `POST /objectschema/create`, `.../property`  |
-//! | global / schema status types | [`statuses`]        | `POST /config/statustype`                    |
-//! | reference types (both)       | [`reftypes`]        | `POST /config/referencetype`                 |
-//! | object types                 | [`objecttypes`]     | `POST /objecttype/create`, `.../position`    |
-//! | attributes                   | [`attributes`]      | `POST/PUT /objecttypeattribute/...`          |
-//! | object entries               | [`objects`]         | `POST /object/create` (`post_once`)          |
-//! | object references            | [`references`]      | `PUT /object/{id}` (cycle edges only)        |
+//! | stage                        | module        | API                                          |
+//! |------------------------------|---------------|----------------------------------------------|
+//! | icons                        | `icons`       | none (matched by name in the plan)           |
+//! | schema, global config        | `schema`      | `POST /objectschema/create`, `.../property`  |
+//! | global / schema status types | `statuses`    | `POST /config/statustype`                    |
+//! | reference types (both)       | `reftypes`    | `POST /config/referencetype`                 |
+//! | object types                 | `objecttypes` | `POST /objecttype/create`, `.../position`    |
+//! | attributes                   | `attributes`  | `POST/PUT /objecttypeattribute/...`          |
+//! | object entries               | `objects`     | `POST /object/create` (`post_once`)          |
+//! | object references            | `references`  | `PUT /object/{id}` (cycle edges only)        |
 //!
 //! The daemon drives it: [`plan`] for a dry run, [`create`] to store a restore row holding the
 //! plan, [`execute`] (again with the stored plan, [`load_plan`]) to run or resume it.
