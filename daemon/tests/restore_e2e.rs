@@ -483,7 +483,14 @@ async fn a_new_schema_whose_name_or_key_exists_fails_with_the_api_message_and_cr
     let s1 = client(&sim, "s1");
     let b = backup(&s1, &store, "LOC").await;
     let raw = Raw::new(&sim, "s1");
-    for (name, key, clash) in [("IT Assets", "FRESH", "name"), ("Fresh", "ITSM", "key")] {
+    // The last case names the existing schema exactly: a rerun must not adopt it as "the
+    // schema an interrupted run created".
+    let cases = [
+        ("IT Assets", "FRESH", "name"),
+        ("Fresh", "ITSM", "key"),
+        ("IT Assets", "ITSM", "both"),
+    ];
+    for (name, key, clash) in cases {
         let schemas = raw.schemas().await.len();
         let globals = raw.list("/config/statustype").await.len();
         let (p, id) = plan(&store, &s1, b, name, key).await;
@@ -491,20 +498,26 @@ async fn a_new_schema_whose_name_or_key_exists_fails_with_the_api_message_and_cr
             p.conflict.as_deref().is_some_and(|c| c.contains("exists")),
             "{p:?}"
         );
-        let err = execute(&store, &s1, id, &p, CancellationToken::new())
-            .await
-            .0
-            .unwrap_err();
-        let body = err
-            .api_body()
-            .unwrap_or_else(|| panic!("no API body: {err:?}"))
-            .to_string();
-        assert!(body.contains("already exists"), "{clash}: {body}");
-        let row = store.get_restore(id).await.unwrap();
-        assert_eq!(row.status, RestoreStatus::Error);
-        assert!(row.result.unwrap().contains("already exists"));
-        assert_eq!(raw.schemas().await.len(), schemas, "a schema was created");
-        assert_eq!(raw.list("/config/statustype").await.len(), globals);
+        for run in 0..2 {
+            let err = execute(&store, &s1, id, &p, CancellationToken::new())
+                .await
+                .0
+                .unwrap_err();
+            let body = err
+                .api_body()
+                .unwrap_or_else(|| panic!("no API body: {err:?}"))
+                .to_string();
+            assert!(
+                body.contains("already exists"),
+                "{clash}, run {run}: {body}"
+            );
+            let row = store.get_restore(id).await.unwrap();
+            assert_eq!(row.status, RestoreStatus::Error);
+            assert!(row.result.unwrap().contains("already exists"));
+            assert_eq!(row.new_schema_id, None);
+            assert_eq!(raw.schemas().await.len(), schemas, "a schema was created");
+            assert_eq!(raw.list("/config/statustype").await.len(), globals);
+        }
     }
     sim.shutdown().await;
 }

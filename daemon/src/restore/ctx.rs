@@ -172,6 +172,13 @@ impl<'a> Ctx<'a> {
         Ok(resumed)
     }
 
+    /// Forgets that `stage` started: its one write was refused, so nothing of it exists and a
+    /// rerun starts it fresh.
+    pub async fn forget(&mut self, stage: Stage) -> Result<(), Error> {
+        self.counts.remove(&stage);
+        self.persist(None).await
+    }
+
     /// Reports progress (not persisted; see [`Ctx::checkpoint`]).
     pub fn progress(&mut self, stage: Stage, done: u64) {
         let c = self.counts.entry(stage).or_default();

@@ -18,8 +18,9 @@ pub(crate) enum Finder<'b> {
     /// In the JSON array at `list`, the element whose `name` equals `name` (ignoring case and
     /// surrounding spaces, as Assets does for uniqueness).
     Named { list: &'b str, name: &'b str },
-    /// The schema with this key.
-    SchemaKey(&'b str),
+    /// The schema with this key *and* this name (a schema that merely shares the key is
+    /// somebody else's).
+    Schema { key: &'b str, name: &'b str },
 }
 
 /// Whether two names are the same to Assets.
@@ -55,11 +56,14 @@ impl Finder<'_> {
     pub async fn find(&self, client: &AssetsClient) -> Result<Option<String>, assets::Error> {
         match *self {
             Finder::Named { list, name } => Ok(id_by_name(&get_list(client, list).await?, name)),
-            Finder::SchemaKey(key) => Ok(client
+            Finder::Schema { key, name } => Ok(client
                 .list_schemas()
                 .await?
                 .iter()
-                .find(|s| s["objectSchemaKey"].as_str() == Some(key))
+                .find(|s| {
+                    s["objectSchemaKey"].as_str() == Some(key)
+                        && s["name"].as_str().is_some_and(|n| same_name(n, name))
+                })
                 .and_then(|s| sid(&s["id"]))),
         }
     }

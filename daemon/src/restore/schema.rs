@@ -30,9 +30,11 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     if done == 1 {
         return ctx.finish(Stage::Schema).await;
     }
-    let finder = Finder::SchemaKey(key);
-    // An interrupted run may have created it without recording it.
-    let found = if resumed {
+    let finder = Finder::Schema { key, name };
+    // An interrupted run may have created it without recording it. A schema with this key
+    // and name is only ours if none existed when the restore was planned.
+    let adopt = resumed && ctx.plan.conflict.is_none();
+    let found = if adopt {
         finder.find(ctx.client).await?
     } else {
         None
@@ -45,9 +47,19 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
                 body["description"] = Value::String(d.to_owned());
             }
             const PATH: &str = "/objectschema/create";
-            create_or_find(ctx.client, PATH, &body, finder)
-                .await?
-                .id(PATH)?
+            match create_or_find(ctx.client, PATH, &body, finder).await {
+                Ok(c) => c.id(PATH)?,
+                Err(e) => {
+                    // A refusal is definitive: nothing was created, so a rerun must not look
+                    // for "its" schema (it would find the one that made the name or key taken).
+                    if e.status()
+                        .is_some_and(|s| (400..500).contains(&s) && s != 429)
+                    {
+                        ctx.forget(Stage::Schema).await?;
+                    }
+                    return Err(e.into());
+                }
+            }
         }
     };
     ctx.record(kinds::SCHEMA, &old, &id).await?;
