@@ -635,8 +635,10 @@ async fn sigkill_in_every_stage_resumes_without_duplicates() {
     env.start().await;
     env.add_s2().await;
     let backup = env.backup("ITSM").await.to_string();
-    // Slow enough that every stage with a request lasts long enough to be seen.
-    env.latency(60).await;
+    // Slow enough that every stage with a request lasts long enough to be seen: the schema
+    // stage is a single request, so it gets a long latency; the rest run at 60 ms a request
+    // (set once the schema stage has been seen).
+    env.latency(400).await;
     let started = env
         .cli_json(&[
             "restore",
@@ -684,6 +686,9 @@ async fn sigkill_in_every_stage_resumes_without_duplicates() {
         }
         env.kill().await;
         killed_in.push(*stage);
+        if *stage == "schema" {
+            env.latency(60).await;
+        }
         env.start().await;
     }
     env.latency(0).await;
