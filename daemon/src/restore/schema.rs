@@ -25,9 +25,14 @@ const CONFIG_FIELDS: [&str; 3] = [
 pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     let Destination::NewSchema { name, key } = &ctx.plan.destination;
     let old = ctx.plan.source.id.clone();
-    let done = u64::from(ctx.ids.get(kinds::SCHEMA, &old).is_some());
-    let resumed = ctx.start(Stage::Schema, done, 1).await?;
-    if done == 1 {
+    let mapped = ctx.ids.get(kinds::SCHEMA, &old).map(|id| id.to_string());
+    let resumed = ctx
+        .start(Stage::Schema, u64::from(mapped.is_some()), 1)
+        .await?;
+    if let Some(id) = mapped {
+        // An interruption between recording the mapping and the row's destination would
+        // leave the row without its schema: write it again (idempotent).
+        remember(ctx, &id, key).await?;
         return ctx.finish(Stage::Schema).await;
     }
     let finder = Finder::Schema { key, name };
@@ -63,18 +68,20 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         }
     };
     ctx.record(kinds::SCHEMA, &old, &id).await?;
-    ctx.store
-        .update_restore(
-            ctx.id,
-            RestoreUpdate {
-                new_schema: Some((id.clone(), key.clone())),
-                ..Default::default()
-            },
-        )
-        .await?;
+    remember(ctx, &id, key).await?;
     tracing::info!(restore_id = ctx.id, schema_id = %id, key = %key, "Schema created.");
     ctx.progress(Stage::Schema, 1);
     ctx.finish(Stage::Schema).await
+}
+
+/// Records the new schema as the restore's destination.
+async fn remember(ctx: &Ctx<'_>, id: &str, key: &str) -> Result<(), Error> {
+    let update = RestoreUpdate {
+        new_schema: Some((id.to_owned(), key.to_owned())),
+        ..Default::default()
+    };
+    ctx.store.update_restore(ctx.id, update).await?;
+    Ok(())
 }
 
 /// The config body to send, when the backup has a config entry.
