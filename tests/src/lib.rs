@@ -3,3 +3,4 @@
 pub mod harness;
 pub mod openapi;
 pub mod openapi_check;
+pub mod restore_bench;

@@ -24,11 +24,14 @@ use crate::store::{AsyncStore, ENTRY_PAGE_SIZE, kind};
 /// The creation order of one backup's objects.
 #[derive(Debug)]
 pub(crate) struct ObjectGraph {
-    /// Manifest ids (the object's identity: `ORIGINAL_ID`), in manifest order; an object's
-    /// index is its position here.
-    orig_ids: Vec<Box<str>>,
-    /// A permutation sorting `orig_ids` by (length, text), when the manifest order was not
-    /// already that (it is for the SQLite store).
+    /// Manifest ids (the object's identity: `ORIGINAL_ID`), in manifest order, packed into
+    /// one string (one allocation, not one per object): object `i`'s id ends at
+    /// `orig_ends[i]` and starts where the one before it ends. An object's index is its
+    /// position in the manifest order.
+    orig_text: String,
+    orig_ends: Vec<u32>,
+    /// A permutation sorting the manifest ids by (length, text), when the manifest order was
+    /// not already that (it is for the SQLite store).
     orig_sorted: Option<Vec<u32>>,
     /// Source object id -> index.
     src_num: HashMap<u64, u32>,
@@ -73,24 +76,31 @@ fn id_order(a: &str, b: &str) -> Ordering {
 impl ObjectGraph {
     /// Number of objects.
     pub fn len(&self) -> usize {
-        self.orig_ids.len()
+        self.orig_ends.len()
     }
 
     /// The manifest id of object `i`.
     pub fn orig_id(&self, i: u32) -> &str {
-        &self.orig_ids[i as usize]
+        packed(&self.orig_text, &self.orig_ends, i as usize)
     }
 
     /// The index of the object with manifest id `orig`.
     pub fn index_of_orig(&self, orig: &str) -> Option<u32> {
         match &self.orig_sorted {
-            None => self
-                .orig_ids
-                .binary_search_by(|x| id_order(x, orig))
-                .ok()
-                .map(|i| i as u32),
+            None => {
+                let (mut lo, mut hi) = (0usize, self.len());
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    match id_order(self.orig_id(mid as u32), orig) {
+                        Ordering::Less => lo = mid + 1,
+                        Ordering::Greater => hi = mid,
+                        Ordering::Equal => return Some(mid as u32),
+                    }
+                }
+                None
+            }
             Some(perm) => perm
-                .binary_search_by(|i| id_order(&self.orig_ids[*i as usize], orig))
+                .binary_search_by(|i| id_order(self.orig_id(*i), orig))
                 .ok()
                 .map(|p| perm[p]),
         }
@@ -130,6 +140,12 @@ impl ObjectGraph {
     }
 }
 
+/// Id `i` of ids packed into `text`, each ending at its entry of `ends`.
+fn packed<'a>(text: &'a str, ends: &[u32], i: usize) -> &'a str {
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &text[start..ends[i] as usize]
+}
+
 /// Reads every object of the backup once and builds its [`ObjectGraph`]; `visit` sees each
 /// object's JSON (the plan collects users, groups and long texts with it).
 pub(crate) async fn build(
@@ -138,7 +154,7 @@ pub(crate) async fn build(
     mut visit: impl FnMut(&Value) + Send,
 ) -> Result<ObjectGraph, Error> {
     let backup = source.backup.id;
-    let mut b = Builder::default();
+    let mut b = Builder::with_capacity(source.backup.object_count);
     let mut after: Option<String> = None;
     loop {
         let page = store
@@ -161,7 +177,8 @@ pub(crate) async fn build(
 /// Accumulates the compact per-object data of one pass.
 #[derive(Default)]
 struct Builder {
-    orig_ids: Vec<Box<str>>,
+    orig_text: String,
+    orig_ends: Vec<u32>,
     sorted: bool,
     src_num: HashMap<u64, u32>,
     src_other: HashMap<String, u32>,
@@ -173,15 +190,34 @@ struct Builder {
 }
 
 impl Builder {
+    /// A builder sized for `objects` objects (the backup's count), so the per-object arrays
+    /// are allocated once instead of growing by doubling: growth would briefly hold both
+    /// copies and leave the allocator's heap fragmented for the rest of the restore.
+    fn with_capacity(objects: u64) -> Builder {
+        let n = usize::try_from(objects).unwrap_or(0);
+        Builder {
+            orig_text: String::with_capacity(n * 8),
+            orig_ends: Vec::with_capacity(n),
+            src_num: HashMap::with_capacity(n),
+            offsets: Vec::with_capacity(n + 1),
+            ..Builder::default()
+        }
+    }
+
     fn add(&mut self, source: &Source, orig: String, obj: &Value) {
-        let i = self.orig_ids.len() as u32;
+        let i = self.orig_ends.len() as u32;
         if i == 0 {
             self.sorted = true;
             self.offsets.push(0);
-        } else if id_order(&self.orig_ids[i as usize - 1], &orig) != Ordering::Less {
+        } else if id_order(
+            packed(&self.orig_text, &self.orig_ends, i as usize - 1),
+            &orig,
+        ) != Ordering::Less
+        {
             self.sorted = false;
         }
-        self.orig_ids.push(orig.into_boxed_str());
+        self.orig_text.push_str(&orig);
+        self.orig_ends.push(self.orig_text.len() as u32);
         if let Some(src) = sid(&obj["id"]) {
             match src.parse::<u64>() {
                 Ok(n) if n & INTERNED == 0 => {
@@ -225,36 +261,50 @@ impl Builder {
     }
 
     fn finish(self) -> ObjectGraph {
-        let n = self.orig_ids.len();
+        let Builder {
+            orig_text,
+            orig_ends,
+            sorted,
+            src_num,
+            src_other,
+            offsets: raw_offsets,
+            raw_targets,
+            edge_attr,
+            interned,
+            interned_names,
+        } = self;
+        drop(interned);
+        let n = orig_ends.len();
         let mut offsets = Vec::with_capacity(n + 1);
-        let mut targets = Vec::with_capacity(self.raw_targets.len());
-        let mut attrs = Vec::with_capacity(self.raw_targets.len());
+        let mut targets = Vec::with_capacity(raw_targets.len());
+        let mut attrs = Vec::with_capacity(raw_targets.len());
         let mut dangling = 0u64;
         offsets.push(0u32);
         for v in 0..n {
-            let (s, e) = if self.offsets.is_empty() {
+            let (s, e) = if raw_offsets.is_empty() {
                 (0, 0)
             } else {
-                (self.offsets[v] as usize, self.offsets[v + 1] as usize)
+                (raw_offsets[v] as usize, raw_offsets[v + 1] as usize)
             };
             for k in s..e {
-                let raw = self.raw_targets[k];
+                let raw = raw_targets[k];
                 let hit = if raw & INTERNED == 0 {
-                    self.src_num.get(&raw)
+                    src_num.get(&raw)
                 } else {
-                    self.src_other
-                        .get(&self.interned_names[(raw & !INTERNED) as usize])
+                    src_other.get(&interned_names[(raw & !INTERNED) as usize])
                 };
                 match hit {
                     Some(t) => {
                         targets.push(*t);
-                        attrs.push(self.edge_attr[k]);
+                        attrs.push(edge_attr[k]);
                     }
                     None => dangling += 1,
                 }
             }
             offsets.push(targets.len() as u32);
         }
+        // The raw edge lists are done with: free them before the components are computed.
+        drop((raw_offsets, raw_targets, edge_attr, interned_names));
         let scc = tarjan(n, &offsets, &targets);
         let (order, wave_ends) = waves(n, &offsets, &targets, &scc);
         let mut stats = OrderStats {
@@ -282,16 +332,18 @@ impl Builder {
             }
         }
         stats.objects_with_deferred = has_deferred.iter().filter(|x| **x).count() as u64;
-        let orig_sorted = (!self.sorted && n > 1).then(|| {
+        let orig_sorted = (!sorted && n > 1).then(|| {
+            let id = |i: u32| packed(&orig_text, &orig_ends, i as usize);
             let mut perm: Vec<u32> = (0..n as u32).collect();
-            perm.sort_by(|a, b| id_order(&self.orig_ids[*a as usize], &self.orig_ids[*b as usize]));
+            perm.sort_by(|a, b| id_order(id(*a), id(*b)));
             perm
         });
         ObjectGraph {
-            orig_ids: self.orig_ids,
+            orig_text,
+            orig_ends,
             orig_sorted,
-            src_num: self.src_num,
-            src_other: self.src_other,
+            src_num,
+            src_other,
             scc,
             order,
             wave_ends,

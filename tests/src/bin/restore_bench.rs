@@ -1,0 +1,449 @@
+//! `restore-bench`: the restore benchmark (not a timed test: it prints figures for the README
+//! and fails only on hard errors). Release `assets-sim` child processes, a fresh SQLite store
+//! in a temp dir, backups by `assetark::backup::run` (main pass; the background history phase
+//! is cancelled, a restore does not read it), restores by `assetark::restore::{plan, create,
+//! execute}` as the daemon runs them:
+//!
+//! 1. Throughput (`--objects`, default 20,000; `--scale`, default 10): a dataset **without
+//!    reference cycles** is built through the API on an empty site of a limits-off source
+//!    simulator (the cmdb dataset always closes cycles and has no setting to avoid them; see
+//!    `restore_bench::dataset`), backed up, and restored to a new schema on a second simulator
+//!    with the documented limits × scale and one token. Printed: objects created per minute in
+//!    the "object entries" stage vs the scaled create limit (target >= 95%) and the same scaled
+//!    back to the documented 2,000/min beside the seed app's ~1,000 objects/min; requests per
+//!    object in the object stages (client counters snapshotted at the stage events; target <=
+//!    1.05); 429s served (target simulator's `/__sim/stats`).
+//! 2. Credential pool (`--pool-objects`, default 6,000; `--pool-scale`, default 3): the same
+//!    kind of restore with 1 token and with 3 tokens (simulator `extra_tokens`, 3 `Secret`s in
+//!    `SiteConn.tokens`), each to its own site of one limits-on simulator → throughput ratio
+//!    (target >= 2.7x).
+//! 3. Peak RSS (`--rss-small`, default 10,000; `--rss-large`, default 200,000 cmdb objects):
+//!    cmdb backups (schema ITSM, ~97% of the dataset; cycles do not matter for memory) from a
+//!    limits-off simulator, each restored in a child process (this binary with the hidden
+//!    `--child-restore` mode: plan + create + execute, as the daemon does) to a fresh
+//!    limits-off simulator; the parent reads the live child's `VmHWM` (target: large / small
+//!    <= 1.5x). glibc's malloc raises its mmap threshold after a large block is freed (the
+//!    plan's object graph), so the execute's graph may land in — and fragment — the heap:
+//!    the large peak varies from run to run. Hence `--rss-runs` pairs (default 3) with glibc's
+//!    defaults, then one pair with the threshold fixed (`GLIBC_TUNABLES`), which shows the
+//!    allocator-independent growth. `RESTORE_BENCH_RSS=1` prints the child's RSS at every stage.
+//!
+//! Defaults run in ~10 minutes on 2 cores (create limits scaled ×10 and ×3 keep the limited
+//! runs at ~1 minute each). Run: `cargo build --release -p assets-sim -p assetark-tests &&
+//! target/release/restore-bench` (`--only 1,2,3`; `--concurrency N` creates in flight while
+//! building datasets; `ASSETS_SIM_BIN` overrides the simulator binary).
+
+use std::time::Instant;
+
+use anyhow::Result;
+use assetark::restore::Stage;
+use assetark_tests::restore_bench::child::{self, ChildArgs};
+use assetark_tests::restore_bench::dataset;
+use assetark_tests::restore_bench::run::{self, BackupDone, RestoreRun};
+use assetark_tests::restore_bench::sim::{self, Sim, SiteSpec};
+
+/// The documented object create limit, per minute and token.
+const CREATE_PER_MINUTE: f64 = 2000.0;
+/// The seed app's restore throughput, objects per minute.
+const SEED_APP_PER_MINUTE: f64 = 1000.0;
+
+struct Args {
+    only: Vec<u32>,
+    objects: usize,
+    scale: f64,
+    pool_objects: usize,
+    pool_scale: f64,
+    rss_small: u32,
+    rss_large: u32,
+    rss_runs: usize,
+    concurrency: usize,
+}
+
+impl Args {
+    fn parse() -> Args {
+        let args: Vec<String> = std::env::args().collect();
+        let value = |name: &str| {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1))
+                .cloned()
+        };
+        let num = |name: &str, default: f64| -> f64 {
+            value(name)
+                .and_then(|v| v.replace('_', "").parse().ok())
+                .unwrap_or(default)
+        };
+        Args {
+            only: value("--only")
+                .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+                .unwrap_or_else(|| vec![1, 2, 3]),
+            objects: num("--objects", 20_000.0) as usize,
+            scale: num("--scale", 10.0),
+            pool_objects: num("--pool-objects", 6_000.0) as usize,
+            pool_scale: num("--pool-scale", 3.0),
+            rss_small: num("--rss-small", 10_000.0) as u32,
+            rss_large: num("--rss-large", 200_000.0) as u32,
+            rss_runs: num("--rss-runs", 3.0) as usize,
+            concurrency: num("--concurrency", 16.0) as usize,
+        }
+    }
+}
+
+/// `1234567` -> `"1,234,567"`.
+fn thousands(n: f64) -> String {
+    let s = format!("{:.0}", n.round());
+    let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1_048_576.0
+}
+
+fn stage_line(r: &RestoreRun) -> String {
+    Stage::ALL
+        .iter()
+        .filter_map(|s| Some(format!("{} {:.1}s", s.key(), r.stage_secs(*s)?)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn waves(r: &RestoreRun) -> String {
+    let w: Vec<String> = r.waves.iter().map(|n| thousands(*n as f64)).collect();
+    format!("{} waves [{}]", r.waves.len(), w.join(", "))
+}
+
+/// Builds `objects` cycle-free objects in a new schema on `src`'s site and backs it up.
+async fn prepare(
+    src: &Sim,
+    store: &assetark::store::AsyncStore,
+    (name, key): (&str, &str),
+    objects: usize,
+    concurrency: usize,
+) -> Result<BackupDone> {
+    let site = src.site("src")?;
+    let built = dataset::build(site, name, key, objects, concurrency).await?;
+    let per_type: Vec<String> = built
+        .per_type
+        .iter()
+        .map(|(t, n)| format!("{t} {}", thousands(*n as f64)))
+        .collect();
+    let client = sim::client(site, 1, sim::unlimited())?;
+    let b = run::backup(&client, store, key).await?;
+    println!(
+        "   source {key}: {} objects built through the API in {:.1} s ({}); backup main pass \
+         {:.1} s ({} objects)",
+        thousands(built.objects as f64),
+        built.secs,
+        per_type.join(", "),
+        b.secs,
+        thousands(b.objects as f64)
+    );
+    Ok(b)
+}
+
+/// Measurement 1: throughput and requests per object, no reference cycles, limits on.
+async fn throughput(a: &Args, src: &Sim, store: &assetark::store::AsyncStore) -> Result<()> {
+    let limit = CREATE_PER_MINUTE * a.scale;
+    println!(
+        "\n1. Restore throughput, no reference cycles: {} objects, target limits on x{} \
+         (object create {}/min), 1 token",
+        thousands(a.objects as f64),
+        a.scale,
+        thousands(limit)
+    );
+    println!(
+        "   dataset: built on an empty site of a limits-off source simulator (the cmdb dataset \
+         always closes reference cycles; no setting avoids them)"
+    );
+    let b = prepare(
+        src,
+        store,
+        ("Bench Assets", "NOCYC"),
+        a.objects,
+        a.concurrency,
+    )
+    .await?;
+    let tgt = Sim::start(Some(a.scale), &[SiteSpec::empty("dst")])?;
+    let client = sim::client(tgt.site("dst")?, 1, sim::scaled_limits(a.scale))?;
+    let before = tgt.stats().await?;
+    let r = run::restore(store, &client, b.id, ("Bench Assets", "NOCYC"), true).await?;
+    let after = tgt.stats().await?;
+    let rate = r.entries_per_minute();
+    let steady = r.steady_per_minute(0.2, 0.9);
+    println!(
+        "   plan: {} objects in {}, {} deferred references, {} requests planned; plan {:.1} s",
+        thousands(r.objects as f64),
+        waves(&r),
+        r.deferred,
+        thousands(r.planned_requests as f64),
+        r.plan_secs
+    );
+    println!(
+        "   object entries: {} created, {} refused in {:.1} s = {} objects/min = {:.1}% of the \
+         scaled create limit (target >= 95%)",
+        thousands(r.created as f64),
+        r.failed,
+        r.stage_secs(Stage::ObjectEntries).unwrap_or(f64::NAN),
+        thousands(rate),
+        rate / limit * 100.0
+    );
+    if let Some(s) = steady {
+        println!(
+            "   steady state (20%..90% of the objects): {} objects/min = {:.1}% of the limit",
+            thousands(s),
+            s / limit * 100.0
+        );
+    }
+    println!(
+        "   scaled back to the documented 2,000/min: {} objects/min = {:.2}x the seed app's \
+         ~1,000 objects/min",
+        thousands(rate / a.scale),
+        rate / a.scale / SEED_APP_PER_MINUTE
+    );
+    let by_class: Vec<String> = r
+        .object_stage_requests()
+        .iter()
+        .map(|(k, v)| format!("{k} {}", thousands(*v as f64)))
+        .collect();
+    println!(
+        "   requests in the object stages (entries + references): {} = {:.3} per object \
+         (target <= 1.05)",
+        by_class.join(", "),
+        r.requests_per_object()
+    );
+    println!(
+        "   429s served by the target: {} (client: {} in the object stages, {} retries in all)",
+        after.rate_limited() - before.rate_limited(),
+        r.object_stage_throttled(),
+        r.after.retries - r.before.retries
+    );
+    let endpoints: Vec<String> = after
+        .endpoints_since(&before)
+        .iter()
+        .map(|(k, v)| format!("{k} {}", thousands(*v as f64)))
+        .collect();
+    println!(
+        "   target requests during plan + execute, by endpoint: {}",
+        endpoints.join(", ")
+    );
+    println!(
+        "   execute {:.1} s ({} requests); stages: {}",
+        r.execute_secs,
+        thousands(r.execute_requests() as f64),
+        stage_line(&r)
+    );
+    Ok(())
+}
+
+/// Measurement 2: 1 token vs 3 tokens.
+async fn pool(a: &Args, src: &Sim, store: &assetark::store::AsyncStore) -> Result<()> {
+    let limit = CREATE_PER_MINUTE * a.pool_scale;
+    println!(
+        "\n2. Credential pool: {} objects (no cycles), target limits on x{} (object create \
+         {}/min per token)",
+        thousands(a.pool_objects as f64),
+        a.pool_scale,
+        thousands(limit)
+    );
+    let b = prepare(
+        src,
+        store,
+        ("Pool Assets", "POOL"),
+        a.pool_objects,
+        a.concurrency,
+    )
+    .await?;
+    let tgt = Sim::start(
+        Some(a.pool_scale),
+        &[
+            SiteSpec::empty("p1"),
+            SiteSpec {
+                extra_tokens: 2,
+                ..SiteSpec::empty("p3")
+            },
+        ],
+    )?;
+    let mut rates = Vec::new();
+    for (site, tokens) in [("p1", 1usize), ("p3", 3)] {
+        let client = sim::client(tgt.site(site)?, tokens, sim::scaled_limits(a.pool_scale))?;
+        let before = tgt.stats().await?;
+        let r = run::restore(store, &client, b.id, ("Pool Assets", "POOL"), true).await?;
+        let after = tgt.stats().await?;
+        let rate = r.entries_per_minute();
+        let steady = r.steady_per_minute(0.2, 0.9).unwrap_or(f64::NAN);
+        let cap = limit * tokens as f64;
+        println!(
+            "   {tokens} token{}: object entries {} created in {:.1} s = {} objects/min ({:.1}% of \
+             {}/min); steady (20%..90%) {} objects/min; {:.3} requests per object; 429s served {}",
+            if tokens == 1 { "" } else { "s" },
+            thousands(r.created as f64),
+            r.stage_secs(Stage::ObjectEntries).unwrap_or(f64::NAN),
+            thousands(rate),
+            rate / cap * 100.0,
+            thousands(cap),
+            thousands(steady),
+            r.requests_per_object(),
+            after.rate_limited() - before.rate_limited()
+        );
+        rates.push((rate, steady));
+    }
+    let (one, three) = (rates[0], rates[1]);
+    println!(
+        "   throughput ratio 3 tokens / 1 token: {:.2}x over the stage, {:.2}x steady state \
+         (target >= 2.7x)",
+        three.0 / one.0,
+        three.1 / one.1
+    );
+    Ok(())
+}
+
+/// Measurement 3: peak RSS of the restoring process, small vs large.
+async fn rss(a: &Args) -> Result<()> {
+    println!(
+        "\n3. Peak RSS of the restoring process: cmdb datasets of {} and {} objects (schema \
+         ITSM, with reference cycles), each restored in a child process, limits off",
+        thousands(f64::from(a.rss_small)),
+        thousands(f64::from(a.rss_large))
+    );
+    let t = Instant::now();
+    let src = Sim::start(
+        None,
+        &[
+            SiteSpec {
+                cmdb_objects: Some(a.rss_small),
+                ..SiteSpec::empty("small")
+            },
+            SiteSpec {
+                cmdb_objects: Some(a.rss_large),
+                ..SiteSpec::empty("large")
+            },
+        ],
+    )?;
+    println!(
+        "   source simulator ready in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("store.db");
+    let mut backups = Vec::new();
+    {
+        let store = run::open_store(&path)?;
+        for site in ["small", "large"] {
+            let client = sim::client(src.site(site)?, 1, sim::unlimited())?;
+            let b = run::backup(&client, &store, "ITSM").await?;
+            println!(
+                "   backup of {site}/ITSM: {} objects, main pass {:.1} s",
+                thousands(b.objects as f64),
+                b.secs
+            );
+            backups.push(b);
+        }
+    }
+    drop(src);
+    let passes = [
+        ("glibc malloc defaults", None, a.rss_runs.max(1)),
+        (
+            "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 (no heap fragmentation by a \
+             raised mmap threshold)",
+            Some(child::FIXED_MMAP_THRESHOLD),
+            1,
+        ),
+    ];
+    for (what, tunables, runs) in passes {
+        println!("   {what}, {runs} run{}:", if runs == 1 { "" } else { "s" });
+        let mut ratios = Vec::new();
+        for _ in 0..runs {
+            // A fresh target per run, so every run restores into the same empty sites.
+            let tgt = Sim::start(
+                None,
+                &[SiteSpec::empty("t-small"), SiteSpec::empty("t-large")],
+            )?;
+            let mut peaks = Vec::new();
+            for (b, site) in backups.iter().zip(["t-small", "t-large"]) {
+                let args = ChildArgs {
+                    store: path.clone(),
+                    backup: b.id,
+                    site: tgt.site(site)?.clone(),
+                    schema_name: "IT Assets Restored".into(),
+                    schema_key: "ITR".into(),
+                };
+                let (report, peak) =
+                    tokio::task::spawn_blocking(move || child::run_child(&args, tunables))
+                        .await??;
+                peaks.push((report, peak));
+            }
+            if ratios.is_empty() {
+                for (r, _) in &peaks {
+                    println!(
+                        "     {} objects: {} created, {} refused, {} deferred references; plan \
+                         {:.1} s, execute {:.1} s, {} requests",
+                        thousands(r.objects as f64),
+                        thousands(r.created as f64),
+                        r.failed,
+                        thousands(r.deferred as f64),
+                        r.plan_secs,
+                        r.execute_secs,
+                        thousands(r.requests as f64)
+                    );
+                }
+            }
+            let ratio = peaks[1].1 as f64 / peaks[0].1 as f64;
+            println!(
+                "     run {}: peak RSS (VmHWM) {:.1} MiB vs {:.1} MiB = {ratio:.2}x",
+                ratios.len() + 1,
+                mib(peaks[0].1),
+                mib(peaks[1].1)
+            );
+            ratios.push(ratio);
+        }
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "     peak RSS ratio large / small: median {:.2}x, range {:.2}x..{:.2}x (target <= \
+             1.5x)",
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1]
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    if std::env::args().any(|a| a == child::FLAG) {
+        return child::child_main().await;
+    }
+    let a = Args::parse();
+    let started = Instant::now();
+    println!(
+        "restore-bench: {} cores; release assets-sim child processes; SQLite store in a temp dir",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    if a.only.contains(&1) || a.only.contains(&2) {
+        let src = Sim::start(None, &[SiteSpec::empty("src")])?;
+        let dir = tempfile::tempdir()?;
+        let store = run::open_store(&dir.path().join("store.db"))?;
+        if a.only.contains(&1) {
+            throughput(&a, &src, &store).await?;
+        }
+        if a.only.contains(&2) {
+            pool(&a, &src, &store).await?;
+        }
+    }
+    if a.only.contains(&3) {
+        rss(&a).await?;
+    }
+    println!(
+        "\nrestore-bench: done in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

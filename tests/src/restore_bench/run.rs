@@ -1,0 +1,297 @@
+//! Timed backups and restores through `assetark`, as the daemon runs them: a SQLite store,
+//! `backup::run` (stopped once its main pass is complete), then `restore::plan`,
+//! `restore::create` and `restore::execute`, with the client's counters snapshotted at every
+//! stage boundary (the event sink runs synchronously inside the pipeline, so a snapshot taken
+//! there is exact) and the object entries stage's progress timestamped.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use assetark::assets::{AssetsClient, ClientStats};
+use assetark::backup::{self, BackupRequest, Progress, stage};
+use assetark::restore::{self, Destination, RestoreEvent, RestoreRequest, Stage};
+use assetark::store::{AsyncStore, BackupId, BackupType, SqliteStore};
+use tokio_util::sync::CancellationToken;
+
+/// Opens (creating) the SQLite store at `path`.
+pub fn open_store(path: &Path) -> Result<AsyncStore> {
+    Ok(AsyncStore::new(Arc::new(SqliteStore::open(path)?)))
+}
+
+/// With `RESTORE_BENCH_RSS` set, prints this process's `VmRSS` and `VmHWM` to stderr (a
+/// diagnostic for the peak-RSS measurement: where in a restore memory grows).
+fn rss_note(what: &str) {
+    if std::env::var_os("RESTORE_BENCH_RSS").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map_or(String::new(), |v| v.trim().to_owned())
+    };
+    eprintln!(
+        "rss: {what}: VmRSS {} VmHWM {}",
+        field("VmRSS:"),
+        field("VmHWM:")
+    );
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A completed backup.
+#[derive(Debug, Clone)]
+pub struct BackupDone {
+    /// Its id.
+    pub id: BackupId,
+    /// Objects in it.
+    pub objects: u64,
+    /// Wall time of the main pass.
+    pub secs: f64,
+}
+
+/// Backs up schema `key` of the client's site. The background phase (object history, issues)
+/// is cancelled as soon as it starts: the backup is complete by then, and a restore reads
+/// neither.
+pub async fn backup(client: &AssetsClient, store: &AsyncStore, key: &str) -> Result<BackupDone> {
+    let started = Instant::now();
+    let cancel = CancellationToken::new();
+    let on_progress = {
+        let cancel = cancel.clone();
+        move |p: Progress| {
+            if p.stage == stage::HISTORY {
+                cancel.cancel();
+            }
+        }
+    };
+    let req = BackupRequest {
+        site: client.site().name.clone(),
+        schema_key: key.to_owned(),
+        backup_type: BackupType::Manual,
+        description: Some("restore-bench".into()),
+    };
+    let id = backup::run(client, store, &req, &on_progress, cancel, now_ms).await?;
+    let secs = started.elapsed().as_secs_f64();
+    let b = store.get_backup(id).await?;
+    Ok(BackupDone {
+        id,
+        objects: b.object_count,
+        secs,
+    })
+}
+
+/// An instant with the client's counters then.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    /// When.
+    pub at: Instant,
+    /// Counters.
+    pub stats: ClientStats,
+}
+
+#[derive(Default)]
+struct Rec {
+    started: BTreeMap<Stage, Mark>,
+    finished: BTreeMap<Stage, Mark>,
+    progress: Vec<(Instant, u64)>,
+}
+
+/// One restore, measured.
+#[derive(Debug, Clone)]
+pub struct RestoreRun {
+    /// Objects in the plan.
+    pub objects: u64,
+    /// Objects created / refused.
+    pub created: u64,
+    /// Objects refused by the target.
+    pub failed: u64,
+    /// Objects per wave.
+    pub waves: Vec<u64>,
+    /// References deferred to the object references stage (cycles).
+    pub deferred: u64,
+    /// Planned requests, whole restore.
+    pub planned_requests: u64,
+    /// Plan + create, seconds.
+    pub plan_secs: f64,
+    /// Execute, seconds.
+    pub execute_secs: f64,
+    /// Stage -> (start, end) marks.
+    pub stages: BTreeMap<Stage, (Mark, Mark)>,
+    /// Object entries progress: (when, objects done).
+    pub progress: Vec<(Instant, u64)>,
+    /// Counters before and after execute.
+    pub before: ClientStats,
+    /// Counters after execute.
+    pub after: ClientStats,
+    /// End of execute.
+    pub end: Instant,
+}
+
+fn sent(s: &ClientStats) -> u64 {
+    s.sent.values().sum()
+}
+
+impl RestoreRun {
+    /// Seconds of a stage.
+    pub fn stage_secs(&self, s: Stage) -> Option<f64> {
+        self.stages
+            .get(&s)
+            .map(|(a, b)| (b.at - a.at).as_secs_f64())
+    }
+
+    /// Objects created per minute over the whole object entries stage.
+    pub fn entries_per_minute(&self) -> f64 {
+        let secs = self.stage_secs(Stage::ObjectEntries).unwrap_or(f64::NAN);
+        self.objects as f64 / secs * 60.0
+    }
+
+    /// Objects per minute between `from` and `to` shares of the objects (steady state,
+    /// without the client's initial burst and the last wave's drain).
+    pub fn steady_per_minute(&self, from: f64, to: f64) -> Option<f64> {
+        let n = self.objects as f64;
+        let at = |share: f64| self.progress.iter().find(|(_, d)| *d as f64 >= share * n);
+        let (a, b) = (at(from)?, at(to)?);
+        let secs = (b.0 - a.0).as_secs_f64();
+        (secs > 0.0).then(|| (b.1 - a.1) as f64 / secs * 60.0)
+    }
+
+    /// The window of the object stages: start of object entries to the end of object
+    /// references (or of execute).
+    fn object_window(&self) -> Option<(&ClientStats, &ClientStats)> {
+        let start = &self.stages.get(&Stage::ObjectEntries)?.0.stats;
+        let end = self
+            .stages
+            .get(&Stage::ObjectReferences)
+            .map_or(&self.after, |(_, e)| &e.stats);
+        Some((start, end))
+    }
+
+    /// Requests sent in the object stages, by client class (retries included).
+    pub fn object_stage_requests(&self) -> BTreeMap<&'static str, u64> {
+        let Some((a, b)) = self.object_window() else {
+            return BTreeMap::new();
+        };
+        b.sent
+            .iter()
+            .map(|(k, v)| (*k, v - a.sent.get(k).copied().unwrap_or(0)))
+            .filter(|(_, v)| *v > 0)
+            .collect()
+    }
+
+    /// Requests per object in the object stages.
+    pub fn requests_per_object(&self) -> f64 {
+        let total: u64 = self.object_stage_requests().values().sum();
+        total as f64 / self.objects.max(1) as f64
+    }
+
+    /// 429s the client received in the object stages.
+    pub fn object_stage_throttled(&self) -> u64 {
+        self.object_window()
+            .map_or(0, |(a, b)| b.throttled - a.throttled)
+    }
+
+    /// Requests sent by execute, in total.
+    pub fn execute_requests(&self) -> u64 {
+        sent(&self.after) - sent(&self.before)
+    }
+}
+
+/// Plans, stores and executes a restore of `backup` into a new schema `name`/`key` on the
+/// client's site. `progress`: timestamp every object of the object entries stage.
+pub async fn restore(
+    store: &AsyncStore,
+    client: &AssetsClient,
+    backup: BackupId,
+    (name, key): (&str, &str),
+    progress: bool,
+) -> Result<RestoreRun> {
+    let req = RestoreRequest {
+        backup_id: backup,
+        target_site: client.site().name.clone(),
+        destination: Destination::NewSchema {
+            name: name.into(),
+            key: key.into(),
+        },
+    };
+    let t0 = Instant::now();
+    rss_note("before plan");
+    let plan = restore::plan(store, client, &req).await?;
+    if let Some(c) = &plan.conflict {
+        bail!("destination conflict: {c}");
+    }
+    let id = restore::create(store, &req, &plan).await?;
+    rss_note("planned");
+    let plan_secs = t0.elapsed().as_secs_f64();
+    let rec = Arc::new(Mutex::new(Rec::default()));
+    let sink = {
+        let (rec, client) = (rec.clone(), client.clone());
+        move |e: RestoreEvent| {
+            let mark = || Mark {
+                at: Instant::now(),
+                stats: client.stats(),
+            };
+            match e {
+                RestoreEvent::StageStarted { stage, .. } => {
+                    rss_note(&format!("{} started", stage.key()));
+                    let m = mark();
+                    rec.lock().unwrap().started.insert(stage, m);
+                }
+                RestoreEvent::StageFinished { stage, .. } => {
+                    rss_note(&format!("{} finished", stage.key()));
+                    let m = mark();
+                    rec.lock().unwrap().finished.insert(stage, m);
+                }
+                RestoreEvent::Progress {
+                    stage: Stage::ObjectEntries,
+                    done,
+                    ..
+                } => {
+                    if done % 20_000 == 0 && done > 0 {
+                        rss_note(&format!("{done} objects"));
+                    }
+                    if progress {
+                        rec.lock().unwrap().progress.push((Instant::now(), done));
+                    }
+                }
+                _ => {}
+            }
+        }
+    };
+    let before = client.stats();
+    let t1 = Instant::now();
+    let outcome =
+        restore::execute(store, client, id, &plan, &sink, CancellationToken::new()).await?;
+    let end = Instant::now();
+    let after = client.stats();
+    if outcome.stopped {
+        bail!("restore stopped");
+    }
+    let mut rec = std::mem::take(&mut *rec.lock().unwrap());
+    let stages = std::mem::take(&mut rec.started)
+        .into_iter()
+        .filter_map(|(s, a)| Some((s, (a, rec.finished.remove(&s)?))))
+        .collect();
+    Ok(RestoreRun {
+        objects: plan.order.objects,
+        created: outcome.objects_created,
+        failed: outcome.objects_failed,
+        waves: plan.order.waves.clone(),
+        deferred: plan.order.deferred_references,
+        planned_requests: plan.requests.total,
+        plan_secs,
+        execute_secs: (end - t1).as_secs_f64(),
+        stages,
+        progress: rec.progress,
+        before,
+        after,
+        end,
+    })
+}
