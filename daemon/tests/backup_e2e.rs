@@ -470,22 +470,17 @@ mod pipeline {
         admin(&url, reqwest::Method::PUT, "faults", Some(faults)).await;
         let client = client(&sim, 3, 10);
         client.governor().record_events(true);
-        let storms = tokio::spawn({
-            let url = url.clone();
-            async move {
-                for i in 0..4u64 {
-                    let storm = json!({"status": 429, "retry_after": 1 + i % 2, "count": 3});
-                    admin(&url, reqwest::Method::POST, "force", Some(storm)).await;
-                    tokio::time::sleep(Duration::from_millis(700)).await;
-                }
-            }
-        });
+        // Forced 429s are served to the next requests whatever their time: four storms of
+        // three, with Retry-After 1 s and 2 s, queued up front.
+        for i in 0..4u64 {
+            let storm = json!({"status": 429, "retry_after": 1 + i % 2, "count": 3});
+            admin(&url, reqwest::Method::POST, "force", Some(storm)).await;
+        }
         let t1 = Instant::now();
         let faulty = backup(&client, &store, "ITSM")
             .await
             .expect("backup under faults");
         let took_faulty = t1.elapsed();
-        storms.abort();
         admin(&url, reqwest::Method::PUT, "faults", Some(json!({}))).await;
         backup::export(&store, faulty, &dir.path().join("faulty"))
             .await
