@@ -33,6 +33,11 @@
 //! target/release/restore-bench` (`--only 1,2,3`; `--concurrency N` creates in flight while
 //! building datasets; `ASSETS_SIM_BIN` overrides the simulator binary).
 
+// mimalloc, as in the daemon binary (daemon/src/main.rs, which says why): the child restore
+// processes measure the allocator the daemon really uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Instant;
 
 use anyhow::Result;
@@ -349,7 +354,11 @@ async fn rss(a: &Args) -> Result<()> {
     }
     drop(src);
     let passes = [
-        ("glibc malloc defaults", None, a.rss_runs.max(1)),
+        (
+            "the process allocator (mimalloc, as in the daemon)",
+            None,
+            a.rss_runs.max(1),
+        ),
         (
             "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 (no heap fragmentation by a \
              raised mmap threshold)",
