@@ -187,21 +187,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Formats an error with its sources: "outer: inner: root cause".
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        // Some errors repeat their source in their own message; don't say it twice.
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
+pub use crate::error::error_chain;
 
 impl From<store::Error> for ApiError {
     fn from(e: store::Error) -> Self {

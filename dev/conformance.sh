@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Conformance runner: a third-party client (atlassian-python-api, via peer_python.py, unchanged) against assets-sim.
 #
-# Usage: scripts/conformance.sh
+# Usage: dev/conformance.sh
 #
 # Looks for the conformance kit at $REPO/../shared/conformance (CI clones the repo next to shared/),
 # falling back to the verbatim copy in tests/conformance/ (override with CONFORMANCE_DIR).

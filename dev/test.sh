@@ -14,4 +14,4 @@ echo "== cargo test"
 cargo test --workspace
 
 echo "== conformance: atlassian-python-api against the simulator"
-scripts/conformance.sh
+dev/conformance.sh
