@@ -19,3 +19,4 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod jobs;
+pub mod schedules;
