@@ -35,7 +35,7 @@ mod statustypes;
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -54,6 +54,17 @@ pub use export::{ExportSummary, export};
 pub const PHASE_KIND: &str = "phase";
 /// The note of a phase this source does not offer.
 pub const NOT_OFFERED_NOTE: &str = "not offered by this source (Assets Cloud)";
+
+/// An entry of kind [`PHASE_KIND`]: the status of a phase the store has no column for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseEntry {
+    /// The phase (`comments`, `attachments`).
+    pub phase: String,
+    /// Its status (`PhaseStatus` spelling).
+    pub status: String,
+    /// Why.
+    pub note: Option<String>,
+}
 
 /// Stage names reported in [`Progress::stage`].
 pub mod stage {
