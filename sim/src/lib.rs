@@ -3,6 +3,7 @@
 //! works against Atlassian's cloud unchanged. See sim/README.md.
 
 pub mod aql;
+pub mod barrier;
 pub mod clock;
 pub mod config;
 pub mod dataset;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio_util_shutdown::Shutdown;
 
+use crate::barrier::{BarrierCounts, BarrierError, BarrierSpec, Condition, Entry};
 use crate::config::SimConfig;
 use crate::http::{self, App};
 
@@ -47,6 +48,15 @@ impl SimHandle {
     pub fn site(&self, name: &str) -> Option<&SiteInfo> {
         self.ready.sites.iter().find(|s| s.name == name)
     }
+    /// Adds a request barrier (see `barrier`); dropping the returned handle removes it and
+    /// releases what it holds.
+    pub fn barrier(&self, spec: BarrierSpec) -> Result<Barrier, BarrierError> {
+        let entry = self.app.barriers.add(spec)?;
+        Ok(Barrier {
+            app: self.app.clone(),
+            entry,
+        })
+    }
     /// Stops serving and waits for the server task.
     pub async fn shutdown(self) {
         self.shutdown.trigger();
@@ -57,6 +67,53 @@ impl SimHandle {
         self.task
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// A barrier of an in-process simulator (`SimHandle::barrier`).
+pub struct Barrier {
+    app: Arc<App>,
+    entry: Arc<Entry>,
+}
+
+impl Barrier {
+    pub fn id(&self) -> u64 {
+        self.entry.id()
+    }
+    pub fn counts(&self) -> BarrierCounts {
+        self.entry.counts()
+    }
+    /// Waits until `n` requests are held. Panics after 60 s: a test waiting that long is stuck.
+    pub async fn wait_held(&self, n: u64) -> BarrierCounts {
+        self.wait(Condition::held(n)).await
+    }
+    /// Waits until `cond` holds. Panics after 60 s: a test waiting that long is stuck.
+    pub async fn wait(&self, cond: Condition) -> BarrierCounts {
+        match self
+            .entry
+            .wait(cond, std::time::Duration::from_secs(60))
+            .await
+        {
+            Ok(c) => c,
+            Err(c) => panic!(
+                "barrier {}: {cond:?} not met within 60 s ({c:?})",
+                self.id()
+            ),
+        }
+    }
+    /// Releases the oldest held request; false when none is held.
+    pub fn release_one(&self) -> bool {
+        self.entry.release(1) == 1
+    }
+    /// Releases every held request; returns how many.
+    pub fn release_all(&self) -> usize {
+        self.entry.release_all()
+    }
+}
+
+impl Drop for Barrier {
+    fn drop(&mut self) {
+        let _ = self.app.barriers.remove(self.entry.id());
     }
 }
 

@@ -1,8 +1,10 @@
 //! Test harness: starts the simulator in-process on 127.0.0.1:0 and talks to it over real HTTP
-//! with a small client that keeps status, headers and JSON of every response.
+//! with a small client that keeps status, headers and JSON of every response; `RemoteBarrier`
+//! drives request barriers of a simulator running as a process.
 
 use std::time::Duration;
 
+pub use assets_sim::barrier::{BarrierCounts, BarrierSpec, Condition, Stage};
 use assets_sim::config::SimConfig;
 use assets_sim::server::{SimHandle, SiteInfo};
 use reqwest::Method;
@@ -257,4 +259,90 @@ pub fn av(attr: &str, values: &[&str]) -> Value {
         "objectTypeAttributeId": attr,
         "objectAttributeValues": values.iter().map(|v| serde_json::json!({"value": v})).collect::<Vec<_>>(),
     })
+}
+
+/// A barrier of a simulator reached over its admin API (`/__sim/barriers`), for tests that run
+/// the simulator (or the daemon) as a process. In-process tests use `SimHandle::barrier`.
+pub struct RemoteBarrier {
+    http: reqwest::Client,
+    url: String,
+    pub id: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct CountsBody {
+    counts: BarrierCounts,
+}
+
+impl RemoteBarrier {
+    /// Adds a barrier to the simulator listening at `sim_url` (`http://127.0.0.1:PORT`).
+    pub async fn add(sim_url: &str, spec: &BarrierSpec) -> RemoteBarrier {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{sim_url}/__sim/barriers"))
+            .json(spec)
+            .send()
+            .await
+            .expect("admin API reachable");
+        assert_eq!(
+            r.status().as_u16(),
+            201,
+            "adding a barrier: {:?}",
+            r.text().await
+        );
+        let c: CountsBody = r.json().await.expect("barrier body");
+        RemoteBarrier {
+            http,
+            url: format!("{sim_url}/__sim/barriers/{}", c.counts.id),
+            id: c.counts.id,
+        }
+    }
+
+    async fn call(&self, method: Method, suffix: &str, body: Option<Value>) -> BarrierCounts {
+        let mut rb = self.http.request(method, format!("{}{suffix}", self.url));
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.expect("admin API reachable");
+        assert!(
+            r.status().is_success(),
+            "barrier {}{suffix}: {}",
+            self.id,
+            r.status()
+        );
+        r.json::<CountsBody>().await.expect("counts").counts
+    }
+
+    pub async fn counts(&self) -> BarrierCounts {
+        self.call(Method::GET, "", None).await
+    }
+    /// Waits (server-side, on a condition) until `n` requests are held.
+    pub async fn wait_held(&self, n: u64) -> BarrierCounts {
+        self.wait(Condition::held(n)).await
+    }
+    pub async fn wait(&self, cond: Condition) -> BarrierCounts {
+        let mut body = serde_json::to_value(cond).expect("condition");
+        body["timeout_seconds"] = serde_json::json!(60);
+        self.call(Method::POST, "/wait", Some(body)).await
+    }
+    pub async fn release(&self, count: usize) -> BarrierCounts {
+        self.call(
+            Method::POST,
+            "/release",
+            Some(serde_json::json!({"count": count})),
+        )
+        .await
+    }
+    pub async fn release_all(&self) -> BarrierCounts {
+        self.call(
+            Method::POST,
+            "/release",
+            Some(serde_json::json!({"all": true})),
+        )
+        .await
+    }
+    /// Removes the barrier (releasing what it holds); returns the final counts.
+    pub async fn remove(self) -> BarrierCounts {
+        self.call(Method::DELETE, "", None).await
+    }
 }

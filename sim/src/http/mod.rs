@@ -32,6 +32,7 @@ use base64::Engine;
 use parking_lot::{Mutex, RwLock};
 use tower::util::BoxCloneSyncService;
 
+use crate::barrier::Stage;
 use crate::clock::{self, Clock};
 use crate::config::{SimConfig, SiteConfig};
 use crate::error::ApiError;
@@ -112,6 +113,7 @@ pub struct App {
     pub limiter: RateLimiter,
     pub faults: Faults,
     pub stats: Mutex<Stats>,
+    pub barriers: crate::barrier::Barriers,
     pub admin_api: bool,
 }
 
@@ -126,6 +128,17 @@ struct Route {
     site: Arc<Site>,
     /// Internal path: `/a/...` (Assets) or `/j/...` (Jira).
     internal: String,
+}
+
+impl Route {
+    /// The path as the API documents it: Assets paths after the API base (`/object/create`),
+    /// Jira paths from `/rest/` on. Barriers match on it.
+    fn api_path(&self) -> &str {
+        let i = self.internal[1..]
+            .find('/')
+            .map_or(self.internal.len(), |i| i + 1);
+        &self.internal[i..]
+    }
 }
 
 /// Maps a public path to a site and an internal path; `Err` is the response to give.
@@ -244,20 +257,21 @@ fn rate_headers(h: &mut HeaderMap, limit: u32, remaining: u32, reset_ms: i64) {
 /// The gate: resolve, authenticate, count, inject faults, rate-limit, then route.
 async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
     let path = normalize(req.uri().path());
-    let route = match route(&app, &path) {
+    let routed = match route(&app, &path) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let Some(Route { site, internal }) = route else {
+    let Some(route) = routed else {
         // Admin API: no auth, no limits, no faults.
         return next.run(req).await;
     };
+    let site = route.site.clone();
     let cred = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|a| site.accepts(a));
-    let (class, endpoint) = classify(req.method(), &internal);
+    let (class, endpoint) = classify(req.method(), &route.internal);
     {
         let mut st = app.stats.lock();
         *st.by_class.entry(class.name()).or_default() += 1;
@@ -267,6 +281,16 @@ async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Resp
     let Some(cred) = cred else {
         return count(&app, ApiError::unauthorized().into_response());
     };
+    let mut after = Vec::new();
+    for barrier in app
+        .barriers
+        .arrive(&site.name, req.method(), route.api_path())
+    {
+        match barrier.spec().stage {
+            Stage::Before => barrier.hold().wait().await,
+            Stage::After => after.push(barrier),
+        }
+    }
     if let Some(f) = app.faults.take_forced() {
         let mut e = ApiError::status(
             StatusCode::from_u16(f.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
@@ -333,7 +357,7 @@ async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Resp
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    match format!("{internal}{query}").parse::<Uri>() {
+    match format!("{}{query}", route.internal).parse::<Uri>() {
         Ok(u) => *req.uri_mut() = u,
         Err(_) => return ApiError::bad_request("Malformed request path").into_response(),
     }
@@ -352,6 +376,9 @@ async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Resp
         if near_limit && success {
             h.insert("X-RateLimit-NearLimit", HeaderValue::from_static("true"));
         }
+    }
+    for barrier in after {
+        barrier.hold().wait().await;
     }
     if action == Action::LoseResponse {
         return dropped_response();
@@ -448,6 +475,7 @@ pub fn build_app(cfg: &SimConfig, url: &str) -> Arc<App> {
         limiter: RateLimiter::new(cfg.rate_limits.clone()),
         faults: Faults::new(cfg.faults.clone()),
         stats: Mutex::new(Stats::default()),
+        barriers: crate::barrier::Barriers::default(),
         admin_api: cfg.admin_api,
     })
 }

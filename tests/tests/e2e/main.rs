@@ -7,11 +7,13 @@
 //! - sim_paging: the three paging styles
 //! - sim_limits: rate limits, Retry-After, faults, admin API
 //! - sim_badinput: malformed input never yields a 500
+//! - sim_barrier: request barriers, in-process and over the admin API
 //! - sim_jira: users, groups, fields, JQL and Assets fields on issues
 //! - sim_dataset: the cmdb dataset's shape and the OpenAPI check of every list endpoint
 
 mod config_files;
 mod sim_badinput;
+mod sim_barrier;
 mod sim_dataset;
 mod sim_jira;
 mod sim_limits;
