@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,8 @@ use axum::{Extension, Router};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::assets_schemas::{created, ok, path_id};
+use super::assets_schemas::{created, ok};
+use super::extract::{AttachmentId, ObjectId};
 use super::{App, Fields, JsonBody, Params, Site};
 use crate::clock::iso;
 use crate::error::{ApiError, ApiResult};
@@ -85,10 +86,9 @@ fn attachment_json(site: &Site, ctx: &Ctx, a: &Attachment) -> Value {
 
 async fn comments(
     Extension(site): Extension<Arc<Site>>,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
     p: Params,
 ) -> ApiResult<Response> {
-    let id = path_id(&id, "object")?;
     let asc = p.bool("asc", true)?;
     let ws = site.data.read();
     let ctx = site.ctx(&ws);
@@ -121,9 +121,8 @@ async fn create_comment(
 
 async fn attachments(
     Extension(site): Extension<Arc<Site>>,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Response> {
-    let id = path_id(&id, "object")?;
     let ws = site.data.read();
     let ctx = site.ctx(&ws);
     let out = ws
@@ -140,11 +139,10 @@ async fn attachments(
 async fn upload(
     State(app): State<Arc<App>>,
     Extension(site): Extension<Arc<Site>>,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
-    let id = path_id(&id, "object")?;
     let xsrf = headers
         .get("X-Atlassian-Token")
         .and_then(|v| v.to_str().ok());
@@ -220,9 +218,8 @@ async fn upload(
 
 async fn download(
     Extension(site): Extension<Arc<Site>>,
-    Path(id): Path<String>,
+    AttachmentId(id): AttachmentId,
 ) -> ApiResult<Response> {
-    let id = path_id(&id, "attachment")?;
     let ws = site.data.read();
     let a = ws.attachment(id)?;
     let mut resp = a.bytes.clone().into_response();
@@ -249,9 +246,8 @@ async fn download(
 
 async fn delete(
     Extension(site): Extension<Arc<Site>>,
-    Path(id): Path<String>,
+    AttachmentId(id): AttachmentId,
 ) -> ApiResult<Response> {
-    let id = path_id(&id, "attachment")?;
     let mut ws = site.data.write();
     let a = ws.delete_attachment(id)?;
     let ctx = site.ctx(&ws);

@@ -12,22 +12,23 @@ use axum::{Extension, Router};
 use serde_json::{Value, json};
 
 use super::assets_schemas::ok;
-use super::jira::{edit_issue, fields, groups_picker, issue, issue_json, matching};
-use super::{App, Fields, JsonBody, Params, Site};
+use super::jira::{edit_issue, fields, groups_picker, issue, issues_page, matching};
+use super::{App, JsonBody, Params, Site};
 use crate::error::{ApiError, ApiResult};
 use crate::model::User;
 
 pub fn routes() -> Router<Arc<App>> {
+    let v2 = |path: &str| format!("/dj/rest/api/2/{path}");
     Router::new()
-        .route("/dj/rest/api/2/serverInfo", get(server_info))
-        .route("/dj/rest/api/2/myself", get(myself))
-        .route("/dj/rest/api/2/user", get(user))
-        .route("/dj/rest/api/2/user/search", get(user_search))
-        .route("/dj/rest/api/2/groups/picker", get(groups_picker))
-        .route("/dj/rest/api/2/group/member", get(group_member))
-        .route("/dj/rest/api/2/field", get(fields))
-        .route("/dj/rest/api/2/search", get(search_get).post(search_post))
-        .route("/dj/rest/api/2/issue/{key}", get(issue).put(edit_issue))
+        .route(&v2("serverInfo"), get(server_info))
+        .route(&v2("myself"), get(myself))
+        .route(&v2("user"), get(user))
+        .route(&v2("user/search"), get(user_search))
+        .route(&v2("groups/picker"), get(groups_picker))
+        .route(&v2("group/member"), get(group_member))
+        .route(&v2("field"), get(fields))
+        .route(&v2("search"), get(search_get).post(search_post))
+        .route(&v2("issue/{key}"), get(issue).put(edit_issue))
 }
 
 /// A Jira Data Center user: `key` (what Assets User values hold) and `name` (the username).
@@ -51,11 +52,14 @@ async fn server_info(Extension(site): Extension<Arc<Site>>) -> ApiResult<Respons
 
 async fn myself(Extension(site): Extension<Arc<Site>>) -> ApiResult<Response> {
     let ws = site.data.read();
-    let u = ws
-        .users
-        .get(ws.actor as usize)
-        .ok_or_else(|| ApiError::not_found("No current user"))?;
-    ok(user_json(&site, u))
+    let me = ws.users.get(ws.actor as usize).map(|u| user_json(&site, u));
+    ok(me.ok_or_else(|| ApiError::not_found("No current user"))?)
+}
+
+/// Users `start..start + max` of a list, rendered.
+fn users_page(site: &Site, users: &[&User], start: usize, max: usize) -> Vec<Value> {
+    let page = users.iter().skip(start).take(max);
+    page.map(|u| user_json(site, u)).collect()
 }
 
 /// `GET /user?username=` or `?key=`.
@@ -93,24 +97,21 @@ async fn user_search(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiRes
     let max = p.count("maxResults", 50)?.min(1000);
     let active = p.bool("includeActive", true)?;
     let inactive = p.bool("includeInactive", false)?;
+    let matches = |u: &User| {
+        let email = u.email.as_deref().unwrap_or("").to_lowercase();
+        q == "."
+            || u.username.to_lowercase().starts_with(&q)
+            || u.display_name.to_lowercase().contains(&q)
+            || (!email.is_empty() && email.starts_with(&q))
+    };
     let ws = site.data.read();
-    let hits: Vec<Value> = ws
+    let hits: Vec<&User> = ws
         .users
         .iter()
         .filter(|u| if u.active { active } else { inactive })
-        .filter(|u| {
-            q == "."
-                || u.username.to_lowercase().starts_with(&q)
-                || u.display_name.to_lowercase().contains(&q)
-                || u.email
-                    .as_deref()
-                    .is_some_and(|e| e.to_lowercase().starts_with(&q))
-        })
-        .skip(start)
-        .take(max)
-        .map(|u| user_json(&site, u))
+        .filter(|u| matches(u))
         .collect();
-    ok(Value::Array(hits))
+    ok(Value::Array(users_page(&site, &hits, start, max)))
 }
 
 /// `GET /group/member?groupname=`: a page of the group's users.
@@ -129,12 +130,7 @@ async fn group_member(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiRe
         .iter()
         .filter(|u| u.groups.iter().any(|g| g == name) && (u.active || inactive))
         .collect();
-    let values: Vec<Value> = members
-        .iter()
-        .skip(start)
-        .take(max)
-        .map(|u| user_json(&site, u))
-        .collect();
+    let values = users_page(&site, &members, start, max);
     let is_last = start + values.len() >= members.len();
     ok(json!({
         "self": format!("{}/rest/api/2/group/member?groupname={name}&startAt={start}&maxResults={max}", site.site_url),
@@ -147,23 +143,14 @@ fn search(site: &Site, jql: &str, fields: &[String], start: usize, max: usize) -
     let ws = site.data.read();
     let hits = matching(site, &ws, jql)?;
     let max = max.clamp(1, 1000);
-    let issues: Vec<Value> = hits
-        .iter()
-        .skip(start)
-        .take(max)
-        .filter_map(|id| ws.issues.get(id))
-        .map(|i| issue_json(site, &ws, i, fields))
-        .collect();
+    let issues = issues_page(site, &ws, &hits, start, max, fields);
     Ok(json!({
         "expand": "schema,names", "startAt": start, "maxResults": max, "total": hits.len(), "issues": issues,
     }))
 }
 
 async fn search_get(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResult<Response> {
-    let fields: Vec<String> = p
-        .str("fields")
-        .map(|f| f.split(',').map(|s| s.trim().to_string()).collect())
-        .unwrap_or_default();
+    let fields = p.list("fields");
     let start = p.count("startAt", 0)?;
     let max = p.count("maxResults", 50)?;
     ok(search(
@@ -175,16 +162,30 @@ async fn search_get(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResu
     )?)
 }
 
+/// The body of `POST /search`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchBody {
+    #[serde(default)]
+    jql: String,
+    #[serde(default)]
+    fields: Vec<String>,
+    #[serde(default)]
+    start_at: usize,
+    #[serde(default = "fifty")]
+    max_results: usize,
+}
+
+fn fifty() -> usize {
+    50
+}
+
 async fn search_post(
     Extension(site): Extension<Arc<Site>>,
     JsonBody(b): JsonBody,
 ) -> ApiResult<Response> {
-    let jql = b.string("jql")?.unwrap_or_default();
-    let fields = b.string_list("fields")?.unwrap_or_default();
-    let count = |name: &str, default: i64| -> ApiResult<usize> {
-        usize::try_from(b.int(name)?.unwrap_or(default))
-            .map_err(|_| ApiError::field(name, format!("{name} must not be negative")))
-    };
-    let (start, max) = (count("startAt", 0)?, count("maxResults", 50)?);
-    ok(search(&site, &jql, &fields, start, max)?)
+    let body: SearchBody = serde_json::from_value(Value::Object(b))
+        .map_err(|e| ApiError::bad_request(format!("The search request is invalid: {e}")))?;
+    let (start, max) = (body.start_at, body.max_results);
+    ok(search(&site, &body.jql, &body.fields, start, max)?)
 }

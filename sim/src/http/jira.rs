@@ -212,6 +212,23 @@ pub(super) fn issue_json(site: &Site, ws: &Workspace, i: &Issue, wanted: &[Strin
     json!({"id": i.id.to_string(), "key": i.key, "self": format!("{}/rest/api/{version}/issue/{}", site.site_url, i.id), "fields": fields})
 }
 
+/// Issues `start..start + max` of `hits`, rendered with the `fields` asked for.
+pub(super) fn issues_page(
+    site: &Site,
+    ws: &Workspace,
+    hits: &[u32],
+    start: usize,
+    max: usize,
+    fields: &[String],
+) -> Vec<Value> {
+    hits.iter()
+        .skip(start)
+        .take(max)
+        .filter_map(|id| ws.issues.get(id))
+        .map(|i| issue_json(site, ws, i, fields))
+        .collect()
+}
+
 /// The ids of the issues a JQL query finds, in order.
 pub(super) fn matching(site: &Site, ws: &Workspace, jql: &str) -> ApiResult<Vec<u32>> {
     let bad = |e: String| ApiError::bad_request(format!("Error in the JQL Query: {e}"));
@@ -236,14 +253,7 @@ fn search(
             .map_err(|_| ApiError::bad_request("The nextPageToken is invalid or expired"))?,
     };
     let hits = matching(site, &ws, jql)?;
-    let max = max.clamp(1, 5000);
-    let page: Vec<Value> = hits
-        .iter()
-        .skip(start)
-        .take(max)
-        .filter_map(|id| ws.issues.get(id))
-        .map(|i| issue_json(site, &ws, i, fields))
-        .collect();
+    let page = issues_page(site, &ws, &hits, start, max.clamp(1, 5000), fields);
     let next = start + page.len();
     let is_last = next >= hits.len();
     Ok(
