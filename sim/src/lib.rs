@@ -1,6 +1,7 @@
 //! assets-sim: a simulator of the Jira Service Management Assets Cloud REST API (and the Jira
 //! endpoints an Assets backup tool needs), faithful enough that a client that works against it
-//! works against Atlassian's cloud unchanged. See sim/README.md.
+//! works against Atlassian's cloud unchanged; sites may instead simulate Data Center (`config::
+//! Flavor::Dc`). Request barriers (`barrier`) let tests hold chosen requests. See sim/README.md.
 
 pub mod aql;
 pub mod barrier;
