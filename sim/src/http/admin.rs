@@ -202,8 +202,14 @@ async fn remove_barrier(State(app): State<Arc<App>>, Path(id): Path<u64>) -> Api
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WaitBody {
-    #[serde(flatten)]
-    until: Condition,
+    #[serde(default)]
+    matched: Option<u64>,
+    #[serde(default)]
+    held: Option<u64>,
+    #[serde(default)]
+    released: Option<u64>,
+    #[serde(default)]
+    abandoned: Option<u64>,
     #[serde(default = "default_wait_seconds")]
     timeout_seconds: f64,
 }
@@ -225,13 +231,14 @@ async fn wait_barrier(
         ));
     }
     let e = app.barriers.get(id).map_err(barrier_error)?;
-    match e
-        .wait(
-            w.until,
-            std::time::Duration::from_secs_f64(w.timeout_seconds),
-        )
-        .await
-    {
+    let until = Condition {
+        matched: w.matched,
+        held: w.held,
+        released: w.released,
+        abandoned: w.abandoned,
+    };
+    let limit = std::time::Duration::from_secs_f64(w.timeout_seconds);
+    match e.wait(until, limit).await {
         Ok(c) => ok(json!({"counts": c})),
         Err(c) => {
             let mut err = ApiError::status(

@@ -218,4 +218,11 @@ async fn barrier_admin_api_drives_a_barrier_from_outside() {
     assert_eq!(r.status().as_u16(), 408);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["counts"]["held"], 0);
+    let r = client
+        .post(url(&format!("/{}/wait", quiet.id)))
+        .json(&json!({"helt": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400, "a misspelt counter is refused");
 }
