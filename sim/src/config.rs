@@ -277,26 +277,26 @@ impl SimConfig {
                 problems.push(format!("site {:?}: token must not be empty", s.name));
             }
             let only = |what: &str, flavor: &str| {
-                format!("site {:?}: {what} is for {flavor} sites only", s.name)
+                format!("site {:?}: {what} for {flavor} sites only", s.name)
             };
             match s.flavor {
                 Flavor::Cloud => {
                     if s.password.is_some() {
-                        problems.push(only("password", "dc"));
+                        problems.push(only("password is", "dc"));
                     }
                     if s.users
                         .iter()
                         .any(|u| u.key.is_some() || u.username.is_some())
                     {
-                        problems.push(only("users.key and users.username", "dc"));
+                        problems.push(only("users.key and users.username are", "dc"));
                     }
                 }
                 Flavor::Dc => {
                     if s.workspace_id.is_some() || s.cloud_id.is_some() {
-                        problems.push(only("workspace_id and cloud_id", "cloud"));
+                        problems.push(only("workspace_id and cloud_id are", "cloud"));
                     }
                     if s.users.iter().any(|u| u.account_id.is_some()) {
-                        problems.push(only("users.account_id", "cloud"));
+                        problems.push(only("users.account_id is", "cloud"));
                     }
                     if s.password.as_deref().is_some_and(str::is_empty) {
                         problems.push(format!("site {:?}: password must not be empty", s.name));
@@ -339,5 +339,66 @@ impl SimConfig {
             }],
             ..SimConfig::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_center_sites_and_their_keys() {
+        let ok = SimConfig::from_toml(
+            r#"
+[[sites]]
+name = "d"
+flavor = "dc"
+email = "a@d.example"
+token = "pat"
+password = "pw"
+[[sites.users]]
+display_name = "Ann"
+key = "JIRAUSER20000"
+username = "ann"
+[[sites]]
+name = "c"
+email = "a@c.example"
+token = "t"
+"#,
+        )
+        .expect("valid");
+        assert_eq!(ok.sites[0].flavor, Flavor::Dc);
+        assert!(!ok.sites[0].rate_limited() && ok.sites[1].rate_limited());
+        let err = SimConfig::from_toml(
+            r#"
+[[sites]]
+name = "d"
+flavor = "dc"
+email = "a@d.example"
+token = "pat"
+workspace_id = "w"
+[[sites.users]]
+display_name = "Ann"
+account_id = "5b10"
+[[sites]]
+name = "c"
+email = "a@c.example"
+token = "t"
+password = "pw"
+"#,
+        )
+        .expect_err("invalid")
+        .to_string();
+        for want in [
+            "\"d\": workspace_id and cloud_id are for cloud sites only",
+            "\"d\": users.account_id is for cloud sites only",
+            "\"c\": password is for dc sites only",
+        ] {
+            assert!(err.contains(want), "{want} in {err}");
+        }
+        let err = SimConfig::from_toml(
+            "[[sites]]\nname = \"x\"\nemail = \"e\"\ntoken = \"t\"\nflavor = \"server\"\n",
+        );
+        assert!(err.is_err_and(|e| e.to_string().contains("unknown variant")));
     }
 }

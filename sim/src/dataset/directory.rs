@@ -337,4 +337,48 @@ mod tests {
         let (users, _, actor) = directory(&site("me@example.com", cfg));
         assert_eq!((users.len(), actor), (1, 0));
     }
+
+    #[test]
+    fn dataset_data_center_directory_uses_keys_and_usernames() {
+        let user = |name: &str, email: Option<&str>, key: Option<&str>, username: Option<&str>| {
+            UserConfig {
+                display_name: name.into(),
+                email: email.map(str::to_string),
+                account_id: None,
+                key: key.map(str::to_string),
+                username: username.map(str::to_string),
+                groups: vec![],
+                active: true,
+            }
+        };
+        let mut s = site(
+            "Site.Admin@example.com",
+            vec![
+                user(
+                    "Ann Lane",
+                    Some("ann@example.com"),
+                    Some("JIRAUSER20000"),
+                    Some("al"),
+                ),
+                user("Bo Diaz", Some("Bo.Diaz@example.com"), None, None),
+                user("Cy", None, None, None),
+            ],
+        );
+        s.flavor = Flavor::Dc;
+        let (users, _, actor) = directory(&s);
+        let ids: Vec<(&str, &str)> = users
+            .iter()
+            .map(|u| (u.account_id.as_str(), u.username.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("JIRAUSER20000", "al"),
+                ("JIRAUSER10001", "bo.diaz"),
+                ("JIRAUSER10002", "cy"),
+                ("JIRAUSER10003", "site.admin"),
+            ]
+        );
+        assert_eq!(actor, 3);
+    }
 }
