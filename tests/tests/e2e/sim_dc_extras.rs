@@ -371,3 +371,34 @@ async fn dc_jira_users_groups_issues() {
         .expect(200);
     assert_eq!(r["total"], 1);
 }
+
+#[tokio::test]
+async fn dc_attachment_over_the_body_limit_is_refused_whole() {
+    let sim = start_sim(&dc_config(10).replace(
+        "admin_api = true",
+        "admin_api = true\nmax_body_bytes = 4096",
+    ))
+    .await;
+    let api = DcApi::for_site(&sim, "d1");
+    let id = some_object(&api).await;
+    let before = api
+        .get(&format!("/attachments/object/{id}"))
+        .await
+        .expect(200);
+    let big = vec![7u8; 10_000];
+    let r = api
+        .upload(
+            id,
+            &[("big.bin", "application/octet-stream", &big)],
+            None,
+            true,
+        )
+        .await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.body["errorMessages"].is_array());
+    let after = api
+        .get(&format!("/attachments/object/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(before, after, "nothing was attached");
+}
