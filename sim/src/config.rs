@@ -348,8 +348,7 @@ mod tests {
 
     #[test]
     fn data_center_sites_and_their_keys() {
-        let ok = SimConfig::from_toml(
-            r#"
+        let good = r#"
 [[sites]]
 name = "d"
 flavor = "dc"
@@ -364,31 +363,19 @@ username = "ann"
 name = "c"
 email = "a@c.example"
 token = "t"
-"#,
-        )
-        .expect("valid");
+"#;
+        let ok = SimConfig::from_toml(good).expect("valid");
         assert_eq!(ok.sites[0].flavor, Flavor::Dc);
         assert!(!ok.sites[0].rate_limited() && ok.sites[1].rate_limited());
-        let err = SimConfig::from_toml(
-            r#"
-[[sites]]
-name = "d"
-flavor = "dc"
-email = "a@d.example"
-token = "pat"
-workspace_id = "w"
-[[sites.users]]
-display_name = "Ann"
-account_id = "5b10"
-[[sites]]
-name = "c"
-email = "a@c.example"
-token = "t"
-password = "pw"
-"#,
-        )
-        .expect_err("invalid")
-        .to_string();
+        // The Data Center keys on the Cloud site and the other way round.
+        let bad = good
+            .replace(r#"password = "pw""#, r#"workspace_id = "w""#)
+            .replace(
+                "key = \"JIRAUSER20000\"\nusername = \"ann\"",
+                r#"account_id = "5b10""#,
+            )
+            + "password = \"pw\"\n";
+        let err = SimConfig::from_toml(&bad).expect_err("invalid").to_string();
         for want in [
             "\"d\": workspace_id and cloud_id are for cloud sites only",
             "\"d\": users.account_id is for cloud sites only",

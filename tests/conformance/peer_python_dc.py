@@ -28,7 +28,6 @@ import os
 import random
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer_python as peer  # noqa: E402  (shares check/step/ok/expect_status and the wire log)
@@ -279,21 +278,10 @@ def body(pat, basic, base, email, token, sid, key, run_id, timeout):
 
 
 def main():
-    try:
-        run()
-    except Mismatch as e:
-        print(f"FAIL [{peer.STEP['name']}]: {e}", file=sys.stderr)
-        for m, u, s in peer.WIRE[-5:]:
-            print(f"   last requests: {m} {u} -> {s}", file=sys.stderr)
-        sys.exit(1)
-    except requests.exceptions.ConnectionError as e:
-        die(2, f"cannot connect during [{peer.STEP['name']}]: {e}")
-    except Exception as e:  # HTTP errors the scenario did not expect, or shapes the library choked on
-        traceback.print_exc()
-        print(f"FAIL [{peer.STEP['name']}]: {type(e).__name__}: {e}", file=sys.stderr)
-        for m, u, s in peer.WIRE[-5:]:
-            print(f"   last requests: {m} {u} -> {s}", file=sys.stderr)
-        sys.exit(1)
+    # The kit's main() runs `run` with its own failure reporting (exit 1 with the step and the last
+    # requests, 2 for setup problems); here `run` is the Data Center scenario.
+    peer.run = run
+    peer.main()
     print("peer_python_dc: all checks passed")
 
 

@@ -526,6 +526,28 @@ pub async fn dc_all_ids(api: &DcApi, aql: &str, per_page: usize) -> Vec<u64> {
     ids
 }
 
+/// Every `value` of the attributes of the objects in `list` (AQL `values` or `objectEntries`).
+pub fn attribute_values(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|o| o["attributes"].as_array().into_iter().flatten())
+        .flat_map(|a| a["objectAttributeValues"].as_array().into_iter().flatten())
+        .filter_map(|v| v["value"].as_str())
+        .collect()
+}
+
+/// The `id` of the entry named `name` in a JSON array (attributes, types, schemas).
+#[track_caller]
+pub fn id_named(list: &Value, name: &str) -> Value {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["name"] == name)
+        .map(|a| a["id"].clone())
+        .unwrap_or_else(|| panic!("nothing named {name} in {list}"))
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     s.bytes()

@@ -281,13 +281,7 @@ async fn dc_validation_takes_text_up_to_450_characters() {
         .get(&format!("/objecttype/{}/attributes", t["id"]))
         .await
         .expect(200);
-    let name = attrs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "Name")
-        .unwrap()["id"]
-        .clone();
+    let name = id_named(&attrs, "Name");
     let notes = api
         .post(
             &format!("/objecttypeattribute/{}", t["id"]),

@@ -60,13 +60,8 @@ async fn dc_dataset_holds_comments_attachments_and_long_text() {
         ))
         .await
         .expect(200);
-    let longest = long["objectEntries"]
-        .as_array()
-        .unwrap()
+    let longest = attribute_values(&long["objectEntries"])
         .iter()
-        .flat_map(|o| o["attributes"].as_array().unwrap().iter())
-        .flat_map(|a| a["objectAttributeValues"].as_array().unwrap().iter())
-        .filter_map(|v| v["value"].as_str())
         .map(|t| t.chars().count())
         .max()
         .unwrap();
