@@ -20,7 +20,7 @@ use crate::clock::iso;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Attachment, Comment};
 use crate::render::Ctx;
-use crate::ws::extras::NewAttachment;
+use crate::ws::extras::{NewAttachment, check_filename};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -186,6 +186,10 @@ async fn upload(
             "file",
             "No file was sent (multipart field `file`)",
         ));
+    }
+    // Every file is checked before any is attached: a bad request changes nothing.
+    for (name, _, _) in &files {
+        check_filename(name)?;
     }
     let now = app.clock.now();
     let mut ws = site.data.write();

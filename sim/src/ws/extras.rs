@@ -10,6 +10,18 @@ use crate::model::{Attachment, Comment, Millis};
 /// Largest comment text (Data Center stores comments as text of this length at most).
 pub const COMMENT_MAX_CHARS: usize = 32_767;
 
+/// A file name an attachment may have: 1 to 255 characters, no path separators.
+pub fn check_filename(name: &str) -> ApiResult<()> {
+    let name = name.trim();
+    if name.is_empty() || name.contains(['/', '\\']) || name.chars().count() > 255 {
+        return Err(ApiError::field(
+            "file",
+            "The file needs a name of 1 to 255 characters without / or \\",
+        ));
+    }
+    Ok(())
+}
+
 /// What a new attachment carries.
 pub struct NewAttachment {
     pub filename: String,
@@ -76,13 +88,8 @@ impl Workspace {
         now: Millis,
     ) -> ApiResult<u32> {
         self.object(object_id)?;
+        check_filename(&new.filename)?;
         let name = new.filename.trim();
-        if name.is_empty() || name.contains(['/', '\\']) || name.chars().count() > 255 {
-            return Err(ApiError::field(
-                "file",
-                "The file needs a name of 1 to 255 characters without / or \\",
-            ));
-        }
         self.next.attachment += 1;
         let id = self.next.attachment;
         self.attachments

@@ -188,6 +188,10 @@ async fn dc_attachments_bytes_round_trip() {
     assert_eq!(r.status, 403);
     let r = api.upload(id, &[], Some("no file"), true).await;
     assert_eq!(r.status, 400);
+    let nameless: [(&str, &str, &[u8]); 2] =
+        [("ok.txt", "text/plain", b"ok"), ("", "text/plain", b"x")];
+    let r = api.upload(id, &nameless, None, true).await;
+    assert_eq!(r.status, 400, "a file without a name");
     let r = api
         .send(
             Method::POST,
