@@ -109,8 +109,12 @@ impl SimHandle {
             entry,
         })
     }
-    /// Stops serving and waits for the server task.
+    /// Stops serving and waits for the server task. Barriers are removed first: a held request
+    /// would keep its connection, and the server, from finishing.
     pub async fn shutdown(self) {
+        for e in self.app.barriers.all() {
+            let _ = self.app.barriers.remove(e.id());
+        }
         self.shutdown.trigger();
         let _ = self.task.await;
     }

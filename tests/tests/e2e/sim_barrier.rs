@@ -226,3 +226,16 @@ async fn barrier_admin_api_drives_a_barrier_from_outside() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 400, "a misspelt counter is refused");
 }
+
+#[tokio::test]
+async fn barrier_shutdown_releases_held_requests() {
+    let (sim, api, ty, name) = setup().await;
+    let barrier = sim
+        .barrier(BarrierSpec::new("POST", "/object/create"))
+        .expect("barrier");
+    let task = spawn_create(&api, &ty, &name, "late");
+    barrier.wait_held(1).await;
+    std::mem::forget(barrier); // a handle that is never dropped must not block the shutdown
+    sim.shutdown().await;
+    assert_eq!(task.await.unwrap(), 201);
+}
