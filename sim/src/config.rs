@@ -117,20 +117,41 @@ pub struct FaultConfig {
     pub classes: Vec<String>,
 }
 
+/// Which product a site simulates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    /// Assets Cloud behind the `api.atlassian.com` gateway, Jira Cloud (REST v3).
+    #[default]
+    Cloud,
+    /// Jira Service Management Data Center: Assets at `/rest/assets/1.0` (and the legacy
+    /// `/rest/insight/1.0`) on the site's base URL, Jira REST v2 (reference §19).
+    Dc,
+}
+
 /// One simulated Atlassian site with its Assets workspace.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteConfig {
     pub name: String,
     pub email: String,
+    /// Cloud: the API token (Basic with the email, or Bearer). Data Center: a personal access
+    /// token (Bearer), also accepted as the Basic password.
     pub token: String,
+    /// Data Center only: the account's password for Basic auth (with the email or username).
+    #[serde(default)]
+    pub password: Option<String>,
     /// Further API tokens of the same account (a credential pool); each has its own limits.
     #[serde(default)]
     pub extra_tokens: Vec<String>,
     pub workspace_id: Option<String>,
     pub cloud_id: Option<String>,
-    #[serde(default = "default_flavor")]
-    pub flavor: String,
+    #[serde(default)]
+    pub flavor: Flavor,
+    /// Whether `[rate_limits]` apply to this site: default on for Cloud, off for Data Center
+    /// (whose limits are an administrator's choice).
+    #[serde(default)]
+    pub rate_limits: Option<bool>,
     #[serde(default)]
     pub dataset: DatasetConfig,
     /// The site's user directory; when empty, the standard directory is used.
@@ -138,8 +159,10 @@ pub struct SiteConfig {
     pub users: Vec<UserConfig>,
 }
 
-fn default_flavor() -> String {
-    "cloud".into()
+impl SiteConfig {
+    pub fn rate_limited(&self) -> bool {
+        self.rate_limits.unwrap_or(self.flavor == Flavor::Cloud)
+    }
 }
 
 /// Which data a site starts with.
@@ -195,7 +218,14 @@ pub enum DatasetKind {
 pub struct UserConfig {
     pub display_name: String,
     pub email: Option<String>,
+    /// Cloud only: the Atlassian account id (derived from name and email when absent).
     pub account_id: Option<String>,
+    /// Data Center only: the user key (`JIRAUSER1xxxx` by position when absent).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Data Center only: the username (the email's local part when absent).
+    #[serde(default)]
+    pub username: Option<String>,
     #[serde(default)]
     pub groups: Vec<String>,
     #[serde(default = "yes")]
@@ -246,11 +276,32 @@ impl SimConfig {
             if s.token.is_empty() {
                 problems.push(format!("site {:?}: token must not be empty", s.name));
             }
-            if s.flavor != "cloud" {
-                problems.push(format!(
-                    "site {:?}: flavor {:?} is not simulated (only \"cloud\")",
-                    s.name, s.flavor
-                ));
+            let only = |what: &str, flavor: &str| {
+                format!("site {:?}: {what} for {flavor} sites only", s.name)
+            };
+            match s.flavor {
+                Flavor::Cloud => {
+                    if s.password.is_some() {
+                        problems.push(only("password is", "dc"));
+                    }
+                    if s.users
+                        .iter()
+                        .any(|u| u.key.is_some() || u.username.is_some())
+                    {
+                        problems.push(only("users.key and users.username are", "dc"));
+                    }
+                }
+                Flavor::Dc => {
+                    if s.workspace_id.is_some() || s.cloud_id.is_some() {
+                        problems.push(only("workspace_id and cloud_id are", "cloud"));
+                    }
+                    if s.users.iter().any(|u| u.account_id.is_some()) {
+                        problems.push(only("users.account_id is", "cloud"));
+                    }
+                    if s.password.as_deref().is_some_and(str::is_empty) {
+                        problems.push(format!("site {:?}: password must not be empty", s.name));
+                    }
+                }
             }
         }
         if problems.is_empty() {
@@ -273,10 +324,12 @@ impl SimConfig {
                 name: "demo".into(),
                 email: "admin@demo.example".into(),
                 token: "demo-token".into(),
+                password: None,
                 extra_tokens: Vec::new(),
                 workspace_id: None,
                 cloud_id: None,
-                flavor: default_flavor(),
+                flavor: Flavor::Cloud,
+                rate_limits: None,
                 dataset: DatasetConfig {
                     kind: DatasetKind::Cmdb,
                     objects: 2000,
@@ -286,5 +339,53 @@ impl SimConfig {
             }],
             ..SimConfig::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_center_sites_and_their_keys() {
+        let good = r#"
+[[sites]]
+name = "d"
+flavor = "dc"
+email = "a@d.example"
+token = "pat"
+password = "pw"
+[[sites.users]]
+display_name = "Ann"
+key = "JIRAUSER20000"
+username = "ann"
+[[sites]]
+name = "c"
+email = "a@c.example"
+token = "t"
+"#;
+        let ok = SimConfig::from_toml(good).expect("valid");
+        assert_eq!(ok.sites[0].flavor, Flavor::Dc);
+        assert!(!ok.sites[0].rate_limited() && ok.sites[1].rate_limited());
+        // The Data Center keys on the Cloud site and the other way round.
+        let bad = good
+            .replace(r#"password = "pw""#, r#"workspace_id = "w""#)
+            .replace(
+                "key = \"JIRAUSER20000\"\nusername = \"ann\"",
+                r#"account_id = "5b10""#,
+            )
+            + "password = \"pw\"\n";
+        let err = SimConfig::from_toml(&bad).expect_err("invalid").to_string();
+        for want in [
+            "\"d\": workspace_id and cloud_id are for cloud sites only",
+            "\"d\": users.account_id is for cloud sites only",
+            "\"c\": password is for dc sites only",
+        ] {
+            assert!(err.contains(want), "{want} in {err}");
+        }
+        let err = SimConfig::from_toml(
+            "[[sites]]\nname = \"x\"\nemail = \"e\"\ntoken = \"t\"\nflavor = \"server\"\n",
+        );
+        assert!(err.is_err_and(|e| e.to_string().contains("unknown variant")));
     }
 }

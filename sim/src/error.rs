@@ -58,6 +58,17 @@ impl ApiError {
             retry_after: None,
         }
     }
+    /// Jira Data Center's 401 (the Assets REST resources answer with Jira's envelope).
+    pub fn unauthorized_dc() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            vec![
+                "You are not authenticated. Authentication required to perform this operation."
+                    .into(),
+            ],
+            Map::new(),
+        )
+    }
     pub fn status(status: StatusCode, msg: impl Into<String>) -> ApiError {
         ApiError::new(status, vec![msg.into()], Map::new())
     }

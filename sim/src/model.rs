@@ -311,7 +311,10 @@ pub struct Icon {
 
 #[derive(Debug, Clone)]
 pub struct User {
+    /// What User attribute values hold: the account id on Cloud, the user key on Data Center.
     pub account_id: String,
+    /// The login name (Data Center's `name`; Cloud has none to show).
+    pub username: String,
     pub display_name: String,
     pub email: Option<String>,
     pub active: bool,
@@ -322,6 +325,34 @@ pub struct User {
 pub struct Group {
     pub name: String,
     pub group_id: String,
+}
+
+/// A comment on an object (Data Center).
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: u32,
+    pub object_id: u32,
+    /// Index into the site's user directory.
+    pub actor: u32,
+    /// Who may see it: 0 users, 1 managers, 2 administrators, 3 developers.
+    pub role: i64,
+    pub text: String,
+    pub created: Millis,
+    pub updated: Millis,
+}
+
+/// A file attached to an object (Data Center).
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub id: u32,
+    pub object_id: u32,
+    /// Index into the site's user directory.
+    pub author: u32,
+    pub filename: String,
+    pub mime_type: String,
+    pub bytes: bytes::Bytes,
+    pub comment: String,
+    pub created: Millis,
 }
 
 /// A Jira custom field holding Assets objects.

@@ -286,6 +286,7 @@ mod tests {
     fn fixture() -> Workspace {
         let user = |id: &str, name: &str| User {
             account_id: id.into(),
+            username: id.into(),
             display_name: name.into(),
             email: None,
             active: true,

@@ -3,7 +3,7 @@
 //! every change the dataset makes. Account and group ids derive from names, never from
 //! randomness, so the same person has the same id on every site.
 
-use crate::config::SiteConfig;
+use crate::config::{Flavor, SiteConfig};
 use crate::model::{Group, User};
 
 /// Groups every site has, whoever its users are.
@@ -115,6 +115,13 @@ pub fn group_id(name: &str) -> String {
     )
 }
 
+/// A login name: the email's local part, lower case ("Alex.Morgan@x" -> "alex.morgan");
+/// a display name becomes lower case with dots for spaces.
+pub fn username_of(email_or_name: &str) -> String {
+    let local = email_or_name.split('@').next().unwrap_or("").trim();
+    local.to_lowercase().replace(' ', ".")
+}
+
 /// "site-admin@example.com" -> "Site Admin".
 pub fn display_name_from_email(email: &str) -> String {
     let local = email.split('@').next().unwrap_or("");
@@ -153,6 +160,7 @@ pub fn directory(site: &SiteConfig) -> (Vec<User>, Vec<Group>, u32) {
                 groups.iter().for_each(|x| add_group(&mut g, x));
                 User {
                     account_id: account_id(name, Some(email)),
+                    username: username_of(email),
                     display_name: (*name).to_string(),
                     email: Some((*email).to_string()),
                     active: *active,
@@ -169,6 +177,11 @@ pub fn directory(site: &SiteConfig) -> (Vec<User>, Vec<Group>, u32) {
                     .clone()
                     .filter(|a| !a.trim().is_empty())
                     .unwrap_or_else(|| account_id(&u.display_name, u.email.as_deref())),
+                username: u
+                    .username
+                    .clone()
+                    .filter(|n| !n.trim().is_empty())
+                    .unwrap_or_else(|| username_of(u.email.as_deref().unwrap_or(&u.display_name))),
                 display_name: u.display_name.clone(),
                 email: u.email.clone(),
                 active: u.active,
@@ -187,6 +200,7 @@ pub fn directory(site: &SiteConfig) -> (Vec<User>, Vec<Group>, u32) {
             let name = display_name_from_email(&site.email);
             users.push(User {
                 account_id: account_id(&name, Some(&site.email)),
+                username: username_of(&site.email),
                 display_name: name,
                 email: Some(site.email.clone()),
                 active: true,
@@ -199,6 +213,17 @@ pub fn directory(site: &SiteConfig) -> (Vec<User>, Vec<Group>, u32) {
             users.len() - 1
         }
     };
+    if site.flavor == Flavor::Dc {
+        // Data Center identifies users by key: JIRAUSER10000 on, in directory order, unless
+        // the configuration names one.
+        for (i, u) in users.iter_mut().enumerate() {
+            let configured = site.users.get(i).and_then(|c| c.key.as_deref());
+            u.account_id = match configured.filter(|k| !k.trim().is_empty()) {
+                Some(k) => k.to_string(),
+                None => format!("JIRAUSER{}", 10000 + i),
+            };
+        }
+    }
     let mut names: Vec<String> = Vec::new();
     STANDARD_GROUPS
         .iter()
@@ -226,10 +251,12 @@ mod tests {
             name: "s".into(),
             email: email.into(),
             token: "t".into(),
+            password: None,
             extra_tokens: vec![],
             workspace_id: None,
             cloud_id: None,
-            flavor: "cloud".into(),
+            flavor: Flavor::Cloud,
+            rate_limits: None,
             dataset: DatasetConfig::default(),
             users,
         }
@@ -272,6 +299,8 @@ mod tests {
                 display_name: "Ann Lane".into(),
                 email: Some("ann@example.com".into()),
                 account_id: None,
+                key: None,
+                username: None,
                 groups: vec!["auditors".into()],
                 active: true,
             },
@@ -279,6 +308,8 @@ mod tests {
                 display_name: "Bo Diaz".into(),
                 email: None,
                 account_id: Some("712020:abc".into()),
+                key: None,
+                username: None,
                 groups: vec![],
                 active: false,
             },
@@ -298,10 +329,56 @@ mod tests {
             display_name: "Me".into(),
             email: Some("Me@Example.com".into()),
             account_id: None,
+            key: None,
+            username: None,
             groups: vec![],
             active: true,
         }];
         let (users, _, actor) = directory(&site("me@example.com", cfg));
         assert_eq!((users.len(), actor), (1, 0));
+    }
+
+    #[test]
+    fn dataset_data_center_directory_uses_keys_and_usernames() {
+        let user = |name: &str, email: Option<&str>, key: Option<&str>, username: Option<&str>| {
+            UserConfig {
+                display_name: name.into(),
+                email: email.map(str::to_string),
+                account_id: None,
+                key: key.map(str::to_string),
+                username: username.map(str::to_string),
+                groups: vec![],
+                active: true,
+            }
+        };
+        let mut s = site(
+            "Site.Admin@example.com",
+            vec![
+                user(
+                    "Ann Lane",
+                    Some("ann@example.com"),
+                    Some("JIRAUSER20000"),
+                    Some("al"),
+                ),
+                user("Bo Diaz", Some("Bo.Diaz@example.com"), None, None),
+                user("Cy", None, None, None),
+            ],
+        );
+        s.flavor = Flavor::Dc;
+        let (users, _, actor) = directory(&s);
+        let ids: Vec<(&str, &str)> = users
+            .iter()
+            .map(|u| (u.account_id.as_str(), u.username.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("JIRAUSER20000", "al"),
+                ("JIRAUSER10001", "bo.diaz"),
+                ("JIRAUSER10002", "cy"),
+                ("JIRAUSER10003", "site.admin"),
+            ]
+        );
+        assert_eq!(actor, 3);
     }
 }

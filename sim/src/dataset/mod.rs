@@ -5,11 +5,12 @@
 //! plus seeded offsets, never the wall clock, so the same configuration builds the same state.
 
 mod cmdb;
+mod dc_extras;
 pub mod directory;
 pub mod issues;
 mod objects;
 
-use crate::config::{DatasetKind, SiteConfig};
+use crate::config::{DatasetKind, Flavor, SiteConfig};
 use crate::model::Millis;
 use crate::ws::Workspace;
 
@@ -22,6 +23,7 @@ pub const SPAN_MILLIS: Millis = 2 * 365 * 86_400_000;
 pub fn build(site: &SiteConfig, ws_id: &str) -> Workspace {
     let (users, groups, actor) = directory::directory(site);
     let mut ws = Workspace::new(ws_id.to_string(), users, groups, actor);
+    ws.flavor = site.flavor;
     issues::add_fields(&mut ws);
     let cfg = &site.dataset;
     match cfg.kind {
@@ -30,6 +32,9 @@ pub fn build(site: &SiteConfig, ws_id: &str) -> Workspace {
             let plan = cmdb::build_schema(&mut ws);
             objects::populate(&mut ws, &plan, cfg);
             issues::add_issues(&mut ws, cfg.objects, cfg.seed);
+            if site.flavor == Flavor::Dc {
+                dc_extras::add(&mut ws, cfg.seed);
+            }
         }
     }
     ws
@@ -40,7 +45,7 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     use super::*;
-    use crate::config::DatasetConfig;
+    use crate::config::{DatasetConfig, Flavor};
     use crate::model::{AttrKind, DefaultType, Val, history_kind};
 
     fn site(dataset: DatasetConfig) -> SiteConfig {
@@ -48,10 +53,12 @@ mod tests {
             name: "acme".into(),
             email: "site-admin@example.com".into(),
             token: "t".into(),
+            password: None,
             extra_tokens: vec![],
             workspace_id: None,
             cloud_id: None,
-            flavor: "cloud".into(),
+            flavor: crate::config::Flavor::Cloud,
+            rate_limits: None,
             dataset,
             users: vec![],
         }
@@ -405,5 +412,50 @@ mod tests {
                 .values()
                 .any(|i| i.assets.iter().any(|(f, _)| f == issues::OWNER_ASSET))
         );
+    }
+
+    #[test]
+    fn dataset_data_center_extras() {
+        let mut cfg = site(DatasetConfig {
+            kind: DatasetKind::Cmdb,
+            objects: 600,
+            seed: 4,
+            from_data_center: false,
+            history_updates: 1,
+        });
+        let cloud = build(&cfg, "ws-c");
+        cfg.flavor = Flavor::Dc;
+        let dc = build(&cfg, "ws-d");
+        // The same schemas and object counts per type as a Cloud site.
+        assert_eq!(dc.object_count(), 600);
+        for t in cloud.types.keys() {
+            assert_eq!(cloud.type_object_count(*t), dc.type_object_count(*t));
+        }
+        let share = |n: usize| n as f64 / 600.0;
+        let commented = share(dc.comments.len());
+        let attached = share(dc.attachments.len());
+        assert!((0.27..0.40).contains(&commented), "{commented}");
+        assert!((0.14..0.26).contains(&attached), "{attached}");
+        assert!(cloud.comments.is_empty() && cloud.attachments.is_empty());
+        let files: Vec<_> = dc.attachments.values().flatten().collect();
+        assert!(
+            files
+                .iter()
+                .all(|a| !a.bytes.is_empty() && a.bytes.len() < 64 * 1024)
+        );
+        let distinct: HashSet<&[u8]> = files.iter().map(|a| a.bytes.as_ref()).collect();
+        assert!(distinct.len() < files.len(), "some files are shared");
+        assert!(files.iter().any(|a| a.mime_type == "image/png"));
+        for c in dc.comments.values().flatten() {
+            assert!(c.created > dc.get_object(c.object_id).unwrap().created);
+        }
+        let longest = longest_text(&dc);
+        assert!(longest > 255 && longest <= 450, "{longest}");
+        assert!(
+            dc.users
+                .iter()
+                .all(|u| u.account_id.starts_with("JIRAUSER"))
+        );
+        assert_eq!(dc.text_max_chars(), 450);
     }
 }

@@ -13,8 +13,9 @@ use rand_chacha::ChaCha8Rng;
 use super::cmdb::{G, Gen, NT, Plan, T};
 use super::{BASE_MILLIS, SPAN_MILLIS};
 use crate::clock;
-use crate::config::DatasetConfig;
+use crate::config::{DatasetConfig, Flavor};
 use crate::model::{Millis, Val};
+use crate::ws::values::DC_TEXT_MAX_CHARS;
 use crate::ws::{AttrInput, Workspace};
 
 /// Concrete types in object creation order, with their share of the N objects.
@@ -57,7 +58,7 @@ mod words {
         "owner", "confirmed", "location", "during", "audit", "replacement", "scheduled", "vendor"];
 }
 use words::*;
-pub(super) use words::{JOBS, PUBLISHERS};
+pub(super) use words::{JOBS, PUBLISHERS, WORDS as PROSE_WORDS};
 
 /// Object counts per entry of `ORDER`: one of each type once `n` allows, the rest by weight
 /// (the heaviest types take the remainder).
@@ -216,6 +217,13 @@ fn prose(cx: &mut Cx, min_chars: usize) -> String {
     s
 }
 
+/// Cuts `s` to at most `max` characters.
+fn truncate_chars(s: &mut String, max: usize) {
+    if let Some((i, _)) = s.char_indices().nth(max) {
+        s.truncate(i);
+    }
+}
+
 /// The values `gn` gives an object of type `t`: ordinal `i` within its type, `n` overall.
 fn values(gn: &Gen, cx: &mut Cx, t: T, i: u32, n: u32, label: &str) -> Vec<String> {
     let one = |s: String| vec![s];
@@ -345,6 +353,7 @@ fn update(ws: &mut Workspace, id: u32, attr: &str, values: Vec<String>, actor: u
 pub(super) fn populate(ws: &mut Workspace, plan: &Plan, cfg: &DatasetConfig) {
     let mut cx = Cx::new(ws, cfg.seed);
     let actor = ws.actor;
+    let dc = ws.flavor == Flavor::Dc;
     let step: Millis = (SPAN_MILLIS / Millis::from(cfg.objects.max(1))).max(1000);
     let mut n: u32 = 0;
     for ((t, _), count) in ORDER.iter().zip(counts(cfg.objects)) {
@@ -358,8 +367,9 @@ pub(super) fn populate(ws: &mut Workspace, plan: &Plan, cfg: &DatasetConfig) {
         for i in 0..count {
             let now = BASE_MILLIS + Millis::from(n) * step + cx.rng.random_range(0..step / 2);
             let label = label(t, i, &mut cx);
-            // Data Center text over Cloud's 255 characters: written past the API's checks.
-            let long = cfg.from_data_center && notes.is_some() && cx.rng.random_bool(0.05);
+            // Data Center text over Cloud's 255 characters: written past the API's checks (on
+            // a Data Center site, within its own limit).
+            let long = (cfg.from_data_center || dc) && notes.is_some() && cx.rng.random_bool(0.05);
             let mut inputs = Vec::with_capacity(gens.len());
             for g in gens {
                 if (g.fill < 1.0 && !cx.rng.random_bool(g.fill)) || (long && Some(g.attr) == notes)
@@ -378,8 +388,15 @@ pub(super) fn populate(ws: &mut Workspace, plan: &Plan, cfg: &DatasetConfig) {
             let id = id.unwrap_or_else(|e| panic!("dataset {t:?} object {label:?}: {}", e.body));
             cx.objs[t as usize].push(id);
             if let (true, Some(attr)) = (long, notes) {
-                let len = cx.rng.random_range(300..600);
-                let text = prose(&mut cx, len);
+                let text = if dc {
+                    let len = cx.rng.random_range(270..400);
+                    let mut t = prose(&mut cx, len);
+                    truncate_chars(&mut t, DC_TEXT_MAX_CHARS);
+                    t
+                } else {
+                    let len = cx.rng.random_range(300..600);
+                    prose(&mut cx, len)
+                };
                 ws.force_text_value(id, attr, &text);
             }
             if let Some(m) = mutable.filter(|_| cfg.history_updates > 0 && cx.rng.random_bool(0.25))

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::assets_schemas::ok;
 use super::{App, JsonBody, Stats};
+use crate::barrier::{BarrierError, BarrierSpec, Condition, Entry};
 use crate::config::{FaultConfig, RateLimitConfig};
 use crate::error::{ApiError, ApiResult};
 use crate::faults::Forced;
@@ -24,6 +25,13 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/__sim/rate_limits", get(get_limits).put(put_limits))
         .route("/__sim/sites/{name}/reset", post(reset_site))
         .route("/__sim/clock/advance", post(advance_clock))
+        .route("/__sim/barriers", get(list_barriers).post(add_barrier))
+        .route(
+            "/__sim/barriers/{id}",
+            get(get_barrier).delete(remove_barrier),
+        )
+        .route("/__sim/barriers/{id}/wait", post(wait_barrier))
+        .route("/__sim/barriers/{id}/release", post(release_barrier))
 }
 
 fn stats_json(app: &App) -> Value {
@@ -156,4 +164,123 @@ async fn advance_clock(State(app): State<Arc<App>>, JsonBody(b): JsonBody) -> Ap
     app.limiter.advance(d);
     app.clock.advance(d.as_millis() as i64);
     ok(json!({"advanced_seconds": secs}))
+}
+
+fn barrier_error(e: BarrierError) -> ApiError {
+    match e {
+        BarrierError::Unknown(_) => ApiError::not_found(e.to_string()),
+        _ => ApiError::bad_request(e.to_string()),
+    }
+}
+
+fn barrier_json(e: &Entry) -> Value {
+    json!({"spec": e.spec(), "counts": e.counts()})
+}
+
+async fn list_barriers(State(app): State<Arc<App>>) -> ApiResult<Response> {
+    let all: Vec<Value> = app.barriers.all().iter().map(|e| barrier_json(e)).collect();
+    ok(Value::Array(all))
+}
+
+async fn add_barrier(State(app): State<Arc<App>>, JsonBody(b): JsonBody) -> ApiResult<Response> {
+    let spec: BarrierSpec = from_body(b)?;
+    let e = app.barriers.add(spec).map_err(barrier_error)?;
+    super::assets_schemas::created(barrier_json(&e))
+}
+
+async fn get_barrier(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+    let e = app.barriers.get(id).map_err(barrier_error)?;
+    ok(barrier_json(&e))
+}
+
+async fn remove_barrier(State(app): State<Arc<App>>, Path(id): Path<u64>) -> ApiResult<Response> {
+    let counts = app.barriers.remove(id).map_err(barrier_error)?;
+    ok(json!({"counts": counts}))
+}
+
+/// The body of `POST /__sim/barriers/{id}/wait`: minimums of the counters and a time limit.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaitBody {
+    #[serde(default)]
+    matched: Option<u64>,
+    #[serde(default)]
+    held: Option<u64>,
+    #[serde(default)]
+    released: Option<u64>,
+    #[serde(default)]
+    abandoned: Option<u64>,
+    #[serde(default = "default_wait_seconds")]
+    timeout_seconds: f64,
+}
+
+fn default_wait_seconds() -> f64 {
+    60.0
+}
+
+/// Answers once the condition holds (200) or the time limit passed (408 with the counts).
+async fn wait_barrier(
+    State(app): State<Arc<App>>,
+    Path(id): Path<u64>,
+    JsonBody(b): JsonBody,
+) -> ApiResult<Response> {
+    let w: WaitBody = from_body(b)?;
+    if !(w.timeout_seconds.is_finite() && (0.0..=3600.0).contains(&w.timeout_seconds)) {
+        return Err(ApiError::bad_request(
+            "timeout_seconds must be within 0..=3600",
+        ));
+    }
+    let e = app.barriers.get(id).map_err(barrier_error)?;
+    let until = Condition {
+        matched: w.matched,
+        held: w.held,
+        released: w.released,
+        abandoned: w.abandoned,
+    };
+    let limit = std::time::Duration::from_secs_f64(w.timeout_seconds);
+    match e.wait(until, limit).await {
+        Ok(c) => ok(json!({"counts": c})),
+        Err(c) => {
+            let mut err = ApiError::status(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                format!("barrier {id}: the condition was not met in time"),
+            );
+            err.body["counts"] = json!(c);
+            Err(err)
+        }
+    }
+}
+
+/// The body of `POST /__sim/barriers/{id}/release`: `{"count": n}` (default 1) or `{"all": true}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseBody {
+    #[serde(default)]
+    count: Option<usize>,
+    #[serde(default)]
+    all: bool,
+}
+
+async fn release_barrier(
+    State(app): State<Arc<App>>,
+    Path(id): Path<u64>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    // An empty body releases one request.
+    let r: ReleaseBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ReleaseBody {
+            count: None,
+            all: false,
+        }
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("Invalid release body: {e}")))?
+    };
+    let e = app.barriers.get(id).map_err(barrier_error)?;
+    let released = if r.all {
+        e.release_all()
+    } else {
+        e.release(r.count.unwrap_or(1))
+    };
+    ok(json!({"released": released, "counts": e.counts()}))
 }

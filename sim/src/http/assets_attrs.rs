@@ -17,11 +17,11 @@ use crate::ws::AttrSpec;
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route(
-            "/a/objecttypeattribute/{type_id}",
+            "/objecttypeattribute/{type_id}",
             post(create).delete(delete_one),
         )
         .route(
-            "/a/objecttypeattribute/{type_id}/{id}",
+            "/objecttypeattribute/{type_id}/{id}",
             axum::routing::put(update),
         )
 }

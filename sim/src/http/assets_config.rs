@@ -15,16 +15,13 @@ use crate::error::{ApiError, ApiResult};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
+        .route("/config/statustype", get(list_statuses).post(create_status))
         .route(
-            "/a/config/statustype",
-            get(list_statuses).post(create_status),
-        )
-        .route(
-            "/a/config/statustype/{id}",
+            "/config/statustype/{id}",
             get(find_status).put(update_status).delete(delete_status),
         )
         .route(
-            "/a/config/referencetype",
+            "/config/referencetype",
             get(list_ref_types).post(create_ref_type),
         )
 }

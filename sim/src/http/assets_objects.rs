@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::assets_schemas::{created, ok, path_id};
 use super::{App, Fields, JsonBody, Params, Site};
+use crate::config::Flavor;
 use crate::error::{ApiError, ApiResult};
 use crate::render::{AttrMode, Ctx, PageCache};
 use crate::ws::{AttrInput, Workspace};
@@ -20,20 +21,26 @@ use crate::ws::{AttrInput, Workspace};
 /// Largest page the simulator serves; larger `maxResults` are cut to it.
 pub const MAX_PAGE: usize = 5000;
 
+/// Routes of both products.
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route("/a/object/create", post(create))
-        .route("/a/object/aql", post(aql))
-        .route("/a/object/aql/totalcount", post(total_count))
-        .route("/a/object/navlist/aql", post(navlist))
-        .route("/a/object/navlist/iql", post(navlist))
-        .route("/a/aql/objects", get(aql_objects))
-        .route("/a/iql/objects", get(aql_objects))
-        .route("/a/object/{id}", get(find).put(update).delete(delete))
-        .route("/a/object/{id}/attributes", get(attributes))
-        .route("/a/object/{id}/history", get(history))
-        .route("/a/object/{id}/referenceinfo", get(reference_info))
-        .route("/a/objectconnectedtickets/{id}/tickets", get(tickets))
+        .route("/object/create", post(create))
+        .route("/object/navlist/aql", post(navlist))
+        .route("/object/navlist/iql", post(navlist))
+        .route("/aql/objects", get(aql_objects))
+        .route("/iql/objects", get(aql_objects))
+        .route("/object/{id}", get(find).put(update).delete(delete))
+        .route("/object/{id}/attributes", get(attributes))
+        .route("/object/{id}/history", get(history))
+        .route("/object/{id}/referenceinfo", get(reference_info))
+        .route("/objectconnectedtickets/{id}/tickets", get(tickets))
+}
+
+/// Cloud's AQL endpoints (Data Center searches with `GET /aql/objects`, reference §19).
+pub fn cloud_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/object/aql", post(aql))
+        .route("/object/aql/totalcount", post(total_count))
 }
 
 /// Parses the `attributes` array of an `ObjectIn` body.
@@ -75,7 +82,8 @@ fn with_extended_info(ws: &Workspace, id: u32, mut v: Value) -> Value {
         .issues
         .values()
         .any(|i| i.assets.iter().any(|(_, ids)| ids.contains(&id)));
-    v["extendedInfo"] = json!({"openIssuesExists": open, "attachmentsExists": false});
+    let attachments = ws.attachments.get(&id).is_some_and(|a| !a.is_empty());
+    v["extendedInfo"] = json!({"openIssuesExists": open, "attachmentsExists": attachments});
     v
 }
 
@@ -133,8 +141,17 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = path_id(&id, "object")?;
-    site.data.write().delete_object(id)?;
-    Ok(StatusCode::OK.into_response())
+    let mut ws = site.data.write();
+    if site.flavor == Flavor::Cloud {
+        ws.delete_object(id)?;
+        return Ok(StatusCode::OK.into_response());
+    }
+    // Data Center answers with the deleted object.
+    let gone = site
+        .ctx(&ws)
+        .object(ws.object(id)?, AttrMode::None, &mut PageCache::default());
+    ws.delete_object(id)?;
+    ok(gone)
 }
 
 async fn attributes(
@@ -202,17 +219,20 @@ async fn tickets(
         .filter(|i| i.assets.iter().any(|(_, ids)| ids.contains(&id)))
         .collect();
     let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+    let ctx = site.ctx(&ws);
     let tickets: Vec<Value> = issues
         .iter()
         .map(|i| {
-            json!({
-                "workspaceId": ws.ws_id, "globalId": format!("{}:{}", ws.ws_id, i.id), "key": i.key, "id": i.id.to_string(),
+            let mut t = json!({
+                "key": i.key,
                 "reporter": ws.users.get(ws.actor as usize).map(|u| u.account_id.clone()).unwrap_or_default(),
                 "created": crate::clock::iso(i.created), "updated": crate::clock::iso(i.updated), "title": i.summary,
                 "status": {"name": "Open", "description": "The issue is open", "colorName": "blue-gray"},
                 "type": {"name": "Task", "description": "A task that needs to be done.", "iconUrl": format!("{}/images/task.svg", site.site_url)},
                 "priority": {"name": "Medium", "iconUrl": format!("{}/images/medium.svg", site.site_url)},
-            })
+            });
+            ctx.identify(&mut t, i.id);
+            t
         })
         .collect();
     ok(json!({"tickets": tickets, "allTicketsQuery": format!("issuekey IN ({})", keys.join(", "))}))
@@ -350,7 +370,8 @@ async fn total_count(
     ok(json!({"totalCount": n}))
 }
 
-/// The deprecated page-based result (`ObjectListResult`).
+/// The page-based result (`ObjectListResult`): Cloud's deprecated search, Data Center's
+/// search. Written straight to text like `aql`: Data Center clients page through it all.
 fn object_list(
     ctx: &Ctx,
     site: &Site,
@@ -359,7 +380,7 @@ fn object_list(
     per_page: usize,
     with_attrs: bool,
     type_id: Option<u32>,
-) -> ApiResult<Value> {
+) -> ApiResult<Response> {
     if page == 0 || per_page == 0 {
         return Err(ApiError::bad_request(
             "page and resultPerPage must be 1 or greater",
@@ -375,32 +396,36 @@ fn object_list(
             .collect(),
         None => all.to_vec(),
     };
-    let start = (page - 1) * per_page;
+    let start = (page - 1).saturating_mul(per_page);
     let page_ids: Vec<u32> = ids.iter().skip(start).take(per_page).copied().collect();
     let mode = if with_attrs {
         AttrMode::Bare
     } else {
         AttrMode::None
     };
-    let mut text = String::with_capacity(4096 * page_ids.len().max(1));
-    write_objects(ctx, &mut text, &page_ids, mode);
-    let entries: Vec<Value> = match serde_json::from_str(&text) {
-        Ok(Value::Array(a)) => a,
-        _ => Vec::new(),
-    };
+    let n = page_ids.len();
+    let mut out = String::with_capacity(4096 * n.max(1));
+    out.push_str(r#"{"objectEntries":"#);
+    write_objects(ctx, &mut out, &page_ids, mode);
     let defs = if with_attrs {
         type_attributes(ctx, &page_ids)
     } else {
         Vec::new()
     };
-    let n = entries.len();
-    Ok(json!({
-        "objectEntries": entries, "objectTypeAttributes": defs, "totalFilterCount": ids.len(),
-        "startIndex": start, "toIndex": start + n, "pageObjectSize": n, "pageNumber": page,
-        "pageSize": ids.len().div_ceil(per_page), "orderWay": "ascending", "qlQuery": q, "iql": q,
-        "conversionPossible": false, "qlQuerySearchResult": true, "iqlSearchResult": true,
-        "objectTypeIsInherited": false, "abstractObjectType": false,
-    }))
+    let _ = write!(
+        out,
+        r#","objectTypeAttributes":{},"totalFilterCount":{},"startIndex":{start},"toIndex":{},"pageObjectSize":{n},"pageNumber":{page},"pageSize":{},"orderWay":"ascending","qlQuery":{q},"iql":{q},"conversionPossible":false,"qlQuerySearchResult":true,"iqlSearchResult":true,"objectTypeIsInherited":false,"abstractObjectType":false"#,
+        Value::Array(defs),
+        ids.len(),
+        start + n,
+        ids.len().div_ceil(per_page),
+        q = Value::String(q.to_string()),
+    );
+    if let Some(t) = type_id {
+        let _ = write!(out, r#","objectTypeId":{}"#, ctx.id(t));
+    }
+    out.push('}');
+    Ok(json_text(out))
 }
 
 async fn aql_objects(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResult<Response> {
@@ -410,9 +435,7 @@ async fn aql_objects(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiRes
     let with_attrs = p.bool("includeAttributes", true)?;
     let ws = site.data.read();
     let ctx = site.ctx(&ws);
-    ok(object_list(
-        &ctx, &site, &q, page, per_page, with_attrs, None,
-    )?)
+    object_list(&ctx, &site, &q, page, per_page, with_attrs, None)
 }
 
 async fn navlist(
@@ -442,7 +465,5 @@ async fn navlist(
         usize::try_from(page).unwrap_or(0),
         usize::try_from(per_page).unwrap_or(0),
     );
-    let mut v = object_list(&ctx, &site, &q, page, per_page, with_attrs, Some(type_id))?;
-    v["objectTypeId"] = json!(type_id.to_string());
-    ok(v)
+    object_list(&ctx, &site, &q, page, per_page, with_attrs, Some(type_id))
 }

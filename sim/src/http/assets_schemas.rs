@@ -10,26 +10,33 @@ use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 
 use super::{App, Fields, JsonBody, Params, Site};
+use crate::config::Flavor;
 use crate::error::{ApiError, ApiResult};
 
+/// Routes of both products.
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route("/a/objectschema/list", get(list))
-        .route("/a/objectschema/create", post(create))
-        .route("/a/objectschema/{id}", get(find).put(update).delete(delete))
-        .route("/a/objectschema/{id}/attributes", get(attributes))
-        .route("/a/objectschema/{id}/objecttypes", get(object_types))
+        .route("/objectschema/list", get(list))
+        .route("/objectschema/create", post(create))
+        .route("/objectschema/{id}", get(find).put(update).delete(delete))
+        .route("/objectschema/{id}/attributes", get(attributes))
         .route(
-            "/a/objectschema/{id}/objecttypes/flat",
+            "/objectschema/{id}/objecttypes/flat",
             get(object_types_flat),
         )
-        .route("/a/global/config", get(global_config))
-        .route("/a/global/config/objectschema/{id}", get(schema_config))
+}
+
+/// Routes Data Center does not have (reference §19: no global configuration or usage).
+pub fn cloud_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/objectschema/{id}/objecttypes", get(object_types))
+        .route("/global/config", get(global_config))
+        .route("/global/config/objectschema/{id}", get(schema_config))
         .route(
-            "/a/global/config/objectschema/{id}/property",
+            "/global/config/objectschema/{id}/property",
             post(set_schema_config),
         )
-        .route("/a/usage", get(usage))
+        .route("/usage", get(usage))
 }
 
 /// Parses a path id; anything that is not an id cannot exist.
@@ -53,6 +60,9 @@ pub fn page(values: Vec<Value>, start: usize, max: usize, total: usize) -> Value
 }
 
 async fn list(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResult<Response> {
+    if site.flavor == Flavor::Dc {
+        return dc_list(&site, &p);
+    }
     let start = p.count("startAt", 0)?;
     let max = p.count("maxResults", 25)?;
     let counts = p.bool("includeCounts", false)?;
@@ -67,6 +77,20 @@ async fn list(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResult<Res
         .map(|s| ctx.schema(s, counts))
         .collect();
     ok(page(values, start, max, total))
+}
+
+/// Data Center's list: every schema, with counts, as `{"objectschemas": [...]}`.
+fn dc_list(site: &Site, p: &Params) -> ApiResult<Response> {
+    let query = p.str("query").unwrap_or("").to_lowercase();
+    let ws = site.data.read();
+    let ctx = site.ctx(&ws);
+    let all: Vec<Value> = ws
+        .schemas
+        .values()
+        .filter(|s| query.is_empty() || s.name.to_lowercase().contains(&query))
+        .map(|s| ctx.schema(s, true))
+        .collect();
+    ok(json!({ "objectschemas": all }))
 }
 
 async fn create(

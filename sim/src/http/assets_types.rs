@@ -17,14 +17,14 @@ use crate::ws::{TypeSpec, TypeUpdate};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route("/a/objecttype/create", post(create))
-        .route("/a/objecttype/{id}", get(find).put(update).delete(delete))
-        .route("/a/objecttype/{id}/position", post(position))
-        .route("/a/objecttype/{id}/attributes", get(attributes))
-        .route("/a/objecttype/{id}/icon.png", get(type_icon_png))
-        .route("/a/icon/global", get(global_icons))
-        .route("/a/icon/{id}", get(icon))
-        .route("/a/icon/{id}/icon.png", get(icon_png))
+        .route("/objecttype/create", post(create))
+        .route("/objecttype/{id}", get(find).put(update).delete(delete))
+        .route("/objecttype/{id}/position", post(position))
+        .route("/objecttype/{id}/attributes", get(attributes))
+        .route("/objecttype/{id}/icon.png", get(type_icon_png))
+        .route("/icon/global", get(global_icons))
+        .route("/icon/{id}", get(icon))
+        .route("/icon/{id}/icon.png", get(icon_png))
 }
 
 async fn create(

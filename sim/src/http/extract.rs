@@ -43,6 +43,29 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// Path ids (`/object/{id}`) parsed at extraction: an id that cannot exist is a 404 naming
+/// what was asked for, as `assets_schemas::path_id` answers.
+macro_rules! path_ids {
+    ($($name:ident => $what:literal),* $(,)?) => {$(
+        #[doc = concat!("The ", $what, " id of the request path.")]
+        pub struct $name(pub u32);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                let axum::extract::Path(raw) =
+                    axum::extract::Path::<String>::from_request_parts(parts, state)
+                        .await
+                        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                super::assets_schemas::path_id(&raw, $what).map($name)
+            }
+        }
+    )*};
+}
+
+path_ids!(ObjectId => "object", AttachmentId => "attachment");
+
 /// Query parameters with typed, lenient getters.
 pub struct Params(pub HashMap<String, String>);
 
@@ -87,6 +110,16 @@ impl Params {
         usize::try_from(n).map_err(|_| {
             ApiError::bad_request(format!("Query parameter {name} must not be negative"))
         })
+    }
+    /// A comma-separated list (`fields=summary,created`); empty when absent.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.str(name)
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
     }
     pub fn id(&self, name: &str) -> ApiResult<Option<u32>> {
         match self.str(name) {

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::assets_schemas::ok;
 use super::{App, Fields, JsonBody, Params, Site};
+use crate::config::Flavor;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Issue, User};
 use crate::ws::Workspace;
@@ -113,7 +114,10 @@ async fn user(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResult<Res
     ok(user_json(&site, u))
 }
 
-async fn groups_picker(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResult<Response> {
+pub(super) async fn groups_picker(
+    Extension(site): Extension<Arc<Site>>,
+    p: Params,
+) -> ApiResult<Response> {
     let q = p.str("query").unwrap_or("").to_lowercase();
     let max = p.count("maxResults", 20)?;
     let ws = site.data.read();
@@ -132,7 +136,7 @@ async fn groups_picker(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiR
     )
 }
 
-async fn fields(Extension(site): Extension<Arc<Site>>) -> ApiResult<Response> {
+pub(super) async fn fields(Extension(site): Extension<Arc<Site>>) -> ApiResult<Response> {
     let ws = site.data.read();
     let mut out: Vec<Value> = [("summary", "Summary", "string"), ("project", "Project", "project"), ("created", "Created", "datetime"), ("updated", "Updated", "datetime")]
         .iter()
@@ -141,17 +145,22 @@ async fn fields(Extension(site): Extension<Arc<Site>>) -> ApiResult<Response> {
                    "clauseNames": [id], "schema": {"type": ty, "system": id}})
         })
         .collect();
+    // Data Center's Assets field keeps the Insight plugin's type key (reference §18.3).
+    let custom = match site.flavor {
+        Flavor::Cloud => "com.atlassian.jira.plugins.cmdb:cmdb-object-cftype",
+        Flavor::Dc => "com.riadalabs.jira.plugins.insight:rlabs-customfield-default-object",
+    };
     for f in &ws.fields {
         out.push(json!({
             "id": f.id, "key": f.id, "name": f.name, "custom": true, "orderable": true, "navigable": true, "searchable": true,
             "clauseNames": [format!("cf[{}]", f.custom_id), f.name],
-            "schema": {"type": "array", "items": "cmdb-object-field", "custom": "com.atlassian.jira.plugins.cmdb:cmdb-object-cftype", "customId": f.custom_id},
+            "schema": {"type": "array", "items": "cmdb-object-field", "custom": custom, "customId": f.custom_id},
         }));
     }
     ok(Value::Array(out))
 }
 
-fn issue_json(site: &Site, ws: &Workspace, i: &Issue, wanted: &[String]) -> Value {
+pub(super) fn issue_json(site: &Site, ws: &Workspace, i: &Issue, wanted: &[String]) -> Value {
     let all = wanted.is_empty() || wanted.iter().any(|f| f == "*all" || f == "*navigable");
     let want = |f: &str| all || wanted.iter().any(|w| w == f);
     let mut fields = Map::new();
@@ -178,9 +187,13 @@ fn issue_json(site: &Site, ws: &Workspace, i: &Issue, wanted: &[String]) -> Valu
                 .find(|(id, _)| *id == f.id)
                 .map(|(_, v)| v.as_slice())
                 .unwrap_or(&[]);
+            // Cloud: `{workspaceId, id, objectId}` descriptors; Data Center: object keys.
             let v: Vec<Value> = ids
                 .iter()
-                .map(|o| json!({"workspaceId": ws.ws_id, "id": format!("{}:{o}", ws.ws_id), "objectId": o.to_string()}))
+                .map(|o| match site.flavor {
+                    Flavor::Cloud => json!({"workspaceId": ws.ws_id, "id": format!("{}:{o}", ws.ws_id), "objectId": o.to_string()}),
+                    Flavor::Dc => json!({"key": ws.get_object(*o).map(|x| ws.object_key(x)).unwrap_or_default()}),
+                })
                 .collect();
             fields.insert(
                 f.id.clone(),
@@ -192,7 +205,37 @@ fn issue_json(site: &Site, ws: &Workspace, i: &Issue, wanted: &[String]) -> Valu
             );
         }
     }
-    json!({"id": i.id.to_string(), "key": i.key, "self": format!("{}/rest/api/3/issue/{}", site.site_url, i.id), "fields": fields})
+    let version = match site.flavor {
+        Flavor::Cloud => 3,
+        Flavor::Dc => 2,
+    };
+    json!({"id": i.id.to_string(), "key": i.key, "self": format!("{}/rest/api/{version}/issue/{}", site.site_url, i.id), "fields": fields})
+}
+
+/// Issues `start..start + max` of `hits`, rendered with the `fields` asked for.
+pub(super) fn issues_page(
+    site: &Site,
+    ws: &Workspace,
+    hits: &[u32],
+    start: usize,
+    max: usize,
+    fields: &[String],
+) -> Vec<Value> {
+    hits.iter()
+        .skip(start)
+        .take(max)
+        .filter_map(|id| ws.issues.get(id))
+        .map(|i| issue_json(site, ws, i, fields))
+        .collect()
+}
+
+/// The ids of the issues a JQL query finds, in order.
+pub(super) fn matching(site: &Site, ws: &Workspace, jql: &str) -> ApiResult<Vec<u32>> {
+    let bad = |e: String| ApiError::bad_request(format!("Error in the JQL Query: {e}"));
+    super::jql::parse(jql)
+        .map_err(bad)?
+        .run(ws, &site.aql)
+        .map_err(bad)
 }
 
 fn search(
@@ -203,25 +246,14 @@ fn search(
     token: Option<&str>,
 ) -> ApiResult<Value> {
     let ws = site.data.read();
-    let filter = super::jql::parse(jql)
-        .map_err(|e| ApiError::bad_request(format!("Error in the JQL Query: {e}")))?;
     let start: usize = match token {
         None | Some("") => 0,
         Some(t) => t
             .parse()
             .map_err(|_| ApiError::bad_request("The nextPageToken is invalid or expired"))?,
     };
-    let hits = filter
-        .run(&ws, &site.aql)
-        .map_err(|e| ApiError::bad_request(format!("Error in the JQL Query: {e}")))?;
-    let max = max.clamp(1, 5000);
-    let page: Vec<Value> = hits
-        .iter()
-        .skip(start)
-        .take(max)
-        .filter_map(|id| ws.issues.get(id))
-        .map(|i| issue_json(site, &ws, i, fields))
-        .collect();
+    let hits = matching(site, &ws, jql)?;
+    let page = issues_page(site, &ws, &hits, start, max.clamp(1, 5000), fields);
     let next = start + page.len();
     let is_last = next >= hits.len();
     Ok(
@@ -259,7 +291,7 @@ fn find_issue<'a>(ws: &'a Workspace, key: &str) -> ApiResult<&'a Issue> {
         })
 }
 
-async fn issue(
+pub(super) async fn issue(
     Extension(site): Extension<Arc<Site>>,
     Path(key): Path<String>,
     p: Params,
@@ -272,7 +304,8 @@ async fn issue(
     ok(issue_json(&site, &ws, find_issue(&ws, &key)?, &fields))
 }
 
-/// Reads `[{workspaceId, id, objectId}]` descriptors into object ids of this workspace.
+/// Reads `[{workspaceId, id, objectId}]` descriptors (Data Center: `[{"key": "ITSM-5"}]`)
+/// into object ids of this workspace.
 fn object_refs(ws: &Workspace, field: &str, v: &Value) -> ApiResult<Vec<u32>> {
     let bad = |m: String| ApiError::field(field, m);
     let list = match v {
@@ -282,6 +315,13 @@ fn object_refs(ws: &Workspace, field: &str, v: &Value) -> ApiResult<Vec<u32>> {
     };
     list.iter()
         .map(|d| {
+            if ws.flavor == Flavor::Dc {
+                let key = d.get("key").and_then(Value::as_str).unwrap_or("");
+                return ws
+                    .resolve_object(key)
+                    .map(|o| o.id)
+                    .ok_or_else(|| bad(format!("The Assets object {key} does not exist")));
+            }
             let oid = d
                 .get("objectId")
                 .and_then(|x| {
@@ -309,7 +349,7 @@ fn object_refs(ws: &Workspace, field: &str, v: &Value) -> ApiResult<Vec<u32>> {
         .collect()
 }
 
-async fn edit_issue(
+pub(super) async fn edit_issue(
     State(app): State<Arc<App>>,
     Extension(site): Extension<Arc<Site>>,
     Path(key): Path<String>,

@@ -1,10 +1,14 @@
 //! The HTTP front: the gate every request passes (site and workspace resolution, auth, rate
 //! limits, faults, counters) and the router of Assets, Jira and admin endpoints.
 //!
-//! The gate rewrites the public paths (`/jsm/assets/workspace/{ws}/v1/...`,
-//! `/ex/jira/{cloudId}/jsm/assets/workspace/{ws}/v1/...`, `/site/{name}/rest/...`,
-//! `/ex/jira/{cloudId}/rest/...`) to internal ones (`/a/...`, `/j/...`) and puts the resolved
-//! `Arc<Site>` in the request's extensions, so handlers are written once for every path form.
+//! The gate rewrites the public paths to internal ones and puts the resolved `Arc<Site>` in the
+//! request's extensions, so handlers are written once for every path form: Cloud's
+//! `/jsm/assets/workspace/{ws}/v1/...` and `/ex/jira/{cloudId}/jsm/assets/workspace/{ws}/v1/...`
+//! become `/a/...`, its `/site/{name}/rest/...` and `/ex/jira/{cloudId}/rest/...` become
+//! `/j/...`; a Data Center site's `/site/{name}/rest/assets/1.0/...` (and the legacy
+//! `/rest/insight/1.0/...`) become `/d/...`, its `/site/{name}/rest/api/2/...` `/dj/...`.
+//! Assets handlers shared by both products are mounted under `/a` and `/d` alike and render
+//! by the site's flavor; those of one product only are mounted under its prefix alone.
 
 mod admin;
 mod assets_attrs;
@@ -12,6 +16,8 @@ mod assets_config;
 mod assets_objects;
 mod assets_schemas;
 mod assets_types;
+mod dc_extras;
+mod dc_jira;
 mod extract;
 mod jira;
 mod jql;
@@ -32,8 +38,9 @@ use base64::Engine;
 use parking_lot::{Mutex, RwLock};
 use tower::util::BoxCloneSyncService;
 
+use crate::barrier::Stage;
 use crate::clock::{self, Clock};
-use crate::config::{SimConfig, SiteConfig};
+use crate::config::{Flavor, SimConfig, SiteConfig};
 use crate::error::ApiError;
 use crate::faults::{Action, Faults};
 use crate::ratelimit::{Class, Decision, RateLimiter};
@@ -44,14 +51,18 @@ pub use extract::{Fields, JsonBody, Params};
 /// One simulated site.
 pub struct Site {
     pub cfg: SiteConfig,
+    pub flavor: Flavor,
+    /// Whether the rate limiter applies (see `SiteConfig::rate_limited`).
+    pub rate_limited: bool,
     pub name: String,
     pub ws_id: String,
     pub cloud_id: String,
     pub data: RwLock<Workspace>,
     pub aql: crate::aql::Cache,
-    /// `{url}/jsm/assets/workspace/{ws}/v1`, the base of links inside responses.
+    /// The base of links inside responses: `{url}/jsm/assets/workspace/{ws}/v1` (Cloud),
+    /// `{url}/site/{name}/rest/assets/1.0` (Data Center).
     pub api_base: String,
-    /// `{url}/site/{name}`.
+    /// `{url}/site/{name}`: the Jira site (Cloud) or the base URL (Data Center).
     pub site_url: String,
 }
 
@@ -64,20 +75,22 @@ impl Site {
         }
     }
 
+    /// The credential an `Authorization` header proves, as a rate-limit key. Basic takes the
+    /// email and a token (on Data Center also the username, and the password); Bearer a token
+    /// (Data Center: a personal access token).
     fn accepts(&self, auth: &str) -> Option<u64> {
         let tokens = std::iter::once(&self.cfg.token).chain(self.cfg.extra_tokens.iter());
         if let Some(b) = auth.strip_prefix("Basic ") {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(b.trim())
                 .ok()?;
-            let (email, token) = std::str::from_utf8(&raw).ok()?.split_once(':')?;
-            if !email.eq_ignore_ascii_case(&self.cfg.email) {
-                return None;
-            }
-            return tokens
-                .into_iter()
-                .any(|t| t == token)
-                .then(|| credential_hash(token));
+            let (user, secret) = std::str::from_utf8(&raw).ok()?.split_once(':')?;
+            let dc = self.flavor == Flavor::Dc;
+            let known = user.eq_ignore_ascii_case(&self.cfg.email)
+                || (dc && user.eq_ignore_ascii_case(&self.username()));
+            let password = dc && self.cfg.password.as_deref() == Some(secret);
+            return (known && (password || tokens.into_iter().any(|t| t == secret)))
+                .then(|| credential_hash(secret));
         }
         if let Some(t) = auth.strip_prefix("Bearer ") {
             let t = t.trim();
@@ -87,6 +100,17 @@ impl Site {
                 .then(|| credential_hash(t));
         }
         None
+    }
+}
+
+impl Site {
+    /// The site account's username (Data Center Basic auth takes it instead of the email).
+    fn username(&self) -> String {
+        let ws = self.data.read();
+        ws.users
+            .get(ws.actor as usize)
+            .map(|u| u.username.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -112,6 +136,7 @@ pub struct App {
     pub limiter: RateLimiter,
     pub faults: Faults,
     pub stats: Mutex<Stats>,
+    pub barriers: crate::barrier::Barriers,
     pub admin_api: bool,
 }
 
@@ -126,6 +151,17 @@ struct Route {
     site: Arc<Site>,
     /// Internal path: `/a/...` (Assets) or `/j/...` (Jira).
     internal: String,
+}
+
+impl Route {
+    /// The path as the API documents it: Assets paths after the API base (`/object/create`),
+    /// Jira paths from `/rest/` on. Barriers match on it.
+    fn api_path(&self) -> &str {
+        let i = self.internal[1..]
+            .find('/')
+            .map_or(self.internal.len(), |i| i + 1);
+        &self.internal[i..]
+    }
 }
 
 /// Maps a public path to a site and an internal path; `Err` is the response to give.
@@ -145,8 +181,9 @@ fn route(app: &App, path: &str) -> Result<Option<Route>, ApiError> {
                 internal: format!("/a/{rest}"),
             }))
         };
-    let by_ws = |ws: &str| app.sites.iter().find(|s| s.ws_id == ws);
-    let by_cloud = |c: &str| app.sites.iter().find(|s| s.cloud_id == c);
+    let cloud = |s: &&Arc<Site>| s.flavor == Flavor::Cloud;
+    let by_ws = |ws: &str| app.sites.iter().filter(cloud).find(|s| s.ws_id == ws);
+    let by_cloud = |c: &str| app.sites.iter().filter(cloud).find(|s| s.cloud_id == c);
     match segs.as_slice() {
         ["jsm", "assets" | "insight", "workspace", ws, "v1", rest] => assets(by_ws(ws), ws, rest),
         ["jsm", "assets" | "insight", "workspace", ws, "v1"] => assets(by_ws(ws), ws, ""),
@@ -176,13 +213,29 @@ fn route(app: &App, path: &str) -> Result<Option<Route>, ApiError> {
                 .splitn(3, '/')
                 .nth(2)
                 .unwrap_or("");
+            let internal = match site.flavor {
+                Flavor::Cloud => format!("/j/{rest}"),
+                Flavor::Dc => dc_internal(rest).ok_or_else(not_found)?,
+            };
             Ok(Some(Route {
                 site: site.clone(),
-                internal: format!("/j/{rest}"),
+                internal,
             }))
         }
         ["__sim", ..] if app.admin_api => Ok(None),
         _ => Err(not_found()),
+    }
+}
+
+/// The internal path of a Data Center site's `rest/...` path: Assets (current and legacy
+/// prefix) under `/d`, Jira REST v2 (`latest` is v2) under `/dj/rest/api/2`.
+fn dc_internal(rest: &str) -> Option<String> {
+    let segs: Vec<&str> = rest.splitn(4, '/').collect();
+    match segs.as_slice() {
+        ["rest", "assets" | "insight", "1.0"] => Some("/d/".into()),
+        ["rest", "assets" | "insight", "1.0", tail] => Some(format!("/d/{tail}")),
+        ["rest", "api", "2" | "latest", tail] => Some(format!("/dj/rest/api/2/{tail}")),
+        _ => None,
     }
 }
 
@@ -203,21 +256,25 @@ fn classify(method: &axum::http::Method, internal: &str) -> (Class, &'static str
     let get = method == Method::GET;
     let post = method == Method::POST;
     match segs.as_slice() {
-        ["j", ..] => (Class::Jira, "jira"),
-        ["a", "aql", "objects"] if get => (Class::AqlLegacy, "GET /aql/objects"),
-        ["a", "iql", "objects"] if get => (Class::AqlLegacy, "GET /iql/objects"),
-        ["a", "object", "navlist", "aql"] if post => (Class::AqlLegacy, "POST /object/navlist/aql"),
-        ["a", "object", "navlist", "iql"] if post => (Class::AqlLegacy, "POST /object/navlist/iql"),
-        ["a", "object", "aql", "totalcount"] if post => {
+        ["j" | "dj", ..] => (Class::Jira, "jira"),
+        ["a" | "d", "aql", "objects"] if get => (Class::AqlLegacy, "GET /aql/objects"),
+        ["a" | "d", "iql", "objects"] if get => (Class::AqlLegacy, "GET /iql/objects"),
+        ["a" | "d", "object", "navlist", "aql"] if post => {
+            (Class::AqlLegacy, "POST /object/navlist/aql")
+        }
+        ["a" | "d", "object", "navlist", "iql"] if post => {
+            (Class::AqlLegacy, "POST /object/navlist/iql")
+        }
+        ["a" | "d", "object", "aql", "totalcount"] if post => {
             (Class::AqlLegacy, "POST /object/aql/totalcount")
         }
-        ["a", "object", "aql"] if post => (Class::Aql, "POST /object/aql"),
-        ["a", "object", "create"] if post => (Class::Object, "POST /object/create"),
-        ["a", "object", _] if get => (Class::Object, "GET /object/{id}"),
-        ["a", "objecttype", _, "attributes"] if get => {
+        ["a" | "d", "object", "aql"] if post => (Class::Aql, "POST /object/aql"),
+        ["a" | "d", "object", "create"] if post => (Class::Object, "POST /object/create"),
+        ["a" | "d", "object", _] if get => (Class::Object, "GET /object/{id}"),
+        ["a" | "d", "objecttype", _, "attributes"] if get => {
             (Class::Object, "GET /objecttype/{id}/attributes")
         }
-        ["a", "objectconnectedtickets", _, "tickets"] if get => {
+        ["a" | "d", "objectconnectedtickets", _, "tickets"] if get => {
             (Class::Object, "GET /objectconnectedtickets/{id}/tickets")
         }
         _ => (Class::Other, "other"),
@@ -244,20 +301,21 @@ fn rate_headers(h: &mut HeaderMap, limit: u32, remaining: u32, reset_ms: i64) {
 /// The gate: resolve, authenticate, count, inject faults, rate-limit, then route.
 async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
     let path = normalize(req.uri().path());
-    let route = match route(&app, &path) {
+    let routed = match route(&app, &path) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let Some(Route { site, internal }) = route else {
+    let Some(route) = routed else {
         // Admin API: no auth, no limits, no faults.
         return next.run(req).await;
     };
+    let site = route.site.clone();
     let cred = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|a| site.accepts(a));
-    let (class, endpoint) = classify(req.method(), &internal);
+    let (class, endpoint) = classify(req.method(), &route.internal);
     {
         let mut st = app.stats.lock();
         *st.by_class.entry(class.name()).or_default() += 1;
@@ -265,8 +323,22 @@ async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Resp
         *st.by_site.entry(site.name.clone()).or_default() += 1;
     }
     let Some(cred) = cred else {
-        return count(&app, ApiError::unauthorized().into_response());
+        let e = match site.flavor {
+            Flavor::Cloud => ApiError::unauthorized(),
+            Flavor::Dc => ApiError::unauthorized_dc(),
+        };
+        return count(&app, e.into_response());
     };
+    let mut after = Vec::new();
+    for barrier in app
+        .barriers
+        .arrive(&site.name, req.method(), route.api_path())
+    {
+        match barrier.spec().stage {
+            Stage::Before => barrier.hold().wait().await,
+            Stage::After => after.push(barrier),
+        }
+    }
     if let Some(f) = app.faults.take_forced() {
         let mut e = ApiError::status(
             StatusCode::from_u16(f.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
@@ -306,7 +378,11 @@ async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Resp
         }
         Action::Pass | Action::LoseResponse => {}
     }
-    let decision = app.limiter.check(cred, class, endpoint);
+    let decision = if site.rate_limited {
+        app.limiter.check(cred, class, endpoint)
+    } else {
+        Decision::Unlimited
+    };
     if let Decision::Deny {
         limit,
         retry_after_secs,
@@ -333,7 +409,7 @@ async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Resp
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    match format!("{internal}{query}").parse::<Uri>() {
+    match format!("{}{query}", route.internal).parse::<Uri>() {
         Ok(u) => *req.uri_mut() = u,
         Err(_) => return ApiError::bad_request("Malformed request path").into_response(),
     }
@@ -352,6 +428,9 @@ async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Resp
         if near_limit && success {
             h.insert("X-RateLimit-NearLimit", HeaderValue::from_static("true"));
         }
+    }
+    for barrier in after {
+        barrier.hold().wait().await;
     }
     if action == Action::LoseResponse {
         return dropped_response();
@@ -383,15 +462,26 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// The internal router (behind the gate).
+/// The internal router (behind the gate): Assets handlers of both products under `/a`
+/// (Cloud) and `/d` (Data Center), those of one product under its prefix only, then Jira.
 pub fn router(app: Arc<App>) -> Router {
+    let shared = || {
+        Router::new()
+            .merge(assets_schemas::routes())
+            .merge(assets_types::routes())
+            .merge(assets_attrs::routes())
+            .merge(assets_objects::routes())
+            .merge(assets_config::routes())
+    };
+    let cloud = shared()
+        .merge(assets_schemas::cloud_routes())
+        .merge(assets_objects::cloud_routes());
+    let dc = shared().merge(dc_extras::routes());
     Router::new()
-        .merge(assets_schemas::routes())
-        .merge(assets_types::routes())
-        .merge(assets_attrs::routes())
-        .merge(assets_objects::routes())
-        .merge(assets_config::routes())
+        .nest("/a", cloud)
+        .nest("/d", dc)
         .merge(jira::routes())
+        .merge(dc_jira::routes())
         .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -425,20 +515,25 @@ pub fn build_app(cfg: &SimConfig, url: &str) -> Arc<App> {
                 .cloud_id
                 .clone()
                 .unwrap_or_else(|| derived_uuid(&s.name, "cloud"));
-            let api_base = if cfg.links_use_cloud_id {
-                format!("{url}/ex/jira/{cloud_id}/jsm/assets/workspace/{ws_id}/v1")
-            } else {
-                format!("{url}/jsm/assets/workspace/{ws_id}/v1")
+            let site_url = format!("{url}/site/{}", s.name);
+            let api_base = match s.flavor {
+                Flavor::Dc => format!("{site_url}/rest/assets/1.0"),
+                Flavor::Cloud if cfg.links_use_cloud_id => {
+                    format!("{url}/ex/jira/{cloud_id}/jsm/assets/workspace/{ws_id}/v1")
+                }
+                Flavor::Cloud => format!("{url}/jsm/assets/workspace/{ws_id}/v1"),
             };
             Arc::new(Site {
                 cfg: s.clone(),
+                flavor: s.flavor,
+                rate_limited: s.rate_limited(),
                 name: s.name.clone(),
                 data: RwLock::new(crate::dataset::build(s, &ws_id)),
                 ws_id,
                 cloud_id,
                 aql: crate::aql::Cache::new(),
                 api_base,
-                site_url: format!("{url}/site/{}", s.name),
+                site_url,
             })
         })
         .collect();
@@ -448,6 +543,7 @@ pub fn build_app(cfg: &SimConfig, url: &str) -> Arc<App> {
         limiter: RateLimiter::new(cfg.rate_limits.clone()),
         faults: Faults::new(cfg.faults.clone()),
         stats: Mutex::new(Stats::default()),
+        barriers: crate::barrier::Barriers::default(),
         admin_api: cfg.admin_api,
     })
 }

@@ -1,9 +1,11 @@
-//! Renders workspace entities into the API's JSON shapes (reference §3-§10): ids as strings,
-//! `globalId = ws:id`, ISO timestamps with milliseconds, links under the site's API base.
+//! Renders workspace entities into the API's JSON shapes (reference §3-§10): on Cloud ids as
+//! strings with `workspaceId` and `globalId = ws:id`, on Data Center ids as numbers and no
+//! workspace (§19); ISO timestamps with milliseconds, links under the site's API base.
 
 use serde_json::{Map, Value, json};
 
 use crate::clock::iso;
+use crate::config::Flavor;
 use crate::model::*;
 use crate::ws::Workspace;
 
@@ -33,6 +35,28 @@ fn gid(ws: &Workspace, id: u32) -> String {
 }
 
 impl Ctx<'_> {
+    pub fn dc(&self) -> bool {
+        self.ws.flavor == Flavor::Dc
+    }
+
+    /// An id as the site spells it: a string on Cloud, a number on Data Center.
+    pub fn id(&self, id: u32) -> Value {
+        if self.dc() {
+            json!(id)
+        } else {
+            json!(id.to_string())
+        }
+    }
+
+    /// Sets an entity's `id` and, on Cloud, its `workspaceId` and `globalId`.
+    pub fn identify(&self, v: &mut Value, id: u32) {
+        v["id"] = self.id(id);
+        if !self.dc() {
+            v["workspaceId"] = json!(self.ws.ws_id);
+            v["globalId"] = json!(gid(self.ws, id));
+        }
+    }
+
     pub fn schema(&self, s: &Schema, counts: bool) -> Value {
         let ws = self.ws;
         let (oc, tc) = if counts {
@@ -41,11 +65,14 @@ impl Ctx<'_> {
             (0, 0)
         };
         let mut v = json!({
-            "workspaceId": ws.ws_id, "globalId": gid(ws, s.id), "id": s.id.to_string(),
             "name": s.name, "objectSchemaKey": s.key, "status": "Ok",
             "created": iso(s.created), "updated": iso(s.updated),
-            "objectCount": oc, "objectTypeCount": tc, "canManage": true,
+            "objectCount": oc, "objectTypeCount": tc,
         });
+        self.identify(&mut v, s.id);
+        if !self.dc() {
+            v["canManage"] = json!(true);
+        }
         if let Some(d) = &s.description {
             v["description"] = json!(d);
         }
@@ -62,7 +89,7 @@ impl Ctx<'_> {
 
     pub fn icon(&self, i: &Icon) -> Value {
         json!({
-            "id": i.id.to_string(), "name": i.name,
+            "id": self.id(i.id), "name": i.name,
             "url16": format!("{}/icon/{}/icon.png?size=16", self.base, i.id),
             "url48": format!("{}/icon/{}/icon.png?size=48", self.base, i.id),
         })
@@ -73,18 +100,18 @@ impl Ctx<'_> {
         let ws = self.ws;
         let icon = ws.icons.get(&t.icon_id).map(|i| {
             json!({
-                "id": i.id.to_string(), "name": i.name,
+                "id": self.id(i.id), "name": i.name,
                 "url16": format!("{}/objecttype/{}/icon.png?size=16", self.base, t.id),
                 "url48": format!("{}/objecttype/{}/icon.png?size=48", self.base, t.id),
             })
         });
         let mut v = json!({
-            "workspaceId": ws.ws_id, "globalId": gid(ws, t.id), "id": t.id.to_string(),
             "name": t.name, "type": 0, "icon": icon.unwrap_or(Value::Null), "position": t.position,
             "created": iso(t.created), "updated": iso(t.updated), "objectCount": count,
-            "objectSchemaId": t.schema_id.to_string(), "inherited": t.inherited,
+            "objectSchemaId": self.id(t.schema_id), "inherited": t.inherited,
             "abstractObjectType": t.abstract_type, "parentObjectTypeInherited": ws.parent_inherited(t),
         });
+        self.identify(&mut v, t.id);
         if let Some(d) = &t.description {
             v["description"] = json!(d);
         }
@@ -95,16 +122,15 @@ impl Ctx<'_> {
     }
 
     pub fn ref_type(&self, r: &ReferenceType) -> Value {
-        let ws = self.ws;
         let mut v = json!({
-            "id": r.id.to_string(), "name": r.name, "color": r.color,
+            "name": r.name, "color": r.color,
             "url16": format!("{}/config/referencetype/{}/image.png?size=16", self.base, r.id),
             "removable": r.removable,
-            "workspaceId": ws.ws_id, "globalId": gid(ws, r.id),
         });
+        self.identify(&mut v, r.id);
         // Global types carry no schema id (the document types it as a non-null string).
         if let Some(s) = r.schema_id {
-            v["objectSchemaId"] = json!(s.to_string());
+            v["objectSchemaId"] = self.id(s);
         }
         if let Some(d) = &r.description {
             v["description"] = json!(d);
@@ -113,15 +139,14 @@ impl Ctx<'_> {
     }
 
     pub fn status(&self, s: &Status, with_ids: bool) -> Value {
-        let mut v = json!({
-            "id": s.id.to_string(), "name": s.name, "category": s.category,
-        });
-        if let Some(x) = s.schema_id {
-            v["objectSchemaId"] = json!(x.to_string());
-        }
+        let mut v = json!({"name": s.name, "category": s.category});
         if with_ids {
-            v["workspaceId"] = json!(self.ws.ws_id);
-            v["globalId"] = json!(gid(self.ws, s.id));
+            self.identify(&mut v, s.id);
+        } else {
+            v["id"] = self.id(s.id);
+        }
+        if let Some(x) = s.schema_id {
+            v["objectSchemaId"] = self.id(x);
         }
         if let Some(d) = &s.description {
             v["description"] = json!(d);
@@ -133,7 +158,6 @@ impl Ctx<'_> {
     pub fn attribute(&self, a: &Attribute, position: i32, with_type: bool) -> Value {
         let ws = self.ws;
         let mut v = json!({
-            "workspaceId": ws.ws_id, "globalId": gid(ws, a.id), "id": a.id.to_string(),
             "name": a.name, "label": a.label, "type": a.kind.type_code(),
             "editable": a.editable(), "system": a.system.is_some(), "sortable": true,
             "summable": a.summable, "indexed": true,
@@ -142,6 +166,7 @@ impl Ctx<'_> {
             "includeChildObjectTypes": a.include_child_object_types, "uniqueAttribute": a.unique,
             "options": a.options, "position": position,
         });
+        self.identify(&mut v, a.id);
         let m = v.as_object_mut().expect("object literal");
         if let Some(d) = &a.description {
             m.insert("description".into(), json!(d));
@@ -159,10 +184,7 @@ impl Ctx<'_> {
         {
             m.insert("typeValue".into(), json!(target_type.to_string()));
             m.insert("additionalValue".into(), json!(ref_type.to_string()));
-            m.insert(
-                "referenceObjectTypeId".into(),
-                json!(target_type.to_string()),
-            );
+            m.insert("referenceObjectTypeId".into(), self.id(target_type));
             if let Some(t) = ws.types.get(&target_type) {
                 m.insert("referenceObjectType".into(), self.object_type(t, 0));
             }
@@ -208,6 +230,17 @@ impl Ctx<'_> {
     }
 
     pub fn user(&self, u: &User) -> Value {
+        if self.dc() {
+            // Data Center: `key` is the user key, `name` the username.
+            let site = self.base.split("/rest/").next().unwrap_or(self.base);
+            return json!({
+                "avatarUrl": format!("{site}/secure/useravatar?ownerId={}", u.username),
+                "displayName": u.display_name, "name": u.username, "key": u.account_id,
+                "emailAddress": u.email, "html": format!("{} ({})", u.display_name, u.username),
+                "renderedLink": format!("<a href=\"{site}/secure/ViewProfile.jspa?name={0}\">{1}</a>", u.username, u.display_name),
+                "isDeleted": !u.active, "lastSeenVersion": "",
+            });
+        }
         let mut v = json!({
             "avatarUrl": format!("{}/avatar/{}", self.base, u.account_id),
             "displayName": u.display_name, "name": u.display_name, "key": u.account_id,
@@ -229,8 +262,8 @@ impl Ctx<'_> {
             .map(|u| self.user(u))
             .unwrap_or(Value::Null);
         let mut v = json!({
-            "actor": actor, "id": h.id.to_string(), "type": h.kind,
-            "created": iso(h.created), "objectId": object_id.to_string(),
+            "actor": actor, "id": self.id(h.id), "type": h.kind,
+            "created": iso(h.created), "objectId": self.id(object_id),
         });
         let m: &mut Map<String, Value> = v.as_object_mut().expect("object literal");
         if let Some(a) = &h.attr_name {

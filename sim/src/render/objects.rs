@@ -72,17 +72,30 @@ impl Ctx<'_> {
         let label = self.label_of(c, o);
         let key = self.key_of(c, o);
         let id = o.id;
-        let _ = write!(
-            out,
-            r#"{{"workspaceId":"{ws}","globalId":"{ws}:{id}","id":"{id}","label":"#
-        );
+        let dc = self.dc();
+        if dc {
+            let _ = write!(out, r#"{{"id":{id},"label":"#);
+        } else {
+            let _ = write!(
+                out,
+                r#"{{"workspaceId":"{ws}","globalId":"{ws}:{id}","id":"{id}","label":"#
+            );
+        }
         jstr(out, &label);
         out.push_str(r#","objectKey":"#);
         jstr(out, &key);
         let av = format!("{}/objecttype/{}/icon.png?size=", self.base, o.type_id);
+        out.push_str(r#","avatar":{"#);
+        if !dc {
+            let _ = write!(
+                out,
+                r#""workspaceId":"{ws}","globalId":"{ws}:avatar:{id}","#
+            );
+        }
+        let q = if dc { "" } else { "\"" };
         let _ = write!(
             out,
-            r#","avatar":{{"workspaceId":"{ws}","globalId":"{ws}:avatar:{id}","url16":"{av}16","url48":"{av}48","url72":"{av}72","url144":"{av}144","url288":"{av}288","objectId":"{id}"}},"objectType":"#
+            r#""url16":"{av}16","url48":"{av}48","url72":"{av}72","url144":"{av}144","url288":"{av}288","objectId":{q}{id}{q}}},"objectType":"#
         );
         let ty = c.types.entry(o.type_id).or_insert_with(|| {
             self.ws
@@ -118,6 +131,7 @@ impl Ctx<'_> {
         c: &mut PageCache,
     ) {
         let ws = &self.ws.ws_id;
+        let dc = self.dc();
         out.push('[');
         let visible = self.visible(c, o.type_id);
         let mut first = true;
@@ -135,10 +149,17 @@ impl Ctx<'_> {
             first = false;
             // The deprecated row id: stable and unique per (object, attribute).
             let row = (u64::from(o.id) << 20) | u64::from(attr_id);
-            let _ = write!(
-                out,
-                r#"{{"workspaceId":"{ws}","globalId":"{ws}:{row}","id":"{row}","objectTypeAttributeId":"{attr_id}","objectAttributeValues":["#
-            );
+            if dc {
+                let _ = write!(
+                    out,
+                    r#"{{"id":{row},"objectTypeAttributeId":{attr_id},"objectAttributeValues":["#
+                );
+            } else {
+                let _ = write!(
+                    out,
+                    r#"{{"workspaceId":"{ws}","globalId":"{ws}:{row}","id":"{row}","objectTypeAttributeId":"{attr_id}","objectAttributeValues":["#
+                );
+            }
             match a.system {
                 Some(sys) => {
                     let (text, display) = match sys {
@@ -160,7 +181,8 @@ impl Ctx<'_> {
                     }
                 }
             }
-            let _ = write!(out, r#"],"objectId":"{}""#, o.id);
+            let q = if dc { "" } else { "\"" };
+            let _ = write!(out, r#"],"objectId":{q}{}{q}"#, o.id);
             if with_defs {
                 out.push_str(r#","objectTypeAttribute":"#);
                 let def = c

@@ -2,6 +2,7 @@
 //! lookups every handler needs. Mutations with their validation rules live in the submodules.
 
 mod attrs;
+pub mod extras;
 mod force;
 mod objects;
 mod schemas;
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use compact_str::CompactString;
 
+use crate::config::Flavor;
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
 
@@ -38,12 +40,16 @@ struct Counters {
     history: u32,
     status: u32,
     ref_type: u32,
+    comment: u32,
+    attachment: u32,
 }
 
 /// The state of one site: its Assets workspace, user directory and Jira issues.
 #[derive(Debug, Clone)]
 pub struct Workspace {
     pub ws_id: String,
+    /// Cloud or Data Center: the rules (Text length) and JSON shapes that apply.
+    pub flavor: Flavor,
     /// Bumped by every change; keys the AQL result cache.
     pub generation: u64,
     next: Counters,
@@ -69,6 +75,9 @@ pub struct Workspace {
     pub actor: u32,
     pub fields: Vec<AssetsField>,
     pub issues: BTreeMap<u32, Issue>,
+    /// Object comments and attachments, by object id (Data Center only; empty on Cloud).
+    pub comments: HashMap<u32, Vec<Comment>>,
+    pub attachments: HashMap<u32, Vec<Attachment>>,
 }
 
 impl Workspace {
@@ -76,6 +85,7 @@ impl Workspace {
     pub fn new(ws_id: String, users: Vec<User>, groups: Vec<Group>, actor: u32) -> Workspace {
         let mut ws = Workspace {
             ws_id,
+            flavor: Flavor::Cloud,
             generation: next_generation(),
             next: Counters::default(),
             global_config: GlobalConfig {
@@ -100,9 +110,19 @@ impl Workspace {
             actor,
             fields: Vec::new(),
             issues: BTreeMap::new(),
+            comments: HashMap::new(),
+            attachments: HashMap::new(),
         };
         settings::seed_defaults(&mut ws);
         ws
+    }
+
+    /// The longest Text value this site takes (reference §19: 255 on Cloud, 450 on Data Center).
+    pub fn text_max_chars(&self) -> usize {
+        match self.flavor {
+            Flavor::Cloud => values::TEXT_MAX_CHARS,
+            Flavor::Dc => values::DC_TEXT_MAX_CHARS,
+        }
     }
 
     /// Marks a change. Generations are unique across workspaces (a reset site gets a fresh

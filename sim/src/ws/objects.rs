@@ -348,6 +348,8 @@ impl Workspace {
                 ids.retain(|x| *x != id);
             }
         }
+        self.comments.remove(&id);
+        self.attachments.remove(&id);
         self.touch();
         Ok(o)
     }

@@ -12,6 +12,8 @@ use crate::model::*;
 
 /// Cloud's limit on Text values.
 pub const TEXT_MAX_CHARS: usize = 255;
+/// Data Center's limit on Text values.
+pub const DC_TEXT_MAX_CHARS: usize = 450;
 
 /// The key of a value in the unique index.
 pub fn unique_key(v: &Val) -> CompactString {
@@ -108,11 +110,9 @@ impl Workspace {
     ) -> Result<CompactString, String> {
         let out = match dt {
             DefaultType::Text => {
-                if raw.chars().count() > TEXT_MAX_CHARS {
-                    return Err(format!(
-                        "{} must be less than {TEXT_MAX_CHARS} characters",
-                        a.name
-                    ));
+                let max = self.text_max_chars();
+                if raw.chars().count() > max {
+                    return Err(format!("{} must be less than {max} characters", a.name));
                 }
                 raw.to_compact_string()
             }

@@ -7,12 +7,18 @@
 //! - sim_paging: the three paging styles
 //! - sim_limits: rate limits, Retry-After, faults, admin API
 //! - sim_badinput: malformed input never yields a 500
+//! - sim_barrier: request barriers, in-process and over the admin API
+//! - sim_dc: Data Center sites: routes, auth, shapes, paging, validation, limits
+//! - sim_dc_extras: Data Center comments, attachments, dataset extras and the Jira side
 //! - sim_jira: users, groups, fields, JQL and Assets fields on issues
 //! - sim_dataset: the cmdb dataset's shape and the OpenAPI check of every list endpoint
 
 mod config_files;
 mod sim_badinput;
+mod sim_barrier;
 mod sim_dataset;
+mod sim_dc;
+mod sim_dc_extras;
 mod sim_jira;
 mod sim_limits;
 mod sim_openapi;

@@ -177,12 +177,3 @@ async fn deprecated_page_styles() {
             .all(|e| e["objectType"]["id"] == t["id"])
     );
 }
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
