@@ -181,6 +181,11 @@ pub struct DatasetConfig {
     /// Number of object history entries written per object beyond its creation.
     #[serde(default = "default_history_updates")]
     pub history_updates: u32,
+    /// The site's Jira holds a copy of that site's issues (same keys, same Assets field values,
+    /// i.e. that site's object ids), as after a Jira migration: the post-restore issues task
+    /// can then be tested across sites.
+    #[serde(default)]
+    pub jira_issues_from: Option<String>,
 }
 
 fn default_kind() -> DatasetKind {
@@ -201,6 +206,7 @@ impl Default for DatasetConfig {
             seed: 0,
             from_data_center: false,
             history_updates: default_history_updates(),
+            jira_issues_from: None,
         }
     }
 }
@@ -275,6 +281,28 @@ impl SimConfig {
             }
             if s.token.is_empty() {
                 problems.push(format!("site {:?}: token must not be empty", s.name));
+            }
+            if let Some(from) = &s.dataset.jira_issues_from {
+                let source = self.sites.iter().find(|o| &o.name == from);
+                match source {
+                    None => problems.push(format!(
+                        "site {:?}: dataset.jira_issues_from names no site ({from:?})",
+                        s.name
+                    )),
+                    Some(o) if o.name == s.name => problems.push(format!(
+                        "site {:?}: dataset.jira_issues_from names the site itself",
+                        s.name
+                    )),
+                    Some(o) if o.flavor != s.flavor => problems.push(format!(
+                        "site {:?}: dataset.jira_issues_from names a site of another flavor",
+                        s.name
+                    )),
+                    Some(o) if o.dataset.jira_issues_from.is_some() => problems.push(format!(
+                        "site {:?}: dataset.jira_issues_from names a site whose issues are copies",
+                        s.name
+                    )),
+                    Some(_) => {}
+                }
             }
             let only = |what: &str, flavor: &str| {
                 format!("site {:?}: {what} for {flavor} sites only", s.name)

@@ -148,6 +148,7 @@ async fn reset_site(State(app): State<Arc<App>>, Path(name): Path<String>) -> Ap
     })?;
     let objects = fresh.object_count();
     *site.data.write() = fresh;
+    super::copy_jira_issues(&app.sites, &site);
     ok(json!({"site": name, "objects": objects}))
 }
 

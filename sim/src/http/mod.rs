@@ -536,7 +536,10 @@ pub fn build_app(cfg: &SimConfig, url: &str) -> Arc<App> {
                 site_url,
             })
         })
-        .collect();
+        .collect::<Vec<Arc<Site>>>();
+    for site in &sites {
+        copy_jira_issues(&sites, site);
+    }
     Arc::new(App {
         sites,
         clock: Clock::default(),
@@ -546,6 +549,28 @@ pub fn build_app(cfg: &SimConfig, url: &str) -> Arc<App> {
         barriers: crate::barrier::Barriers::default(),
         admin_api: cfg.admin_api,
     })
+}
+
+/// Gives `site` a copy of the Jira issues (and Assets fields) of the site its dataset's
+/// `jira_issues_from` names, as they are now; a no-op for other sites.
+pub(crate) fn copy_jira_issues(sites: &[Arc<Site>], site: &Site) {
+    let Some(from) = &site.cfg.dataset.jira_issues_from else {
+        return;
+    };
+    // The config check guarantees another site of the same flavor; never lock a site twice.
+    let Some(source) = sites
+        .iter()
+        .find(|s| &s.name == from && s.name != site.name)
+    else {
+        return;
+    };
+    let (issues, fields) = {
+        let src = source.data.read();
+        (src.issues.clone(), src.fields.clone())
+    };
+    let mut ws = site.data.write();
+    ws.issues = issues;
+    ws.fields = fields;
 }
 
 /// A stable UUID-shaped id derived from a site name (so URLs survive restarts).

@@ -11,6 +11,7 @@
 //! - sim_dc: Data Center sites: routes, auth, shapes, paging, validation, limits
 //! - sim_dc_extras: Data Center comments, attachments, dataset extras and the Jira side
 //! - sim_jira: users, groups, fields, JQL and Assets fields on issues
+//! - sim_jira_copy: a site holding a copy of another site's issues (jira_issues_from)
 //! - sim_dataset: the cmdb dataset's shape and the OpenAPI check of every list endpoint
 
 mod config_files;
@@ -20,6 +21,7 @@ mod sim_dataset;
 mod sim_dc;
 mod sim_dc_extras;
 mod sim_jira;
+mod sim_jira_copy;
 mod sim_limits;
 mod sim_openapi;
 mod sim_paging;
