@@ -71,6 +71,7 @@ mod tests {
             seed,
             from_data_center,
             history_updates: 1,
+            ..DatasetConfig::default()
         };
         build(&site(cfg), "ws-1")
     }
@@ -422,6 +423,7 @@ mod tests {
             seed: 4,
             from_data_center: false,
             history_updates: 1,
+            ..DatasetConfig::default()
         });
         let cloud = build(&cfg, "ws-c");
         cfg.flavor = Flavor::Dc;
