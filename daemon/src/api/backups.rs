@@ -20,7 +20,7 @@ use super::dates::{self, End};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind, parse_id};
 use super::sites::upstream;
 use crate::backup;
-use crate::jobs::{BackupJob, EnqueueError};
+use crate::jobs::{BackupSpec, EnqueueError, JobSpec};
 use crate::store::{Backup, BackupFilter, BackupType, PageRequest, kind};
 
 /// Backups per page.
@@ -101,13 +101,13 @@ async fn start(
         );
         return Err(ApiError::validation(fields));
     }
-    let job = BackupJob {
+    let spec = JobSpec::Backup(BackupSpec {
         site: body.site,
         schema: body.schema,
         description: body.description.filter(|d| !d.is_empty()),
         backup_type,
-    };
-    let id = state.jobs.enqueue_backup(&job).await.map_err(|e| match e {
+    });
+    let id = state.jobs.enqueue(&spec).await.map_err(|e| match e {
         EnqueueError::InProgress { .. } => {
             ApiError::new(ErrorKind::Conflict, "backup_in_progress", e.to_string())
         }

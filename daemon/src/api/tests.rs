@@ -14,7 +14,7 @@ use super::listen::{self, ControlSocket};
 use super::{ApiState, router};
 use crate::cli::ControlClient;
 use crate::daemon::Sites;
-use crate::jobs::{Jobs, system_clock};
+use crate::jobs::{Jobs, JobsOptions};
 use crate::store::{AsyncStore, BackupType, NewBackup, SqliteStore, Store};
 
 /// A served API over a store holding `backups` complete backups, one a day from 2025-01-01
@@ -56,7 +56,8 @@ impl Fixture {
             Arc::clone(&sites),
             stop.clone(),
             TaskTracker::new(),
-            system_clock,
+            crate::clock::system(),
+            JobsOptions::default(),
         );
         let app = router(ApiState { store, sites, jobs });
         let path = dir.path().join("api.sock");

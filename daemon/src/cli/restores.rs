@@ -131,7 +131,8 @@ pub(super) async fn start(
             )
         });
     }
-    let last = wait_for_restore(client, id).await?;
+    let job_id = reply["job_id"].as_i64();
+    let last = wait_for_restore(client, id, job_id).await?;
     if json {
         print_json(&last);
     } else {
@@ -147,8 +148,14 @@ pub(super) async fn start(
     }
 }
 
-/// Polls a restore until it ends, showing the stage in flight.
-async fn wait_for_restore(client: &ControlClient, id: i64) -> Result<Value, Failure> {
+/// Polls a restore until it ends, showing the stage in flight. A restore whose row says it
+/// ended while its job still runs is not over: the job may run it again after a temporary
+/// failure, so the wait also needs the job to have ended.
+async fn wait_for_restore(
+    client: &ControlClient,
+    id: i64,
+    job_id: Option<i64>,
+) -> Result<Value, Failure> {
     let mut display = Display::new();
     loop {
         let r = client.get(&format!("/v1/restores/{id}")).await?.body;
@@ -159,8 +166,18 @@ async fn wait_for_restore(client: &ControlClient, id: i64) -> Result<Value, Fail
             r["status"].as_str(),
             Some("completed" | "error" | "stopped")
         ) {
-            display.finish();
-            return Ok(r);
+            let job_over = match job_id {
+                Some(job) => {
+                    let j = client.get(&format!("/v1/jobs/{job}")).await?.body;
+                    matches!(j["status"].as_str(), Some("done" | "failed"))
+                }
+                None => true,
+            };
+            if job_over {
+                display.finish();
+                // The row as the job left it.
+                return Ok(client.get(&format!("/v1/restores/{id}")).await?.body);
+            }
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }

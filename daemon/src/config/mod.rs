@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::assets::{Limits, Secret, SiteConn};
 
@@ -44,6 +45,33 @@ pub struct Config {
     pub control: ControlConfig,
     /// The Assets sites, in file order; names are unique.
     pub sites: Vec<SiteConfig>,
+    /// How the job runner runs.
+    pub jobs: JobsConfig,
+}
+
+/// `[jobs]`: the job runner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobsConfig {
+    /// Jobs that run at the same time (default 4).
+    pub max_concurrent: usize,
+    /// Runs of a job after a temporary failure (429 beyond the client's retries, 5xx,
+    /// timeout, site down) before it fails (default 3).
+    pub max_retries: u32,
+    /// Wait before the first retry, doubled before each further one (default 10 s).
+    pub retry_base: Duration,
+    /// Longest wait between retries (default 5 min).
+    pub retry_max: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            max_concurrent: 4,
+            max_retries: 3,
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(300),
+        }
+    }
 }
 
 /// `[store]`.
@@ -263,6 +291,7 @@ impl Config {
         };
         let socket = non_empty_path(&mut p, "control.socket", &raw.control.socket, base);
         let tcp = tcp_control(&mut p, &raw.control, src);
+        let jobs = jobs_config(&mut p, &raw.jobs);
 
         let mut names = BTreeSet::new();
         let sites = raw
@@ -290,6 +319,7 @@ impl Config {
                 },
                 control: ControlConfig { socket, tcp },
                 sites,
+                jobs,
             }),
             _ => Err(p.0),
         }
@@ -386,6 +416,31 @@ fn tcp_control(p: &mut Problems, raw: &raw::RawControl, src: &Sources<'_>) -> Op
         addr: addr?,
         token: token?,
     })
+}
+
+fn jobs_config(p: &mut Problems, raw: &raw::RawJobs) -> JobsConfig {
+    let d = JobsConfig::default();
+    let ms = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_millis);
+    let jobs = JobsConfig {
+        max_concurrent: raw.max_concurrent.unwrap_or(d.max_concurrent),
+        max_retries: raw.max_retries.unwrap_or(d.max_retries),
+        retry_base: ms(raw.retry_base_ms, d.retry_base),
+        retry_max: ms(raw.retry_max_ms, d.retry_max),
+    };
+    if jobs.max_concurrent == 0 {
+        p.add("jobs.max_concurrent", "must be at least 1");
+    }
+    if jobs.retry_base > jobs.retry_max {
+        p.add(
+            "jobs.retry_base_ms",
+            format!(
+                "{} is larger than retry_max_ms ({})",
+                jobs.retry_base.as_millis(),
+                jobs.retry_max.as_millis()
+            ),
+        );
+    }
+    jobs
 }
 
 fn env_secret(p: &mut Problems, key: &str, var: &str, src: &Sources<'_>) -> Option<Secret> {

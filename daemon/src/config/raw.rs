@@ -35,6 +35,18 @@ pub(super) struct RawConfig {
     pub(super) control: RawControl,
     #[serde(default)]
     pub(super) sites: Vec<RawSite>,
+    #[serde(default)]
+    pub(super) jobs: RawJobs,
+}
+
+/// `[jobs]`: how the job runner runs; absent keys keep the defaults of [`super::JobsConfig`].
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawJobs {
+    pub(super) max_concurrent: Option<usize>,
+    pub(super) max_retries: Option<u32>,
+    pub(super) retry_base_ms: Option<u64>,
+    pub(super) retry_max_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]

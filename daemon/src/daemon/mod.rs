@@ -22,7 +22,7 @@ use crate::api::listen::{self, ControlSocket, ListenError};
 use crate::api::{self, ApiState};
 use crate::assets;
 use crate::config::{Config, StoreKind};
-use crate::jobs::{self, Jobs};
+use crate::jobs::{Jobs, JobsOptions, RetryPolicy};
 use crate::store::{self, AsyncStore, SqliteStore};
 
 pub use secrets::{KeyError, TokenKey};
@@ -132,12 +132,21 @@ pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error>
     };
     watch_signals(root.clone(), socket.path().to_path_buf()).map_err(Error::Signals)?;
 
+    let options = JobsOptions {
+        max_concurrent: config.jobs.max_concurrent,
+        retry: RetryPolicy {
+            retries: config.jobs.max_retries,
+            first_delay: config.jobs.retry_base,
+            max_delay: config.jobs.retry_max,
+        },
+    };
     let jobs = Jobs::new(
         store.clone(),
         Arc::clone(&sites),
         root.clone(),
         tracker.clone(),
-        jobs::system_clock,
+        crate::clock::system(),
+        options,
     );
     jobs.start();
     let router = api::router(ApiState {
