@@ -1,5 +1,7 @@
-//! `/v1/backups`: start a backup (as a job), list with filters and paging, show, delete,
-//! verify and export.
+//! `/v1/backups`: start a backup, list with filters and paging, show, delete, verify and
+//! export. Backups, verifications and exports run as jobs: their routes answer 202 +
+//! `Location: /v1/jobs/{id}` once the job is queued, after checking what can be checked at
+//! once (the backup exists, the path is absolute).
 //!
 //! Listing follows the product's rule: 20 a page, newest first, and without a date filter only
 //! the newest [`NEWEST_WITHOUT_DATES`] backups are reachable (a date range reaches the rest).
@@ -19,9 +21,8 @@ use super::ApiState;
 use super::dates::{self, End};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind, parse_id};
 use super::sites::upstream;
-use crate::backup;
-use crate::jobs::{BackupSpec, EnqueueError, JobSpec};
-use crate::store::{Backup, BackupFilter, BackupType, PageRequest, kind};
+use crate::jobs::{BackupSpec, EnqueueError, ExportSpec, JobSpec, VerifySpec};
+use crate::store::{Backup, BackupFilter, BackupType, JobId, PageRequest, kind};
 
 /// Backups per page.
 pub const PAGE_SIZE: u32 = 20;
@@ -107,20 +108,8 @@ async fn start(
         description: body.description.filter(|d| !d.is_empty()),
         backup_type,
     });
-    let id = state.jobs.enqueue(&spec).await.map_err(|e| match e {
-        EnqueueError::InProgress { .. } => {
-            ApiError::new(ErrorKind::Conflict, "backup_in_progress", e.to_string())
-        }
-        EnqueueError::ShuttingDown => {
-            ApiError::new(ErrorKind::ShuttingDown, "shutting_down", e.to_string())
-        }
-        EnqueueError::Store(e) => ApiError::from(e),
-    })?;
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, format!("/v1/jobs/{id}"))],
-        Json(json!({ "job_id": id, "status": "queued" })),
-    ))
+    let id = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
+    Ok(job_started(id))
 }
 
 /// Whether the site has a schema with this key: the synced list answers without a request;
@@ -309,25 +298,39 @@ async fn delete(
     })))
 }
 
+/// 202 + `Location` of a job just enqueued: the answer of every route that starts a job.
+pub(super) fn job_started(id: JobId) -> impl IntoResponse {
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/jobs/{id}"))],
+        Json(json!({ "job_id": id, "status": "queued" })),
+    )
+}
+
+/// Maps a failure to enqueue a job.
+pub(super) fn enqueue_error(e: EnqueueError) -> ApiError {
+    match e {
+        EnqueueError::InProgress { .. } => {
+            ApiError::new(ErrorKind::Conflict, "backup_in_progress", e.to_string())
+        }
+        EnqueueError::ShuttingDown => {
+            ApiError::new(ErrorKind::ShuttingDown, "shutting_down", e.to_string())
+        }
+        EnqueueError::Store(e) => ApiError::from(e),
+    }
+}
+
+/// Verifies a backup as a job (re-hashing every blob of a large backup takes a while).
 #[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
 async fn verify(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<impl IntoResponse> {
     let id = parse_id("backup", &id)?;
-    let bad = state
-        .store
-        .run(move |s| {
-            s.get_backup(id)?;
-            s.verify(id)
-        })
-        .await?;
-    if !bad.is_empty() {
-        tracing::warn!(bad_blobs = bad.len(), "Backup failed verification.");
-    }
-    Ok(Json(
-        json!({ "backup": id, "ok": bad.is_empty(), "bad_blobs": bad }),
-    ))
+    state.store.get_backup(id).await?;
+    let spec = JobSpec::Verify(VerifySpec { backup_id: id });
+    let job = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
+    Ok(job_started(job))
 }
 
 /// `POST /v1/backups/{id}/export` body.
@@ -339,12 +342,13 @@ struct ExportBody {
     out: PathBuf,
 }
 
+/// Exports a backup as a job.
 #[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
 async fn export(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ExportBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<impl IntoResponse> {
     let id = parse_id("backup", &id)?;
     if !body.out.is_absolute() {
         let mut fields = BTreeMap::new();
@@ -355,27 +359,10 @@ async fn export(
         return Err(ApiError::validation(fields));
     }
     state.store.get_backup(id).await?;
-    let summary = backup::export(&state.store, id, &body.out)
-        .await
-        .map_err(|e| export_error(&e))?;
-    tracing::info!(out = %body.out.display(), "Backup exported.");
-    Ok(Json(
-        serde_json::to_value(&summary).map_err(|e| ApiError::internal(&e))?,
-    ))
-}
-
-/// Maps an export failure: the user's directory (exists as a file, not writable) is theirs to
-/// fix (422); a corrupt blob is a conflict with the backup's state (409); the rest is ours.
-fn export_error(e: &backup::Error) -> ApiError {
-    let message = format!("export failed: {}", super::error_chain(e));
-    match e {
-        backup::Error::Io { .. } => ApiError::new(ErrorKind::Validation, "export_failed", message),
-        backup::Error::Store(crate::store::Error::Corrupt { .. }) => {
-            ApiError::new(ErrorKind::Conflict, "backup_corrupt", message)
-        }
-        backup::Error::Store(crate::store::Error::NotFound { .. }) => {
-            ApiError::not_found("backup_not_found", message)
-        }
-        _ => ApiError::internal(e),
-    }
+    let spec = JobSpec::Export(ExportSpec {
+        backup_id: id,
+        out: body.out,
+    });
+    let job = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
+    Ok(job_started(job))
 }

@@ -42,6 +42,8 @@ pub enum ErrorKind {
     Upstream,
     /// The daemon is shutting down and takes no new work (503).
     ShuttingDown,
+    /// The request took longer than its time limit (504).
+    Timeout,
     /// A bug or an environment failure (500); details go to the log only.
     Internal,
 }
@@ -136,6 +138,7 @@ impl ApiError {
             ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::Upstream => StatusCode::BAD_GATEWAY,
             ErrorKind::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -276,6 +279,29 @@ pub async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this route does not take that method",
     )
+}
+
+/// Answers 504 `request_timeout` when a handler has not answered within `limit`. Only the
+/// answer's start is timed: a streamed body (live events, the full log) goes on after it.
+pub async fn request_timeout(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(%method, %path, limit_secs = limit.as_secs_f32(), "Request timed out.");
+            ApiError::new(
+                ErrorKind::Timeout,
+                "request_timeout",
+                format!("the request took longer than {} s", limit.as_secs_f32()),
+            )
+            .into_response()
+        }
+    }
 }
 
 /// Logs each request at DEBUG and the hidden details of every 500 at ERROR.

@@ -18,10 +18,12 @@ mod sites;
 mod tests;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 
+use crate::clock::SharedClock;
 use crate::daemon::Sites;
 use crate::jobs::Jobs;
 use crate::store::AsyncStore;
@@ -37,10 +39,42 @@ pub struct ApiState {
     pub sites: Arc<Sites>,
     /// The job runner.
     pub jobs: Arc<Jobs>,
+    /// The daemon's clock.
+    pub clock: SharedClock,
+    /// Time limits of requests.
+    pub limits: ApiLimits,
+}
+
+/// Time limits of the control API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiLimits {
+    /// Longest time a request may take until its answer starts (a streamed body, such as live
+    /// events or the full restore log, may then take as long as it needs).
+    pub request_timeout: Duration,
+    /// Longest time a dry run may plan; shorter than the request timeout, so that its answer
+    /// says what happened rather than a generic timeout.
+    pub plan_timeout: Duration,
+}
+
+impl ApiLimits {
+    /// The limits for a request timeout: a dry run gets three quarters of it.
+    pub fn from_request_timeout(request_timeout: Duration) -> Self {
+        ApiLimits {
+            request_timeout,
+            plan_timeout: request_timeout.saturating_mul(3) / 4,
+        }
+    }
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        Self::from_request_timeout(crate::config::DEFAULT_REQUEST_TIMEOUT)
+    }
 }
 
 /// The control API's routes over `state`, with JSON fallbacks for unknown routes and methods.
 pub fn router(state: ApiState) -> Router {
+    let timeout = state.limits.request_timeout;
     Router::new()
         .route("/healthz", get(healthz))
         .merge(sites::router())
@@ -50,6 +84,10 @@ pub fn router(state: ApiState) -> Router {
         .merge(jobs::router())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            timeout,
+            error::request_timeout,
+        ))
         .layer(axum::middleware::from_fn(error::log_internal_errors))
         .with_state(state)
 }

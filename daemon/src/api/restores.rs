@@ -2,9 +2,11 @@
 //! restore's details, STOP, and the full per-object log as a JSON download. The live events
 //! (SSE) are in `events`.
 //!
-//! A restore is planned before anything is stored: a dry run returns the plan and changes
-//! nothing; a real start stores the restore row with that plan and enqueues its job (202 +
-//! `Location`). The job runner queues restores per target site (see `jobs::restore`).
+//! A dry run plans the restore in the request (bounded by a timeout) and answers with the plan,
+//! changing nothing; a real start checks the request, stores the restore row without a plan
+//! and enqueues its job (202 + `Location`), which plans it (planning a large backup takes
+//! seconds) and then executes it. The job runner queues restores per target site (see
+//! `jobs::restore`).
 
 use std::collections::BTreeMap;
 
@@ -18,11 +20,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiState;
+use super::backups::enqueue_error;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind, parse_id};
 use super::sites::upstream;
-use crate::jobs::{EnqueueError, StopOutcome};
+use crate::jobs::StopOutcome;
 use crate::restore::{self, Destination, RestoreRequest, Stage};
-use crate::store::{PageRequest, Restore, RestoreStatus, RestoreUpdate};
+use crate::store::{NewRestore, PageRequest, Restore, RestoreStatus, RestoreUpdate};
 
 /// Restores per page of the history.
 pub const PAGE_SIZE: u32 = 50;
@@ -134,15 +137,38 @@ async fn start(
             key: body.key.clone(),
         },
     };
-    let plan = restore::plan(&state.store, site.client(), &req)
-        .await
-        .map_err(|e| restore_error(&site_name, &e))?;
     if body.dry_run {
+        // Synchronous (the plan is the answer), but bounded: a plan that takes longer is made
+        // by the restore's job instead.
+        let limit = state.limits.plan_timeout;
+        let plan = tokio::time::timeout(limit, restore::plan(&state.store, site.client(), &req))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorKind::Timeout,
+                    "plan_timeout",
+                    format!(
+                        "planning took longer than {} s; start the restore without --dry-run: \
+                         its job plans it",
+                        limit.as_secs_f32()
+                    ),
+                )
+            })?
+            .map_err(|e| restore_error(&site_name, &e))?;
         return Ok(Json(json!({ "dry_run": true, "plan": plan })).into_response());
     }
-    let id = restore::create(&state.store, &req, &plan)
-        .await
-        .map_err(|e| restore_error(&site_name, &e))?;
+    // Planned by its job (seconds for a large backup): stored without a plan for now.
+    let options = serde_json::to_value(&req).map_err(|e| ApiError::internal(&e))?;
+    let id = state
+        .store
+        .create_restore(NewRestore {
+            backup_id: req.backup_id,
+            target_site: site_name.clone(),
+            options,
+            plan: Value::Null,
+            created_at: state.clock.now(),
+        })
+        .await?;
     let job_id = match state.jobs.enqueue_restore(id, &site_name).await {
         Ok(job) => job,
         Err(e) => {
@@ -150,16 +176,11 @@ async fn start(
             let end = RestoreUpdate {
                 status: Some(RestoreStatus::Error),
                 result: Some(Some(format!("not started: {e}"))),
+                ended_at: Some(Some(state.clock.now())),
                 ..Default::default()
             };
             let _ = state.store.update_restore(id, end).await;
-            return Err(match e {
-                EnqueueError::ShuttingDown => {
-                    ApiError::new(ErrorKind::ShuttingDown, "shutting_down", e.to_string())
-                }
-                EnqueueError::Store(s) => ApiError::from(s),
-                other => ApiError::internal(&other),
-            });
+            return Err(enqueue_error(e));
         }
     };
     tracing::info!(restore_id = id, job_id, site = %site_name, "Restore started.");

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::listen::{self, ControlSocket};
-use super::{ApiState, router};
+use super::{ApiLimits, ApiState, router};
 use crate::cli::ControlClient;
 use crate::daemon::Sites;
 use crate::jobs::{Jobs, JobsOptions};
@@ -59,7 +59,13 @@ impl Fixture {
             crate::clock::system(),
             JobsOptions::default(),
         );
-        let app = router(ApiState { store, sites, jobs });
+        let app = router(ApiState {
+            store,
+            sites,
+            jobs,
+            clock: crate::clock::system(),
+            limits: ApiLimits::default(),
+        });
         let path = dir.path().join("api.sock");
         let mut socket = ControlSocket::bind(&path).await.expect("bind");
         let mode = std::os::unix::fs::PermissionsExt::mode(

@@ -4,8 +4,11 @@
 //! request (the CLI makes a handful), JSON in and out. A non-2xx answer becomes
 //! [`ClientError::Api`] with the daemon's own `{"error": {"code", "message"}}`. Long answers
 //! (live events, the full restore log) are read chunk by chunk with [`ControlClient::stream`].
+//! Every request has a timeout (a hung daemon must not hang the CLI); a stream's body is not
+//! timed once its answer started.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -49,6 +52,12 @@ pub enum ClientError {
         /// HTTP status.
         status: u16,
     },
+    /// The daemon did not answer in time.
+    #[error("the daemon did not answer within {} s", after.as_secs_f32())]
+    Timeout {
+        /// How long the client waited.
+        after: Duration,
+    },
 }
 
 /// A successful response.
@@ -66,13 +75,25 @@ pub struct Reply {
 #[derive(Debug, Clone)]
 pub struct ControlClient {
     socket: PathBuf,
+    timeout: Duration,
 }
 
+/// How long a client waits for an answer unless told otherwise: the daemon's default request
+/// timeout plus a margin, so that the daemon's own timeout answer arrives first.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(150);
+
 impl ControlClient {
-    /// A client of the socket at `socket`.
+    /// A client of the socket at `socket` that waits [`DEFAULT_TIMEOUT`] for an answer.
     pub fn new(socket: impl Into<PathBuf>) -> Self {
+        Self::with_timeout(socket, DEFAULT_TIMEOUT)
+    }
+
+    /// A client that waits at most `timeout` for an answer to start (streams then take as
+    /// long as they take).
+    pub fn with_timeout(socket: impl Into<PathBuf>, timeout: Duration) -> Self {
         ControlClient {
             socket: socket.into(),
+            timeout,
         }
     }
 
@@ -126,7 +147,7 @@ impl ControlClient {
             .uri(path)
             .header(hyper::header::HOST, "assetark")
             .body(Full::new(Bytes::new()))?;
-        let resp = sender.send_request(req).await?;
+        let resp = self.timed(sender.send_request(req)).await??;
         let status = resp.status().as_u16();
         let mut body = resp.into_body();
         if !(200..300).contains(&status) {
@@ -146,13 +167,13 @@ impl ControlClient {
     async fn connect(
         &self,
     ) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, ClientError> {
-        let stream =
-            UnixStream::connect(&self.socket)
-                .await
-                .map_err(|source| ClientError::Connect {
-                    socket: self.socket.clone(),
-                    source,
-                })?;
+        let stream = self
+            .timed(UnixStream::connect(&self.socket))
+            .await?
+            .map_err(|source| ClientError::Connect {
+                socket: self.socket.clone(),
+                source,
+            })?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         // The connection task ends when the response is read and the sender is dropped.
         tokio::spawn(async move {
@@ -211,15 +232,28 @@ impl ControlClient {
             req = req.header(hyper::header::CONTENT_TYPE, "application/json");
         }
         let req = req.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
-        let resp = sender.send_request(req).await?;
-        let status = resp.status().as_u16();
-        let location = resp
-            .headers()
-            .get(hyper::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let raw = resp.into_body().collect().await?.to_bytes();
-        Ok((status, location, raw))
+        // The whole exchange is timed: these answers are small JSON documents.
+        self.timed(async {
+            let resp = sender.send_request(req).await?;
+            let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get(hyper::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let raw = resp.into_body().collect().await?.to_bytes();
+            Ok((status, location, raw))
+        })
+        .await?
+    }
+
+    /// Runs `f` within the client's timeout.
+    async fn timed<T>(&self, f: impl std::future::Future<Output = T>) -> Result<T, ClientError> {
+        tokio::time::timeout(self.timeout, f)
+            .await
+            .map_err(|_| ClientError::Timeout {
+                after: self.timeout,
+            })
     }
 }
 
@@ -234,5 +268,31 @@ fn api_error(status: u16, raw: &[u8]) -> ClientError {
         message: err["message"]
             .as_str()
             .map_or_else(|| format!("the daemon answered {status}"), str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_daemon_that_never_answers_times_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mute.sock");
+        let listener = tokio::net::UnixListener::bind(&path).expect("bind");
+        // Accepts connections and reads nothing, answers nothing.
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                open.push(conn);
+            }
+        });
+        let client = ControlClient::with_timeout(&path, Duration::from_millis(200));
+        let err = client.get("/healthz").await.expect_err("no answer");
+        assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}: {err}");
+        assert_eq!(err.to_string(), "the daemon did not answer within 0.2 s");
+        let err = client.stream("/x", |_| true).await.expect_err("no answer");
+        assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
+        held.abort();
     }
 }

@@ -155,10 +155,11 @@ async fn backups(client: &ControlClient, cmd: &BackupsCmd, json: bool) -> Result
             })
         }
         BackupsCmd::Verify { id } => {
-            let body = client
+            let started = client
                 .post(&format!("/v1/backups/{id}/verify"), None)
                 .await?
                 .body;
+            let body = job_result(client, &started, "verify").await?;
             let bad = body["bad_blobs"].as_array().cloned().unwrap_or_default();
             emit(json, &body, || {
                 if bad.is_empty() {
@@ -186,15 +187,32 @@ async fn backups(client: &ControlClient, cmd: &BackupsCmd, json: bool) -> Result
         }
         BackupsCmd::Export { id, out } => {
             let out = absolute(out)?;
-            let body = client
+            let started = client
                 .post(
                     &format!("/v1/backups/{id}/export"),
                     Some(&json!({ "out": out })),
                 )
                 .await?
                 .body;
+            let body = job_result(client, &started, "export").await?;
             emit(json, &body, || output::export_summary(&body))
         }
+    }
+}
+
+/// Waits for the job a request started and returns its result; a failed job is a failure
+/// naming it (`verify job 7 failed: ...`).
+async fn job_result(client: &ControlClient, started: &Value, what: &str) -> Result<Value, Failure> {
+    let job_id = started["job_id"]
+        .as_i64()
+        .ok_or_else(|| Failure::error("the daemon did not return a job id"))?;
+    let job = super::wait::wait_for_job(client, job_id).await?;
+    match job["status"].as_str() {
+        Some("done") => Ok(job["result"].clone()),
+        _ => Err(Failure::error(format!(
+            "{what} job {job_id} failed: {}",
+            job["error"].as_str().unwrap_or("unknown error")
+        ))),
     }
 }
 

@@ -132,6 +132,10 @@ async fn drive(client: &ControlClient, json: bool) -> Result<(), Failure> {
         .post(&format!("/v1/backups/{}/verify", first.id), None)
         .await?
         .body;
+    let verify = match verify["job_id"].as_i64() {
+        Some(job) => super::wait::wait_for_job(client, job).await?["result"].clone(),
+        None => return Err(Failure::error("demo: no verify job id")),
+    };
     let second = backup(client, &schema, "demo: nothing changed").await?;
 
     if json {

@@ -403,7 +403,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve => serve(&cli).await,
         Command::Demo(args) => demo::run(args, cli.json).await,
         _ => {
-            let client = ControlClient::new(socket_path(&cli)?);
+            let client = client(&cli)?;
             commands::run(&client, &cli).await
         }
     }
@@ -420,12 +420,14 @@ async fn serve(cli: &Cli) -> Result<(), Failure> {
         .map_err(|e| Failure::error(crate::api::error_chain(&e)))
 }
 
-/// The control socket: from `--config`, else `--socket` / `ASSETARK_SOCKET`.
-fn socket_path(cli: &Cli) -> Result<PathBuf, Failure> {
+/// The client of the control socket: from `--config` (its socket and request timeout), else
+/// `--socket` / `ASSETARK_SOCKET`.
+fn client(cli: &Cli) -> Result<ControlClient, Failure> {
     match (&cli.config, &cli.socket) {
-        (Some(config), _) => crate::config::control_socket(config)
+        (Some(config), _) => crate::config::client_settings(config)
+            .map(|s| ControlClient::with_timeout(s.socket, s.timeout))
             .map_err(|e| Failure::error(crate::api::error_chain(&e))),
-        (None, Some(socket)) => Ok(socket.clone()),
+        (None, Some(socket)) => Ok(ControlClient::new(socket.clone())),
         (None, None) => Err(Failure::usage(
             "no control socket: pass --config FILE or set ASSETARK_SOCKET",
         )),

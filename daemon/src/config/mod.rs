@@ -101,7 +101,16 @@ pub struct ControlConfig {
     pub socket: PathBuf,
     /// Optional loopback TCP listener with a bearer token.
     pub tcp: Option<TcpControl>,
+    /// Longest time a request may take before the API answers 504 (streams excepted);
+    /// the CLI waits a little longer than this for an answer.
+    pub request_timeout: Duration,
 }
+
+/// The request timeout when `[control] request_timeout_secs` is not set.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How much longer than the daemon's request timeout the CLI waits for an answer, so that the
+/// daemon's own timeout answer arrives first.
+pub const CLIENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 
 /// `[control] tcp` + `token_env`.
 #[derive(Debug)]
@@ -291,6 +300,7 @@ impl Config {
         };
         let socket = non_empty_path(&mut p, "control.socket", &raw.control.socket, base);
         let tcp = tcp_control(&mut p, &raw.control, src);
+        let request_timeout = request_timeout(&mut p, raw.control.request_timeout_secs);
         let jobs = jobs_config(&mut p, &raw.jobs);
 
         let mut names = BTreeSet::new();
@@ -317,7 +327,11 @@ impl Config {
                     path,
                     key_file,
                 },
-                control: ControlConfig { socket, tcp },
+                control: ControlConfig {
+                    socket,
+                    tcp,
+                    request_timeout,
+                },
                 sites,
                 jobs,
             }),
@@ -416,6 +430,17 @@ fn tcp_control(p: &mut Problems, raw: &raw::RawControl, src: &Sources<'_>) -> Op
         addr: addr?,
         token: token?,
     })
+}
+
+fn request_timeout(p: &mut Problems, secs: Option<u64>) -> Duration {
+    match secs {
+        None => DEFAULT_REQUEST_TIMEOUT,
+        Some(0) => {
+            p.add("control.request_timeout_secs", "must be at least 1");
+            DEFAULT_REQUEST_TIMEOUT
+        }
+        Some(s) => Duration::from_secs(s),
+    }
 }
 
 fn jobs_config(p: &mut Problems, raw: &raw::RawJobs) -> JobsConfig {
@@ -584,24 +609,41 @@ fn site_tokens(
     tokens
 }
 
-/// Reads only `[control].socket` from a config file, for the CLI: the CLI must not need the
-/// site tokens (or anything else the daemon validates) just to find the socket.
+/// What the CLI needs to reach the daemon: its socket, and how long to wait for an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// The control socket.
+    pub socket: PathBuf,
+    /// How long the CLI waits for an answer (the daemon's request timeout plus a margin).
+    pub timeout: Duration,
+}
+
+/// Reads only `[control]` `socket` and `request_timeout_secs` from a config file, for the
+/// CLI: the CLI must not need the site tokens (or anything else the daemon validates) just to
+/// find the socket.
 ///
 /// # Errors
 ///
-/// [`ConfigError::Read`], [`ConfigError::Parse`], or [`ConfigError::Invalid`] when the key is
-/// missing or not a string.
-pub fn control_socket(path: &Path) -> Result<PathBuf, ConfigError> {
+/// [`ConfigError::Read`], [`ConfigError::Parse`], or [`ConfigError::Invalid`] when the socket
+/// is missing or empty.
+pub fn client_settings(path: &Path) -> Result<ClientSettings, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let socket = raw::control_socket(&text).map_err(|message| ConfigError::Parse {
+    let control = raw::control_for_client(&text).map_err(|message| ConfigError::Parse {
         path: path.to_path_buf(),
         message,
     })?;
-    match socket {
-        Some(s) if !s.is_empty() => Ok(resolve(&base_dir(path), Path::new(&s))),
+    let timeout = control
+        .request_timeout_secs
+        .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs)
+        + CLIENT_TIMEOUT_MARGIN;
+    match control.socket {
+        Some(s) if !s.is_empty() => Ok(ClientSettings {
+            socket: resolve(&base_dir(path), Path::new(&s)),
+            timeout,
+        }),
         _ => Err(ConfigError::Invalid {
             path: path.to_path_buf(),
             problems: vec![Problem {
@@ -610,4 +652,13 @@ pub fn control_socket(path: &Path) -> Result<PathBuf, ConfigError> {
             }],
         }),
     }
+}
+
+/// The control socket of a config file (see [`client_settings`]).
+///
+/// # Errors
+///
+/// As [`client_settings`].
+pub fn control_socket(path: &Path) -> Result<PathBuf, ConfigError> {
+    client_settings(path).map(|s| s.socket)
 }

@@ -218,6 +218,21 @@ fn the_cli_reads_only_the_socket() {
         control_socket(&path).expect("socket"),
         dir.path().join("run/a.sock")
     );
+    let settings = client_settings(&path).expect("settings");
+    assert_eq!(
+        settings.timeout,
+        DEFAULT_REQUEST_TIMEOUT + CLIENT_TIMEOUT_MARGIN
+    );
+    std::fs::write(
+        &path,
+        "[control]\nsocket = \"a.sock\"\nrequest_timeout_secs = 5\ntcp = \"x\"\n",
+    )
+    .expect("write");
+    let settings = client_settings(&path).expect("settings");
+    assert_eq!(
+        settings.timeout,
+        Duration::from_secs(5) + CLIENT_TIMEOUT_MARGIN
+    );
     std::fs::write(&path, "[store]\npath = \"a\"\n").expect("write");
     assert!(control_socket(&path).is_err());
 }

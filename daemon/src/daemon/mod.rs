@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::listen::{self, ControlSocket, ListenError};
-use crate::api::{self, ApiState};
+use crate::api::{self, ApiLimits, ApiState};
 use crate::assets;
 use crate::config::{Config, StoreKind};
 use crate::jobs::{Jobs, JobsOptions, RetryPolicy};
@@ -140,12 +140,13 @@ pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error>
             max_delay: config.jobs.retry_max,
         },
     };
+    let clock = crate::clock::system();
     let jobs = Jobs::new(
         store.clone(),
         Arc::clone(&sites),
         root.clone(),
         tracker.clone(),
-        crate::clock::system(),
+        Arc::clone(&clock),
         options,
     );
     jobs.start();
@@ -153,6 +154,8 @@ pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error>
         store,
         sites: Arc::clone(&sites),
         jobs,
+        clock,
+        limits: ApiLimits::from_request_timeout(config.control.request_timeout),
     });
     tracing::info!(
         socket = %socket.path().display(),

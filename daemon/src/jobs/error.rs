@@ -134,10 +134,15 @@ impl JobError {
         Self::new(FailureKind::Temporary, Some(source.into()))
     }
 
-    /// Says what failed ("restore 3 failed"); shown before the source's chain.
+    /// Says what failed ("restore 3 failed"); shown before the source's chain, and before
+    /// an earlier context ("restore 3 failed: planning failed: ...").
     #[must_use]
     pub fn context(mut self, context: impl Into<String>) -> Self {
-        self.context = Some(context.into());
+        let context = context.into();
+        self.context = Some(match self.context.take() {
+            Some(inner) => format!("{context}: {inner}"),
+            None => context,
+        });
         self
     }
 
@@ -273,12 +278,13 @@ mod tests {
         assert!(e.is_temporary());
         assert_eq!(e.status(), Some(503));
         assert_eq!(e.message(), "assets api: POST /object/create answered 503");
-        let e =
-            JobError::from_restore(restore::Error::Assets(api(400))).context("restore 3 failed");
+        let e = JobError::from_restore(restore::Error::Assets(api(400)))
+            .context("planning failed")
+            .context("restore 3 failed");
         assert_eq!(e.kind(), FailureKind::Permanent);
         assert_eq!(
             e.message(),
-            "restore 3 failed: assets api: POST /object/create answered 400"
+            "restore 3 failed: planning failed: assets api: POST /object/create answered 400"
         );
         let f = e.failure();
         assert_eq!(f.body, Some(json!({"errorMessages": ["no"]})));

@@ -35,6 +35,11 @@ pub struct Env {
 
 impl Env {
     pub async fn new(objects: u32) -> Env {
+        Self::with_control(objects, "").await
+    }
+
+    /// Like [`Env::new`], with extra `[control]` keys (e.g. a short request timeout).
+    pub async fn with_control(objects: u32, control: &str) -> Env {
         let toml = format!(
             "admin_api = true\n[rate_limits]\nenabled = false\n\
              [[sites]]\nname = \"s1\"\nemail = \"admin@s1.example\"\ntoken = \"{S1_TOKEN}\"\n\
@@ -49,7 +54,7 @@ impl Env {
         let s1 = sim.site("s1").expect("site s1").clone();
         std::fs::write(dir.path().join("s1.token"), format!("{S1_TOKEN}\n")).expect("token");
         let config = format!(
-            "[store]\npath = \"data/assetark.db\"\n[control]\nsocket = \"ctl.sock\"\n\
+            "[store]\npath = \"data/assetark.db\"\n[control]\nsocket = \"ctl.sock\"\n{control}\n\
              [[sites]]\nname = \"s1\"\napi_url = \"{}\"\nsite_url = \"{}\"\nemail = \"{}\"\n\
              token_file = \"s1.token\"\n{LIMITS}",
             s1.api_url, s1.site_url, s1.email
@@ -197,6 +202,17 @@ impl Env {
             .await;
         assert_eq!(job["status"], "done", "{job}");
         job["result"]["backup"]["id"].as_i64().expect("backup id")
+    }
+
+    /// Makes the simulator answer the next `count` requests with `status`.
+    pub async fn force(&self, status: u16, count: u32) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/__sim/force", self.sim.url()))
+            .json(&json!({ "status": status, "count": count }))
+            .send()
+            .await
+            .expect("admin call");
+        assert!(r.status().is_success());
     }
 
     /// Sets the simulator's added latency per request.
