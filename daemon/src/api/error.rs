@@ -190,7 +190,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub use crate::error::error_chain;
+use crate::error::error_chain;
 
 impl From<store::Error> for ApiError {
     fn from(e: store::Error) -> Self {

@@ -6,6 +6,7 @@
 //! Errors are always `{"error": {"code", "message"}}` (see `error`).
 
 mod backups;
+pub mod client;
 mod dates;
 mod error;
 mod events;
@@ -24,11 +25,11 @@ use axum::Router;
 use axum::routing::get;
 
 use crate::clock::SharedClock;
-use crate::daemon::Sites;
 use crate::jobs::Jobs;
+use crate::sites::Sites;
 use crate::store::AsyncStore;
 
-pub use error::{ApiError, ApiResult, ErrorKind, error_chain};
+pub use error::{ApiError, ApiResult, ErrorKind};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]

@@ -199,7 +199,7 @@ fn restore_error(site: &str, e: &restore::Error) -> ApiError {
         restore::Error::InvalidBackup { .. } => ApiError::new(
             ErrorKind::Validation,
             "backup_not_restorable",
-            super::error_chain(e),
+            crate::error::error_chain(e),
         ),
         restore::Error::Store(crate::store::Error::NotFound { what, id }) => {
             ApiError::not_found("not_found", format!("{what} {id} not found"))
@@ -384,7 +384,7 @@ async fn log(State(state): State<ApiState>, ApiPath(id): ApiPath<String>) -> Api
             let page = match store.restore_log(id, after, LOG_CHUNK).await {
                 Ok(p) => p,
                 Err(e) => {
-                    tracing::warn!(restore_id = id, error = %super::error_chain(&e), "Streaming the restore log failed.");
+                    tracing::warn!(restore_id = id, error = %crate::error::error_chain(&e), "Streaming the restore log failed.");
                     return Some((Err(std::io::Error::other(e)), (after, open, true)));
                 }
             };

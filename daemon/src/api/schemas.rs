@@ -65,7 +65,7 @@ async fn sync(
         .list_schemas()
         .await
         .map_err(|e| upstream(&name, &e))?;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let schemas: Vec<SyncedSchema> = found
         .iter()
         .filter_map(|v| synced_schema(&name, v, now))

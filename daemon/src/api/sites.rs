@@ -14,9 +14,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiState;
-use super::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorKind, error_chain};
+use super::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorKind};
 use crate::assets::Secret;
-use crate::daemon::{NewSite, Site, SiteError, TokenInput};
+use crate::error::error_chain;
+use crate::sites::{NewSite, Site, SiteError, TokenInput};
 
 pub(super) fn router() -> Router<ApiState> {
     Router::new()

@@ -10,11 +10,11 @@ use time::macros::datetime;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::client::ControlClient;
 use super::listen::{self, ControlSocket};
 use super::{ApiLimits, ApiState, router};
-use crate::cli::ControlClient;
-use crate::daemon::Sites;
 use crate::jobs::{Jobs, JobsOptions};
+use crate::sites::Sites;
 use crate::store::{AsyncStore, BackupType, NewBackup, SqliteStore, Store};
 
 /// A served API over a store holding `backups` complete backups, one a day from 2025-01-01

@@ -1,17 +1,17 @@
 //! The client commands: each sends its request to the control API and prints the answer, as
 //! text or (with `--json`) as the API's JSON.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
-
 use serde_json::{Value, json};
 
-use super::client::ControlClient;
-use super::output::{self, print_json};
-use super::{
-    BackupCmd, BackupsCmd, Cli, Command, Failure, ListArgs, RestoreCmd, RunArgs, SchemasCmd,
-    SitesCmd, TypeArg, restores,
+use super::args::{
+    BackupCmd, BackupsCmd, Cli, Command, ListArgs, RestoreCmd, RunArgs, SchemasCmd, SitesCmd,
+    TypeArg,
 };
+use super::output::{self, print_json};
+use super::restores;
+use super::util::{Failure, absolute, confirm, emit, segment};
+use super::wait::wait_for_job;
+use crate::api::client::ControlClient;
 
 /// Runs a client command against the daemon.
 pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure> {
@@ -60,34 +60,6 @@ pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure
     }
 }
 
-/// Prints `body` as JSON, or the text `render` makes.
-pub(super) fn emit(
-    json: bool,
-    body: &Value,
-    render: impl FnOnce() -> String,
-) -> Result<(), Failure> {
-    if json {
-        print_json(body);
-    } else {
-        let text = render();
-        println!("{}", text.trim_end());
-    }
-    Ok(())
-}
-
-/// Percent-encodes a path segment (site names are restricted, but a typo may hold anything).
-pub(super) fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 async fn backup_run(client: &ControlClient, args: &RunArgs, json: bool) -> Result<(), Failure> {
     let mut body = json!({ "site": args.site, "schema": args.schema });
     if let Some(d) = &args.description {
@@ -105,7 +77,7 @@ async fn backup_run(client: &ControlClient, args: &RunArgs, json: bool) -> Resul
             )
         });
     }
-    let job = super::wait::wait_for_job(client, job_id).await?;
+    let job = wait_for_job(client, job_id).await?;
     if json {
         print_json(&job);
     }
@@ -144,7 +116,20 @@ async fn backups(client: &ControlClient, cmd: &BackupsCmd, json: bool) -> Result
         }
         BackupsCmd::Delete { id, yes } => {
             if !yes {
-                confirm_delete(client, *id).await?;
+                let b = client.get(&format!("/v1/backups/{id}")).await?.body;
+                confirm(
+                    &format!(
+                        "refusing to delete backup {id} without --yes: stdin is not a terminal"
+                    ),
+                    &format!(
+                        "Delete backup {id} of schema {} on site {} ({} objects, started {})? [y/N] ",
+                        b["schema_key"].as_str().unwrap_or("?"),
+                        b["site"].as_str().unwrap_or("?"),
+                        b["object_count"],
+                        b["started_at"].as_str().unwrap_or("?"),
+                    ),
+                    &format!("backup {id} not deleted"),
+                )?;
             }
             let body = client.delete(&format!("/v1/backups/{id}")).await?.body;
             emit(json, &body, || {
@@ -206,7 +191,7 @@ async fn job_result(client: &ControlClient, started: &Value, what: &str) -> Resu
     let job_id = started["job_id"]
         .as_i64()
         .ok_or_else(|| Failure::error("the daemon did not return a job id"))?;
-    let job = super::wait::wait_for_job(client, job_id).await?;
+    let job = wait_for_job(client, job_id).await?;
     match job["status"].as_str() {
         Some("done") => Ok(job["result"].clone()),
         _ => Err(Failure::error(format!(
@@ -252,44 +237,6 @@ fn list_path(args: &ListArgs) -> String {
     }
 }
 
-/// The daemon resolves paths in its own working directory; send it an absolute one.
-pub(super) fn absolute(path: &Path) -> Result<std::path::PathBuf, Failure> {
-    if path.is_absolute() {
-        return Ok(path.to_path_buf());
-    }
-    std::env::current_dir()
-        .map(|cwd| cwd.join(path))
-        .map_err(|e| Failure::error(format!("cannot resolve {}: {e}", path.display())))
-}
-
-/// Asks on the terminal before deleting; refuses when nobody can answer.
-async fn confirm_delete(client: &ControlClient, id: i64) -> Result<(), Failure> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::error(format!(
-            "refusing to delete backup {id} without --yes: stdin is not a terminal"
-        )));
-    }
-    let b = client.get(&format!("/v1/backups/{id}")).await?.body;
-    eprint!(
-        "Delete backup {id} of schema {} on site {} ({} objects, started {})? [y/N] ",
-        b["schema_key"].as_str().unwrap_or("?"),
-        b["site"].as_str().unwrap_or("?"),
-        b["object_count"],
-        b["started_at"].as_str().unwrap_or("?"),
-    );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Failure::error(format!("cannot read the answer: {e}")))?;
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        Err(Failure::error(format!("backup {id} not deleted")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +255,5 @@ mod tests {
             list_path(&args),
             "/v1/backups?site=a+b&type=scheduled&from=2025-01-01T00%3A00%3A00%2B01%3A00&page=2"
         );
-        assert_eq!(segment("a/b c"), "a%2Fb%20c");
     }
 }

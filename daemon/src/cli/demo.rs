@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::client::ControlClient;
+use super::args::DemoArgs;
 use super::output::{print_json, schemas};
-use super::{DemoArgs, Failure};
+use super::util::Failure;
+use super::wait::wait_for_job;
+use crate::api::client::ControlClient;
 use crate::config::{Config, Sources};
 
 /// The simulated site enforces the documented per-minute limits times this, and the daemon's
@@ -81,7 +83,7 @@ pub(super) async fn run(args: &DemoArgs, json: bool) -> Result<(), Failure> {
         &dir.path().join("assetark.toml"),
         &Sources::process(),
     )
-    .map_err(|e| fail("daemon config")(crate::api::error_chain(&e)))?;
+    .map_err(|e| fail("daemon config")(crate::error::error_chain(&e)))?;
     let stop = CancellationToken::new();
     let daemon = tokio::spawn(crate::daemon::serve(config, stop.clone()));
 
@@ -93,7 +95,7 @@ pub(super) async fn run(args: &DemoArgs, json: bool) -> Result<(), Failure> {
         Ok(Ok(())) => {}
         Ok(Err(e)) => eprintln!(
             "demo: the daemon stopped with an error: {}",
-            crate::api::error_chain(&e)
+            crate::error::error_chain(&e)
         ),
         Err(e) => eprintln!("demo: the daemon task failed: {e}"),
     }
@@ -133,7 +135,7 @@ async fn drive(client: &ControlClient, json: bool) -> Result<(), Failure> {
         .await?
         .body;
     let verify = match verify["job_id"].as_i64() {
-        Some(job) => super::wait::wait_for_job(client, job).await?["result"].clone(),
+        Some(job) => wait_for_job(client, job).await?["result"].clone(),
         None => return Err(Failure::error("demo: no verify job id")),
     };
     let second = backup(client, &schema, "demo: nothing changed").await?;
@@ -182,7 +184,7 @@ async fn backup(client: &ControlClient, schema: &str, description: &str) -> Resu
     let job_id = job["job_id"]
         .as_i64()
         .ok_or_else(|| Failure::error("demo: no job id"))?;
-    let job = super::wait::wait_for_job(client, job_id).await?;
+    let job = wait_for_job(client, job_id).await?;
     let b = &job["result"]["backup"];
     if job["status"] != json!("done") {
         return Err(Failure::error(format!(

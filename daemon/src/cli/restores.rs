@@ -5,15 +5,15 @@
 //! stage's `done/total`; `restores log --follow` reads the server-sent events of
 //! `/v1/restores/{id}/events` as they arrive and ends with the restore.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 
 use serde_json::{Value, json};
 
-use super::client::ControlClient;
-use super::commands::{absolute, emit, segment};
+use super::args::{AddSiteArgs, RestoreArgs, RestoresCmd};
 use super::output::{self, print_json};
+use super::util::{Failure, absolute, confirm, emit, segment};
 use super::wait::{Display, POLL_INTERVAL};
-use super::{AddSiteArgs, Failure, RestoreArgs, RestoresCmd};
+use crate::api::client::ControlClient;
 use crate::restore::Stage;
 
 /// `sites add`.
@@ -77,25 +77,6 @@ pub(super) async fn remove_site(
         .await?
         .body;
     emit(json, &body, || format!("site {name} removed"))
-}
-
-/// Asks on the terminal; refuses when nobody can answer.
-fn confirm(no_terminal: &str, question: &str, declined: &str) -> Result<(), Failure> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::error(no_terminal));
-    }
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Failure::error(format!("cannot read the answer: {e}")))?;
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        Err(Failure::error(declined))
-    }
 }
 
 /// `restore start`.

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
-use super::Failure;
-use super::client::ControlClient;
+use super::util::Failure;
+use crate::api::client::ControlClient;
 
 /// How often the job is polled: fast enough that a bar looks live, slow enough to be free.
 pub(super) const POLL_INTERVAL: Duration = Duration::from_millis(250);

@@ -1,4 +1,6 @@
-//! `assetark serve`: wires the parts together and runs until a signal.
+//! `assetark serve`: wires the parts together and runs until a signal. This module only
+//! assembles: the store, the site registry (`crate::sites`), the job runner (`crate::jobs`)
+//! and the control API (`crate::api`) know nothing of it.
 //!
 //! Startup: open the store (which recovers from a crash: half-written backups go, running jobs
 //! are requeued), load the token key (creating it on first start), build one Assets client
@@ -7,9 +9,6 @@
 //! so the servers stop accepting and every job's child token fires; the jobs get
 //! [`SHUTDOWN_GRACE`] to clean up (a cancelled backup removes its partial data and requeues
 //! its job); then the socket file is removed. A second signal exits at once.
-
-mod secrets;
-mod sites;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,10 +22,8 @@ use crate::api::{self, ApiLimits, ApiState};
 use crate::assets;
 use crate::config::{Config, StoreKind};
 use crate::jobs::{Jobs, JobsOptions, RetryPolicy};
+use crate::sites::{KeyError, Sites, TokenKey};
 use crate::store::{self, AsyncStore, SqliteStore};
-
-pub use secrets::{KeyError, TokenKey};
-pub use sites::{NewSite, Origin, Site, SiteError, SiteInfo, Sites, TokenInput};
 
 /// How long shutdown waits for in-flight requests and cancelled jobs before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -115,7 +112,8 @@ pub async fn open_store(cfg: &crate::config::StoreConfig) -> Result<AsyncStore, 
 pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error> {
     let store = open_store(&config.store).await?;
     let key = TokenKey::load_or_create(&config.store.key_file)?;
-    let sites = Sites::from_config(&config.sites, Some(key))
+    let clock = crate::clock::system();
+    let sites = Sites::from_config(&config.sites, Some(key), Arc::clone(&clock))
         .map_err(|(site, source)| Error::Client { site, source })?;
     sites
         .load_stored(&store)
@@ -140,7 +138,6 @@ pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error>
             max_delay: config.jobs.retry_max,
         },
     };
-    let clock = crate::clock::system();
     let jobs = Jobs::new(
         store.clone(),
         Arc::clone(&sites),

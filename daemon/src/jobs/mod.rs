@@ -43,8 +43,8 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::clock::SharedClock;
-use crate::daemon::Sites;
 use crate::error::error_chain;
+use crate::sites::Sites;
 use crate::store::{AsyncStore, Enqueued, Job, JobId, JobStatus, JobUpdate, NewJob};
 
 pub use error::{BoxError, FailureKind, JobError, JobFailure, RunnerError};

@@ -33,9 +33,9 @@ use super::{
     EnqueueError, JobCtl, JobError, JobOutcome, JobProgress, JobSpec, Jobs, RestoreResult,
     RestoreSpec, RestoreSummary, RunnerError,
 };
-use crate::daemon::Site;
 use crate::error::error_chain;
 use crate::restore::{self, RestoreEvent, RestorePlan, RestoreRequest};
+use crate::sites::Site;
 use crate::store::{
     self, JobFilter, JobId, JobStatus, JobUpdate, PageRequest, Restore, RestoreId, RestoreStatus,
     RestoreUpdate,

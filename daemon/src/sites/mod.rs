@@ -1,6 +1,6 @@
-//! [`Sites`]: the Assets sites the daemon knows, with one [`AssetsClient`] each, shared by the
-//! control API and every job on that site, so all of them draw on the same rate budget (the
-//! client's governor lives inside it).
+//! The site registry. [`Sites`]: the Assets sites the daemon knows, with one [`AssetsClient`]
+//! each, shared by the control API and every job on that site, so all of them draw on the
+//! same rate budget (the client's governor lives inside it).
 //!
 //! Sites come from two places: the config file (fixed for the life of the process) and the
 //! control API (`assetark sites add`), which stores them (see `store::sites`) so they survive
@@ -8,6 +8,11 @@
 //! kept as an environment variable name, a file path, or, when given inline, sealed with the
 //! daemon's key (see `secrets`). Lookups hand out `Arc<Site>`, so a job keeps its client even
 //! if the site is removed while it runs.
+//!
+//! The registry depends only on the client, the config, the store and the clock: the control
+//! API and the job runner both use it, and it uses neither.
+
+mod secrets;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,12 +20,15 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 use serde::Serialize;
-use time::OffsetDateTime;
 
-use super::secrets::{KeyError, Sealed, TokenKey};
 use crate::assets::{self, AssetsClient, Limits, Secret, SiteConn};
+use crate::clock::SharedClock;
 use crate::config::{FLAVOR_CLOUD, SiteConfig, check_http_url, valid_site_name};
+use crate::error::error_chain;
 use crate::store::{self, AsyncStore, StoredSite, StoredToken};
+use secrets::Sealed;
+
+pub use secrets::{KEY_BYTES, KeyError, NONCE_BYTES, TokenKey};
 
 /// Where a site is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -130,12 +138,24 @@ pub enum SiteError {
 }
 
 /// Every site the daemon knows: the config's, in file order, then the added ones by name.
-#[derive(Default)]
 pub struct Sites {
     sites: RwLock<Vec<Arc<Site>>>,
     key: Option<TokenKey>,
     /// Serialises adds, so two requests for one name can't both pass the "exists?" check.
     add_lock: tokio::sync::Mutex<()>,
+    clock: SharedClock,
+}
+
+impl Default for Sites {
+    /// No sites, no key, the system clock.
+    fn default() -> Self {
+        Sites {
+            sites: RwLock::default(),
+            key: None,
+            add_lock: tokio::sync::Mutex::new(()),
+            clock: crate::clock::system(),
+        }
+    }
 }
 
 impl Sites {
@@ -149,6 +169,7 @@ impl Sites {
     pub fn from_config(
         sites: &[SiteConfig],
         key: Option<TokenKey>,
+        clock: SharedClock,
     ) -> Result<Sites, (String, assets::Error)> {
         let sites = sites
             .iter()
@@ -173,6 +194,7 @@ impl Sites {
             sites: RwLock::new(sites),
             key,
             add_lock: tokio::sync::Mutex::new(()),
+            clock,
         })
     }
 
@@ -211,7 +233,7 @@ impl Sites {
                     loaded += 1;
                 }
                 Err(e) => {
-                    tracing::warn!(site = %stored.name, error = %crate::api::error_chain(&e), "A stored site was skipped.");
+                    tracing::warn!(site = %stored.name, error = %error_chain(&e), "A stored site was skipped.");
                 }
             }
         }
@@ -228,8 +250,7 @@ impl Sites {
                     nonce: nonce.clone(),
                     ciphertext: sealed.clone(),
                 };
-                key.open(&stored.name, &sealed)
-                    .map_err(|e| crate::api::error_chain(&e))
+                key.open(&stored.name, &sealed).map_err(|e| error_chain(&e))
             }
         }
     }
@@ -353,7 +374,7 @@ impl Sites {
             site_url,
             email: new.email.trim().to_owned(),
             token: stored_token,
-            created_at: OffsetDateTime::now_utc(),
+            created_at: self.clock.now(),
         };
         if !store.add_site(stored).await? {
             return Err(SiteError::Exists(new.name));
