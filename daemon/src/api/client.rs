@@ -14,8 +14,12 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::net::UnixStream;
+
+use super::wire::ErrorBody;
 
 /// Why a call to the daemon failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +56,18 @@ pub enum ClientError {
         /// HTTP status.
         status: u16,
     },
+    /// The daemon's answer is JSON, but not of the shape this client expects (a daemon of
+    /// another version, or a bug).
+    #[error("the daemon's answer (status {status}) is not the expected {what}")]
+    Unexpected {
+        /// HTTP status.
+        status: u16,
+        /// The wire type expected.
+        what: &'static str,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The daemon did not answer in time.
     #[error("the daemon did not answer within {} s", after.as_secs_f32())]
     Timeout {
@@ -67,8 +83,26 @@ pub struct Reply {
     pub status: u16,
     /// The `Location` header, when the daemon started a job.
     pub location: Option<String>,
-    /// The JSON body.
+    /// The JSON body, as sent (`--json` prints it as is).
     pub body: Value,
+}
+
+impl Reply {
+    /// The body as its wire type (see `crate::api::wire`).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Unexpected`] when the body does not have that shape.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
+        T::deserialize(&self.body).map_err(|source| ClientError::Unexpected {
+            status: self.status,
+            what: std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("answer"),
+            source,
+        })
+    }
 }
 
 /// Client of one daemon's control socket.
@@ -108,16 +142,34 @@ impl ControlClient {
     ///
     /// [`ClientError`].
     pub async fn get(&self, path: &str) -> Result<Reply, ClientError> {
-        self.call(Method::GET, path, None).await
+        self.call_text(Method::GET, path, None).await
     }
 
-    /// `POST path` with an optional JSON body.
+    /// `POST path` with a JSON body (one of the wire types).
     ///
     /// # Errors
     ///
     /// [`ClientError`].
-    pub async fn post(&self, path: &str, body: Option<&Value>) -> Result<Reply, ClientError> {
-        self.call(Method::POST, path, body).await
+    pub async fn post<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Reply, ClientError> {
+        let body = serde_json::to_string(body).map_err(|source| ClientError::Unexpected {
+            status: 0,
+            what: "request body",
+            source,
+        })?;
+        self.call_text(Method::POST, path, Some(body)).await
+    }
+
+    /// `POST path` without a body.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn post_empty(&self, path: &str) -> Result<Reply, ClientError> {
+        self.call_text(Method::POST, path, None).await
     }
 
     /// `DELETE path`.
@@ -126,7 +178,7 @@ impl ControlClient {
     ///
     /// [`ClientError`].
     pub async fn delete(&self, path: &str) -> Result<Reply, ClientError> {
-        self.call(Method::DELETE, path, None).await
+        self.call_text(Method::DELETE, path, None).await
     }
 
     /// `GET path`, handing the body to `on_chunk` as it arrives (server-sent events, large
@@ -182,20 +234,19 @@ impl ControlClient {
         Ok(sender)
     }
 
-    /// Sends one request; a non-2xx answer is [`ClientError::Api`].
+    /// Sends one request with an optional JSON text body; a non-2xx answer is
+    /// [`ClientError::Api`].
     ///
     /// # Errors
     ///
     /// [`ClientError`].
-    pub async fn call(
+    pub async fn call_text(
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<String>,
     ) -> Result<Reply, ClientError> {
-        let (status, location, raw) = self
-            .send_raw(method, path, body.map(Value::to_string))
-            .await?;
+        let (status, location, raw) = self.send_raw(method, path, body).await?;
         if !(200..300).contains(&status) {
             return Err(api_error(status, &raw));
         }
@@ -260,14 +311,17 @@ impl ControlClient {
 /// [`ClientError::Api`] from an error answer: the daemon's `{"error": {"code", "message"}}`,
 /// or just the status when the body is not that.
 fn api_error(status: u16, raw: &[u8]) -> ClientError {
-    let body: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
-    let err = &body["error"];
-    ClientError::Api {
-        status,
-        code: err["code"].as_str().unwrap_or("unknown").to_owned(),
-        message: err["message"]
-            .as_str()
-            .map_or_else(|| format!("the daemon answered {status}"), str::to_owned),
+    match serde_json::from_slice::<ErrorBody>(raw) {
+        Ok(body) => ClientError::Api {
+            status,
+            code: body.error.code,
+            message: body.error.message,
+        },
+        Err(_) => ClientError::Api {
+            status,
+            code: "unknown".to_owned(),
+            message: format!("the daemon answered {status}"),
+        },
     }
 }
 

@@ -11,14 +11,13 @@
 
 use std::collections::BTreeMap;
 
+use super::wire::{ErrorBody, ErrorDetail};
+use crate::store;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-
-use crate::store;
 
 /// What kind of failure an [`ApiError`] is; decides the HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,29 +159,17 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: BodyError<'a>,
-}
-
-#[derive(Serialize)]
-struct BodyError<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    fields: &'a BTreeMap<String, String>,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: BodyError {
-                code: self.code,
-                message: &self.message,
-                fields: &self.fields,
+        let status = self.status_code();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                fields: self.fields,
             },
         };
-        let mut response = (self.status_code(), axum::Json(body)).into_response();
+        let mut response = (status, axum::Json(body)).into_response();
         if let Some(detail) = self.detail {
             response.extensions_mut().insert(InternalDetail(detail));
         }

@@ -12,11 +12,13 @@ mod error;
 mod events;
 mod jobs;
 pub mod listen;
+mod restore_view;
 mod restores;
 mod schemas;
 mod sites;
 #[cfg(test)]
 mod tests;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +95,8 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-async fn healthz() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+async fn healthz() -> axum::Json<wire::Health> {
+    axum::Json(wire::Health {
+        status: "ok".to_owned(),
+    })
 }

@@ -7,14 +7,17 @@
 //! `ASSETARK_SOCKET`.
 //!
 //! The parts: `args` (what a user may type), `commands` (dispatch; sites, schemas, backups),
-//! `restores` (restores), `wait` (`--wait`), `output` (text rendering), `util` (shared
-//! helpers), `demo`. Sibling modules use `util`, `output` and `wait`, never each other.
+//! `sites` (adding and removing sites), `restores` (restores), `wait` (`--wait`), `output`
+//! (text rendering), `util` (shared helpers), `demo`. Only `commands` dispatches to `sites`
+//! and `restores`; the others use `util`, `output` and `wait` and never each other. Requests
+//! and answers are the typed `crate::api::wire` structs; `--json` prints answers as sent.
 
 mod args;
 mod commands;
 mod demo;
 mod output;
 mod restores;
+mod sites;
 mod util;
 mod wait;
 

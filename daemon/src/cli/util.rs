@@ -5,8 +5,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use super::output::print_json;
 use crate::api::client::ClientError;
 
@@ -46,7 +44,7 @@ impl From<ClientError> for Failure {
 /// Prints `body` as JSON, or the text `render` makes.
 pub(super) fn emit(
     json: bool,
-    body: &Value,
+    body: &impl serde::Serialize,
     render: impl FnOnce() -> String,
 ) -> Result<(), Failure> {
     if json {

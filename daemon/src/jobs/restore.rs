@@ -28,7 +28,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use serde::Deserialize as _;
 
-use super::feed::Feed;
+use super::feed::{Feed, LiveEvent};
 use super::{
     EnqueueError, JobCtl, JobError, JobOutcome, JobProgress, JobSpec, Jobs, RestoreResult,
     RestoreSpec, RestoreSummary, RunnerError,
@@ -302,7 +302,7 @@ impl Jobs {
                     },
                 );
             }
-            feed.push(serde_json::to_value(&e).unwrap_or_default());
+            feed.push(LiveEvent::from(&e));
         };
         let outcome = restore::execute(
             &self.store,
@@ -464,10 +464,10 @@ impl Jobs {
         }
         let feed = self.restore_feed_or_new(id);
         match self.store.get_restore(id).await {
-            Ok(row) => feed.end(row.status.as_str(), row.result.as_deref()),
+            Ok(row) => feed.end(row.status, row.result.as_deref()),
             Err(e) => {
                 tracing::warn!(restore_id = id, error = %error_chain(&e), "Reading the ended restore failed.");
-                feed.end("error", None);
+                feed.end(RestoreStatus::Error, None);
             }
         }
         let mut ended = self.restores.ended.lock();

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::assets::{self, AssetsClient, Limits, Secret, SiteConn};
 use crate::clock::SharedClock;
@@ -31,7 +31,7 @@ use secrets::Sealed;
 pub use secrets::{KEY_BYTES, KeyError, NONCE_BYTES, TokenKey};
 
 /// Where a site is defined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// The config file; removed only by editing it.
@@ -46,8 +46,49 @@ pub struct Site {
     client: AssetsClient,
 }
 
+impl Origin {
+    /// `config` or `api`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Config => "config",
+            Origin::Api => "api",
+        }
+    }
+}
+
+/// Where the token of a site added through the API comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// An environment variable of the daemon.
+    Env,
+    /// A file the daemon reads.
+    File,
+    /// Given inline; stored sealed with the daemon's key.
+    Inline,
+}
+
+impl TokenSource {
+    fn of(token: &StoredToken) -> TokenSource {
+        match token {
+            StoredToken::Env(_) => TokenSource::Env,
+            StoredToken::File(_) => TokenSource::File,
+            StoredToken::Inline { .. } => TokenSource::Inline,
+        }
+    }
+
+    /// `env`, `file` or `inline`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Env => "env",
+            TokenSource::File => "file",
+            TokenSource::Inline => "inline",
+        }
+    }
+}
+
 /// The public face of a site: everything but its tokens (only their number and source).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteInfo {
     /// Unique name.
     pub name: String,
@@ -64,8 +105,8 @@ pub struct SiteInfo {
     /// Config file or API.
     pub source: Origin,
     /// For an added site: `env`, `file` or `inline` (sealed in the store).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_source: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_source: Option<TokenSource>,
 }
 
 impl Site {
@@ -219,7 +260,7 @@ impl Sites {
                     continue;
                 }
             };
-            let source = stored.token.source();
+            let source = TokenSource::of(&stored.token);
             match build(
                 &stored.name,
                 &stored.api_url,
@@ -347,7 +388,7 @@ impl Sites {
             }
             other => other,
         };
-        let source = stored_token.source();
+        let source = TokenSource::of(&stored_token);
         let site = build(
             &new.name,
             &api_url,
@@ -381,7 +422,7 @@ impl Sites {
         }
         let info = site.info.clone();
         self.sites.write().push(Arc::new(site));
-        tracing::info!(site = %info.name, token_source = source, "Site added.");
+        tracing::info!(site = %info.name, token_source = source.as_str(), "Site added.");
         Ok(info)
     }
 
@@ -413,7 +454,7 @@ fn build(
     site_url: &str,
     email: &str,
     token: Secret,
-    source: &'static str,
+    source: TokenSource,
 ) -> Result<Site, assets::Error> {
     let conn = SiteConn {
         name: name.to_owned(),

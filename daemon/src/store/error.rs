@@ -127,6 +127,18 @@ pub enum BlobProblem {
     HashMismatch,
 }
 
+impl BlobProblem {
+    /// The snake_case spelling of the API and of `backups verify`'s lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlobProblem::Missing => "missing",
+            BlobProblem::Undecodable => "undecodable",
+            BlobProblem::LengthMismatch => "length_mismatch",
+            BlobProblem::HashMismatch => "hash_mismatch",
+        }
+    }
+}
+
 impl fmt::Display for BlobProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

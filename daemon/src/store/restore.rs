@@ -167,7 +167,8 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
-    fn as_str(self) -> &'static str {
+    /// `info`, `warn` or `error`, as stored and as the API spells it.
+    pub fn as_str(self) -> &'static str {
         match self {
             LogLevel::Info => "info",
             LogLevel::Warn => "warn",
