@@ -12,9 +12,10 @@ use crate::api::wire::{
     RestoreView, SchemaList, SiteList, SiteTested,
 };
 
-/// Prints JSON, pretty, on stdout.
+/// Prints JSON, pretty, on stdout. Typed values go through a JSON value first, so their keys
+/// come out in the same order as those of an answer printed as sent.
 pub(super) fn print_json(v: &impl serde::Serialize) {
-    match serde_json::to_string_pretty(v) {
+    match serde_json::to_value(v).and_then(|v| serde_json::to_string_pretty(&v)) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: cannot print the answer as JSON: {e}"),
     }
