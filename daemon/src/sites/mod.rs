@@ -26,9 +26,8 @@ use crate::clock::SharedClock;
 use crate::config::{FLAVOR_CLOUD, SiteConfig, check_http_url, valid_site_name};
 use crate::error::error_chain;
 use crate::store::{self, AsyncStore, StoredSite, StoredToken};
-use secrets::Sealed;
 
-pub use secrets::{KEY_BYTES, KeyError, NONCE_BYTES, TokenKey};
+pub use secrets::{KEY_BYTES, KeyError, NONCE_BYTES, Sealed, TokenKey};
 
 /// Where a site is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
