@@ -374,6 +374,9 @@ impl Jobs {
         }
         let ran = self.run_attempts(job, spec, ctl).await;
         if let JobSpec::Restore(r) = spec {
+            if self.requeues(&ran.0, ctl.by_user()) {
+                self.restore_requeued(r.restore_id).await;
+            }
             self.restore_ended(r.restore_id).await;
         }
         ran
@@ -445,6 +448,17 @@ impl Jobs {
         }
     }
 
+    /// Whether a job that ended with `result` goes back to the queue: shutdown interrupted it
+    /// (not a user's STOP), and it did not fail for good.
+    fn requeues(&self, result: &Result<JobOutcome, JobError>, stopped_by_user: bool) -> bool {
+        match result {
+            Err(e) => {
+                self.root.is_cancelled() && !stopped_by_user && e.kind() != FailureKind::Permanent
+            }
+            Ok(_) => false,
+        }
+    }
+
     /// Records how a job ended: done with its outcome, failed with its typed failure, or, when
     /// shutdown interrupted it, queued again for the next start.
     async fn finish(
@@ -454,6 +468,7 @@ impl Jobs {
         attempts: u32,
         stopped_by_user: bool,
     ) {
+        let requeue = self.requeues(&result, stopped_by_user);
         let update = match result {
             Ok(outcome) => {
                 tracing::info!("Job finished.");
@@ -466,11 +481,7 @@ impl Jobs {
                     only_if: None,
                 }
             }
-            Err(e)
-                if self.root.is_cancelled()
-                    && !stopped_by_user
-                    && e.kind() != FailureKind::Permanent =>
-            {
+            Err(_) if requeue => {
                 // Interrupted by shutdown, not failed: run it again after the restart (the
                 // interrupted run does not count against the retries).
                 tracing::info!("Job interrupted by shutdown; requeued.");

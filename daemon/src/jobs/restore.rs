@@ -437,6 +437,29 @@ impl Jobs {
         }
     }
 
+    /// Its job goes back to the queue at shutdown: a run that failed temporarily as the daemon
+    /// stopped left the row `error`, which would end the restore at the next start instead of
+    /// resuming it.
+    pub(super) async fn restore_requeued(&self, id: RestoreId) {
+        let Ok(row) = self.store.get_restore(id).await else {
+            return;
+        };
+        if row.status != RestoreStatus::Error {
+            return;
+        }
+        let resume = RestoreUpdate {
+            status: Some(RestoreStatus::InProgress),
+            result: Some(Some(
+                "interrupted by shutdown; resumes at the next start".to_owned(),
+            )),
+            ended_at: Some(None),
+            ..Default::default()
+        };
+        if let Err(e) = self.store.update_restore(id, resume).await {
+            tracing::warn!(restore_id = id, error = %error_chain(&e), "Marking the restore for resume failed.");
+        }
+    }
+
     /// A STOP while the job waited to retry: the restore ends `stopped` without running on.
     pub(super) async fn restore_stopped_waiting(
         &self,

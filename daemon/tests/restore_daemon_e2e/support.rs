@@ -3,7 +3,7 @@
 //! CLI), the CLI runner, polling, and an independent view of the target sites through plain
 //! HTTP (objects counted by `ORIGINAL_ID`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -357,4 +357,63 @@ pub async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
         assert!(t0.elapsed() < DEADLINE, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+pub fn ended(r: &Value) -> bool {
+    matches!(
+        r["status"].as_str(),
+        Some("completed" | "error" | "stopped")
+    )
+}
+
+/// Asserts that schema `key` on `site` holds each object of the source schema exactly once.
+pub async fn assert_each_object_once(env: &Env, source_key: &str, site: &str, key: &str) -> usize {
+    let source: BTreeSet<String> = env
+        .site("s1")
+        .objects(source_key)
+        .await
+        .into_iter()
+        .map(|(id, orig)| orig.unwrap_or(id))
+        .collect();
+    let restored = env.site(site).objects(key).await;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (id, orig) in &restored {
+        let orig = orig
+            .clone()
+            .unwrap_or_else(|| panic!("object {id} without ORIGINAL_ID"));
+        *seen.entry(orig).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "duplicated objects in {site}/{key}: {twice:?}"
+    );
+    let got: BTreeSet<String> = seen.into_keys().collect();
+    let missing: Vec<_> = source.difference(&got).collect();
+    assert!(
+        missing.is_empty(),
+        "objects missing in {site}/{key}: {missing:?}"
+    );
+    assert_eq!(got, source);
+    source.len()
+}
+
+/// The full log of a restore via `restores log ID --full`.
+pub async fn full_log(env: &Env, id: i64) -> Vec<Value> {
+    let out = env
+        .cli(&["restores", "log", &id.to_string(), "--full"])
+        .await;
+    out.ok(&["restores", "log", "--full"]);
+    serde_json::from_str::<Vec<Value>>(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+/// Per-object entries (no `Level`): asserts one per object key and returns the keys.
+pub fn object_entries(log: &[Value]) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for e in log.iter().filter(|e| e.get("Level").is_none()) {
+        let key = e["ObjectKey"].as_str().expect("ObjectKey").to_owned();
+        assert_eq!(e["Result"], true, "{e}");
+        assert!(keys.insert(key.clone()), "two log entries for {key}");
+    }
+    keys
 }
