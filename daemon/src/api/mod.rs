@@ -1,9 +1,15 @@
 //! The control API (axum): the CLI and other local clients drive the daemon through it.
 //!
 //! [`router`] builds the routes from one module per resource (`sites`, `schemas`, `backups`,
-//! `restores` with its live `events`, `jobs`) and is independent of how it is served; `listen` serves it on the Unix socket and
-//! the optional loopback TCP port. Routes live under `/v1/`, plus an unversioned `/healthz`.
-//! Errors are always `{"error": {"code", "message"}}` (see `error`).
+//! `restores` with its live `events` and its views in `restore_view`, `jobs`) and is
+//! independent of how it is served; `listen` serves it on the Unix socket and the optional
+//! loopback TCP port. Routes live under `/v1/`, plus an unversioned `/healthz`. Errors are
+//! always `{"error": {"code", "message"}}` (see `error`). Every request is bounded by
+//! [`ApiLimits::request_timeout`] until its answer starts (streams then take their time).
+//!
+//! Both sides of the wire live here: [`wire`] holds every request and answer as a typed
+//! struct that the handlers serialize, and [`client`] is the client of the Unix socket that
+//! the CLI (and the tests) use to send and read them.
 
 mod backups;
 pub mod client;
