@@ -15,7 +15,9 @@
 //!   and job 5 to an end;
 //! - `a_killed_restore_whose_target_site_was_removed_ends_in_error_saying_why`: the same with
 //!   the stored target site removed: restore 3 ends `error` naming the missing site, job 5
-//!   fails with a typed permanent failure.
+//!   fails with a typed permanent failure;
+//! - `a_killed_restore_whose_stored_plan_cannot_be_read_ends_in_error_saying_why`: the same
+//!   with restore 3's stored plan damaged.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -362,5 +364,29 @@ async fn a_killed_restore_whose_target_site_was_removed_ends_in_error_saying_why
         .parse()
         .expect("typed");
     assert_eq!(one.view.status, RestoreStatus::Completed);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_restore_whose_stored_plan_cannot_be_read_ends_in_error_saying_why() {
+    // Issue 8 item 4: a plan this build cannot read (damaged here) ends the restore in error
+    // with the reason, rather than leaving it in progress for ever.
+    let daemon = Daemon::start(&["src", "dst"], |db| {
+        let conn = rusqlite::Connection::open(db).expect("db");
+        conn.execute(
+            "UPDATE restores SET plan = '{\"order\": \"not a plan\"}' WHERE id = 3",
+            [],
+        )
+        .expect("damage the plan");
+    })
+    .await;
+    let (three, job5) = daemon.restore_3_ends().await;
+    assert_eq!(three.view.status, RestoreStatus::Error, "{three:?}");
+    let result = three.view.result.unwrap_or_default();
+    assert!(
+        result.starts_with("restore 3 failed: the stored plan cannot be read: "),
+        "{result}"
+    );
+    assert_eq!(job5.status, JobStatus::Failed, "{job5:?}");
     daemon.stop().await;
 }
