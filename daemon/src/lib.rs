@@ -1,10 +1,20 @@
 //! assetark: back up Jira Service Management Assets schemas and restore or migrate them.
 //!
 //! The library holds everything; the `assetark` binary (`main.rs`) only hands the process to
-//! [`cli::main`]. The parts, bottom up: [`clock`] and [`error`] (shared helpers), [`model`] (the
-//! Assets and Jira entities, typed), [`assets`] (the Assets API client), [`store`] (SQLite blobs, jobs, restores), [`backup`] and
-//! [`restore`] (the pipelines), [`jobs`] (queue and runner), [`daemon`] (wiring, sites), [`api`]
-//! (the control API), [`cli`] (its client and the commands), [`config`].
+//! [`cli::main`]. The parts, bottom up; each uses only parts above it, so there are no import
+//! cycles between them:
+//!
+//! - [`clock`] (the one injected clock) and [`error`] (the one error-chain formatter);
+//! - [`model`]: the Assets and Jira entities, typed;
+//! - [`assets`]: the Assets API client (governor, retries, paging);
+//! - [`store`]: SQLite: blobs and backups, the job queue, restores, sites added at run time;
+//! - [`backup`] and [`restore`]: the pipelines;
+//! - [`schedules`]: cron schedules and their retention policies;
+//! - [`config`]: the config file; [`sites`]: the site registry, one client per site;
+//! - [`jobs`]: typed jobs, the persistent queue and its runner;
+//! - [`api`]: the control API: its router, the wire types it shares with the CLI, its client;
+//! - [`daemon`]: `assetark serve`, which wires the parts together;
+//! - [`cli`]: the command line.
 
 pub mod clock;
 pub mod error;
@@ -16,9 +26,14 @@ pub mod backup;
 pub mod restore;
 pub mod store;
 
-pub mod api;
-pub mod cli;
-pub mod config;
-pub mod daemon;
-pub mod jobs;
 pub mod schedules;
+
+pub mod config;
+pub mod sites;
+
+pub mod jobs;
+
+pub mod api;
+pub mod daemon;
+
+pub mod cli;

@@ -11,7 +11,11 @@
 //!   malformed JSON, wrong methods and routes, TCP auth;
 //! - `sigkill_mid_backup_leaves_nothing_and_the_job_resumes`: a slow backup killed in its
 //!   objects stage leaves no visible backup; after a restart the requeued job completes, and
-//!   another backup succeeds; SIGTERM mid-backup exits cleanly and requeues the job.
+//!   another backup succeeds; SIGTERM mid-backup exits cleanly and requeues the job;
+//! - `temporary_failures_are_retried_with_backoff_then_fail_typed` (issue 8 item 8): 503s
+//!   beyond the client's retries make the runner run the backup again, which then completes;
+//!   503s that outlast every retry end the job `failed` with a typed temporary failure that
+//!   carries the API's status, after exactly `1 + max_retries` runs, and add no backup.
 //!
 //! Helpers (simulator, daemon process, CLI runner, polling) live in `daemon_e2e/support.rs`.
 //!
@@ -203,6 +207,11 @@ async fn cli_drives_the_whole_backup_lifecycle() {
     .expect("corrupt");
     drop(conn);
     env.start().await;
+    // A job's result is in the store, not in the daemon's memory: it survives the restart.
+    let job1 = env.client().get("/v1/jobs/1").await.expect("job 1").body;
+    assert_eq!(job1["status"], "done", "{job1}");
+    assert_eq!(job1["result"]["backup"]["id"], 1, "{job1}");
+    assert_eq!(job1["result"]["backup"]["object_count"], objects, "{job1}");
     let verify = env.cli(&["backups", "verify", "1"]).await;
     verify.fails(1, "failed verification");
     assert!(verify.stdout.contains(&hash), "{verify:?}");
@@ -604,4 +613,55 @@ async fn sigkill_mid_backup_leaves_nothing_and_the_job_resumes() {
         running, 0,
         "the cancelled backup was failed, not left running"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_failures_are_retried_with_backoff_then_fail_typed() {
+    let mut env = Env::new(40).await;
+    env.start().await;
+    // Synced, so starting a backup asks the site nothing: the forced answers hit the job.
+    env.cli(&["schemas", "sync", "--site", "s1"])
+        .await
+        .ok(&["sync"]);
+    // The client tries each request 3 times (max_retries = 2): the first run's first request
+    // gets three 503s, so the run fails temporarily and the runner runs the backup again.
+    env.sim_force(503, 3).await;
+    let job = env
+        .cli_json(&["backup", "run", "--site", "s1", "--schema", "LOC", "--wait"])
+        .await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["attempts"], 2, "{job}");
+    assert!(job["error"].is_null() && job["failure"].is_null(), "{job}");
+    assert!(
+        job["result"]["backup"]["object_count"].as_u64() > Some(0),
+        "{job}"
+    );
+    assert_eq!(env.backup_count().await, 1);
+
+    // Every run of 4 (1 + [jobs] max_retries) meets three 503s: the job fails, typed.
+    env.sim_force(503, 12).await;
+    let out = env
+        .cli(&["backup", "run", "--site", "s1", "--schema", "LOC", "--wait"])
+        .await;
+    out.fails(1, "backup job 2 failed: assets api: ");
+    assert!(out.stderr.contains("answered 503"), "{out:?}");
+    let job = env.client().get("/v1/jobs/2").await.expect("job").body;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["attempts"], 4, "{job}");
+    assert_eq!(job["failure"]["kind"], "temporary", "{job}");
+    assert_eq!(job["failure"]["status"], 503, "{job}");
+    assert!(job["result"].is_null(), "{job}");
+    assert_eq!(env.backup_count().await, 1, "a failed job adds no backup");
+
+    // A permanent failure (a 400) is not retried.
+    env.sim_force(400, 1).await;
+    env.cli(&["backup", "run", "--site", "s1", "--schema", "LOC", "--wait"])
+        .await
+        .fails(1, "answered 400");
+    let job = env.client().get("/v1/jobs/3").await.expect("job").body;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["attempts"], 1, "{job}");
+    assert_eq!(job["failure"]["kind"], "permanent", "{job}");
+    assert_eq!(job["failure"]["status"], 400, "{job}");
+    env.stop().await;
 }

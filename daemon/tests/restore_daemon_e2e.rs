@@ -17,6 +17,11 @@
 //!   without its job is adopted at the next start;
 //! - `conflicts_and_bad_input_change_nothing`: name/key in use ends `error` with the API's
 //!   message and creates nothing; unknown backup, bad key, unknown site, bad ids;
+//! - `a_slow_plan_runs_in_the_restore_job_and_a_dry_run_is_bounded` (issue 8 item 17): with
+//!   a slow target, `--dry-run` answers a clear timeout instead of hanging, while a real start
+//!   answers at once (`pending`) and its job plans and completes the restore; a request
+//!   slower than the request timeout gets a 504; a plan the target refuses ends the restore
+//!   in error with the API's answer;
 //! - `sigkill_in_every_stage_resumes_without_duplicates`: one restore killed (SIGKILL) in each
 //!   stage it can be caught in (at least 5, seen via `restores show --json`), restarted each
 //!   time; it completes with every object exactly once. A SIGTERM mid-objects exits cleanly
@@ -31,69 +36,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use support::{Env, S2_TOKEN, S2_TOKEN_ENV, wait_for};
+use support::{
+    Env, S2_TOKEN, S2_TOKEN_ENV, assert_each_object_once, ended, full_log, object_entries, wait_for,
+};
 
 /// Objects in the simulated CMDB of `s1` (over all its schemas).
 const OBJECTS: u32 = 240;
-
-fn ended(r: &Value) -> bool {
-    matches!(
-        r["status"].as_str(),
-        Some("completed" | "error" | "stopped")
-    )
-}
-
-/// Asserts that schema `key` on `site` holds each object of the source schema exactly once.
-async fn assert_each_object_once(env: &Env, source_key: &str, site: &str, key: &str) -> usize {
-    let source: BTreeSet<String> = env
-        .site("s1")
-        .objects(source_key)
-        .await
-        .into_iter()
-        .map(|(id, orig)| orig.unwrap_or(id))
-        .collect();
-    let restored = env.site(site).objects(key).await;
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (id, orig) in &restored {
-        let orig = orig
-            .clone()
-            .unwrap_or_else(|| panic!("object {id} without ORIGINAL_ID"));
-        *seen.entry(orig).or_default() += 1;
-    }
-    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        twice.is_empty(),
-        "duplicated objects in {site}/{key}: {twice:?}"
-    );
-    let got: BTreeSet<String> = seen.into_keys().collect();
-    let missing: Vec<_> = source.difference(&got).collect();
-    assert!(
-        missing.is_empty(),
-        "objects missing in {site}/{key}: {missing:?}"
-    );
-    assert_eq!(got, source);
-    source.len()
-}
-
-/// The full log of a restore via `restores log ID --full`.
-async fn full_log(env: &Env, id: i64) -> Vec<Value> {
-    let out = env
-        .cli(&["restores", "log", &id.to_string(), "--full"])
-        .await;
-    out.ok(&["restores", "log", "--full"]);
-    serde_json::from_str::<Vec<Value>>(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
-}
-
-/// Per-object entries (no `Level`): asserts one per object key and returns the keys.
-fn object_entries(log: &[Value]) -> BTreeSet<String> {
-    let mut keys = BTreeSet::new();
-    for e in log.iter().filter(|e| e.get("Level").is_none()) {
-        let key = e["ObjectKey"].as_str().expect("ObjectKey").to_owned();
-        assert_eq!(e["Result"], true, "{e}");
-        assert!(keys.insert(key.clone()), "two log entries for {key}");
-    }
-    keys
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sites_are_added_tested_and_removed() {
@@ -742,4 +690,84 @@ async fn sigkill_in_every_stage_resumes_without_duplicates() {
         .await;
     assert_eq!(r["status"], "completed", "{r}");
     assert_eq!(assert_each_object_once(&env, "ITSM", "s2", "TERM").await, n);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_plan_runs_in_the_restore_job_and_a_dry_run_is_bounded() {
+    let mut env = Env::with_control(60, "request_timeout_secs = 2").await;
+    env.start().await;
+    let backup = env.backup("ITSM").await.to_string();
+    // Every request to the site now takes a second: planning (several reads of the target)
+    // outlasts the dry run's bound, three quarters of the 2 s request timeout.
+    env.latency(1000).await;
+    let args = [
+        "restore",
+        "start",
+        &backup,
+        "--to",
+        "new-schema",
+        "--name",
+        "Slow plan",
+        "--key",
+        "SLOW",
+    ];
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    env.cli(&dry)
+        .await
+        .fails(1, "planning took longer than 1.5 s");
+    assert!(
+        env.cli_json(&["restores", "list"]).await["items"]
+            .as_array()
+            .is_some_and(Vec::is_empty),
+        "a dry run stores nothing"
+    );
+    // A real start answers within the request timeout although planning takes longer: its
+    // job plans the restore, which meanwhile is pending.
+    let started = env.cli_json(&args).await;
+    assert_eq!(started["status"], "pending", "{started}");
+    let id = started["restore_id"].as_i64().expect("id");
+    let r = env.show(id).await;
+    assert_eq!(r["status"], "pending", "{r}");
+    assert!(r["plan"]["objects"].is_null(), "not planned yet: {r}");
+    // Any request that calls a site slower than the request timeout gets a clear 504.
+    env.latency(2500).await;
+    env.cli(&["sites", "test", "s1"])
+        .await
+        .fails(1, "the request took longer than 2 s");
+    env.latency(0).await;
+    let r = env.wait_restore(id, "the restore ends", ended).await;
+    assert_eq!(r["status"], "completed", "{r}");
+    let n = assert_each_object_once(&env, "ITSM", "s1", "SLOW").await;
+    assert_eq!(r["plan"]["objects"], n as u64, "{r}");
+
+    // A plan the target refuses ends the restore in error with the API's answer (issue 8
+    // item 4: never pending for ever). Starting asks the site nothing, so the forced answer
+    // meets the job's first read.
+    env.force(400, 1).await;
+    let started = env
+        .cli_json(&[
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            "Refused",
+            "--key",
+            "REFUSED",
+        ])
+        .await;
+    let id = started["restore_id"].as_i64().expect("id");
+    let r = env
+        .wait_restore(id, "the refused restore ends", ended)
+        .await;
+    assert_eq!(r["status"], "error", "{r}");
+    let result = r["result"].as_str().expect("result");
+    assert!(
+        result.contains(&format!("restore {id} failed: planning failed"))
+            && result.contains("answered 400"),
+        "{result}"
+    );
+    assert!(!env.site("s1").schemas().await.contains_key("REFUSED"));
 }

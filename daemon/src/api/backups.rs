@@ -1,27 +1,29 @@
-//! `/v1/backups`: start a backup (as a job), list with filters and paging, show, delete,
-//! verify and export.
+//! `/v1/backups`: start a backup, list with filters and paging, show, delete, verify and
+//! export. Backups, verifications and exports run as jobs: their routes answer 202 +
+//! `Location: /v1/jobs/{id}` once the job is queued, after checking what can be checked at
+//! once (the backup exists, the path is absolute).
 //!
 //! Listing follows the product's rule: 20 a page, newest first, and without a date filter only
 //! the newest [`NEWEST_WITHOUT_DATES`] backups are reachable (a date range reaches the rest).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Deserialize;
 
 use super::ApiState;
 use super::dates::{self, End};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind, parse_id};
 use super::sites::upstream;
-use crate::backup;
-use crate::jobs::{BackupJob, EnqueueError};
-use crate::store::{Backup, BackupFilter, BackupType, PageRequest, kind};
+use super::wire::{
+    BackupDeleted, BackupDetail, BackupList, ExportRequest, JobStarted, StartBackupRequest,
+};
+use crate::jobs::{BackupSpec, EnqueueError, ExportSpec, JobSpec, VerifySpec};
+use crate::store::{BackupFilter, BackupType, JobId, JobStatus, PageRequest, kind};
 
 /// Backups per page.
 pub const PAGE_SIZE: u32 = 20;
@@ -38,23 +40,10 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/v1/backups/{id}/export", post(export))
 }
 
-/// `POST /v1/backups` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StartBackup {
-    site: String,
-    schema: String,
-    #[serde(default)]
-    description: Option<String>,
-    /// Validated by hand (not as an enum) so a wrong value is a 422 with a field message.
-    #[serde(default, rename = "type")]
-    backup_type: Option<String>,
-}
-
 #[tracing::instrument(skip_all, err(level = "warn"), fields(site = %body.site, schema = %body.schema))]
 async fn start(
     State(state): State<ApiState>,
-    ApiJson(body): ApiJson<StartBackup>,
+    ApiJson(body): ApiJson<StartBackupRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let mut fields = BTreeMap::new();
     let site = state.sites.get(&body.site);
@@ -101,31 +90,19 @@ async fn start(
         );
         return Err(ApiError::validation(fields));
     }
-    let job = BackupJob {
+    let spec = JobSpec::Backup(BackupSpec {
         site: body.site,
         schema: body.schema,
         description: body.description.filter(|d| !d.is_empty()),
         backup_type,
-    };
-    let id = state.jobs.enqueue_backup(&job).await.map_err(|e| match e {
-        EnqueueError::InProgress { .. } => {
-            ApiError::new(ErrorKind::Conflict, "backup_in_progress", e.to_string())
-        }
-        EnqueueError::ShuttingDown => {
-            ApiError::new(ErrorKind::ShuttingDown, "shutting_down", e.to_string())
-        }
-        EnqueueError::Store(e) => ApiError::from(e),
-    })?;
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, format!("/v1/jobs/{id}"))],
-        Json(json!({ "job_id": id, "status": "queued" })),
-    ))
+    });
+    let id = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
+    Ok(job_started(id))
 }
 
 /// Whether the site has a schema with this key: the synced list answers without a request;
 /// otherwise ask the site, so a schema created since the last sync can be backed up at once.
-async fn schema_exists(state: &ApiState, site: &crate::daemon::Site, key: &str) -> ApiResult<bool> {
+async fn schema_exists(state: &ApiState, site: &crate::sites::Site, key: &str) -> ApiResult<bool> {
     let name = site.info().name.clone();
     let synced = state.store.list_synced_schemas(Some(&name)).await?;
     if synced.iter().any(|s| s.schema_key == key) {
@@ -136,7 +113,9 @@ async fn schema_exists(state: &ApiState, site: &crate::daemon::Site, key: &str) 
         .list_schemas()
         .await
         .map_err(|e| upstream(&name, &e))?;
-    Ok(live.iter().any(|s| s["objectSchemaKey"] == key))
+    Ok(live
+        .iter()
+        .any(|s| s.get("objectSchemaKey").and_then(serde_json::Value::as_str) == Some(key)))
 }
 
 /// `GET /v1/backups` query. Every value is a string so that bad values get our messages.
@@ -152,20 +131,6 @@ struct ListQuery {
     page: Option<String>,
 }
 
-/// One page of the list.
-#[derive(Debug, Serialize)]
-struct ListPage {
-    items: Vec<Backup>,
-    page: u64,
-    per_page: u32,
-    /// Backups reachable through the pages (at most 50 without a date filter).
-    total: u64,
-    /// Number of pages.
-    pages: u64,
-    /// Backups matching the filters in the store; larger than `total` when capped.
-    matching: u64,
-}
-
 /// Empty query values (`?site=`) mean "no filter", as an HTML form would send them.
 fn present(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.is_empty())
@@ -174,7 +139,7 @@ fn present(v: Option<String>) -> Option<String> {
 async fn list(
     State(state): State<ApiState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<ListPage>> {
+) -> ApiResult<Json<BackupList>> {
     let bad = |code, msg: String| ApiError::bad_request(code, msg);
     let page = match present(q.page) {
         None => 1,
@@ -241,7 +206,7 @@ async fn list(
     };
     // Past the cap the page is empty, whatever the store makes of "limit 0".
     let items = if limit == 0 { Vec::new() } else { result.items };
-    Ok(Json(ListPage {
+    Ok(Json(BackupList {
         items,
         page,
         per_page: PAGE_SIZE,
@@ -268,7 +233,7 @@ const SHOWN_KINDS: [&str; 10] = [
 async fn show(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<BackupDetail>> {
     let id = parse_id("backup", &id)?;
     let (backup, entries) = state
         .store
@@ -276,21 +241,19 @@ async fn show(
             let backup = s.get_backup(id)?;
             let mut entries = BTreeMap::new();
             for k in SHOWN_KINDS {
-                entries.insert(k, s.count_entries(id, k)?);
+                entries.insert(k.to_owned(), s.count_entries(id, k)?);
             }
             Ok((backup, entries))
         })
         .await?;
-    let mut v = serde_json::to_value(&backup).map_err(|e| ApiError::internal(&e))?;
-    v["entries"] = json!(entries);
-    Ok(Json(v))
+    Ok(Json(BackupDetail { backup, entries }))
 }
 
 #[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
 async fn delete(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<BackupDeleted>> {
     let id = parse_id("backup", &id)?;
     // `delete_backup` removes backups of any status; only complete (visible) ones may go
     // through the API, so a running backup can never be pulled from under its job.
@@ -302,49 +265,58 @@ async fn delete(
         })
         .await?;
     tracing::info!(blobs_removed = stats.blobs_removed, "Backup deleted.");
-    Ok(Json(json!({
-        "deleted": id,
-        "blobs_removed": stats.blobs_removed,
-        "bytes_freed": stats.bytes_freed,
-    })))
+    Ok(Json(BackupDeleted {
+        deleted: id,
+        blobs_removed: stats.blobs_removed,
+        bytes_freed: stats.bytes_freed,
+    }))
 }
 
+/// 202 + `Location` of a job just enqueued: the answer of every route that starts a job.
+pub(super) fn job_started(id: JobId) -> impl IntoResponse {
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/jobs/{id}"))],
+        Json(JobStarted {
+            job_id: id,
+            status: JobStatus::Queued,
+        }),
+    )
+}
+
+/// Maps a failure to enqueue a job.
+pub(super) fn enqueue_error(e: EnqueueError) -> ApiError {
+    match e {
+        EnqueueError::InProgress { .. } => {
+            ApiError::new(ErrorKind::Conflict, "backup_in_progress", e.to_string())
+        }
+        EnqueueError::ShuttingDown => {
+            ApiError::new(ErrorKind::ShuttingDown, "shutting_down", e.to_string())
+        }
+        EnqueueError::Store(e) => ApiError::from(e),
+    }
+}
+
+/// Verifies a backup as a job (re-hashing every blob of a large backup takes a while).
 #[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
 async fn verify(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<impl IntoResponse> {
     let id = parse_id("backup", &id)?;
-    let bad = state
-        .store
-        .run(move |s| {
-            s.get_backup(id)?;
-            s.verify(id)
-        })
-        .await?;
-    if !bad.is_empty() {
-        tracing::warn!(bad_blobs = bad.len(), "Backup failed verification.");
-    }
-    Ok(Json(
-        json!({ "backup": id, "ok": bad.is_empty(), "bad_blobs": bad }),
-    ))
+    state.store.get_backup(id).await?;
+    let spec = JobSpec::Verify(VerifySpec { backup_id: id });
+    let job = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
+    Ok(job_started(job))
 }
 
-/// `POST /v1/backups/{id}/export` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExportBody {
-    /// Directory to write into, absolute (the daemon's working directory means nothing to
-    /// the client; the CLI makes relative paths absolute).
-    out: PathBuf,
-}
-
+/// Exports a backup as a job.
 #[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
 async fn export(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<ExportBody>,
-) -> ApiResult<Json<Value>> {
+    ApiJson(body): ApiJson<ExportRequest>,
+) -> ApiResult<impl IntoResponse> {
     let id = parse_id("backup", &id)?;
     if !body.out.is_absolute() {
         let mut fields = BTreeMap::new();
@@ -355,27 +327,10 @@ async fn export(
         return Err(ApiError::validation(fields));
     }
     state.store.get_backup(id).await?;
-    let summary = backup::export(&state.store, id, &body.out)
-        .await
-        .map_err(|e| export_error(&e))?;
-    tracing::info!(out = %body.out.display(), "Backup exported.");
-    Ok(Json(
-        serde_json::to_value(&summary).map_err(|e| ApiError::internal(&e))?,
-    ))
-}
-
-/// Maps an export failure: the user's directory (exists as a file, not writable) is theirs to
-/// fix (422); a corrupt blob is a conflict with the backup's state (409); the rest is ours.
-fn export_error(e: &backup::Error) -> ApiError {
-    let message = format!("export failed: {}", super::error_chain(e));
-    match e {
-        backup::Error::Io { .. } => ApiError::new(ErrorKind::Validation, "export_failed", message),
-        backup::Error::Store(crate::store::Error::Corrupt { .. }) => {
-            ApiError::new(ErrorKind::Conflict, "backup_corrupt", message)
-        }
-        backup::Error::Store(crate::store::Error::NotFound { .. }) => {
-            ApiError::not_found("backup_not_found", message)
-        }
-        _ => ApiError::internal(e),
-    }
+    let spec = JobSpec::Export(ExportSpec {
+        backup_id: id,
+        out: body.out,
+    });
+    let job = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
+    Ok(job_started(job))
 }

@@ -11,14 +11,13 @@
 
 use std::collections::BTreeMap;
 
+use super::wire::{ErrorBody, ErrorDetail};
+use crate::store;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-
-use crate::store;
 
 /// What kind of failure an [`ApiError`] is; decides the HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +41,8 @@ pub enum ErrorKind {
     Upstream,
     /// The daemon is shutting down and takes no new work (503).
     ShuttingDown,
+    /// The request took longer than its time limit (504).
+    Timeout,
     /// A bug or an environment failure (500); details go to the log only.
     Internal,
 }
@@ -136,6 +137,7 @@ impl ApiError {
             ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::Upstream => StatusCode::BAD_GATEWAY,
             ErrorKind::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -157,29 +159,17 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: BodyError<'a>,
-}
-
-#[derive(Serialize)]
-struct BodyError<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    fields: &'a BTreeMap<String, String>,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: BodyError {
-                code: self.code,
-                message: &self.message,
-                fields: &self.fields,
+        let status = self.status_code();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                fields: self.fields,
             },
         };
-        let mut response = (self.status_code(), axum::Json(body)).into_response();
+        let mut response = (status, axum::Json(body)).into_response();
         if let Some(detail) = self.detail {
             response.extensions_mut().insert(InternalDetail(detail));
         }
@@ -187,7 +177,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub use crate::error::error_chain;
+use crate::error::error_chain;
 
 impl From<store::Error> for ApiError {
     fn from(e: store::Error) -> Self {
@@ -276,6 +266,29 @@ pub async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this route does not take that method",
     )
+}
+
+/// Answers 504 `request_timeout` when a handler has not answered within `limit`. Only the
+/// answer's start is timed: a streamed body (live events, the full log) goes on after it.
+pub async fn request_timeout(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(%method, %path, limit_secs = limit.as_secs_f32(), "Request timed out.");
+            ApiError::new(
+                ErrorKind::Timeout,
+                "request_timeout",
+                format!("the request took longer than {} s", limit.as_secs_f32()),
+            )
+            .into_response()
+        }
+    }
 }
 
 /// Logs each request at DEBUG and the hidden details of every 500 at ERROR.

@@ -18,13 +18,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::Stream;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::ApiState;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult, parse_id};
-use crate::jobs::feed::{END, RING_SIZE};
+use crate::jobs::feed::{LiveEvent, RING_SIZE};
 use crate::jobs::{FeedEvent, Subscription};
 use crate::store::{LogEntry, RestoreStatus};
 
@@ -89,15 +89,16 @@ async fn events(
                 .enumerate()
                 .map(|(i, e)| FeedEvent {
                     seq: i as u64 + 1,
-                    data: log_event(e).into(),
+                    data: Arc::new(log_event(e)),
                 })
                 .collect();
             if ended {
                 replay.push(FeedEvent {
                     seq: replay.len() as u64 + 1,
-                    data:
-                        json!({"event": END, "status": row.status.as_str(), "result": row.result})
-                            .into(),
+                    data: Arc::new(LiveEvent::End {
+                        status: row.status,
+                        result: row.result.clone(),
+                    }),
                 });
             }
             Subscription { replay, live: None }
@@ -113,11 +114,13 @@ async fn events(
 }
 
 /// The live event of a stored log entry (same shape as the pipeline's `object`/`log`).
-fn log_event(e: &LogEntry) -> Value {
+fn log_event(e: &LogEntry) -> LiveEvent {
     match e.level {
-        None => {
-            json!({"event": "object", "key": e.object_key, "result": e.result, "message": e.message})
-        }
+        None => LiveEvent::Object {
+            key: e.object_key.clone(),
+            result: e.result,
+            message: e.message.clone(),
+        },
         Some(level) => {
             let text = e
                 .message
@@ -128,16 +131,18 @@ fn log_event(e: &LogEntry) -> Value {
             } else {
                 format!("{}: {text}", e.object_key)
             };
-            json!({"event": "log", "level": level, "message": message})
+            LiveEvent::Log { level, message }
         }
     }
 }
 
 fn sse_event(e: &FeedEvent) -> Event {
+    // A LiveEvent holds plain data; it always serializes.
+    let data = serde_json::to_string(&*e.data).unwrap_or_default();
     Event::default()
         .event(e.kind())
         .id(e.seq.to_string())
-        .data(e.data.to_string())
+        .data(data)
 }
 
 /// Where the stream is.
@@ -179,9 +184,10 @@ async fn next_live(
     let received = tokio::select! {
         r = rx.recv() => r,
         () = shutdown.cancelled() => {
+            let shutdown = LiveEvent::Shutdown;
             let e = Event::default()
-                .event("shutdown")
-                .data(json!({"event": "shutdown"}).to_string());
+                .event(shutdown.kind())
+                .data(serde_json::to_string(&shutdown).unwrap_or_default());
             return Some((Ok(e), Phase::Done));
         }
     };

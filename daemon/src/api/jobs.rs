@@ -1,5 +1,6 @@
-//! `/v1/jobs/{id}`: a job's status, live progress (`stage`, `done`, `total`) and result or
-//! error; `assetark backup run --wait` polls it.
+//! `/v1/jobs/{id}`: a job's typed view (`jobs::JobView`): status, spec, live progress
+//! (`stage`, `done`, `total`), and its stored result or typed failure; every `--wait` of the
+//! CLI polls it.
 
 use axum::extract::State;
 use axum::routing::get;

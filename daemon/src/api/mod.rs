@@ -1,32 +1,43 @@
 //! The control API (axum): the CLI and other local clients drive the daemon through it.
 //!
 //! [`router`] builds the routes from one module per resource (`sites`, `schemas`, `backups`,
-//! `restores` with its live `events`, `jobs`) and is independent of how it is served; `listen` serves it on the Unix socket and
-//! the optional loopback TCP port. Routes live under `/v1/`, plus an unversioned `/healthz`.
-//! Errors are always `{"error": {"code", "message"}}` (see `error`).
+//! `restores` with its live `events` and its views in `restore_view`, `jobs`) and is
+//! independent of how it is served; `listen` serves it on the Unix socket and the optional
+//! loopback TCP port. Routes live under `/v1/`, plus an unversioned `/healthz`. Errors are
+//! always `{"error": {"code", "message"}}` (see `error`). Every request is bounded by
+//! [`ApiLimits::request_timeout`] until its answer starts (streams then take their time).
+//!
+//! Both sides of the wire live here: [`wire`] holds every request and answer as a typed
+//! struct that the handlers serialize, and [`client`] is the client of the Unix socket that
+//! the CLI (and the tests) use to send and read them.
 
 mod backups;
+pub mod client;
 mod dates;
 mod error;
 mod events;
 mod jobs;
 pub mod listen;
+mod restore_view;
 mod restores;
 mod schemas;
 mod sites;
 #[cfg(test)]
 mod tests;
+pub mod wire;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 
-use crate::daemon::Sites;
+use crate::clock::SharedClock;
 use crate::jobs::Jobs;
+use crate::sites::Sites;
 use crate::store::AsyncStore;
 
-pub use error::{ApiError, ApiResult, ErrorKind, error_chain};
+pub use error::{ApiError, ApiResult, ErrorKind};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -37,10 +48,42 @@ pub struct ApiState {
     pub sites: Arc<Sites>,
     /// The job runner.
     pub jobs: Arc<Jobs>,
+    /// The daemon's clock.
+    pub clock: SharedClock,
+    /// Time limits of requests.
+    pub limits: ApiLimits,
+}
+
+/// Time limits of the control API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiLimits {
+    /// Longest time a request may take until its answer starts (a streamed body, such as live
+    /// events or the full restore log, may then take as long as it needs).
+    pub request_timeout: Duration,
+    /// Longest time a dry run may plan; shorter than the request timeout, so that its answer
+    /// says what happened rather than a generic timeout.
+    pub plan_timeout: Duration,
+}
+
+impl ApiLimits {
+    /// The limits for a request timeout: a dry run gets three quarters of it.
+    pub fn from_request_timeout(request_timeout: Duration) -> Self {
+        ApiLimits {
+            request_timeout,
+            plan_timeout: request_timeout.saturating_mul(3) / 4,
+        }
+    }
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        Self::from_request_timeout(crate::config::DEFAULT_REQUEST_TIMEOUT)
+    }
 }
 
 /// The control API's routes over `state`, with JSON fallbacks for unknown routes and methods.
 pub fn router(state: ApiState) -> Router {
+    let timeout = state.limits.request_timeout;
     Router::new()
         .route("/healthz", get(healthz))
         .merge(sites::router())
@@ -50,10 +93,16 @@ pub fn router(state: ApiState) -> Router {
         .merge(jobs::router())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            timeout,
+            error::request_timeout,
+        ))
         .layer(axum::middleware::from_fn(error::log_internal_errors))
         .with_state(state)
 }
 
-async fn healthz() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+async fn healthz() -> axum::Json<wire::Health> {
+    axum::Json(wire::Health {
+        status: "ok".to_owned(),
+    })
 }

@@ -2,9 +2,11 @@
 //! restore's details, STOP, and the full per-object log as a JSON download. The live events
 //! (SSE) are in `events`.
 //!
-//! A restore is planned before anything is stored: a dry run returns the plan and changes
-//! nothing; a real start stores the restore row with that plan and enqueues its job (202 +
-//! `Location`). The job runner queues restores per target site (see `jobs::restore`).
+//! A dry run plans the restore in the request (bounded by a timeout) and answers with the plan,
+//! changing nothing; a real start checks the request, stores the restore row without a plan
+//! and enqueues its job (202 + `Location`), which plans it (planning a large backup takes
+//! seconds) and then executes it. The job runner queues restores per target site (see
+//! `jobs::restore`).
 
 use std::collections::BTreeMap;
 
@@ -15,14 +17,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::ApiState;
+use super::backups::enqueue_error;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind, parse_id};
 use super::sites::upstream;
-use crate::jobs::{EnqueueError, StopOutcome};
-use crate::restore::{self, Destination, RestoreRequest, Stage};
-use crate::store::{PageRequest, Restore, RestoreStatus, RestoreUpdate};
+use super::wire::{
+    DryRun, RestoreDetail, RestoreList, RestoreStarted, StartRestoreRequest, StopAnswer, StopStatus,
+};
+use super::{ApiState, restore_view};
+use crate::jobs::StopOutcome;
+use crate::restore::{self, Destination, RestoreRequest};
+use crate::store::{NewRestore, PageRequest, RestoreStatus, RestoreUpdate};
 
 /// Restores per page of the history.
 pub const PAGE_SIZE: u32 = 50;
@@ -40,23 +46,6 @@ pub(super) fn router() -> Router<ApiState> {
         .merge(super::events::router())
 }
 
-/// `POST /v1/restores` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StartRestore {
-    backup_id: i64,
-    /// Validated by hand so a wrong value is a 422 with a field message.
-    to: String,
-    name: String,
-    key: String,
-    /// Target site; default: the backup's own site.
-    #[serde(default)]
-    site: Option<String>,
-    /// Plan only: answer with the plan, change nothing.
-    #[serde(default)]
-    dry_run: bool,
-}
-
 /// Whether `key` is a valid schema key: 2-10 uppercase letters and digits, starting with a
 /// letter (the rule of Assets Cloud).
 fn valid_schema_key(key: &str) -> bool {
@@ -70,7 +59,7 @@ fn valid_schema_key(key: &str) -> bool {
 #[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = body.backup_id, dry_run = body.dry_run))]
 async fn start(
     State(state): State<ApiState>,
-    ApiJson(body): ApiJson<StartRestore>,
+    ApiJson(body): ApiJson<StartRestoreRequest>,
 ) -> ApiResult<Response> {
     let mut fields = BTreeMap::new();
     if !matches!(body.to.as_str(), TO_NEW_SCHEMA | "new_schema") {
@@ -134,15 +123,42 @@ async fn start(
             key: body.key.clone(),
         },
     };
-    let plan = restore::plan(&state.store, site.client(), &req)
-        .await
-        .map_err(|e| restore_error(&site_name, &e))?;
     if body.dry_run {
-        return Ok(Json(json!({ "dry_run": true, "plan": plan })).into_response());
+        // Synchronous (the plan is the answer), but bounded: a plan that takes longer is made
+        // by the restore's job instead.
+        let limit = state.limits.plan_timeout;
+        let plan = tokio::time::timeout(limit, restore::plan(&state.store, site.client(), &req))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorKind::Timeout,
+                    "plan_timeout",
+                    format!(
+                        "planning took longer than {} s; start the restore without --dry-run: \
+                         its job plans it",
+                        limit.as_secs_f32()
+                    ),
+                )
+            })?
+            .map_err(|e| restore_error(&site_name, &e))?;
+        return Ok(Json(DryRun {
+            dry_run: true,
+            plan,
+        })
+        .into_response());
     }
-    let id = restore::create(&state.store, &req, &plan)
-        .await
-        .map_err(|e| restore_error(&site_name, &e))?;
+    // Planned by its job (seconds for a large backup): stored without a plan for now.
+    let options = serde_json::to_value(&req).map_err(|e| ApiError::internal(&e))?;
+    let id = state
+        .store
+        .create_restore(NewRestore {
+            backup_id: req.backup_id,
+            target_site: site_name.clone(),
+            options,
+            plan: Value::Null,
+            created_at: state.clock.now(),
+        })
+        .await?;
     let job_id = match state.jobs.enqueue_restore(id, &site_name).await {
         Ok(job) => job,
         Err(e) => {
@@ -150,23 +166,22 @@ async fn start(
             let end = RestoreUpdate {
                 status: Some(RestoreStatus::Error),
                 result: Some(Some(format!("not started: {e}"))),
+                ended_at: Some(Some(state.clock.now())),
                 ..Default::default()
             };
             let _ = state.store.update_restore(id, end).await;
-            return Err(match e {
-                EnqueueError::ShuttingDown => {
-                    ApiError::new(ErrorKind::ShuttingDown, "shutting_down", e.to_string())
-                }
-                EnqueueError::Store(s) => ApiError::from(s),
-                other => ApiError::internal(&other),
-            });
+            return Err(enqueue_error(e));
         }
     };
     tracing::info!(restore_id = id, job_id, site = %site_name, "Restore started.");
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/v1/restores/{id}"))],
-        Json(json!({ "restore_id": id, "job_id": job_id, "status": "pending" })),
+        Json(RestoreStarted {
+            restore_id: id,
+            job_id,
+            status: RestoreStatus::Pending,
+        }),
     )
         .into_response())
 }
@@ -178,7 +193,7 @@ fn restore_error(site: &str, e: &restore::Error) -> ApiError {
         restore::Error::InvalidBackup { .. } => ApiError::new(
             ErrorKind::Validation,
             "backup_not_restorable",
-            super::error_chain(e),
+            crate::error::error_chain(e),
         ),
         restore::Error::Store(crate::store::Error::NotFound { what, id }) => {
             ApiError::not_found("not_found", format!("{what} {id} not found"))
@@ -198,7 +213,7 @@ struct ListQuery {
 async fn list(
     State(state): State<ApiState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RestoreList>> {
     let page = match q.page.filter(|p| !p.is_empty()) {
         None => 1,
         Some(p) => p.parse::<u64>().ok().filter(|&p| p >= 1).ok_or_else(|| {
@@ -219,125 +234,41 @@ async fn list(
             },
         )
         .await?;
-    let items: Vec<Value> = rows.iter().map(|r| summary(&state, r)).collect();
-    Ok(Json(
-        json!({ "items": items, "page": page, "per_page": PAGE_SIZE }),
-    ))
-}
-
-/// The display name of a stage key ("Restoring object entries").
-fn stage_name(key: &str) -> Option<String> {
-    serde_json::from_value::<Stage>(Value::String(key.to_owned()))
-        .ok()
-        .map(|s| s.to_string())
-}
-
-/// One restore as the history lists it.
-fn summary(state: &ApiState, r: &Restore) -> Value {
-    let source = &r.plan["source"];
-    let dest = &r.options["destination"];
-    let site_url = state
-        .sites
-        .get(&r.target_site)
-        .map(|s| s.info().site_url.clone());
-    // Where the schema opens in Jira; known once the schema stage created it.
-    let link = match (&site_url, &r.new_schema_id) {
-        (Some(url), Some(id)) => json!(format!("{url}/jira/servicedesk/assets/object-schema/{id}")),
-        _ => Value::Null,
-    };
-    let stage_name = r.stage.as_deref().and_then(stage_name);
-    let status_text = match (r.status, &stage_name) {
-        (RestoreStatus::InProgress, Some(s)) => format!("in progress ({s})"),
-        (RestoreStatus::InProgress, None) => "in progress".to_owned(),
-        (other, _) => other.as_str().to_owned(),
-    };
-    json!({
-        "id": r.id,
-        "backup_id": r.backup_id,
-        "source": {
-            "site": source["site"],
-            "schema_id": source["id"],
-            "schema_key": source["key"],
-            "schema_name": source["name"],
-            "objects": source["objects"],
-        },
-        "destination": {
-            "kind": dest["type"],
-            "site": r.target_site,
-            "schema_key": r.new_schema_key.clone().map_or_else(|| dest["key"].clone(), Value::String),
-            "schema_name": dest["name"],
-            "schema_id": r.new_schema_id,
-            "link": link,
-        },
-        "status": r.status.as_str(),
-        "stage": r.stage,
-        "stage_name": stage_name,
-        "status_text": status_text,
-        "created_at": rfc3339(r.created_at),
-        "started_at": r.started_at.map(rfc3339),
-        "ended_at": r.ended_at.map(rfc3339),
-        "result": r.result,
-    })
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        items.push(restore_view::view(&state, r).await);
+    }
+    Ok(Json(RestoreList {
+        items,
+        page,
+        per_page: PAGE_SIZE,
+    }))
 }
 
 async fn show(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RestoreDetail>> {
     let id = parse_id("restore", &id)?;
     let row = state.store.get_restore(id).await?;
-    let mut v = summary(&state, &row);
-    // Per stage in execution order; stages not started yet show their planned size as 0/0.
-    let counts: Vec<Value> = Stage::ALL
-        .iter()
-        .map(|s| {
-            let c = &row.counts[s.key()];
-            json!({
-                "stage": s.key(),
-                "name": s.to_string(),
-                "done": c["done"].as_u64().unwrap_or(0),
-                "total": c["total"].as_u64().unwrap_or(0),
-                "finished": c["finished"].as_bool().unwrap_or(false),
-                "started": !c.is_null(),
-            })
-        })
-        .collect();
-    v["counts"] = json!(counts);
-    v["options"] = row.options.clone();
-    v["plan"] = json!({
-        "objects": row.plan["order"]["objects"],
-        "conflict": row.plan["conflict"],
-        "requests": row.plan["requests"]["total"],
-    });
-    // Between checkpoints the row lags; the live feed has the latest count.
-    let live = state.jobs.restore_feed(id).and_then(|f| f.progress());
-    v["progress"] = match live {
-        Some((stage, done, total)) if row.status == RestoreStatus::InProgress => json!({
-            "stage": stage,
-            "stage_name": stage_name(&stage),
-            "done": done,
-            "total": total,
-        }),
-        _ => Value::Null,
-    };
-    Ok(Json(v))
+    Ok(Json(restore_view::detail(&state, &row).await))
 }
 
 #[tracing::instrument(skip_all, err(level = "warn"), fields(restore_id = %id))]
 async fn stop(State(state): State<ApiState>, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     let id = parse_id("restore", &id)?;
     match state.jobs.stop_restore(id).await? {
-        StopOutcome::StoppedPending => {
-            Ok(Json(json!({ "restore_id": id, "status": "stopped" })).into_response())
-        }
+        StopOutcome::StoppedPending => Ok(Json(StopAnswer {
+            restore_id: id,
+            status: StopStatus::Stopped,
+        })
+        .into_response()),
         StopOutcome::Stopping => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({ "restore_id": id, "status": "stopping" })),
+            Json(StopAnswer {
+                restore_id: id,
+                status: StopStatus::Stopping,
+            }),
         )
             .into_response()),
         StopOutcome::AlreadyEnded(status) => Err(ApiError::conflict(
@@ -363,7 +294,7 @@ async fn log(State(state): State<ApiState>, ApiPath(id): ApiPath<String>) -> Api
             let page = match store.restore_log(id, after, LOG_CHUNK).await {
                 Ok(p) => p,
                 Err(e) => {
-                    tracing::warn!(restore_id = id, error = %super::error_chain(&e), "Streaming the restore log failed.");
+                    tracing::warn!(restore_id = id, error = %crate::error::error_chain(&e), "Streaming the restore log failed.");
                     return Some((Err(std::io::Error::other(e)), (after, open, true)));
                 }
             };
@@ -412,9 +343,9 @@ mod tests {
             assert!(!valid_schema_key(bad), "{bad}");
         }
         assert_eq!(
-            stage_name("object_entries").as_deref(),
+            restore_view::stage_name("object_entries").as_deref(),
             Some("Restoring object entries")
         );
-        assert_eq!(stage_name("nope"), None);
+        assert_eq!(restore_view::stage_name("nope"), None);
     }
 }

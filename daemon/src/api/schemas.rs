@@ -4,46 +4,20 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::ApiState;
 use super::error::{ApiPath, ApiResult};
 use super::sites::{site, upstream};
-use crate::store::{BackupFilter, BackupId, PageRequest, SyncedSchema};
+use super::wire::{LastBackup, SchemaList, SchemaView};
+use crate::store::{BackupFilter, PageRequest, SyncedSchema};
 
 pub(super) fn router() -> Router<ApiState> {
     Router::new()
         .route("/v1/sites/{site}/schemas", get(list))
         .route("/v1/sites/{site}/schemas/sync", post(sync))
-}
-
-/// One synced schema as the API shows it.
-#[derive(Debug, Serialize)]
-struct SchemaView {
-    id: String,
-    key: String,
-    name: String,
-    object_count: u64,
-    #[serde(with = "time::serde::rfc3339")]
-    synced_at: OffsetDateTime,
-    last_backup: Option<LastBackup>,
-}
-
-/// The newest complete backup of a schema.
-#[derive(Debug, Serialize)]
-struct LastBackup {
-    id: BackupId,
-    #[serde(with = "time::serde::rfc3339")]
-    time: OffsetDateTime,
-    object_count: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct SchemaList {
-    site: String,
-    items: Vec<SchemaView>,
 }
 
 async fn list(
@@ -65,7 +39,7 @@ async fn sync(
         .list_schemas()
         .await
         .map_err(|e| upstream(&name, &e))?;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let schemas: Vec<SyncedSchema> = found
         .iter()
         .filter_map(|v| synced_schema(&name, v, now))
@@ -82,21 +56,33 @@ async fn sync(
     Ok(Json(schema_list(&state, &name).await?))
 }
 
+/// The fields of an `ObjectSchema` of the API that a sync keeps.
+#[derive(Debug, Deserialize)]
+struct ApiSchema {
+    /// The API spells ids as strings, but numbers are accepted too rather than drop a schema.
+    id: Option<Value>,
+    #[serde(rename = "objectSchemaKey")]
+    key: Option<String>,
+    name: Option<String>,
+    #[serde(rename = "objectCount")]
+    object_count: Option<u64>,
+}
+
 /// Reads one `ObjectSchema` of the API; `None` when it lacks an id or key.
 fn synced_schema(site: &str, v: &Value, now: OffsetDateTime) -> Option<SyncedSchema> {
-    // The API spells ids as strings, but accept numbers too rather than drop a schema.
-    let id = match &v["id"] {
-        Value::String(s) => s.clone(),
+    let s = ApiSchema::deserialize(v).ok()?;
+    let id = match s.id? {
+        Value::String(s) => s,
         Value::Number(n) => n.to_string(),
         _ => return None,
     };
-    let key = v["objectSchemaKey"].as_str()?.to_owned();
+    let key = s.key?;
     Some(SyncedSchema {
         site: site.to_owned(),
         schema_id: id,
-        name: v["name"].as_str().unwrap_or(&key).to_owned(),
+        name: s.name.unwrap_or_else(|| key.clone()),
         schema_key: key,
-        object_count: v["objectCount"].as_u64().unwrap_or(0),
+        object_count: s.object_count.unwrap_or(0),
         synced_at: now,
     })
 }

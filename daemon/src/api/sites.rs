@@ -2,7 +2,6 @@
 //! sites at run time ("target instances"). An added site is tested before it is saved; sites
 //! of the config file can only be removed by editing the file.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -11,12 +10,14 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 use super::ApiState;
-use super::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorKind, error_chain};
+use super::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorKind};
+use super::wire::{AddSiteRequest, SiteInfo, SiteList, SiteRemoved, SiteTested, SiteUser};
 use crate::assets::Secret;
-use crate::daemon::{NewSite, Site, SiteError, TokenInput};
+use crate::error::error_chain;
+use crate::sites::{NewSite, Site, SiteError, TokenInput};
 
 pub(super) fn router() -> Router<ApiState> {
     Router::new()
@@ -48,24 +49,36 @@ pub(super) fn upstream(site: &str, e: &crate::assets::Error) -> ApiError {
     ApiError::new(ErrorKind::Upstream, "site_request_failed", message)
 }
 
+/// The parts of an Assets/Jira error body that hold messages for people; any of them may be
+/// missing, and values of an unexpected type are ignored.
+#[derive(Debug, Default, Deserialize)]
+struct ApiErrorBody {
+    #[serde(rename = "errorMessages", default)]
+    error_messages: Vec<Value>,
+    #[serde(default)]
+    errors: Option<Map<String, Value>>,
+    #[serde(default)]
+    message: Option<Value>,
+}
+
 /// The human messages of an Assets/Jira error body (`errorMessages`, `errors`, `message`),
 /// shortened: an HTML error page or a huge body must not flood the terminal.
 fn api_messages(body: &Value) -> String {
     const MAX_CHARS: usize = 300;
-    let mut parts: Vec<String> = body["errorMessages"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let body = ApiErrorBody::deserialize(body).unwrap_or_default();
+    let mut parts: Vec<String> = body
+        .error_messages
+        .iter()
         .filter_map(|m| m.as_str().map(str::to_owned))
         .collect();
-    if let Some(errors) = body["errors"].as_object() {
+    if let Some(errors) = &body.errors {
         parts.extend(
             errors
                 .iter()
                 .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or(""))),
         );
     }
-    if let Some(m) = body["message"].as_str() {
+    if let Some(m) = body.message.as_ref().and_then(Value::as_str) {
         parts.push(m.to_owned());
     }
     let text = parts.join("; ");
@@ -76,50 +89,34 @@ fn api_messages(body: &Value) -> String {
     }
 }
 
-async fn list(State(state): State<ApiState>) -> Json<Value> {
-    let items: Vec<_> = state
+async fn list(State(state): State<ApiState>) -> Json<SiteList> {
+    let items = state
         .sites
         .list()
         .iter()
         .map(|s| s.info().clone())
         .collect();
-    Json(json!({ "items": items }))
+    Json(SiteList { items })
 }
 
 async fn show(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SiteInfo>> {
     let site = site(&state, &name)?;
-    Ok(Json(json!(site.info())))
-}
-
-/// `POST /v1/sites` body: exactly one of the token fields.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddSite {
-    name: String,
-    api_url: String,
-    site_url: String,
-    email: String,
-    #[serde(default)]
-    token_env: Option<String>,
-    #[serde(default)]
-    token_file: Option<PathBuf>,
-    /// Held as a [`Secret`] from the moment it is parsed, so no `Debug` can print it.
-    #[serde(default)]
-    token: Option<Secret>,
+    Ok(Json(site.info().clone()))
 }
 
 #[tracing::instrument(skip_all, err(level = "warn"), fields(site = %body.name))]
 async fn add(
     State(state): State<ApiState>,
-    ApiJson(body): ApiJson<AddSite>,
+    ApiJson(body): ApiJson<AddSiteRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let token = match (body.token_env, body.token_file, body.token) {
         (Some(v), None, None) => TokenInput::Env(v),
         (None, Some(p), None) => TokenInput::File(p),
-        (None, None, Some(t)) => TokenInput::Inline(t),
+        // Held as a `Secret` from here on, so no `Debug` can print it.
+        (None, None, Some(t)) => TokenInput::Inline(Secret::new(t.expose())),
         _ => {
             let mut fields = std::collections::BTreeMap::new();
             fields.insert(
@@ -144,7 +141,7 @@ async fn add(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/v1/sites/{}", info.name))],
-        Json(json!(info)),
+        Json(info),
     ))
 }
 
@@ -152,13 +149,13 @@ async fn add(
 async fn remove(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SiteRemoved>> {
     state
         .sites
         .remove(&state.store, &name)
         .await
         .map_err(|e| site_error(&e))?;
-    Ok(Json(json!({ "removed": name })))
+    Ok(Json(SiteRemoved { removed: name }))
 }
 
 /// Maps a failed add or remove.
@@ -189,12 +186,18 @@ fn site_error(e: &SiteError) -> ApiError {
 async fn test(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SiteTested>> {
     let site = site(&state, &name)?;
     let user = site
         .client()
         .test_connection()
         .await
         .map_err(|e| upstream(&name, &e))?;
-    Ok(Json(json!({ "site": name, "ok": true, "user": user })))
+    // Whatever the site said about the account; an unexpected shape shows as no name.
+    let user = SiteUser::deserialize(user).unwrap_or_default();
+    Ok(Json(SiteTested {
+        site: name,
+        ok: true,
+        user,
+    }))
 }

@@ -10,11 +10,11 @@ use time::macros::datetime;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::client::ControlClient;
 use super::listen::{self, ControlSocket};
-use super::{ApiState, router};
-use crate::cli::ControlClient;
-use crate::daemon::Sites;
-use crate::jobs::{Jobs, system_clock};
+use super::{ApiLimits, ApiState, router};
+use crate::jobs::{Jobs, JobsOptions};
+use crate::sites::Sites;
 use crate::store::{AsyncStore, BackupType, NewBackup, SqliteStore, Store};
 
 /// A served API over a store holding `backups` complete backups, one a day from 2025-01-01
@@ -56,9 +56,16 @@ impl Fixture {
             Arc::clone(&sites),
             stop.clone(),
             TaskTracker::new(),
-            system_clock,
+            crate::clock::system(),
+            JobsOptions::default(),
         );
-        let app = router(ApiState { store, sites, jobs });
+        let app = router(ApiState {
+            store,
+            sites,
+            jobs,
+            clock: crate::clock::system(),
+            limits: ApiLimits::default(),
+        });
         let path = dir.path().join("api.sock");
         let mut socket = ControlSocket::bind(&path).await.expect("bind");
         let mode = std::os::unix::fs::PermissionsExt::mode(

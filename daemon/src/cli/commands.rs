@@ -1,16 +1,19 @@
-//! The client commands: each sends its request to the control API and prints the answer, as
-//! text or (with `--json`) as the API's JSON.
+//! The client commands: dispatch, and the site, schema and backup commands. Each sends its
+//! request (a `crate::api::wire` type) to the control API, reads the typed answer, and prints
+//! it as text or (with `--json`) as the API's JSON. Restores are in `restores`.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
-
-use serde_json::{Value, json};
-
-use super::client::ControlClient;
+use super::args::{
+    BackupCmd, BackupsCmd, Cli, Command, ListArgs, RestoreCmd, RunArgs, SchemasCmd, SitesCmd,
+    TypeArg,
+};
 use super::output::{self, print_json};
-use super::{
-    BackupCmd, BackupsCmd, Cli, Command, Failure, ListArgs, RestoreCmd, RunArgs, SchemasCmd,
-    SitesCmd, TypeArg, restores,
+use super::util::{Failure, absolute, confirm, emit, segment};
+use super::wait::wait_for_job;
+use super::{restores, sites};
+use crate::api::client::{ControlClient, Reply};
+use crate::api::wire::{
+    BackupDeleted, BackupDetail, BackupList, ExportReport, ExportRequest, JobOutcome, JobStarted,
+    JobStatus, SchemaList, SiteList, SiteTested, StartBackupRequest, VerifyReport,
 };
 
 /// Runs a client command against the daemon.
@@ -18,41 +21,42 @@ pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure
     let json = cli.json;
     match &cli.command {
         Command::Sites(SitesCmd::List) => {
-            let body = client.get("/v1/sites").await?.body;
-            emit(json, &body, || output::sites(&body))
+            let reply = client.get("/v1/sites").await?;
+            let list: SiteList = reply.parse()?;
+            emit(json, &reply.body, || output::sites(&list))
         }
         Command::Sites(SitesCmd::Test { name }) => {
-            let body = client
-                .post(&format!("/v1/sites/{}/test", segment(name)), None)
-                .await?
-                .body;
-            emit(json, &body, || output::site_test(&body))
+            let reply = client
+                .post_empty(&format!("/v1/sites/{}/test", segment(name)))
+                .await?;
+            let tested: SiteTested = reply.parse()?;
+            emit(json, &reply.body, || output::site_test(&tested))
         }
-        Command::Sites(SitesCmd::Add(args)) => restores::add_site(client, args, json).await,
+        Command::Sites(SitesCmd::Add(args)) => sites::add(client, args, json).await,
         Command::Sites(SitesCmd::Remove { name, yes }) => {
-            restores::remove_site(client, name, *yes, json).await
+            sites::remove(client, name, *yes, json).await
         }
         Command::Restore(RestoreCmd::Start(args)) => restores::start(client, args, json).await,
         Command::Restores(cmd) => restores::restores(client, cmd, json).await,
         Command::Schemas(SchemasCmd::Sync { site }) => {
-            let body = client
-                .post(&format!("/v1/sites/{}/schemas/sync", segment(site)), None)
-                .await?
-                .body;
-            emit(json, &body, || {
-                let n = body["items"].as_array().map_or(0, Vec::len);
+            let reply = client
+                .post_empty(&format!("/v1/sites/{}/schemas/sync", segment(site)))
+                .await?;
+            let list: SchemaList = reply.parse()?;
+            emit(json, &reply.body, || {
                 format!(
-                    "synced {n} schema(s) from site {site}\n{}",
-                    output::schemas(&body)
+                    "synced {} schema(s) from site {site}\n{}",
+                    list.items.len(),
+                    output::schemas(&list)
                 )
             })
         }
         Command::Schemas(SchemasCmd::List { site }) => {
-            let body = client
+            let reply = client
                 .get(&format!("/v1/sites/{}/schemas", segment(site)))
-                .await?
-                .body;
-            emit(json, &body, || output::schemas(&body))
+                .await?;
+            let list: SchemaList = reply.parse()?;
+            emit(json, &reply.body, || output::schemas(&list))
         }
         Command::Backup(BackupCmd::Run(args)) => backup_run(client, args, json).await,
         Command::Backups(cmd) => backups(client, cmd, json).await,
@@ -60,74 +64,43 @@ pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure
     }
 }
 
-/// Prints `body` as JSON, or the text `render` makes.
-pub(super) fn emit(
-    json: bool,
-    body: &Value,
-    render: impl FnOnce() -> String,
-) -> Result<(), Failure> {
-    if json {
-        print_json(body);
-    } else {
-        let text = render();
-        println!("{}", text.trim_end());
-    }
-    Ok(())
-}
-
-/// Percent-encodes a path segment (site names are restricted, but a typo may hold anything).
-pub(super) fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 async fn backup_run(client: &ControlClient, args: &RunArgs, json: bool) -> Result<(), Failure> {
-    let mut body = json!({ "site": args.site, "schema": args.schema });
-    if let Some(d) = &args.description {
-        body["description"] = json!(d);
-    }
-    let started = client.post("/v1/backups", Some(&body)).await?.body;
-    let job_id = started["job_id"]
-        .as_i64()
-        .ok_or_else(|| Failure::error("the daemon did not return a job id"))?;
+    let request = StartBackupRequest {
+        site: args.site.clone(),
+        schema: args.schema.clone(),
+        description: args.description.clone(),
+        backup_type: None,
+    };
+    let reply = client.post("/v1/backups", &request).await?;
+    let job_id = reply.parse::<JobStarted>()?.job_id;
     if !args.wait {
-        return emit(json, &started, || {
+        return emit(json, &reply.body, || {
             format!(
                 "backup of {} on {} queued as job {job_id}",
                 args.schema, args.site
             )
         });
     }
-    let job = super::wait::wait_for_job(client, job_id).await?;
+    let job = wait_for_job(client, job_id).await?;
     if json {
-        print_json(&job);
+        print_json(&job.body);
     }
-    match job["status"].as_str() {
-        Some("done") => {
+    match (job.view.status, &job.view.result) {
+        (JobStatus::Done, result) => {
             if !json {
-                let b = &job["result"]["backup"];
-                // The result lives in the daemon's memory; after a daemon restart only the
-                // job's status is known.
-                match b["id"].as_i64() {
-                    Some(id) => println!(
-                        "backup {id} complete: {} objects",
-                        b["object_count"].as_u64().unwrap_or(0)
+                match result {
+                    Some(JobOutcome::Backup(b)) => println!(
+                        "backup {} complete: {} objects",
+                        b.backup.id, b.backup.object_count
                     ),
-                    None => println!("backup job {job_id} complete"),
+                    _ => println!("backup job {job_id} complete"),
                 }
             }
             Ok(())
         }
         _ => Err(Failure::error(format!(
             "backup job {job_id} failed: {}",
-            job["error"].as_str().unwrap_or("unknown error")
+            job.view.error.as_deref().unwrap_or("unknown error")
         ))),
     }
 }
@@ -135,67 +108,122 @@ async fn backup_run(client: &ControlClient, args: &RunArgs, json: bool) -> Resul
 async fn backups(client: &ControlClient, cmd: &BackupsCmd, json: bool) -> Result<(), Failure> {
     match cmd {
         BackupsCmd::List(args) => {
-            let body = client.get(&list_path(args)).await?.body;
-            emit(json, &body, || output::backups(&body))
+            let reply = client.get(&list_path(args)).await?;
+            let list: BackupList = reply.parse()?;
+            emit(json, &reply.body, || output::backups(&list))
         }
         BackupsCmd::Show { id } => {
-            let body = client.get(&format!("/v1/backups/{id}")).await?.body;
-            emit(json, &body, || output::backup(&body))
+            let reply = client.get(&format!("/v1/backups/{id}")).await?;
+            let detail: BackupDetail = reply.parse()?;
+            emit(json, &reply.body, || output::backup(&detail))
         }
         BackupsCmd::Delete { id, yes } => {
             if !yes {
                 confirm_delete(client, *id).await?;
             }
-            let body = client.delete(&format!("/v1/backups/{id}")).await?.body;
-            emit(json, &body, || {
+            let reply = client.delete(&format!("/v1/backups/{id}")).await?;
+            let deleted: BackupDeleted = reply.parse()?;
+            emit(json, &reply.body, || {
                 format!(
                     "deleted backup {id} (freed {} blob(s), {} bytes)",
-                    body["blobs_removed"], body["bytes_freed"]
+                    deleted.blobs_removed, deleted.bytes_freed
                 )
             })
         }
         BackupsCmd::Verify { id } => {
-            let body = client
-                .post(&format!("/v1/backups/{id}/verify"), None)
-                .await?
-                .body;
-            let bad = body["bad_blobs"].as_array().cloned().unwrap_or_default();
-            emit(json, &body, || {
-                if bad.is_empty() {
+            let started = client
+                .post_empty(&format!("/v1/backups/{id}/verify"))
+                .await?;
+            let report: VerifyReport = match job_outcome(client, &started, "verify").await? {
+                JobOutcome::Verify(r) => r,
+                other => return Err(unexpected("verify", &other)),
+            };
+            emit(json, &report, || {
+                if report.bad_blobs.is_empty() {
                     format!("backup {id} ok: every blob verified")
                 } else {
-                    let mut text = format!("backup {id} is corrupt: {} bad blob(s)\n", bad.len());
-                    for b in &bad {
-                        text.push_str(&format!(
-                            "  {}  {}\n",
-                            b["hash"].as_str().unwrap_or("?"),
-                            b["problem"].as_str().unwrap_or("?")
-                        ));
+                    let mut text = format!(
+                        "backup {id} is corrupt: {} bad blob(s)\n",
+                        report.bad_blobs.len()
+                    );
+                    for b in &report.bad_blobs {
+                        text.push_str(&format!("  {}  {}\n", b.hash, b.problem.as_str()));
                     }
                     text
                 }
             })?;
-            if bad.is_empty() {
+            if report.bad_blobs.is_empty() {
                 Ok(())
             } else {
                 Err(Failure::error(format!(
                     "backup {id} failed verification: {} bad blob(s)",
-                    bad.len()
+                    report.bad_blobs.len()
                 )))
             }
         }
         BackupsCmd::Export { id, out } => {
-            let out = absolute(out)?;
-            let body = client
-                .post(
-                    &format!("/v1/backups/{id}/export"),
-                    Some(&json!({ "out": out })),
-                )
-                .await?
-                .body;
-            emit(json, &body, || output::export_summary(&body))
+            let request = ExportRequest {
+                out: absolute(out)?,
+            };
+            let started = client
+                .post(&format!("/v1/backups/{id}/export"), &request)
+                .await?;
+            let report: ExportReport = match job_outcome(client, &started, "export").await? {
+                JobOutcome::Export(r) => r,
+                other => return Err(unexpected("export", &other)),
+            };
+            emit(json, &report, || output::export_summary(&report))
         }
     }
+}
+
+/// Asks on the terminal before deleting, showing what would go.
+async fn confirm_delete(client: &ControlClient, id: i64) -> Result<(), Failure> {
+    let b = client
+        .get(&format!("/v1/backups/{id}"))
+        .await?
+        .parse::<BackupDetail>()?
+        .backup;
+    let started = b
+        .started_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "?".to_owned());
+    confirm(
+        &format!("refusing to delete backup {id} without --yes: stdin is not a terminal"),
+        &format!(
+            "Delete backup {id} of schema {} on site {} ({} objects, started {started})? [y/N] ",
+            b.schema_key, b.site, b.object_count,
+        ),
+        &format!("backup {id} not deleted"),
+    )
+}
+
+/// Waits for the job a request started and returns its outcome; a failed job is a failure
+/// naming it (`verify job 7 failed: ...`).
+async fn job_outcome(
+    client: &ControlClient,
+    started: &Reply,
+    what: &str,
+) -> Result<JobOutcome, Failure> {
+    let job_id = started.parse::<JobStarted>()?.job_id;
+    let job = wait_for_job(client, job_id).await?.view;
+    match (job.status, job.result) {
+        (JobStatus::Done, Some(outcome)) => Ok(outcome),
+        (JobStatus::Done, None) => Err(Failure::error(format!(
+            "{what} job {job_id} ended without a result this client can read"
+        ))),
+        _ => Err(Failure::error(format!(
+            "{what} job {job_id} failed: {}",
+            job.error.as_deref().unwrap_or("unknown error")
+        ))),
+    }
+}
+
+/// A job that produced another kind's outcome (a daemon bug or version skew).
+fn unexpected(what: &str, outcome: &JobOutcome) -> Failure {
+    Failure::error(format!(
+        "the {what} job produced an unexpected result: {outcome:?}"
+    ))
 }
 
 /// `/v1/backups?...` with the given filters.
@@ -231,44 +259,6 @@ fn list_path(args: &ListArgs) -> String {
             "/v1/backups?{}",
             serde_urlencoded::to_string(&q).unwrap_or_default()
         )
-    }
-}
-
-/// The daemon resolves paths in its own working directory; send it an absolute one.
-pub(super) fn absolute(path: &Path) -> Result<std::path::PathBuf, Failure> {
-    if path.is_absolute() {
-        return Ok(path.to_path_buf());
-    }
-    std::env::current_dir()
-        .map(|cwd| cwd.join(path))
-        .map_err(|e| Failure::error(format!("cannot resolve {}: {e}", path.display())))
-}
-
-/// Asks on the terminal before deleting; refuses when nobody can answer.
-async fn confirm_delete(client: &ControlClient, id: i64) -> Result<(), Failure> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::error(format!(
-            "refusing to delete backup {id} without --yes: stdin is not a terminal"
-        )));
-    }
-    let b = client.get(&format!("/v1/backups/{id}")).await?.body;
-    eprint!(
-        "Delete backup {id} of schema {} on site {} ({} objects, started {})? [y/N] ",
-        b["schema_key"].as_str().unwrap_or("?"),
-        b["site"].as_str().unwrap_or("?"),
-        b["object_count"],
-        b["started_at"].as_str().unwrap_or("?"),
-    );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Failure::error(format!("cannot read the answer: {e}")))?;
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        Err(Failure::error(format!("backup {id} not deleted")))
     }
 }
 

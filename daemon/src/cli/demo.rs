@@ -6,12 +6,17 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::client::ControlClient;
+use super::args::DemoArgs;
 use super::output::{print_json, schemas};
-use super::{DemoArgs, Failure};
+use super::util::Failure;
+use super::wait::wait_for_job;
+use crate::api::client::{ControlClient, Reply};
+use crate::api::wire::{
+    Backup, JobOutcome, JobStarted, JobStatus, SchemaList, StartBackupRequest, VerifyReport,
+};
 use crate::config::{Config, Sources};
 
 /// The simulated site enforces the documented per-minute limits times this, and the daemon's
@@ -81,7 +86,7 @@ pub(super) async fn run(args: &DemoArgs, json: bool) -> Result<(), Failure> {
         &dir.path().join("assetark.toml"),
         &Sources::process(),
     )
-    .map_err(|e| fail("daemon config")(crate::api::error_chain(&e)))?;
+    .map_err(|e| fail("daemon config")(crate::error::error_chain(&e)))?;
     let stop = CancellationToken::new();
     let daemon = tokio::spawn(crate::daemon::serve(config, stop.clone()));
 
@@ -93,7 +98,7 @@ pub(super) async fn run(args: &DemoArgs, json: bool) -> Result<(), Failure> {
         Ok(Ok(())) => {}
         Ok(Err(e)) => eprintln!(
             "demo: the daemon stopped with an error: {}",
-            crate::api::error_chain(&e)
+            crate::error::error_chain(&e)
         ),
         Err(e) => eprintln!("demo: the daemon task failed: {e}"),
     }
@@ -111,16 +116,15 @@ async fn drive(client: &ControlClient, json: bool) -> Result<(), Failure> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let synced = client.post("/v1/sites/demo/schemas/sync", None).await?.body;
-    let schema = synced["items"]
-        .as_array()
-        .and_then(|items| {
-            items
-                .iter()
-                .max_by_key(|s| s["object_count"].as_u64().unwrap_or(0))
-        })
-        .and_then(|s| s["key"].as_str())
-        .map(str::to_owned)
+    let synced: SchemaList = client
+        .post_empty("/v1/sites/demo/schemas/sync")
+        .await?
+        .parse()?;
+    let schema = synced
+        .items
+        .iter()
+        .max_by_key(|s| s.object_count)
+        .map(|s| s.key.clone())
         .ok_or_else(|| Failure::error("demo: the simulated site has no schema"))?;
     if !json {
         println!("\nschemas on site demo:\n{}", schemas(&synced).trim_end());
@@ -128,27 +132,24 @@ async fn drive(client: &ControlClient, json: bool) -> Result<(), Failure> {
     }
 
     let first = backup(client, &schema, "demo: first backup").await?;
-    let verify = client
-        .post(&format!("/v1/backups/{}/verify", first.id), None)
-        .await?
-        .body;
+    let verify = verify(client, first.backup.id).await?;
     let second = backup(client, &schema, "demo: nothing changed").await?;
 
     if json {
-        print_json(&json!({
-            "schema": schema,
-            "backups": [first.body, second.body],
-            "verify": verify,
-        }));
+        print_json(&Summary {
+            schema,
+            backups: vec![first.backup, second.backup],
+            verify,
+        });
         return Ok(());
     }
     println!(
         "backup {} complete: {} objects in {:.1}s, {} bytes stored",
-        first.id, first.objects, first.secs, first.bytes_added
+        first.backup.id, first.backup.object_count, first.secs, first.backup.bytes_added
     );
     println!(
         "verify: {}",
-        if verify["ok"] == json!(true) {
+        if verify.ok {
             "every blob re-hashed and intact"
         } else {
             "CORRUPT"
@@ -156,41 +157,71 @@ async fn drive(client: &ControlClient, json: bool) -> Result<(), Failure> {
     );
     println!(
         "backup {} complete: {} objects in {:.1}s, {} new bytes (unchanged objects are stored once)",
-        second.id, second.objects, second.secs, second.bytes_added
+        second.backup.id, second.backup.object_count, second.secs, second.backup.bytes_added
     );
     println!("\nEverything ran in a temporary directory that is now removed.");
     Ok(())
 }
 
+/// What `demo --json` prints.
+#[derive(Serialize)]
+struct Summary {
+    schema: String,
+    backups: Vec<Backup>,
+    verify: VerifyReport,
+}
+
 /// What the demo reports about one backup.
 struct Done {
-    id: i64,
-    objects: u64,
-    bytes_added: u64,
+    backup: Backup,
     secs: f64,
-    body: Value,
+}
+
+/// Runs a job and returns its outcome, or a failure with the job's error.
+async fn run_job(
+    client: &ControlClient,
+    started: &Reply,
+    what: &str,
+) -> Result<JobOutcome, Failure> {
+    let job_id = started.parse::<JobStarted>()?.job_id;
+    let job = wait_for_job(client, job_id).await?.view;
+    match (job.status, job.result) {
+        (JobStatus::Done, Some(outcome)) => Ok(outcome),
+        _ => Err(Failure::error(format!(
+            "demo: {what} failed: {}",
+            job.error.as_deref().unwrap_or("unknown error")
+        ))),
+    }
 }
 
 async fn backup(client: &ControlClient, schema: &str, description: &str) -> Result<Done, Failure> {
     let started = Instant::now();
-    let body = json!({ "site": "demo", "schema": schema, "description": description });
-    let job = client.post("/v1/backups", Some(&body)).await?.body;
-    let job_id = job["job_id"]
-        .as_i64()
-        .ok_or_else(|| Failure::error("demo: no job id"))?;
-    let job = super::wait::wait_for_job(client, job_id).await?;
-    let b = &job["result"]["backup"];
-    if job["status"] != json!("done") {
-        return Err(Failure::error(format!(
-            "demo: backup failed: {}",
-            job["error"].as_str().unwrap_or("unknown error")
-        )));
+    let request = StartBackupRequest {
+        site: "demo".to_owned(),
+        schema: schema.to_owned(),
+        description: Some(description.to_owned()),
+        backup_type: None,
+    };
+    let reply = client.post("/v1/backups", &request).await?;
+    match run_job(client, &reply, "backup").await? {
+        JobOutcome::Backup(b) => Ok(Done {
+            backup: b.backup,
+            secs: started.elapsed().as_secs_f64(),
+        }),
+        other => Err(Failure::error(format!(
+            "demo: the backup job produced {other:?}"
+        ))),
     }
-    Ok(Done {
-        id: b["id"].as_i64().unwrap_or(0),
-        objects: b["object_count"].as_u64().unwrap_or(0),
-        bytes_added: b["bytes_added"].as_u64().unwrap_or(0),
-        secs: started.elapsed().as_secs_f64(),
-        body: b.clone(),
-    })
+}
+
+async fn verify(client: &ControlClient, id: i64) -> Result<VerifyReport, Failure> {
+    let reply = client
+        .post_empty(&format!("/v1/backups/{id}/verify"))
+        .await?;
+    match run_job(client, &reply, "verify").await? {
+        JobOutcome::Verify(report) => Ok(report),
+        other => Err(Failure::error(format!(
+            "demo: the verify job produced {other:?}"
+        ))),
+    }
 }

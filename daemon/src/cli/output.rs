@@ -1,23 +1,34 @@
-//! Text rendering of API answers for people: aligned tables and `key: value` lines. `--json`
-//! bypasses all of this and prints the API's JSON as is.
+//! Text rendering of API answers for people: aligned tables and `key: value` lines, from the
+//! typed answers of `crate::api::wire`. `--json` bypasses all of this and prints the API's
+//! JSON as is.
 
-use serde_json::Value;
+use std::fmt::Display;
 
-/// Prints JSON, pretty, on stdout.
-pub(super) fn print_json(v: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
-    );
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::api::wire::{
+    AttrAction, BackupDetail, BackupList, Destination, ExportReport, RestoreDetail, RestorePlan,
+    RestoreView, SchemaList, SiteList, SiteTested,
+};
+
+/// Prints JSON, pretty, on stdout. Typed values go through a JSON value first, so their keys
+/// come out in the same order as those of an answer printed as sent.
+pub(super) fn print_json(v: &impl serde::Serialize) {
+    match serde_json::to_value(v).and_then(|v| serde_json::to_string_pretty(&v)) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot print the answer as JSON: {e}"),
+    }
 }
 
-/// A JSON value as a table cell: strings bare, null as "-".
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+/// An optional value as a table cell: "-" when absent.
+fn opt<T: Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// A time as the API spells it (RFC 3339).
+fn time(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 /// Left-aligned columns separated by two spaces.
@@ -46,24 +57,21 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn items(body: &Value) -> &[Value] {
-    body["items"].as_array().map_or(&[], Vec::as_slice)
-}
-
 /// `sites list`.
-pub(super) fn sites(body: &Value) -> String {
-    let rows: Vec<Vec<String>> = items(body)
+pub(super) fn sites(list: &SiteList) -> String {
+    let rows: Vec<Vec<String>> = list
+        .items
         .iter()
         .map(|s| {
             vec![
-                cell(&s["name"]),
-                cell(&s["flavor"]),
-                cell(&s["site_url"]),
-                cell(&s["email"]),
-                cell(&s["tokens"]),
-                match s["token_source"].as_str() {
-                    Some(t) => format!("{} ({t} token)", cell(&s["source"])),
-                    None => cell(&s["source"]),
+                s.name.clone(),
+                s.flavor.clone(),
+                s.site_url.clone(),
+                s.email.clone(),
+                s.tokens.to_string(),
+                match s.token_source {
+                    Some(t) => format!("{} ({} token)", s.source.as_str(), t.as_str()),
+                    None => s.source.as_str().to_owned(),
                 },
             ]
         })
@@ -78,30 +86,30 @@ pub(super) fn sites(body: &Value) -> String {
 }
 
 /// `sites test`.
-pub(super) fn site_test(body: &Value) -> String {
-    let user = &body["user"];
-    let who = user["displayName"]
-        .as_str()
-        .or_else(|| user["accountId"].as_str())
+pub(super) fn site_test(t: &SiteTested) -> String {
+    let who = t
+        .user
+        .display_name
+        .as_deref()
+        .or(t.user.account_id.as_deref())
         .unwrap_or("an unnamed account");
-    format!("site {} ok: connected as {who}", cell(&body["site"]))
+    format!("site {} ok: connected as {who}", t.site)
 }
 
 /// `schemas list` and `schemas sync`.
-pub(super) fn schemas(body: &Value) -> String {
-    let rows: Vec<Vec<String>> = items(body)
+pub(super) fn schemas(list: &SchemaList) -> String {
+    let rows: Vec<Vec<String>> = list
+        .items
         .iter()
         .map(|s| {
-            let last = &s["last_backup"];
-            let last = if last.is_null() {
-                "-".to_owned()
-            } else {
-                format!("#{} {}", cell(&last["id"]), cell(&last["time"]))
+            let last = match &s.last_backup {
+                None => "-".to_owned(),
+                Some(b) => format!("#{} {}", b.id, time(b.time)),
             };
             vec![
-                cell(&s["key"]),
-                cell(&s["name"]),
-                cell(&s["object_count"]),
+                s.key.clone(),
+                s.name.clone(),
+                s.object_count.to_string(),
                 last,
             ]
         })
@@ -109,26 +117,26 @@ pub(super) fn schemas(body: &Value) -> String {
     if rows.is_empty() {
         return format!(
             "no synced schemas for site {}; run `assetark schemas sync --site {}`",
-            cell(&body["site"]),
-            cell(&body["site"])
+            list.site, list.site
         );
     }
     table(&["KEY", "NAME", "OBJECTS", "LAST BACKUP"], &rows)
 }
 
 /// `backups list`.
-pub(super) fn backups(body: &Value) -> String {
-    let rows: Vec<Vec<String>> = items(body)
+pub(super) fn backups(list: &BackupList) -> String {
+    let rows: Vec<Vec<String>> = list
+        .items
         .iter()
         .map(|b| {
             vec![
-                cell(&b["id"]),
-                cell(&b["type"]),
-                cell(&b["site"]),
-                cell(&b["schema_key"]),
-                cell(&b["object_count"]),
-                cell(&b["started_at"]),
-                cell(&b["description"]),
+                b.id.to_string(),
+                b.backup_type.to_string(),
+                b.site.clone(),
+                b.schema_key.clone(),
+                b.object_count.to_string(),
+                time(b.started_at),
+                b.description.clone(),
             ]
         })
         .collect();
@@ -150,15 +158,14 @@ pub(super) fn backups(body: &Value) -> String {
     };
     out.push_str(&format!(
         "page {} of {} ({} backup(s)",
-        cell(&body["page"]),
-        body["pages"].as_u64().unwrap_or(0).max(1),
-        cell(&body["total"]),
+        list.page,
+        list.pages.max(1),
+        list.total,
     ));
-    if body["matching"].as_u64() > body["total"].as_u64() {
+    if list.matching > list.total {
         out.push_str(&format!(
             "; newest {} of {} shown, use --from/--to for older ones",
-            cell(&body["total"]),
-            cell(&body["matching"])
+            list.total, list.matching
         ));
     }
     out.push(')');
@@ -166,106 +173,92 @@ pub(super) fn backups(body: &Value) -> String {
 }
 
 /// `backups show`.
-pub(super) fn backup(b: &Value) -> String {
+pub(super) fn backup(d: &BackupDetail) -> String {
+    let b = &d.backup;
     let mut out = String::new();
-    for (label, key) in [
-        ("id", "id"),
-        ("site", "site"),
-        ("schema", "schema_key"),
-        ("schema id", "schema_id"),
-        ("type", "type"),
-        ("description", "description"),
-        ("objects", "object_count"),
-        ("started", "started_at"),
-        ("ended", "ended_at"),
-        ("storage", "storage"),
-        ("bytes added", "bytes_added"),
+    for (label, value) in [
+        ("id", b.id.to_string()),
+        ("site", b.site.clone()),
+        ("schema", b.schema_key.clone()),
+        ("schema id", b.schema_id.clone()),
+        ("type", b.backup_type.to_string()),
+        ("description", b.description.clone()),
+        ("objects", b.object_count.to_string()),
+        ("started", time(b.started_at)),
+        ("ended", opt(b.ended_at.map(time))),
+        ("storage", b.storage.clone()),
+        ("bytes added", b.bytes_added.to_string()),
     ] {
-        out.push_str(&format!("{label:<12} {}\n", cell(&b[key])));
+        out.push_str(&format!("{label:<12} {value}\n"));
     }
-    for phase in ["history", "issues"] {
-        let p = &b[phase];
-        let note = p["note"]
-            .as_str()
+    for (phase, p) in [("history", &b.history), ("issues", &b.issues)] {
+        let note = p
+            .note
+            .as_deref()
             .map(|n| format!(" ({n})"))
             .unwrap_or_default();
-        out.push_str(&format!("{phase:<12} {}{note}\n", cell(&p["status"])));
+        out.push_str(&format!("{phase:<12} {}{note}\n", p.status));
     }
-    if let Some(entries) = b["entries"].as_object() {
-        let counts: Vec<String> = entries
-            .iter()
-            .filter(|(_, n)| n.as_u64().unwrap_or(0) > 0)
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        out.push_str(&format!("{:<12} {}\n", "entries", counts.join(", ")));
-    }
+    let counts: Vec<String> = d
+        .entries
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    out.push_str(&format!("{:<12} {}\n", "entries", counts.join(", ")));
     out
 }
 
 /// `backups export`: where it went and what each file holds.
-pub(super) fn export_summary(v: &Value) -> String {
+pub(super) fn export_summary(r: &ExportReport) -> String {
     let mut out = format!(
         "exported backup {} to {} ({} bytes)\n",
-        cell(&v["backup"]),
-        cell(&v["dir"]),
-        cell(&v["bytes"])
+        r.backup,
+        r.dir.display(),
+        r.bytes
     );
-    if let Some(counts) = v["counts"].as_object() {
-        for (file, n) in counts {
-            out.push_str(&format!("  {file:<20} {}\n", cell(n)));
-        }
+    for (file, n) in &r.counts {
+        out.push_str(&format!("  {file:<20} {n}\n"));
     }
     out
 }
 
 /// `restore start --dry-run`: what the plan decided, in numbers.
-pub(super) fn restore_plan(p: &Value) -> String {
-    let len = |k: &str| p[k].as_array().map_or(0, Vec::len);
-    let dest = &p["destination"];
+pub(super) fn restore_plan(p: &RestorePlan) -> String {
+    let (key, name) = match &p.destination {
+        Destination::NewSchema { name, key } => (key, name),
+    };
     let mut out = format!(
-        "dry run: restore backup {} ({} {} on site {}, {} objects) to a new schema {} \"{}\" \
-         on site {}; nothing was changed\n",
-        cell(&p["backup_id"]),
-        cell(&p["source"]["key"]),
-        cell(&p["source"]["name"]),
-        cell(&p["source"]["site"]),
-        cell(&p["source"]["objects"]),
-        cell(&dest["key"]),
-        cell(&dest["name"]),
-        cell(&p["target_site"]),
+        "dry run: restore backup {} ({} {} on site {}, {} objects) to a new schema {key} \
+         \"{name}\" on site {}; nothing was changed\n",
+        p.backup_id, p.source.key, p.source.name, p.source.site, p.source.objects, p.target_site,
     );
-    if let Some(c) = p["conflict"].as_str() {
+    if let Some(c) = &p.conflict {
         out.push_str(&format!("CONFLICT     {c}\n"));
     }
-    let dropped = p["attributes"]
-        .as_array()
-        .map_or(0, |a| a.iter().filter(|x| x["action"] == "drop").count());
-    let unmatched_users = p["users"].as_array().map_or(0, |a| {
-        a.iter().filter(|u| u["account_id"].is_null()).count()
-    });
+    let dropped = p
+        .attributes
+        .iter()
+        .filter(|a| a.action == AttrAction::Drop)
+        .count();
+    let unmatched_users = p.users.iter().filter(|u| u.account_id.is_none()).count();
     for (label, value) in [
-        ("object types", len("object_types").to_string()),
+        ("object types", p.object_types.len().to_string()),
         (
             "attributes",
-            format!("{} ({dropped} dropped)", len("attributes")),
+            format!("{} ({dropped} dropped)", p.attributes.len()),
         ),
-        ("statuses", len("status_types").to_string()),
-        ("ref. types", len("reference_types").to_string()),
-        ("icons", len("icons").to_string()),
+        ("statuses", p.status_types.len().to_string()),
+        ("ref. types", p.reference_types.len().to_string()),
+        ("icons", p.icons.len().to_string()),
         (
             "users",
-            format!("{} ({unmatched_users} without a match)", len("users")),
+            format!("{} ({unmatched_users} without a match)", p.users.len()),
         ),
-        ("objects", cell(&p["order"]["objects"])),
-        (
-            "waves",
-            p["order"]["waves"]
-                .as_array()
-                .map_or(0, Vec::len)
-                .to_string(),
-        ),
-        ("deferred refs", cell(&p["order"]["deferred_references"])),
-        ("requests", cell(&p["requests"]["total"])),
+        ("objects", p.order.objects.to_string()),
+        ("waves", p.order.waves.len().to_string()),
+        ("deferred refs", p.order.deferred_references.to_string()),
+        ("requests", p.requests.total.to_string()),
     ] {
         out.push_str(&format!("{label:<12} {value}\n"));
     }
@@ -273,49 +266,56 @@ pub(super) fn restore_plan(p: &Value) -> String {
 }
 
 /// The last line of `restore start --wait`.
-pub(super) fn restore_result(r: &Value) -> String {
-    let dest = &r["destination"];
-    let objects = r["counts"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["stage"] == "object_entries"))
-        .map(|c| format!(", objects {}/{}", cell(&c["done"]), cell(&c["total"])))
+pub(super) fn restore_result(r: &RestoreDetail) -> String {
+    let v = &r.view;
+    let dest = &v.destination;
+    let objects = r
+        .counts
+        .iter()
+        .find(|c| c.stage == "object_entries")
+        .map(|c| format!(", objects {}/{}", c.done, c.total))
         .unwrap_or_default();
-    let link = dest["link"]
-        .as_str()
+    let link = dest
+        .link
+        .as_deref()
         .map(|l| format!(" {l}"))
         .unwrap_or_default();
     format!(
         "restore {} {}: schema {} \"{}\" on site {}{objects} ({}){link}",
-        cell(&r["id"]),
-        cell(&r["status"]),
-        cell(&dest["schema_key"]),
-        cell(&dest["schema_name"]),
-        cell(&dest["site"]),
-        cell(&r["result"]),
+        v.id,
+        v.status,
+        opt(dest.schema_key.as_deref()),
+        opt(dest.schema_name.as_deref()),
+        dest.site,
+        opt(v.result.as_deref()),
     )
 }
 
 /// `restores list`.
-pub(super) fn restores(body: &Value) -> String {
-    let rows: Vec<Vec<String>> = items(body)
+pub(super) fn restores(items: &[RestoreView]) -> String {
+    let rows: Vec<Vec<String>> = items
         .iter()
         .map(|r| {
-            let (s, d) = (&r["source"], &r["destination"]);
+            let (s, d) = (&r.source, &r.destination);
             vec![
-                cell(&r["id"]),
-                cell(&r["status_text"]),
-                format!("{}/{}", cell(&s["site"]), cell(&s["schema_key"])),
+                r.id.to_string(),
+                r.status_text.clone(),
+                format!(
+                    "{}/{}",
+                    opt(s.site.as_deref()),
+                    opt(s.schema_key.as_deref())
+                ),
                 format!(
                     "{}/{} {}",
-                    cell(&d["site"]),
-                    cell(&d["schema_key"]),
-                    cell(&d["schema_name"])
+                    d.site,
+                    opt(d.schema_key.as_deref()),
+                    opt(d.schema_name.as_deref())
                 ),
-                cell(&d["kind"]),
-                cell(&r["started_at"]),
-                cell(&r["ended_at"]),
-                cell(&r["result"]),
-                cell(&d["link"]),
+                opt(d.kind.as_deref()),
+                opt(r.started_at.map(time)),
+                opt(r.ended_at.map(time)),
+                opt(r.result.as_deref()),
+                opt(d.link.as_deref()),
             ]
         })
         .collect();
@@ -339,83 +339,103 @@ pub(super) fn restores(body: &Value) -> String {
 }
 
 /// `restores show`.
-pub(super) fn restore(r: &Value) -> String {
-    let (s, d) = (&r["source"], &r["destination"]);
+pub(super) fn restore(r: &RestoreDetail) -> String {
+    let v = &r.view;
+    let (s, d) = (&v.source, &v.destination);
     let mut out = String::new();
     for (label, value) in [
-        ("id", cell(&r["id"])),
-        ("status", cell(&r["status_text"])),
-        ("backup", cell(&r["backup_id"])),
+        ("id", v.id.to_string()),
+        ("status", v.status_text.clone()),
+        ("backup", v.backup_id.to_string()),
         (
             "source",
             format!(
                 "{} {} \"{}\"",
-                cell(&s["site"]),
-                cell(&s["schema_key"]),
-                cell(&s["schema_name"])
+                opt(s.site.as_deref()),
+                opt(s.schema_key.as_deref()),
+                opt(s.schema_name.as_deref())
             ),
         ),
         (
             "destination",
             format!(
                 "{} {} \"{}\" ({})",
-                cell(&d["site"]),
-                cell(&d["schema_key"]),
-                cell(&d["schema_name"]),
-                cell(&d["kind"])
+                d.site,
+                opt(d.schema_key.as_deref()),
+                opt(d.schema_name.as_deref()),
+                opt(d.kind.as_deref())
             ),
         ),
-        ("link", cell(&d["link"])),
-        ("created", cell(&r["created_at"])),
-        ("started", cell(&r["started_at"])),
-        ("ended", cell(&r["ended_at"])),
-        ("result", cell(&r["result"])),
+        ("link", opt(d.link.as_deref())),
+        ("created", time(v.created_at)),
+        ("started", opt(v.started_at.map(time))),
+        ("ended", opt(v.ended_at.map(time))),
+        ("result", opt(v.result.as_deref())),
     ] {
         out.push_str(&format!("{label:<12} {value}\n"));
     }
-    if let Some(c) = r["plan"]["conflict"].as_str() {
+    if let Some(c) = &r.plan.conflict {
         out.push_str(&format!("{:<12} {c}\n", "conflict"));
     }
-    let live = &r["progress"];
-    for c in r["counts"].as_array().map_or(&[][..], Vec::as_slice) {
-        let (mut done, mut total) = (cell(&c["done"]), cell(&c["total"]));
-        if live["stage"] == c["stage"] {
-            (done, total) = (cell(&live["done"]), cell(&live["total"]));
+    for c in &r.counts {
+        let (mut done, mut total) = (c.done, c.total);
+        if let Some(live) = r.progress.as_ref().filter(|p| p.stage == c.stage) {
+            (done, total) = (live.done, live.total);
         }
-        let state = match (c["finished"].as_bool(), c["started"].as_bool()) {
-            (Some(true), _) => "done",
-            (_, Some(true)) => "started",
+        let state = match (c.finished, c.started) {
+            (true, _) => "done",
+            (_, true) => "started",
             _ => "-",
         };
-        out.push_str(&format!(
-            "  {:<34} {done:>7}/{total:<7} {state}\n",
-            cell(&c["name"])
-        ));
+        out.push_str(&format!("  {:<34} {done:>7}/{total:<7} {state}\n", c.name));
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use time::macros::datetime;
 
     use super::*;
+    use crate::api::wire::{Backup, BackupStatus, BackupType, PhaseState, PhaseStatus};
+
+    fn backup(id: i64, t: BackupType, schema: &str, objects: u64, desc: &str) -> Backup {
+        Backup {
+            id,
+            site: "prod".into(),
+            schema_key: schema.into(),
+            schema_id: "1".into(),
+            backup_type: t,
+            description: desc.into(),
+            storage: "sqlite".into(),
+            status: BackupStatus::Complete,
+            history: PhaseState::new(PhaseStatus::Done),
+            issues: PhaseState::new(PhaseStatus::Done),
+            object_count: objects,
+            started_at: datetime!(2025-01-01 00:00 UTC),
+            ended_at: None,
+            bytes_added: 0,
+        }
+    }
 
     #[test]
     fn tables_align_and_lists_say_when_they_are_capped() {
-        let body = json!({
-            "items": [
-                {"id": 7, "type": "manual", "site": "prod", "schema_key": "ITSM", "object_count": 5000,
-                 "started_at": "2025-01-01T00:00:00Z", "description": ""},
-                {"id": 12, "type": "scheduled", "site": "prod", "schema_key": "HR", "object_count": 3,
-                 "started_at": "2025-01-02T00:00:00Z", "description": "nightly"},
+        let list = BackupList {
+            items: vec![
+                backup(7, BackupType::Manual, "ITSM", 5000, ""),
+                backup(12, BackupType::Scheduled, "HR", 3, "nightly"),
             ],
-            "page": 1, "pages": 3, "total": 50, "matching": 70,
-        });
-        let text = backups(&body);
+            page: 1,
+            per_page: 20,
+            pages: 3,
+            total: 50,
+            matching: 70,
+        };
+        let text = backups(&list);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("ID  TYPE       SITE"), "{text}");
         assert!(lines[1].starts_with("7   manual     prod"), "{text}");
+        assert!(lines[1].contains("2025-01-01T00:00:00Z"), "{text}");
         assert!(
             text.contains("page 1 of 3 (50 backup(s); newest 50 of 70 shown"),
             "{text}"

@@ -1,102 +1,25 @@
 //! The restore commands: `restore start` (with `--dry-run` and `--wait`) and `restores list |
-//! show | stop | log`, plus `sites add | remove`, which prepare restore targets.
+//! show | stop | log`.
 //!
 //! `--wait` polls `GET /v1/restores/{id}` (the row plus the live progress) and shows each
 //! stage's `done/total`; `restores log --follow` reads the server-sent events of
 //! `/v1/restores/{id}/events` as they arrive and ends with the restore.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 
-use serde_json::{Value, json};
+use serde::Deserialize as _;
+use serde_json::Value;
 
-use super::client::ControlClient;
-use super::commands::{absolute, emit, segment};
+use super::args::{RestoreArgs, RestoresCmd};
 use super::output::{self, print_json};
+use super::util::{Failure, confirm, emit};
 use super::wait::{Display, POLL_INTERVAL};
-use super::{AddSiteArgs, Failure, RestoreArgs, RestoresCmd};
+use crate::api::client::ControlClient;
+use crate::api::wire::{
+    DryRun, JobStatus, JobView, LiveEvent, RestoreDetail, RestoreList, RestoreStarted,
+    RestoreStatus, StartRestoreRequest, StopAnswer, StopStatus,
+};
 use crate::restore::Stage;
-
-/// `sites add`.
-pub(super) async fn add_site(
-    client: &ControlClient,
-    args: &AddSiteArgs,
-    json: bool,
-) -> Result<(), Failure> {
-    let mut body = json!({
-        "name": args.name,
-        "api_url": args.api_url,
-        "site_url": args.site_url,
-        "email": args.email,
-    });
-    if let Some(var) = &args.token_env {
-        body["token_env"] = json!(var);
-    }
-    if let Some(path) = &args.token_file {
-        // The daemon reads the file, from its own working directory.
-        body["token_file"] = json!(absolute(path)?);
-    }
-    if let Some(token) = &args.token {
-        let token = if token == "-" {
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| Failure::error(format!("cannot read the token from stdin: {e}")))?;
-            line.trim().to_owned()
-        } else {
-            token.clone()
-        };
-        body["token"] = json!(token);
-    }
-    let added = client.post("/v1/sites", Some(&body)).await?.body;
-    emit(json, &added, || {
-        format!(
-            "site {} added (connection tested; token from {})",
-            args.name,
-            added["token_source"].as_str().unwrap_or("?")
-        )
-    })
-}
-
-/// `sites remove`.
-pub(super) async fn remove_site(
-    client: &ControlClient,
-    name: &str,
-    yes: bool,
-    json: bool,
-) -> Result<(), Failure> {
-    if !yes {
-        confirm(
-            &format!("refusing to remove site {name} without --yes: stdin is not a terminal"),
-            &format!("Remove site {name}? [y/N] "),
-            &format!("site {name} not removed"),
-        )?;
-    }
-    let body = client
-        .delete(&format!("/v1/sites/{}", segment(name)))
-        .await?
-        .body;
-    emit(json, &body, || format!("site {name} removed"))
-}
-
-/// Asks on the terminal; refuses when nobody can answer.
-fn confirm(no_terminal: &str, question: &str, declined: &str) -> Result<(), Failure> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::error(no_terminal));
-    }
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Failure::error(format!("cannot read the answer: {e}")))?;
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        Err(Failure::error(declined))
-    }
-}
 
 /// `restore start`.
 pub(super) async fn start(
@@ -104,84 +27,89 @@ pub(super) async fn start(
     args: &RestoreArgs,
     json: bool,
 ) -> Result<(), Failure> {
-    let mut body = json!({
-        "backup_id": args.backup_id,
-        "to": "new-schema",
-        "name": args.name,
-        "key": args.key,
-        "dry_run": args.dry_run,
-    });
-    if let Some(site) = &args.site {
-        body["site"] = json!(site);
-    }
-    let reply = client.post("/v1/restores", Some(&body)).await?.body;
+    let request = StartRestoreRequest {
+        backup_id: args.backup_id,
+        to: "new-schema".to_owned(),
+        name: args.name.clone(),
+        key: args.key.clone(),
+        site: args.site.clone(),
+        dry_run: args.dry_run,
+    };
+    let reply = client.post("/v1/restores", &request).await?;
     if args.dry_run {
-        return emit(json, &reply["plan"], || {
-            output::restore_plan(&reply["plan"])
-        });
+        let dry: DryRun = reply.parse()?;
+        return emit(json, &dry.plan, || output::restore_plan(&dry.plan));
     }
-    let id = reply["restore_id"]
-        .as_i64()
-        .ok_or_else(|| Failure::error("the daemon did not return a restore id"))?;
+    let started: RestoreStarted = reply.parse()?;
+    let id = started.restore_id;
     if !args.wait {
-        return emit(json, &reply, || {
+        return emit(json, &reply.body, || {
             format!(
                 "restore {id} of backup {} queued as job {} (pending)",
-                args.backup_id, reply["job_id"]
+                args.backup_id, started.job_id
             )
         });
     }
-    let last = wait_for_restore(client, id).await?;
+    let (last, body) = wait_for_restore(client, id, started.job_id).await?;
     if json {
-        print_json(&last);
+        print_json(&body);
     } else {
         println!("{}", output::restore_result(&last));
     }
-    match last["status"].as_str() {
-        Some("completed") => Ok(()),
-        _ => Err(Failure::error(format!(
-            "restore {id} {}: {}",
-            last["status"].as_str().unwrap_or("ended"),
-            last["result"].as_str().unwrap_or("no result")
+    match last.view.status {
+        RestoreStatus::Completed => Ok(()),
+        status => Err(Failure::error(format!(
+            "restore {id} {status}: {}",
+            last.view.result.as_deref().unwrap_or("no result")
         ))),
     }
 }
 
-/// Polls a restore until it ends, showing the stage in flight.
-async fn wait_for_restore(client: &ControlClient, id: i64) -> Result<Value, Failure> {
+fn ended(status: RestoreStatus) -> bool {
+    matches!(
+        status,
+        RestoreStatus::Completed | RestoreStatus::Error | RestoreStatus::Stopped
+    )
+}
+
+/// Polls a restore until it ends, showing the stage in flight; returns its last view, typed
+/// and as sent. A restore whose row says it ended while its job still runs is not over: the
+/// job may run it again after a temporary failure, so the wait also needs the job to end.
+async fn wait_for_restore(
+    client: &ControlClient,
+    id: i64,
+    job_id: i64,
+) -> Result<(RestoreDetail, Value), Failure> {
     let mut display = Display::new();
     loop {
-        let r = client.get(&format!("/v1/restores/{id}")).await?.body;
+        let reply = client.get(&format!("/v1/restores/{id}")).await?;
+        let r: RestoreDetail = reply.parse()?;
         if let Some((name, done, total)) = current_progress(&r) {
             display.update(&name, done, total);
         }
-        if matches!(
-            r["status"].as_str(),
-            Some("completed" | "error" | "stopped")
-        ) {
-            display.finish();
-            return Ok(r);
+        if ended(r.view.status) {
+            let job: JobView = client.get(&format!("/v1/jobs/{job_id}")).await?.parse()?;
+            if matches!(job.status, JobStatus::Done | JobStatus::Failed) {
+                display.finish();
+                // The row as the job left it.
+                let reply = client.get(&format!("/v1/restores/{id}")).await?;
+                return Ok((reply.parse()?, reply.body));
+            }
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }
 }
 
 /// The stage in flight with its count: the live progress, else the row's counts.
-fn current_progress(r: &Value) -> Option<(String, u64, u64)> {
-    let p = &r["progress"];
-    if let (Some(name), Some(done)) = (p["stage_name"].as_str(), p["done"].as_u64()) {
-        return Some((name.to_owned(), done, p["total"].as_u64().unwrap_or(0)));
+fn current_progress(r: &RestoreDetail) -> Option<(String, u64, u64)> {
+    if let Some(p) = &r.progress
+        && let Some(name) = &p.stage_name
+    {
+        return Some((name.clone(), p.done, p.total));
     }
-    let stage = r["stage"].as_str()?;
-    let c = r["counts"]
-        .as_array()?
-        .iter()
-        .find(|c| c["stage"] == stage)?;
-    Some((
-        c["name"].as_str()?.to_owned(),
-        c["done"].as_u64().unwrap_or(0),
-        c["total"].as_u64().unwrap_or(0),
-    ))
+    let stage = r.view.stage.as_deref()?;
+    let c = r.counts.iter().find(|c| c.stage == stage)?;
+    Some((c.name.clone(), c.done, c.total))
 }
 
 /// `restores ...`.
@@ -199,39 +127,41 @@ pub(super) async fn restores(
                 ),
                 None => "/v1/restores".to_owned(),
             };
-            let body = client.get(&path).await?.body;
-            emit(json, &body, || output::restores(&body))
+            let reply = client.get(&path).await?;
+            let list: RestoreList = reply.parse()?;
+            emit(json, &reply.body, || output::restores(&list.items))
         }
         RestoresCmd::Show { id } => {
-            let body = client.get(&format!("/v1/restores/{id}")).await?.body;
-            emit(json, &body, || output::restore(&body))
+            let reply = client.get(&format!("/v1/restores/{id}")).await?;
+            let detail: RestoreDetail = reply.parse()?;
+            emit(json, &reply.body, || output::restore(&detail))
         }
         RestoresCmd::Stop { id, yes } => {
             if !yes {
-                let r = client.get(&format!("/v1/restores/{id}")).await?.body;
+                let r: RestoreDetail = client.get(&format!("/v1/restores/{id}")).await?.parse()?;
                 confirm(
                     &format!(
                         "refusing to stop restore {id} without --yes: stdin is not a terminal"
                     ),
                     &format!(
                         "Stop restore {id} to {} on site {} ({})? [y/N] ",
-                        r["destination"]["schema_key"].as_str().unwrap_or("?"),
-                        r["destination"]["site"].as_str().unwrap_or("?"),
-                        r["status_text"].as_str().unwrap_or("?"),
+                        r.view.destination.schema_key.as_deref().unwrap_or("?"),
+                        r.view.destination.site,
+                        r.view.status_text,
                     ),
                     &format!("restore {id} not stopped"),
                 )?;
             }
-            let body = client
-                .post(&format!("/v1/restores/{id}/stop"), None)
-                .await?
-                .body;
-            emit(json, &body, || match body["status"].as_str() {
-                Some("stopping") => format!(
+            let reply = client
+                .post_empty(&format!("/v1/restores/{id}/stop"))
+                .await?;
+            let answer: StopAnswer = reply.parse()?;
+            emit(json, &reply.body, || match answer.status {
+                StopStatus::Stopping => format!(
                     "restore {id} stopping: the stage in flight ends cleanly \
                      (see `assetark restores show {id}`)"
                 ),
-                _ => format!("restore {id} stopped"),
+                StopStatus::Stopped => format!("restore {id} stopped"),
             })
         }
         RestoresCmd::Log { id, full: true, .. } => full_log(client, *id).await,
@@ -271,11 +201,12 @@ async fn events(client: &ControlClient, id: i64, follow: bool, json: bool) -> Re
     client
         .stream(&path, |chunk| {
             for (kind, data) in parser.feed(chunk) {
-                let v: Value = serde_json::from_str(&data).unwrap_or(Value::String(data));
                 if json {
+                    // The event's JSON as sent (a bare string if it was not JSON).
+                    let v: Value = serde_json::from_str(&data).unwrap_or(Value::String(data));
                     println!("{v}");
                 } else {
-                    println!("{}", event_line(&kind, &v));
+                    println!("{}", event_line(&kind, &data));
                 }
                 last_kind = kind;
             }
@@ -290,43 +221,38 @@ async fn events(client: &ControlClient, id: i64, follow: bool, json: bool) -> Re
     Ok(())
 }
 
-/// A stage key as its name ("Restoring object entries").
-fn stage_name(v: &Value) -> String {
-    serde_json::from_value::<Stage>(v.clone())
+/// A stage key as its name ("Restoring object entries"), or the key itself.
+fn stage_name(key: &str) -> String {
+    Stage::deserialize(Value::String(key.to_owned()))
         .map(|s| s.to_string())
-        .unwrap_or_else(|_| v.as_str().unwrap_or("?").to_owned())
+        .unwrap_or_else(|_| key.to_owned())
 }
 
-/// One event as a line of text.
-fn event_line(kind: &str, v: &Value) -> String {
-    let n = |k: &str| v[k].as_u64().unwrap_or(0);
-    match kind {
-        "stage_started" => format!("{} started ({} items)", stage_name(&v["stage"]), n("total")),
-        "progress" => format!("{} {}/{}", stage_name(&v["stage"]), n("done"), n("total")),
-        "stage_finished" => format!(
-            "{} finished {}/{}",
-            stage_name(&v["stage"]),
-            n("done"),
-            n("total")
+/// One event (its SSE kind and data) as a line of text.
+fn event_line(kind: &str, data: &str) -> String {
+    let Ok(event) = serde_json::from_str::<LiveEvent>(data) else {
+        return format!("{kind} {data}");
+    };
+    match event {
+        LiveEvent::StageStarted { stage, total } => {
+            format!("{} started ({total} items)", stage_name(&stage))
+        }
+        LiveEvent::Progress { stage, done, total } => {
+            format!("{} {done}/{total}", stage_name(&stage))
+        }
+        LiveEvent::StageFinished { stage, done, total } => {
+            format!("{} finished {done}/{total}", stage_name(&stage))
+        }
+        LiveEvent::Object {
+            key, result: true, ..
+        } => format!("{key} OK"),
+        LiveEvent::Object { key, message, .. } => format!("{key} FAILED {message}"),
+        LiveEvent::Log { level, message } => format!("[{}] {message}", level.as_str()),
+        LiveEvent::End { status, result } => format!(
+            "restore ended: {status} ({})",
+            result.as_deref().unwrap_or("-")
         ),
-        "object" if v["result"] == true => format!("{} OK", v["key"].as_str().unwrap_or("?")),
-        "object" => format!(
-            "{} FAILED {}",
-            v["key"].as_str().unwrap_or("?"),
-            v["message"]
-        ),
-        "log" => format!(
-            "[{}] {}",
-            v["level"].as_str().unwrap_or("info"),
-            v["message"].as_str().unwrap_or("")
-        ),
-        "end" => format!(
-            "restore ended: {} ({})",
-            v["status"].as_str().unwrap_or("?"),
-            v["result"].as_str().unwrap_or("-")
-        ),
-        "shutdown" => "the daemon is shutting down".to_owned(),
-        other => format!("{other} {v}"),
+        LiveEvent::Shutdown => "the daemon is shutting down".to_owned(),
     }
 }
 
@@ -381,13 +307,17 @@ mod tests {
         let mut got = p.feed(a);
         got.extend(p.feed(b));
         assert_eq!(got.len(), 2);
-        let v: Value = serde_json::from_str(&got[0].1).unwrap();
         assert_eq!(
-            event_line(&got[0].0, &v),
+            event_line(&got[0].0, &got[0].1),
             "Restoring object entries 120/400"
         );
         assert_eq!(got[1].0, "end");
-        let obj = json!({"key": "ITSM-1", "result": false, "message": {"errors": {}}});
-        assert!(event_line("object", &obj).starts_with("ITSM-1 FAILED"));
+        assert_eq!(
+            event_line(&got[1].0, &got[1].1),
+            "restore ended: completed (completed)"
+        );
+        let obj = r#"{"event":"object","key":"ITSM-1","result":false,"message":{"errors":{}}}"#;
+        assert!(event_line("object", obj).starts_with("ITSM-1 FAILED"));
+        assert_eq!(event_line("mystery", "{\"x\":1}"), "mystery {\"x\":1}");
     }
 }

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
-use super::Failure;
-use super::client::ControlClient;
+use super::util::Failure;
+use crate::api::client::ControlClient;
+use crate::api::wire::{JobStatus, JobView};
 
 /// How often the job is polled: fast enough that a bar looks live, slow enough to be free.
 pub(super) const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -77,26 +78,33 @@ impl Display {
     }
 }
 
+/// A job's last view: typed, and as the daemon sent it (for `--json`).
+pub(super) struct Waited {
+    /// The view.
+    pub(super) view: JobView,
+    /// The JSON as sent.
+    pub(super) body: Value,
+}
+
 /// Polls a job until it is `done` or `failed` and returns its last view.
 ///
 /// # Errors
 ///
 /// A [`Failure`] when the daemon cannot be reached or forgets the job.
-pub(super) async fn wait_for_job(client: &ControlClient, job_id: i64) -> Result<Value, Failure> {
+pub(super) async fn wait_for_job(client: &ControlClient, job_id: i64) -> Result<Waited, Failure> {
     let mut display = Display::new();
     loop {
-        let job = client.get(&format!("/v1/jobs/{job_id}")).await?.body;
-        let p = &job["progress"];
-        if let Some(stage) = p["stage"].as_str() {
-            display.update(
-                &format!("stage {stage}"),
-                p["done"].as_u64().unwrap_or(0),
-                p["total"].as_u64().unwrap_or(0),
-            );
+        let reply = client.get(&format!("/v1/jobs/{job_id}")).await?;
+        let view: JobView = reply.parse()?;
+        if let Some(p) = &view.progress {
+            display.update(&format!("stage {}", p.stage), p.done, p.total);
         }
-        if matches!(job["status"].as_str(), Some("done" | "failed")) {
+        if matches!(view.status, JobStatus::Done | JobStatus::Failed) {
             display.finish();
-            return Ok(job);
+            return Ok(Waited {
+                view,
+                body: reply.body,
+            });
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }

@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::assets::{Limits, Secret, SiteConn};
 
@@ -44,6 +45,33 @@ pub struct Config {
     pub control: ControlConfig,
     /// The Assets sites, in file order; names are unique.
     pub sites: Vec<SiteConfig>,
+    /// How the job runner runs.
+    pub jobs: JobsConfig,
+}
+
+/// `[jobs]`: the job runner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobsConfig {
+    /// Jobs that run at the same time (default 4).
+    pub max_concurrent: usize,
+    /// Runs of a job after a temporary failure (429 beyond the client's retries, 5xx,
+    /// timeout, site down) before it fails (default 3).
+    pub max_retries: u32,
+    /// Wait before the first retry, doubled before each further one (default 10 s).
+    pub retry_base: Duration,
+    /// Longest wait between retries (default 5 min).
+    pub retry_max: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            max_concurrent: 4,
+            max_retries: 3,
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(300),
+        }
+    }
 }
 
 /// `[store]`.
@@ -73,7 +101,16 @@ pub struct ControlConfig {
     pub socket: PathBuf,
     /// Optional loopback TCP listener with a bearer token.
     pub tcp: Option<TcpControl>,
+    /// Longest time a request may take before the API answers 504 (streams excepted);
+    /// the CLI waits a little longer than this for an answer.
+    pub request_timeout: Duration,
 }
+
+/// The request timeout when `[control] request_timeout_secs` is not set.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How much longer than the daemon's request timeout the CLI waits for an answer, so that the
+/// daemon's own timeout answer arrives first.
+pub const CLIENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 
 /// `[control] tcp` + `token_env`.
 #[derive(Debug)]
@@ -263,6 +300,8 @@ impl Config {
         };
         let socket = non_empty_path(&mut p, "control.socket", &raw.control.socket, base);
         let tcp = tcp_control(&mut p, &raw.control, src);
+        let request_timeout = request_timeout(&mut p, raw.control.request_timeout_secs);
+        let jobs = jobs_config(&mut p, &raw.jobs);
 
         let mut names = BTreeSet::new();
         let sites = raw
@@ -288,8 +327,13 @@ impl Config {
                     path,
                     key_file,
                 },
-                control: ControlConfig { socket, tcp },
+                control: ControlConfig {
+                    socket,
+                    tcp,
+                    request_timeout,
+                },
                 sites,
+                jobs,
             }),
             _ => Err(p.0),
         }
@@ -386,6 +430,42 @@ fn tcp_control(p: &mut Problems, raw: &raw::RawControl, src: &Sources<'_>) -> Op
         addr: addr?,
         token: token?,
     })
+}
+
+fn request_timeout(p: &mut Problems, secs: Option<u64>) -> Duration {
+    match secs {
+        None => DEFAULT_REQUEST_TIMEOUT,
+        Some(0) => {
+            p.add("control.request_timeout_secs", "must be at least 1");
+            DEFAULT_REQUEST_TIMEOUT
+        }
+        Some(s) => Duration::from_secs(s),
+    }
+}
+
+fn jobs_config(p: &mut Problems, raw: &raw::RawJobs) -> JobsConfig {
+    let d = JobsConfig::default();
+    let ms = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_millis);
+    let jobs = JobsConfig {
+        max_concurrent: raw.max_concurrent.unwrap_or(d.max_concurrent),
+        max_retries: raw.max_retries.unwrap_or(d.max_retries),
+        retry_base: ms(raw.retry_base_ms, d.retry_base),
+        retry_max: ms(raw.retry_max_ms, d.retry_max),
+    };
+    if jobs.max_concurrent == 0 {
+        p.add("jobs.max_concurrent", "must be at least 1");
+    }
+    if jobs.retry_base > jobs.retry_max {
+        p.add(
+            "jobs.retry_base_ms",
+            format!(
+                "{} is larger than retry_max_ms ({})",
+                jobs.retry_base.as_millis(),
+                jobs.retry_max.as_millis()
+            ),
+        );
+    }
+    jobs
 }
 
 fn env_secret(p: &mut Problems, key: &str, var: &str, src: &Sources<'_>) -> Option<Secret> {
@@ -529,24 +609,41 @@ fn site_tokens(
     tokens
 }
 
-/// Reads only `[control].socket` from a config file, for the CLI: the CLI must not need the
-/// site tokens (or anything else the daemon validates) just to find the socket.
+/// What the CLI needs to reach the daemon: its socket, and how long to wait for an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// The control socket.
+    pub socket: PathBuf,
+    /// How long the CLI waits for an answer (the daemon's request timeout plus a margin).
+    pub timeout: Duration,
+}
+
+/// Reads only `[control]` `socket` and `request_timeout_secs` from a config file, for the
+/// CLI: the CLI must not need the site tokens (or anything else the daemon validates) just to
+/// find the socket.
 ///
 /// # Errors
 ///
-/// [`ConfigError::Read`], [`ConfigError::Parse`], or [`ConfigError::Invalid`] when the key is
-/// missing or not a string.
-pub fn control_socket(path: &Path) -> Result<PathBuf, ConfigError> {
+/// [`ConfigError::Read`], [`ConfigError::Parse`], or [`ConfigError::Invalid`] when the socket
+/// is missing or empty.
+pub fn client_settings(path: &Path) -> Result<ClientSettings, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let socket = raw::control_socket(&text).map_err(|message| ConfigError::Parse {
+    let control = raw::control_for_client(&text).map_err(|message| ConfigError::Parse {
         path: path.to_path_buf(),
         message,
     })?;
-    match socket {
-        Some(s) if !s.is_empty() => Ok(resolve(&base_dir(path), Path::new(&s))),
+    let timeout = control
+        .request_timeout_secs
+        .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs)
+        + CLIENT_TIMEOUT_MARGIN;
+    match control.socket {
+        Some(s) if !s.is_empty() => Ok(ClientSettings {
+            socket: resolve(&base_dir(path), Path::new(&s)),
+            timeout,
+        }),
         _ => Err(ConfigError::Invalid {
             path: path.to_path_buf(),
             problems: vec![Problem {
@@ -555,4 +652,13 @@ pub fn control_socket(path: &Path) -> Result<PathBuf, ConfigError> {
             }],
         }),
     }
+}
+
+/// The control socket of a config file (see [`client_settings`]).
+///
+/// # Errors
+///
+/// As [`client_settings`].
+pub fn control_socket(path: &Path) -> Result<PathBuf, ConfigError> {
+    client_settings(path).map(|s| s.socket)
 }

@@ -35,6 +35,18 @@ pub(super) struct RawConfig {
     pub(super) control: RawControl,
     #[serde(default)]
     pub(super) sites: Vec<RawSite>,
+    #[serde(default)]
+    pub(super) jobs: RawJobs,
+}
+
+/// `[jobs]`: how the job runner runs; absent keys keep the defaults of [`super::JobsConfig`].
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawJobs {
+    pub(super) max_concurrent: Option<usize>,
+    pub(super) max_retries: Option<u32>,
+    pub(super) retry_base_ms: Option<u64>,
+    pub(super) retry_max_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +69,7 @@ pub(super) struct RawControl {
     pub(super) socket: PathBuf,
     pub(super) tcp: Option<String>,
     pub(super) token_env: Option<String>,
+    pub(super) request_timeout_secs: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -160,14 +173,24 @@ pub(super) fn parse(text: &str) -> Result<RawConfig, String> {
     toml::from_str(text).map_err(|e| describe(text, &e))
 }
 
-/// The `[control].socket` string of a file, if present, for the CLI.
-pub(super) fn control_socket(text: &str) -> Result<Option<String>, String> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| describe(text, &e))?;
-    Ok(table
-        .get("control")
-        .and_then(|c| c.get("socket"))
-        .and_then(|s| s.as_str())
-        .map(str::to_owned))
+/// What the CLI reads of `[control]`: the socket and the request timeout, if present.
+#[derive(Default, Deserialize)]
+pub(super) struct ControlForClient {
+    pub(super) socket: Option<String>,
+    pub(super) request_timeout_secs: Option<u64>,
+}
+
+/// The file as far as the CLI reads it: `[control]` alone, every other key ignored.
+#[derive(Deserialize)]
+struct FileForClient {
+    #[serde(default)]
+    control: ControlForClient,
+}
+
+/// The `[control]` keys the CLI needs, for the CLI.
+pub(super) fn control_for_client(text: &str) -> Result<ControlForClient, String> {
+    let file: FileForClient = toml::from_str(text).map_err(|e| describe(text, &e))?;
+    Ok(file.control)
 }
 
 /// Position and message of a TOML error, without the quoted source line its `Display` adds

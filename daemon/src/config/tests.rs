@@ -218,6 +218,21 @@ fn the_cli_reads_only_the_socket() {
         control_socket(&path).expect("socket"),
         dir.path().join("run/a.sock")
     );
+    let settings = client_settings(&path).expect("settings");
+    assert_eq!(
+        settings.timeout,
+        DEFAULT_REQUEST_TIMEOUT + CLIENT_TIMEOUT_MARGIN
+    );
+    std::fs::write(
+        &path,
+        "[control]\nsocket = \"a.sock\"\nrequest_timeout_secs = 5\ntcp = \"x\"\n",
+    )
+    .expect("write");
+    let settings = client_settings(&path).expect("settings");
+    assert_eq!(
+        settings.timeout,
+        Duration::from_secs(5) + CLIENT_TIMEOUT_MARGIN
+    );
     std::fs::write(&path, "[store]\npath = \"a\"\n").expect("write");
     assert!(control_socket(&path).is_err());
 }
@@ -259,4 +274,27 @@ fn the_token_key_file_is_configurable() {
     assert_eq!(cfg.store.key_file, PathBuf::from("/etc/assetark/keys/k"));
     let found = problems("[store]\npath = \"a\"\nkey_file = \"\"\n[control]\nsocket = \"s\"\n");
     assert_eq!(found[0].key, "store.key_file");
+}
+
+#[test]
+fn the_jobs_section_is_optional_and_checked() {
+    let cfg = parse(GOOD).expect("valid");
+    assert_eq!(cfg.jobs, JobsConfig::default());
+    let with_jobs = format!(
+        "{GOOD}\n[jobs]\nmax_concurrent = 2\nmax_retries = 0\nretry_base_ms = 50\nretry_max_ms = 400\n"
+    );
+    let cfg = parse(&with_jobs).expect("valid");
+    assert_eq!(
+        cfg.jobs,
+        JobsConfig {
+            max_concurrent: 2,
+            max_retries: 0,
+            retry_base: Duration::from_millis(50),
+            retry_max: Duration::from_millis(400),
+        }
+    );
+    let bad =
+        format!("{GOOD}\n[jobs]\nmax_concurrent = 0\nretry_base_ms = 500\nretry_max_ms = 400\n");
+    let keys: Vec<String> = problems(&bad).into_iter().map(|p| p.key).collect();
+    assert_eq!(keys, ["jobs.max_concurrent", "jobs.retry_base_ms"]);
 }

@@ -1,4 +1,6 @@
-//! `assetark serve`: wires the parts together and runs until a signal.
+//! `assetark serve`: wires the parts together and runs until a signal. This module only
+//! assembles: the store, the site registry (`crate::sites`), the job runner (`crate::jobs`)
+//! and the control API (`crate::api`) know nothing of it.
 //!
 //! Startup: open the store (which recovers from a crash: half-written backups go, running jobs
 //! are requeued), load the token key (creating it on first start), build one Assets client
@@ -8,9 +10,6 @@
 //! [`SHUTDOWN_GRACE`] to clean up (a cancelled backup removes its partial data and requeues
 //! its job); then the socket file is removed. A second signal exits at once.
 
-mod secrets;
-mod sites;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,14 +18,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::listen::{self, ControlSocket, ListenError};
-use crate::api::{self, ApiState};
+use crate::api::{self, ApiLimits, ApiState};
 use crate::assets;
 use crate::config::{Config, StoreKind};
-use crate::jobs::{self, Jobs};
+use crate::jobs::{Jobs, JobsOptions, RetryPolicy};
+use crate::sites::{KeyError, Sites, TokenKey};
 use crate::store::{self, AsyncStore, SqliteStore};
-
-pub use secrets::{KeyError, TokenKey};
-pub use sites::{NewSite, Origin, Site, SiteError, SiteInfo, Sites, TokenInput};
 
 /// How long shutdown waits for in-flight requests and cancelled jobs before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -115,7 +112,8 @@ pub async fn open_store(cfg: &crate::config::StoreConfig) -> Result<AsyncStore, 
 pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error> {
     let store = open_store(&config.store).await?;
     let key = TokenKey::load_or_create(&config.store.key_file)?;
-    let sites = Sites::from_config(&config.sites, Some(key))
+    let clock = crate::clock::system();
+    let sites = Sites::from_config(&config.sites, Some(key), Arc::clone(&clock))
         .map_err(|(site, source)| Error::Client { site, source })?;
     sites
         .load_stored(&store)
@@ -132,18 +130,29 @@ pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error>
     };
     watch_signals(root.clone(), socket.path().to_path_buf()).map_err(Error::Signals)?;
 
+    let options = JobsOptions {
+        max_concurrent: config.jobs.max_concurrent,
+        retry: RetryPolicy {
+            retries: config.jobs.max_retries,
+            first_delay: config.jobs.retry_base,
+            max_delay: config.jobs.retry_max,
+        },
+    };
     let jobs = Jobs::new(
         store.clone(),
         Arc::clone(&sites),
         root.clone(),
         tracker.clone(),
-        jobs::system_clock,
+        Arc::clone(&clock),
+        options,
     );
     jobs.start();
     let router = api::router(ApiState {
         store,
         sites: Arc::clone(&sites),
         jobs,
+        clock,
+        limits: ApiLimits::from_request_timeout(config.control.request_timeout),
     });
     tracing::info!(
         socket = %socket.path().display(),

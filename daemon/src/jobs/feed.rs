@@ -14,32 +14,152 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::sync::broadcast;
+
+use crate::restore::RestoreEvent;
+use crate::store::{LogLevel, RestoreStatus};
 
 /// Events kept for replay.
 pub const RING_SIZE: usize = 500;
 /// Events buffered per live subscriber before it starts skipping.
 const BROADCAST_CAPACITY: usize = 4096;
 
-/// One event: its sequence number (from 1) and its JSON (`{"event": kind, ...}`).
+/// One live event of a restore, as the SSE stream sends it: `{"event": kind, ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LiveEvent {
+    /// A stage started (or resumed) with `total` items.
+    StageStarted {
+        /// Stage key.
+        stage: String,
+        /// Items it will handle.
+        total: u64,
+    },
+    /// Progress within a stage.
+    Progress {
+        /// Stage key.
+        stage: String,
+        /// Items done.
+        done: u64,
+        /// Items in the stage.
+        total: u64,
+    },
+    /// A stage finished.
+    StageFinished {
+        /// Stage key.
+        stage: String,
+        /// Items done.
+        done: u64,
+        /// Items in the stage.
+        total: u64,
+    },
+    /// One object's result, as in the full log.
+    Object {
+        /// Key of the object in the backup.
+        key: String,
+        /// Whether it was created.
+        result: bool,
+        /// `{ message: 'OK' }` or the API's error body.
+        message: Value,
+    },
+    /// A note (a user left empty, an icon replaced ...).
+    Log {
+        /// How much it matters.
+        level: LogLevel,
+        /// What happened.
+        message: String,
+    },
+    /// The last event: how the restore ended.
+    End {
+        /// Its status.
+        status: RestoreStatus,
+        /// Its result message.
+        result: Option<String>,
+    },
+    /// The daemon is shutting down; the stream ends (the restore resumes after the restart).
+    Shutdown,
+}
+
+impl LiveEvent {
+    /// The `event` field: `stage_started`, `progress`, `object`, `log`, `end`, ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LiveEvent::StageStarted { .. } => "stage_started",
+            LiveEvent::Progress { .. } => "progress",
+            LiveEvent::StageFinished { .. } => "stage_finished",
+            LiveEvent::Object { .. } => "object",
+            LiveEvent::Log { .. } => "log",
+            LiveEvent::End { .. } => END,
+            LiveEvent::Shutdown => "shutdown",
+        }
+    }
+
+    /// `(stage, done, total)` of a stage event.
+    fn stage_count(&self) -> Option<(&str, u64, u64)> {
+        match self {
+            LiveEvent::StageStarted { stage, total } => Some((stage, 0, *total)),
+            LiveEvent::Progress { stage, done, total }
+            | LiveEvent::StageFinished { stage, done, total } => Some((stage, *done, *total)),
+            _ => None,
+        }
+    }
+}
+
+impl From<&RestoreEvent> for LiveEvent {
+    fn from(e: &RestoreEvent) -> Self {
+        match e {
+            RestoreEvent::StageStarted { stage, total } => LiveEvent::StageStarted {
+                stage: stage.key().to_owned(),
+                total: *total,
+            },
+            RestoreEvent::Progress { stage, done, total } => LiveEvent::Progress {
+                stage: stage.key().to_owned(),
+                done: *done,
+                total: *total,
+            },
+            RestoreEvent::StageFinished { stage, done, total } => LiveEvent::StageFinished {
+                stage: stage.key().to_owned(),
+                done: *done,
+                total: *total,
+            },
+            RestoreEvent::Object {
+                key,
+                result,
+                message,
+            } => LiveEvent::Object {
+                key: key.clone(),
+                result: *result,
+                message: message.clone(),
+            },
+            RestoreEvent::Log { level, message } => LiveEvent::Log {
+                level: *level,
+                message: message.clone(),
+            },
+        }
+    }
+}
+
+/// One event: its sequence number (from 1) and the event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedEvent {
     /// Position in the restore's event sequence.
     pub seq: u64,
     /// The event.
-    pub data: Arc<Value>,
+    pub data: Arc<LiveEvent>,
 }
 
 impl FeedEvent {
-    /// The `event` field: `stage_started`, `progress`, `object`, `log`, `end`, ...
-    pub fn kind(&self) -> &str {
-        self.data["event"].as_str().unwrap_or("message")
+    /// The `event` field of the event.
+    pub fn kind(&self) -> &'static str {
+        self.data.kind()
     }
 
     /// Whether this is the last event of a restore.
     pub fn is_end(&self) -> bool {
-        self.kind() == END
+        matches!(*self.data, LiveEvent::End { .. })
     }
 }
 
@@ -84,23 +204,20 @@ impl Default for Feed {
 
 impl Feed {
     /// Publishes an event (ignored once the feed has ended).
-    pub fn push(&self, data: Value) {
+    pub fn push(&self, data: LiveEvent) {
         let mut inner = self.inner.lock();
         if inner.ended {
             return;
         }
-        let kind = data["event"].as_str().unwrap_or_default();
-        if matches!(kind, "progress" | "stage_started" | "stage_finished")
-            && let Some(stage) = data["stage"].as_str()
-        {
-            let done = data["done"].as_u64().unwrap_or(0);
-            let total = data["total"].as_u64().unwrap_or(0);
+        if let Some((stage, done, total)) = data.stage_count() {
             inner.progress = Some((stage.to_owned(), done, total));
         }
-        let replaces_last = kind == "progress"
-            && inner.ring.back().is_some_and(|last| {
-                last.kind() == "progress" && last.data["stage"] == data["stage"]
-            });
+        let replaces_last = match (&data, inner.ring.back().map(|e| &*e.data)) {
+            (LiveEvent::Progress { stage, .. }, Some(LiveEvent::Progress { stage: last, .. })) => {
+                stage == last
+            }
+            _ => false,
+        };
         if replaces_last {
             inner.ring.pop_back();
         }
@@ -119,8 +236,11 @@ impl Feed {
 
     /// Publishes the final `end` event with the restore's status and result; later pushes
     /// are ignored and new subscribers get only the replay.
-    pub fn end(&self, status: &str, result: Option<&str>) {
-        self.push(json!({ "event": END, "status": status, "result": result }));
+    pub fn end(&self, status: RestoreStatus, result: Option<&str>) {
+        self.push(LiveEvent::End {
+            status,
+            result: result.map(str::to_owned),
+        });
         self.inner.lock().ended = true;
     }
 
@@ -146,17 +266,31 @@ impl Feed {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
-    fn progress(stage: &str, done: u64) -> Value {
-        json!({"event": "progress", "stage": stage, "done": done, "total": 1000})
+    fn progress(stage: &str, done: u64) -> LiveEvent {
+        LiveEvent::Progress {
+            stage: stage.to_owned(),
+            done,
+            total: 1000,
+        }
+    }
+
+    fn object(key: String) -> LiveEvent {
+        LiveEvent::Object {
+            key,
+            result: true,
+            message: json!({"message": "OK"}),
+        }
     }
 
     #[test]
     fn the_ring_keeps_the_last_events_and_coalesces_progress() {
         let feed = Feed::default();
         for i in 0..600 {
-            feed.push(json!({"event": "object", "key": format!("K-{i}")}));
+            feed.push(object(format!("K-{i}")));
             feed.push(progress("object_entries", i + 1));
         }
         let sub = feed.subscribe();
@@ -173,24 +307,36 @@ mod tests {
         feed.push(progress("object_entries", 601));
         feed.push(progress("object_entries", 602));
         let last = feed.subscribe().replay;
-        assert_eq!(last.last().unwrap().data["done"], 602);
+        assert_eq!(*last.last().unwrap().data, progress("object_entries", 602));
         assert_eq!(last[last.len() - 2].kind(), "object");
     }
 
     #[tokio::test]
     async fn subscribers_get_the_replay_then_live_events_then_the_end() {
         let feed = Feed::default();
-        feed.push(json!({"event": "stage_started", "stage": "icons", "total": 1}));
+        feed.push(LiveEvent::StageStarted {
+            stage: "icons".into(),
+            total: 1,
+        });
         let mut sub = feed.subscribe();
         assert_eq!(sub.replay.len(), 1);
-        feed.push(json!({"event": "log", "message": "hi"}));
-        feed.end("completed", Some("completed"));
-        feed.push(json!({"event": "log", "message": "ignored"}));
+        feed.push(LiveEvent::Log {
+            level: LogLevel::Info,
+            message: "hi".into(),
+        });
+        feed.end(RestoreStatus::Completed, Some("completed"));
+        feed.push(LiveEvent::Log {
+            level: LogLevel::Info,
+            message: "ignored".into(),
+        });
         let live = sub.live.as_mut().unwrap();
         assert_eq!(live.recv().await.unwrap().seq, 2);
         let end = live.recv().await.unwrap();
         assert!(end.is_end());
-        assert_eq!(end.data["status"], "completed");
+        assert_eq!(
+            serde_json::to_value(&*end.data).unwrap(),
+            json!({"event": "end", "status": "completed", "result": "completed"})
+        );
         let after = feed.subscribe();
         assert!(after.live.is_none());
         assert!(after.replay.last().unwrap().is_end());

@@ -1,91 +1,168 @@
-//! The job runner: long work (backups and restores) runs as jobs from the store's `jobs` table.
+//! The job runner: long work (backups, restores, exports, verifications) runs as jobs from the
+//! store's `jobs` table.
 //!
-//! The table is the queue and the source of truth: the API enqueues a row, the runner claims
-//! the oldest queued row and records `done`/`failed`. Because state lives in the store, a
-//! restart resumes work: `SqliteStore::open` runs `recover()`, which requeues jobs that were
-//! running when the process died (and deletes their half-written backups), and the runner
-//! picks them up again. Live progress (`stage done/total`) and the result of finished jobs
-//! are kept in memory only; they are notifications for `--wait`, not state.
+//! The table is the queue and the source of truth: the API enqueues a row holding a typed,
+//! versioned [`JobSpec`]; the runner claims the oldest claimable row and records how it ended,
+//! with its typed [`JobOutcome`] (or [`JobFailure`]) in the row, so a job's result survives a
+//! restart. Claiming skips a job whose queue key has a running job: restores of one target
+//! site run one after another, first come, first served, and since that rule lives in the
+//! claim query, several daemons could share one store. A restart resumes work:
+//! `SqliteStore::open` requeues jobs that were running when the process died, and the runner
+//! picks them up again. Live progress (`stage done/total`) is kept in memory only: it is a
+//! notification for `--wait`, not state.
+//!
+//! Failures are typed ([`JobError`]): a temporary one is run again with backoff up to
+//! [`RetryPolicy::retries`] times (the job stays `running` meanwhile, so its queue stays
+//! blocked and its order kept), a permanent one fails the job, and an interruption by shutdown
+//! puts the job back in the queue for the next start.
 //!
 //! Every job gets a child of the daemon's root [`CancellationToken`] and runs on the shared
-//! [`TaskTracker`], so shutdown cancels all of them and can wait for them to clean up. A job
-//! interrupted by shutdown goes back to `queued`, so the next start runs it again.
+//! [`TaskTracker`], so shutdown cancels all of them and can wait for them to clean up.
 //!
-//! Restores add a queue per target site, STOP and live event feeds: see `restore` and `feed`.
+//! Kinds: `backups` (backup, export, verify) and `restore` (restores: planning, STOP, live
+//! event feeds, resume); specs in `spec`, outcomes in `outcome`, errors in `error`.
 
+mod backups;
+mod error;
 pub mod feed;
-mod payload;
+mod outcome;
 mod restore;
+mod spec;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use parking_lot::Mutex;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::api::error_chain;
-use crate::backup::{self, Progress};
-use crate::daemon::Sites;
-use crate::store::{AsyncStore, Job, JobFilter, JobId, JobStatus, PageRequest};
+use crate::clock::SharedClock;
+use crate::error::error_chain;
+use crate::sites::Sites;
+use crate::store::{AsyncStore, Enqueued, Job, JobId, JobStatus, JobUpdate, NewJob};
 
+pub use error::{BoxError, FailureKind, JobError, JobFailure, RunnerError};
 pub use feed::{Feed, FeedEvent, Subscription};
-pub use payload::{BackupJob, KIND_BACKUP, KIND_RESTORE, RestoreJob};
+pub use outcome::{
+    BackupOutcome, ExportReport, JobOutcome, OUTCOME_VERSION, OutcomeError, RestoreResult,
+    RestoreSummary, StageTally, VerifyReport,
+};
 pub use restore::StopOutcome;
+pub use spec::{
+    BackupSpec, ExportSpec, JobKind, JobSpec, RestoreSpec, SPEC_VERSION, SpecError, VerifySpec,
+};
 
-/// Jobs that run at the same time. Each site's client already bounds its own request
-/// concurrency and rate; this only keeps one daemon from opening unbounded pipelines.
-const MAX_CONCURRENT_JOBS: usize = 4;
-
-/// Finished jobs whose result stays in memory for `GET /v1/jobs/{id}`; older ones keep only
-/// their stored status.
+/// Finished jobs whose last progress stays in memory for `GET /v1/jobs/{id}`.
 const FINISHED_KEPT: usize = 1000;
+/// How often recording a job's end is tried before the runner gives up on it (the store may
+/// be briefly busy or full; `recover()` requeues the job at the next start either way).
+const END_RECORD_TRIES: u32 = 5;
 
-/// The current time; a function so tests and the pipeline agree on one clock source.
-pub type Clock = fn() -> OffsetDateTime;
-
-/// Wall-clock time (UTC).
-pub fn system_clock() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
+/// How temporary failures are retried: up to `retries` more runs, waiting `first_delay`,
+/// doubled before each further retry, at most `max_delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Runs after the first one.
+    pub retries: u32,
+    /// Wait before the first retry.
+    pub first_delay: Duration,
+    /// Longest wait.
+    pub max_delay: Duration,
 }
 
-/// Milliseconds since the Unix epoch, the clock type the backup pipeline takes.
-fn now_ms() -> i64 {
-    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
-    i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retries: 3,
+            first_delay: Duration::from_secs(10),
+            max_delay: Duration::from_secs(300),
+        }
+    }
 }
 
-/// What the runner knows about a job beyond its row.
-#[derive(Default)]
-struct Live {
-    progress: Option<Progress>,
-    result: Option<Value>,
-    /// Done or failed: eligible for [`Jobs::forget_old`].
-    finished: bool,
+impl RetryPolicy {
+    /// The wait after run number `attempt` (1-based) failed.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(20);
+        self.first_delay
+            .saturating_mul(1 << doublings)
+            .min(self.max_delay)
+    }
 }
 
-/// A job as the API shows it: the stored row plus live progress and the result.
-#[derive(Debug, Clone, Serialize)]
+/// How the runner runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobsOptions {
+    /// Jobs that run at the same time. Each site's client already bounds its own request
+    /// concurrency and rate; this only keeps one daemon from opening unbounded pipelines.
+    pub max_concurrent: usize,
+    /// Retries of temporary failures.
+    pub retry: RetryPolicy,
+}
+
+impl Default for JobsOptions {
+    fn default() -> Self {
+        JobsOptions {
+            max_concurrent: 4,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Where a running job is: `done` of `total` in `stage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobProgress {
+    /// The stage (a backup stage name or a restore stage key).
+    pub stage: String,
+    /// Items done in this stage.
+    pub done: u64,
+    /// Items expected in this stage.
+    pub total: u64,
+}
+
+/// A job as the API shows it: the stored row, typed, plus live progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobView {
-    /// The stored row.
-    #[serde(flatten)]
-    pub job: Job,
-    /// Latest progress, while running (and the last one after it ended).
-    pub progress: Option<Progress>,
-    /// What the job produced (`{"backup": {...}}`), once done and while remembered.
-    pub result: Option<Value>,
+    /// Id.
+    pub id: JobId,
+    /// Kind, as stored.
+    pub kind: String,
+    /// The spec (`None` when the stored payload cannot be read by this build).
+    #[serde(rename = "payload")]
+    pub spec: Option<JobSpec>,
+    /// Where it is.
+    pub status: JobStatus,
+    /// When it was enqueued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last status change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Why it failed (or, while it runs, why its last run failed before a retry).
+    pub error: Option<String>,
+    /// Runs started so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The typed failure behind `error`.
+    #[serde(default)]
+    pub failure: Option<JobFailure>,
+    /// Latest progress, while running (and the last one after it ended, while remembered).
+    pub progress: Option<JobProgress>,
+    /// What the job produced, once done.
+    pub result: Option<JobOutcome>,
 }
 
 /// Why a job could not be enqueued.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EnqueueError {
-    /// A job for the same site and schema is queued or running.
+    /// A backup of the same site and schema is queued or running.
     #[error("a backup of schema {schema} on site {site} is already queued or running (job {job})")]
     InProgress {
         /// Site name.
@@ -103,19 +180,51 @@ pub enum EnqueueError {
     Store(#[from] crate::store::Error),
 }
 
+/// A running job's stop switch: a child of the root token, and whether a user (not shutdown)
+/// pulled it.
+pub(crate) struct JobCtl {
+    token: CancellationToken,
+    by_user: AtomicBool,
+}
+
+impl JobCtl {
+    fn new(token: CancellationToken) -> Self {
+        JobCtl {
+            token,
+            by_user: AtomicBool::new(false),
+        }
+    }
+
+    fn stop_by_user(&self) {
+        self.by_user.store(true, Ordering::SeqCst);
+        self.token.cancel();
+    }
+
+    fn by_user(&self) -> bool {
+        self.by_user.load(Ordering::SeqCst)
+    }
+}
+
+/// What the runner keeps about a job beyond its row.
+#[derive(Default)]
+struct Live {
+    progress: Option<JobProgress>,
+    /// Ended: eligible for [`Jobs::forget_old`].
+    finished: bool,
+}
+
 /// The job queue's runner and its in-memory view. Shared as `Arc<Jobs>`.
 pub struct Jobs {
     store: AsyncStore,
     sites: Arc<Sites>,
     root: CancellationToken,
     tracker: TaskTracker,
-    clock: Clock,
+    clock: SharedClock,
+    options: JobsOptions,
     live: Mutex<BTreeMap<JobId, Live>>,
     wake: Notify,
     slots: Arc<Semaphore>,
-    /// Serialises "is one already queued?" + "enqueue", so two requests can't both pass.
-    enqueue_lock: tokio::sync::Mutex<()>,
-    /// Restore queues, stop switches and event feeds.
+    /// Stop switches and event feeds of restores.
     restores: restore::RestoreRuntime,
 }
 
@@ -126,7 +235,8 @@ impl Jobs {
         sites: Arc<Sites>,
         root: CancellationToken,
         tracker: TaskTracker,
-        clock: Clock,
+        clock: SharedClock,
+        options: JobsOptions,
     ) -> Arc<Jobs> {
         Arc::new(Jobs {
             store,
@@ -134,10 +244,10 @@ impl Jobs {
             root,
             tracker,
             clock,
+            options,
             live: Mutex::new(BTreeMap::new()),
             wake: Notify::new(),
-            slots: Arc::new(Semaphore::new(MAX_CONCURRENT_JOBS)),
-            enqueue_lock: tokio::sync::Mutex::new(()),
+            slots: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
             restores: restore::RestoreRuntime::default(),
         })
     }
@@ -150,45 +260,38 @@ impl Jobs {
         );
     }
 
-    /// Enqueues a backup unless one of the same site and schema is already queued or running.
+    /// Enqueues a job. A backup is refused while one of the same site and schema is queued
+    /// or running (the store checks and adds in one transaction).
     ///
     /// # Errors
     ///
     /// [`EnqueueError::InProgress`], [`EnqueueError::ShuttingDown`], [`EnqueueError::Store`].
-    pub async fn enqueue_backup(&self, job: &BackupJob) -> Result<JobId, EnqueueError> {
-        let _guard = self.enqueue_lock.lock().await;
+    pub async fn enqueue(&self, spec: &JobSpec) -> Result<JobId, EnqueueError> {
         if self.root.is_cancelled() {
             return Err(EnqueueError::ShuttingDown);
         }
-        for status in [JobStatus::Queued, JobStatus::Running] {
-            let filter = JobFilter {
-                status: Some(status),
-                kind: Some(KIND_BACKUP.to_owned()),
-            };
-            // Few jobs are ever queued or running at once, so one generous page suffices.
-            let page = PageRequest {
-                limit: 10_000,
-                offset: 0,
-            };
-            for other in self.store.list_jobs(filter, page).await? {
-                if BackupJob::from_payload(&other.payload)
-                    .is_ok_and(|o| o.site == job.site && o.schema == job.schema)
-                {
-                    return Err(EnqueueError::InProgress {
-                        site: job.site.clone(),
-                        schema: job.schema.clone(),
-                        job: other.id,
-                    });
-                }
+        let new = NewJob {
+            kind: spec.kind().as_str().to_owned(),
+            payload: spec.to_payload(),
+            queue_key: spec.queue_key(),
+            unique: matches!(spec, JobSpec::Backup(_)),
+        };
+        match self.store.enqueue_job(new, self.clock.now()).await? {
+            Enqueued::Added(id) => {
+                tracing::info!(job_id = id, kind = %spec.kind(), "Job enqueued.");
+                self.wake.notify_one();
+                Ok(id)
             }
+            Enqueued::Active(job) => match spec {
+                JobSpec::Backup(b) => Err(EnqueueError::InProgress {
+                    site: b.site.clone(),
+                    schema: b.schema.clone(),
+                    job,
+                }),
+                // Only backups are unique; another kind never gets here.
+                _ => Ok(job),
+            },
         }
-        let id = self
-            .store
-            .enqueue_job(KIND_BACKUP, job.to_payload(), (self.clock)())
-            .await?;
-        tracing::info!(job_id = id, site = %job.site, schema = %job.schema, "Job enqueued.");
-        self.wake.notify_one();
-        Ok(id)
     }
 
     /// A token cancelled when the daemon shuts down (live streams end on it).
@@ -196,23 +299,15 @@ impl Jobs {
         self.root.clone()
     }
 
-    /// A job's row with its live progress and result.
+    /// A job's row, typed, with its live progress.
     ///
     /// # Errors
     ///
     /// `store::Error::NotFound` for an unknown id, or another store error.
     pub async fn view(&self, id: JobId) -> Result<JobView, crate::store::Error> {
         let job = self.store.get_job(id).await?;
-        let live = self.live.lock();
-        let (progress, result) = live
-            .get(&id)
-            .map(|l| (l.progress.clone(), l.result.clone()))
-            .unwrap_or_default();
-        Ok(JobView {
-            job,
-            progress,
-            result,
-        })
+        let progress = self.live.lock().get(&id).and_then(|l| l.progress.clone());
+        Ok(view(job, progress))
     }
 
     async fn claim_loop(self: Arc<Self>) {
@@ -231,17 +326,12 @@ impl Jobs {
                     Err(_) => return,
                 },
             };
-            match self.store.claim_next_job((self.clock)()).await {
+            match self.store.claim_next_job(self.clock.now()).await {
                 Ok(Some(job)) => {
                     let this = Arc::clone(&self);
                     let span = tracing::info_span!("job", job_id = job.id, kind = %job.kind);
-                    // Taken here, in claim order, so each site's restores run first come,
-                    // first served.
-                    let turn = (job.kind == KIND_RESTORE)
-                        .then(|| self.restore_turn(&job))
-                        .flatten();
                     self.tracker
-                        .spawn(async move { this.run(job, turn, permit).await }.instrument(span));
+                        .spawn(async move { this.run(job, permit).await }.instrument(span));
                     // Look for more right away: several jobs may be queued.
                     continue;
                 }
@@ -251,6 +341,7 @@ impl Jobs {
                     tracing::error!(error = %error_chain(&e), "Claiming the next job failed.");
                 }
             }
+            // Woken by an enqueue or by a job's end (which may free its queue key).
             tokio::select! {
                 () = self.root.cancelled() => return,
                 () = self.wake.notified() => {}
@@ -258,87 +349,188 @@ impl Jobs {
         }
     }
 
-    async fn run(&self, job: Job, turn: Option<restore::Turn>, permit: OwnedSemaphorePermit) {
+    async fn run(&self, job: Job, permit: OwnedSemaphorePermit) {
         tracing::info!("Job started.");
+        let ctl = Arc::new(JobCtl::new(self.root.child_token()));
+        let (result, attempts) = match JobSpec::from_stored(&job.kind, &job.payload) {
+            Ok(spec) => self.run_spec(&job, &spec, &ctl).await,
+            Err(e) => (Err(JobError::from(RunnerError::Spec(e))), job.attempts),
+        };
+        drop(permit);
+        self.finish(job.id, result, attempts, ctl.by_user()).await;
+        // Its end may free its queue key for the next job of that key.
+        self.wake.notify_one();
+    }
+
+    async fn run_spec(
+        &self,
+        job: &Job,
+        spec: &JobSpec,
+        ctl: &Arc<JobCtl>,
+    ) -> (Result<JobOutcome, JobError>, u32) {
         self.live.lock().insert(job.id, Live::default());
-        let outcome = match job.kind.as_str() {
-            KIND_BACKUP => {
-                let r = self.run_backup(&job).await;
-                drop(permit);
-                r
-            }
-            KIND_RESTORE => self.run_restore(&job, turn, permit).await,
-            other => Err(format!("unknown job kind {other:?}")),
-        };
-        let now = (self.clock)();
-        let update = match outcome {
-            Ok(result) => {
-                tracing::info!("Job finished.");
-                if let Some(live) = self.live.lock().get_mut(&job.id) {
-                    live.result = Some(result);
-                }
-                self.store
-                    .update_job(job.id, JobStatus::Done, None, now)
-                    .await
-            }
-            Err(_) if self.root.is_cancelled() => {
-                // Interrupted by shutdown, not failed: run it again after the restart.
-                tracing::info!("Job interrupted by shutdown; requeued.");
-                self.live.lock().remove(&job.id);
-                self.store
-                    .update_job(job.id, JobStatus::Queued, None, now)
-                    .await
-            }
-            Err(message) => {
-                tracing::warn!(error = %message, "Job failed.");
-                self.store
-                    .update_job(job.id, JobStatus::Failed, Some(&message), now)
-                    .await
-            }
-        };
-        if let Err(e) = update {
-            tracing::error!(error = %error_chain(&e), "Recording the job's end failed.");
+        if let JobSpec::Restore(r) = spec {
+            self.restores.register(r.restore_id, Arc::clone(ctl));
         }
-        if let Some(live) = self.live.lock().get_mut(&job.id) {
+        let ran = self.run_attempts(job, spec, ctl).await;
+        if let JobSpec::Restore(r) = spec {
+            if self.requeues(&ran.0, ctl.by_user()) {
+                self.restore_requeued(r.restore_id).await;
+            }
+            self.restore_ended(r.restore_id).await;
+        }
+        ran
+    }
+
+    /// Runs a job, retrying temporary failures; returns the last result and the runs so far.
+    async fn run_attempts(
+        &self,
+        job: &Job,
+        spec: &JobSpec,
+        ctl: &JobCtl,
+    ) -> (Result<JobOutcome, JobError>, u32) {
+        let mut attempts = job.attempts;
+        loop {
+            attempts += 1;
+            let count = JobUpdate {
+                attempts: Some(attempts),
+                ..JobUpdate::default()
+            };
+            if let Err(e) = self.store.update_job(job.id, count, self.clock.now()).await {
+                tracing::warn!(error = %error_chain(&e), "Counting the job's run failed.");
+            }
+            let result = match spec {
+                JobSpec::Backup(s) => self.run_backup(job.id, s, ctl).await,
+                JobSpec::Restore(s) => self.run_restore(job.id, s, ctl).await,
+                JobSpec::Export(s) => self.run_export(s).await,
+                JobSpec::Verify(s) => self.run_verify(s).await,
+            };
+            let e = match result {
+                Ok(outcome) => return (Ok(outcome), attempts),
+                Err(e) => e,
+            };
+            if !e.is_temporary()
+                || attempts > self.options.retry.retries
+                || ctl.token.is_cancelled()
+            {
+                return (Err(e), attempts);
+            }
+            let delay = self.options.retry.delay(attempts);
+            let message = e.message();
+            tracing::warn!(attempt = attempts, delay_ms = delay.as_millis() as u64, error = %message, "Job failed temporarily; retrying.");
+            let note = JobUpdate {
+                error: Some(Some(format!(
+                    "attempt {attempts} failed, retrying in {} s: {message}",
+                    delay.as_secs()
+                ))),
+                failure: Some(serde_json::to_value(e.failure()).ok()),
+                ..JobUpdate::default()
+            };
+            if let Err(e) = self.store.update_job(job.id, note, self.clock.now()).await {
+                tracing::warn!(error = %error_chain(&e), "Recording the failed run failed.");
+            }
+            if let JobSpec::Restore(r) = spec {
+                self.restore_retrying(r.restore_id, &e, attempts, delay)
+                    .await;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = ctl.token.cancelled() => {
+                    let result = match spec {
+                        JobSpec::Restore(r) if ctl.by_user() => {
+                            self.restore_stopped_waiting(r.restore_id).await
+                        }
+                        _ => Err(JobError::cancelled()),
+                    };
+                    return (result, attempts);
+                }
+            }
+        }
+    }
+
+    /// Whether a job that ended with `result` goes back to the queue: shutdown interrupted it
+    /// (not a user's STOP), and it did not fail for good.
+    fn requeues(&self, result: &Result<JobOutcome, JobError>, stopped_by_user: bool) -> bool {
+        match result {
+            Err(e) => {
+                self.root.is_cancelled() && !stopped_by_user && e.kind() != FailureKind::Permanent
+            }
+            Ok(_) => false,
+        }
+    }
+
+    /// Records how a job ended: done with its outcome, failed with its typed failure, or, when
+    /// shutdown interrupted it, queued again for the next start.
+    async fn finish(
+        &self,
+        id: JobId,
+        result: Result<JobOutcome, JobError>,
+        attempts: u32,
+        stopped_by_user: bool,
+    ) {
+        let requeue = self.requeues(&result, stopped_by_user);
+        let update = match result {
+            Ok(outcome) => {
+                tracing::info!("Job finished.");
+                JobUpdate {
+                    status: Some(JobStatus::Done),
+                    error: Some(None),
+                    failure: Some(None),
+                    outcome: Some(Some(outcome.to_stored())),
+                    attempts: Some(attempts),
+                    only_if: None,
+                }
+            }
+            Err(_) if requeue => {
+                // Interrupted by shutdown, not failed: run it again after the restart (the
+                // interrupted run does not count against the retries).
+                tracing::info!("Job interrupted by shutdown; requeued.");
+                JobUpdate {
+                    status: Some(JobStatus::Queued),
+                    attempts: Some(attempts.saturating_sub(1)),
+                    ..JobUpdate::default()
+                }
+            }
+            Err(e) => {
+                let failure = e.failure();
+                tracing::warn!(kind = ?failure.kind, error = %failure.message, "Job failed.");
+                JobUpdate {
+                    status: Some(JobStatus::Failed),
+                    error: Some(Some(failure.message.clone())),
+                    failure: Some(serde_json::to_value(&failure).ok()),
+                    outcome: Some(None),
+                    attempts: Some(attempts),
+                    only_if: None,
+                }
+            }
+        };
+        for attempt in 1..=END_RECORD_TRIES {
+            match self
+                .store
+                .update_job(id, update.clone(), self.clock.now())
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if attempt < END_RECORD_TRIES => {
+                    tracing::warn!(error = %error_chain(&e), "Recording the job's end failed; trying again.");
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %error_chain(&e), "Recording the job's end failed.");
+                }
+            }
+        }
+        if let Some(live) = self.live.lock().get_mut(&id) {
             live.finished = true;
         }
         self.forget_old();
     }
 
-    /// Runs a backup job; `Ok` holds the result JSON, `Err` the message users see.
-    async fn run_backup(&self, job: &Job) -> Result<Value, String> {
-        let spec = BackupJob::from_payload(&job.payload)
-            .map_err(|e| format!("invalid backup job payload: {e}"))?;
-        let site = self
-            .sites
-            .get(&spec.site)
-            .ok_or_else(|| format!("site {:?} is no longer configured", spec.site))?;
-        let request = spec.request();
-        let id = job.id;
-        let on_progress = |p: Progress| {
-            if let Some(live) = self.live.lock().get_mut(&id) {
-                live.progress = Some(p);
-            }
-        };
-        let backup_id = backup::run(
-            site.client(),
-            &self.store,
-            &request,
-            &on_progress,
-            self.root.child_token(),
-            now_ms,
-        )
-        .await
-        .map_err(|e| error_chain(&e))?;
-        let backup = self
-            .store
-            .get_backup(backup_id)
-            .await
-            .map_err(|e| error_chain(&e))?;
-        tracing::info!(backup_id, objects = backup.object_count, "Backup complete.");
-        serde_json::to_value(&backup)
-            .map(|b| serde_json::json!({ "backup": b }))
-            .map_err(|e| error_chain(&e))
+    /// Sets the live progress of a job.
+    fn set_progress(&self, id: JobId, progress: JobProgress) {
+        if let Some(live) = self.live.lock().get_mut(&id) {
+            live.progress = Some(progress);
+        }
     }
 
     /// Drops the in-memory state of the oldest finished jobs beyond [`FINISHED_KEPT`].
@@ -353,5 +545,52 @@ impl Jobs {
         for id in finished.into_iter().take(excess) {
             live.remove(&id);
         }
+    }
+}
+
+/// The API's view of a stored job.
+fn view(job: Job, progress: Option<JobProgress>) -> JobView {
+    let spec = JobSpec::from_stored(&job.kind, &job.payload).ok();
+    let result = job.outcome.as_ref().and_then(|v| match JobOutcome::from_stored(v) {
+        Ok(o) => Some(o),
+        Err(e) => {
+            tracing::warn!(job_id = job.id, error = %error_chain(&e), "A stored job outcome cannot be read.");
+            None
+        }
+    });
+    let failure = job
+        .failure
+        .as_ref()
+        .and_then(|v| JobFailure::deserialize(v).ok());
+    JobView {
+        id: job.id,
+        kind: job.kind,
+        spec,
+        status: job.status,
+        created_at: job.created_at,
+        updated_at: job.updated_at,
+        error: job.error,
+        attempts: job.attempts,
+        failure,
+        progress,
+        result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_cap() {
+        let p = RetryPolicy {
+            retries: 3,
+            first_delay: Duration::from_secs(10),
+            max_delay: Duration::from_secs(25),
+        };
+        assert_eq!(p.delay(1), Duration::from_secs(10));
+        assert_eq!(p.delay(2), Duration::from_secs(20));
+        assert_eq!(p.delay(3), Duration::from_secs(25));
+        assert_eq!(p.delay(400), Duration::from_secs(25));
     }
 }

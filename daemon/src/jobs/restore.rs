@@ -1,73 +1,71 @@
-//! Restore jobs: the per-site queue, STOP, the live event feeds, and resume after a restart.
+//! Restore jobs: planning, execution and resume, STOP, the live event feeds, and restores
+//! stored without a job.
 //!
-//! - **Queue per target site.** Restores aimed at one site run one after another (they share
-//!   its rate budget, and a restore's object order assumes nobody else is writing the same
-//!   schema), restores to different sites run in parallel. The claim loop is the only task that
-//!   claims jobs, in id order, so it hands each restore job its [`Turn`] synchronously: a
-//!   oneshot receiver that fires when the previous restore of that site ends. A restore waiting
-//!   for its turn holds no job slot, so a long queue on one site never starves backups or
-//!   other sites; its row stays `pending`.
-//! - **STOP.** Each claimed restore has a cancel token (a child of the daemon's root token).
-//!   [`Jobs::stop_restore`] cancels it: the running stage stops starting requests, finishes the
-//!   ones in flight, records them, and `restore::execute` marks the row `stopped`. A pending
-//!   restore is just marked `stopped`; when its turn comes the job ends without running.
-//! - **Shutdown** cancels the same token through the root. The restore checkpoints like a STOP,
-//!   but the row goes back to `in_progress` and the job to `queued`, so the next start resumes
-//!   it (as after a crash, where `SqliteStore::open` requeues the running job and `execute`
-//!   re-derives the stage in flight from the target).
+//! - **Queue per target site.** A restore job's queue key is its target site, so the claim
+//!   query runs the restores of one site one after another, first come, first served (they
+//!   share its rate budget, and a restore's object order assumes nobody else is writing the
+//!   same schema), while restores to other sites run in parallel. A restore whose job waits in
+//!   the queue is `pending`; it holds no job slot.
+//! - **Planning in the job.** A restore started through the API is stored without a plan; its
+//!   job plans it (reading the backup and the target, seconds for a large schema) and stores
+//!   the plan, so a restart resumes with exactly that plan.
+//! - **Every restore ends clearly.** When the job cannot run it (its target site is gone, its
+//!   stored plan or request cannot be read, planning is refused), the row ends `error` with a
+//!   message that says why, never `pending` for ever.
+//! - **STOP.** A claimed restore's job has a stop switch ([`JobCtl`]); [`Jobs::stop_restore`]
+//!   pulls it: the running stage stops starting requests, finishes the ones in flight, records
+//!   them, and `restore::execute` marks the row `stopped`. A restore whose job is still queued
+//!   is marked `stopped` and its job finished at once, in the store.
+//! - **Shutdown** cancels the same switch through the root token. The restore checkpoints like
+//!   a STOP, but the row goes back to `in_progress` and the job to `queued`, so the next start
+//!   resumes it (as after a crash, where `SqliteStore::open` requeues the running job and
+//!   `execute` re-derives the stage in flight from the target).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use parking_lot::Mutex;
-use serde_json::{Value, json};
-use tokio::sync::{OwnedSemaphorePermit, oneshot};
-use tokio_util::sync::CancellationToken;
+use serde::Deserialize as _;
 
-use super::feed::Feed;
-use super::{EnqueueError, Jobs, RestoreJob};
-use crate::api::error_chain;
-use crate::backup::Progress;
-use crate::restore::{self, RestoreEvent};
-use crate::store::{
-    self, Job, JobFilter, JobId, JobStatus, PageRequest, RestoreId, RestoreStatus, RestoreUpdate,
+use super::feed::{Feed, LiveEvent};
+use super::{
+    EnqueueError, JobCtl, JobError, JobOutcome, JobProgress, JobSpec, Jobs, RestoreResult,
+    RestoreSpec, RestoreSummary, RunnerError,
 };
-
-use super::KIND_RESTORE;
+use crate::error::error_chain;
+use crate::restore::{self, RestoreEvent, RestorePlan, RestoreRequest};
+use crate::sites::Site;
+use crate::store::{
+    self, JobFilter, JobId, JobStatus, JobUpdate, PageRequest, Restore, RestoreId, RestoreStatus,
+    RestoreUpdate,
+};
 
 /// Feeds of ended restores kept in memory for late subscribers; older ones fall back to the
 /// store's log.
 const ENDED_FEEDS_KEPT: usize = 100;
+/// Restore rows read per page when looking for restores without a job.
+const ADOPT_PAGE: u32 = 500;
 
-/// The place of a restore job in its site's queue.
-pub(super) struct Turn {
-    /// Fires (or is dropped) when the previous restore of the site has ended.
-    prev: Option<oneshot::Receiver<()>>,
-    /// Dropped when this restore ends, which gives the next one its turn.
-    done: oneshot::Sender<()>,
-}
-
-/// A claimed restore's stop switch.
-struct Stop {
-    token: CancellationToken,
-    by_user: AtomicBool,
-}
-
-/// In-memory restore state of the runner: notifications and queue order, never the record.
+/// In-memory restore state of the runner: notifications and stop switches, never the record.
 #[derive(Default)]
 pub(super) struct RestoreRuntime {
     feeds: Mutex<BTreeMap<RestoreId, Arc<Feed>>>,
     ended: Mutex<VecDeque<RestoreId>>,
-    stops: Mutex<BTreeMap<RestoreId, Arc<Stop>>>,
-    /// Per site, the receiver that fires when the last restore queued for it ends.
-    tails: Mutex<HashMap<String, oneshot::Receiver<()>>>,
+    stops: Mutex<BTreeMap<RestoreId, Arc<JobCtl>>>,
+}
+
+impl RestoreRuntime {
+    /// Registers the stop switch of a claimed restore's job.
+    pub(super) fn register(&self, restore_id: RestoreId, ctl: Arc<JobCtl>) {
+        self.stops.lock().insert(restore_id, ctl);
+    }
 }
 
 /// What [`Jobs::stop_restore`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopOutcome {
-    /// It was pending and is now `stopped`.
+    /// It had not started (or was waiting to resume) and is now `stopped`.
     StoppedPending,
     /// It is running; the stage in flight ends cleanly and the row becomes `stopped`.
     Stopping,
@@ -75,13 +73,27 @@ pub enum StopOutcome {
     AlreadyEnded(RestoreStatus),
 }
 
-/// How waiting for a turn ended.
-enum Wait {
-    Go(OwnedSemaphorePermit),
-    /// Stopped while waiting; holds the predecessor's receiver, which the successor must
-    /// still wait for.
-    StoppedByUser(oneshot::Receiver<()>),
-    Shutdown,
+fn ended(status: RestoreStatus) -> bool {
+    matches!(
+        status,
+        RestoreStatus::Completed | RestoreStatus::Error | RestoreStatus::Stopped
+    )
+}
+
+fn stopped_outcome(restore_id: RestoreId) -> JobOutcome {
+    JobOutcome::Restore(RestoreResult {
+        restore_id,
+        status: RestoreStatus::Stopped,
+        restore: None,
+    })
+}
+
+/// The message stored with a restore that ends in error: the chain, plus what the API said.
+fn row_message(e: &JobError) -> String {
+    match e.body() {
+        Some(body) if !body.is_null() => format!("{}: {body}", e.message()),
+        _ => e.message(),
+    }
 }
 
 impl Jobs {
@@ -95,72 +107,85 @@ impl Jobs {
         restore_id: RestoreId,
         site: &str,
     ) -> Result<JobId, EnqueueError> {
-        if self.root.is_cancelled() {
-            return Err(EnqueueError::ShuttingDown);
-        }
         self.restore_feed_or_new(restore_id);
-        let payload = RestoreJob {
+        let spec = JobSpec::Restore(RestoreSpec {
             restore_id,
             site: site.to_owned(),
-        };
-        let id = self
-            .store
-            .enqueue_job(KIND_RESTORE, payload.to_payload(), (self.clock)())
-            .await?;
-        tracing::info!(job_id = id, restore_id, site, "Restore job enqueued.");
-        self.wake.notify_one();
-        Ok(id)
+        });
+        self.enqueue(&spec).await
     }
 
-    /// Enqueues a job for every unfinished restore that has none: a crash between storing a
-    /// restore and enqueueing its job would otherwise leave it `pending` for ever. Runs once
-    /// at startup, before the first claim.
-    pub(super) async fn adopt_orphan_restores(&self) -> Result<usize, store::Error> {
-        let mut has_job = std::collections::BTreeSet::new();
-        for status in [JobStatus::Queued, JobStatus::Running] {
+    /// The restore ids of queued and running restore jobs, with the job ids.
+    async fn active_restore_jobs(
+        &self,
+        status: Option<JobStatus>,
+    ) -> Result<Vec<(RestoreId, JobId, JobStatus)>, store::Error> {
+        let mut out = Vec::new();
+        let statuses = match status {
+            Some(s) => vec![s],
+            None => vec![JobStatus::Queued, JobStatus::Running],
+        };
+        for status in statuses {
             let filter = JobFilter {
                 status: Some(status),
-                kind: Some(KIND_RESTORE.to_owned()),
+                kind: Some(super::JobKind::Restore.as_str().to_owned()),
             };
+            // Few restore jobs are ever queued or running at once; one generous page suffices.
             let page = PageRequest {
                 limit: 100_000,
                 offset: 0,
             };
             for job in self.store.list_jobs(filter, page).await? {
-                if let Ok(spec) = RestoreJob::from_payload(&job.payload) {
-                    has_job.insert(spec.restore_id);
+                if let Ok(JobSpec::Restore(spec)) = JobSpec::from_stored(&job.kind, &job.payload) {
+                    out.push((spec.restore_id, job.id, job.status));
                 }
             }
         }
-        let mut adopted = 0;
+        Ok(out)
+    }
+
+    /// Enqueues a job for every unfinished restore that has none: a crash between storing a
+    /// restore and enqueueing its job, or a job that failed without ending its restore (older
+    /// builds), would otherwise leave it `pending` for ever. Runs once at startup, before the
+    /// first claim.
+    pub(super) async fn adopt_orphan_restores(&self) -> Result<usize, store::Error> {
+        let has_job: BTreeSet<RestoreId> = self
+            .active_restore_jobs(None)
+            .await?
+            .into_iter()
+            .map(|(restore, _, _)| restore)
+            .collect();
+        let mut orphans = Vec::new();
         let mut offset = 0;
         loop {
-            let page = PageRequest { limit: 500, offset };
+            let page = PageRequest {
+                limit: ADOPT_PAGE,
+                offset,
+            };
             let rows = self.store.list_restores(None, page).await?;
-            // Oldest first, so adopted restores keep their order in their site's queue.
-            for row in rows.iter().rev() {
-                let unfinished = matches!(
-                    row.status,
-                    RestoreStatus::Pending | RestoreStatus::InProgress
-                );
-                if unfinished && !has_job.contains(&row.id) {
-                    tracing::warn!(restore_id = row.id, "Restore without a job; enqueueing it.");
-                    match self.enqueue_restore(row.id, &row.target_site).await {
-                        Ok(_) => {}
-                        Err(EnqueueError::Store(e)) => return Err(e),
-                        // Shutting down: the next start adopts the rest.
-                        Err(EnqueueError::ShuttingDown | EnqueueError::InProgress { .. }) => {
-                            return Ok(adopted);
-                        }
-                    }
-                    adopted += 1;
-                }
+            orphans.extend(
+                rows.iter()
+                    .filter(|r| !ended(r.status) && !has_job.contains(&r.id))
+                    .map(|r| (r.id, r.target_site.clone())),
+            );
+            if rows.len() < ADOPT_PAGE as usize {
+                break;
             }
-            if rows.len() < 500 {
-                return Ok(adopted);
-            }
-            offset += 500;
+            offset += u64::from(ADOPT_PAGE);
         }
+        // Oldest first, so adopted restores keep their order in their site's queue.
+        orphans.sort_unstable();
+        let mut adopted = 0;
+        for (id, site) in orphans {
+            tracing::warn!(restore_id = id, "Restore without a job; enqueueing it.");
+            match self.enqueue_restore(id, &site).await {
+                Ok(_) => adopted += 1,
+                Err(EnqueueError::Store(e)) => return Err(e),
+                // Shutting down: the next start adopts the rest.
+                Err(_) => return Ok(adopted),
+            }
+        }
+        Ok(adopted)
     }
 
     /// The live feed of a restore, if this process has one (it ran or waits here).
@@ -174,185 +199,110 @@ impl Jobs {
         Arc::clone(self.restores.feeds.lock().entry(restore_id).or_default())
     }
 
-    /// Stops a restore: a pending one at once, a running one at the end of its current
-    /// request batch.
+    /// Stops a restore: one whose job waits in the queue at once, a running one at the end of
+    /// its current request batch.
     ///
     /// # Errors
     ///
     /// `store::Error::NotFound` for an unknown restore, or another store error.
     pub async fn stop_restore(&self, restore_id: RestoreId) -> Result<StopOutcome, store::Error> {
         let row = self.store.get_restore(restore_id).await?;
-        let stop = self.restores.stops.lock().get(&restore_id).cloned();
-        if let Some(stop) = &stop {
-            stop.by_user.store(true, Ordering::SeqCst);
-            stop.token.cancel();
-        }
-        match row.status {
-            RestoreStatus::Pending => {
-                let update = RestoreUpdate {
-                    status: Some(RestoreStatus::Stopped),
-                    result: Some(Some("stopped before it started".to_owned())),
-                    ended_at: Some(Some((self.clock)())),
-                    ..Default::default()
-                };
-                self.store.update_restore(restore_id, update).await?;
-                tracing::info!(restore_id, "Pending restore stopped.");
-                Ok(StopOutcome::StoppedPending)
-            }
-            RestoreStatus::InProgress if stop.is_some() => {
+        let ctl = self.restores.stops.lock().get(&restore_id).cloned();
+        let message = match (row.status, &ctl) {
+            (status, _) if ended(status) => return Ok(StopOutcome::AlreadyEnded(status)),
+            (RestoreStatus::InProgress, Some(ctl)) => {
+                ctl.stop_by_user();
                 tracing::info!(restore_id, "Restore stop requested.");
-                Ok(StopOutcome::Stopping)
+                return Ok(StopOutcome::Stopping);
             }
-            // In progress per its row but not claimed yet (queued again after a restart):
-            // mark it, and its job ends without running when claimed.
-            RestoreStatus::InProgress => {
-                let update = RestoreUpdate {
-                    status: Some(RestoreStatus::Stopped),
-                    result: Some(Some("stopped by the user".to_owned())),
-                    ended_at: Some(Some((self.clock)())),
-                    ..Default::default()
-                };
-                self.store.update_restore(restore_id, update).await?;
-                Ok(StopOutcome::StoppedPending)
-            }
-            other => Ok(StopOutcome::AlreadyEnded(other)),
+            (RestoreStatus::Pending, _) => "stopped before it started",
+            // In progress per its row but its job is queued (requeued after a restart).
+            _ => "stopped by the user",
+        };
+        let update = RestoreUpdate {
+            status: Some(RestoreStatus::Stopped),
+            result: Some(Some(message.to_owned())),
+            ended_at: Some(Some(self.clock.now())),
+            ..Default::default()
+        };
+        self.store.update_restore(restore_id, update).await?;
+        match ctl {
+            // Claimed (planning, or waiting to retry): its job ends without running on.
+            Some(ctl) => ctl.stop_by_user(),
+            None => self.finish_queued_restore_job(restore_id).await?,
         }
+        tracing::info!(restore_id, "Restore stopped before it ran.");
+        Ok(StopOutcome::StoppedPending)
     }
 
-    /// The queue place of a restore job just claimed; called by the claim loop in claim
-    /// order, which makes each site's queue first come, first served.
-    pub(super) fn restore_turn(&self, job: &Job) -> Option<Turn> {
-        let spec = RestoreJob::from_payload(&job.payload).ok()?;
-        let (done, next) = oneshot::channel();
-        let prev = self.restores.tails.lock().insert(spec.site, next);
-        // Registered now, not when the turn comes, so a STOP of a waiting restore finds it.
-        self.restores.stops.lock().insert(
-            spec.restore_id,
-            Arc::new(Stop {
-                token: self.root.child_token(),
-                by_user: AtomicBool::new(false),
-            }),
-        );
-        Some(Turn { prev, done })
+    /// Finishes the queued job of a stopped restore in the store, so no stale job remains. A
+    /// job claimed meanwhile finds the row stopped and ends by itself.
+    async fn finish_queued_restore_job(&self, restore_id: RestoreId) -> Result<(), store::Error> {
+        for (restore, job, _) in self.active_restore_jobs(Some(JobStatus::Queued)).await? {
+            if restore != restore_id {
+                continue;
+            }
+            let done = JobUpdate {
+                status: Some(JobStatus::Done),
+                outcome: Some(Some(stopped_outcome(restore_id).to_stored())),
+                only_if: Some(JobStatus::Queued),
+                ..JobUpdate::default()
+            };
+            self.store.update_job(job, done, self.clock.now()).await?;
+        }
+        Ok(())
     }
 
-    /// Runs a restore job; `Ok` holds the result JSON, `Err` the message users see (an
-    /// `Err` while the root token is cancelled means "interrupted": the job is requeued).
+    /// Runs a restore job: plans the restore if its job must, then executes or resumes it.
     pub(super) async fn run_restore(
         &self,
-        job: &Job,
-        turn: Option<Turn>,
-        permit: OwnedSemaphorePermit,
-    ) -> Result<Value, String> {
-        let spec = RestoreJob::from_payload(&job.payload)
-            .map_err(|e| format!("invalid restore job payload: {e}"))?;
-        let id = spec.restore_id;
-        let Some(Turn { prev, done }) = turn else {
-            return Err("restore job without a queue place".to_owned());
-        };
-        let stop = self.restores.stops.lock().get(&id).cloned();
-        let stop = stop.ok_or_else(|| "restore job without a stop switch".to_owned())?;
-        let feed = self.restore_feed_or_new(id);
-        let result = match self.wait_turn(prev, &stop.token, permit).await {
-            Wait::Go(permit) => {
-                let r = self
-                    .execute_restore(job.id, id, &spec.site, &stop, &feed)
-                    .await;
-                drop(permit);
-                drop(done);
-                r
-            }
-            Wait::StoppedByUser(prev) => {
-                // Our successor waits for our `done`; it must still not start before our
-                // predecessor ends, so a relay keeps `done` until then.
-                self.tracker.spawn(async move {
-                    let _ = prev.await;
-                    drop(done);
-                });
-                Ok(json!({ "restore_id": id, "status": "stopped" }))
-            }
-            Wait::Shutdown => {
-                drop(done);
-                Err("interrupted by shutdown while waiting".to_owned())
-            }
-        };
-        self.restores.stops.lock().remove(&id);
-        if !self.root.is_cancelled() {
-            self.end_feed(id, &feed).await;
-        }
-        result
-    }
-
-    /// Waits until the previous restore of the site ended and a job slot is free. The slot
-    /// of the claim is released meanwhile, so waiting restores never block other jobs.
-    async fn wait_turn(
-        &self,
-        prev: Option<oneshot::Receiver<()>>,
-        stop: &CancellationToken,
-        permit: OwnedSemaphorePermit,
-    ) -> Wait {
-        if let Some(mut prev) = prev {
-            drop(permit);
-            tokio::select! {
-                _ = &mut prev => {}
-                () = stop.cancelled() => {
-                    if self.root.is_cancelled() {
-                        return Wait::Shutdown;
-                    }
-                    return Wait::StoppedByUser(prev);
-                }
-            }
-            tokio::select! {
-                p = Arc::clone(&self.slots).acquire_owned() => match p {
-                    Ok(p) => Wait::Go(p),
-                    Err(_) => Wait::Shutdown,
-                },
-                () = self.root.cancelled() => Wait::Shutdown,
-            }
-        } else {
-            Wait::Go(permit)
-        }
-    }
-
-    async fn execute_restore(
-        &self,
         job_id: JobId,
-        id: RestoreId,
-        site_name: &str,
-        stop: &Stop,
-        feed: &Arc<Feed>,
-    ) -> Result<Value, String> {
+        spec: &RestoreSpec,
+        ctl: &JobCtl,
+    ) -> Result<JobOutcome, JobError> {
+        let id = spec.restore_id;
         let row = self
             .store
             .get_restore(id)
             .await
-            .map_err(|e| error_chain(&e))?;
-        if matches!(
-            row.status,
-            RestoreStatus::Stopped | RestoreStatus::Completed | RestoreStatus::Error
-        ) {
+            .map_err(JobError::from_store)?;
+        if ended(row.status) {
             // Stopped while queued (or ended before a crash requeued its job): nothing to run.
-            return Ok(json!({ "restore_id": id, "status": row.status.as_str() }));
+            return Ok(JobOutcome::Restore(RestoreResult {
+                restore_id: id,
+                status: row.status,
+                restore: None,
+            }));
         }
-        let site = self
-            .sites
-            .get(site_name)
-            .ok_or_else(|| format!("target site {site_name:?} is no longer configured"))?;
-        let plan = restore::load_plan(&self.store, id)
-            .await
-            .map_err(|e| error_chain(&e))?;
+        let Some(site) = self.sites.get(&spec.site) else {
+            let e = JobError::from(RunnerError::TargetGone(spec.site.clone()));
+            return Err(self.end_restore(id, e).await);
+        };
+        let plan = match self.restore_plan(&row, &site, ctl).await {
+            Ok(plan) => plan,
+            Err(e) if e.kind() == super::FailureKind::Cancelled && ctl.by_user() => {
+                return Ok(stopped_outcome(id));
+            }
+            Err(e) if e.is_temporary() || e.kind() == super::FailureKind::Cancelled => {
+                return Err(e);
+            }
+            Err(e) => return Err(self.end_restore(id, e).await),
+        };
+        let feed = self.restore_feed_or_new(id);
         let on_event = |e: RestoreEvent| {
             if let RestoreEvent::Progress { stage, done, total }
             | RestoreEvent::StageFinished { stage, done, total } = &e
-                && let Some(live) = self.live.lock().get_mut(&job_id)
             {
-                live.progress = Some(Progress {
-                    stage: stage.to_string(),
-                    done: *done,
-                    total: *total,
-                });
+                self.set_progress(
+                    job_id,
+                    JobProgress {
+                        stage: stage.key().to_owned(),
+                        done: *done,
+                        total: *total,
+                    },
+                );
             }
-            feed.push(serde_json::to_value(&e).unwrap_or_default());
+            feed.push(LiveEvent::from(&e));
         };
         let outcome = restore::execute(
             &self.store,
@@ -360,11 +310,11 @@ impl Jobs {
             id,
             &plan,
             &on_event,
-            stop.token.clone(),
+            ctl.token.clone(),
         )
         .await;
         match outcome {
-            Ok(o) if o.stopped && !stop.by_user.load(Ordering::SeqCst) => {
+            Ok(o) if o.stopped && !ctl.by_user() => {
                 // Shutdown, not STOP: leave the restore to be resumed by the next start.
                 let resume = RestoreUpdate {
                     status: Some(RestoreStatus::InProgress),
@@ -375,7 +325,7 @@ impl Jobs {
                 if let Err(e) = self.store.update_restore(id, resume).await {
                     tracing::warn!(restore_id = id, error = %error_chain(&e), "Marking the restore for resume failed.");
                 }
-                Err("interrupted by shutdown".to_owned())
+                Err(JobError::cancelled())
             }
             Ok(o) => {
                 tracing::info!(
@@ -385,19 +335,162 @@ impl Jobs {
                     stopped = o.stopped,
                     "Restore job finished."
                 );
-                Ok(json!({ "restore_id": id, "restore": o }))
+                let status = if o.stopped {
+                    RestoreStatus::Stopped
+                } else {
+                    RestoreStatus::Completed
+                };
+                Ok(JobOutcome::Restore(RestoreResult {
+                    restore_id: id,
+                    status,
+                    restore: Some(RestoreSummary::from(&o)),
+                }))
             }
-            Err(e) => Err(format!("restore {id} failed: {}", error_chain(&e))),
+            Err(e) => Err(JobError::from_restore(e).context(format!("restore {id} failed"))),
         }
     }
 
-    /// Sends the `end` event from the restore's row and retires old feeds.
-    async fn end_feed(&self, id: RestoreId, feed: &Feed) {
+    /// The restore's plan: the stored one, or, for a restore stored without one, a plan made
+    /// now and stored before anything is executed.
+    async fn restore_plan(
+        &self,
+        row: &Restore,
+        site: &Site,
+        ctl: &JobCtl,
+    ) -> Result<RestorePlan, JobError> {
+        let id = row.id;
+        if !row.plan.is_null() {
+            return restore::load_plan(&self.store, id)
+                .await
+                .map_err(|e| JobError::permanent(e).context("the stored plan cannot be read"));
+        }
+        let req = RestoreRequest::deserialize(&row.options).map_err(|source| {
+            RunnerError::RestoreRequest {
+                restore: id,
+                source,
+            }
+        })?;
+        tracing::info!(restore_id = id, "Planning the restore.");
+        let plan = tokio::select! {
+            planned = restore::plan(&self.store, site.client(), &req) => {
+                planned.map_err(|e| JobError::from_restore(e).context("planning failed"))?
+            }
+            () = ctl.token.cancelled() => return Err(JobError::cancelled()),
+        };
+        let stored = serde_json::to_value(&plan)
+            .map_err(|e| JobError::permanent(e).context("the plan cannot be stored"))?;
+        let update = RestoreUpdate {
+            plan: Some(stored),
+            ..Default::default()
+        };
+        self.store
+            .update_restore(id, update)
+            .await
+            .map_err(JobError::from_store)?;
+        Ok(plan)
+    }
+
+    /// Ends a restore that its job cannot run in `error`, with the reason; returns the error
+    /// for the job.
+    async fn end_restore(&self, id: RestoreId, e: JobError) -> JobError {
+        let e = e.context(format!("restore {id} failed"));
+        let end = RestoreUpdate {
+            status: Some(RestoreStatus::Error),
+            result: Some(Some(row_message(&e))),
+            ended_at: Some(Some(self.clock.now())),
+            ..Default::default()
+        };
+        if let Err(err) = self.store.update_restore(id, end).await {
+            tracing::warn!(restore_id = id, error = %error_chain(&err), "Ending the restore failed.");
+        }
+        e
+    }
+
+    /// Before a retry: the restore is not over, so its row says so (the pipeline marked it
+    /// `error` when the run failed), with what failed and when it runs again.
+    pub(super) async fn restore_retrying(
+        &self,
+        id: RestoreId,
+        e: &JobError,
+        attempt: u32,
+        delay: Duration,
+    ) {
+        let Ok(row) = self.store.get_restore(id).await else {
+            return;
+        };
+        if row.status == RestoreStatus::Pending {
+            // Planning failed; the row stays pending until the next run plans again.
+            return;
+        }
+        let note = RestoreUpdate {
+            status: Some(RestoreStatus::InProgress),
+            result: Some(Some(format!(
+                "run {attempt} failed, retrying in {} s: {}",
+                delay.as_secs(),
+                row_message(e)
+            ))),
+            ended_at: Some(None),
+            ..Default::default()
+        };
+        if let Err(err) = self.store.update_restore(id, note).await {
+            tracing::warn!(restore_id = id, error = %error_chain(&err), "Marking the restore for a retry failed.");
+        }
+    }
+
+    /// Its job goes back to the queue at shutdown: a run that failed temporarily as the daemon
+    /// stopped left the row `error`, which would end the restore at the next start instead of
+    /// resuming it.
+    pub(super) async fn restore_requeued(&self, id: RestoreId) {
+        let Ok(row) = self.store.get_restore(id).await else {
+            return;
+        };
+        if row.status != RestoreStatus::Error {
+            return;
+        }
+        let resume = RestoreUpdate {
+            status: Some(RestoreStatus::InProgress),
+            result: Some(Some(
+                "interrupted by shutdown; resumes at the next start".to_owned(),
+            )),
+            ended_at: Some(None),
+            ..Default::default()
+        };
+        if let Err(e) = self.store.update_restore(id, resume).await {
+            tracing::warn!(restore_id = id, error = %error_chain(&e), "Marking the restore for resume failed.");
+        }
+    }
+
+    /// A STOP while the job waited to retry: the restore ends `stopped` without running on.
+    pub(super) async fn restore_stopped_waiting(
+        &self,
+        id: RestoreId,
+    ) -> Result<JobOutcome, JobError> {
+        let end = RestoreUpdate {
+            status: Some(RestoreStatus::Stopped),
+            result: Some(Some("stopped by the user".to_owned())),
+            ended_at: Some(Some(self.clock.now())),
+            ..Default::default()
+        };
+        self.store
+            .update_restore(id, end)
+            .await
+            .map_err(JobError::from_store)?;
+        Ok(stopped_outcome(id))
+    }
+
+    /// After a restore's job ended: drops its stop switch and, unless the daemon is shutting
+    /// down (the restore resumes after the restart), sends the feed's `end` event.
+    pub(super) async fn restore_ended(&self, id: RestoreId) {
+        self.restores.stops.lock().remove(&id);
+        if self.root.is_cancelled() {
+            return;
+        }
+        let feed = self.restore_feed_or_new(id);
         match self.store.get_restore(id).await {
-            Ok(row) => feed.end(row.status.as_str(), row.result.as_deref()),
+            Ok(row) => feed.end(row.status, row.result.as_deref()),
             Err(e) => {
                 tracing::warn!(restore_id = id, error = %error_chain(&e), "Reading the ended restore failed.");
-                feed.end("error", None);
+                feed.end(RestoreStatus::Error, None);
             }
         }
         let mut ended = self.restores.ended.lock();

@@ -6,13 +6,12 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{
-    Backup, BackupFilter, BackupId, BackupPage, BadBlob, DeleteStats, Entry, Error, Job, JobFilter,
-    JobId, JobStatus, NewBackup, NewEntry, PageRequest, Phase, PhaseState, PutStats, RecoverStats,
-    Result, Store, SyncedSchema,
+    Backup, BackupFilter, BackupId, BackupPage, BadBlob, DeleteStats, Enqueued, Entry, Error, Job,
+    JobFilter, JobId, JobUpdate, NewBackup, NewEntry, NewJob, PageRequest, Phase, PhaseState,
+    PutStats, RecoverStats, Result, Store, SyncedSchema,
 };
 
 /// Cheap-to-clone async wrapper around an `Arc<dyn Store>`; every method mirrors the
@@ -161,14 +160,8 @@ impl AsyncStore {
     }
 
     /// See [`Store::enqueue_job`].
-    pub async fn enqueue_job(
-        &self,
-        kind: &str,
-        payload: Value,
-        now: OffsetDateTime,
-    ) -> Result<JobId> {
-        let kind = kind.to_owned();
-        self.run(move |s| s.enqueue_job(&kind, &payload, now)).await
+    pub async fn enqueue_job(&self, new: NewJob, now: OffsetDateTime) -> Result<Enqueued> {
+        self.run(move |s| s.enqueue_job(&new, now)).await
     }
 
     /// See [`Store::claim_next_job`].
@@ -180,13 +173,10 @@ impl AsyncStore {
     pub async fn update_job(
         &self,
         job: JobId,
-        status: JobStatus,
-        error: Option<&str>,
+        update: JobUpdate,
         now: OffsetDateTime,
-    ) -> Result<()> {
-        let error = error.map(str::to_owned);
-        self.run(move |s| s.update_job(job, status, error.as_deref(), now))
-            .await
+    ) -> Result<bool> {
+        self.run(move |s| s.update_job(job, &update, now)).await
     }
 
     /// See [`Store::get_job`].

@@ -113,7 +113,7 @@ impl Error {
 }
 
 /// What is wrong with a stored blob.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum BlobProblem {
@@ -125,6 +125,18 @@ pub enum BlobProblem {
     LengthMismatch,
     /// It decompresses, but the SHA-256 of the content is not the key.
     HashMismatch,
+}
+
+impl BlobProblem {
+    /// The snake_case spelling of the API and of `backups verify`'s lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlobProblem::Missing => "missing",
+            BlobProblem::Undecodable => "undecodable",
+            BlobProblem::LengthMismatch => "length_mismatch",
+            BlobProblem::HashMismatch => "hash_mismatch",
+        }
+    }
 }
 
 impl fmt::Display for BlobProblem {

@@ -208,7 +208,7 @@ pub struct NewBackup {
 }
 
 /// A backup's metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Backup {
     /// Id.
     pub id: BackupId,
@@ -342,7 +342,7 @@ pub struct RecoverStats {
 }
 
 /// A blob of a backup that fails verification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BadBlob {
     /// Its key.
     pub hash: String,
@@ -383,25 +383,71 @@ pub enum JobStatus {
 }
 string_enum!(JobStatus { Queued => "queued", Running => "running", Done => "done", Failed => "failed" });
 
-/// A job row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A job row. The store keeps a job's spec, outcome and failure as JSON and knows nothing of
+/// their types: the runner (`crate::jobs`) gives them their meaning and versions them.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     /// Id (also the queue order).
     pub id: JobId,
-    /// What to run: "backup", "restore", "sync", ...
+    /// What to run: "backup", "restore", "export", "verify", ...
     pub kind: String,
-    /// Parameters, interpreted by the runner for `kind`.
+    /// The job's spec, interpreted by the runner for `kind`.
     pub payload: serde_json::Value,
     /// Where it is.
     pub status: JobStatus,
     /// When it was enqueued.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last status change.
-    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// Why it failed (a persisted message for users, not an error chain).
     pub error: Option<String>,
+    /// Runs started so far (the first and every retry).
+    pub attempts: u32,
+    /// Jobs of the same key never run at the same time (see [`Store::claim_next_job`]).
+    pub queue_key: Option<String>,
+    /// What a done job produced (the runner's typed outcome as JSON).
+    pub outcome: Option<serde_json::Value>,
+    /// How a failed job failed (the runner's typed failure as JSON).
+    pub failure: Option<serde_json::Value>,
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// What to run.
+    pub kind: String,
+    /// Its spec.
+    pub payload: serde_json::Value,
+    /// Jobs of the same key run one at a time, oldest first.
+    pub queue_key: Option<String>,
+    /// Refuse the job while another of the same key is queued or running.
+    pub unique: bool,
+}
+
+/// What [`Store::enqueue_job`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// The job was added with this id.
+    Added(JobId),
+    /// A job of the same key is queued or running (this one), so nothing was added.
+    Active(JobId),
+}
+
+/// Changes to a job row; `None` leaves a column as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobUpdate {
+    /// New status.
+    pub status: Option<JobStatus>,
+    /// New error message (`Some(None)` clears it).
+    pub error: Option<Option<String>>,
+    /// New outcome JSON (`Some(None)` clears it).
+    pub outcome: Option<Option<serde_json::Value>>,
+    /// New failure JSON (`Some(None)` clears it).
+    pub failure: Option<Option<serde_json::Value>>,
+    /// New attempt count.
+    pub attempts: Option<u32>,
+    /// Apply only if the job has this status now (e.g. finish a job only while it is queued).
+    pub only_if: Option<JobStatus>,
 }
 
 /// Filters for [`Store::list_jobs`].
@@ -555,37 +601,29 @@ pub trait Store: RestoreStore + SiteStore + Send + Sync + 'static {
     /// [`Error::Sqlite`].
     fn list_synced_schemas(&self, site: Option<&str>) -> Result<Vec<SyncedSchema>>;
 
-    /// Adds a `queued` job.
+    /// Adds a `queued` job; with [`NewJob::unique`], only if no job of the same queue key is
+    /// queued or running (checked and added in one transaction).
     ///
     /// # Errors
     ///
-    /// [`Error::Sqlite`].
-    fn enqueue_job(
-        &self,
-        kind: &str,
-        payload: &serde_json::Value,
-        now: OffsetDateTime,
-    ) -> Result<JobId>;
+    /// [`Error::Sqlite`], [`Error::Json`].
+    fn enqueue_job(&self, new: &NewJob, now: OffsetDateTime) -> Result<Enqueued>;
 
-    /// Atomically takes the oldest `queued` job and marks it `running`.
+    /// Atomically takes the oldest `queued` job whose queue key has no `running` job and marks
+    /// it `running`: jobs of one key run one at a time, first come, first served, whichever
+    /// process claims them.
     ///
     /// # Errors
     ///
     /// [`Error::Sqlite`].
     fn claim_next_job(&self, now: OffsetDateTime) -> Result<Option<Job>>;
 
-    /// Sets a job's status and error message.
+    /// Applies `update` to a job; `false` when [`JobUpdate::only_if`] did not match.
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`], [`Error::Sqlite`].
-    fn update_job(
-        &self,
-        job: JobId,
-        status: JobStatus,
-        error: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<()>;
+    /// [`Error::NotFound`], [`Error::Sqlite`], [`Error::Json`].
+    fn update_job(&self, job: JobId, update: &JobUpdate, now: OffsetDateTime) -> Result<bool>;
 
     /// One job.
     ///

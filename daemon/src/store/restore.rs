@@ -79,7 +79,7 @@ pub struct NewRestore {
     pub target_site: String,
     /// The request as JSON (destination and options).
     pub options: Value,
-    /// The plan as JSON (`restore::RestorePlan`).
+    /// The plan as JSON (`restore::RestorePlan`); JSON `null` for a restore whose job plans it.
     pub plan: Value,
     /// When it was created.
     pub created_at: OffsetDateTime,
@@ -100,7 +100,7 @@ pub struct Restore {
     pub stage: Option<String>,
     /// The request as JSON.
     pub options: Value,
-    /// The plan as JSON.
+    /// The plan as JSON (`null` until the restore's job planned it).
     #[serde(skip)]
     pub plan: Value,
     /// `{stage key: {"done", "total", "finished"}}`.
@@ -131,6 +131,8 @@ pub struct RestoreUpdate {
     pub stage: Option<String>,
     /// New counts JSON.
     pub counts: Option<Value>,
+    /// The plan, once a restore created without one (planned by its job) has been planned.
+    pub plan: Option<Value>,
     /// New result message (`Some(None)` clears it).
     pub result: Option<Option<String>>,
     /// The schema created on the target: (id, key).
@@ -165,7 +167,8 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
-    fn as_str(self) -> &'static str {
+    /// `info`, `warn` or `error`, as stored and as the API spells it.
+    pub fn as_str(self) -> &'static str {
         match self {
             LogLevel::Info => "info",
             LogLevel::Warn => "warn",
@@ -380,6 +383,7 @@ impl RestoreStore for SqliteStore {
 
     fn update_restore(&self, id: RestoreId, u: &RestoreUpdate) -> Result<()> {
         let counts = u.counts.as_ref().map(serde_json::to_string).transpose()?;
+        let plan = u.plan.as_ref().map(serde_json::to_string).transpose()?;
         let (schema_id, schema_key) = match &u.new_schema {
             Some((i, k)) => (Some(i.as_str()), Some(k.as_str())),
             None => (None, None),
@@ -397,7 +401,8 @@ impl RestoreStore for SqliteStore {
                    new_schema_id = COALESCE(?7, new_schema_id), \
                    new_schema_key = COALESCE(?8, new_schema_key), \
                    started_at = COALESCE(started_at, ?9), \
-                   ended_at = CASE WHEN ?10 THEN ?11 ELSE ended_at END \
+                   ended_at = CASE WHEN ?10 THEN ?11 ELSE ended_at END, \
+                   plan = COALESCE(?12, plan) \
                  WHERE id = ?1",
                 params![
                     id,
@@ -411,6 +416,7 @@ impl RestoreStore for SqliteStore {
                     u.started_at.map(millis),
                     u.ended_at.is_some(),
                     u.ended_at.flatten().map(millis),
+                    plan,
                 ],
             )?;
             Ok(())

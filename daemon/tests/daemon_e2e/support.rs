@@ -18,6 +18,8 @@ pub const SITE_TOKEN: &str = "tok-e2e-3b9f1c0d5a";
 /// Bearer token of the daemon's TCP listener.
 pub const API_TOKEN: &str = "api-e2e-77c2d9e41f";
 pub const DEADLINE: Duration = Duration::from_secs(60);
+/// Retries of temporary job failures wait milliseconds, not the default seconds.
+pub const JOBS: &str = "[jobs]\nretry_base_ms = 50\nretry_max_ms = 200\n";
 /// The simulator runs without rate limits, so the client's governor need not pace requests
 /// (per-object history calls would otherwise take 20 ms each).
 pub const LIMITS: &str = "[sites.limits]\naql_legacy_per_minute = 1000000\naql_per_minute = 1000000\n\
@@ -59,7 +61,7 @@ impl Env {
              [[sites]]\nname = \"s1\"\nflavor = \"cloud\"\napi_url = \"{}\"\nsite_url = \"{}\"\n\
              email = \"{}\"\ntoken_file = \"token.txt\"\n{LIMITS}\
              [[sites]]\nname = \"wrongtoken\"\napi_url = \"{}\"\nsite_url = \"{}\"\n\
-             email = \"{}\"\ntoken = \"not-the-token\"\n{LIMITS}",
+             email = \"{}\"\ntoken = \"not-the-token\"\n{LIMITS}{JOBS}",
             site.api_url, site.site_url, site.email, site.api_url, site.site_url, site.email
         );
         std::fs::write(dir.path().join("assetark.toml"), config).expect("config");
@@ -183,6 +185,17 @@ impl Env {
         self.cli_json(&["backups", "list"]).await["total"]
             .as_u64()
             .expect("total")
+    }
+
+    /// Makes the simulator answer the next `count` requests with `status`.
+    pub async fn sim_force(&self, status: u16, count: u32) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/__sim/force", self.sim.url()))
+            .json(&json!({ "status": status, "count": count }))
+            .send()
+            .await
+            .expect("admin call");
+        assert!(r.status().is_success());
     }
 
     pub async fn sim_latency(&self, ms: u64) {

@@ -3,7 +3,7 @@
 //! CLI), the CLI runner, polling, and an independent view of the target sites through plain
 //! HTTP (objects counted by `ORIGINAL_ID`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -35,6 +35,11 @@ pub struct Env {
 
 impl Env {
     pub async fn new(objects: u32) -> Env {
+        Self::with_control(objects, "").await
+    }
+
+    /// Like [`Env::new`], with extra `[control]` keys (e.g. a short request timeout).
+    pub async fn with_control(objects: u32, control: &str) -> Env {
         let toml = format!(
             "admin_api = true\n[rate_limits]\nenabled = false\n\
              [[sites]]\nname = \"s1\"\nemail = \"admin@s1.example\"\ntoken = \"{S1_TOKEN}\"\n\
@@ -49,7 +54,7 @@ impl Env {
         let s1 = sim.site("s1").expect("site s1").clone();
         std::fs::write(dir.path().join("s1.token"), format!("{S1_TOKEN}\n")).expect("token");
         let config = format!(
-            "[store]\npath = \"data/assetark.db\"\n[control]\nsocket = \"ctl.sock\"\n\
+            "[store]\npath = \"data/assetark.db\"\n[control]\nsocket = \"ctl.sock\"\n{control}\n\
              [[sites]]\nname = \"s1\"\napi_url = \"{}\"\nsite_url = \"{}\"\nemail = \"{}\"\n\
              token_file = \"s1.token\"\n{LIMITS}",
             s1.api_url, s1.site_url, s1.email
@@ -199,6 +204,17 @@ impl Env {
         job["result"]["backup"]["id"].as_i64().expect("backup id")
     }
 
+    /// Makes the simulator answer the next `count` requests with `status`.
+    pub async fn force(&self, status: u16, count: u32) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/__sim/force", self.sim.url()))
+            .json(&json!({ "status": status, "count": count }))
+            .send()
+            .await
+            .expect("admin call");
+        assert!(r.status().is_success());
+    }
+
     /// Sets the simulator's added latency per request.
     pub async fn latency(&self, ms: u64) {
         let r = reqwest::Client::new()
@@ -341,4 +357,63 @@ pub async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
         assert!(t0.elapsed() < DEADLINE, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+pub fn ended(r: &Value) -> bool {
+    matches!(
+        r["status"].as_str(),
+        Some("completed" | "error" | "stopped")
+    )
+}
+
+/// Asserts that schema `key` on `site` holds each object of the source schema exactly once.
+pub async fn assert_each_object_once(env: &Env, source_key: &str, site: &str, key: &str) -> usize {
+    let source: BTreeSet<String> = env
+        .site("s1")
+        .objects(source_key)
+        .await
+        .into_iter()
+        .map(|(id, orig)| orig.unwrap_or(id))
+        .collect();
+    let restored = env.site(site).objects(key).await;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (id, orig) in &restored {
+        let orig = orig
+            .clone()
+            .unwrap_or_else(|| panic!("object {id} without ORIGINAL_ID"));
+        *seen.entry(orig).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "duplicated objects in {site}/{key}: {twice:?}"
+    );
+    let got: BTreeSet<String> = seen.into_keys().collect();
+    let missing: Vec<_> = source.difference(&got).collect();
+    assert!(
+        missing.is_empty(),
+        "objects missing in {site}/{key}: {missing:?}"
+    );
+    assert_eq!(got, source);
+    source.len()
+}
+
+/// The full log of a restore via `restores log ID --full`.
+pub async fn full_log(env: &Env, id: i64) -> Vec<Value> {
+    let out = env
+        .cli(&["restores", "log", &id.to_string(), "--full"])
+        .await;
+    out.ok(&["restores", "log", "--full"]);
+    serde_json::from_str::<Vec<Value>>(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+/// Per-object entries (no `Level`): asserts one per object key and returns the keys.
+pub fn object_entries(log: &[Value]) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for e in log.iter().filter(|e| e.get("Level").is_none()) {
+        let key = e["ObjectKey"].as_str().expect("ObjectKey").to_owned();
+        assert_eq!(e["Result"], true, "{e}");
+        assert!(keys.insert(key.clone()), "two log entries for {key}");
+    }
+    keys
 }

@@ -2,53 +2,91 @@
 //!
 //! The queue is a table, not a channel, so a restart resumes work: `recover()` puts jobs that
 //! were `running` back to `queued`. Claiming is one `UPDATE ... RETURNING` under the write
-//! lock, so two runners can never take the same job.
+//! lock, so two runners (or two daemons on one file) can never take the same job, and it
+//! skips jobs whose queue key has a running job: the per-key queue (restores of one target
+//! site) lives in this query, not in a process's memory.
 
 use rusqlite::{OptionalExtension as _, Row, Transaction, params};
 use time::OffsetDateTime;
 
 use super::{from_millis, to_millis, to_u64};
 use crate::store::error::{Error, Result};
-use crate::store::{Job, JobFilter, JobId, JobStatus, PageRequest, SyncedSchema};
+use crate::store::{
+    Enqueued, Job, JobFilter, JobId, JobStatus, JobUpdate, NewJob, PageRequest, SyncedSchema,
+};
 
 /// Columns read by [`job_from_row`], in its order.
-const JOB_COLUMNS: &str = "id, kind, payload, status, created_at, updated_at, error";
+const JOB_COLUMNS: &str = "id, kind, payload, status, created_at, updated_at, error, attempts, queue_key, outcome, failure";
+
+/// A JSON column, read leniently: text that is not JSON comes back as a JSON string, so one
+/// damaged row cannot make the claim query (and with it the whole queue) fail; the runner
+/// then fails that job with a clear message instead.
+fn json_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<serde_json::Value>> {
+    let Some(text) = row.get::<_, Option<String>>(i)? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    ))
+}
 
 fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
-    let payload: String = row.get(2)?;
     Ok(Job {
         id: row.get(0)?,
         kind: row.get(1)?,
-        payload: serde_json::from_str(&payload).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        payload: json_col(row, 2)?.unwrap_or_default(),
         status: row.get(3)?,
         created_at: from_millis(row.get(4)?)?,
         updated_at: from_millis(row.get(5)?)?,
         error: row.get(6)?,
+        attempts: u32::try_from(row.get::<_, i64>(7)?).unwrap_or(0),
+        queue_key: row.get(8)?,
+        outcome: json_col(row, 9)?,
+        failure: json_col(row, 10)?,
     })
 }
 
 pub(super) fn enqueue(
     tx: &Transaction<'_>,
-    kind: &str,
+    new: &NewJob,
     payload: &str,
     now: OffsetDateTime,
-) -> Result<JobId> {
+) -> Result<Enqueued> {
+    if new.unique
+        && let Some(key) = &new.queue_key
+    {
+        let active: Option<JobId> = tx
+            .prepare_cached(
+                "SELECT id FROM jobs WHERE queue_key = ?1 AND status IN (?2, ?3) \
+                 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![key, JobStatus::Queued, JobStatus::Running], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(id) = active {
+            return Ok(Enqueued::Active(id));
+        }
+    }
     let now = to_millis(now);
     tx.execute(
-        "INSERT INTO jobs (kind, payload, status, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![kind, payload, JobStatus::Queued, now],
+        "INSERT INTO jobs (kind, payload, status, created_at, updated_at, queue_key) \
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+        params![new.kind, payload, JobStatus::Queued, now, new.queue_key],
     )?;
-    Ok(tx.last_insert_rowid())
+    Ok(Enqueued::Added(tx.last_insert_rowid()))
 }
 
 pub(super) fn claim_next(tx: &Transaction<'_>, now: OffsetDateTime) -> Result<Option<Job>> {
+    // Oldest first over all keys; a job whose key has a running job waits, and since every
+    // job of a key waits alike, the oldest of a key is always the next of that key to run.
     let job = tx
         .prepare_cached(&format!(
             "UPDATE jobs SET status = ?1, updated_at = ?2 \
-             WHERE id = (SELECT id FROM jobs WHERE status = ?3 ORDER BY id LIMIT 1) \
+             WHERE id = (SELECT j.id FROM jobs j WHERE j.status = ?3 \
+                 AND (j.queue_key IS NULL OR NOT EXISTS \
+                     (SELECT 1 FROM jobs r WHERE r.queue_key = j.queue_key AND r.status = ?1)) \
+                 ORDER BY j.id LIMIT 1) \
              RETURNING {JOB_COLUMNS}"
         ))?
         .query_row(
@@ -62,18 +100,46 @@ pub(super) fn claim_next(tx: &Transaction<'_>, now: OffsetDateTime) -> Result<Op
 pub(super) fn update(
     tx: &Transaction<'_>,
     job: JobId,
-    status: JobStatus,
-    error: Option<&str>,
+    u: &JobUpdate,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<bool> {
+    let json = |v: &Option<Option<serde_json::Value>>| -> Result<(bool, Option<String>)> {
+        Ok(match v {
+            None => (false, None),
+            Some(None) => (true, None),
+            Some(Some(v)) => (true, Some(serde_json::to_string(v)?)),
+        })
+    };
+    let (set_outcome, outcome) = json(&u.outcome)?;
+    let (set_failure, failure) = json(&u.failure)?;
     let changed = tx.execute(
-        "UPDATE jobs SET status = ?2, error = ?3, updated_at = ?4 WHERE id = ?1",
-        params![job, status, error, to_millis(now)],
+        "UPDATE jobs SET \
+           status = COALESCE(?2, status), \
+           error = CASE WHEN ?3 THEN ?4 ELSE error END, \
+           outcome = CASE WHEN ?5 THEN ?6 ELSE outcome END, \
+           failure = CASE WHEN ?7 THEN ?8 ELSE failure END, \
+           attempts = COALESCE(?9, attempts), \
+           updated_at = ?10 \
+         WHERE id = ?1 AND (?11 IS NULL OR status = ?11)",
+        params![
+            job,
+            u.status,
+            u.error.is_some(),
+            u.error.clone().flatten(),
+            set_outcome,
+            outcome,
+            set_failure,
+            failure,
+            u.attempts,
+            to_millis(now),
+            u.only_if,
+        ],
     )?;
-    match changed {
-        0 => Err(Error::not_found("job", job)),
-        _ => Ok(()),
+    if changed > 0 {
+        return Ok(true);
     }
+    // Nothing changed: either the guard did not match or there is no such job.
+    get(tx, job).map(|_| false)
 }
 
 pub(super) fn requeue_running(tx: &Transaction<'_>) -> Result<u64> {
@@ -184,17 +250,52 @@ mod tests {
         offset: 0,
     };
 
+    fn job(kind: &str, payload: serde_json::Value) -> NewJob {
+        NewJob {
+            kind: kind.into(),
+            payload,
+            queue_key: None,
+            unique: false,
+        }
+    }
+
+    fn keyed(kind: &str, key: &str) -> NewJob {
+        NewJob {
+            queue_key: Some(key.into()),
+            ..job(kind, json!({}))
+        }
+    }
+
+    fn added(e: Enqueued) -> JobId {
+        match e {
+            Enqueued::Added(id) => id,
+            Enqueued::Active(id) => panic!("job {id} is active"),
+        }
+    }
+
+    fn set_status(status: JobStatus, error: Option<&str>) -> JobUpdate {
+        JobUpdate {
+            status: Some(status),
+            error: Some(error.map(str::to_owned)),
+            ..JobUpdate::default()
+        }
+    }
+
     #[test]
     fn jobs_are_claimed_in_order_once_and_requeued_by_recover() {
         let (dir, store) = store();
         let t0 = datetime!(2025-01-01 00:00 UTC);
         let t1 = datetime!(2025-01-01 00:01 UTC);
-        let a = store
-            .enqueue_job("backup", &json!({"schema": "ITSM"}), t0)
-            .unwrap();
-        let b = store
-            .enqueue_job("restore", &json!({"backup": 1}), t0)
-            .unwrap();
+        let a = added(
+            store
+                .enqueue_job(&job("backup", json!({"schema": "ITSM"})), t0)
+                .unwrap(),
+        );
+        let b = added(
+            store
+                .enqueue_job(&job("restore", json!({"backup": 1})), t0)
+                .unwrap(),
+        );
         assert!(b > a);
 
         let first = store.claim_next_job(t1).unwrap().unwrap();
@@ -206,13 +307,17 @@ mod tests {
         assert!(store.claim_next_job(t1).unwrap().is_none());
 
         store
-            .update_job(b, JobStatus::Failed, Some("site unreachable"), t1)
+            .update_job(
+                b,
+                &set_status(JobStatus::Failed, Some("site unreachable")),
+                t1,
+            )
             .unwrap();
         let failed = store.get_job(b).unwrap();
         assert_eq!(failed.status, JobStatus::Failed);
         assert_eq!(failed.error.as_deref(), Some("site unreachable"));
         assert!(matches!(
-            store.update_job(999, JobStatus::Done, None, t1),
+            store.update_job(999, &set_status(JobStatus::Done, None), t1),
             Err(Error::NotFound { what: "job", .. })
         ));
 
@@ -241,6 +346,87 @@ mod tests {
             )
             .unwrap();
         assert_eq!(restores.len(), 1);
+    }
+
+    #[test]
+    fn jobs_of_one_queue_key_run_one_at_a_time_in_order() {
+        let (_dir, store) = store();
+        let t = datetime!(2025-01-01 00:00 UTC);
+        let a1 = added(store.enqueue_job(&keyed("restore", "site:a"), t).unwrap());
+        let a2 = added(store.enqueue_job(&keyed("restore", "site:a"), t).unwrap());
+        let b1 = added(store.enqueue_job(&keyed("restore", "site:b"), t).unwrap());
+        let free = added(store.enqueue_job(&job("verify", json!({})), t).unwrap());
+        let claim = || store.claim_next_job(t).unwrap().map(|j| j.id);
+        // a2 waits behind a1; the other key and the keyless job go meanwhile.
+        assert_eq!(claim(), Some(a1));
+        assert_eq!(claim(), Some(b1));
+        assert_eq!(claim(), Some(free));
+        assert_eq!(claim(), None);
+        let a3 = added(store.enqueue_job(&keyed("restore", "site:a"), t).unwrap());
+        store
+            .update_job(a1, &set_status(JobStatus::Done, None), t)
+            .unwrap();
+        assert_eq!(claim(), Some(a2), "the oldest of the key goes first");
+        assert_eq!(claim(), None);
+        store
+            .update_job(a2, &set_status(JobStatus::Failed, Some("x")), t)
+            .unwrap();
+        assert_eq!(claim(), Some(a3));
+    }
+
+    #[test]
+    fn unique_jobs_are_refused_while_one_of_their_key_is_active_and_updates_can_be_guarded() {
+        let (_dir, store) = store();
+        let t = datetime!(2025-01-01 00:00 UTC);
+        let unique = NewJob {
+            unique: true,
+            ..keyed("backup", "backup:s/ITSM")
+        };
+        let first = added(store.enqueue_job(&unique, t).unwrap());
+        assert_eq!(
+            store.enqueue_job(&unique, t).unwrap(),
+            Enqueued::Active(first)
+        );
+        store.claim_next_job(t).unwrap();
+        assert_eq!(
+            store.enqueue_job(&unique, t).unwrap(),
+            Enqueued::Active(first)
+        );
+        // A guarded update applies only in the expected status.
+        let finish_queued = JobUpdate {
+            only_if: Some(JobStatus::Queued),
+            outcome: Some(Some(json!({"kind": "backup"}))),
+            ..set_status(JobStatus::Done, None)
+        };
+        assert!(!store.update_job(first, &finish_queued, t).unwrap());
+        assert_eq!(store.get_job(first).unwrap().status, JobStatus::Running);
+        let done = JobUpdate {
+            outcome: Some(Some(json!({"kind": "backup"}))),
+            attempts: Some(2),
+            ..set_status(JobStatus::Done, None)
+        };
+        assert!(store.update_job(first, &done, t).unwrap());
+        let row = store.get_job(first).unwrap();
+        assert_eq!(row.outcome, Some(json!({"kind": "backup"})));
+        assert_eq!((row.attempts, row.failure), (2, None));
+        assert_eq!(row.queue_key.as_deref(), Some("backup:s/ITSM"));
+        let second = added(store.enqueue_job(&unique, t).unwrap());
+        assert!(second > first);
+    }
+
+    #[test]
+    fn a_payload_that_is_not_json_does_not_block_the_queue() {
+        let (_dir, store) = store();
+        let t = datetime!(2025-01-01 00:00 UTC);
+        let id = added(store.enqueue_job(&job("backup", json!({})), t).unwrap());
+        store
+            .write(|tx| {
+                tx.execute("UPDATE jobs SET payload = 'not json' WHERE id = ?1", [id])?;
+                Ok(())
+            })
+            .unwrap();
+        let claimed = store.claim_next_job(t).unwrap().unwrap();
+        assert_eq!(claimed.payload, json!("not json"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_restore.sql"),
     include_str!("../migrations/0003_sites.sql"),
+    include_str!("../migrations/0004_jobs.sql"),
 ];
 
 /// The schema version this build writes.

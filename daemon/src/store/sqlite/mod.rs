@@ -23,9 +23,9 @@ use time::OffsetDateTime;
 
 use super::{Backup, Result};
 use super::{
-    BackupFilter, BackupId, BackupPage, BackupStatus, BackupType, BadBlob, DeleteStats, Entry, Job,
-    JobFilter, JobId, JobStatus, NewBackup, NewEntry, PageRequest, Phase, PhaseState, PhaseStatus,
-    PutStats, RecoverStats, Store, SyncedSchema,
+    BackupFilter, BackupId, BackupPage, BackupStatus, BackupType, BadBlob, DeleteStats, Enqueued,
+    Entry, Job, JobFilter, JobId, JobStatus, JobUpdate, NewBackup, NewEntry, NewJob, PageRequest,
+    Phase, PhaseState, PhaseStatus, PutStats, RecoverStats, Store, SyncedSchema,
 };
 
 /// Backend name recorded in every backup this store writes.
@@ -211,28 +211,17 @@ impl Store for SqliteStore {
         self.read(|tx| jobs::list_synced_schemas(tx, site))
     }
 
-    fn enqueue_job(
-        &self,
-        kind: &str,
-        payload: &serde_json::Value,
-        now: OffsetDateTime,
-    ) -> Result<JobId> {
-        let payload = serde_json::to_string(payload)?;
-        self.write(|tx| jobs::enqueue(tx, kind, &payload, now))
+    fn enqueue_job(&self, new: &NewJob, now: OffsetDateTime) -> Result<Enqueued> {
+        let payload = serde_json::to_string(&new.payload)?;
+        self.write(|tx| jobs::enqueue(tx, new, &payload, now))
     }
 
     fn claim_next_job(&self, now: OffsetDateTime) -> Result<Option<Job>> {
         self.write(|tx| jobs::claim_next(tx, now))
     }
 
-    fn update_job(
-        &self,
-        job: JobId,
-        status: JobStatus,
-        error: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<()> {
-        self.write(|tx| jobs::update(tx, job, status, error, now))
+    fn update_job(&self, job: JobId, update: &JobUpdate, now: OffsetDateTime) -> Result<bool> {
+        self.write(|tx| jobs::update(tx, job, update, now))
     }
 
     fn get_job(&self, job: JobId) -> Result<Job> {

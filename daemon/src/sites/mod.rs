@@ -1,6 +1,6 @@
-//! [`Sites`]: the Assets sites the daemon knows, with one [`AssetsClient`] each, shared by the
-//! control API and every job on that site, so all of them draw on the same rate budget (the
-//! client's governor lives inside it).
+//! The site registry. [`Sites`]: the Assets sites the daemon knows, with one [`AssetsClient`]
+//! each, shared by the control API and every job on that site, so all of them draw on the
+//! same rate budget (the client's governor lives inside it).
 //!
 //! Sites come from two places: the config file (fixed for the life of the process) and the
 //! control API (`assetark sites add`), which stores them (see `store::sites`) so they survive
@@ -8,22 +8,29 @@
 //! kept as an environment variable name, a file path, or, when given inline, sealed with the
 //! daemon's key (see `secrets`). Lookups hand out `Arc<Site>`, so a job keeps its client even
 //! if the site is removed while it runs.
+//!
+//! The registry depends only on the client, the config, the store and the clock: the control
+//! API and the job runner both use it, and it uses neither.
+
+mod secrets;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use serde::Serialize;
-use time::OffsetDateTime;
+use serde::{Deserialize, Serialize};
 
-use super::secrets::{KeyError, Sealed, TokenKey};
 use crate::assets::{self, AssetsClient, Limits, Secret, SiteConn};
+use crate::clock::SharedClock;
 use crate::config::{FLAVOR_CLOUD, SiteConfig, check_http_url, valid_site_name};
+use crate::error::error_chain;
 use crate::store::{self, AsyncStore, StoredSite, StoredToken};
 
+pub use secrets::{KEY_BYTES, KeyError, NONCE_BYTES, Sealed, TokenKey};
+
 /// Where a site is defined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// The config file; removed only by editing it.
@@ -38,8 +45,49 @@ pub struct Site {
     client: AssetsClient,
 }
 
+impl Origin {
+    /// `config` or `api`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Config => "config",
+            Origin::Api => "api",
+        }
+    }
+}
+
+/// Where the token of a site added through the API comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// An environment variable of the daemon.
+    Env,
+    /// A file the daemon reads.
+    File,
+    /// Given inline; stored sealed with the daemon's key.
+    Inline,
+}
+
+impl TokenSource {
+    fn of(token: &StoredToken) -> TokenSource {
+        match token {
+            StoredToken::Env(_) => TokenSource::Env,
+            StoredToken::File(_) => TokenSource::File,
+            StoredToken::Inline { .. } => TokenSource::Inline,
+        }
+    }
+
+    /// `env`, `file` or `inline`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Env => "env",
+            TokenSource::File => "file",
+            TokenSource::Inline => "inline",
+        }
+    }
+}
+
 /// The public face of a site: everything but its tokens (only their number and source).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteInfo {
     /// Unique name.
     pub name: String,
@@ -56,8 +104,8 @@ pub struct SiteInfo {
     /// Config file or API.
     pub source: Origin,
     /// For an added site: `env`, `file` or `inline` (sealed in the store).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_source: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_source: Option<TokenSource>,
 }
 
 impl Site {
@@ -130,12 +178,24 @@ pub enum SiteError {
 }
 
 /// Every site the daemon knows: the config's, in file order, then the added ones by name.
-#[derive(Default)]
 pub struct Sites {
     sites: RwLock<Vec<Arc<Site>>>,
     key: Option<TokenKey>,
     /// Serialises adds, so two requests for one name can't both pass the "exists?" check.
     add_lock: tokio::sync::Mutex<()>,
+    clock: SharedClock,
+}
+
+impl Default for Sites {
+    /// No sites, no key, the system clock.
+    fn default() -> Self {
+        Sites {
+            sites: RwLock::default(),
+            key: None,
+            add_lock: tokio::sync::Mutex::new(()),
+            clock: crate::clock::system(),
+        }
+    }
 }
 
 impl Sites {
@@ -149,6 +209,7 @@ impl Sites {
     pub fn from_config(
         sites: &[SiteConfig],
         key: Option<TokenKey>,
+        clock: SharedClock,
     ) -> Result<Sites, (String, assets::Error)> {
         let sites = sites
             .iter()
@@ -173,6 +234,7 @@ impl Sites {
             sites: RwLock::new(sites),
             key,
             add_lock: tokio::sync::Mutex::new(()),
+            clock,
         })
     }
 
@@ -197,7 +259,7 @@ impl Sites {
                     continue;
                 }
             };
-            let source = stored.token.source();
+            let source = TokenSource::of(&stored.token);
             match build(
                 &stored.name,
                 &stored.api_url,
@@ -211,7 +273,7 @@ impl Sites {
                     loaded += 1;
                 }
                 Err(e) => {
-                    tracing::warn!(site = %stored.name, error = %crate::api::error_chain(&e), "A stored site was skipped.");
+                    tracing::warn!(site = %stored.name, error = %error_chain(&e), "A stored site was skipped.");
                 }
             }
         }
@@ -228,8 +290,7 @@ impl Sites {
                     nonce: nonce.clone(),
                     ciphertext: sealed.clone(),
                 };
-                key.open(&stored.name, &sealed)
-                    .map_err(|e| crate::api::error_chain(&e))
+                key.open(&stored.name, &sealed).map_err(|e| error_chain(&e))
             }
         }
     }
@@ -326,7 +387,7 @@ impl Sites {
             }
             other => other,
         };
-        let source = stored_token.source();
+        let source = TokenSource::of(&stored_token);
         let site = build(
             &new.name,
             &api_url,
@@ -353,14 +414,14 @@ impl Sites {
             site_url,
             email: new.email.trim().to_owned(),
             token: stored_token,
-            created_at: OffsetDateTime::now_utc(),
+            created_at: self.clock.now(),
         };
         if !store.add_site(stored).await? {
             return Err(SiteError::Exists(new.name));
         }
         let info = site.info.clone();
         self.sites.write().push(Arc::new(site));
-        tracing::info!(site = %info.name, token_source = source, "Site added.");
+        tracing::info!(site = %info.name, token_source = source.as_str(), "Site added.");
         Ok(info)
     }
 
@@ -392,7 +453,7 @@ fn build(
     site_url: &str,
     email: &str,
     token: Secret,
-    source: &'static str,
+    source: TokenSource,
 ) -> Result<Site, assets::Error> {
     let conn = SiteConn {
         name: name.to_owned(),

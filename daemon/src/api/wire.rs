@@ -1,0 +1,494 @@
+//! The control API's wire types: every request body and every JSON answer, as one set of
+//! structs that the handlers serialize and the CLI (or any Rust client) deserializes, so the
+//! compiler checks both sides of each field.
+//!
+//! Field names are a contract (README, issues): they are only ever added. Types that belong to
+//! a part of the daemon are defined there and re-exported here (a backup is `store::Backup`, a
+//! job view `jobs::JobView`, a site `sites::SiteInfo`, a restore plan `restore::RestorePlan`),
+//! so the CLI needs nothing but this module to read any answer.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::store::{BackupId, JobId, RestoreId};
+
+pub use crate::jobs::feed::LiveEvent;
+pub use crate::jobs::{
+    BackupOutcome, ExportReport, FailureKind, JobFailure, JobKind, JobOutcome, JobProgress,
+    JobSpec, JobView, RestoreResult, RestoreSummary, StageTally, VerifyReport,
+};
+pub use crate::restore::{AttrAction, Destination, RestorePlan};
+pub use crate::sites::{Origin, SiteInfo, TokenSource};
+pub use crate::store::{
+    Backup, BackupStatus, BackupType, BadBlob, BlobProblem, JobStatus, LogLevel, Phase, PhaseState,
+    PhaseStatus, RestoreStatus,
+};
+
+/// Every error: `{"error": {"code", "message", "fields"?}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The error of an [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable snake_case code clients may match on.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// One message per offending field (422 only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
+
+// ---- sites ---------------------------------------------------------------------------------
+
+/// `GET /v1/sites`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteList {
+    /// The config's sites in file order, then the added ones.
+    pub items: Vec<SiteInfo>,
+}
+
+/// A token as sent to `POST /v1/sites`: serializable (the CLI must send it) but its `Debug`
+/// shows nothing, so it cannot reach a log by accident.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TokenText(String);
+
+impl TokenText {
+    /// Wraps a token.
+    pub fn new(token: impl Into<String>) -> Self {
+        TokenText(token.into())
+    }
+
+    /// The token itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for TokenText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenText(redacted)")
+    }
+}
+
+/// `POST /v1/sites` body: exactly one of the token fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddSiteRequest {
+    /// Unique name.
+    pub name: String,
+    /// Assets REST base URL.
+    pub api_url: String,
+    /// Jira site URL.
+    pub site_url: String,
+    /// Account e-mail.
+    pub email: String,
+    /// An environment variable of the daemon holding the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// A file (absolute path) the daemon reads the token from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+    /// The token itself (stored sealed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenText>,
+}
+
+/// `DELETE /v1/sites/{site}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRemoved {
+    /// The site removed.
+    pub removed: String,
+}
+
+/// `POST /v1/sites/{site}/test`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteTested {
+    /// The site.
+    pub site: String,
+    /// Always true in a success answer.
+    pub ok: bool,
+    /// Who the credentials belong to, as the site's Jira says.
+    pub user: SiteUser,
+}
+
+/// The account a site's credentials belong to (Jira's `myself`, with all its fields).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SiteUser {
+    /// Display name.
+    #[serde(
+        rename = "displayName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub display_name: Option<String>,
+    /// Account id.
+    #[serde(rename = "accountId", default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// Everything else the site said.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+// ---- schemas -------------------------------------------------------------------------------
+
+/// `GET /v1/sites/{site}/schemas` and `POST .../schemas/sync`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaList {
+    /// The site.
+    pub site: String,
+    /// Its synced schemas, by key.
+    pub items: Vec<SchemaView>,
+}
+
+/// One synced schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaView {
+    /// Schema id.
+    pub id: String,
+    /// Schema key.
+    pub key: String,
+    /// Schema name.
+    pub name: String,
+    /// Objects at sync time.
+    pub object_count: u64,
+    /// When the sync ran.
+    #[serde(with = "time::serde::rfc3339")]
+    pub synced_at: OffsetDateTime,
+    /// The newest complete backup of the schema.
+    pub last_backup: Option<LastBackup>,
+}
+
+/// The newest complete backup of a schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastBackup {
+    /// Backup id.
+    pub id: BackupId,
+    /// When it started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// Its objects.
+    pub object_count: u64,
+}
+
+// ---- backups and jobs ----------------------------------------------------------------------
+
+/// `POST /v1/backups` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartBackupRequest {
+    /// Site name.
+    pub site: String,
+    /// Schema key.
+    pub schema: String,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `manual` (default) or `scheduled`; checked by hand so a wrong value is a 422.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub backup_type: Option<String>,
+}
+
+/// The answer of every route that starts a job (202, `Location: /v1/jobs/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStarted {
+    /// The job.
+    pub job_id: JobId,
+    /// `queued`.
+    pub status: JobStatus,
+}
+
+/// `GET /v1/backups`: one page of the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupList {
+    /// This page, newest first.
+    pub items: Vec<Backup>,
+    /// Page number, from 1.
+    pub page: u64,
+    /// Backups per page.
+    pub per_page: u32,
+    /// Backups reachable through the pages (at most 50 without a date filter).
+    pub total: u64,
+    /// Number of pages.
+    pub pages: u64,
+    /// Backups matching the filters in the store; larger than `total` when capped.
+    pub matching: u64,
+}
+
+/// `GET /v1/backups/{id}`: the backup and its entry counts per kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupDetail {
+    /// The backup.
+    #[serde(flatten)]
+    pub backup: Backup,
+    /// Entries per manifest kind.
+    pub entries: BTreeMap<String, u64>,
+}
+
+/// `DELETE /v1/backups/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupDeleted {
+    /// The backup deleted.
+    pub deleted: BackupId,
+    /// Blobs no other backup used.
+    pub blobs_removed: u64,
+    /// Their compressed bytes.
+    pub bytes_freed: u64,
+}
+
+/// `POST /v1/backups/{id}/export` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    /// Directory to write into, absolute.
+    pub out: PathBuf,
+}
+
+// ---- restores ------------------------------------------------------------------------------
+
+/// `POST /v1/restores` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRestoreRequest {
+    /// The backup.
+    pub backup_id: BackupId,
+    /// Destination: `new-schema` (or `new_schema`); checked by hand so a wrong value is a 422.
+    pub to: String,
+    /// Name of the new schema.
+    pub name: String,
+    /// Key of the new schema.
+    pub key: String,
+    /// Target site; default: the backup's own site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// Plan only: answer with the plan, change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// `POST /v1/restores` with `dry_run`: the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DryRun {
+    /// Always true.
+    pub dry_run: bool,
+    /// What the restore would do.
+    pub plan: RestorePlan,
+}
+
+/// `POST /v1/restores`: the restore stored and its job queued (202, `Location`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreStarted {
+    /// The restore.
+    pub restore_id: RestoreId,
+    /// Its job.
+    pub job_id: JobId,
+    /// `pending`.
+    pub status: RestoreStatus,
+}
+
+/// `GET /v1/restores`: one page of the history, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreList {
+    /// This page.
+    pub items: Vec<RestoreView>,
+    /// Page number, from 1.
+    pub page: u64,
+    /// Restores per page.
+    pub per_page: u32,
+}
+
+/// One restore as the history lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreView {
+    /// Id.
+    pub id: RestoreId,
+    /// The backup restored.
+    pub backup_id: BackupId,
+    /// Where it comes from (known once planned).
+    pub source: SourceView,
+    /// Where it goes.
+    pub destination: DestinationView,
+    /// Where it is.
+    pub status: RestoreStatus,
+    /// Key of the stage in flight (or the last one).
+    pub stage: Option<String>,
+    /// Its name ("Restoring object entries").
+    pub stage_name: Option<String>,
+    /// `in progress (Restoring object entries)`, `completed`, ...
+    pub status_text: String,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it (first) started.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    /// When it last ended.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+    /// Result message (the error for `error`).
+    pub result: Option<String>,
+}
+
+/// The source schema of a restore.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SourceView {
+    /// Site of the backup.
+    pub site: Option<String>,
+    /// Schema id.
+    pub schema_id: Option<String>,
+    /// Schema key.
+    pub schema_key: Option<String>,
+    /// Schema name.
+    pub schema_name: Option<String>,
+    /// Objects in the backup.
+    pub objects: Option<u64>,
+}
+
+/// The destination of a restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationView {
+    /// `new_schema`, ...
+    pub kind: Option<String>,
+    /// Target site.
+    pub site: String,
+    /// Key of the schema on the target.
+    pub schema_key: Option<String>,
+    /// Name of the schema on the target.
+    pub schema_name: Option<String>,
+    /// Id of the schema created on the target.
+    pub schema_id: Option<String>,
+    /// Where the schema opens in Jira, once created.
+    pub link: Option<String>,
+}
+
+/// `GET /v1/restores/{id}`: the restore with its per-stage counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreDetail {
+    /// What the history shows.
+    #[serde(flatten)]
+    pub view: RestoreView,
+    /// Per stage in execution order.
+    pub counts: Vec<StageCount>,
+    /// The request as stored.
+    pub options: Value,
+    /// The plan in numbers (null until the restore's job planned it).
+    pub plan: PlanBrief,
+    /// The latest live count, between checkpoints, while in progress.
+    pub progress: Option<LiveProgress>,
+}
+
+/// Done/total of one stage of a restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageCount {
+    /// Stage key.
+    pub stage: String,
+    /// Its name.
+    pub name: String,
+    /// Items done.
+    pub done: u64,
+    /// Items in the stage.
+    pub total: u64,
+    /// Whether it ran to its end.
+    pub finished: bool,
+    /// Whether it started.
+    pub started: bool,
+}
+
+/// A restore's plan in numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PlanBrief {
+    /// Objects to restore.
+    pub objects: Option<u64>,
+    /// Why the destination conflicts with the target, if it does.
+    pub conflict: Option<String>,
+    /// Requests the plan expects.
+    pub requests: Option<u64>,
+}
+
+/// The live count of the stage in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveProgress {
+    /// Stage key.
+    pub stage: String,
+    /// Its name.
+    pub stage_name: Option<String>,
+    /// Items done.
+    pub done: u64,
+    /// Items in the stage.
+    pub total: u64,
+}
+
+/// `POST /v1/restores/{id}/stop`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopAnswer {
+    /// The restore.
+    pub restore_id: RestoreId,
+    /// `stopped` (it had not started: 200) or `stopping` (the stage in flight ends: 202).
+    pub status: StopStatus,
+}
+
+/// What a stop did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopStatus {
+    /// Stopped at once.
+    Stopped,
+    /// Stopping at the end of the batch in flight.
+    Stopping,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn tokens_never_show_in_debug_and_errors_keep_their_shape() {
+        let req = AddSiteRequest {
+            name: "s".into(),
+            api_url: "u".into(),
+            site_url: "u".into(),
+            email: "e".into(),
+            token_env: None,
+            token_file: None,
+            token: Some(TokenText::new("sekret")),
+        };
+        assert!(!format!("{req:?}").contains("sekret"));
+        assert_eq!(serde_json::to_value(&req).unwrap()["token"], "sekret");
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: "not_found".into(),
+                message: "no".into(),
+                fields: BTreeMap::new(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({"error": {"code": "not_found", "message": "no"}})
+        );
+        let user: SiteUser =
+            serde_json::from_value(json!({"accountId": "a1", "active": true})).unwrap();
+        assert_eq!(user.account_id.as_deref(), Some("a1"));
+        assert_eq!(
+            serde_json::to_value(&user).unwrap(),
+            json!({"accountId": "a1", "active": true})
+        );
+    }
+}

@@ -1,0 +1,365 @@
+//! The command line's arguments (clap derive): every subcommand and option of `assetark`.
+//! Commands and their output live in the sibling modules; this file only says what a user
+//! may type.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "assetark",
+    version,
+    about = "Back up and restore Jira Service Management Assets schemas",
+    after_help = "Every command but `serve` and `demo` talks to a running daemon over its control socket."
+)]
+pub struct Cli {
+    /// Daemon config file; the CLI reads only its [control].socket.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Control socket of the daemon, when no --config is given.
+    #[arg(long, global = true, value_name = "PATH", env = "ASSETARK_SOCKET")]
+    pub socket: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon (needs --config).
+    Serve,
+    /// Sites ("target instances"): list, test, add, remove.
+    #[command(subcommand)]
+    Sites(SitesCmd),
+    /// Schemas of a site.
+    #[command(subcommand)]
+    Schemas(SchemasCmd),
+    /// Start a backup.
+    #[command(subcommand)]
+    Backup(BackupCmd),
+    /// Stored backups.
+    #[command(subcommand)]
+    Backups(BackupsCmd),
+    /// Start a restore.
+    #[command(subcommand)]
+    Restore(RestoreCmd),
+    /// Restore history: list, show, stop, log.
+    #[command(subcommand)]
+    Restores(RestoresCmd),
+    /// Back up a simulated site end to end, with no config and nothing left behind.
+    Demo(DemoArgs),
+}
+
+/// `sites ...`.
+#[derive(Debug, Subcommand)]
+pub enum SitesCmd {
+    /// List the sites, from the config and added ones (never their tokens).
+    List,
+    /// Test the connection and credentials of a site.
+    Test {
+        /// Site name.
+        name: String,
+    },
+    /// Add a site; it is tested first and saved only if the test passes.
+    Add(AddSiteArgs),
+    /// Remove a site added with `sites add` (config sites are removed in the config file).
+    Remove {
+        /// Site name.
+        name: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// `sites add` options.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("token_source").required(true).args(["token_env", "token_file", "token"])))]
+pub struct AddSiteArgs {
+    /// Site name (letters, digits, '-', '_', '.').
+    pub name: String,
+    /// Assets REST base, e.g. https://api.atlassian.com/jsm/assets/workspace/ID/v1.
+    #[arg(long, value_name = "URL")]
+    pub api_url: String,
+    /// Jira site, e.g. https://example.atlassian.net.
+    #[arg(long, value_name = "URL")]
+    pub site_url: String,
+    /// Account e-mail.
+    #[arg(long)]
+    pub email: String,
+    /// Environment variable of the daemon that holds the API token.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// File (readable by the daemon) that holds the API token.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// The API token itself, stored encrypted; `-` reads it from stdin (keeps it out of the
+    /// process list and shell history).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+/// `restore ...`.
+#[derive(Debug, Subcommand)]
+pub enum RestoreCmd {
+    /// Restore a backup (runs as a job in the daemon).
+    Start(RestoreArgs),
+}
+
+/// Restore destinations.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ToArg {
+    /// A new schema; its name and key must be unused on the target site.
+    NewSchema,
+}
+
+/// `restore start` options.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore.
+    #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+    pub backup_id: i64,
+    /// Where to restore to.
+    #[arg(long, value_enum)]
+    pub to: ToArg,
+    /// Name of the new schema.
+    #[arg(long)]
+    pub name: String,
+    /// Key of the new schema (2-10 uppercase letters and digits).
+    #[arg(long)]
+    pub key: String,
+    /// Target site (default: the backup's own site).
+    #[arg(long, value_name = "TARGET_SITE")]
+    pub site: Option<String>,
+    /// Print the plan and change nothing.
+    #[arg(long, conflicts_with = "wait")]
+    pub dry_run: bool,
+    /// Wait for the restore to end, showing stage progress.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// `restores ...`.
+#[derive(Debug, Subcommand)]
+pub enum RestoresCmd {
+    /// Restore history, newest first.
+    List {
+        /// Only restores to this target site.
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// One restore with its per-stage counts.
+    Show {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+    },
+    /// Stop a restore: the stage in flight ends cleanly; a pending one never starts.
+    Stop {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The last events of a restore; --follow streams them live, --full prints the whole log.
+    Log {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+        /// Stream events until the restore ends.
+        #[arg(long, conflicts_with = "full")]
+        follow: bool,
+        /// The full per-object log as JSON.
+        #[arg(long)]
+        full: bool,
+    },
+}
+
+/// `schemas ...`.
+#[derive(Debug, Subcommand)]
+pub enum SchemasCmd {
+    /// Fetch the schema list of a site and store it.
+    Sync {
+        /// Site name.
+        #[arg(long)]
+        site: String,
+    },
+    /// Show the synced schemas of a site with their last backup.
+    List {
+        /// Site name.
+        #[arg(long)]
+        site: String,
+    },
+}
+
+/// `backup ...`.
+#[derive(Debug, Subcommand)]
+pub enum BackupCmd {
+    /// Back up one schema (runs as a job in the daemon).
+    Run(RunArgs),
+}
+
+/// `backup run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Site name.
+    #[arg(long)]
+    pub site: String,
+    /// Schema key, e.g. ITSM.
+    #[arg(long, value_name = "KEY")]
+    pub schema: String,
+    /// Free text stored with the backup.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Wait for the backup to finish, showing progress.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// Backup types, as the API spells them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TypeArg {
+    /// Started by a user.
+    Manual,
+    /// Started by a schedule.
+    Scheduled,
+}
+
+/// `backups ...`.
+#[derive(Debug, Subcommand)]
+pub enum BackupsCmd {
+    /// List backups, newest first, 20 a page (without dates: the newest 50).
+    List(ListArgs),
+    /// Show one backup.
+    Show {
+        /// Backup id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+    },
+    /// Delete a backup and the data only it uses.
+    Delete {
+        /// Backup id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Re-hash every blob of a backup; exits 1 if any is corrupt.
+    Verify {
+        /// Backup id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+    },
+    /// Write a backup as plain JSON files into a directory.
+    Export {
+        /// Backup id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+        /// Target directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+/// `backups list` filters.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this site.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Only this schema key.
+    #[arg(long, value_name = "KEY")]
+    pub schema: Option<String>,
+    /// Only this type.
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    pub backup_type: Option<TypeArg>,
+    /// Started on or after (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Started on or before this day (YYYY-MM-DD), or before this time (RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Page number, from 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub page: Option<u64>,
+}
+
+/// `demo` options.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Objects in the simulated schema.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
+    pub objects: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn documented_command_lines_parse() {
+        for line in [
+            "assetark --config f serve",
+            "assetark serve --config f",
+            "assetark --config f sites list",
+            "assetark --config f sites test prod",
+            "assetark --config f sites add s2 --api-url http://h/a --site-url http://h --email e --token-env V",
+            "assetark --config f sites add s2 --api-url http://h/a --site-url http://h --email e --token-file p",
+            "assetark --config f sites add s2 --api-url http://h/a --site-url http://h --email e --token t",
+            "assetark --config f sites remove s2 --yes",
+            "assetark --config f restore start 1 --to new-schema --name N --key NK --site s2 --dry-run --json",
+            "assetark --config f restore start 1 --to new-schema --name N --key NK --wait",
+            "assetark --config f restores list --site s --json",
+            "assetark --config f restores show 1 --json",
+            "assetark --config f restores stop 1 --yes",
+            "assetark --config f restores log 1 --follow",
+            "assetark --config f restores log 1 --full",
+            "assetark --config f restores log 1",
+            "assetark --config f schemas sync --site s",
+            "assetark --config f schemas list --site s",
+            "assetark --config f backup run --site s --schema K --description d --wait --json",
+            "assetark --config f backups list --site s --schema K --type manual --from 2025-01-01 --to 2025-02-01 --page 2 --json",
+            "assetark --config f backups show 1",
+            "assetark --config f backups delete 1 --yes",
+            "assetark --config f backups verify 1",
+            "assetark --config f backups export 1 --out d",
+            "assetark demo",
+        ] {
+            let args = line.split(' ');
+            if let Err(e) = Cli::try_parse_from(args) {
+                panic!("{line}: {e}");
+            }
+        }
+        for bad in [
+            "assetark backups show abc",
+            "assetark backups show 0",
+            "assetark backups list --page 0",
+            "assetark backups list --type weekly",
+            "assetark backup run --site s",
+            "assetark sites add s2 --api-url u --site-url u --email e",
+            "assetark sites add s2 --api-url u --site-url u --email e --token-env V --token t",
+            "assetark restore start 1 --to existing --name N --key K",
+            "assetark restore start 1 --to new-schema --name N --key K --dry-run --wait",
+            "assetark restores log 1 --follow --full",
+        ] {
+            let err = Cli::try_parse_from(bad.split(' ')).expect_err(bad);
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The jobs that work on backups: a backup of a schema ([`crate::backup::run`]), the export of
+//! a backup into a directory, and the verification of a backup's blobs. Each returns its
+//! typed outcome or a classified [`JobError`]; the runner (`super`) retries and records.
+
+use super::{
+    BackupOutcome, BackupSpec, ExportReport, ExportSpec, JobCtl, JobError, JobOutcome, JobProgress,
+    Jobs, RunnerError, VerifyReport, VerifySpec,
+};
+use crate::backup::{self, Progress};
+use crate::clock::{Clock as _, SystemClock};
+use crate::store::JobId;
+
+/// The backup pipeline takes its clock as a function pointer, which cannot carry the shared
+/// clock; until it takes a `SharedClock`, its timestamps come from the system clock.
+fn pipeline_now_ms() -> i64 {
+    SystemClock.now_ms()
+}
+
+impl Jobs {
+    /// Runs a backup job.
+    pub(super) async fn run_backup(
+        &self,
+        id: JobId,
+        spec: &BackupSpec,
+        ctl: &JobCtl,
+    ) -> Result<JobOutcome, JobError> {
+        let site = self
+            .sites
+            .get(&spec.site)
+            .ok_or_else(|| RunnerError::SiteGone(spec.site.clone()))?;
+        let on_progress = |p: Progress| {
+            self.set_progress(
+                id,
+                JobProgress {
+                    stage: p.stage,
+                    done: p.done,
+                    total: p.total,
+                },
+            );
+        };
+        let backup_id = backup::run(
+            site.client(),
+            &self.store,
+            &spec.request(),
+            &on_progress,
+            ctl.token.clone(),
+            pipeline_now_ms,
+        )
+        .await
+        .map_err(JobError::from_backup)?;
+        let backup = self
+            .store
+            .get_backup(backup_id)
+            .await
+            .map_err(JobError::from_store)?;
+        tracing::info!(backup_id, objects = backup.object_count, "Backup complete.");
+        Ok(JobOutcome::Backup(BackupOutcome { backup }))
+    }
+
+    /// Runs an export job.
+    pub(super) async fn run_export(&self, spec: &ExportSpec) -> Result<JobOutcome, JobError> {
+        let summary = backup::export(&self.store, spec.backup_id, &spec.out)
+            .await
+            .map_err(|e| JobError::from_backup(e).context("export failed"))?;
+        tracing::info!(backup_id = spec.backup_id, out = %spec.out.display(), "Backup exported.");
+        Ok(JobOutcome::Export(ExportReport::from(summary)))
+    }
+
+    /// Runs a verify job.
+    pub(super) async fn run_verify(&self, spec: &VerifySpec) -> Result<JobOutcome, JobError> {
+        let id = spec.backup_id;
+        let bad = self
+            .store
+            .run(move |s| {
+                s.get_backup(id)?;
+                s.verify(id)
+            })
+            .await
+            .map_err(JobError::from_store)?;
+        if bad.is_empty() {
+            tracing::info!(backup_id = id, "Backup verified.");
+        } else {
+            tracing::warn!(
+                backup_id = id,
+                bad_blobs = bad.len(),
+                "Backup failed verification."
+            );
+        }
+        Ok(JobOutcome::Verify(VerifyReport {
+            backup: id,
+            ok: bad.is_empty(),
+            bad_blobs: bad,
+        }))
+    }
+}

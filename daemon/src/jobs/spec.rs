@@ -1,0 +1,341 @@
+//! [`JobSpec`]: what a job runs, as stored in the `jobs` table's `payload` column.
+//!
+//! The payload is a persisted format (a queued job survives an upgrade): versioned JSON tagged
+//! by kind, `{"version": 1, "kind": "backup", "site": ..., "schema": ...}`. Within a version
+//! fields are only ever added, with defaults; a new kind is a new variant (post-restore tasks
+//! and scheduled backups will be `{"kind": "task", ...}` and a backup spec with a schedule
+//! field), so neither needs a store migration: the `kind` column is free text and the claim
+//! query only looks at the queue key.
+//!
+//! Payloads written before specs were versioned (store schema 3 and older) carry no `version`
+//! and no `kind`: [`JobSpec::from_stored`] reads them by the row's `kind` column (version 0).
+//! A payload from a newer build, of an unknown kind or of the wrong shape is a [`SpecError`],
+//! which the runner turns into a permanent failure with that message.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::store::{BackupId, BackupType, RestoreId};
+
+/// The spec format this build writes.
+pub const SPEC_VERSION: u32 = 1;
+
+/// Kinds of jobs, as the `kind` column and the spec's tag spell them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum JobKind {
+    /// Back up one schema.
+    Backup,
+    /// Run (plan, then execute or resume) one restore.
+    Restore,
+    /// Write a backup as plain files.
+    Export,
+    /// Re-hash every blob of a backup.
+    Verify,
+}
+
+impl JobKind {
+    /// The spelling of the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Backup => "backup",
+            JobKind::Restore => "restore",
+            JobKind::Export => "export",
+            JobKind::Verify => "verify",
+        }
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a job runs, per kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum JobSpec {
+    /// A backup of one schema.
+    Backup(BackupSpec),
+    /// A stored restore.
+    Restore(RestoreSpec),
+    /// An export of a backup into a directory.
+    Export(ExportSpec),
+    /// A verification of a backup.
+    Verify(VerifySpec),
+}
+
+/// What a backup job backs up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupSpec {
+    /// Site name.
+    pub site: String,
+    /// Schema key.
+    pub schema: String,
+    /// Free text for the backup.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Manual or scheduled.
+    #[serde(rename = "type", default = "manual")]
+    pub backup_type: BackupType,
+}
+
+fn manual() -> BackupType {
+    BackupType::Manual
+}
+
+/// What a restore job runs: the restore row (which holds the request and, once planned, the
+/// plan) and its target site, which names the queue the job waits in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreSpec {
+    /// The restore row.
+    pub restore_id: RestoreId,
+    /// Target site name.
+    pub site: String,
+}
+
+/// What an export job writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportSpec {
+    /// The backup.
+    pub backup_id: BackupId,
+    /// The directory (absolute).
+    pub out: PathBuf,
+}
+
+/// What a verify job checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifySpec {
+    /// The backup.
+    pub backup_id: BackupId,
+}
+
+/// The stored form: the spec with its format version.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    version: u32,
+    #[serde(flatten)]
+    spec: JobSpec,
+}
+
+/// Why a stored payload is not a spec this build can run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// The `kind` column names no kind this build knows.
+    #[error("unknown job kind {0:?}")]
+    UnknownKind(String),
+    /// The payload was written by a newer build.
+    #[error(
+        "job spec version {found} is newer than this build supports ({SPEC_VERSION}); upgrade assetark"
+    )]
+    Newer {
+        /// The version found.
+        found: u64,
+    },
+    /// The payload's kind is not the row's.
+    #[error("the job's payload is a {payload} spec but its kind is {column}")]
+    KindMismatch {
+        /// The `kind` column.
+        column: String,
+        /// The payload's tag.
+        payload: JobKind,
+    },
+    /// The payload does not have the shape of its kind.
+    #[error("invalid {kind} job spec")]
+    Invalid {
+        /// The kind.
+        kind: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl JobSpec {
+    /// The kind.
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobSpec::Backup(_) => JobKind::Backup,
+            JobSpec::Restore(_) => JobKind::Restore,
+            JobSpec::Export(_) => JobKind::Export,
+            JobSpec::Verify(_) => JobKind::Verify,
+        }
+    }
+
+    /// The queue key: restores of one target site run one at a time, in order; a backup of a
+    /// site and schema is unique while queued or running. Migration `0004_jobs.sql` derives
+    /// the same keys for jobs stored before it; the two must agree.
+    pub fn queue_key(&self) -> Option<String> {
+        match self {
+            JobSpec::Backup(b) => Some(format!("backup:{}/{}", b.site, b.schema)),
+            JobSpec::Restore(r) => Some(format!("restore-site:{}", r.site)),
+            JobSpec::Export(_) | JobSpec::Verify(_) => None,
+        }
+    }
+
+    /// The stored JSON (current version).
+    pub fn to_payload(&self) -> Value {
+        // Plain strings, numbers and paths serialize into a Value without failing.
+        serde_json::to_value(Stored {
+            version: SPEC_VERSION,
+            spec: self.clone(),
+        })
+        .unwrap_or(Value::Null)
+    }
+
+    /// Reads a stored payload of a row of `kind`, migrating older versions.
+    ///
+    /// # Errors
+    ///
+    /// A [`SpecError`] saying why the payload cannot be run.
+    pub fn from_stored(kind: &str, payload: &Value) -> Result<JobSpec, SpecError> {
+        let invalid = |source| SpecError::Invalid {
+            kind: kind.to_owned(),
+            source,
+        };
+        let Some(version) = payload.get("version") else {
+            return Self::from_v0(kind, payload).map_err(invalid);
+        };
+        match version.as_u64() {
+            Some(v) if v > u64::from(SPEC_VERSION) => return Err(SpecError::Newer { found: v }),
+            _ => {}
+        }
+        let stored = Stored::deserialize(payload).map_err(|e| match payload.get("kind") {
+            Some(Value::String(k)) if !KNOWN.contains(&k.as_str()) => {
+                SpecError::UnknownKind(k.clone())
+            }
+            _ => invalid(e),
+        })?;
+        if stored.spec.kind().as_str() != kind {
+            return Err(SpecError::KindMismatch {
+                column: kind.to_owned(),
+                payload: stored.spec.kind(),
+            });
+        }
+        Ok(stored.spec)
+    }
+
+    /// Version 0: the kind's fields alone, written by builds before specs were versioned
+    /// (only backups and restores existed then).
+    fn from_v0(kind: &str, payload: &Value) -> Result<JobSpec, serde_json::Error> {
+        match kind {
+            "backup" => BackupSpec::deserialize(payload).map(JobSpec::Backup),
+            "restore" => RestoreSpec::deserialize(payload).map(JobSpec::Restore),
+            other => Err(serde::de::Error::custom(format!(
+                "no version and kind {other:?}: not a job this build can read"
+            ))),
+        }
+    }
+}
+
+/// Tags this build knows.
+const KNOWN: [&str; 4] = ["backup", "restore", "export", "verify"];
+
+impl BackupSpec {
+    /// The pipeline's request.
+    pub fn request(&self) -> crate::backup::BackupRequest {
+        crate::backup::BackupRequest {
+            site: self.site.clone(),
+            schema_key: self.schema.clone(),
+            backup_type: self.backup_type,
+            description: self.description.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn specs_round_trip_with_their_version_and_kind() {
+        let specs = [
+            JobSpec::Backup(BackupSpec {
+                site: "prod".into(),
+                schema: "ITSM".into(),
+                description: Some("before upgrade".into()),
+                backup_type: BackupType::Scheduled,
+            }),
+            JobSpec::Restore(RestoreSpec {
+                restore_id: 3,
+                site: "dst".into(),
+            }),
+            JobSpec::Export(ExportSpec {
+                backup_id: 1,
+                out: "/tmp/x".into(),
+            }),
+            JobSpec::Verify(VerifySpec { backup_id: 9 }),
+        ];
+        for spec in specs {
+            let payload = spec.to_payload();
+            assert_eq!(payload["version"], SPEC_VERSION);
+            assert_eq!(payload["kind"], spec.kind().as_str());
+            let back = JobSpec::from_stored(spec.kind().as_str(), &payload).unwrap();
+            assert_eq!(back, spec);
+        }
+        let backup = JobSpec::Backup(BackupSpec {
+            site: "s".into(),
+            schema: "K".into(),
+            description: None,
+            backup_type: BackupType::Manual,
+        });
+        assert_eq!(
+            backup.to_payload(),
+            json!({"version": 1, "kind": "backup", "site": "s", "schema": "K",
+                   "description": null, "type": "manual"})
+        );
+        assert_eq!(backup.queue_key().as_deref(), Some("backup:s/K"));
+    }
+
+    #[test]
+    fn unversioned_payloads_of_older_builds_are_read_by_their_kind() {
+        // As written by the code of store schema 3 (see tests/fixtures/store-v3).
+        let old =
+            json!({"description": "fixture", "schema": "ITSM", "site": "src", "type": "manual"});
+        let JobSpec::Backup(b) = JobSpec::from_stored("backup", &old).unwrap() else {
+            panic!("not a backup");
+        };
+        assert_eq!((b.site.as_str(), b.schema.as_str()), ("src", "ITSM"));
+        let oldest = json!({"site": "prod", "schema": "ITSM"});
+        let JobSpec::Backup(b) = JobSpec::from_stored("backup", &oldest).unwrap() else {
+            panic!("not a backup");
+        };
+        assert_eq!(b.backup_type, BackupType::Manual);
+        let restore = json!({"restore_id": 3, "site": "dst"});
+        assert_eq!(
+            JobSpec::from_stored("restore", &restore).unwrap(),
+            JobSpec::Restore(RestoreSpec {
+                restore_id: 3,
+                site: "dst".into()
+            })
+        );
+    }
+
+    #[test]
+    fn payloads_that_cannot_run_say_why() {
+        let msg = |kind: &str, v: Value| JobSpec::from_stored(kind, &v).unwrap_err().to_string();
+        assert!(msg("backup", json!({"site": 1})).contains("invalid backup job spec"));
+        assert!(msg("sync", json!({})).contains("invalid sync job spec"));
+        assert!(msg("backup", json!({"version": 9, "kind": "backup"})).contains("newer"));
+        assert!(
+            msg("task", json!({"version": 1, "kind": "task"}))
+                .contains("unknown job kind \"task\"")
+        );
+        assert!(
+            msg(
+                "backup",
+                json!({"version": 1, "kind": "verify", "backup_id": 1})
+            )
+            .contains("its kind is backup")
+        );
+        assert!(msg("backup", json!("not json")).contains("invalid backup job spec"));
+    }
+}
