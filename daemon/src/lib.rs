@@ -9,9 +9,12 @@
 //! - [`assets`]: the Assets API client (governor, retries, paging);
 //! - [`store`]: SQLite: blobs and backups, the job queue, restores, sites added at run time;
 //! - [`backup`] and [`restore`]: the pipelines;
-//! - [`schedules`]: cron schedules and their retention policies;
+//! - [`schedules`]: cron schedules, their retention policies and the scheduler, which enqueues
+//!   through the job runner's [`schedules::BackupQueue`];
 //! - [`config`]: the config file; [`sites`]: the site registry, one client per site;
-//! - [`jobs`]: typed jobs, the persistent queue and its runner;
+//! - [`metrics`]: `/metrics` in the Prometheus text format, collected at scrape time;
+//! - [`jobs`]: typed jobs, the persistent queue and its runner (and, for the scheduler, the
+//!   queue of scheduled backups);
 //! - [`api`]: the control API: its router, the wire types it shares with the CLI, its client;
 //! - [`daemon`]: `assetark serve`, which wires the parts together;
 //! - [`cli`]: the command line.
@@ -30,6 +33,8 @@ pub mod schedules;
 
 pub mod config;
 pub mod sites;
+
+pub mod metrics;
 
 pub mod jobs;
 

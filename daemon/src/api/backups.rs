@@ -95,6 +95,7 @@ async fn start(
         schema: body.schema,
         description: body.description.filter(|d| !d.is_empty()),
         backup_type,
+        schedule: None,
     });
     let id = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
     Ok(job_started(id))

@@ -170,6 +170,10 @@ pub struct ClientStats {
     pub sent: BTreeMap<&'static str, u64>,
     /// 429 responses received.
     pub throttled: u64,
+    /// 429 responses received, by class name.
+    pub throttled_by_class: BTreeMap<&'static str, u64>,
+    /// Time requests spent waiting for the governor, by class name, in microseconds.
+    pub governor_wait_micros: BTreeMap<&'static str, u64>,
     /// Retries made (after 429, 5xx or transport failures).
     pub retries: u64,
     /// Writes reported as [`Error::Ambiguous`].
@@ -186,6 +190,8 @@ pub struct ClientStats {
 struct Counters {
     sent: [AtomicU64; 5],
     throttled: AtomicU64,
+    throttled_by_class: [AtomicU64; 5],
+    governor_wait_micros: [AtomicU64; 5],
     retries: AtomicU64,
     ambiguous: AtomicU64,
     server_errors: AtomicU64,
@@ -510,6 +516,16 @@ impl AssetsClient {
                 .map(|(cl, n)| (cl.name(), load(n)))
                 .collect(),
             throttled: load(&c.throttled),
+            throttled_by_class: Class::ALL
+                .iter()
+                .zip(&c.throttled_by_class)
+                .map(|(cl, n)| (cl.name(), load(n)))
+                .collect(),
+            governor_wait_micros: Class::ALL
+                .iter()
+                .zip(&c.governor_wait_micros)
+                .map(|(cl, n)| (cl.name(), load(n)))
+                .collect(),
             retries: load(&c.retries),
             ambiguous: load(&c.ambiguous),
             server_errors: load(&c.server_errors),
@@ -569,7 +585,10 @@ impl AssetsClient {
         loop {
             // Rate first, then a concurrency slot, then the block check: a request waiting out
             // a Retry-After never holds a slot that requests of other classes could use.
+            let waiting = tokio::time::Instant::now();
             let cred = inner.governor.reserve(class).await;
+            let waited = u64::try_from(waiting.elapsed().as_micros()).unwrap_or(u64::MAX);
+            c.governor_wait_micros[class as usize].fetch_add(waited, Ordering::Relaxed);
             let slot = inner.aimd.acquire().await;
             if !inner.governor.commit(cred, class) {
                 continue;
@@ -602,6 +621,7 @@ impl AssetsClient {
                 }
                 Ok((429, headers, bytes)) => {
                     bump(&c.throttled);
+                    bump(&c.throttled_by_class[class as usize]);
                     inner.aimd.on_congestion(started);
                     let wait = retry::server_wait(&headers, unix_now())
                         .unwrap_or_else(|| inner.backoff.delay(throttles));

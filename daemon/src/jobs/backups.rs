@@ -54,6 +54,9 @@ impl Jobs {
             .await
             .map_err(JobError::from_store)?;
         tracing::info!(backup_id, objects = backup.object_count, "Backup complete.");
+        if let Some(by) = &spec.schedule {
+            self.prune_after(spec, by).await;
+        }
         Ok(JobOutcome::Backup(BackupOutcome { backup }))
     }
 

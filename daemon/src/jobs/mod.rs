@@ -24,9 +24,11 @@
 
 mod backups;
 mod error;
+pub mod events;
 pub mod feed;
 mod outcome;
 mod restore;
+mod scheduled;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -48,6 +50,7 @@ use crate::sites::Sites;
 use crate::store::{AsyncStore, Enqueued, Job, JobId, JobStatus, JobUpdate, NewJob};
 
 pub use error::{BoxError, FailureKind, JobError, JobFailure, RunnerError};
+pub use events::{JobEvent, JobNote};
 pub use feed::{Feed, FeedEvent, Subscription};
 pub use outcome::{
     BackupOutcome, ExportReport, JobOutcome, OUTCOME_VERSION, OutcomeError, RestoreResult,
@@ -55,7 +58,8 @@ pub use outcome::{
 };
 pub use restore::StopOutcome;
 pub use spec::{
-    BackupSpec, ExportSpec, JobKind, JobSpec, RestoreSpec, SPEC_VERSION, SpecError, VerifySpec,
+    BackupSpec, ExportSpec, JobKind, JobSpec, RestoreSpec, SPEC_VERSION, ScheduledBy, SpecError,
+    VerifySpec,
 };
 
 /// Finished jobs whose last progress stays in memory for `GET /v1/jobs/{id}`.
@@ -226,6 +230,10 @@ pub struct Jobs {
     slots: Arc<Semaphore>,
     /// Stop switches and event feeds of restores.
     restores: restore::RestoreRuntime,
+    /// Live events of every job.
+    bus: events::JobBus,
+    /// Durations of finished jobs, for `/metrics`.
+    metrics: crate::metrics::JobMetrics,
 }
 
 impl Jobs {
@@ -249,7 +257,19 @@ impl Jobs {
             wake: Notify::new(),
             slots: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
             restores: restore::RestoreRuntime::default(),
+            bus: events::JobBus::default(),
+            metrics: crate::metrics::JobMetrics::default(),
         })
+    }
+
+    /// Live events of every job from now on (see [`events`]).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<JobNote> {
+        self.bus.subscribe()
+    }
+
+    /// Durations of the jobs that ended since the daemon started.
+    pub fn metrics(&self) -> &crate::metrics::JobMetrics {
+        &self.metrics
     }
 
     /// Spawns the claim loop on the tracker; it ends when the root token is cancelled.
@@ -351,13 +371,20 @@ impl Jobs {
 
     async fn run(&self, job: Job, permit: OwnedSemaphorePermit) {
         tracing::info!("Job started.");
+        let started = tokio::time::Instant::now();
         let ctl = Arc::new(JobCtl::new(self.root.child_token()));
         let (result, attempts) = match JobSpec::from_stored(&job.kind, &job.payload) {
-            Ok(spec) => self.run_spec(&job, &spec, &ctl).await,
+            Ok(spec) => {
+                let ran = self.run_spec(&job, &spec, &ctl).await;
+                Self::scheduled_ended(&spec, &ran.0);
+                ran
+            }
             Err(e) => (Err(JobError::from(RunnerError::Spec(e))), job.attempts),
         };
         drop(permit);
-        self.finish(job.id, result, attempts, ctl.by_user()).await;
+        let status = self.finish(job.id, result, attempts, ctl.by_user()).await;
+        self.metrics
+            .observe(&job.kind, status.as_str(), started.elapsed().as_secs_f64());
         // Its end may free its queue key for the next job of that key.
         self.wake.notify_one();
     }
@@ -399,6 +426,8 @@ impl Jobs {
             if let Err(e) = self.store.update_job(job.id, count, self.clock.now()).await {
                 tracing::warn!(error = %error_chain(&e), "Counting the job's run failed.");
             }
+            self.bus
+                .publish(job.id, JobEvent::Started { attempt: attempts });
             let result = match spec {
                 JobSpec::Backup(s) => self.run_backup(job.id, s, ctl).await,
                 JobSpec::Restore(s) => self.run_restore(job.id, s, ctl).await,
@@ -429,6 +458,14 @@ impl Jobs {
             if let Err(e) = self.store.update_job(job.id, note, self.clock.now()).await {
                 tracing::warn!(error = %error_chain(&e), "Recording the failed run failed.");
             }
+            self.bus.publish(
+                job.id,
+                JobEvent::Retrying {
+                    attempt: attempts,
+                    delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    error: message.clone(),
+                },
+            );
             if let JobSpec::Restore(r) = spec {
                 self.restore_retrying(r.restore_id, &e, attempts, delay)
                     .await;
@@ -460,15 +497,32 @@ impl Jobs {
     }
 
     /// Records how a job ended: done with its outcome, failed with its typed failure, or, when
-    /// shutdown interrupted it, queued again for the next start.
+    /// shutdown interrupted it, queued again for the next start. Returns the status recorded.
     async fn finish(
         &self,
         id: JobId,
         result: Result<JobOutcome, JobError>,
         attempts: u32,
         stopped_by_user: bool,
-    ) {
+    ) -> JobStatus {
         let requeue = self.requeues(&result, stopped_by_user);
+        let end = match (&result, requeue) {
+            (Ok(outcome), _) => JobEvent::End {
+                status: JobStatus::Done,
+                error: None,
+                result: Some(outcome.clone()),
+            },
+            (Err(_), true) => JobEvent::End {
+                status: JobStatus::Queued,
+                error: None,
+                result: None,
+            },
+            (Err(e), false) => JobEvent::End {
+                status: JobStatus::Failed,
+                error: Some(e.message()),
+                result: None,
+            },
+        };
         let update = match result {
             Ok(outcome) => {
                 tracing::info!("Job finished.");
@@ -524,13 +578,20 @@ impl Jobs {
             live.finished = true;
         }
         self.forget_old();
+        let status = match &end {
+            JobEvent::End { status, .. } => *status,
+            _ => JobStatus::Failed,
+        };
+        self.bus.publish(id, end);
+        status
     }
 
     /// Sets the live progress of a job.
     fn set_progress(&self, id: JobId, progress: JobProgress) {
         if let Some(live) = self.live.lock().get_mut(&id) {
-            live.progress = Some(progress);
+            live.progress = Some(progress.clone());
         }
+        self.bus.publish(id, JobEvent::Progress(progress));
     }
 
     /// Drops the in-memory state of the oldest finished jobs beyond [`FINISHED_KEPT`].

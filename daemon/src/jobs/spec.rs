@@ -83,6 +83,21 @@ pub struct BackupSpec {
     /// Manual or scheduled.
     #[serde(rename = "type", default = "manual")]
     pub backup_type: BackupType,
+    /// For a backup a schedule queued: the schedule's retention, applied once the backup is
+    /// complete (see `jobs::scheduled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduledBy>,
+}
+
+/// The schedule that queued a backup, as its job carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledBy {
+    /// Why it fired: `cron`, `missed` or `manual`.
+    pub reason: crate::store::FireReason,
+    /// Its retention policy when it fired.
+    pub policy: crate::schedules::Policy,
+    /// Its time zone (IANA), in which the policy's periods are taken.
+    pub tz: String,
 }
 
 fn manual() -> BackupType {
@@ -263,6 +278,14 @@ mod tests {
                 schema: "ITSM".into(),
                 description: Some("before upgrade".into()),
                 backup_type: BackupType::Scheduled,
+                schedule: Some(ScheduledBy {
+                    reason: crate::store::FireReason::Missed,
+                    policy: crate::schedules::Policy {
+                        keep_daily: 7,
+                        ..Default::default()
+                    },
+                    tz: "Europe/Berlin".into(),
+                }),
             }),
             JobSpec::Restore(RestoreSpec {
                 restore_id: 3,
@@ -286,6 +309,7 @@ mod tests {
             schema: "K".into(),
             description: None,
             backup_type: BackupType::Manual,
+            schedule: None,
         });
         assert_eq!(
             backup.to_payload(),

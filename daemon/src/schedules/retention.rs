@@ -72,6 +72,9 @@ pub enum Rule {
     Newest,
     /// The policy is empty: nothing is pruned.
     NoPolicy,
+    /// A pending or running restore reads it: kept until the restore ends (not a policy
+    /// rule; added by the pruner, see `prune`).
+    Restoring,
 }
 
 impl Rule {
@@ -85,6 +88,7 @@ impl Rule {
             Rule::Monthly => "monthly",
             Rule::Newest => "newest",
             Rule::NoPolicy => "no_policy",
+            Rule::Restoring => "restoring",
         }
     }
 
@@ -99,7 +103,7 @@ impl Rule {
                 Some((w.year(), w.week(), 0, 0))
             }
             Rule::Monthly => Some((t.year(), t.month(), 0, 0)),
-            Rule::Last | Rule::Newest | Rule::NoPolicy => None,
+            Rule::Last | Rule::Newest | Rule::NoPolicy | Rule::Restoring => None,
         }
     }
 }

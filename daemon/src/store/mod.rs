@@ -29,6 +29,10 @@ pub use restore::{
 };
 pub use sites::{SiteStore, StoredSite, StoredToken};
 pub use sqlite::SqliteStore;
+pub use sqlite::figures::{FigureStore, SchemaKey, StoreFigures};
+pub use sqlite::schedules::{
+    FireOutcome, FireReason, ScheduleState, ScheduleStore, StoredSchedule, schedule_state,
+};
 
 /// Id of a backup; never reused, even after the backup is deleted.
 pub type BackupId = i64;
@@ -473,8 +477,11 @@ pub const ENTRY_PAGE_SIZE: usize = 1000;
 /// Object-safe and shared as `Arc<dyn Store>`. Calls block; from async code use
 /// [`AsyncStore`]. Every write runs in its own write transaction. Restore state (rows, id
 /// maps, logs) is the supertrait [`RestoreStore`]; sites added through the API are
-/// [`SiteStore`].
-pub trait Store: RestoreStore + SiteStore + Send + Sync + 'static {
+/// [`SiteStore`]; schedules and their firing state [`ScheduleStore`]; the figures of
+/// `/metrics` [`FigureStore`].
+pub trait Store:
+    RestoreStore + SiteStore + ScheduleStore + FigureStore + Send + Sync + 'static
+{
     /// Name of the backend, recorded in each backup ("sqlite").
     fn backend(&self) -> &'static str;
 

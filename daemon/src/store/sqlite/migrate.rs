@@ -1,8 +1,10 @@
 //! Connection setup and numbered migrations for [`SqliteStore`](super::SqliteStore).
 //!
-//! The schema version is `PRAGMA user_version`; migration N (file `000N_*.sql`) takes it from
-//! N-1 to N inside its own `BEGIN IMMEDIATE` transaction, so a failed or interrupted upgrade
-//! leaves the previous version intact. A file newer than this build is refused rather than
+//! The schema version is `PRAGMA user_version`; migration N (file `000N_*.sql`) takes it to N
+//! inside its own `BEGIN IMMEDIATE` transaction, so a failed or interrupted upgrade leaves the
+//! previous version intact. Migrations carry their number: the list may have a gap while a
+//! number is reserved for work that lands later (the runner applies, in order, every migration
+//! numbered above the file's version). A file newer than this build is refused rather than
 //! "upgraded" by code that doesn't know its tables.
 
 use std::time::Duration;
@@ -11,17 +13,21 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::store::error::{Error, Result};
 
-/// The migrations, in order; index `i` produces `user_version = i + 1`. Append only: a
-/// released migration never changes, a fix is a new file.
-pub(super) const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/0001_init.sql"),
-    include_str!("../migrations/0002_restore.sql"),
-    include_str!("../migrations/0003_sites.sql"),
-    include_str!("../migrations/0004_jobs.sql"),
+/// The migrations, in ascending order of the version each produces. Append only: a released
+/// migration never changes, a fix is a new file.
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_restore.sql")),
+    (3, include_str!("../migrations/0003_sites.sql")),
+    (4, include_str!("../migrations/0004_jobs.sql")),
+    (6, include_str!("../migrations/0006_schedules.sql")),
 ];
 
-/// The schema version this build writes.
-pub(super) const SUPPORTED_VERSION: i64 = MIGRATIONS.len() as i64;
+/// The schema version this build writes: the number of the last migration.
+pub(super) const SUPPORTED_VERSION: i64 = match MIGRATIONS.last() {
+    Some((version, _)) => *version,
+    None => 0,
+};
 
 /// How long a statement waits for another connection's write lock before failing with
 /// SQLITE_BUSY (which [`Error::is_temporary`] reports as retryable).
@@ -60,8 +66,8 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     apply(conn, MIGRATIONS)
 }
 
-fn apply(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
-    let supported = migrations.len() as i64;
+fn apply(conn: &mut Connection, migrations: &[(i64, &str)]) -> Result<()> {
+    let supported = migrations.last().map_or(0, |(v, _)| *v);
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Read the version under the write lock: another process may have migrated while we
@@ -70,11 +76,9 @@ fn apply(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
         if found > supported {
             return Err(Error::NewerSchema { found, supported });
         }
-        if found == supported {
+        let Some(&(version, sql)) = migrations.iter().find(|(v, _)| *v > found) else {
             return Ok(());
-        }
-        let version = found + 1;
-        let sql = migrations[found as usize];
+        };
         tx.execute_batch(sql)
             .and_then(|()| tx.pragma_update(None, "user_version", version))
             .and_then(|()| tx.commit())
@@ -121,6 +125,20 @@ mod tests {
     }
 
     #[test]
+    fn a_gap_in_the_numbers_is_skipped_and_the_last_number_is_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("store.db"));
+        let steps = [
+            (1, "CREATE TABLE a (x INTEGER);"),
+            (3, "CREATE TABLE c (x INTEGER);"),
+        ];
+        apply(&mut conn, &steps).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), 3);
+        apply(&mut conn, &steps).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), 3);
+    }
+
+    #[test]
     fn newer_user_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
@@ -141,8 +159,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = open(&dir.path().join("store.db"));
         let steps = [
-            "CREATE TABLE a (x INTEGER);",
-            "CREATE TABLE b (x INTEGER); INSERT INTO nope VALUES (1);",
+            (1, "CREATE TABLE a (x INTEGER);"),
+            (
+                2,
+                "CREATE TABLE b (x INTEGER); INSERT INTO nope VALUES (1);",
+            ),
         ];
         let err = apply(&mut conn, &steps).unwrap_err();
         assert!(

@@ -9,8 +9,10 @@
 //! schemas); the schema in `../migrations/`.
 
 mod backups;
+pub(crate) mod figures;
 mod jobs;
 mod migrate;
+pub(crate) mod schedules;
 #[cfg(test)]
 mod tests;
 
