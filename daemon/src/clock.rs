@@ -70,6 +70,32 @@ impl Clock for ManualClock {
     }
 }
 
+/// A clock that follows tokio's time from a starting moment: under `tokio::time::pause()` it
+/// moves exactly when tokio's timers do (auto-advance jumps to the next timer), so code that
+/// sleeps on tokio's timer until a moment of this clock wakes exactly at that moment. For
+/// tests of timing logic (the scheduler) without waiting.
+#[derive(Debug)]
+pub struct TokioClock {
+    start: OffsetDateTime,
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock showing `start` now, moving with tokio's time.
+    pub fn new(start: OffsetDateTime) -> Arc<TokioClock> {
+        Arc::new(TokioClock {
+            start,
+            origin: tokio::time::Instant::now(),
+        })
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> OffsetDateTime {
+        self.start + self.origin.elapsed()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

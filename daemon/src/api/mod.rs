@@ -48,6 +48,8 @@ pub struct ApiState {
     pub sites: Arc<Sites>,
     /// The job runner.
     pub jobs: Arc<Jobs>,
+    /// The scheduler.
+    pub schedules: Arc<crate::schedules::Scheduler>,
     /// The daemon's clock.
     pub clock: SharedClock,
     /// Time limits of requests.

@@ -59,10 +59,18 @@ impl Fixture {
             crate::clock::system(),
             JobsOptions::default(),
         );
+        let queue: Arc<dyn crate::schedules::BackupQueue> = jobs.clone();
+        let schedules = crate::schedules::Scheduler::new(
+            store.clone(),
+            crate::clock::system(),
+            queue,
+            Vec::new(),
+        );
         let app = router(ApiState {
             store,
             sites,
             jobs,
+            schedules,
             clock: crate::clock::system(),
             limits: ApiLimits::default(),
         });

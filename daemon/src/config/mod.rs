@@ -15,6 +15,7 @@
 //! `token_env` without touching the process environment (`set_var` is `unsafe` in edition 2024).
 
 mod raw;
+mod schedules;
 #[cfg(test)]
 mod tests;
 
@@ -47,6 +48,8 @@ pub struct Config {
     pub sites: Vec<SiteConfig>,
     /// How the job runner runs.
     pub jobs: JobsConfig,
+    /// `[[schedules]]`: cron backups, checked (one per site and schema).
+    pub schedules: Vec<crate::schedules::Schedule>,
 }
 
 /// `[jobs]`: the job runner.
@@ -319,6 +322,7 @@ impl Config {
                 site_config(&mut p, &key, site, base, src)
             })
             .collect();
+        let schedules = schedules::schedules(&mut p, raw.schedules, &names);
 
         match (p.0.is_empty(), kind, store_path, socket, key_file) {
             (true, Some(kind), Some(path), Some(socket), Some(key_file)) => Ok(Config {
@@ -334,6 +338,7 @@ impl Config {
                 },
                 sites,
                 jobs,
+                schedules,
             }),
             _ => Err(p.0),
         }

@@ -37,6 +37,8 @@ pub(super) struct RawConfig {
     pub(super) sites: Vec<RawSite>,
     #[serde(default)]
     pub(super) jobs: RawJobs,
+    #[serde(default)]
+    pub(super) schedules: Vec<super::schedules::RawSchedule>,
 }
 
 /// `[jobs]`: how the job runner runs; absent keys keep the defaults of [`super::JobsConfig`].

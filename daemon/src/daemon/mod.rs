@@ -5,10 +5,16 @@
 //! Startup: open the store (which recovers from a crash: half-written backups go, running jobs
 //! are requeued), load the token key (creating it on first start), build one Assets client
 //! per site of the config and per site added through the API, bind the control socket (and
-//! TCP), start the job runner (which resumes interrupted restores), serve the API. Shutdown, on SIGTERM or SIGINT: the root token is cancelled,
-//! so the servers stop accepting and every job's child token fires; the jobs get
-//! [`SHUTDOWN_GRACE`] to clean up (a cancelled backup removes its partial data and requeues
-//! its job); then the socket file is removed. A second signal exits at once.
+//! TCP), start the job runner (which resumes interrupted restores) and the scheduler (which
+//! runs each missed schedule once), serve the API, and tell systemd `READY=1` (a no-op
+//! outside systemd: see `notify`). Shutdown, on SIGTERM or SIGINT: systemd hears `STOPPING=1`,
+//! the root token is cancelled, so the servers stop accepting, the scheduler stops (and with
+//! it tokio-cron-scheduler) and every job's child token fires; the jobs get [`SHUTDOWN_GRACE`]
+//! to clean up (a cancelled backup removes its partial data and requeues its job); then the
+//! socket file is removed. A second signal exits at once.
+//!
+//! [`serve_with`] takes what a test or the demo injects: the clock, whether the wall-clock
+//! cron trigger runs, and a channel that hears [`Ready`] once the API answers.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,11 +23,15 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+mod notify;
+
 use crate::api::listen::{self, ControlSocket, ListenError};
 use crate::api::{self, ApiLimits, ApiState};
 use crate::assets;
+use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
 use crate::jobs::{Jobs, JobsOptions, RetryPolicy};
+use crate::schedules::{BackupQueue, Scheduler};
 use crate::sites::{KeyError, Sites, TokenKey};
 use crate::store::{self, AsyncStore, SqliteStore};
 
@@ -65,6 +75,9 @@ pub enum Error {
     /// The sites added through the API cannot be read from the store.
     #[error("cannot load the stored sites")]
     StoredSites(#[source] store::Error),
+    /// The schedules cannot be read from the store.
+    #[error("cannot load the schedules")]
+    Schedules(#[source] store::Error),
     /// The control API could not listen.
     #[error("cannot start the control API")]
     Listen(#[from] ListenError),
@@ -104,15 +117,62 @@ pub async fn open_store(cfg: &crate::config::StoreConfig) -> Result<AsyncStore, 
     }
 }
 
+/// What a running daemon hands to whoever started it in-process (tests, the demo).
+#[derive(Clone)]
+pub struct Ready {
+    /// The control socket.
+    pub socket: PathBuf,
+    /// The TCP listener's address, when configured.
+    pub tcp: Option<std::net::SocketAddr>,
+    /// The scheduler (tests wake it after moving a manual clock).
+    pub scheduler: Arc<Scheduler>,
+    /// The job runner.
+    pub jobs: Arc<Jobs>,
+}
+
+/// How [`serve_with`] runs.
+pub struct ServeOptions {
+    /// The one clock of the daemon.
+    pub clock: SharedClock,
+    /// Whether tokio-cron-scheduler wakes the scheduler on the wall clock (off in tests that
+    /// move a manual clock: its loop reads the system clock).
+    pub wall_clock_trigger: bool,
+    /// Hears [`Ready`] once the API is served.
+    pub ready: Option<tokio::sync::oneshot::Sender<Ready>>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            clock: crate::clock::system(),
+            wall_clock_trigger: true,
+            ready: None,
+        }
+    }
+}
+
 /// Runs the daemon until SIGTERM/SIGINT (or until `stop` is cancelled, for in-process use).
 ///
 /// # Errors
 ///
 /// [`Error`] when startup fails or the API server fails.
 pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error> {
+    serve_with(config, stop, ServeOptions::default()).await
+}
+
+/// [`serve`] with an injected clock, trigger choice and readiness channel.
+///
+/// # Errors
+///
+/// [`Error`] when startup fails or the API server fails.
+pub async fn serve_with(
+    config: Config,
+    stop: CancellationToken,
+    options: ServeOptions,
+) -> Result<(), Error> {
     let store = open_store(&config.store).await?;
     let key = TokenKey::load_or_create(&config.store.key_file)?;
-    let clock = crate::clock::system();
+    let clock = options.clock;
     let sites = Sites::from_config(&config.sites, Some(key), Arc::clone(&clock))
         .map_err(|(site, source)| Error::Client { site, source })?;
     sites
@@ -130,7 +190,7 @@ pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error>
     };
     watch_signals(root.clone(), socket.path().to_path_buf()).map_err(Error::Signals)?;
 
-    let options = JobsOptions {
+    let jobs_options = JobsOptions {
         max_concurrent: config.jobs.max_concurrent,
         retry: RetryPolicy {
             retries: config.jobs.max_retries,
@@ -144,22 +204,40 @@ pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error>
         root.clone(),
         tracker.clone(),
         Arc::clone(&clock),
-        options,
+        jobs_options,
     );
     jobs.start();
+    let queue: Arc<dyn BackupQueue> = jobs.clone();
+    let scheduler = Scheduler::new(store.clone(), Arc::clone(&clock), queue, config.schedules);
+    scheduler
+        .start(&tracker, root.clone(), options.wall_clock_trigger)
+        .await
+        .map_err(Error::Schedules)?;
     let router = api::router(ApiState {
         store,
         sites: Arc::clone(&sites),
-        jobs,
+        jobs: Arc::clone(&jobs),
+        schedules: Arc::clone(&scheduler),
         clock,
         limits: ApiLimits::from_request_timeout(config.control.request_timeout),
     });
+    let tcp_addr = tcp.as_ref().and_then(|(l, _)| l.local_addr().ok());
     tracing::info!(
         socket = %socket.path().display(),
-        tcp = ?tcp.as_ref().and_then(|(l, _)| l.local_addr().ok()),
+        tcp = ?tcp_addr,
         sites = sites.list().len(),
         "Daemon started."
     );
+    notify::ready();
+    if let Some(ready) = options.ready {
+        // Nobody waiting is fine.
+        let _ = ready.send(Ready {
+            socket: socket.path().to_path_buf(),
+            tcp: tcp_addr,
+            scheduler,
+            jobs,
+        });
+    }
 
     let served = {
         let server = listen::serve(router, &mut socket, tcp, root.clone());
@@ -173,6 +251,7 @@ pub async fn serve(config: Config, stop: CancellationToken) -> Result<(), Error>
         }
     };
     // Whether a signal or a server error ended serving, everything else stops now.
+    notify::stopping();
     root.cancel();
     tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())

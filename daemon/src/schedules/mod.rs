@@ -20,6 +20,8 @@ pub mod cron;
 pub mod prune;
 pub mod retention;
 pub mod scheduler;
+#[cfg(test)]
+mod tests;
 mod trigger;
 
 use std::collections::BTreeMap;
@@ -225,7 +227,7 @@ impl Schedule {
 }
 
 #[cfg(test)]
-mod tests {
+mod input_tests {
     use super::*;
 
     #[test]
