@@ -1,8 +1,9 @@
 //! The control API (axum): the CLI and other local clients drive the daemon through it.
 //!
 //! [`router`] builds the routes from one module per resource (`sites`, `schemas`, `backups`,
-//! `restores` with its live `events` and its views in `restore_view`, `jobs`) and is
-//! independent of how it is served; `listen` serves it on the Unix socket and the optional
+//! `restores` with its live `events` and its views in `restore_view`, `jobs` with their live
+//! `job_events`, `schedules` with `backups/prune`, `metrics`, and `openapi`, the API's own
+//! description) and is independent of how it is served; `listen` serves it on the Unix socket and the optional
 //! loopback TCP port. Routes live under `/v1/`, plus an unversioned `/healthz`. Errors are
 //! always `{"error": {"code", "message"}}` (see `error`). Every request is bounded by
 //! [`ApiLimits::request_timeout`] until its answer starts (streams then take their time).
@@ -16,15 +17,19 @@ pub mod client;
 mod dates;
 mod error;
 mod events;
+mod job_events;
 mod jobs;
 pub mod listen;
+mod metrics;
 mod restore_view;
 mod restores;
+mod schedules;
 mod schemas;
 mod sites;
 #[cfg(test)]
 mod tests;
 pub mod wire;
+mod wire_schedules;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +98,9 @@ pub fn router(state: ApiState) -> Router {
         .merge(backups::router())
         .merge(restores::router())
         .merge(jobs::router())
+        .merge(schedules::router())
+        .merge(job_events::router())
+        .merge(metrics::router())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

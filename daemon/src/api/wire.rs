@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use crate::store::{BackupId, JobId, RestoreId};
 
+pub use super::wire_schedules::*;
 pub use crate::jobs::feed::LiveEvent;
 pub use crate::jobs::{
     BackupOutcome, ExportReport, FailureKind, JobFailure, JobKind, JobOutcome, JobProgress,

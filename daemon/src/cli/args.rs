@@ -52,6 +52,9 @@ pub enum Command {
     /// Restore history: list, show, stop, log.
     #[command(subcommand)]
     Restores(RestoresCmd),
+    /// Cron schedules of backups, with their retention: list, set, remove, run.
+    #[command(subcommand)]
+    Schedules(SchedulesCmd),
     /// Back up a simulated site end to end, with no config and nothing left behind.
     Demo(DemoArgs),
 }
@@ -222,6 +225,9 @@ pub struct RunArgs {
     /// Wait for the backup to finish, showing progress.
     #[arg(long)]
     pub wait: bool,
+    /// Stream the backup's live events (server-sent events) until it ends.
+    #[arg(long, conflicts_with = "wait")]
+    pub follow: bool,
 }
 
 /// Backup types, as the API spells them.
@@ -259,6 +265,19 @@ pub enum BackupsCmd {
         #[arg(value_parser = clap::value_parser!(i64).range(1..))]
         id: i64,
     },
+    /// Apply the schedules' retention: delete the scheduled backups no rule keeps (manual
+    /// backups and each schema's newest backup are never pruned).
+    Prune {
+        /// Only the schedules of this site.
+        #[arg(long)]
+        site: Option<String>,
+        /// Only the schedules of this schema key.
+        #[arg(long, value_name = "KEY")]
+        schema: Option<String>,
+        /// Show what would be kept (and by which rule) and removed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write a backup as plain JSON files into a directory.
     Export {
         /// Backup id.
@@ -293,12 +312,84 @@ pub struct ListArgs {
     pub page: Option<u64>,
 }
 
+/// `schedules ...`.
+#[derive(Debug, Subcommand)]
+pub enum SchedulesCmd {
+    /// Every schedule with its next firing, last firing and last result.
+    List,
+    /// Add or change the schedule of a schema (config-file schedules are changed in the file).
+    Set(SetScheduleArgs),
+    /// Remove the schedule of a schema (its backups stay).
+    Remove {
+        /// Site name.
+        #[arg(long)]
+        site: String,
+        /// Schema key.
+        #[arg(long, value_name = "KEY")]
+        schema: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Fire a schedule now: queue its scheduled backup.
+    Run {
+        /// Site name.
+        #[arg(long)]
+        site: String,
+        /// Schema key.
+        #[arg(long, value_name = "KEY")]
+        schema: String,
+    },
+}
+
+/// `schedules set` options.
+#[derive(Debug, Args)]
+pub struct SetScheduleArgs {
+    /// Site name.
+    #[arg(long)]
+    pub site: String,
+    /// Schema key.
+    #[arg(long, value_name = "KEY")]
+    pub schema: String,
+    /// Cron expression, six fields with seconds: "0 0 2 * * *" is 02:00 every day.
+    #[arg(long, value_name = "EXPR")]
+    pub cron: String,
+    /// IANA time zone of the expression and the retention periods (default UTC).
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Store the schedule but do not fire it.
+    #[arg(long)]
+    pub disabled: bool,
+    /// Keep the newest N scheduled backups.
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest backup of each of the last N hours.
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<u32>,
+    /// Keep the newest backup of each of the last N days.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest backup of each of the last N ISO weeks.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest backup of each of the last N months.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Every N-th scheduled backup reads everything (default 7).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub full_every: Option<u32>,
+}
+
 /// `demo` options.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Objects in the simulated schema.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
     pub objects: u32,
+    /// Keep the store and the config in DIR (created if missing) and print how to start the
+    /// daemon on them.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
 }
 
 #[cfg(test)]
@@ -340,8 +431,17 @@ mod tests {
             "assetark --config f backups verify 1",
             "assetark --config f backups export 1 --out d",
             "assetark demo",
+            "assetark demo --keep /tmp/d --objects 300",
+            "assetark --config f schedules list --json",
+            "assetark --config f schedules set --site S --schema KEY --cron 0_0_2_*_*_* --tz Europe/Berlin --disabled --keep-last 1 --keep-hourly 2 --keep-daily 3 --keep-weekly 4 --keep-monthly 5 --full-every 7",
+            "assetark --config f schedules remove --site S --schema KEY --yes",
+            "assetark --config f schedules run --site S --schema KEY",
+            "assetark --config f backups prune --site S --schema KEY --dry-run --json",
+            "assetark --config f backups prune",
+            "assetark --config f backup run --site s --schema K --follow",
         ] {
-            let args = line.split(' ');
+            // `_` stands for a space inside one argument (a cron expression).
+            let args: Vec<String> = line.split(' ').map(|a| a.replace('_', " ")).collect();
             if let Err(e) = Cli::try_parse_from(args) {
                 panic!("{line}: {e}");
             }
@@ -357,6 +457,10 @@ mod tests {
             "assetark restore start 1 --to existing --name N --key K",
             "assetark restore start 1 --to new-schema --name N --key K --dry-run --wait",
             "assetark restores log 1 --follow --full",
+            "assetark backup run --site s --schema K --wait --follow",
+            "assetark schedules set --site s --schema K",
+            "assetark schedules set --site s --schema K --cron x --full-every 0",
+            "assetark schedules remove --site s",
         ] {
             let err = Cli::try_parse_from(bad.split(' ')).expect_err(bad);
             assert_eq!(err.exit_code(), 2, "{bad}");

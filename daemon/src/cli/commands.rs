@@ -9,7 +9,7 @@ use super::args::{
 use super::output::{self, print_json};
 use super::util::{Failure, absolute, confirm, emit, segment};
 use super::wait::wait_for_job;
-use super::{restores, sites};
+use super::{follow, restores, schedules, sites};
 use crate::api::client::{ControlClient, Reply};
 use crate::api::wire::{
     BackupDeleted, BackupDetail, BackupList, ExportReport, ExportRequest, JobOutcome, JobStarted,
@@ -60,6 +60,7 @@ pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure
         }
         Command::Backup(BackupCmd::Run(args)) => backup_run(client, args, json).await,
         Command::Backups(cmd) => backups(client, cmd, json).await,
+        Command::Schedules(cmd) => schedules::schedules(client, cmd, json).await,
         Command::Serve | Command::Demo(_) => Err(Failure::usage("not a client command")),
     }
 }
@@ -73,6 +74,9 @@ async fn backup_run(client: &ControlClient, args: &RunArgs, json: bool) -> Resul
     };
     let reply = client.post("/v1/backups", &request).await?;
     let job_id = reply.parse::<JobStarted>()?.job_id;
+    if args.follow {
+        return follow::follow_job(client, job_id, json).await;
+    }
     if !args.wait {
         return emit(json, &reply.body, || {
             format!(
@@ -161,6 +165,11 @@ async fn backups(client: &ControlClient, cmd: &BackupsCmd, json: bool) -> Result
                 )))
             }
         }
+        BackupsCmd::Prune {
+            site,
+            schema,
+            dry_run,
+        } => schedules::prune(client, site.as_deref(), schema.as_deref(), *dry_run, json).await,
         BackupsCmd::Export { id, out } => {
             let request = ExportRequest {
                 out: absolute(out)?,

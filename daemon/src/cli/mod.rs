@@ -7,16 +7,20 @@
 //! `ASSETARK_SOCKET`.
 //!
 //! The parts: `args` (what a user may type), `commands` (dispatch; sites, schemas, backups),
-//! `sites` (adding and removing sites), `restores` (restores), `wait` (`--wait`), `output`
-//! (text rendering), `util` (shared helpers), `demo`. Only `commands` dispatches to `sites`
-//! and `restores`; the others use `util`, `output` and `wait` and never each other. Requests
+//! `sites` (adding and removing sites), `restores` (restores), `schedules` (schedules and
+//! `backups prune`), `follow` (`backup run --follow`, reusing the SSE parser of `restores`),
+//! `wait` (`--wait`), `output` (text rendering), `util` (shared helpers), `demo`. Only
+//! `commands` dispatches to `sites`, `restores`, `schedules` and `follow`; the others use
+//! `util`, `output` and `wait`. Requests
 //! and answers are the typed `crate::api::wire` structs; `--json` prints answers as sent.
 
 mod args;
 mod commands;
 mod demo;
+mod follow;
 mod output;
 mod restores;
+mod schedules;
 mod sites;
 mod util;
 mod wait;

@@ -258,14 +258,14 @@ fn event_line(kind: &str, data: &str) -> String {
 
 /// Splits a server-sent event stream into `(event, data)` pairs, across chunk boundaries.
 #[derive(Default)]
-struct SseParser {
+pub(super) struct SseParser {
     buf: Vec<u8>,
     event: String,
     data: Vec<String>,
 }
 
 impl SseParser {
-    fn feed(&mut self, chunk: &[u8]) -> Vec<(String, String)> {
+    pub(super) fn feed(&mut self, chunk: &[u8]) -> Vec<(String, String)> {
         self.buf.extend_from_slice(chunk);
         let mut out = Vec::new();
         while let Some(nl) = self.buf.iter().position(|b| *b == b'\n') {

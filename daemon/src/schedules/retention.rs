@@ -124,7 +124,7 @@ pub struct Candidate {
 }
 
 /// The verdict on one backup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     /// The backup.
     pub id: BackupId,
@@ -136,7 +136,7 @@ pub struct Verdict {
 }
 
 /// What a policy keeps and removes, newest first in each list.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrunePlan {
     /// Backups kept, with the rules that keep them.
     pub keep: Vec<Verdict>,
