@@ -103,7 +103,11 @@ async fn start(
 
 /// Whether the site has a schema with this key: the synced list answers without a request;
 /// otherwise ask the site, so a schema created since the last sync can be backed up at once.
-pub(super) async fn schema_exists(state: &ApiState, site: &crate::sites::Site, key: &str) -> ApiResult<bool> {
+pub(super) async fn schema_exists(
+    state: &ApiState,
+    site: &crate::sites::Site,
+    key: &str,
+) -> ApiResult<bool> {
     let name = site.info().name.clone();
     let synced = state.store.list_synced_schemas(Some(&name)).await?;
     if synced.iter().any(|s| s.schema_key == key) {

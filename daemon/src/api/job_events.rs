@@ -64,7 +64,10 @@ fn sse(e: &JobEvent) -> Event {
 
 /// Where the stream is.
 enum Phase {
-    First(std::vec::IntoIter<JobEvent>, Option<broadcast::Receiver<JobNote>>),
+    First(
+        std::vec::IntoIter<JobEvent>,
+        Option<broadcast::Receiver<JobNote>>,
+    ),
     Live(broadcast::Receiver<JobNote>),
     Done,
 }

@@ -4,11 +4,11 @@
 //! API (the TCP listener wants the bearer token; Prometheus sends it with
 //! `authorization: {credentials: ...}`).
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
 
 use super::ApiState;
 use super::error::{ApiError, ApiResult};

@@ -22,8 +22,8 @@ use super::wire::{
     SchedulePrune, ScheduleRemoved, ScheduleView, SetScheduleRequest,
 };
 use crate::schedules::{
-    Origin, Policy, QueueRefusal, RemoveError, RunError, ScheduleEntry, ScheduleInput,
-    ScheduleKey, SetError, prune,
+    Origin, Policy, QueueRefusal, RemoveError, RunError, ScheduleEntry, ScheduleInput, ScheduleKey,
+    SetError, prune,
 };
 
 pub(super) fn router() -> Router<ApiState> {
@@ -135,7 +135,9 @@ async fn set(
         return Err(ApiError::validation(fields));
     };
     let key = schedule.key.clone();
-    if state.schedules.get(&key).await.is_none() && !schema_exists(&state, &site, &key.schema).await? {
+    if state.schedules.get(&key).await.is_none()
+        && !schema_exists(&state, &site, &key.schema).await?
+    {
         let mut fields = BTreeMap::new();
         fields.insert(
             "schema".to_owned(),
@@ -196,7 +198,10 @@ async fn run(
         )),
         Err(RunError::Refused(QueueRefusal::Active(job))) => Err(ApiError::conflict(
             "backup_in_progress",
-            format!("a backup of schema {} on site {} is already queued or running (job {job})", key.schema, key.site),
+            format!(
+                "a backup of schema {} on site {} is already queued or running (job {job})",
+                key.schema, key.site
+            ),
         )),
         Err(RunError::Refused(QueueRefusal::ShuttingDown)) => Err(ApiError::new(
             ErrorKind::ShuttingDown,
@@ -225,7 +230,9 @@ async fn prune_backups(
     if let (Some(site), Some(schema), true) = (&site, &schema, chosen.is_empty()) {
         return Err(ApiError::not_found(
             "schedule_not_found",
-            format!("no schedule for {site}/{schema}: only scheduled backups are pruned, by their schedule's retention"),
+            format!(
+                "no schedule for {site}/{schema}: only scheduled backups are pruned, by their schedule's retention"
+            ),
         ));
     }
     let mut report = PruneReport {

@@ -172,8 +172,17 @@ fn list_text(list: &ScheduleList) -> String {
             .to_owned();
     }
     let header = [
-        "SITE", "SCHEMA", "CRON", "TZ", "ENABLED", "NEXT", "LAST FIRED", "LAST RESULT",
-        "RETENTION", "FAILED", "SOURCE",
+        "SITE",
+        "SCHEMA",
+        "CRON",
+        "TZ",
+        "ENABLED",
+        "NEXT",
+        "LAST FIRED",
+        "LAST RESULT",
+        "RETENTION",
+        "FAILED",
+        "SOURCE",
     ];
     let rows: Vec<Vec<String>> = list
         .items
