@@ -32,7 +32,8 @@ async fn next_notice(sock: &UnixDatagram) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn systemd_hears_ready_and_stopping_the_schedule_fires_on_the_wall_clock_and_sigterm_drains() {
+async fn systemd_hears_ready_and_stopping_the_schedule_fires_on_the_wall_clock_and_sigterm_drains()
+{
     let sim = start_sim(60).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = config_text(
@@ -63,7 +64,10 @@ async fn systemd_hears_ready_and_stopping_the_schedule_fires_on_the_wall_clock_a
 
     let ready = next_notice(&notify).await;
     assert!(ready.lines().any(|l| l == "READY=1"), "{ready}");
-    assert!(dir.path().join("ctl.sock").exists(), "ready means the socket is bound");
+    assert!(
+        dir.path().join("ctl.sock").exists(),
+        "ready means the socket is bound"
+    );
 
     // tokio-cron-scheduler wakes the scheduler within a second or so; its backup arrives.
     hold.wait_held(1).await;
@@ -90,15 +94,28 @@ async fn systemd_hears_ready_and_stopping_the_schedule_fires_on_the_wall_clock_a
 
     // Drained: the scheduled backup's job waits in the queue for the next start; nothing half
     // written is visible.
-    let store = SqliteStore::open_without_recovery(dir.path().join("data/assetark.db")).expect("store");
+    let store =
+        SqliteStore::open_without_recovery(dir.path().join("data/assetark.db")).expect("store");
     let jobs = store
-        .list_jobs(&JobFilter::default(), PageRequest { limit: 10, offset: 0 })
+        .list_jobs(
+            &JobFilter::default(),
+            PageRequest {
+                limit: 10,
+                offset: 0,
+            },
+        )
         .expect("jobs");
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0].status, JobStatus::Queued, "{jobs:?}");
     assert!(jobs[0].payload["type"] == "scheduled", "{jobs:?}");
     let backups = store
-        .list_backups(&Default::default(), PageRequest { limit: 10, offset: 0 })
+        .list_backups(
+            &Default::default(),
+            PageRequest {
+                limit: 10,
+                offset: 0,
+            },
+        )
         .expect("backups");
     assert_eq!(backups.total, 0);
 }

@@ -40,8 +40,9 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/v1/backups/{id}/export", post(export))
 }
 
+#[utoipa::path(post, path = "/v1/backups", tag = "backups", request_body = crate::api::wire::StartBackupRequest, responses((status = 202, description = "Queued; `Location: /v1/jobs/{id}`", body = crate::api::wire::JobStarted), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(site = %body.site, schema = %body.schema))]
-async fn start(
+pub(super) async fn start(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<StartBackupRequest>,
 ) -> ApiResult<impl IntoResponse> {
@@ -126,7 +127,7 @@ pub(super) async fn schema_exists(
 /// `GET /v1/backups` query. Every value is a string so that bad values get our messages.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+pub(super) struct ListQuery {
     site: Option<String>,
     schema: Option<String>,
     #[serde(rename = "type")]
@@ -141,7 +142,8 @@ fn present(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.is_empty())
 }
 
-async fn list(
+#[utoipa::path(get, path = "/v1/backups", tag = "backups", params(("site" = Option<String>, Query, description = "Only this site"), ("schema" = Option<String>, Query, description = "Only this schema key"), ("type" = Option<String>, Query, description = "manual or scheduled"), ("from" = Option<String>, Query, description = "YYYY-MM-DD or RFC 3339"), ("to" = Option<String>, Query, description = "YYYY-MM-DD (inclusive) or RFC 3339"), ("page" = Option<String>, Query, description = "Page number, from 1")), responses((status = 200, description = "20 a page, newest first; without dates the newest 50", body = crate::api::wire::BackupList), crate::api::openapi::ApiErrors))]
+pub(super) async fn list(
     State(state): State<ApiState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<BackupList>> {
@@ -235,7 +237,8 @@ const SHOWN_KINDS: [&str; 10] = [
     kind::ISSUE,
 ];
 
-async fn show(
+#[utoipa::path(get, path = "/v1/backups/{id}", tag = "backups", params(("id" = String, Path, description = "Backup id (a positive integer)")), responses((status = 200, body = crate::api::wire::BackupDetail), crate::api::openapi::ApiErrors))]
+pub(super) async fn show(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<BackupDetail>> {
@@ -254,8 +257,9 @@ async fn show(
     Ok(Json(BackupDetail { backup, entries }))
 }
 
+#[utoipa::path(delete, path = "/v1/backups/{id}", tag = "backups", params(("id" = String, Path, description = "Backup id (a positive integer)")), responses((status = 200, body = crate::api::wire::BackupDeleted), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
-async fn delete(
+pub(super) async fn delete(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<BackupDeleted>> {
@@ -303,8 +307,9 @@ pub(super) fn enqueue_error(e: EnqueueError) -> ApiError {
 }
 
 /// Verifies a backup as a job (re-hashing every blob of a large backup takes a while).
+#[utoipa::path(post, path = "/v1/backups/{id}/verify", tag = "backups", params(("id" = String, Path, description = "Backup id (a positive integer)")), responses((status = 202, description = "Queued", body = crate::api::wire::JobStarted), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
-async fn verify(
+pub(super) async fn verify(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<impl IntoResponse> {
@@ -316,8 +321,9 @@ async fn verify(
 }
 
 /// Exports a backup as a job.
+#[utoipa::path(post, path = "/v1/backups/{id}/export", tag = "backups", params(("id" = String, Path, description = "Backup id (a positive integer)")), request_body = crate::api::wire::ExportRequest, responses((status = 202, description = "Queued", body = crate::api::wire::JobStarted), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
-async fn export(
+pub(super) async fn export(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ExportRequest>,

@@ -38,11 +38,12 @@ pub(super) fn router() -> Router<ApiState> {
 /// `?follow=false`: the replay only.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EventsQuery {
+pub(super) struct EventsQuery {
     follow: Option<String>,
 }
 
-async fn events(
+#[utoipa::path(get, path = "/v1/restores/{id}/events", tag = "restores", params(("id" = String, Path, description = "Restore id (a positive integer)"), ("follow" = Option<String>, Query, description = "false: the replay only")), responses((status = 200, description = "Server-sent events: the last 500, then live ones until `end`", content_type = "text/event-stream", body = String), crate::api::openapi::ApiErrors))]
+pub(super) async fn events(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<EventsQuery>,

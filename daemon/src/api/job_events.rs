@@ -28,6 +28,7 @@ pub(super) fn router() -> Router<ApiState> {
     Router::new().route("/v1/jobs/{id}/events", get(events))
 }
 
+#[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs", params(("id" = String, Path, description = "Job id (a positive integer)")), responses((status = 200, description = "Server-sent events: `state`, then `started`, `progress`, `retrying`, until `end` (or `shutdown`); each `data` is a JobEvent", content_type = "text/event-stream", body = String), crate::api::openapi::ApiErrors))]
 pub(super) async fn events(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
@@ -43,7 +44,7 @@ pub(super) async fn events(
         first.push(JobEvent::End {
             status: job.status,
             error: job.error.clone(),
-            result: job.result.clone(),
+            result: job.result.clone().map(Box::new),
         });
         None
     } else {

@@ -14,7 +14,8 @@ pub(super) fn router() -> Router<ApiState> {
     Router::new().route("/v1/jobs/{id}", get(show))
 }
 
-async fn show(
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "Job id (a positive integer)")), responses((status = 200, body = crate::api::wire::JobView), crate::api::openapi::ApiErrors))]
+pub(super) async fn show(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<JobView>> {

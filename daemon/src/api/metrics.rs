@@ -18,6 +18,7 @@ pub(super) fn router() -> Router<ApiState> {
     Router::new().route("/metrics", get(metrics))
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text format (OpenMetrics)", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String), crate::api::openapi::ApiErrors))]
 pub(super) async fn metrics(State(state): State<ApiState>) -> ApiResult<impl IntoResponse> {
     let snapshot = Snapshot {
         figures: state.store.figures().await?,

@@ -21,6 +21,7 @@ mod job_events;
 mod jobs;
 pub mod listen;
 mod metrics;
+pub mod openapi;
 mod restore_view;
 mod restores;
 mod schedules;
@@ -101,6 +102,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(schedules::router())
         .merge(job_events::router())
         .merge(metrics::router())
+        .merge(openapi::router())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -111,6 +113,9 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
+/// Whether the daemon answers (no token needed on TCP).
+#[utoipa::path(get, path = "/healthz", tag = "meta", security(()),
+    responses((status = 200, body = wire::Health), openapi::ApiErrors))]
 async fn healthz() -> axum::Json<wire::Health> {
     axum::Json(wire::Health {
         status: "ok".to_owned(),

@@ -56,8 +56,9 @@ fn valid_schema_key(key: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
+#[utoipa::path(post, path = "/v1/restores", tag = "restores", request_body = crate::api::wire::StartRestoreRequest, responses((status = 200, description = "A dry run: the plan", body = crate::api::wire::DryRun), (status = 202, description = "Stored and queued; `Location: /v1/jobs/{id}`", body = crate::api::wire::RestoreStarted), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = body.backup_id, dry_run = body.dry_run))]
-async fn start(
+pub(super) async fn start(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<StartRestoreRequest>,
 ) -> ApiResult<Response> {
@@ -205,12 +206,13 @@ fn restore_error(site: &str, e: &restore::Error) -> ApiError {
 /// `GET /v1/restores` query.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+pub(super) struct ListQuery {
     site: Option<String>,
     page: Option<String>,
 }
 
-async fn list(
+#[utoipa::path(get, path = "/v1/restores", tag = "restores", params(("site" = Option<String>, Query, description = "Only restores to this target site"), ("page" = Option<String>, Query, description = "Page number, from 1")), responses((status = 200, body = crate::api::wire::RestoreList), crate::api::openapi::ApiErrors))]
+pub(super) async fn list(
     State(state): State<ApiState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<RestoreList>> {
@@ -245,7 +247,8 @@ async fn list(
     }))
 }
 
-async fn show(
+#[utoipa::path(get, path = "/v1/restores/{id}", tag = "restores", params(("id" = String, Path, description = "Restore id (a positive integer)")), responses((status = 200, body = crate::api::wire::RestoreDetail), crate::api::openapi::ApiErrors))]
+pub(super) async fn show(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<RestoreDetail>> {
@@ -254,8 +257,12 @@ async fn show(
     Ok(Json(restore_view::detail(&state, &row).await))
 }
 
+#[utoipa::path(post, path = "/v1/restores/{id}/stop", tag = "restores", params(("id" = String, Path, description = "Restore id (a positive integer)")), responses((status = 200, description = "Stopped before it started", body = crate::api::wire::StopAnswer), (status = 202, description = "The stage in flight ends cleanly", body = crate::api::wire::StopAnswer), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(restore_id = %id))]
-async fn stop(State(state): State<ApiState>, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+pub(super) async fn stop(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
     let id = parse_id("restore", &id)?;
     match state.jobs.stop_restore(id).await? {
         StopOutcome::StoppedPending => Ok(Json(StopAnswer {
@@ -280,7 +287,11 @@ async fn stop(State(state): State<ApiState>, ApiPath(id): ApiPath<String>) -> Ap
 
 /// The full log as one JSON array, streamed a chunk of entries at a time so a log of a
 /// million objects never sits in memory.
-async fn log(State(state): State<ApiState>, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/v1/restores/{id}/log", tag = "restores", params(("id" = String, Path, description = "Restore id (a positive integer)")), responses((status = 200, description = "The full per-object log: `[{\"ObjectKey\", \"Result\", \"Message\"}]`", body = Vec<Object>), crate::api::openapi::ApiErrors))]
+pub(super) async fn log(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
     let id = parse_id("restore", &id)?;
     state.store.get_restore(id).await?;
     let store = state.store.clone();

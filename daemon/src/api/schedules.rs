@@ -34,6 +34,7 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/v1/backups/prune", post(prune_backups))
 }
 
+#[utoipa::path(get, path = "/v1/schedules", tag = "schedules", responses((status = 200, description = "Every schedule with its next and last firing and last result", body = crate::api::wire::ScheduleList), crate::api::openapi::ApiErrors))]
 pub(super) async fn list(State(state): State<ApiState>) -> ApiResult<Json<ScheduleList>> {
     let entries = state.schedules.list().await;
     let figures = state.store.figures().await?;
@@ -99,8 +100,9 @@ async fn view(state: &ApiState, e: ScheduleEntry, failed: u64) -> ScheduleView {
     }
 }
 
+#[utoipa::path(post, path = "/v1/schedules", tag = "schedules", request_body = crate::api::wire::SetScheduleRequest, responses((status = 200, description = "Stored; `Location` names it", body = crate::api::wire::ScheduleView), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(site = %body.site, schema = %body.schema))]
-async fn set(
+pub(super) async fn set(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<SetScheduleRequest>,
 ) -> ApiResult<impl IntoResponse> {
@@ -167,8 +169,9 @@ async fn set(
     ))
 }
 
+#[utoipa::path(delete, path = "/v1/schedules/{site}/{schema}", tag = "schedules", params(("site" = String, Path, description = "Site name"), ("schema" = String, Path, description = "Schema key")), responses((status = 200, body = crate::api::wire::ScheduleRemoved), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(%site, %schema))]
-async fn remove(
+pub(super) async fn remove(
     State(state): State<ApiState>,
     ApiPath((site, schema)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ScheduleRemoved>> {
@@ -184,8 +187,9 @@ async fn remove(
     }))
 }
 
+#[utoipa::path(post, path = "/v1/schedules/{site}/{schema}/run", tag = "schedules", params(("site" = String, Path, description = "Site name"), ("schema" = String, Path, description = "Schema key")), responses((status = 202, description = "Fired: its scheduled backup is queued", body = crate::api::wire::JobStarted), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(%site, %schema))]
-async fn run(
+pub(super) async fn run(
     State(state): State<ApiState>,
     ApiPath((site, schema)): ApiPath<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
@@ -212,8 +216,9 @@ async fn run(
     }
 }
 
+#[utoipa::path(post, path = "/v1/backups/prune", tag = "backups", request_body = crate::api::wire::PruneRequest, responses((status = 200, description = "Per schedule: kept (with the rules) and removed", body = crate::api::wire::PruneReport), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(dry_run = body.dry_run))]
-async fn prune_backups(
+pub(super) async fn prune_backups(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<PruneRequest>,
 ) -> ApiResult<Json<PruneReport>> {

@@ -20,7 +20,8 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/v1/sites/{site}/schemas/sync", post(sync))
 }
 
-async fn list(
+#[utoipa::path(get, path = "/v1/sites/{site}/schemas", tag = "schemas", params(("site" = String, Path, description = "Site name")), responses((status = 200, body = crate::api::wire::SchemaList), crate::api::openapi::ApiErrors))]
+pub(super) async fn list(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<SchemaList>> {
@@ -28,8 +29,9 @@ async fn list(
     Ok(Json(schema_list(&state, &name).await?))
 }
 
+#[utoipa::path(post, path = "/v1/sites/{site}/schemas/sync", tag = "schemas", params(("site" = String, Path, description = "Site name")), responses((status = 200, description = "The schemas found, stored", body = crate::api::wire::SchemaList), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(site = %name))]
-async fn sync(
+pub(super) async fn sync(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<SchemaList>> {

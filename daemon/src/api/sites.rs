@@ -89,7 +89,8 @@ fn api_messages(body: &Value) -> String {
     }
 }
 
-async fn list(State(state): State<ApiState>) -> Json<SiteList> {
+#[utoipa::path(get, path = "/v1/sites", tag = "sites", responses((status = 200, description = "The config's sites in file order, then the added ones", body = crate::api::wire::SiteList), crate::api::openapi::ApiErrors))]
+pub(super) async fn list(State(state): State<ApiState>) -> Json<SiteList> {
     let items = state
         .sites
         .list()
@@ -99,7 +100,8 @@ async fn list(State(state): State<ApiState>) -> Json<SiteList> {
     Json(SiteList { items })
 }
 
-async fn show(
+#[utoipa::path(get, path = "/v1/sites/{site}", tag = "sites", params(("site" = String, Path, description = "Site name")), responses((status = 200, body = crate::api::wire::SiteInfo), crate::api::openapi::ApiErrors))]
+pub(super) async fn show(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<SiteInfo>> {
@@ -107,8 +109,9 @@ async fn show(
     Ok(Json(site.info().clone()))
 }
 
+#[utoipa::path(post, path = "/v1/sites", tag = "sites", request_body = crate::api::wire::AddSiteRequest, responses((status = 201, description = "Tested and saved", body = crate::api::wire::SiteInfo), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(site = %body.name))]
-async fn add(
+pub(super) async fn add(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<AddSiteRequest>,
 ) -> ApiResult<impl IntoResponse> {
@@ -145,8 +148,9 @@ async fn add(
     ))
 }
 
+#[utoipa::path(delete, path = "/v1/sites/{site}", tag = "sites", params(("site" = String, Path, description = "Site name")), responses((status = 200, body = crate::api::wire::SiteRemoved), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(site = %name))]
-async fn remove(
+pub(super) async fn remove(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<SiteRemoved>> {
@@ -182,8 +186,9 @@ fn site_error(e: &SiteError) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/v1/sites/{site}/test", tag = "sites", params(("site" = String, Path, description = "Site name")), responses((status = 200, description = "The credentials work", body = crate::api::wire::SiteTested), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(site = %name))]
-async fn test(
+pub(super) async fn test(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<SiteTested>> {

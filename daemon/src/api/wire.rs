@@ -30,14 +30,14 @@ pub use crate::store::{
 };
 
 /// Every error: `{"error": {"code", "message", "fields"?}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
 /// The error of an [`ErrorBody`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable snake_case code clients may match on.
     pub code: String,
@@ -49,7 +49,7 @@ pub struct ErrorDetail {
 }
 
 /// `GET /healthz`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Health {
     /// `ok`.
     pub status: String,
@@ -58,7 +58,7 @@ pub struct Health {
 // ---- sites ---------------------------------------------------------------------------------
 
 /// `GET /v1/sites`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SiteList {
     /// The config's sites in file order, then the added ones.
     pub items: Vec<SiteInfo>,
@@ -66,8 +66,9 @@ pub struct SiteList {
 
 /// A token as sent to `POST /v1/sites`: serializable (the CLI must send it) but its `Debug`
 /// shows nothing, so it cannot reach a log by accident.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(value_type = String, format = Password)]
 pub struct TokenText(String);
 
 impl TokenText {
@@ -89,7 +90,7 @@ impl std::fmt::Debug for TokenText {
 }
 
 /// `POST /v1/sites` body: exactly one of the token fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddSiteRequest {
     /// Unique name.
@@ -105,6 +106,7 @@ pub struct AddSiteRequest {
     pub token_env: Option<String>,
     /// A file (absolute path) the daemon reads the token from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub token_file: Option<PathBuf>,
     /// The token itself (stored sealed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,14 +114,14 @@ pub struct AddSiteRequest {
 }
 
 /// `DELETE /v1/sites/{site}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SiteRemoved {
     /// The site removed.
     pub removed: String,
 }
 
 /// `POST /v1/sites/{site}/test`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SiteTested {
     /// The site.
     pub site: String,
@@ -130,7 +132,7 @@ pub struct SiteTested {
 }
 
 /// The account a site's credentials belong to (Jira's `myself`, with all its fields).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SiteUser {
     /// Display name.
     #[serde(
@@ -144,13 +146,14 @@ pub struct SiteUser {
     pub account_id: Option<String>,
     /// Everything else the site said.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub other: Map<String, Value>,
 }
 
 // ---- schemas -------------------------------------------------------------------------------
 
 /// `GET /v1/sites/{site}/schemas` and `POST .../schemas/sync`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SchemaList {
     /// The site.
     pub site: String,
@@ -159,7 +162,7 @@ pub struct SchemaList {
 }
 
 /// One synced schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SchemaView {
     /// Schema id.
     pub id: String,
@@ -177,7 +180,7 @@ pub struct SchemaView {
 }
 
 /// The newest complete backup of a schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LastBackup {
     /// Backup id.
     pub id: BackupId,
@@ -191,7 +194,7 @@ pub struct LastBackup {
 // ---- backups and jobs ----------------------------------------------------------------------
 
 /// `POST /v1/backups` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartBackupRequest {
     /// Site name.
@@ -207,7 +210,7 @@ pub struct StartBackupRequest {
 }
 
 /// The answer of every route that starts a job (202, `Location: /v1/jobs/{id}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobStarted {
     /// The job.
     pub job_id: JobId,
@@ -216,7 +219,7 @@ pub struct JobStarted {
 }
 
 /// `GET /v1/backups`: one page of the list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BackupList {
     /// This page, newest first.
     pub items: Vec<Backup>,
@@ -233,7 +236,7 @@ pub struct BackupList {
 }
 
 /// `GET /v1/backups/{id}`: the backup and its entry counts per kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BackupDetail {
     /// The backup.
     #[serde(flatten)]
@@ -243,7 +246,7 @@ pub struct BackupDetail {
 }
 
 /// `DELETE /v1/backups/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BackupDeleted {
     /// The backup deleted.
     pub deleted: BackupId,
@@ -254,17 +257,18 @@ pub struct BackupDeleted {
 }
 
 /// `POST /v1/backups/{id}/export` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
     /// Directory to write into, absolute.
+    #[schema(value_type = String)]
     pub out: PathBuf,
 }
 
 // ---- restores ------------------------------------------------------------------------------
 
 /// `POST /v1/restores` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRestoreRequest {
     /// The backup.
@@ -284,16 +288,17 @@ pub struct StartRestoreRequest {
 }
 
 /// `POST /v1/restores` with `dry_run`: the plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DryRun {
     /// Always true.
     pub dry_run: bool,
     /// What the restore would do.
+    #[schema(value_type = Object)]
     pub plan: RestorePlan,
 }
 
 /// `POST /v1/restores`: the restore stored and its job queued (202, `Location`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RestoreStarted {
     /// The restore.
     pub restore_id: RestoreId,
@@ -304,7 +309,7 @@ pub struct RestoreStarted {
 }
 
 /// `GET /v1/restores`: one page of the history, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RestoreList {
     /// This page.
     pub items: Vec<RestoreView>,
@@ -315,7 +320,7 @@ pub struct RestoreList {
 }
 
 /// One restore as the history lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RestoreView {
     /// Id.
     pub id: RestoreId,
@@ -347,7 +352,7 @@ pub struct RestoreView {
 }
 
 /// The source schema of a restore.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceView {
     /// Site of the backup.
     pub site: Option<String>,
@@ -362,7 +367,7 @@ pub struct SourceView {
 }
 
 /// The destination of a restore.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DestinationView {
     /// `new_schema`, ...
     pub kind: Option<String>,
@@ -379,7 +384,7 @@ pub struct DestinationView {
 }
 
 /// `GET /v1/restores/{id}`: the restore with its per-stage counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RestoreDetail {
     /// What the history shows.
     #[serde(flatten)]
@@ -395,7 +400,7 @@ pub struct RestoreDetail {
 }
 
 /// Done/total of one stage of a restore.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StageCount {
     /// Stage key.
     pub stage: String,
@@ -412,7 +417,7 @@ pub struct StageCount {
 }
 
 /// A restore's plan in numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanBrief {
     /// Objects to restore.
     pub objects: Option<u64>,
@@ -423,7 +428,7 @@ pub struct PlanBrief {
 }
 
 /// The live count of the stage in flight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LiveProgress {
     /// Stage key.
     pub stage: String,
@@ -436,7 +441,7 @@ pub struct LiveProgress {
 }
 
 /// `POST /v1/restores/{id}/stop`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StopAnswer {
     /// The restore.
     pub restore_id: RestoreId,
@@ -445,7 +450,7 @@ pub struct StopAnswer {
 }
 
 /// What a stop did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StopStatus {
     /// Stopped at once.

@@ -14,14 +14,14 @@ pub use crate::schedules::retention::{Rule, Verdict};
 pub use crate::store::{FireOutcome, FireReason};
 
 /// `GET /v1/schedules`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScheduleList {
     /// Every schedule, by site and schema.
     pub items: Vec<ScheduleView>,
 }
 
 /// One schedule with its firing state and the result of its last backup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScheduleView {
     /// Site name.
     pub site: String,
@@ -64,7 +64,7 @@ pub struct ScheduleView {
 }
 
 /// Where the backup job of a schedule's last firing is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LastResult {
     /// The job.
     pub job_id: JobId,
@@ -82,7 +82,7 @@ pub struct LastResult {
 }
 
 /// How a scheduled backup stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunResult {
     /// Waiting for the runner.
@@ -108,7 +108,7 @@ impl RunResult {
 }
 
 /// `POST /v1/schedules` body: adds or replaces the schedule of a site's schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetScheduleRequest {
     /// Site name.
@@ -144,7 +144,7 @@ pub struct SetScheduleRequest {
 }
 
 /// `DELETE /v1/schedules/{site}/{schema}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScheduleRemoved {
     /// Site name.
     pub site: String,
@@ -153,7 +153,7 @@ pub struct ScheduleRemoved {
 }
 
 /// `POST /v1/backups/prune` body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PruneRequest {
     /// Only the schedules of this site.
@@ -168,7 +168,7 @@ pub struct PruneRequest {
 }
 
 /// `POST /v1/backups/prune`: per schedule, what is kept (and by which rule) and removed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PruneReport {
     /// Whether nothing was changed.
     pub dry_run: bool,
@@ -183,7 +183,7 @@ pub struct PruneReport {
 }
 
 /// What one schedule's retention keeps and removes, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SchedulePrune {
     /// Site name.
     pub site: String,

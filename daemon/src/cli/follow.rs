@@ -97,16 +97,16 @@ fn line(e: &JobEvent, last_stage: &mut Option<(String, Instant)>) -> Option<Stri
             *delay_ms as f64 / 1000.0
         )),
         JobEvent::End {
-            status: JobStatus::Done,
-            result: Some(JobOutcome::Backup(b)),
-            ..
-        } => Some(format!(
-            "backup {} complete: {} objects",
-            b.backup.id, b.backup.object_count
-        )),
-        JobEvent::End { status, error, .. } => Some(match error {
-            Some(e) => format!("job {status}: {e}"),
-            None => format!("job {status}"),
+            status,
+            error,
+            result,
+        } => Some(match (status, error, result.as_deref()) {
+            (JobStatus::Done, _, Some(JobOutcome::Backup(b))) => format!(
+                "backup {} complete: {} objects",
+                b.backup.id, b.backup.object_count
+            ),
+            (_, Some(e), _) => format!("job {status}: {e}"),
+            _ => format!("job {status}"),
         }),
         JobEvent::Shutdown => Some("the daemon is shutting down".to_owned()),
     }

@@ -21,7 +21,7 @@ use crate::{assets, backup, restore, store};
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Whether a failure may go away by itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// Running the job again later may succeed without any change.
@@ -94,7 +94,7 @@ pub enum RunnerError {
 }
 
 /// A failure as the store keeps it and the control API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobFailure {
     /// Temporary, permanent or cancelled.
     pub kind: FailureKind,

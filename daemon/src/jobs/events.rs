@@ -19,7 +19,7 @@ use crate::store::{JobId, JobStatus};
 const CAPACITY: usize = 4096;
 
 /// One live event of a job, as the stream sends it: `{"event": kind, ...}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum JobEvent {
@@ -53,8 +53,9 @@ pub enum JobEvent {
         status: JobStatus,
         /// Why it failed.
         error: Option<String>,
-        /// What it produced.
-        result: Option<JobOutcome>,
+        /// What it produced (boxed: an outcome is large next to the other events).
+        #[schema(value_type = Option<Object>)]
+        result: Option<Box<JobOutcome>>,
     },
     /// The daemon is shutting down; the stream ends.
     Shutdown,

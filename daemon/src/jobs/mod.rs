@@ -120,7 +120,7 @@ impl Default for JobsOptions {
 }
 
 /// Where a running job is: `done` of `total` in `stage`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobProgress {
     /// The stage (a backup stage name or a restore stage key).
     pub stage: String,
@@ -131,7 +131,7 @@ pub struct JobProgress {
 }
 
 /// A job as the API shows it: the stored row, typed, plus live progress.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobView {
     /// Id.
     pub id: JobId,
@@ -139,6 +139,7 @@ pub struct JobView {
     pub kind: String,
     /// The spec (`None` when the stored payload cannot be read by this build).
     #[serde(rename = "payload")]
+    #[schema(value_type = Option<Object>)]
     pub spec: Option<JobSpec>,
     /// Where it is.
     pub status: JobStatus,
@@ -159,6 +160,7 @@ pub struct JobView {
     /// Latest progress, while running (and the last one after it ended, while remembered).
     pub progress: Option<JobProgress>,
     /// What the job produced, once done.
+    #[schema(value_type = Option<Object>)]
     pub result: Option<JobOutcome>,
 }
 
@@ -510,7 +512,7 @@ impl Jobs {
             (Ok(outcome), _) => JobEvent::End {
                 status: JobStatus::Done,
                 error: None,
-                result: Some(outcome.clone()),
+                result: Some(Box::new(outcome.clone())),
             },
             (Err(_), true) => JobEvent::End {
                 status: JobStatus::Queued,

@@ -40,7 +40,7 @@ use crate::store::StoredSchedule;
 pub const DEFAULT_FULL_EVERY: u32 = 7;
 
 /// Where a schedule is defined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// The config file; changed only by editing it.

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use crate::store::BackupId;
 
 /// How many backups of each kind a schedule keeps (0 = the rule is off).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// The newest N backups.
@@ -55,7 +55,19 @@ impl Policy {
 }
 
 /// Why a backup is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// One of the newest `keep_last`.
@@ -124,7 +136,7 @@ pub struct Candidate {
 }
 
 /// The verdict on one backup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Verdict {
     /// The backup.
     pub id: BackupId,

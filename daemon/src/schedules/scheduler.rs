@@ -419,15 +419,12 @@ impl Scheduler {
             if !due {
                 continue;
             }
-            match self
+            if let Err(QueueRefusal::ShuttingDown) = self
                 .fire(&mut inner, &schedule, FireReason::Cron, now)
                 .await
             {
-                Err(QueueRefusal::ShuttingDown) => {
-                    // Left due: the next start runs it as a missed run.
-                    return;
-                }
-                Ok(_) | Err(_) => {}
+                // Left due: the next start runs it as a missed run.
+                return;
             }
             let next = schedule.timing.next_after(now);
             if let Some(state) = inner.states.get_mut(&schedule.key) {

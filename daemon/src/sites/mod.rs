@@ -30,7 +30,7 @@ use crate::store::{self, AsyncStore, StoredSite, StoredToken};
 pub use secrets::{KEY_BYTES, KeyError, NONCE_BYTES, Sealed, TokenKey};
 
 /// Where a site is defined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// The config file; removed only by editing it.
@@ -56,7 +56,7 @@ impl Origin {
 }
 
 /// Where the token of a site added through the API comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
     /// An environment variable of the daemon.
@@ -87,7 +87,7 @@ impl TokenSource {
 }
 
 /// The public face of a site: everything but its tokens (only their number and source).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SiteInfo {
     /// Unique name.
     pub name: String,

@@ -107,7 +107,7 @@ pub struct UnknownValue {
 }
 
 /// How a backup was started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BackupType {
     /// Started by a user.
@@ -118,7 +118,7 @@ pub enum BackupType {
 string_enum!(BackupType { Manual => "manual", Scheduled => "scheduled" });
 
 /// Lifecycle of a backup's main pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BackupStatus {
     /// Being written; invisible to reads.
@@ -156,7 +156,7 @@ impl Phase {
 }
 
 /// Status of a background phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseStatus {
     /// Not started yet.
@@ -179,7 +179,7 @@ string_enum!(PhaseStatus {
 });
 
 /// A phase's status plus a human note ("403 from /history", "interrupted; will rerun").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PhaseState {
     /// Where the phase is.
     pub status: PhaseStatus,
@@ -212,7 +212,7 @@ pub struct NewBackup {
 }
 
 /// A backup's metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Backup {
     /// Id.
     pub id: BackupId,
@@ -346,7 +346,7 @@ pub struct RecoverStats {
 }
 
 /// A blob of a backup that fails verification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BadBlob {
     /// Its key.
     pub hash: String,
@@ -373,7 +373,7 @@ pub struct SyncedSchema {
 }
 
 /// Status of a job in the persistent queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Waiting for the runner.

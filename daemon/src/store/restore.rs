@@ -24,7 +24,7 @@ pub type RestoreId = i64;
 
 /// Lifecycle of a restore: `pending → in_progress (stage) → completed | error | stopped`.
 /// `error` and `stopped` restores may be executed again; they resume where they ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RestoreStatus {
     /// Created, not started.
@@ -155,7 +155,7 @@ pub struct IdMapping {
 }
 
 /// Level of a log note; per-object results have none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     /// Something worth knowing.

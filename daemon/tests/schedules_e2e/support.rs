@@ -110,13 +110,11 @@ impl Daemon {
             })
             .await
             .expect("event stream");
-        let end = text
-            .split("\n\n")
+        text.split("\n\n")
             .filter_map(|m| m.lines().find_map(|l| l.strip_prefix("data: ")))
             .filter_map(|d| serde_json::from_str::<Value>(d).ok())
             .find(|v| v["event"] == "end")
-            .unwrap_or_else(|| panic!("job {job} stream without end: {text}"));
-        end
+            .unwrap_or_else(|| panic!("job {job} stream without end: {text}"))
     }
 
     /// `GET /metrics`, parsed by a Prometheus text parser.

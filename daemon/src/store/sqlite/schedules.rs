@@ -44,7 +44,9 @@ pub struct StoredSchedule {
 }
 
 /// Why a schedule fired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FireReason {
     /// Its cron expression came due.
@@ -56,7 +58,9 @@ pub enum FireReason {
 }
 
 /// What a firing did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FireOutcome {
     /// A scheduled backup job was queued.
