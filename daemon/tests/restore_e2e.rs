@@ -29,7 +29,9 @@ use assetark::store::{AsyncStore, LogLevel, RestoreId, RestoreStatus};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use support::{Raw, Snapshot, assert_restored, backup, client, config, execute, full_log, plan};
+use support::{
+    Raw, Snapshot, assert_restored, backup, client, clock, config, execute, full_log, plan,
+};
 
 /// Restores backup `b` with `plan` until it completes (a retryable error resumes, as the job
 /// runner would); returns the outcome's new schema id.
@@ -210,15 +212,16 @@ async fn interrupt(
             }
         }
     };
+    let clock = clock();
     match cut {
         Cut::Stop => {
-            let o = restore::execute(store, c, id, p, &sink, trigger.clone())
+            let o = restore::execute(store, c, id, p, &sink, trigger.clone(), &clock)
                 .await
                 .expect("stopped run");
             o.stopped
         }
         Cut::Drop => tokio::select! {
-            r = restore::execute(store, c, id, p, &sink, CancellationToken::new()) => {
+            r = restore::execute(store, c, id, p, &sink, CancellationToken::new(), &clock) => {
                 r.expect("run");
                 false
             }
@@ -384,7 +387,17 @@ async fn under_429_storms_5xx_and_dropped_connections_the_result_is_the_same() {
     };
     let mut done = None;
     for _ in 0..3 {
-        match restore::execute(&store, &s1, id, &p, &sink, CancellationToken::new()).await {
+        match restore::execute(
+            &store,
+            &s1,
+            id,
+            &p,
+            &sink,
+            CancellationToken::new(),
+            &clock(),
+        )
+        .await
+        {
             Ok(o) => {
                 done = o.schema_id;
                 break;
@@ -433,7 +446,7 @@ async fn stop_mid_restore_leaves_the_log_and_id_map_consistent_with_the_target()
             }
         }
     };
-    let o = restore::execute(&store, &s1, id, &p, &sink, cancel)
+    let o = restore::execute(&store, &s1, id, &p, &sink, cancel, &clock())
         .await
         .unwrap();
     assert!(o.stopped);
@@ -576,9 +589,17 @@ async fn the_plan_changes_nothing_and_predicts_the_requests_one_per_object_witho
         }
     };
     let total_before = sent(&s1);
-    let o = restore::execute(&store, &s1, id, &p, &sink, CancellationToken::new())
-        .await
-        .unwrap();
+    let o = restore::execute(
+        &store,
+        &s1,
+        id,
+        &p,
+        &sink,
+        CancellationToken::new(),
+        &clock(),
+    )
+    .await
+    .unwrap();
     assert!(!o.stopped);
     let total = sent(&s1) - total_before;
     let per_stage = per_stage.lock().unwrap().clone();

@@ -19,6 +19,7 @@ use super::ApiState;
 use super::dates::{self, End};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind, parse_id};
 use super::sites::upstream;
+use crate::assets::AssetsApi;
 use crate::backup;
 use crate::jobs::{BackupJob, EnqueueError};
 use crate::store::{Backup, BackupFilter, BackupType, PageRequest, kind};
@@ -136,7 +137,7 @@ async fn schema_exists(state: &ApiState, site: &crate::daemon::Site, key: &str) 
         .list_schemas()
         .await
         .map_err(|e| upstream(&name, &e))?;
-    Ok(live.iter().any(|s| s["objectSchemaKey"] == key))
+    Ok(live.iter().any(|s| s.key() == key))
 }
 
 /// `GET /v1/backups` query. Every value is a string so that bad values get our messages.

@@ -140,7 +140,7 @@ async fn start(
     if body.dry_run {
         return Ok(Json(json!({ "dry_run": true, "plan": plan })).into_response());
     }
-    let id = restore::create(&state.store, &req, &plan)
+    let id = restore::create(&state.store, &req, &plan, &crate::clock::system())
         .await
         .map_err(|e| restore_error(&site_name, &e))?;
     let job_id = match state.jobs.enqueue_restore(id, &site_name).await {

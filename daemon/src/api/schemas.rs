@@ -5,12 +5,13 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::ApiState;
 use super::error::{ApiPath, ApiResult};
 use super::sites::{site, upstream};
+use crate::assets::AssetsApi;
+use crate::model::ObjectSchema;
 use crate::store::{BackupFilter, BackupId, PageRequest, SyncedSchema};
 
 pub(super) fn router() -> Router<ApiState> {
@@ -83,20 +84,15 @@ async fn sync(
 }
 
 /// Reads one `ObjectSchema` of the API; `None` when it lacks an id or key.
-fn synced_schema(site: &str, v: &Value, now: OffsetDateTime) -> Option<SyncedSchema> {
-    // The API spells ids as strings, but accept numbers too rather than drop a schema.
-    let id = match &v["id"] {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    let key = v["objectSchemaKey"].as_str()?.to_owned();
+fn synced_schema(site: &str, v: &ObjectSchema, now: OffsetDateTime) -> Option<SyncedSchema> {
+    // The API spells ids as strings, but numbers are taken too rather than drop a schema.
+    let key = v.object_schema_key.get()?.clone();
     Some(SyncedSchema {
         site: site.to_owned(),
-        schema_id: id,
-        name: v["name"].as_str().unwrap_or(&key).to_owned(),
+        schema_id: v.id.as_str().to_owned(),
+        name: v.name.as_deref().unwrap_or(&key).to_owned(),
         schema_key: key,
-        object_count: v["objectCount"].as_u64().unwrap_or(0),
+        object_count: v.objects(),
         synced_at: now,
     })
 }

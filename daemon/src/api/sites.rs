@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::ApiState;
 use super::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorKind, error_chain};
-use crate::assets::Secret;
+use crate::assets::{AssetsApi, Secret};
 use crate::daemon::{NewSite, Site, SiteError, TokenInput};
 
 pub(super) fn router() -> Router<ApiState> {

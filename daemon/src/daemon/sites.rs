@@ -18,7 +18,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::secrets::{KeyError, Sealed, TokenKey};
-use crate::assets::{self, AssetsClient, Limits, Secret, SiteConn};
+use crate::assets::{self, AssetsApi, AssetsClient, Limits, Secret, SiteConn};
 use crate::config::{FLAVOR_CLOUD, SiteConfig, check_http_url, valid_site_name};
 use crate::store::{self, AsyncStore, StoredSite, StoredToken};
 

@@ -54,12 +54,6 @@ pub fn system_clock() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-/// Milliseconds since the Unix epoch, the clock type the backup pipeline takes.
-fn now_ms() -> i64 {
-    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
-    i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
-}
-
 /// What the runner knows about a job beyond its row.
 #[derive(Default)]
 struct Live {
@@ -326,7 +320,7 @@ impl Jobs {
             &request,
             &on_progress,
             self.root.child_token(),
-            now_ms,
+            &crate::clock::system(),
         )
         .await
         .map_err(|e| error_chain(&e))?;

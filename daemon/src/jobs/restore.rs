@@ -361,6 +361,7 @@ impl Jobs {
             &plan,
             &on_event,
             stop.token.clone(),
+            &crate::clock::system(),
         )
         .await;
         match outcome {

@@ -8,13 +8,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::entities::{get_list, id_by_name, same_name};
+use super::entities::{id_by_name, same_name};
 use super::order::{self, OrderStats};
-use super::source::{AttrKind, ORIGINAL_ID, ORIGINAL_KEY, Source, TEXT, sid};
+use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
+use super::users::{GroupLookup, UserLookup, UserLookupMethod};
 use super::{Destination, Error, RestoreRequest, Stage, users};
-use crate::assets::AssetsClient;
+use crate::assets::AssetsApi;
+use crate::model::{AttributeKind, Icon, Named, Object, ObjectSchema, TEXT};
 use crate::store::{AsyncStore, BackupId};
 
 /// Longest Text value Assets Cloud accepts.
@@ -50,6 +51,10 @@ pub struct RestorePlan {
     pub users: Vec<UserMatch>,
     /// Group names used by values or allowed-group settings, and whether the target has them.
     pub groups: Vec<GroupMatch>,
+    /// How users and groups were looked up on the target, and the Jira requests it took
+    /// (planning requests; `requests` counts those of `execute`).
+    #[serde(default)]
+    pub lookups: Lookups,
     /// The order of object creation in numbers.
     pub order: OrderSummary,
     /// Requests `execute` sends to the target when nothing goes wrong.
@@ -70,6 +75,15 @@ impl RestorePlan {
             .find(|s| s.stage == stage)
             .map_or(0, |s| s.requests)
     }
+}
+
+/// The user and group lookups of a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lookups {
+    /// Users: by search or by directory.
+    pub users: UserLookup,
+    /// Groups.
+    pub groups: GroupLookup,
 }
 
 /// The schema a backup holds.
@@ -259,22 +273,26 @@ pub struct StageRequests {
 /// Builds the plan (see [`super::plan`]).
 pub(super) async fn build(
     store: &AsyncStore,
-    target: &AssetsClient,
+    target: &dyn AssetsApi,
     req: &RestoreRequest,
 ) -> Result<RestorePlan, Error> {
     let backup = store.get_backup(req.backup_id).await?;
     let source = Source::load(store, backup).await?;
     let (schemas, statuses, ref_types, icons) = tokio::try_join!(
         target.list_schemas(),
-        get_list(target, "/config/statustype"),
-        get_list(target, "/config/referencetype"),
-        get_list(target, "/icon/global"),
+        target.list_status_types(None),
+        target.list_reference_types(None, false),
+        target.global_icons(),
     )?;
     let mut scan = Scan::new(&source);
     let graph = order::build(store, &source, |o| scan.visit(o)).await?;
     let attributes = plan_attributes(&source, &scan.long_text);
-    let users = users::match_users(target, &scan.users).await?;
-    let groups = users::match_groups(target, &scan.groups).await?;
+    let method = UserLookupMethod::choose(scan.users.len());
+    let (users, user_lookup) = users::match_users(target, &scan.users, method).await?;
+    let (groups, group_lookup) = users::match_groups(target, &scan.groups).await?;
+    // Only global entities are shared; the schema's own are always new.
+    let global_statuses: Vec<_> = statuses.iter().filter(|s| s.is_global()).collect();
+    let global_ref_types: Vec<_> = ref_types.iter().filter(|r| r.is_global()).collect();
     let (icon_plans, default_icon) = plan_icons(&source, &icons);
     let order = summary(&source, graph.len() as u64, &graph.stats);
     let mut plan = RestorePlan {
@@ -283,10 +301,7 @@ pub(super) async fn build(
             site: source.backup.site.clone(),
             id: source.backup.schema_id.clone(),
             key: source.backup.schema_key.clone(),
-            name: source.schema["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            name: source.schema.name().to_owned(),
             objects: graph.len() as u64,
         },
         target_site: req.target_site.clone(),
@@ -297,12 +312,12 @@ pub(super) async fn build(
         status_types: source
             .statuses
             .iter()
-            .map(|s| entity(&s.id, &s.name, s.global, &statuses))
+            .map(|s| entity(&s.id, &s.name, s.global, &global_statuses))
             .collect(),
         reference_types: source
             .ref_types
             .iter()
-            .map(|r| entity(&r.id, &r.name, r.global, &ref_types))
+            .map(|r| entity(&r.id, &r.name, r.global, &global_ref_types))
             .collect(),
         object_types: source
             .types
@@ -324,6 +339,10 @@ pub(super) async fn build(
         attributes,
         users,
         groups,
+        lookups: Lookups {
+            users: user_lookup,
+            groups: group_lookup,
+        },
         order,
         requests: RequestEstimate::default(),
     };
@@ -332,13 +351,10 @@ pub(super) async fn build(
 }
 
 /// Why a new schema with this name and key cannot be created on the target.
-fn conflict(schemas: &[Value], dest: &Destination) -> Option<String> {
+fn conflict(schemas: &[ObjectSchema], dest: &Destination) -> Option<String> {
     let Destination::NewSchema { name, key } = dest;
     schemas.iter().find_map(|s| {
-        let (n, k) = (
-            s["name"].as_str().unwrap_or(""),
-            s["objectSchemaKey"].as_str().unwrap_or(""),
-        );
+        let (n, k) = (s.name(), s.key());
         if same_name(n, name) {
             Some(format!("an object schema named {n:?} exists on the target"))
         } else if k == key {
@@ -351,31 +367,24 @@ fn conflict(schemas: &[Value], dest: &Destination) -> Option<String> {
     })
 }
 
-fn entity(old_id: &str, name: &str, global: bool, target_globals: &[Value]) -> EntityPlan {
+fn entity<T: Named>(old_id: &str, name: &str, global: bool, target_globals: &[&T]) -> EntityPlan {
     EntityPlan {
         old_id: old_id.to_owned(),
         name: name.to_owned(),
         global,
         // Only global entities are shared; the schema's own are always new.
         existing_id: global
-            .then(|| {
-                let globals: Vec<Value> = target_globals
-                    .iter()
-                    .filter(|v| sid(&v["objectSchemaId"]).is_none())
-                    .cloned()
-                    .collect();
-                id_by_name(&globals, name)
-            })
+            .then(|| id_by_name(target_globals.iter().copied(), name))
             .flatten(),
     }
 }
 
 /// Icons by name among the target's global icons; the lowest-id global icon stands in for the
 /// rest.
-fn plan_icons(source: &Source, target: &[Value]) -> (Vec<IconPlan>, Option<String>) {
+fn plan_icons(source: &Source, target: &[Icon]) -> (Vec<IconPlan>, Option<String>) {
     let fallback = target
         .iter()
-        .filter_map(|i| Some((sid(&i["id"])?, i["name"].as_str().unwrap_or("").to_owned())))
+        .filter_map(|i| Some((i.id.non_empty()?.to_owned(), i.name().to_owned())))
         .min_by_key(|(id, _)| (id.len(), id.clone()));
     let plans = source
         .icons
@@ -383,8 +392,8 @@ fn plan_icons(source: &Source, target: &[Value]) -> (Vec<IconPlan>, Option<Strin
         .map(|icon| {
             let hit = target
                 .iter()
-                .find(|t| t["name"].as_str().is_some_and(|n| same_name(n, &icon.name)))
-                .and_then(|t| Some((sid(&t["id"])?, t["name"].as_str()?.to_owned())));
+                .find(|t| t.name.as_deref().is_some_and(|n| same_name(n, &icon.name)))
+                .and_then(|t| Some((t.id.non_empty()?.to_owned(), t.name.get()?.clone())));
             let matched = hit.is_some();
             let (target_id, target_name) = match hit.or_else(|| fallback.clone()) {
                 Some((id, name)) => (Some(id), name),
@@ -450,7 +459,7 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
                         object_type: t.id.clone(),
                         object_type_name: t.name.clone(),
                         name: name.to_owned(),
-                        type_name: AttrKind::Default(TEXT).name(),
+                        type_name: AttributeKind::Default(TEXT).name(),
                         action: AttrAction::Added,
                         identity: true,
                         reason: None,
@@ -464,13 +473,15 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
 }
 
 /// Why an attribute of this kind cannot be restored here, if it cannot.
-fn drop_reason(source: &Source, kind: &AttrKind) -> Option<String> {
+fn drop_reason(source: &Source, kind: &AttributeKind) -> Option<String> {
     match kind {
-        AttrKind::Object { target, .. } if source.object_type(target).is_none() => Some(format!(
-            "it references object type {target} of another schema (cross-schema references \
-             are restored by the post-restore task)"
-        )),
-        AttrKind::Other(n) => Some(format!(
+        AttributeKind::Object { target, .. } if source.object_type(target).is_none() => {
+            Some(format!(
+                "it references object type {target} of another schema (cross-schema \
+                 references are restored by the post-restore task)"
+            ))
+        }
+        AttributeKind::Other(n) => Some(format!(
             "attribute type {n} is not restored to Assets Cloud"
         )),
         _ => None,
@@ -580,11 +591,13 @@ impl<'s> Scan<'s> {
     fn new(source: &'s Source) -> Scan<'s> {
         // Groups that User attributes allow must exist too (or be left out of the config).
         let mut groups = BTreeMap::new();
-        for a in source.attrs.iter().filter(|a| a.kind == AttrKind::User) {
-            for g in a.raw["typeValueMulti"].as_array().into_iter().flatten() {
-                if let Some(g) = g.as_str() {
-                    groups.entry(g.to_owned()).or_insert(0);
-                }
+        for a in source
+            .attrs
+            .iter()
+            .filter(|a| a.kind == AttributeKind::User)
+        {
+            for g in a.def.type_values() {
+                groups.entry(g.to_owned()).or_insert(0);
             }
         }
         Scan {
@@ -595,37 +608,31 @@ impl<'s> Scan<'s> {
         }
     }
 
-    fn visit(&mut self, obj: &Value) {
-        for a in obj["attributes"].as_array().into_iter().flatten() {
-            let Some(id) = sid(&a["objectTypeAttributeId"]) else {
+    fn visit(&mut self, obj: &Object) {
+        for a in obj.attributes() {
+            let id = a.object_type_attribute_id.as_str();
+            let Some(def) = self.source.attr(id) else {
                 continue;
             };
-            let Some(def) = self.source.attr(&id) else {
-                continue;
-            };
-            for v in a["objectAttributeValues"].as_array().into_iter().flatten() {
+            for v in a.values() {
                 match def.kind {
-                    AttrKind::User => {
-                        let name = v["user"]["displayName"]
-                            .as_str()
-                            .or_else(|| v["displayValue"].as_str())
-                            .or_else(|| v["value"].as_str());
-                        if let Some(n) = name {
+                    AttributeKind::User => {
+                        if let Some(n) = v.user_name() {
                             *self.users.entry(n.to_owned()).or_default() += 1;
                         }
                     }
-                    AttrKind::Group => {
-                        let name = v["value"].as_str().or_else(|| v["group"]["name"].as_str());
-                        if let Some(n) = name {
+                    AttributeKind::Group => {
+                        if let Some(n) = v.group_name() {
                             *self.groups.entry(n.to_owned()).or_default() += 1;
                         }
                     }
-                    AttrKind::Default(TEXT)
-                        if v["value"]
-                            .as_str()
+                    AttributeKind::Default(TEXT)
+                        if v.value
+                            .get()
+                            .and_then(|x| x.as_str())
                             .is_some_and(|s| s.chars().count() > TEXT_MAX_CHARS) =>
                     {
-                        *self.long_text.entry(id.clone()).or_default() += 1;
+                        *self.long_text.entry(id.to_owned()).or_default() += 1;
                     }
                     _ => {}
                 }

@@ -42,7 +42,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
                 continue;
             };
             let ids = ctx.objects.as_ref().expect("loaded above");
-            let key = obj["objectKey"].as_str().unwrap_or_default().to_owned();
+            let key = obj.key().to_owned();
             let Some(built) = lookup.references_body(&g, ids, i, &obj) else {
                 done += 1;
                 continue;
@@ -53,10 +53,10 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
                     .into_iter()
                     .map(|n| (key.clone(), LogLevel::Warn, n)),
             );
-            let path = format!("/object/{}", ids.new_ids[i as usize]);
-            let client = ctx.client.clone();
+            let new_id = ids.new_ids[i as usize].to_string();
+            let api = ctx.api;
             in_flight.push(async move {
-                let r = client.put(&path, &built.body).await;
+                let r = api.update_object(&new_id, &built.body).await;
                 (key, r)
             });
         }
@@ -64,11 +64,8 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
             break;
         };
         match result {
-            Ok(_) => {}
-            Err(e)
-                if e.status()
-                    .is_some_and(|s| (400..500).contains(&s) && s != 429) =>
-            {
+            Ok(()) => {}
+            Err(e) if e.is_refusal() => {
                 let body = e.api_body().cloned().unwrap_or_default();
                 notes.push((
                     key,
