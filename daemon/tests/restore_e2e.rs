@@ -6,7 +6,8 @@
 //! Tests:
 //! - round trip to a new schema on the same site and on another site (fidelity), and a
 //!   restore of the restored schema's backup (the first identity survives);
-//! - migration to a site whose users differ (display-name matching, log entries);
+//! - migration to a site whose users differ (display-name matching, log entries; a search
+//!   per name), and with many distinct users one read of the users directory (`users`);
 //! - interrupted in every stage (dropped future and STOP), resumed: no duplicates, none missing;
 //! - lost responses on object creates (ambiguous creates): no duplicates;
 //! - 429 storms, 5xx and dropped connections: the same result;
@@ -17,6 +18,8 @@
 
 #[path = "restore_e2e/support.rs"]
 mod support;
+#[path = "restore_e2e/users.rs"]
+mod users;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -143,6 +146,13 @@ async fn a_migration_matches_users_by_display_name_and_logs_the_others_by_name()
     assert!(by_name["Priya Natarajan"].reason.contains("2 users"));
     assert_eq!(by_name["Alex Morgan"].account_id, None);
     assert!(by_name["Fatima Zahra"].reason.contains("no user"));
+    // Few names: one search each, and the plan says so.
+    let lookup = p.lookups.users;
+    assert_eq!(lookup.method, restore::UserLookupMethod::Search);
+    assert_eq!(
+        (lookup.names, lookup.requests),
+        (p.users.len() as u64, p.users.len() as u64)
+    );
     let new = complete(&store, &s2, id, &p).await;
 
     let raw1 = Raw::new(&sim, "s1");

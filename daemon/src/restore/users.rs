@@ -187,6 +187,112 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::assets::{AssetsClient, SiteConn};
+
+    /// A site whose directory has namesakes, an inactive namesake and an inactive loner.
+    const SITE: &str = r#"
+[rate_limits]
+enabled = false
+[[sites]]
+name = "t"
+email = "admin@t.example"
+token = "tok"
+[[sites.users]]
+display_name = "Alex Morgan"
+email = "a1@t.example"
+[[sites.users]]
+display_name = "Alex Morgan"
+email = "a2@t.example"
+[[sites.users]]
+display_name = "Hannah Schmidt"
+email = "h1@t.example"
+active = false
+[[sites.users]]
+display_name = "Hannah Schmidt"
+email = "h2@t.example"
+[[sites.users]]
+display_name = "Tom Nguyen"
+email = "tom@t.example"
+active = false
+[[sites.users]]
+display_name = "Chen Wei Jr"
+email = "chen@t.example"
+[[sites.users]]
+display_name = "Diego Hernández"
+email = "diego@t.example"
+"#;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn search_and_directory_find_the_same_users_at_their_own_cost() {
+        let cfg = assets_sim::config::SimConfig::from_toml(SITE).unwrap();
+        let sim = assets_sim::server::start(cfg).await.unwrap();
+        let site = &sim.ready.sites[0];
+        let client = AssetsClient::new(SiteConn {
+            name: site.name.clone(),
+            api_url: site.api_url.clone(),
+            site_url: site.site_url.clone(),
+            email: site.email.clone(),
+            tokens: vec![site.token.as_str().into()],
+            limits: Default::default(),
+        })
+        .unwrap();
+        let names: BTreeMap<String, u64> = [
+            "Alex Morgan",
+            "Hannah Schmidt",
+            "Tom Nguyen",
+            "Chen Wei",
+            "Diego Hernández",
+            "Nobody Here",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ((*n).to_owned(), i as u64 + 1))
+        .collect();
+        let jira = |c: &AssetsClient| c.stats().sent["jira"];
+        let before = jira(&client);
+        let (by_search, search) = match_users(&client, &names, UserLookupMethod::Search)
+            .await
+            .unwrap();
+        let mid = jira(&client);
+        let (by_directory, directory) = match_users(&client, &names, UserLookupMethod::Directory)
+            .await
+            .unwrap();
+        assert_eq!(by_search, by_directory, "both ways match alike");
+        assert_eq!((search.requests, search.names), (6, 6));
+        assert_eq!(mid - before, search.requests);
+        // 7 accounts and the site's own: one short page.
+        assert_eq!((directory.requests, directory.names), (1, 6));
+        assert_eq!(jira(&client) - mid, directory.requests);
+        let account = |name: &str| {
+            by_search
+                .iter()
+                .find(|m| m.display_name == name)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(account("Alex Morgan").account_id, None);
+        assert_eq!(account("Alex Morgan").values, 1);
+        assert!(account("Hannah Schmidt").account_id.is_some());
+        assert_eq!(account("Tom Nguyen").account_id, None);
+        assert_eq!(account("Chen Wei").account_id, None);
+        assert!(account("Diego Hernández").account_id.is_some());
+        assert_eq!(account("Nobody Here").reason, reason(0));
+        // Groups: one bulk request per 25 names, exact names only.
+        let mut groups: BTreeMap<String, u64> = (0..28).map(|i| (format!("g{i}"), 1)).collect();
+        groups.insert("finance".into(), 2);
+        groups.insert("FINANCE".into(), 1);
+        let before = jira(&client);
+        let (found, lookup) = match_groups(&client, &groups).await.unwrap();
+        assert_eq!((lookup.names, lookup.requests), (30, 2));
+        assert_eq!(jira(&client) - before, 2);
+        let existing: Vec<&str> = found
+            .iter()
+            .filter(|g| g.exists)
+            .map(|g| g.name.as_str())
+            .collect();
+        assert_eq!(existing, ["finance"]);
+        sim.shutdown().await;
+    }
 
     #[test]
     fn the_cheaper_lookup_is_chosen_and_matching_is_exact() {

@@ -7,7 +7,8 @@
 //! - sim_paging: the three paging styles
 //! - sim_limits: rate limits, Retry-After, faults, admin API
 //! - sim_badinput: malformed input never yields a 500
-//! - sim_jira: users, groups, fields, JQL and Assets fields on issues
+//! - sim_jira: users (search, directory), groups (picker, bulk), fields, JQL and Assets fields
+//!   on issues
 //! - sim_dataset: the cmdb dataset's shape and the OpenAPI check of every list endpoint
 
 mod config_files;
