@@ -338,7 +338,7 @@ impl Jobs {
             .sites
             .get(site_name)
             .ok_or_else(|| format!("target site {site_name:?} is no longer configured"))?;
-        let plan = restore::load_plan(&self.store, id)
+        let plan = restore::load_plan(&self.store, id, &crate::clock::system())
             .await
             .map_err(|e| error_chain(&e))?;
         let on_event = |e: RestoreEvent| {

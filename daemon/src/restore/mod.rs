@@ -60,7 +60,8 @@ pub use ctx::StageCount;
 pub use log::OK_MESSAGE;
 pub use plan::{
     AttrAction, AttrPlan, DeferredAttr, EntityPlan, GroupMatch, IconPlan, Lookups, OrderSummary,
-    RequestEstimate, RestorePlan, SchemaRef, StageRequests, TypePlan, UserMatch,
+    PLAN_FORMAT_VERSION, RequestEstimate, RestorePlan, SchemaRef, StageRequests, TypePlan,
+    UserMatch,
 };
 pub use users::{DIRECTORY_MIN_NAMES, GroupLookup, UserLookup, UserLookupMethod};
 
@@ -267,6 +268,19 @@ pub enum Error {
         /// The client's site.
         given: String,
     },
+    /// The stored plan has a format this version cannot read (a newer assetark wrote it). The
+    /// restore ends in error; plan it again with this version, or run it with the newer one.
+    #[error(
+        "the restore's plan has format version {found}, but this version of assetark reads \
+         plan formats up to {supported}; plan the restore again, or run it with the assetark \
+         that planned it"
+    )]
+    PlanVersion {
+        /// The plan's format.
+        found: u32,
+        /// The newest format this version reads.
+        supported: u32,
+    },
     /// The target answered a request successfully but with something a restore cannot use.
     #[error("the target answered with {what}")]
     UnexpectedResponse {
@@ -331,14 +345,36 @@ pub async fn create(
     Ok(id)
 }
 
-/// The plan stored with a restore (to resume it after a restart).
+/// The plan stored with a restore (to run or resume it), migrated from older formats.
+///
+/// A plan this version cannot read can never run: the restore ends in error right here, its
+/// result saying why (stamped by `clock`), instead of staying pending.
 ///
 /// # Errors
 ///
-/// [`Error::Store`], [`Error::Json`].
-pub async fn load_plan(store: &AsyncStore, restore_id: RestoreId) -> Result<RestorePlan, Error> {
+/// [`Error::Store`]; [`Error::PlanVersion`] for a plan written by a newer assetark;
+/// [`Error::Json`] for a stored plan that is not one.
+pub async fn load_plan(
+    store: &AsyncStore,
+    restore_id: RestoreId,
+    clock: &SharedClock,
+) -> Result<RestorePlan, Error> {
     let row = store.get_restore(restore_id).await?;
-    Ok(serde_json::from_value(row.plan)?)
+    match RestorePlan::from_stored(row.plan) {
+        Ok(plan) => Ok(plan),
+        Err(e) => {
+            let message = error_message(&e);
+            tracing::warn!(restore_id, error = %message, "The stored plan cannot be read.");
+            let end = RestoreUpdate {
+                status: Some(RestoreStatus::Error),
+                result: Some(Some(message)),
+                ended_at: Some(Some(clock.now())),
+                ..Default::default()
+            };
+            store.update_restore(restore_id, end).await?;
+            Err(e)
+        }
+    }
 }
 
 /// Executes (or resumes) restore `restore_id` with `plan` against `target`; `clock` stamps

@@ -1,6 +1,9 @@
 //! [`RestorePlan`]: every decision of a restore that can be made without writing, as a value —
 //! shown as a dry run, stored with the restore row, and followed by `execute`.
 //!
+//! A stored plan carries its format version ([`PLAN_FORMAT_VERSION`]); [`RestorePlan::from_stored`]
+//! reads plans of every earlier format (migrating them) and refuses newer ones.
+//!
 //! Building it reads the backup (one streaming pass over the objects for users, groups, long
 //! texts and the creation order) and the target (schema list, global statuses, reference
 //! types and icons, user and group lookups). It changes nothing.
@@ -21,9 +24,17 @@ use crate::store::{AsyncStore, BackupId};
 /// Longest Text value Assets Cloud accepts.
 pub const TEXT_MAX_CHARS: usize = 255;
 
+/// The format of the plans this code writes. 1: the first restores' plans, which carry no
+/// version (nor `lookups`); 2: `format_version` and `lookups`.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
+
 /// The plan of one restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestorePlan {
+    /// Format of this plan ([`PLAN_FORMAT_VERSION`]; 1 when absent: written before formats
+    /// had versions).
+    #[serde(default = "first_format")]
+    pub format_version: u32,
     /// The backup restored.
     pub backup_id: BackupId,
     /// Where the backup came from.
@@ -52,16 +63,50 @@ pub struct RestorePlan {
     /// Group names used by values or allowed-group settings, and whether the target has them.
     pub groups: Vec<GroupMatch>,
     /// How users and groups were looked up on the target, and the Jira requests it took
-    /// (planning requests; `requests` counts those of `execute`).
+    /// (planning requests; `requests` counts those of `execute`). `None` in plans of format 1,
+    /// which did not record it.
     #[serde(default)]
-    pub lookups: Lookups,
+    pub lookups: Option<Lookups>,
     /// The order of object creation in numbers.
     pub order: OrderSummary,
     /// Requests `execute` sends to the target when nothing goes wrong.
     pub requests: RequestEstimate,
 }
 
+fn first_format() -> u32 {
+    1
+}
+
+/// What a stored plan says about itself before it is read whole.
+#[derive(Deserialize)]
+struct StoredHeader {
+    #[serde(default)]
+    format_version: Option<u32>,
+}
+
 impl RestorePlan {
+    /// Reads a plan as the store holds it, migrating older formats to the current one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PlanVersion`] for a format this code does not know (written by a newer
+    /// assetark); [`Error::Json`] for a plan that is not one.
+    pub fn from_stored(stored: serde_json::Value) -> Result<RestorePlan, Error> {
+        let header = StoredHeader::deserialize(&stored)?;
+        let found = header.format_version.unwrap_or_else(first_format);
+        if found == 0 || found > PLAN_FORMAT_VERSION {
+            return Err(Error::PlanVersion {
+                found,
+                supported: PLAN_FORMAT_VERSION,
+            });
+        }
+        let mut plan: RestorePlan = serde_json::from_value(stored)?;
+        // 1 -> 2: nothing changes meaning; the lookups of a format-1 plan were not recorded
+        // (`None`), and the version is the current one from now on.
+        plan.format_version = PLAN_FORMAT_VERSION;
+        Ok(plan)
+    }
+
     /// Whether group `name` exists on the target.
     pub fn group_exists(&self, name: &str) -> bool {
         self.groups.iter().any(|g| g.name == name && g.exists)
@@ -296,6 +341,7 @@ pub(super) async fn build(
     let (icon_plans, default_icon) = plan_icons(&source, &icons);
     let order = summary(&source, graph.len() as u64, &graph.stats);
     let mut plan = RestorePlan {
+        format_version: PLAN_FORMAT_VERSION,
         backup_id: req.backup_id,
         source: SchemaRef {
             site: source.backup.site.clone(),
@@ -339,10 +385,10 @@ pub(super) async fn build(
         attributes,
         users,
         groups,
-        lookups: Lookups {
+        lookups: Some(Lookups {
             users: user_lookup,
             groups: group_lookup,
-        },
+        }),
         order,
         requests: RequestEstimate::default(),
     };
@@ -638,5 +684,69 @@ impl<'s> Scan<'s> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Restore 1's plan as the first version of the code stored it (unversioned).
+    const FIXTURE: &str = include_str!("../../tests/fixtures/store-v3/plan-restore-1.json");
+
+    #[test]
+    fn an_unversioned_plan_is_migrated_without_losing_anything() {
+        let stored: Value = serde_json::from_str(FIXTURE).unwrap();
+        assert!(stored.get("format_version").is_none());
+        let plan = RestorePlan::from_stored(stored.clone()).unwrap();
+        assert_eq!(plan.format_version, PLAN_FORMAT_VERSION);
+        assert_eq!(plan.lookups, None);
+        assert_eq!((plan.backup_id, plan.target_site.as_str()), (1, "dst"));
+        assert!(!plan.attributes.is_empty() && !plan.users.is_empty());
+        // Everything the old plan said is still said, plus the version and the (unrecorded)
+        // lookups.
+        let mut expected = stored;
+        let m = expected.as_object_mut().unwrap();
+        m.insert("format_version".into(), json!(PLAN_FORMAT_VERSION));
+        m.insert("lookups".into(), Value::Null);
+        assert_eq!(serde_json::to_value(&plan).unwrap(), expected);
+        // A current plan reads back as it is.
+        let again = RestorePlan::from_stored(serde_json::to_value(&plan).unwrap()).unwrap();
+        assert_eq!(again, plan);
+    }
+
+    #[test]
+    fn a_plan_of_an_unknown_format_is_refused_clearly() {
+        let mut stored: Value = serde_json::from_str(FIXTURE).unwrap();
+        stored["format_version"] = json!(PLAN_FORMAT_VERSION + 1);
+        let err = RestorePlan::from_stored(stored.clone()).unwrap_err();
+        assert!(
+            matches!(err, Error::PlanVersion { found, supported }
+                if found == PLAN_FORMAT_VERSION + 1 && supported == PLAN_FORMAT_VERSION),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("format version {}", PLAN_FORMAT_VERSION + 1))
+                && text.contains("plan the restore again"),
+            "{text}"
+        );
+        assert!(!err.is_retryable());
+        stored["format_version"] = json!(0);
+        assert!(matches!(
+            RestorePlan::from_stored(stored.clone()),
+            Err(Error::PlanVersion { found: 0, .. })
+        ));
+        stored["format_version"] = json!("2");
+        assert!(matches!(
+            RestorePlan::from_stored(stored),
+            Err(Error::Json(_))
+        ));
+        assert!(matches!(
+            RestorePlan::from_stored(json!({"format_version": 2})),
+            Err(Error::Json(_))
+        ));
     }
 }

@@ -83,7 +83,8 @@ async fn many_users_are_matched_through_one_read_of_the_directory() {
     let jira = |c: &assetark::assets::AssetsClient| c.stats().sent["jira"];
     let before = jira(&s2);
     let (p, id) = plan(&store, &s2, b, "IT Assets", "ITSM").await;
-    let lookup = p.lookups.users;
+    let lookups = p.lookups.expect("a new plan records its lookups");
+    let lookup = lookups.users;
     assert_eq!(lookup.method, UserLookupMethod::Directory, "{lookup:?}");
     assert_eq!(lookup.names, p.users.len() as u64);
     assert!(p.users.len() >= DIRECTORY_MIN_NAMES, "{}", p.users.len());
@@ -91,7 +92,7 @@ async fn many_users_are_matched_through_one_read_of_the_directory() {
     assert_eq!(lookup.requests, 1);
     assert_eq!(
         jira(&s2) - before,
-        lookup.requests + p.lookups.groups.requests,
+        lookup.requests + lookups.groups.requests,
         "the plan shows every Jira request it made"
     );
     // The rule, checked against the target's directory read independently.
