@@ -23,6 +23,8 @@ pub mod governor;
 mod http;
 pub mod paging;
 pub mod retry;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -24,8 +24,9 @@
 //! - ids are [`Id`]s, which remember whether the API spelled them as a string (Cloud) or a
 //!   number (Data Center); attribute values are [`Scalar`]s, which keep the JSON type.
 //!
-//! The tests of [`tests`] hold real simulator responses and the blobs of a store written by
-//! older code to that: decoded and encoded again, byte-identical canonical JSON.
+//! Tests hold real simulator responses (`assets::tests`) and the blobs of a store written by
+//! older code (`model::tests`) to that: decoded and encoded again, byte-identical canonical
+//! JSON.
 //!
 //! Request bodies (`...In` types) are not stored; they use plain `Option`s.
 
@@ -38,7 +39,7 @@ pub mod objecttype;
 pub mod schema;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::fmt;
 

@@ -63,6 +63,8 @@ pub(crate) struct Ctx<'a> {
     pub source: Source,
     pub ids: IdMap,
     pub cancel: CancellationToken,
+    /// Created and refused objects, once an object stage has loaded them; a stage takes
+    /// them while it runs and hands them back when it ends (`objects::load_ids`).
     pub objects: Option<ObjectIds>,
     counts: BTreeMap<Stage, StageCount>,
     on_event: &'a (dyn Fn(RestoreEvent) + Send + Sync),

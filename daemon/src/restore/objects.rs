@@ -53,10 +53,12 @@ const DROP_ROUNDS: u32 = 2;
 /// Prefix of the API's per-attribute error keys.
 const ATTR_ERROR_PREFIX: &str = "rlabs-insight-attribute-";
 
-/// Loads (once per execution) which objects earlier runs created or saw refused.
-pub(super) async fn load_ids(ctx: &mut Ctx<'_>, g: &ObjectGraph) -> Result<(), Error> {
-    if ctx.objects.is_some() {
-        return Ok(());
+/// Which objects earlier runs (or stages) created or saw refused: taken from the context
+/// when an earlier stage of this execution loaded them, else read from the id map. A stage
+/// hands them back with [`Ctx::objects`] when it ends.
+pub(super) async fn load_ids(ctx: &mut Ctx<'_>, g: &ObjectGraph) -> Result<ObjectIds, Error> {
+    if let Some(ids) = ctx.objects.take() {
+        return Ok(ids);
     }
     let mut new_ids = vec![0u64; g.len()];
     let mut failed = vec![false; g.len()];
@@ -72,8 +74,7 @@ pub(super) async fn load_ids(ctx: &mut Ctx<'_>, g: &ObjectGraph) -> Result<(), E
         }
     })
     .await?;
-    ctx.objects = Some(ObjectIds { new_ids, failed });
-    Ok(())
+    Ok(ObjectIds { new_ids, failed })
 }
 
 /// Reads objects `idx` from the backup.
@@ -135,8 +136,7 @@ impl Batch {
         self.log.push(e);
     }
 
-    fn settle(&mut self, ctx: &mut Ctx<'_>, job: Job, outcome: Outcome) {
-        let objects = ctx.objects.as_mut().expect("loaded before the stage");
+    fn settle(&mut self, ctx: &mut Ctx<'_>, objects: &mut ObjectIds, job: Job, outcome: Outcome) {
         let entry = match outcome {
             Outcome::Created(id) => {
                 objects.new_ids[job.i as usize] = id;
@@ -178,14 +178,21 @@ fn mapping(kind: &str, old: &str, new: &str) -> IdMapping {
 
 pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     let g = ctx.graph().await?;
-    load_ids(ctx, &g).await?;
-    let settled = |ids: &ObjectIds, i: u32| ids.new_ids[i as usize] != 0 || ids.failed[i as usize];
-    let count = |ctx: &Ctx<'_>| {
-        let ids = ctx.objects.as_ref().expect("loaded above");
-        (0..g.len() as u32).filter(|i| settled(ids, *i)).count() as u64
-    };
+    let mut ids = load_ids(ctx, &g).await?;
+    let flow = run_with(ctx, &g, &mut ids).await;
+    ctx.objects = Some(ids);
+    flow
+}
+
+/// Whether object `i` is done with: created, or refused by the API.
+fn settled(ids: &ObjectIds, i: u32) -> bool {
+    ids.new_ids[i as usize] != 0 || ids.failed[i as usize]
+}
+
+async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) -> Result<Flow, Error> {
+    let count = |ids: &ObjectIds| (0..g.len() as u32).filter(|i| settled(ids, *i)).count() as u64;
     let resumed = ctx
-        .start(Stage::ObjectEntries, count(ctx), g.len() as u64)
+        .start(Stage::ObjectEntries, count(ids), g.len() as u64)
         .await?;
     let lookup = Lookup::new(ctx);
     let env = Arc::new(Env {
@@ -200,15 +207,14 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
             .collect(),
     });
     if resumed {
-        reconcile(ctx, &g, &env).await?;
+        reconcile(ctx, g, &env, ids).await?;
     }
     let mut batch = Batch {
-        done: count(ctx),
+        done: count(ids),
         ..Batch::default()
     };
     ctx.progress(Stage::ObjectEntries, batch.done);
     for w in 0..g.waves() {
-        let ids = ctx.objects.as_ref().expect("loaded above");
         let todo: VecDeque<u32> = g
             .wave(w)
             .iter()
@@ -218,7 +224,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         if todo.is_empty() {
             continue;
         }
-        let flow = create_wave(ctx, &g, &lookup, &env, todo, &mut batch).await;
+        let flow = create_wave(ctx, g, &lookup, &env, todo, &mut batch, ids).await;
         // Durable before the next wave references these objects, and before any return.
         batch.flush(ctx).await?;
         if flow? == Flow::Stopped {
@@ -236,6 +242,7 @@ async fn create_wave(
     env: &Arc<Env<'_>>,
     mut todo: VecDeque<u32>,
     batch: &mut Batch,
+    ids: &mut ObjectIds,
 ) -> Result<Flow, Error> {
     let limit = ctx.fan_out();
     let mut ready: VecDeque<(u32, Object)> = VecDeque::new();
@@ -258,7 +265,6 @@ async fn create_wave(
             };
             let key = obj.key().to_owned();
             let orig = g.orig_id(i).to_owned();
-            let ids = ctx.objects.as_ref().expect("loaded before the stage");
             match lookup.create_body(g, ids, i, &obj) {
                 Ok(built) => {
                     let job = Job {
@@ -276,7 +282,7 @@ async fn create_wave(
                         orig,
                         notes: Vec::new(),
                     };
-                    batch.settle(ctx, job, Outcome::Refused(why.to_value()));
+                    batch.settle(ctx, ids, job, Outcome::Refused(why.to_value()));
                 }
             }
         }
@@ -284,7 +290,7 @@ async fn create_wave(
             break;
         };
         match result {
-            Ok(outcome) => batch.settle(ctx, job, outcome),
+            Ok(outcome) => batch.settle(ctx, ids, job, outcome),
             Err(e) => {
                 // Exhausted retries: stop starting creates, let the others finish and be
                 // recorded, then end the restore in error (a rerun resumes from here).
@@ -436,7 +442,12 @@ async fn find(env: &Env<'_>, orig: &str) -> Result<Option<u64>, assets::Error> {
 
 /// Maps every object of the new schema that an interrupted run created but did not record,
 /// by its `ORIGINAL_ID`, and logs it as created.
-async fn reconcile(ctx: &mut Ctx<'_>, g: &ObjectGraph, env: &Env<'_>) -> Result<(), Error> {
+async fn reconcile(
+    ctx: &mut Ctx<'_>,
+    g: &ObjectGraph,
+    env: &Env<'_>,
+    ids: &mut ObjectIds,
+) -> Result<(), Error> {
     let id_attrs: HashSet<String> = ctx
         .plan
         .attributes
@@ -448,7 +459,6 @@ async fn reconcile(ctx: &mut Ctx<'_>, g: &ObjectGraph, env: &Env<'_>) -> Result<
     let mut pager = AqlPager::new(api, &format!("objectSchemaId = {}", env.schema), SCAN_PAGE);
     let mut found: Vec<u32> = Vec::new();
     while let Some(page) = pager.next_page().await? {
-        let ids = ctx.objects.as_mut().expect("loaded before the stage");
         for o in &page.values {
             let Ok(new) = o.id.as_str().parse::<u64>() else {
                 continue;
@@ -483,7 +493,6 @@ async fn reconcile(ctx: &mut Ctx<'_>, g: &ObjectGraph, env: &Env<'_>) -> Result<
     for chunk in found.chunks(CHUNK) {
         let objs = fetch(ctx, g, chunk).await?;
         let mut batch = Batch::default();
-        let ids = ctx.objects.as_ref().expect("loaded before the stage");
         let pairs: Vec<(u32, String, u64)> = objs
             .iter()
             .map(|(i, o)| (*i, o.key().to_owned(), ids.new_ids[*i as usize]))

@@ -10,16 +10,22 @@ use std::collections::VecDeque;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use super::ctx::{Ctx, Flow};
+use super::ctx::{Ctx, Flow, ObjectIds};
 use super::objects::{CHUNK, fetch, load_ids};
+use super::order::ObjectGraph;
 use super::values::Lookup;
 use super::{Error, Stage, log};
 use crate::store::LogLevel;
 
 pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     let g = ctx.graph().await?;
-    load_ids(ctx, &g).await?;
-    let ids = ctx.objects.as_ref().expect("loaded above");
+    let ids = load_ids(ctx, &g).await?;
+    let flow = run_with(ctx, &g, &ids).await;
+    ctx.objects = Some(ids);
+    flow
+}
+
+async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &ObjectIds) -> Result<Flow, Error> {
     let mut todo: VecDeque<u32> = (0..g.len() as u32)
         .filter(|i| g.has_deferred(*i) && ids.new_ids[*i as usize] != 0)
         .collect();
@@ -38,12 +44,11 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
                     break;
                 }
                 let chunk: Vec<u32> = todo.drain(..CHUNK.min(todo.len())).collect();
-                ready.extend(fetch(ctx, &g, &chunk).await?);
+                ready.extend(fetch(ctx, g, &chunk).await?);
                 continue;
             };
-            let ids = ctx.objects.as_ref().expect("loaded above");
             let key = obj.key().to_owned();
-            let Some(built) = lookup.references_body(&g, ids, i, &obj) else {
+            let Some(built) = lookup.references_body(g, ids, i, &obj) else {
                 done += 1;
                 continue;
             };
