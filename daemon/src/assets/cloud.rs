@@ -10,9 +10,8 @@ use serde_json::Value;
 
 use super::http::{JSON, Mode, Request, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error};
-use crate::model::Entity;
 use crate::model::{
-    AqlResponse, AttributeIn, Group, GroupPage, GroupPicker, HistoryEntry, Icon, IssueEdit,
+    AqlResponse, AttributeIn, Entity, Group, GroupPage, GroupPicker, HistoryEntry, Icon, IssueEdit,
     JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn,
     ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition, ReferenceType,
     ReferenceTypeIn, SchemaConfig, SchemaConfigIn, SchemaPage, StatusType, StatusTypeIn,

@@ -3,19 +3,22 @@
 //! [`run`] executes the stages in order, one module each, every stage writing its entities to
 //! the store as it goes (objects page by page, so memory stays flat):
 //!
-//! | stage            | module            | API                                                       |
-//! |------------------|-------------------|-----------------------------------------------------------|
-//! | schema, config   | [`schema`]        | `/objectschema/list`, `/objectschema/{id}`, `/global/config/objectschema/{id}` |
-//! | status types     | [`statustypes`]   | `/config/statustype[?objectSchemaId]`                     |
-//! | reference types  | [`referencetypes`]| `/config/referencetype?objectSchemaId&includeAll=true`    |
-//! | object types     | [`objecttypes`]   | `/objectschema/{id}/objecttypes/flat`                     |
-//! | icons            | [`icons`]         | `/icon/{id}`, `/icon/{id}/icon.png?size=48`               |
-//! | attributes       | [`attributes`]    | `/objecttype/{id}/attributes?excludeParentAttributes=true` |
-//! | objects          | [`objects`]       | `POST /object/aql` (`objectSchemaId = {id}`)              |
+//! | stage            | module            | [`AssetsApi`] (Cloud request)                              |
+//! |------------------|-------------------|------------------------------------------------------------|
+//! | schema, config   | [`schema`]        | `list_schemas`, `get_schema`, `get_schema_config` (`/objectschema/list`, `/objectschema/{id}`, `/global/config/objectschema/{id}`) |
+//! | status types     | [`statustypes`]   | `list_status_types` (`/config/statustype[?objectSchemaId]`)  |
+//! | reference types  | [`referencetypes`]| `list_reference_types` (`/config/referencetype?objectSchemaId&includeAll=true`) |
+//! | object types     | [`objecttypes`]   | `list_object_types` (`/objectschema/{id}/objecttypes/flat`)  |
+//! | icons            | [`icons`]         | `get_icon`, `icon_png` (`/icon/{id}`, `/icon/{id}/icon.png?size=48`) |
+//! | attributes       | [`attributes`]    | `list_attributes` (`/objecttype/{id}/attributes?excludeParentAttributes=true`) |
+//! | objects          | [`objects`]       | `aql` pages (`POST /object/aql`, `objectSchemaId = {id}`)    |
+//!
+//! Entities are the typed values of [`crate::model`], stored as they came (the types are
+//! lossless), so what a backup holds is what the API sent.
 //!
 //! Then the backup is completed (visible), and the background phase fills it with its own
-//! status per phase (`store.set_phase`): [`history`] (`/object/{id}/history?asc=true`) and
-//! [`issues`] (Jira fields of the Assets object type, JQL with `aqlFunction`). Comments and
+//! status per phase (`store.set_phase`): [`history`] (`object_history`) and [`issues`] (`fields`,
+//! then `jql` pages with `aqlFunction`). Comments and
 //! attachments are not offered by Assets Cloud; that is recorded as entries of kind
 //! [`PHASE_KIND`] during the main pass (the store's phase columns cover history and issues).
 //!
@@ -141,8 +144,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A stored entity is not the JSON the export expects.
-    #[error("stored entity is not valid JSON")]
+    /// An entity could not be encoded for the store, or a stored one is not the JSON expected.
+    #[error("entity JSON")]
     Json(#[from] serde_json::Error),
     /// The cancellation token fired; a main pass in progress was failed (nothing visible).
     #[error("backup cancelled")]

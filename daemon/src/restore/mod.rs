@@ -10,19 +10,21 @@
 //!   without creating anything twice (see `objects` for how resume and ambiguous creates are
 //!   reconciled with the site).
 //!
-//! | stage                        | module        | API                                          |
-//! |------------------------------|---------------|----------------------------------------------|
-//! | icons                        | `icons`       | none (matched by name in the plan)           |
-//! | schema, global config        | `schema`      | `POST /objectschema/create`, `.../property`  |
-//! | global / schema status types | `statuses`    | `POST /config/statustype`                    |
-//! | reference types (both)       | `reftypes`    | `POST /config/referencetype`                 |
-//! | object types                 | `objecttypes` | `POST /objecttype/create`, `.../position`    |
-//! | attributes                   | `attributes`  | `POST/PUT /objecttypeattribute/...`          |
-//! | object entries               | `objects`     | `POST /object/create` (`post_once`)          |
-//! | object references            | `references`  | `PUT /object/{id}` (cycle edges only)        |
+//! | stage                        | module        | [`AssetsApi`] calls                             |
+//! |------------------------------|---------------|-------------------------------------------------|
+//! | icons                        | `icons`       | none (matched by name in the plan)              |
+//! | schema, global config        | `schema`      | `create_schema`, `set_schema_config`            |
+//! | global / schema status types | `statuses`    | `create_status_type`                            |
+//! | reference types (both)       | `reftypes`    | `create_reference_type`                         |
+//! | object types                 | `objecttypes` | `create_object_type`, `move_object_type`        |
+//! | attributes                   | `attributes`  | `create_attribute`, `update_attribute`          |
+//! | object entries               | `objects`     | `create_object` (sent once; `aql` to resolve)   |
+//! | object references            | `references`  | `update_object` (cycle edges only)              |
 //!
 //! The daemon drives it: [`plan`] for a dry run, [`create`] to store a restore row holding the
-//! plan, [`execute`] (again with the stored plan, [`load_plan`]) to run or resume it.
+//! plan, [`execute`] (again with the stored plan, [`load_plan`]) to run or resume it. Stored
+//! plans carry their format ([`PLAN_FORMAT_VERSION`]); older ones are migrated, newer ones end
+//! the restore in error.
 
 mod attributes;
 mod ctx;
