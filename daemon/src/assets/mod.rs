@@ -5,7 +5,7 @@
 //!
 //! | layer                    | module       | does                                                       |
 //! |--------------------------|--------------|------------------------------------------------------------|
-//! | typed calls              | [`cloud`]    | paths, bodies, decoding into [`crate::model`]; whole lists |
+//! | typed calls              | `cloud`      | paths, bodies, decoding into [`crate::model`]; whole lists |
 //! | retry                    | [`retry`]    | 429 → again once the governor allows; 5xx, timeouts, resets → jittered backoff; other 4xx → permanent [`Error::Api`] with the API's own body; creates never repeated blindly ([`Error::Ambiguous`]) |
 //! | rate                     | `governed`   | the [`Governor`] (token bucket per credential and endpoint class; a pool's credential that is ready soonest; `Retry-After` blocks), the adaptive concurrency limit ([`Aimd`]) |
 //! | transport                | `http`       | one HTTP exchange (reqwest, rustls, timeouts, User-Agent)  |

@@ -1,5 +1,5 @@
-//! The retry layer, the outermost around the transport: [`Retrying`] repeats an attempt of the
-//! rate layer ([`Governed`]) by the policy below, in one place: which outcomes are retried,
+//! The retry layer, the outermost around the transport: `Retrying` repeats an attempt of the
+//! rate layer (`Governed`) by the policy below, in one place: which outcomes are retried,
 //! how long to wait, and when a non-idempotent write must stop and report
 //! [`Error::Ambiguous`]. A 429 is not slept on here: the rate layer has already blocked the
 //! credential+class in the governor, whose wait every request honours.
