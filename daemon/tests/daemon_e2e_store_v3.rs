@@ -106,7 +106,9 @@ async fn a_store_of_schema_3_migrates_and_everything_in_it_reads() {
         SqliteStore::open_without_recovery(&db).expect("second connection"),
     ));
     for (id, key, log) in [(1, "FIXITSM", 219), (2, "FIXLOC", 7), (3, "FIXKILL", 87)] {
-        let plan = restore::load_plan(&async_store, id).await.expect("plan");
+        let plan = restore::load_plan(&async_store, id, &assetark::clock::system())
+            .await
+            .expect("plan");
         let Destination::NewSchema { key: planned, .. } = &plan.destination else {
             panic!("restore {id}: not a new schema");
         };

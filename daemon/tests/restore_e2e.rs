@@ -6,17 +6,24 @@
 //! Tests:
 //! - round trip to a new schema on the same site and on another site (fidelity), and a
 //!   restore of the restored schema's backup (the first identity survives);
-//! - migration to a site whose users differ (display-name matching, log entries);
+//! - migration to a site whose users differ (display-name matching, log entries; a search
+//!   per name), and with many distinct users one read of the users directory (`users`);
 //! - interrupted in every stage (dropped future and STOP), resumed: no duplicates, none missing;
 //! - lost responses on object creates (ambiguous creates): no duplicates;
 //! - 429 storms, 5xx and dropped connections: the same result;
 //! - STOP mid-restore: stopped, log and id map consistent with the target;
 //! - a new schema whose name or key exists: the API's error, nothing created;
 //! - the plan changes nothing, predicts the requests, ~1 request per object without cycles;
-//! - Data Center Text over 255 characters: per-object failures with the API's body.
+//! - Data Center Text over 255 characters: per-object failures with the API's body;
+//! - plans and backups of a store written by earlier code restore; a plan of a newer format
+//!   ends its restore in error (`plans`).
 
+#[path = "restore_e2e/plans.rs"]
+mod plans;
 #[path = "restore_e2e/support.rs"]
 mod support;
+#[path = "restore_e2e/users.rs"]
+mod users;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -29,7 +36,9 @@ use assetark::store::{AsyncStore, LogLevel, RestoreId, RestoreStatus};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use support::{Raw, Snapshot, assert_restored, backup, client, config, execute, full_log, plan};
+use support::{
+    Raw, Snapshot, assert_restored, backup, client, clock, config, execute, full_log, plan,
+};
 
 /// Restores backup `b` with `plan` until it completes (a retryable error resumes, as the job
 /// runner would); returns the outcome's new schema id.
@@ -141,6 +150,13 @@ async fn a_migration_matches_users_by_display_name_and_logs_the_others_by_name()
     assert!(by_name["Priya Natarajan"].reason.contains("2 users"));
     assert_eq!(by_name["Alex Morgan"].account_id, None);
     assert!(by_name["Fatima Zahra"].reason.contains("no user"));
+    // Few names: one search each, and the plan says so.
+    let lookup = p.lookups.expect("a new plan records its lookups").users;
+    assert_eq!(lookup.method, restore::UserLookupMethod::Search);
+    assert_eq!(
+        (lookup.names, lookup.requests),
+        (p.users.len() as u64, p.users.len() as u64)
+    );
     let new = complete(&store, &s2, id, &p).await;
 
     let raw1 = Raw::new(&sim, "s1");
@@ -210,15 +226,16 @@ async fn interrupt(
             }
         }
     };
+    let clock = clock();
     match cut {
         Cut::Stop => {
-            let o = restore::execute(store, c, id, p, &sink, trigger.clone())
+            let o = restore::execute(store, c, id, p, &sink, trigger.clone(), &clock)
                 .await
                 .expect("stopped run");
             o.stopped
         }
         Cut::Drop => tokio::select! {
-            r = restore::execute(store, c, id, p, &sink, CancellationToken::new()) => {
+            r = restore::execute(store, c, id, p, &sink, CancellationToken::new(), &clock) => {
                 r.expect("run");
                 false
             }
@@ -384,7 +401,17 @@ async fn under_429_storms_5xx_and_dropped_connections_the_result_is_the_same() {
     };
     let mut done = None;
     for _ in 0..3 {
-        match restore::execute(&store, &s1, id, &p, &sink, CancellationToken::new()).await {
+        match restore::execute(
+            &store,
+            &s1,
+            id,
+            &p,
+            &sink,
+            CancellationToken::new(),
+            &clock(),
+        )
+        .await
+        {
             Ok(o) => {
                 done = o.schema_id;
                 break;
@@ -433,7 +460,7 @@ async fn stop_mid_restore_leaves_the_log_and_id_map_consistent_with_the_target()
             }
         }
     };
-    let o = restore::execute(&store, &s1, id, &p, &sink, cancel)
+    let o = restore::execute(&store, &s1, id, &p, &sink, cancel, &clock())
         .await
         .unwrap();
     assert!(o.stopped);
@@ -576,9 +603,17 @@ async fn the_plan_changes_nothing_and_predicts_the_requests_one_per_object_witho
         }
     };
     let total_before = sent(&s1);
-    let o = restore::execute(&store, &s1, id, &p, &sink, CancellationToken::new())
-        .await
-        .unwrap();
+    let o = restore::execute(
+        &store,
+        &s1,
+        id,
+        &p,
+        &sink,
+        CancellationToken::new(),
+        &clock(),
+    )
+    .await
+    .unwrap();
     assert!(!o.stopped);
     let total = sent(&s1) - total_before;
     let per_stage = per_stage.lock().unwrap().clone();

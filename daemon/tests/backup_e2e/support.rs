@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use assetark::assets::{AssetsClient, Limits, Secret, SiteConn};
 use assetark::backup::{self, BackupRequest, Progress};
+use assetark::clock::SharedClock;
 use assetark::store::{AsyncStore, BackupId, BackupType, SqliteStore};
 use assets_sim::server::SimHandle;
 use serde_json::{Value, json};
@@ -73,11 +74,9 @@ pub fn store(dir: &Path) -> AsyncStore {
     ))
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
+/// The clock the pipelines take.
+pub fn clock() -> SharedClock {
+    assetark::clock::system()
 }
 
 pub fn request(key: &str) -> BackupRequest {
@@ -103,7 +102,7 @@ pub async fn backup(
             &req,
             &|_: Progress| {},
             CancellationToken::new(),
-            now_ms,
+            &clock(),
         )
         .await
     })

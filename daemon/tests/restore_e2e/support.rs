@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use assetark::assets::{AssetsClient, Limits, Secret, SiteConn};
 use assetark::backup::{self, BackupRequest, Progress};
+use assetark::clock::SharedClock;
 use assetark::restore::{
     self, AttrAction, Destination, RestoreEvent, RestoreOutcome, RestorePlan, RestoreRequest,
 };
@@ -118,11 +119,9 @@ pub fn store(dir: &Path) -> AsyncStore {
     ))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
+/// The clock the pipelines take.
+pub fn clock() -> SharedClock {
+    assetark::clock::system()
 }
 
 /// Backs up schema `key` of the client's site.
@@ -139,7 +138,7 @@ pub async fn backup(client: &AssetsClient, store: &AsyncStore, key: &str) -> Bac
         &req,
         &|_: Progress| {},
         CancellationToken::new(),
-        now_ms,
+        &clock(),
     )
     .await
     .expect("backup")
@@ -162,7 +161,9 @@ pub async fn plan(
         },
     };
     let plan = restore::plan(store, client, &req).await.expect("plan");
-    let id = restore::create(store, &req, &plan).await.expect("create");
+    let id = restore::create(store, &req, &plan, &clock())
+        .await
+        .expect("create");
     (plan, id)
 }
 
@@ -181,7 +182,7 @@ pub async fn execute(
     let (store, client, plan, ev) = (store.clone(), client.clone(), plan.clone(), events.clone());
     let r = tokio::spawn(async move {
         let sink = move |e: RestoreEvent| ev.lock().unwrap().push(e);
-        restore::execute(&store, &client, id, &plan, &sink, cancel).await
+        restore::execute(&store, &client, id, &plan, &sink, cancel, &clock()).await
     })
     .await
     .expect("restore task");
