@@ -1,7 +1,7 @@
 //! The simulated Jira side of a site: users (two share a display name), groups, the Assets
 //! custom fields, JQL with aqlFunction, and reading and writing Assets values on issues.
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -1,17 +1,14 @@
-//! Support for the backup e2e tests: the simulator configuration, clients of the code under
-//! test, an independent plain-HTTP client (`Raw`) for fresh reads, and comparison helpers.
+//! Support of the backup tests: the simulator configuration and export comparison helpers;
+//! clients, store and the independent reader (`Raw`) come from the kit.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::Arc;
 
-use assetark::assets::{AssetsClient, Limits, Secret, SiteConn};
-use assetark::backup::{self, BackupRequest, Progress};
-use assetark::clock::SharedClock;
-use assetark::store::{AsyncStore, BackupId, BackupType, SqliteStore};
+use assetark::assets::AssetsClient;
+use assetark::backup::BackupRequest;
+use assetark_tests::kit;
 use assets_sim::server::SimHandle;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 pub const TOKENS: [&str; 3] = ["tok-a", "tok-b", "tok-c"];
 
@@ -42,137 +39,16 @@ seed = 7
     assets_sim::server::start(cfg).await.expect("simulator")
 }
 
-/// A client with `tokens` credentials and the documented limits × `scale`.
+/// A client of `s1` with `tokens` credentials and the documented limits × `scale`.
 pub fn client(sim: &SimHandle, tokens: usize, scale: u32) -> AssetsClient {
-    let s = &sim.ready.sites[0];
-    let d = Limits::default();
-    AssetsClient::new(SiteConn {
-        name: s.name.clone(),
-        api_url: s.api_url.clone(),
-        site_url: s.site_url.clone(),
-        email: s.email.clone(),
-        tokens: TOKENS[..tokens].iter().map(|t| Secret::from(*t)).collect(),
-        limits: Limits {
-            aql_legacy_per_minute: d.aql_legacy_per_minute * scale,
-            aql_per_minute: d.aql_per_minute * scale,
-            object_per_minute: d.object_per_minute * scale,
-            other_per_minute: d.other_per_minute * scale,
-            jira_per_minute: d.jira_per_minute * scale,
-            // Short backoffs keep fault tests fast; Retry-After values are still honoured.
-            retry_base_ms: 20,
-            retry_max_ms: 500,
-            max_retries: 10,
-            ..d
-        },
-    })
-    .expect("client")
+    kit::pipeline::client(sim, "s1", &TOKENS[..tokens], scale)
 }
 
-pub fn store(dir: &Path) -> AsyncStore {
-    AsyncStore::new(Arc::new(
-        SqliteStore::open(dir.join("store.db")).expect("store"),
-    ))
-}
-
-/// The clock the pipelines take.
-pub fn clock() -> SharedClock {
-    assetark::clock::system()
-}
+pub use kit::SiteReader as Raw;
+pub use kit::pipeline::{backup, clock, store};
 
 pub fn request(key: &str) -> BackupRequest {
-    BackupRequest {
-        site: "s1".into(),
-        schema_key: key.into(),
-        backup_type: BackupType::Manual,
-        description: Some("e2e".into()),
-    }
-}
-
-/// Runs a backup on a spawned task (which also proves the future is `Send`).
-pub async fn backup(
-    client: &AssetsClient,
-    store: &AsyncStore,
-    key: &str,
-) -> Result<BackupId, backup::Error> {
-    let (client, store, req) = (client.clone(), store.clone(), request(key));
-    tokio::spawn(async move {
-        backup::run(
-            &client,
-            &store,
-            &req,
-            &|_: Progress| {},
-            CancellationToken::new(),
-            &clock(),
-        )
-        .await
-    })
-    .await
-    .expect("backup task")
-}
-
-/// Plain HTTP to the simulator, independent of the code under test.
-pub struct Raw {
-    http: reqwest::Client,
-    api: String,
-    site: String,
-    email: String,
-    token: String,
-}
-
-impl Raw {
-    pub fn new(sim: &SimHandle) -> Raw {
-        let s = &sim.ready.sites[0];
-        Raw {
-            http: reqwest::Client::new(),
-            api: s.api_url.clone(),
-            site: s.site_url.clone(),
-            email: s.email.clone(),
-            token: s.token.clone(),
-        }
-    }
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        url: String,
-        body: Option<&Value>,
-    ) -> Vec<u8> {
-        let mut rb = self
-            .http
-            .request(method, &url)
-            .basic_auth(&self.email, Some(&self.token));
-        if let Some(b) = body {
-            rb = rb.json(b);
-        }
-        let r = rb.send().await.expect("raw request");
-        assert!(r.status().is_success(), "{url}: {}", r.status());
-        r.bytes().await.expect("raw body").to_vec()
-    }
-    pub async fn get(&self, path: &str) -> Value {
-        let b = self
-            .send(reqwest::Method::GET, format!("{}{path}", self.api), None)
-            .await;
-        serde_json::from_slice(&b).expect("json")
-    }
-    pub async fn bytes(&self, path: &str) -> Vec<u8> {
-        self.send(reqwest::Method::GET, format!("{}{path}", self.api), None)
-            .await
-    }
-    pub async fn post(&self, path: &str, body: Value) -> Value {
-        let b = self
-            .send(
-                reqwest::Method::POST,
-                format!("{}{path}", self.api),
-                Some(&body),
-            )
-            .await;
-        serde_json::from_slice(&b).expect("json")
-    }
-    pub async fn jira(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let b = self
-            .send(method, format!("{}{path}", self.site), body.as_ref())
-            .await;
-        serde_json::from_slice(&b).expect("json")
-    }
+    kit::pipeline::backup_request("s1", key)
 }
 
 /// Calls the simulator's admin API at `url` (`/__sim/{path}`).

@@ -163,7 +163,7 @@ mod client {
     use assetark::model::ObjectSchemaIn;
     use serde_json::json;
 
-    use crate::support::*;
+    use super::support::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_are_retried_only_when_surely_unprocessed_and_4xx_keep_the_api_body() {
@@ -233,7 +233,6 @@ mod client {
     }
 }
 
-#[path = "backup_e2e/support.rs"]
 mod support;
 
 mod pipeline {
@@ -249,7 +248,7 @@ mod pipeline {
     use serde_json::{Value, json};
     use tokio_util::sync::CancellationToken;
 
-    use crate::support::*;
+    use super::support::*;
 
     /// Every entity of the export equals a fresh read of the simulator through the API.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -263,7 +262,7 @@ mod pipeline {
         let took_backup = t0.elapsed();
         let out = dir.path().join("export");
         let summary = backup::export(&store, id, &out).await.expect("export");
-        let raw = Raw::new(&sim);
+        let raw = Raw::new(&sim, "s1");
 
         let schema = read(&out, "schema.json");
         let sid = schema["id"].as_str().unwrap().to_owned();
@@ -387,7 +386,7 @@ mod pipeline {
 
         let mut expected: BTreeMap<String, Value> = BTreeMap::new();
         let fields = array(
-            raw.jira(reqwest::Method::GET, "/rest/api/3/field", None)
+            raw.jira_call(reqwest::Method::GET, "/rest/api/3/field", None)
                 .await,
         );
         for f in fields.iter().filter(|f| {
@@ -398,7 +397,7 @@ mod pipeline {
             loop {
                 let body = json!({"jql": format!("\"{name}\" IN aqlFunction(\"objectSchemaId = {sid}\")"), "fields": [fid], "maxResults": 7, "nextPageToken": token});
                 let page = raw
-                    .jira(reqwest::Method::POST, "/rest/api/3/search/jql", Some(body))
+                    .jira_call(reqwest::Method::POST, "/rest/api/3/search/jql", Some(body))
                     .await;
                 for i in array(page["issues"].clone()) {
                     let e = expected

@@ -8,7 +8,8 @@
 //!   restore of the restored schema's backup (the first identity survives);
 //! - migration to a site whose users differ (display-name matching, log entries; a search
 //!   per name), and with many distinct users one read of the users directory (`users`);
-//! - interrupted in every stage (dropped future and STOP), resumed: no duplicates, none missing;
+//! - interrupted in every stage with requests, each cut exactly at a request of that stage held
+//!   by a simulator barrier (dropped future and STOP), resumed: no duplicates, none missing;
 //! - lost responses on object creates (ambiguous creates): no duplicates;
 //! - 429 storms, 5xx and dropped connections: the same result;
 //! - STOP mid-restore: stopped, log and id map consistent with the target;
@@ -18,11 +19,8 @@
 //! - plans and backups of a store written by earlier code restore; a plan of a newer format
 //!   ends its restore in error (`plans`).
 
-#[path = "restore_e2e/plans.rs"]
 mod plans;
-#[path = "restore_e2e/support.rs"]
 mod support;
-#[path = "restore_e2e/users.rs"]
 mod users;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -33,6 +31,9 @@ use std::time::Instant;
 use assetark::assets::AssetsClient;
 use assetark::restore::{self, RestoreEvent, RestorePlan, Stage};
 use assetark::store::{AsyncStore, LogLevel, RestoreId, RestoreStatus};
+use assetark_tests::kit;
+use assets_sim::barrier::Condition;
+use assets_sim::server::{Barrier, SimHandle};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -198,49 +199,80 @@ enum Cut {
     Stop,
 }
 
-/// Runs the restore until `after` events of `stage` were seen (or the stage finished), then
-/// interrupts it; returns whether it was interrupted before completing.
+/// Runs the restore until the `nth` request of `stage` in this run is held at the simulator
+/// (before it is processed), then interrupts it there; returns whether it was interrupted
+/// (false: the stage ended before its `nth` request and the run went on to the end).
+///
+/// The barrier is added when the stage starts (the event sink runs on the restore's task,
+/// before the stage's first request), so every request it counts is one of that stage.
+#[allow(clippy::too_many_arguments)]
 async fn interrupt(
+    sim: &SimHandle,
     store: &AsyncStore,
     c: &AssetsClient,
     id: RestoreId,
     p: &RestorePlan,
     stage: Stage,
-    after: usize,
+    nth: u64,
     cut: Cut,
 ) -> bool {
-    let trigger = CancellationToken::new();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let sink = {
-        let (trigger, seen) = (trigger.clone(), seen.clone());
-        move |e: RestoreEvent| {
-            let (mine, last) = match &e {
-                RestoreEvent::StageStarted { stage: s, .. }
-                | RestoreEvent::Progress { stage: s, .. } => (*s == stage, false),
-                RestoreEvent::StageFinished { stage: s, .. } => (*s == stage, *s == stage),
-                RestoreEvent::Object { .. } => (stage == Stage::ObjectEntries, false),
-                RestoreEvent::Log { .. } => (false, false),
-            };
-            if mine && (seen.fetch_add(1, Ordering::SeqCst) + 1 >= after || last) {
-                trigger.cancel();
-            }
+    let spec = kit::restore_stage_barrier(stage, "s1")
+        .expect("a stage with requests")
+        .nth(nth);
+    let (armed, mut barrier) = tokio::sync::watch::channel::<Option<Arc<Barrier>>>(None);
+    let sink = move |e: RestoreEvent| {
+        if let RestoreEvent::StageStarted { stage: s, .. } = e
+            && s == stage
+        {
+            armed.send_replace(Some(Arc::new(sim.barrier(spec.clone()).expect("barrier"))));
         }
     };
+    let held = async {
+        let b = barrier
+            .wait_for(Option::is_some)
+            .await
+            .expect("sink alive")
+            .clone()
+            .expect("armed");
+        b.wait_held(1).await;
+        b
+    };
     let clock = clock();
+    let stop = CancellationToken::new();
+    let mut run = Box::pin(restore::execute(
+        store,
+        c,
+        id,
+        p,
+        &sink,
+        stop.clone(),
+        &clock,
+    ));
+    let b = tokio::select! {
+        r = &mut run => {
+            r.expect("run");
+            return false;
+        }
+        b = held => b,
+    };
     match cut {
+        // Dropping the run abandons the held request: it is never processed (the barrier
+        // goes only once the simulator saw the client leave, or it would let it through).
+        Cut::Drop => {
+            drop(run);
+            b.wait(Condition {
+                abandoned: Some(1),
+                ..Condition::default()
+            })
+            .await;
+            true
+        }
         Cut::Stop => {
-            let o = restore::execute(store, c, id, p, &sink, trigger.clone(), &clock)
-                .await
-                .expect("stopped run");
+            stop.cancel();
+            b.release_all();
+            let o = run.await.expect("stopped run");
             o.stopped
         }
-        Cut::Drop => tokio::select! {
-            r = restore::execute(store, c, id, p, &sink, CancellationToken::new(), &clock) => {
-                r.expect("run");
-                false
-            }
-            () = trigger.cancelled() => true,
-        },
     }
 }
 
@@ -255,37 +287,35 @@ async fn a_restore_interrupted_in_every_stage_resumes_without_duplicates() {
     let raw = Raw::new(&sim, "s1");
     let statuses_before = raw.list("/config/statustype").await.len();
     let (p, id) = plan(&store, &s1, b, "Resumed", "RES").await;
-    let (mut cuts, mut interrupted) = (0, 0);
+    let mut cuts = 0;
     for stage in Stage::ALL {
-        let plan: &[(usize, Cut)] = match stage {
-            Stage::ObjectEntries => &[
+        let requests = p.requests_of(stage);
+        if kit::restore_stage_request(stage).is_none() || requests == 0 {
+            continue;
+        }
+        // Where each run is cut, counted from the start of the stage in that run: the first
+        // request (nothing of the stage done), then further in; each cut holds a request
+        // before it is processed, so the cuts of a stage leave enough requests for the next.
+        let plan: Vec<(u64, Cut)> = match stage {
+            Stage::ObjectEntries => vec![
                 (1, Cut::Drop),
                 (60, Cut::Drop),
-                (200, Cut::Stop),
-                (401, Cut::Drop),
+                (40, Cut::Stop),
+                (20, Cut::Drop),
             ],
-            Stage::Attributes => &[(1, Cut::Drop), (10, Cut::Drop), (30, Cut::Stop)],
-            _ => &[(1, Cut::Drop), (3, Cut::Stop)],
+            Stage::Attributes => vec![(1, Cut::Drop), (10, Cut::Drop), (10, Cut::Stop)],
+            _ if requests >= 3 => vec![(1, Cut::Drop), (2, Cut::Stop)],
+            _ => vec![(1, Cut::Drop), (1, Cut::Stop)],
         };
-        // A dropped run may finish a short stage before the drop takes effect (it only
-        // lands at the run's next await), leaving nothing for a later cut of that stage to
-        // interrupt: every stage must be cut at least once, and nearly every cut must land.
-        let mut landed = 0;
-        for &(after, cut) in plan {
-            if interrupt(&store, &s1, id, &p, stage, after, cut).await {
-                landed += 1;
-                interrupted += 1;
-            } else {
-                eprintln!("{stage} after {after} events ({cut:?}) ran to the end");
-            }
+        for (nth, cut) in plan {
+            assert!(
+                interrupt(&sim, &store, &s1, id, &p, stage, nth, cut).await,
+                "the cut of {stage} at its request {nth} ({cut:?}) did not land"
+            );
             cuts += 1;
         }
-        assert!(landed >= 1, "no cut of {stage} interrupted the restore");
     }
-    assert!(
-        interrupted + 3 >= cuts,
-        "only {interrupted} of {cuts} cuts interrupted the restore"
-    );
+    assert!(cuts >= 12, "{cuts} cuts");
     let new = complete(&store, &s1, id, &p).await;
     let src = Snapshot::read(&raw, &support::schema_id(&raw, "ITSM").await).await;
     let dst = Snapshot::read(&raw, &new).await;
