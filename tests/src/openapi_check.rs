@@ -2,7 +2,7 @@
 //! against Atlassian's OpenAPI document. Where the document is known to be wrong, the observed
 //! behaviour wins; each such exception is listed here and in sim/README.md.
 
-use crate::harness::Resp;
+use crate::kit::Resp;
 use crate::openapi::Spec;
 
 /// (operation path fragment, violation fragment, why the simulator differs from the document).

@@ -22,6 +22,7 @@ use super::sites::upstream;
 use super::wire::{
     BackupDeleted, BackupDetail, BackupList, ExportRequest, JobStarted, StartBackupRequest,
 };
+use crate::assets::AssetsApi;
 use crate::jobs::{BackupSpec, EnqueueError, ExportSpec, JobSpec, VerifySpec};
 use crate::store::{BackupFilter, BackupType, JobId, JobStatus, PageRequest, kind};
 
@@ -119,9 +120,7 @@ pub(super) async fn schema_exists(
         .list_schemas()
         .await
         .map_err(|e| upstream(&name, &e))?;
-    Ok(live
-        .iter()
-        .any(|s| s.get("objectSchemaKey").and_then(serde_json::Value::as_str) == Some(key)))
+    Ok(live.iter().any(|s| s.key() == key))
 }
 
 /// `GET /v1/backups` query. Every value is a string so that bad values get our messages.

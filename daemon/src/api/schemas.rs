@@ -4,14 +4,14 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::ApiState;
 use super::error::{ApiPath, ApiResult};
 use super::sites::{site, upstream};
 use super::wire::{LastBackup, SchemaList, SchemaView};
+use crate::assets::AssetsApi;
+use crate::model::ObjectSchema;
 use crate::store::{BackupFilter, PageRequest, SyncedSchema};
 
 pub(super) fn router() -> Router<ApiState> {
@@ -58,33 +58,16 @@ pub(super) async fn sync(
     Ok(Json(schema_list(&state, &name).await?))
 }
 
-/// The fields of an `ObjectSchema` of the API that a sync keeps.
-#[derive(Debug, Deserialize)]
-struct ApiSchema {
-    /// The API spells ids as strings, but numbers are accepted too rather than drop a schema.
-    id: Option<Value>,
-    #[serde(rename = "objectSchemaKey")]
-    key: Option<String>,
-    name: Option<String>,
-    #[serde(rename = "objectCount")]
-    object_count: Option<u64>,
-}
-
 /// Reads one `ObjectSchema` of the API; `None` when it lacks an id or key.
-fn synced_schema(site: &str, v: &Value, now: OffsetDateTime) -> Option<SyncedSchema> {
-    let s = ApiSchema::deserialize(v).ok()?;
-    let id = match s.id? {
-        Value::String(s) => s,
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    let key = s.key?;
+fn synced_schema(site: &str, v: &ObjectSchema, now: OffsetDateTime) -> Option<SyncedSchema> {
+    // The API spells ids as strings, but numbers are taken too rather than drop a schema.
+    let key = v.object_schema_key.get()?.clone();
     Some(SyncedSchema {
         site: site.to_owned(),
-        schema_id: id,
-        name: s.name.unwrap_or_else(|| key.clone()),
+        schema_id: v.id.as_str().to_owned(),
+        name: v.name.as_deref().unwrap_or(&key).to_owned(),
         schema_key: key,
-        object_count: s.object_count.unwrap_or(0),
+        object_count: v.objects(),
         synced_at: now,
     })
 }

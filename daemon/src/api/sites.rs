@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::ApiState;
 use super::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorKind};
 use super::wire::{AddSiteRequest, SiteInfo, SiteList, SiteRemoved, SiteTested, SiteUser};
-use crate::assets::Secret;
+use crate::assets::{AssetsApi, Secret};
 use crate::error::error_chain;
 use crate::sites::{NewSite, Site, SiteError, TokenInput};
 
@@ -199,7 +199,9 @@ pub(super) async fn test(
         .await
         .map_err(|e| upstream(&name, &e))?;
     // Whatever the site said about the account; an unexpected shape shows as no name.
-    let user = SiteUser::deserialize(user).unwrap_or_default();
+    let user = serde_json::to_value(&user)
+        .and_then(SiteUser::deserialize)
+        .unwrap_or_default();
     Ok(Json(SiteTested {
         site: name,
         ok: true,

@@ -72,6 +72,18 @@ pub enum Error {
         source: Option<serde_json::Error>,
     },
 
+    /// A request body could not be encoded as JSON.
+    #[error("{method} {path}: the request body cannot be encoded")]
+    Encode {
+        /// HTTP method of the request.
+        method: String,
+        /// Path of the request.
+        path: String,
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// The site configuration cannot work (no token, bad URL, no workspace on the site).
     #[error("site configuration: {0}")]
     Config(String),
@@ -93,7 +105,10 @@ impl Error {
         match self {
             Error::Api { status, .. } => *status == 429 || *status >= 500,
             Error::Transport { .. } => true,
-            Error::Ambiguous { .. } | Error::Decode { .. } | Error::Config(_) => false,
+            Error::Ambiguous { .. }
+            | Error::Decode { .. }
+            | Error::Encode { .. }
+            | Error::Config(_) => false,
         }
     }
 
@@ -105,12 +120,9 @@ impl Error {
         }
     }
 
-    pub(crate) fn decode(method: &str, path: &str, what: &'static str) -> Error {
-        Error::Decode {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            what,
-            source: None,
-        }
+    /// Whether the API refused the request for good: a 4xx other than 429 (the request was
+    /// not applied; its body says why).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Error::Api { status, .. } if (400..500).contains(status) && *status != 429)
     }
 }

@@ -1,44 +1,34 @@
-//! Pagers for the paging styles that stream: `POST /object/aql` (`startAt`/`maxResults`,
-//! loop until `isLast`, never trusting `total`, which is capped and deprecated) and Jira's
-//! `POST /rest/api/3/search/jql` (`nextPageToken`). The bounded lists (schemas, workspaces)
-//! are collected in [`super::AssetsClient`] directly.
+//! Paging over any [`AssetsApi`]: the pagers walk its page methods, so every implementation
+//! gets them, whatever its wire paging looks like.
 //!
-//! A pager holds one page at a time, so a caller that writes each page away stays in flat
-//! memory whatever the schema size.
+//! - [`AqlPager`]: an AQL search, a page at a time (offsets; the implementation says which
+//!   page is the last, never trusting `total`). It holds one page at a time, so a caller that
+//!   writes each page away stays in flat memory whatever the schema size.
+//! - [`JqlPager`]: Jira's enhanced search (`nextPageToken`).
+//! - [`all_users`]: the whole users directory; [`groups_named`]: the groups with given names.
 
-use serde_json::{Value, json};
+use super::{AqlPage, AqlQuery, AssetsApi, Error};
+use crate::model::{Group, Issue, JiraUser, JqlRequest};
 
-use super::{AssetsClient, Error};
-
-/// One page of an AQL search.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AqlPage {
-    /// Offset of the first object of this page.
-    pub start_at: usize,
-    /// Objects with their attributes, as the API returns them.
-    pub values: Vec<Value>,
-    /// Definitions of the attributes present on this page (deduplicated by the API per page).
-    pub object_type_attributes: Vec<Value>,
-    /// Whether this is the last page.
-    pub is_last: bool,
-}
-
-/// Pages through `POST /object/aql`.
+/// Pages through an AQL search.
 #[derive(Debug)]
-pub struct AqlPager {
-    client: AssetsClient,
+pub struct AqlPager<'a> {
+    api: &'a dyn AssetsApi,
     ql: String,
     page_size: usize,
+    include_attributes: bool,
     start_at: usize,
     done: bool,
 }
 
-impl AqlPager {
-    pub(super) fn new(client: AssetsClient, ql: &str, page_size: usize) -> AqlPager {
+impl<'a> AqlPager<'a> {
+    /// A pager over `ql`, `page_size` objects a page, with attribute values.
+    pub fn new(api: &'a dyn AssetsApi, ql: &str, page_size: usize) -> AqlPager<'a> {
         AqlPager {
-            client,
+            api,
             ql: ql.to_owned(),
             page_size: page_size.max(1),
+            include_attributes: true,
             start_at: 0,
             done: false,
         }
@@ -53,62 +43,43 @@ impl AqlPager {
         if self.done {
             return Ok(None);
         }
-        let path = format!(
-            "/object/aql?startAt={}&maxResults={}&includeAttributes=true",
-            self.start_at, self.page_size
-        );
-        let mut page = self
-            .client
-            .post(&path, &json!({ "qlQuery": self.ql }))
-            .await?;
-        let values = take_array(&mut page, "values")
-            .ok_or_else(|| Error::decode("POST", &path, "an AQL page with `values`"))?;
-        let object_type_attributes =
-            take_array(&mut page, "objectTypeAttributes").unwrap_or_default();
-        let n = values.len();
-        // `isLast` (or its twin `last`) decides; an empty page ends too, so a server that
-        // never says "last" cannot loop us forever.
-        let is_last = page["isLast"]
-            .as_bool()
-            .or_else(|| page["last"].as_bool())
-            .unwrap_or(n < self.page_size)
-            || n == 0;
-        let start_at = self.start_at;
-        self.start_at += n;
-        self.done = is_last;
-        Ok(Some(AqlPage {
-            start_at,
-            values,
-            object_type_attributes,
-            is_last,
-        }))
+        let query = AqlQuery {
+            ql: &self.ql,
+            start_at: self.start_at,
+            page_size: self.page_size,
+            include_attributes: self.include_attributes,
+        };
+        let page = self.api.aql(&query).await?;
+        self.start_at += page.values.len();
+        self.done = page.is_last;
+        Ok(Some(page))
     }
 }
 
 /// Pages through Jira's enhanced search.
 #[derive(Debug)]
-pub struct JqlPager {
-    client: AssetsClient,
-    jql: String,
-    fields: Vec<String>,
-    page_size: usize,
-    next_token: Option<String>,
+pub struct JqlPager<'a> {
+    api: &'a dyn AssetsApi,
+    request: JqlRequest,
     done: bool,
 }
 
-impl JqlPager {
-    pub(super) fn new(
-        client: AssetsClient,
+impl<'a> JqlPager<'a> {
+    /// A pager over `jql`, returning `fields`, `page_size` issues a page.
+    pub fn new(
+        api: &'a dyn AssetsApi,
         jql: &str,
         fields: Vec<String>,
         page_size: usize,
-    ) -> JqlPager {
+    ) -> JqlPager<'a> {
         JqlPager {
-            client,
-            jql: jql.to_owned(),
-            fields,
-            page_size: page_size.max(1),
-            next_token: None,
+            api,
+            request: JqlRequest {
+                jql: jql.to_owned(),
+                fields,
+                max_results: page_size.max(1),
+                next_page_token: None,
+            },
             done: false,
         }
     }
@@ -118,34 +89,72 @@ impl JqlPager {
     /// # Errors
     ///
     /// See [`Error`]; after an error the same page is fetched again on the next call.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, Error> {
-        const PATH: &str = "/rest/api/3/search/jql";
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Issue>>, Error> {
         if self.done {
             return Ok(None);
         }
-        let mut body = json!({
-            "jql": self.jql,
-            "fields": self.fields,
-            "maxResults": self.page_size,
-        });
-        if let Some(t) = &self.next_token {
-            body["nextPageToken"] = Value::String(t.clone());
-        }
-        let mut page = self.client.jira_post(PATH, &body).await?;
-        let issues = take_array(&mut page, "issues")
-            .ok_or_else(|| Error::decode("POST", PATH, "a search page with `issues`"))?;
-        self.next_token = page["nextPageToken"].as_str().map(str::to_owned);
-        self.done = page["isLast"].as_bool().unwrap_or(false)
-            || self.next_token.is_none()
-            || issues.is_empty();
-        Ok(Some(issues))
+        let page = self.api.jql(&self.request).await?;
+        self.request.next_page_token = page.next_page_token;
+        self.done = page.is_last.unwrap_or(false)
+            || self.request.next_page_token.is_none()
+            || page.issues.is_empty();
+        Ok(Some(page.issues))
     }
 }
 
-/// Moves an array out of a page (no copy of a possibly large page).
-fn take_array(v: &mut Value, key: &str) -> Option<Vec<Value>> {
-    match v.get_mut(key)?.take() {
-        Value::Array(a) => Some(a),
-        _ => None,
+/// Users per page of the directory: the most Jira returns at once.
+pub const USERS_PAGE: usize = 1000;
+
+/// The whole users directory and the requests it took. A page shorter than asked ends it (so
+/// `n` users cost `n / 1000 + 1` requests).
+///
+/// # Errors
+///
+/// The first failing page's error.
+pub async fn all_users(api: &dyn AssetsApi) -> Result<(Vec<JiraUser>, u64), Error> {
+    let mut out = Vec::new();
+    let mut requests = 0;
+    loop {
+        let page = api.users_page(out.len(), USERS_PAGE).await?;
+        requests += 1;
+        let n = page.len();
+        out.extend(page);
+        if n < USERS_PAGE {
+            return Ok((out, requests));
+        }
     }
+}
+
+/// Group names per bulk request: each is a query parameter, and URLs must stay short.
+pub const GROUP_NAMES_PER_REQUEST: usize = 25;
+/// Groups per bulk page.
+const GROUPS_PAGE: usize = 50;
+
+/// The groups of the site with exactly these names, and the requests it took.
+///
+/// # Errors
+///
+/// The first failing request's error.
+pub async fn groups_named(
+    api: &dyn AssetsApi,
+    names: &[String],
+) -> Result<(Vec<Group>, u64), Error> {
+    let mut out = Vec::new();
+    let mut requests = 0;
+    for chunk in names.chunks(GROUP_NAMES_PER_REQUEST) {
+        let mut start = 0;
+        loop {
+            let page = api.groups_page(chunk, start, GROUPS_PAGE).await?;
+            requests += 1;
+            let n = page.values.len();
+            out.extend(page.values);
+            // `isLast` decides; an empty page ends too, so a server that never says "last"
+            // cannot loop us forever.
+            if page.is_last.unwrap_or(n < GROUPS_PAGE) || n == 0 {
+                break;
+            }
+            start += n;
+        }
+    }
+    Ok((out, requests))
 }

@@ -1,5 +1,8 @@
-//! Retry policy, in one place: which outcomes are retried, how long to wait, and when a
-//! non-idempotent write must stop and report [`Error::Ambiguous`](super::Error::Ambiguous).
+//! The retry layer, the outermost around the transport: `Retrying` repeats an attempt of the
+//! rate layer (`Governed`) by the policy below, in one place: which outcomes are retried,
+//! how long to wait, and when a non-idempotent write must stop and report
+//! [`Error::Ambiguous`]. A 429 is not slept on here: the rate layer has already blocked the
+//! credential+class in the governor, whose wait every request honours.
 //!
 //! | outcome                              | idempotent (`get`, `post`, `put`, ...) | `post_once`            |
 //! |--------------------------------------|----------------------------------------|------------------------|
@@ -11,10 +14,17 @@
 //! | timeout, reset, truncated body       | retry with backoff                     | ambiguous              |
 //! | other 4xx                            | permanent `Error::Api`                 | permanent `Error::Api` |
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use rand::Rng;
 use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use super::governed::Governed;
+use super::http::{Mode, Request};
+use super::{Counters, Error, bump};
 
 /// Longest wait a server-sent `Retry-After`/`X-RateLimit-Reset` can impose; a larger value is
 /// more likely a bug or a clock skew than a real instruction, and a job must not hang for hours.
@@ -39,6 +49,120 @@ impl Backoff {
         let jitter: f64 = rand::rng().random_range(0.7..=1.3);
         capped.mul_f64(jitter)
     }
+}
+
+/// [`Governed`] behind the retry policy.
+pub(super) struct Retrying {
+    inner: Governed,
+    backoff: Backoff,
+    /// Retries of 5xx and transport failures.
+    max_retries: u32,
+    /// 429s tolerated per request.
+    max_throttles: u32,
+    counters: Arc<Counters>,
+}
+
+impl Retrying {
+    pub fn new(
+        inner: Governed,
+        backoff: Backoff,
+        max_retries: u32,
+        max_throttles: u32,
+        counters: Arc<Counters>,
+    ) -> Retrying {
+        Retrying {
+            inner,
+            backoff,
+            max_retries,
+            max_throttles,
+            counters,
+        }
+    }
+
+    /// The rate layer (diagnostics).
+    pub fn governed(&self) -> &Governed {
+        &self.inner
+    }
+
+    /// One logical request: attempts until success, a permanent answer, or the budget is
+    /// spent. Returns the body of the 2xx response.
+    pub async fn send(&self, req: &Request<'_>) -> Result<Bytes, Error> {
+        let c = &*self.counters;
+        let method = req.method.as_str();
+        let api_error = |status: u16, body: &Bytes| Error::Api {
+            method: method.to_owned(),
+            path: req.path.to_owned(),
+            status,
+            body: serde_json::from_slice(body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
+        };
+        let ambiguous = |status: Option<u16>, source: Option<reqwest::Error>| Error::Ambiguous {
+            method: method.to_owned(),
+            path: req.path.to_owned(),
+            status,
+            source,
+        };
+        let (mut retries, mut throttles) = (0u32, 0u32);
+        loop {
+            let wait = match self.inner.attempt(req, throttles).await {
+                Ok(r) if (200..300).contains(&r.status) => return Ok(r.body),
+                Ok(r) if r.status == 429 => {
+                    bump(&c.throttled);
+                    throttles += 1;
+                    if throttles > self.max_throttles {
+                        return Err(api_error(429, &r.body));
+                    }
+                    // The governor holds this credential+class until the block ends (or picks
+                    // another credential of the pool), so no extra sleep here.
+                    Duration::ZERO
+                }
+                Ok(r) if r.status >= 500 => {
+                    bump(&c.server_errors);
+                    let told = (r.status == 503)
+                        .then(|| server_wait(&r.headers, unix_now()))
+                        .flatten();
+                    if req.mode == Mode::Once && told.is_none() {
+                        bump(&c.ambiguous);
+                        return Err(ambiguous(Some(r.status), None));
+                    }
+                    if retries >= self.max_retries {
+                        return Err(api_error(r.status, &r.body));
+                    }
+                    let wait = told.unwrap_or_else(|| self.backoff.delay(retries));
+                    retries += 1;
+                    wait
+                }
+                Ok(r) => return Err(api_error(r.status, &r.body)),
+                Err(e) => {
+                    bump(&c.transport_errors);
+                    // Only a failed connect proves the server never saw the request.
+                    if req.mode == Mode::Once && !e.is_connect() {
+                        bump(&c.ambiguous);
+                        return Err(ambiguous(None, Some(e)));
+                    }
+                    if retries >= self.max_retries {
+                        return Err(Error::Transport {
+                            method: method.to_owned(),
+                            path: req.path.to_owned(),
+                            source: e,
+                        });
+                    }
+                    let wait = self.backoff.delay(retries);
+                    retries += 1;
+                    wait
+                }
+            };
+            bump(&c.retries);
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// Wall-clock Unix seconds, only to compare with `X-RateLimit-Reset` (a wall-clock stamp).
+pub(super) fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// How long the server asked us to wait: `Retry-After` (seconds) or else

@@ -11,7 +11,8 @@ use std::collections::HashSet;
 use futures::{StreamExt, TryStreamExt};
 
 use super::objecttypes::TypeInfo;
-use super::{Ctx, Error, array, entries_by_id, id_of, stage};
+use super::{Ctx, Error, entries_by_id, stage};
+use crate::model::ObjectTypeAttribute;
 use crate::store::kind;
 
 /// Name of the attribute holding an object's first id across restores (DESIGN §4).
@@ -32,13 +33,13 @@ pub(super) struct AttrIndex {
 
 impl AttrIndex {
     /// Records one attribute definition.
-    pub fn add(&mut self, attr: &serde_json::Value) {
-        let Some(id) = id_of(attr) else { return };
-        match attr["name"].as_str() {
-            Some(ORIGINAL_ID) => {
+    pub fn add(&mut self, attr: &ObjectTypeAttribute) {
+        let id = attr.id.as_str().to_owned();
+        match attr.name() {
+            ORIGINAL_ID => {
                 self.original_id.insert(id.clone());
             }
-            Some(ORIGINAL_KEY) => {
+            ORIGINAL_KEY => {
                 self.original_key.insert(id.clone());
             }
             _ => {}
@@ -53,21 +54,19 @@ pub(super) async fn run(ctx: &Ctx<'_>, types: &[TypeInfo]) -> Result<AttrIndex, 
     // Owned ids: a stream over borrowed ones makes the future not provably `Send`.
     let ids: Vec<String> = types.iter().map(|t| t.id.clone()).collect();
     let mut lists = futures::stream::iter(ids)
-        .map(|id: String| async move {
-            let path = format!("/objecttype/{id}/attributes?excludeParentAttributes=true");
-            array(ctx.api(ctx.client.get(&path)).await?, "GET", &path)
-        })
+        .map(|id: String| async move { ctx.api(ctx.api.list_attributes(&id)).await })
         .buffer_unordered(ctx.fan_out());
     let mut index = AttrIndex::default();
     let mut done = 0;
     while let Some(list) = lists.try_next().await? {
         // A defensive dedup: an attribute listed under two types is stored once.
-        let list: Vec<_> = list
+        let list: Vec<ObjectTypeAttribute> = list
             .into_iter()
-            .filter(|a| id_of(a).is_some_and(|id| !index.known.contains(&id)))
+            .filter(|a| !index.known.contains(a.id.as_str()))
             .collect();
+        let entries = entries_by_id(kind::ATTRIBUTE, &list, |a| &a.id, &mut HashSet::new())?;
         list.iter().for_each(|a| index.add(a));
-        ctx.put(entries_by_id(kind::ATTRIBUTE, list)).await?;
+        ctx.put(entries).await?;
         done += 1;
         ctx.report(stage::ATTRIBUTES, done, total);
     }

@@ -28,11 +28,11 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use base64::Engine;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
-use super::{Error, NOT_OFFERED_NOTE, PHASE_KIND};
+use super::{Error, NOT_OFFERED_NOTE, PHASE_KIND, PhaseEntry};
+use crate::model::IconPng;
 use crate::store::{AsyncStore, BackupId, Phase, Store, kind};
 
 /// Version of the export format written here.
@@ -112,13 +112,11 @@ fn export_blocking(store: &dyn Store, id: BackupId, dir: &Path) -> Result<Export
     }
     let mut icons = 0;
     store.for_each_entry(id, kind::ICON_PNG, |e| {
-        let v: Value = serde_json::from_slice(&e.json)?;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(v["base64"].as_str().unwrap_or(""))
-            .map_err(|e| Error::Io {
-                path: dir.join("icons"),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-            })?;
+        let stored: IconPng = serde_json::from_slice(&e.json)?;
+        let png = stored.bytes().map_err(|e| Error::Io {
+            path: dir.join("icons"),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
         let path = dir
             .join("icons")
             .join(format!("{}.png", safe_name(&e.original_id)));
@@ -145,11 +143,8 @@ fn export_blocking(store: &dyn Store, id: BackupId, dir: &Path) -> Result<Export
     }
     // A recorded phase entry (written by the main pass) wins over the default above.
     store.for_each_entry(id, PHASE_KIND, |e| {
-        let v: Value = serde_json::from_slice(&e.json)?;
-        phases.insert(
-            e.original_id,
-            json!({"status": v["status"], "note": v["note"]}),
-        );
+        let p: PhaseEntry = serde_json::from_slice(&e.json)?;
+        phases.insert(e.original_id, json!({"status": p.status, "note": p.note}));
         Ok::<(), Error>(())
     })?;
     let manifest = json!({

@@ -1,17 +1,24 @@
 //! Background phase `history`: `GET /object/{id}/history?asc=true` for every object of the
 //! backup, read back from the store one page at a time (so the phase never holds more than a
-//! page of objects), fetched concurrently. Each history is stored as `{"objectId",
-//! "entries"}` under the same identity as its object (its `ORIGINAL_ID` when it has one);
-//! `objectId` is the id on the source site.
+//! page of objects), fetched concurrently. Each history is stored as an [`ObjectHistory`]
+//! (`{"objectId", "entries"}`) under the same identity as its object (its `ORIGINAL_ID` when
+//! it has one); `objectId` is the id on the source site.
 
 use futures::{StreamExt, TryStreamExt};
-use serde_json::{Value, json};
+use serde::Deserialize;
 
-use super::{Ctx, Error, array, id_of, stage};
-use crate::store::{NewEntry, kind};
+use super::{Ctx, Error, new_entry, stage};
+use crate::model::{Id, ObjectHistory};
+use crate::store::kind;
 
 /// Objects read from the store per round: one store page, and one `put_entries` batch.
 const ROUND: usize = 500;
+
+/// All this phase reads of a stored object: its id at the source.
+#[derive(Deserialize)]
+struct StoredObjectId {
+    id: Id,
+}
 
 /// Returns the phase note.
 pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
@@ -29,29 +36,29 @@ pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
         let targets = page
             .into_iter()
             .map(|e| {
-                let obj: Value = serde_json::from_slice(&e.json)?;
-                Ok((e.original_id, id_of(&obj).unwrap_or_default()))
+                let obj: StoredObjectId = serde_json::from_slice(&e.json)?;
+                Ok((e.original_id, obj.id.as_str().to_owned()))
             })
             .collect::<Result<Vec<(String, String)>, Error>>()?;
         let n = targets.len() as u64;
-        let fetched: Vec<NewEntry> = futures::stream::iter(targets)
+        let fetched: Vec<(String, ObjectHistory)> = futures::stream::iter(targets)
             .map(|(identity, object_id)| async move {
-                let path = format!("/object/{object_id}/history?asc=true");
-                let entries = array(ctx.api(ctx.client.get(&path)).await?, "GET", &path)?;
-                Ok::<_, Error>(NewEntry {
-                    kind: kind::HISTORY.into(),
-                    original_id: identity,
-                    value: json!({"objectId": object_id, "entries": entries}),
-                })
+                let entries = ctx.api(ctx.api.object_history(&object_id)).await?;
+                let history = ObjectHistory { object_id, entries };
+                Ok::<_, Error>((identity, history))
             })
             .buffer_unordered(ctx.fan_out())
             .try_collect()
             .await?;
         entries_total += fetched
             .iter()
-            .map(|e| e.value["entries"].as_array().map_or(0, Vec::len) as u64)
+            .map(|(_, h)| h.entries.len() as u64)
             .sum::<u64>();
-        ctx.put(fetched).await?;
+        let entries = fetched
+            .iter()
+            .map(|(identity, h)| new_entry(kind::HISTORY, identity, h))
+            .collect::<Result<Vec<_>, Error>>()?;
+        ctx.put(entries).await?;
         done += n;
         ctx.report(stage::HISTORY, done, total);
         if !full {

@@ -1,18 +1,17 @@
 //! Stage `icons`: every icon the schema's object types use — metadata (`GET /icon/{id}`) and
 //! the 48 px PNG (`GET /icon/{id}/icon.png?size=48`). Custom (schema) icons cannot be listed on
 //! Cloud, so the object types are the only way to find them; global ones used by the types
-//! come along too, since the target site may lack them. The PNG is stored base64 in JSON
-//! (`{"id", "size", "contentType", "base64"}`) because every blob is canonical JSON.
+//! come along too, since the target site may lack them. The PNG is stored as an [`IconPng`]
+//! (base64 in JSON) because every blob is canonical JSON.
 
 use std::collections::BTreeSet;
 
-use base64::Engine;
 use futures::{StreamExt, TryStreamExt};
-use serde_json::{Value, json};
 
 use super::objecttypes::TypeInfo;
-use super::{Ctx, Error, stage};
-use crate::store::{NewEntry, kind};
+use super::{Ctx, Error, new_entry, stage};
+use crate::model::{Icon, IconPng};
+use crate::store::kind;
 
 /// Icon size stored: what the Assets UI shows and what the import API's `png48` accepts.
 pub const ICON_SIZE: u32 = 48;
@@ -23,15 +22,10 @@ pub(super) async fn run(ctx: &Ctx<'_>, types: &[TypeInfo]) -> Result<(), Error> 
     let ids: BTreeSet<String> = types.iter().filter_map(|t| t.icon_id.clone()).collect();
     let total = ids.len() as u64;
     ctx.report(stage::ICONS, 0, total);
-    let fetched: Vec<(Value, Vec<u8>, String)> = futures::stream::iter(ids)
+    let fetched: Vec<(Icon, Vec<u8>, String)> = futures::stream::iter(ids)
         .map(|id: String| async move {
-            let meta = ctx.api(ctx.client.get(&format!("/icon/{id}"))).await?;
-            let png = ctx
-                .api(
-                    ctx.client
-                        .get_bytes(&format!("/icon/{id}/icon.png?size={ICON_SIZE}")),
-                )
-                .await?;
+            let meta = ctx.api(ctx.api.get_icon(&id)).await?;
+            let png = ctx.api(ctx.api.icon_png(&id, ICON_SIZE)).await?;
             Ok::<_, Error>((meta, png, id))
         })
         .buffer_unordered(ctx.fan_out())
@@ -39,21 +33,12 @@ pub(super) async fn run(ctx: &Ctx<'_>, types: &[TypeInfo]) -> Result<(), Error> 
         .await?;
     let mut entries = Vec::with_capacity(fetched.len() * 2);
     for (meta, png, id) in fetched {
-        entries.push(NewEntry {
-            kind: kind::ICON.into(),
-            original_id: id.clone(),
-            value: meta,
-        });
-        entries.push(NewEntry {
-            kind: kind::ICON_PNG.into(),
-            original_id: id.clone(),
-            value: json!({
-                "id": id,
-                "size": ICON_SIZE,
-                "contentType": "image/png",
-                "base64": base64::engine::general_purpose::STANDARD.encode(&png),
-            }),
-        });
+        entries.push(new_entry(kind::ICON, &id, &meta)?);
+        entries.push(new_entry(
+            kind::ICON_PNG,
+            &id,
+            &IconPng::new(&id, ICON_SIZE, &png),
+        )?);
     }
     ctx.put(entries).await?;
     ctx.report(stage::ICONS, total, total);

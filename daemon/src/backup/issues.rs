@@ -2,11 +2,11 @@
 //! point at this schema's objects.
 //!
 //! 1. `GET /rest/api/3/field` → the fields whose `schema.custom` is the Assets object field
-//!    type ([`CMDB_FIELD_TYPE`]).
+//!    type ([`CMDB_FIELD_TYPE`](crate::model::jira::CMDB_FIELD_TYPE)).
 //! 2. Per field, `POST /rest/api/3/search/jql` with
 //!    `"<field name>" IN aqlFunction("objectSchemaId = <id>")`, requesting that field.
-//! 3. Each issue is stored once as `{"key", "id", "fields": {<fieldId>: [...]}}` with every
-//!    matching field merged in.
+//! 3. Each issue is stored once as a [`StoredIssue`] (`{"key", "id", "fields": {<fieldId>:
+//!    [...]}}`) with every matching field merged in.
 //!
 //! The merge needs the issues of all fields together, so this phase keeps them in memory
 //! until the end: issue descriptors (key, id, object references), far smaller and fewer than
@@ -14,13 +14,13 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use super::{Ctx, Error, array, id_of, stage};
-use crate::store::{NewEntry, kind};
+use super::{Ctx, Error, new_entry, stage};
+use crate::assets::JqlPager;
+use crate::model::{Issue, StoredIssue};
+use crate::store::kind;
 
-/// `schema.custom` of Jira fields that hold Assets objects.
-pub const CMDB_FIELD_TYPE: &str = "com.atlassian.jira.plugins.cmdb:cmdb-object-cftype";
 /// Issues per search page.
 const PAGE: usize = 100;
 /// Entries per store write.
@@ -28,23 +28,23 @@ const BATCH: usize = 500;
 
 /// Returns the phase note.
 pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
-    const FIELDS: &str = "/rest/api/3/field";
-    let fields = array(ctx.api(ctx.client.jira_get(FIELDS)).await?, "GET", FIELDS)?;
-    let fields: Vec<(String, String)> = fields
-        .iter()
-        .filter(|f| f["schema"]["custom"].as_str() == Some(CMDB_FIELD_TYPE))
-        .filter_map(|f| Some((id_of(f)?, f["name"].as_str()?.to_owned())))
+    let fields: Vec<(String, String)> = ctx
+        .api(ctx.api.fields())
+        .await?
+        .into_iter()
+        .filter(|f| f.is_assets())
+        .filter_map(|f| Some((f.id, f.name?)))
         .collect();
     let total = fields.len() as u64;
     ctx.report(stage::ISSUES, 0, total);
-    let mut issues: BTreeMap<String, Value> = BTreeMap::new();
+    let mut issues: BTreeMap<String, StoredIssue> = BTreeMap::new();
     for (i, (field_id, name)) in fields.iter().enumerate() {
         let jql = format!(
             "{} IN aqlFunction({})",
             quote(name),
             quote(&format!("objectSchemaId = {}", ctx.schema_id))
         );
-        let mut pager = ctx.client.jql(&jql, vec![field_id.clone()], PAGE);
+        let mut pager = JqlPager::new(ctx.api, &jql, vec![field_id.clone()], PAGE);
         while let Some(page) = ctx.api(pager.next_page()).await? {
             for issue in page {
                 merge(&mut issues, issue, field_id);
@@ -54,12 +54,8 @@ pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
     }
     let count = issues.len();
     let mut batch = Vec::with_capacity(BATCH.min(count));
-    for (id, value) in issues {
-        batch.push(NewEntry {
-            kind: kind::ISSUE.into(),
-            original_id: id,
-            value,
-        });
+    for (id, issue) in issues {
+        batch.push(new_entry(kind::ISSUE, &id, &issue)?);
         if batch.len() == BATCH {
             ctx.put(std::mem::take(&mut batch)).await?;
         }
@@ -69,15 +65,15 @@ pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
 }
 
 /// Adds `field_id`'s value of a search hit to the issue's stored form.
-fn merge(issues: &mut BTreeMap<String, Value>, issue: Value, field_id: &str) {
-    let Some(id) = id_of(&issue) else { return };
-    let value = issue["fields"][field_id].clone();
-    let entry = issues
-        .entry(id.clone())
-        .or_insert_with(|| json!({"key": issue["key"].clone(), "id": id, "fields": Map::new()}));
-    if let Some(fields) = entry["fields"].as_object_mut() {
-        fields.insert(field_id.to_owned(), value);
-    }
+fn merge(issues: &mut BTreeMap<String, StoredIssue>, mut issue: Issue, field_id: &str) {
+    let id = issue.id.as_str().to_owned();
+    let value = issue.fields.remove(field_id).unwrap_or(Value::Null);
+    let entry = issues.entry(id.clone()).or_insert_with(|| StoredIssue {
+        key: issue.key.into_option(),
+        id,
+        fields: BTreeMap::new(),
+    });
+    entry.fields.insert(field_id.to_owned(), value);
 }
 
 /// A JQL string literal: double quotes, with `"` and `\` escaped.
@@ -87,17 +83,24 @@ fn quote(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
     fn quotes_and_merges() {
         assert_eq!(quote(r#"a "b""#), r#""a \"b\"""#);
         let mut m = BTreeMap::new();
-        let hit = |f: &str| json!({"id": "7", "key": "ITSM-7", "fields": {f: [{"objectId": "1"}]}});
+        let hit = |f: &str| {
+            serde_json::from_value::<Issue>(
+                json!({"id": "7", "key": "ITSM-7", "fields": {f: [{"objectId": "1"}]}}),
+            )
+            .unwrap()
+        };
         merge(&mut m, hit("cf_1"), "cf_1");
         merge(&mut m, hit("cf_2"), "cf_2");
         assert_eq!(
-            m["7"],
+            serde_json::to_value(&m["7"]).unwrap(),
             json!({"id": "7", "key": "ITSM-7", "fields": {"cf_1": [{"objectId": "1"}], "cf_2": [{"objectId": "1"}]}})
         );
     }

@@ -3,19 +3,22 @@
 //! [`run`] executes the stages in order, one module each, every stage writing its entities to
 //! the store as it goes (objects page by page, so memory stays flat):
 //!
-//! | stage            | module            | API                                                       |
-//! |------------------|-------------------|-----------------------------------------------------------|
-//! | schema, config   | [`schema`]        | `/objectschema/list`, `/objectschema/{id}`, `/global/config/objectschema/{id}` |
-//! | status types     | [`statustypes`]   | `/config/statustype[?objectSchemaId]`                     |
-//! | reference types  | [`referencetypes`]| `/config/referencetype?objectSchemaId&includeAll=true`    |
-//! | object types     | [`objecttypes`]   | `/objectschema/{id}/objecttypes/flat`                     |
-//! | icons            | [`icons`]         | `/icon/{id}`, `/icon/{id}/icon.png?size=48`               |
-//! | attributes       | [`attributes`]    | `/objecttype/{id}/attributes?excludeParentAttributes=true` |
-//! | objects          | [`objects`]       | `POST /object/aql` (`objectSchemaId = {id}`)              |
+//! | stage            | module            | [`AssetsApi`] (Cloud request)                              |
+//! |------------------|-------------------|------------------------------------------------------------|
+//! | schema, config   | [`schema`]        | `list_schemas`, `get_schema`, `get_schema_config` (`/objectschema/list`, `/objectschema/{id}`, `/global/config/objectschema/{id}`) |
+//! | status types     | [`statustypes`]   | `list_status_types` (`/config/statustype[?objectSchemaId]`)  |
+//! | reference types  | [`referencetypes`]| `list_reference_types` (`/config/referencetype?objectSchemaId&includeAll=true`) |
+//! | object types     | [`objecttypes`]   | `list_object_types` (`/objectschema/{id}/objecttypes/flat`)  |
+//! | icons            | [`icons`]         | `get_icon`, `icon_png` (`/icon/{id}`, `/icon/{id}/icon.png?size=48`) |
+//! | attributes       | [`attributes`]    | `list_attributes` (`/objecttype/{id}/attributes?excludeParentAttributes=true`) |
+//! | objects          | [`objects`]       | `aql` pages (`POST /object/aql`, `objectSchemaId = {id}`)    |
+//!
+//! Entities are the typed values of [`crate::model`], stored as they came (the types are
+//! lossless), so what a backup holds is what the API sent.
 //!
 //! Then the backup is completed (visible), and the background phase fills it with its own
-//! status per phase (`store.set_phase`): [`history`] (`/object/{id}/history?asc=true`) and
-//! [`issues`] (Jira fields of the Assets object type, JQL with `aqlFunction`). Comments and
+//! status per phase (`store.set_phase`): [`history`] (`object_history`) and [`issues`] (`fields`,
+//! then `jql` pages with `aqlFunction`). Comments and
 //! attachments are not offered by Assets Cloud; that is recorded as entries of kind
 //! [`PHASE_KIND`] during the main pass (the store's phase columns cover history and issues).
 //!
@@ -33,15 +36,17 @@ mod referencetypes;
 mod schema;
 mod statustypes;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::assets::{self, AssetsClient};
+use crate::assets::{self, AssetsApi};
+use crate::clock::SharedClock;
+use crate::error::error_chain;
+use crate::model::Id;
 use crate::store::{
     self, AsyncStore, BackupId, BackupType, NewBackup, NewEntry, Phase, PhaseState, PhaseStatus,
     PutStats,
@@ -139,8 +144,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A stored entity is not the JSON the export expects.
-    #[error("stored entity is not valid JSON")]
+    /// An entity could not be encoded for the store, or a stored one is not the JSON expected.
+    #[error("entity JSON")]
     Json(#[from] serde_json::Error),
     /// The cancellation token fired; a main pass in progress was failed (nothing visible).
     #[error("backup cancelled")]
@@ -151,8 +156,8 @@ pub enum Error {
 /// visible from then on), then runs the background phase (history, objects-in-issues) with its
 /// own status per phase; returns after both.
 ///
-/// `now` gives the current time in Unix epoch **milliseconds** (time is a parameter, so tests
-/// decide). `on_progress` is called often and must be cheap.
+/// `clock` stamps the backup's start and end (time is a parameter, so tests decide).
+/// `on_progress` is called often and must be cheap.
 ///
 /// Cancellation during the main pass fails the backup and returns [`Error::Cancelled`];
 /// during the background phase it marks the running phase `failed` ("cancelled") and returns
@@ -163,16 +168,16 @@ pub enum Error {
 /// [`Error::UnknownSchema`] before anything is written; [`Error::Assets`] / [`Error::Store`]
 /// when the main pass fails (the backup is failed and invisible); [`Error::Cancelled`].
 pub async fn run(
-    client: &AssetsClient,
+    api: &dyn AssetsApi,
     store: &AsyncStore,
     req: &BackupRequest,
     on_progress: &(dyn Fn(Progress) + Send + Sync),
     cancel: CancellationToken,
-    now: fn() -> i64,
+    clock: &SharedClock,
 ) -> Result<BackupId, Error> {
     let found = {
         let probe = Probe {
-            client,
+            api,
             cancel: &cancel,
         };
         schema::find(&probe, &req.site, &req.schema_key).await?
@@ -184,11 +189,11 @@ pub async fn run(
             schema_id: found.id.clone(),
             backup_type: req.backup_type,
             description: req.description.clone().unwrap_or_default(),
-            started_at: to_datetime(now()),
+            started_at: clock.now(),
         })
         .await?;
     let ctx = Ctx {
-        client,
+        api,
         store,
         backup,
         schema_id: found.id.clone(),
@@ -200,13 +205,13 @@ pub async fn run(
     if let Err(e) = main_pass(&ctx, &found).instrument(span.clone()).await {
         // Best effort: the original error matters more than a failure to clean up, and
         // `Store::recover` removes a running backup at the next start anyway.
-        if let Err(cleanup) = store.fail_backup(backup, to_datetime(now())).await {
-            tracing::warn!(backup, error = %cleanup, "Failing the backup failed.");
+        if let Err(cleanup) = store.fail_backup(backup, clock.now()).await {
+            tracing::warn!(backup, error = %error_chain(&cleanup), "Failing the backup failed.");
         }
-        tracing::warn!(backup, error = %e, "Backup failed.");
+        tracing::warn!(backup, error = %error_chain(&e), "Backup failed.");
         return Err(e);
     }
-    let done = store.complete_backup(backup, to_datetime(now())).await?;
+    let done = store.complete_backup(backup, clock.now()).await?;
     tracing::info!(
         backup,
         objects = done.object_count,
@@ -228,12 +233,15 @@ async fn main_pass(ctx: &Ctx<'_>, found: &schema::Found) -> Result<(), Error> {
     objects::run(ctx, attrs, found.object_count).await?;
     let not_offered = ["comments", "attachments"]
         .into_iter()
-        .map(|phase| NewEntry {
-            kind: PHASE_KIND.into(),
-            original_id: phase.into(),
-            value: json!({"phase": phase, "status": PhaseStatus::NotOffered.as_str(), "note": NOT_OFFERED_NOTE}),
+        .map(|phase| {
+            let entry = PhaseEntry {
+                phase: phase.to_owned(),
+                status: PhaseStatus::NotOffered.as_str().to_owned(),
+                note: Some(NOT_OFFERED_NOTE.to_owned()),
+            };
+            new_entry(PHASE_KIND, phase, &entry)
         })
-        .collect();
+        .collect::<Result<Vec<_>, Error>>()?;
     ctx.put(not_offered).await?;
     Ok(())
 }
@@ -272,10 +280,11 @@ async fn background(ctx: &Ctx<'_>) -> Result<(), Error> {
                 return Err(Error::Store(e));
             }
             Err(e) => {
-                tracing::warn!(backup = ctx.backup, phase = %phase, error = %ErrorChain(&e), "Background phase failed.");
+                let note = error_chain(&e);
+                tracing::warn!(backup = ctx.backup, phase = %phase, error = %note, "Background phase failed.");
                 PhaseState {
                     status: PhaseStatus::Failed,
-                    note: Some(ErrorChain(&e).to_string()),
+                    note: Some(note),
                 }
             }
         };
@@ -284,35 +293,9 @@ async fn background(ctx: &Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Displays an error with its sources ("a: b: c"), for persisted phase notes.
-struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut src = self.0.source();
-        while let Some(s) = src {
-            write!(f, ": {s}")?;
-            src = s.source();
-        }
-        Ok(())
-    }
-}
-
-/// `now()` milliseconds → a timestamp. Values below 10^11 are taken as seconds (10^11 ms is
-/// 1973, 10^11 s is the year 5138), so a caller passing seconds still gets the right time.
-fn to_datetime(now: i64) -> OffsetDateTime {
-    let nanos = if now.abs() < 100_000_000_000 {
-        i128::from(now) * 1_000_000_000
-    } else {
-        i128::from(now) * 1_000_000
-    };
-    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 /// API access with cancellation, before a backup row exists.
 struct Probe<'a> {
-    client: &'a AssetsClient,
+    api: &'a dyn AssetsApi,
     cancel: &'a CancellationToken,
 }
 
@@ -338,7 +321,7 @@ async fn cancellable<T>(
 
 /// What every stage needs.
 pub(crate) struct Ctx<'a> {
-    client: &'a AssetsClient,
+    api: &'a dyn AssetsApi,
     store: &'a AsyncStore,
     backup: BackupId,
     schema_id: String,
@@ -369,7 +352,7 @@ impl Ctx<'_> {
     /// results unordered, so one request waiting out a `Retry-After` does not hold up the
     /// others behind it.
     fn fan_out(&self) -> usize {
-        self.client.site().limits.max_concurrency.max(1) * 2
+        self.api.max_concurrency().max(1) * 2
     }
 
     /// Writes entries to this backup.
@@ -381,40 +364,25 @@ impl Ctx<'_> {
     }
 }
 
-/// A string id of an API entity (`"id": "12"`; numbers tolerated for Data Center-style ids).
-fn id_of(v: &Value) -> Option<String> {
-    match &v["id"] {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+/// An entry of this backup from a model value (stored as its canonical JSON).
+fn new_entry<T: Serialize>(kind: &str, original_id: &str, value: &T) -> Result<NewEntry, Error> {
+    Ok(NewEntry {
+        kind: kind.to_owned(),
+        original_id: original_id.to_owned(),
+        value: serde_json::to_value(value)?,
+    })
 }
 
-/// Builds entries of one kind from API entities, keyed by their `id`.
-fn entries_by_id(kind: &str, values: impl IntoIterator<Item = Value>) -> Vec<NewEntry> {
+/// Entries of one kind from API entities, keyed by their id, each id once (the first wins).
+fn entries_by_id<T: Serialize>(
+    kind: &str,
+    values: &[T],
+    id: impl Fn(&T) -> &Id,
+    seen: &mut HashSet<String>,
+) -> Result<Vec<NewEntry>, Error> {
     values
-        .into_iter()
-        .filter_map(|v| {
-            let original_id = id_of(&v)?;
-            Some(NewEntry {
-                kind: kind.to_owned(),
-                original_id,
-                value: v,
-            })
-        })
+        .iter()
+        .filter(|v| seen.insert(id(v).as_str().to_owned()))
+        .map(|v| new_entry(kind, id(v).as_str(), v))
         .collect()
-}
-
-/// The elements of a JSON array response (anything else is a decode error).
-fn array(v: Value, method: &str, path: &str) -> Result<Vec<Value>, Error> {
-    match v {
-        Value::Array(a) => Ok(a),
-        _ => Err(assets::Error::Decode {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            what: "a JSON array",
-            source: None,
-        }
-        .into()),
-    }
 }

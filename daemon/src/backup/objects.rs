@@ -24,8 +24,9 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::attributes::AttrIndex;
-use super::{Ctx, Error, entries_by_id, id_of, stage};
-use crate::assets::AqlPage;
+use super::{Ctx, Error, entries_by_id, stage};
+use crate::assets::{AqlPage, AqlPager};
+use crate::model::{Object, ObjectTypeAttribute, Scalar};
 use crate::store::{NewEntry, kind};
 
 /// Objects per AQL page. A page of 500 objects is ~6 MiB of JSON and several times that as a
@@ -58,15 +59,17 @@ pub(super) async fn run(ctx: &Ctx<'_>, mut attrs: AttrIndex, expected: u64) -> R
         enabled: !attrs.original_id.is_empty(),
         used: HashSet::new(),
     };
-    let mut pager = ctx
-        .client
-        .aql(&format!("objectSchemaId = {}", ctx.schema_id), PAGE_SIZE);
+    let mut pager = AqlPager::new(
+        ctx.api,
+        &format!("objectSchemaId = {}", ctx.schema_id),
+        PAGE_SIZE,
+    );
     let mut done = 0u64;
     ctx.report(stage::OBJECTS, 0, expected);
     let mut page = ctx.api(pager.next_page()).await?;
     while let Some(p) = page {
         done += p.values.len() as u64;
-        let entries = entries_of(p, &mut attrs, &mut ids);
+        let entries = entries_of(p, &mut attrs, &mut ids)?;
         // Overlap the store write of this page with the fetch of the next one.
         let (_, next) = tokio::try_join!(ctx.put(entries), ctx.api(pager.next_page()))?;
         page = next;
@@ -76,29 +79,32 @@ pub(super) async fn run(ctx: &Ctx<'_>, mut attrs: AttrIndex, expected: u64) -> R
 }
 
 /// The entries of one page: missing attribute definitions, then the objects.
-fn entries_of(page: AqlPage, attrs: &mut AttrIndex, ids: &mut Identities) -> Vec<NewEntry> {
-    let missing: Vec<Value> = page
+fn entries_of(
+    page: AqlPage,
+    attrs: &mut AttrIndex,
+    ids: &mut Identities,
+) -> Result<Vec<NewEntry>, Error> {
+    let missing: Vec<ObjectTypeAttribute> = page
         .object_type_attributes
         .into_iter()
-        .filter(|a| id_of(a).is_some_and(|id| !attrs.known.contains(&id)))
+        .filter(|a| !attrs.known.contains(a.id.as_str()))
         .collect();
+    let mut out = entries_by_id(kind::ATTRIBUTE, &missing, |a| &a.id, &mut HashSet::new())?;
     for a in &missing {
         attrs.add(a);
     }
-    let mut out = entries_by_id(crate::store::kind::ATTRIBUTE, missing);
-    for mut obj in page.values {
-        strip_volatile(&mut obj);
-        let Some(object_id) = id_of(&obj) else {
-            continue;
-        };
+    for obj in page.values {
+        let object_id = obj.id.as_str().to_owned();
         let identity = original_id(&obj, attrs).unwrap_or_else(|| object_id.clone());
+        let mut value = serde_json::to_value(&obj)?;
+        strip_volatile(&mut value);
         out.push(NewEntry {
             kind: kind::OBJECT.into(),
             original_id: ids.claim(identity, &object_id),
-            value: obj,
+            value,
         });
     }
-    out
+    Ok(out)
 }
 
 /// Key of the per-response media token inside `avatar.mediaClientConfig`.
@@ -117,23 +123,27 @@ fn strip_volatile(v: &mut Value) {
 }
 
 /// The object's `ORIGINAL_ID` value, if it carries a non-empty one.
-fn original_id(obj: &Value, attrs: &AttrIndex) -> Option<String> {
+fn original_id(obj: &Object, attrs: &AttrIndex) -> Option<String> {
     if attrs.original_id.is_empty() {
         return None;
     }
-    obj["attributes"]
-        .as_array()?
+    obj.attributes()
         .iter()
         .filter(|a| {
-            a["objectTypeAttributeId"]
-                .as_str()
-                .is_some_and(|id| attrs.original_id.contains(id))
+            attrs
+                .original_id
+                .contains(a.object_type_attribute_id.as_str())
         })
         .find_map(|a| {
-            a["objectAttributeValues"]
-                .as_array()?
+            a.values()
                 .iter()
-                .find_map(|v| v["value"].as_str().map(str::trim).filter(|s| !s.is_empty()))
+                .find_map(|v| {
+                    v.value
+                        .get()
+                        .and_then(Scalar::as_str)
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                })
                 .map(str::to_owned)
         })
 }
@@ -144,10 +154,14 @@ mod tests {
 
     use super::*;
 
+    fn attr(v: Value) -> ObjectTypeAttribute {
+        serde_json::from_value(v).unwrap()
+    }
+
     fn index() -> AttrIndex {
         let mut ix = AttrIndex::default();
-        ix.add(&json!({"id": "9", "name": "ORIGINAL_ID"}));
-        ix.add(&json!({"id": "10", "name": "ORIGINAL_KEY"}));
+        ix.add(&attr(json!({"id": "9", "name": "ORIGINAL_ID"})));
+        ix.add(&attr(json!({"id": "10", "name": "ORIGINAL_KEY"})));
         ix
     }
 
@@ -178,17 +192,18 @@ mod tests {
             enabled: true,
             used: HashSet::new(),
         };
+        let typed = |v: Value| serde_json::from_value::<Object>(v).unwrap();
         let page = AqlPage {
             start_at: 0,
             values: vec![
-                obj("100", Some("5")),
-                obj("101", None),
-                obj("102", Some("5")),
+                typed(obj("100", Some("5"))),
+                typed(obj("101", None)),
+                typed(obj("102", Some("5"))),
             ],
-            object_type_attributes: vec![json!({"id": "11", "name": "New"})],
+            object_type_attributes: vec![attr(json!({"id": "11", "name": "New"}))],
             is_last: true,
         };
-        let out = entries_of(page, &mut ix, &mut ids);
+        let out = entries_of(page, &mut ix, &mut ids).unwrap();
         let keys: Vec<(&str, &str)> = out
             .iter()
             .map(|e| (e.kind.as_str(), e.original_id.as_str()))

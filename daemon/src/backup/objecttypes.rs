@@ -2,7 +2,9 @@
 //! them (hierarchy through `parentObjectTypeId`, sibling order through `position`, `icon`,
 //! `inherited`, `abstractObjectType`, description). Returns the slim facts later stages need.
 
-use super::{Ctx, Error, array, entries_by_id, id_of, stage};
+use std::collections::HashSet;
+
+use super::{Ctx, Error, entries_by_id, stage};
 use crate::store::kind;
 
 /// What later stages need of an object type.
@@ -15,19 +17,24 @@ pub(super) struct TypeInfo {
 
 pub(super) async fn run(ctx: &Ctx<'_>) -> Result<Vec<TypeInfo>, Error> {
     ctx.report(stage::OBJECT_TYPES, 0, 0);
-    let path = format!("/objectschema/{}/objecttypes/flat", ctx.schema_id);
-    let list = array(ctx.api(ctx.client.get(&path)).await?, "GET", &path)?;
+    let list = ctx.api(ctx.api.list_object_types(&ctx.schema_id)).await?;
     let infos: Vec<TypeInfo> = list
         .iter()
         .filter_map(|t| {
             Some(TypeInfo {
-                id: id_of(t)?,
-                icon_id: id_of(&t["icon"]),
+                id: t.id.non_empty()?.to_owned(),
+                icon_id: t.icon_id().map(str::to_owned),
             })
         })
         .collect();
     let n = list.len() as u64;
-    ctx.put(entries_by_id(kind::OBJECT_TYPE, list)).await?;
+    ctx.put(entries_by_id(
+        kind::OBJECT_TYPE,
+        &list,
+        |t| &t.id,
+        &mut HashSet::new(),
+    )?)
+    .await?;
     ctx.report(stage::OBJECT_TYPES, n, n);
     Ok(infos)
 }

@@ -4,23 +4,17 @@
 
 use std::collections::HashSet;
 
-use super::{Ctx, Error, array, entries_by_id, id_of, stage};
+use super::{Ctx, Error, entries_by_id, stage};
 use crate::store::kind;
 
 pub(super) async fn run(ctx: &Ctx<'_>) -> Result<(), Error> {
     ctx.report(stage::REFERENCE_TYPES, 0, 0);
-    let path = format!(
-        "/config/referencetype?objectSchemaId={}&includeAll=true",
-        ctx.schema_id
-    );
-    let list = array(ctx.api(ctx.client.get(&path)).await?, "GET", &path)?;
-    let mut seen = HashSet::new();
-    let list: Vec<_> = list
-        .into_iter()
-        .filter(|r| id_of(r).is_some_and(|id| seen.insert(id)))
-        .collect();
-    let n = list.len() as u64;
-    ctx.put(entries_by_id(kind::REFERENCE_TYPE, list)).await?;
+    let list = ctx
+        .api(ctx.api.list_reference_types(Some(&ctx.schema_id), true))
+        .await?;
+    let entries = entries_by_id(kind::REFERENCE_TYPE, &list, |r| &r.id, &mut HashSet::new())?;
+    let n = entries.len() as u64;
+    ctx.put(entries).await?;
     ctx.report(stage::REFERENCE_TYPES, n, n);
     Ok(())
 }

@@ -2,10 +2,9 @@
 //! schema-level configuration (`GET /global/config/objectschema/{id}`: "allow others to
 //! select objects from this schema", quick-create flags), which is not part of the schema.
 
-use serde_json::Value;
-
-use super::{Ctx, Error, Probe, id_of, stage};
-use crate::store::{NewEntry, kind};
+use super::{Ctx, Error, Probe, new_entry, stage};
+use crate::model::{Id, Nullable};
+use crate::store::kind;
 
 /// The schema found by key in the site's list.
 pub(super) struct Found {
@@ -18,29 +17,26 @@ pub(super) struct Found {
 /// Looks the schema up by key (exact match first, then case-insensitive, as keys are
 /// uppercase on the site but users type them as they like).
 pub(super) async fn find(probe: &Probe<'_>, site: &str, key: &str) -> Result<Found, Error> {
-    let schemas = probe.api(probe.client.list_schemas()).await?;
+    let schemas = probe.api(probe.api.list_schemas()).await?;
     let pick = |exact: bool| {
         schemas.iter().find(|s| {
-            let k = s["objectSchemaKey"].as_str().unwrap_or("");
             if exact {
-                k == key
+                s.key() == key
             } else {
-                k.eq_ignore_ascii_case(key)
+                s.key().eq_ignore_ascii_case(key)
             }
         })
     };
     let schema = pick(true)
         .or_else(|| pick(false))
+        .filter(|s| !s.id.as_str().is_empty())
         .ok_or_else(|| Error::UnknownSchema {
             site: site.to_owned(),
             key: key.to_owned(),
         })?;
     Ok(Found {
-        id: id_of(schema).ok_or_else(|| Error::UnknownSchema {
-            site: site.to_owned(),
-            key: key.to_owned(),
-        })?,
-        object_count: schema["objectCount"].as_u64().unwrap_or(0),
+        id: schema.id.as_str().to_owned(),
+        object_count: schema.objects(),
     })
 }
 
@@ -48,31 +44,15 @@ pub(super) async fn find(probe: &Probe<'_>, site: &str, key: &str) -> Result<Fou
 pub(super) async fn run(ctx: &Ctx<'_>, found: &Found) -> Result<(), Error> {
     ctx.report(stage::SCHEMA, 0, 2);
     let id = &found.id;
-    let schema = ctx
-        .api(ctx.client.get(&format!("/objectschema/{id}")))
-        .await?;
-    let config = ctx
-        .api(ctx.client.get(&format!("/global/config/objectschema/{id}")))
-        .await?;
-    let config = match config {
+    let schema = ctx.api(ctx.api.get_schema(id)).await?;
+    let mut config = ctx.api(ctx.api.get_schema_config(id)).await?;
+    if let Some(c) = &mut config {
         // Keep which schema it belongs to: the API body does not say.
-        Value::Object(mut m) => {
-            m.insert("objectSchemaId".into(), Value::String(id.clone()));
-            Value::Object(m)
-        }
-        other => other,
-    };
+        c.object_schema_id = Nullable::Value(Id::new(id.as_str()));
+    }
     ctx.put(vec![
-        NewEntry {
-            kind: kind::SCHEMA.into(),
-            original_id: id.clone(),
-            value: schema,
-        },
-        NewEntry {
-            kind: kind::CONFIG.into(),
-            original_id: id.clone(),
-            value: config,
-        },
+        new_entry(kind::SCHEMA, id, &schema)?,
+        new_entry(kind::CONFIG, id, &config)?,
     ])
     .await?;
     ctx.report(stage::SCHEMA, 2, 2);

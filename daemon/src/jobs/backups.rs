@@ -7,14 +7,7 @@ use super::{
     Jobs, RunnerError, VerifyReport, VerifySpec,
 };
 use crate::backup::{self, Progress};
-use crate::clock::{Clock as _, SystemClock};
 use crate::store::JobId;
-
-/// The backup pipeline takes its clock as a function pointer, which cannot carry the shared
-/// clock; until it takes a `SharedClock`, its timestamps come from the system clock.
-fn pipeline_now_ms() -> i64 {
-    SystemClock.now_ms()
-}
 
 impl Jobs {
     /// Runs a backup job.
@@ -44,7 +37,7 @@ impl Jobs {
             &spec.request(),
             &on_progress,
             ctl.token.clone(),
-            pipeline_now_ms,
+            &self.clock,
         )
         .await
         .map_err(JobError::from_backup)?;

@@ -311,6 +311,7 @@ impl Jobs {
             &plan,
             &on_event,
             ctl.token.clone(),
+            &self.clock,
         )
         .await;
         match outcome {
@@ -360,7 +361,7 @@ impl Jobs {
     ) -> Result<RestorePlan, JobError> {
         let id = row.id;
         if !row.plan.is_null() {
-            return restore::load_plan(&self.store, id)
+            return restore::load_plan(&self.store, id, &self.clock)
                 .await
                 .map_err(|e| JobError::permanent(e).context("the stored plan cannot be read"));
         }

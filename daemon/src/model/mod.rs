@@ -24,8 +24,9 @@
 //! - ids are [`Id`]s, which remember whether the API spelled them as a string (Cloud) or a
 //!   number (Data Center); attribute values are [`Scalar`]s, which keep the JSON type.
 //!
-//! The tests of [`tests`] hold real simulator responses and the blobs of a store written by
-//! older code to that: decoded and encoded again, byte-identical canonical JSON.
+//! Tests hold real simulator responses (`assets::tests`) and the blobs of a store written by
+//! older code (`model::tests`) to that: decoded and encoded again, byte-identical canonical
+//! JSON.
 //!
 //! Request bodies (`...In` types) are not stored; they use plain `Option`s.
 
@@ -38,7 +39,7 @@ pub mod objecttype;
 pub mod schema;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::fmt;
 
@@ -64,6 +65,71 @@ pub use schema::{ObjectSchema, ObjectSchemaIn, SchemaConfig, SchemaConfigIn, Sch
 
 /// Fields a type does not model, kept as they came (see the module doc).
 pub type Extra = serde_json::Map<String, Value>;
+
+/// An entity with an id (every create answers with one).
+pub trait Entity {
+    /// Its id.
+    fn id(&self) -> &Id;
+}
+
+/// An entity with a name, unique where it lives (what a restore matches by).
+pub trait Named: Entity {
+    /// Its name (empty when missing).
+    fn name(&self) -> &str;
+}
+
+macro_rules! entity {
+    ($($ty:ty => $name:ident),* $(,)?) => {$(
+        impl Entity for $ty {
+            fn id(&self) -> &Id {
+                &self.id
+            }
+        }
+        impl Named for $ty {
+            fn name(&self) -> &str {
+                self.$name.as_deref().unwrap_or("")
+            }
+        }
+    )*};
+}
+
+entity!(
+    ObjectSchema => name,
+    StatusType => name,
+    ReferenceType => name,
+    Icon => name,
+    ObjectType => name,
+    ObjectTypeAttribute => name,
+    Object => label,
+);
+
+/// The API's error envelope (reference §14.1): general messages and per-field ones (for
+/// object values keyed `rlabs-insight-attribute-<attribute id>`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiErrors {
+    /// General messages.
+    #[serde(default)]
+    pub error_messages: Vec<String>,
+    /// Messages by field.
+    #[serde(default)]
+    pub errors: std::collections::BTreeMap<String, Value>,
+}
+
+impl ApiErrors {
+    /// An envelope with one general message.
+    pub fn message(text: impl Into<String>) -> ApiErrors {
+        ApiErrors {
+            error_messages: vec![text.into()],
+            errors: Default::default(),
+        }
+    }
+
+    /// As JSON (for logs that keep the API's bodies as they are).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
 
 /// An id as the API spells it: a JSON string on Cloud (`"12"`), a number on Data Center (`12`).
 /// It is written back in the same spelling; it compares and hashes by its text.

@@ -14,30 +14,15 @@
 //! An attribute the API refuses is logged with the API's error body and left out; the restore
 //! goes on (its values are skipped).
 
-use serde_json::{Map, Value, json};
-
 use super::ctx::{Ctx, Flow};
-use super::entities::{Finder, create_or_find, get_list, id_by_name, same_name};
+use super::entities::{Finder, Listing, create_or_find, id_by_name, same_name};
 use super::idmap::kinds;
 use super::plan::{AttrAction, AttrPlan};
-use super::source::{AttrDef, AttrKind, TEXT};
+use super::source::AttrDef;
 use super::{Error, Stage};
 use crate::assets;
+use crate::model::{AttributeIn, AttributeKind, Id, ObjectTypeAttribute};
 use crate::store::LogLevel;
-
-/// Fields copied from the backup definition when present (the API's create/update names).
-const COPIED: [&str; 10] = [
-    "minimumCardinality",
-    "maximumCardinality",
-    "suffix",
-    "hidden",
-    "uniqueAttribute",
-    "summable",
-    "regexValidation",
-    "qlQuery",
-    "options",
-    "includeChildObjectTypes",
-];
 
 /// Description of the added identity attributes.
 const IDENTITY_DESCRIPTION: &str =
@@ -72,12 +57,11 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         let Some(new_t) = ctx.ids.get(kinds::TYPE, t).map(str::to_owned) else {
             continue;
         };
-        let list = format!("/objecttype/{new_t}/attributes?excludeParentAttributes=true");
         let root = ctx.source.attr_root(t) == t;
         // Root types need the ids of what the target created with them; after an
         // interruption every type needs to know what already exists.
-        let existing: Vec<Value> = if root || resumed {
-            get_list(ctx.client, &list).await?
+        let existing: Vec<ObjectTypeAttribute> = if root || resumed {
+            ctx.api.list_attributes(&new_t).await?
         } else {
             Vec::new()
         };
@@ -88,7 +72,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
             if ctx.cancel.is_cancelled() {
                 return Ok(Flow::Stopped);
             }
-            restore_one(ctx, p, &new_t, &list, &existing, resumed).await?;
+            restore_one(ctx, p, &new_t, &existing, resumed).await?;
             done += 1;
             ctx.progress(Stage::Attributes, done);
         }
@@ -105,8 +89,7 @@ async fn restore_one(
     ctx: &mut Ctx<'_>,
     p: &AttrPlan,
     new_t: &str,
-    list: &str,
-    existing: &[Value],
+    existing: &[ObjectTypeAttribute],
     resumed: bool,
 ) -> Result<(), Error> {
     let key = p.map_key();
@@ -126,13 +109,10 @@ async fn restore_one(
             let target = id_by_name(existing, &p.name).or_else(|| {
                 existing
                     .iter()
-                    .find(|a| a["label"].as_bool() == Some(true))
-                    .or_else(|| {
-                        existing
-                            .iter()
-                            .find(|a| a["name"].as_str().is_some_and(|n| same_name(n, AUTO_LABEL)))
-                    })
-                    .and_then(|a| super::source::sid(&a["id"]))
+                    .find(|a| a.label.is_true())
+                    .or_else(|| existing.iter().find(|a| same_name(a.name(), AUTO_LABEL)))
+                    .and_then(|a| a.id.non_empty())
+                    .map(str::to_owned)
             });
             let Some(id) = target else {
                 let msg = format!(
@@ -146,10 +126,9 @@ async fn restore_one(
             for n in notes {
                 ctx.note(LogLevel::Warn, "", n).await?;
             }
-            let path = format!("/objecttypeattribute/{new_t}/{id}");
-            // PUT is idempotent; a refusal keeps the target's own label attribute, which still
-            // takes the label values.
-            if let Err(e) = ctx.client.put(&path, &body).await {
+            // An update is idempotent; a refusal keeps the target's own label attribute, which
+            // still takes the label values.
+            if let Err(e) = ctx.api.update_attribute(new_t, &id, &body).await {
                 refused(ctx, p, e).await?;
             }
             ctx.record(kinds::ATTR, &key, &id).await
@@ -159,8 +138,7 @@ async fn restore_one(
                 return ctx.record(kinds::ATTR, &key, &id).await;
             }
             let body = if p.action == AttrAction::Added {
-                json!({"name": p.name, "type": 0, "defaultTypeId": TEXT,
-                       "description": IDENTITY_DESCRIPTION})
+                AttributeIn::text(&p.name, IDENTITY_DESCRIPTION)
             } else {
                 let (body, notes) = body(ctx, &def_of(ctx, p)?);
                 for n in notes {
@@ -168,13 +146,13 @@ async fn restore_one(
                 }
                 body
             };
-            let path = format!("/objecttypeattribute/{new_t}");
             let finder = Finder::Named {
-                list,
+                list: Listing::Attributes(new_t),
                 name: &p.name,
             };
-            match create_or_find(ctx.client, &path, &body, finder).await {
-                Ok(c) => ctx.record(kinds::ATTR, &key, &c.id(&path)?).await,
+            let create = || ctx.api.create_attribute(new_t, &body);
+            match create_or_find(ctx.api, create, finder).await {
+                Ok(c) => ctx.record(kinds::ATTR, &key, &c.id()).await,
                 Err(e) => refused(ctx, p, e).await,
             }
         }
@@ -183,10 +161,7 @@ async fn restore_one(
 
 /// Logs an attribute the API refused (4xx) and goes on; other failures end the stage.
 async fn refused(ctx: &Ctx<'_>, p: &AttrPlan, e: assets::Error) -> Result<(), Error> {
-    let permanent = e
-        .status()
-        .is_some_and(|s| (400..500).contains(&s) && s != 429);
-    if !permanent {
+    if !e.is_refusal() {
         return Err(e.into());
     }
     let body = e.api_body().cloned().unwrap_or_default();
@@ -210,49 +185,44 @@ fn def_of(ctx: &Ctx<'_>, p: &AttrPlan) -> Result<AttrDef, Error> {
 
 /// The create/update body of a backup attribute on the target, and notes about what had to
 /// be left out of its configuration.
-pub(super) fn body(ctx: &Ctx<'_>, def: &AttrDef) -> (Value, Vec<String>) {
-    let raw = &def.raw;
+pub(super) fn body(ctx: &Ctx<'_>, def: &AttrDef) -> (AttributeIn, Vec<String>) {
+    let d = &def.def;
     let mut notes = Vec::new();
-    let mut b = Map::new();
-    b.insert("name".into(), json!(def.name));
-    if let Some(d) = raw["description"].as_str().filter(|d| !d.is_empty()) {
-        b.insert("description".into(), json!(d));
-    }
-    for f in COPIED {
-        if let Some(v) = raw.get(f).filter(|v| !v.is_null()) {
-            b.insert(f.into(), v.clone());
-        }
-    }
-    if def.label {
-        b.insert("label".into(), Value::Bool(true));
-    }
-    let additional = raw["additionalValue"].as_str().filter(|s| !s.is_empty());
+    let additional = d.additional_text().map(str::to_owned);
+    // The configuration the API takes back as it is.
+    let mut b = AttributeIn {
+        name: def.name.clone(),
+        description: d.description.non_empty().map(str::to_owned),
+        label: def.label.then_some(true),
+        r#type: def.kind.type_code(),
+        minimum_cardinality: d.minimum_cardinality.get().copied(),
+        maximum_cardinality: d.maximum_cardinality.get().copied(),
+        suffix: d.suffix.get().cloned(),
+        hidden: d.hidden.get().copied(),
+        unique_attribute: d.unique_attribute.get().copied(),
+        summable: d.summable.get().copied(),
+        regex_validation: d.regex_validation.get().cloned(),
+        ql_query: d.ql_query.get().cloned(),
+        options: d.options.get().cloned(),
+        include_child_object_types: d.include_child_object_types.get().copied(),
+        ..AttributeIn::default()
+    };
     match &def.kind {
-        AttrKind::Default(d) => {
-            b.insert("type".into(), json!(0));
-            b.insert("defaultTypeId".into(), json!(d));
-            if let Some(a) = additional {
-                b.insert("additionalValue".into(), json!(a));
-            }
+        AttributeKind::Default(t) => {
+            b.default_type_id = Some(*t);
+            b.additional_value = additional;
         }
-        AttrKind::Object { target, ref_type } => {
-            b.insert("type".into(), json!(1));
-            if let Some(t) = ctx.ids.get(kinds::TYPE, target) {
-                b.insert("typeValue".into(), json!(t));
-            }
-            if let Some(r) = ref_type
+        AttributeKind::Object { target, ref_type } => {
+            b.type_value = ctx.ids.get(kinds::TYPE, target).map(Id::new);
+            b.additional_value = ref_type
                 .as_deref()
                 .and_then(|r| ctx.ids.get(kinds::REF_TYPE, r))
-            {
-                b.insert("additionalValue".into(), json!(r));
-            }
+                .map(str::to_owned);
         }
-        AttrKind::User => {
-            b.insert("type".into(), json!(2));
-            if let Some(a) = additional {
-                b.insert("additionalValue".into(), json!(a));
-            }
-            let groups: Vec<String> = strings(&raw["typeValueMulti"])
+        AttributeKind::User => {
+            b.additional_value = additional;
+            let groups = d
+                .type_values()
                 .filter(|g| {
                     let ok = ctx.plan.group_exists(g);
                     if !ok {
@@ -264,29 +234,18 @@ pub(super) fn body(ctx: &Ctx<'_>, def: &AttrDef) -> (Value, Vec<String>) {
                     }
                     ok
                 })
+                .map(str::to_owned)
                 .collect();
-            b.insert("typeValueMulti".into(), json!(groups));
+            b.type_value_multi = Some(groups);
         }
-        AttrKind::Group => {
-            b.insert("type".into(), json!(4));
-        }
-        AttrKind::Status => {
-            b.insert("type".into(), json!(7));
-            let ids: Vec<String> = strings(&raw["typeValueMulti"])
-                .filter_map(|s| ctx.ids.get(kinds::STATUS, &s).map(str::to_owned))
+        AttributeKind::Status => {
+            let ids = d
+                .type_values()
+                .filter_map(|s| ctx.ids.get(kinds::STATUS, s).map(str::to_owned))
                 .collect();
-            b.insert("typeValueMulti".into(), json!(ids));
+            b.type_value_multi = Some(ids);
         }
-        AttrKind::Other(n) => {
-            b.insert("type".into(), json!(n));
-        }
+        AttributeKind::Group | AttributeKind::Other(_) => {}
     }
-    (Value::Object(b), notes)
-}
-
-fn strings(v: &Value) -> impl Iterator<Item = String> + '_ {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(super::source::sid)
+    (b, notes)
 }

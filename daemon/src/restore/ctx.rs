@@ -20,7 +20,7 @@ use super::idmap::{self, IdMap, kinds};
 use super::order::{self, ObjectGraph};
 use super::source::Source;
 use super::{Error, RestoreEvent, RestoreOutcome, RestorePlan, Stage, log};
-use crate::assets::AssetsClient;
+use crate::assets::AssetsApi;
 use crate::store::{
     AsyncStore, IdMapping, LogLevel, NewLogEntry, Restore, RestoreId, RestoreUpdate,
 };
@@ -57,12 +57,14 @@ pub(crate) struct ObjectIds {
 /// The state of one execution.
 pub(crate) struct Ctx<'a> {
     pub store: &'a AsyncStore,
-    pub client: &'a AssetsClient,
+    pub api: &'a dyn AssetsApi,
     pub id: RestoreId,
     pub plan: &'a RestorePlan,
     pub source: Source,
     pub ids: IdMap,
     pub cancel: CancellationToken,
+    /// Created and refused objects, once an object stage has loaded them; a stage takes
+    /// them while it runs and hands them back when it ends (`objects::load_ids`).
     pub objects: Option<ObjectIds>,
     counts: BTreeMap<Stage, StageCount>,
     on_event: &'a (dyn Fn(RestoreEvent) + Send + Sync),
@@ -74,7 +76,7 @@ impl<'a> Ctx<'a> {
     /// the per-stage counts of earlier runs.
     pub async fn new(
         store: &'a AsyncStore,
-        client: &'a AssetsClient,
+        api: &'a dyn AssetsApi,
         id: RestoreId,
         plan: &'a RestorePlan,
         on_event: &'a (dyn Fn(RestoreEvent) + Send + Sync),
@@ -84,17 +86,18 @@ impl<'a> Ctx<'a> {
         let backup = store.get_backup(plan.backup_id).await?;
         let source = Source::load(store, backup).await?;
         let ids = IdMap::load(store, id).await?;
-        let mut counts = BTreeMap::new();
-        if let Value::Object(m) = &row.counts {
-            for stage in Stage::ALL {
-                if let Some(c) = m.get(stage.key()) {
-                    counts.insert(stage, serde_json::from_value(c.clone())?);
-                }
-            }
-        }
+        // Stored by stage key; a key this version does not know is left alone.
+        let mut stored: BTreeMap<String, StageCount> = match &row.counts {
+            Value::Null => BTreeMap::new(),
+            v => serde_json::from_value(v.clone())?,
+        };
+        let counts = Stage::ALL
+            .into_iter()
+            .filter_map(|stage| Some((stage, stored.remove(stage.key())?)))
+            .collect();
         Ok(Ctx {
             store,
-            client,
+            api,
             id,
             plan,
             source,
@@ -117,19 +120,9 @@ impl<'a> Ctx<'a> {
         self.counts.get(&stage).is_some_and(|c| c.finished)
     }
 
-    /// The counts as stored in the restore row.
+    /// The counts as stored in the restore row: `{stage key: {done, total, finished}}`.
     pub fn counts_json(&self) -> Value {
-        Value::Object(
-            self.counts
-                .iter()
-                .map(|(s, c)| {
-                    (
-                        s.key().to_owned(),
-                        serde_json::to_value(c).unwrap_or_default(),
-                    )
-                })
-                .collect(),
-        )
+        serde_json::to_value(&self.counts).unwrap_or_default()
     }
 
     async fn persist(&self, stage: Option<Stage>) -> Result<(), Error> {
@@ -265,7 +258,7 @@ impl<'a> Ctx<'a> {
     /// (which decides how many actually fly); results are consumed as they come, so one
     /// request waiting out a `Retry-After` does not hold up the others.
     pub fn fan_out(&self) -> usize {
-        self.client.site().limits.max_concurrency.clamp(1, 16) * 2
+        self.api.max_concurrency().clamp(1, 16) * 2
     }
 
     /// The outcome as of now.

@@ -10,19 +10,21 @@
 //!   without creating anything twice (see `objects` for how resume and ambiguous creates are
 //!   reconciled with the site).
 //!
-//! | stage                        | module        | API                                          |
-//! |------------------------------|---------------|----------------------------------------------|
-//! | icons                        | `icons`       | none (matched by name in the plan)           |
-//! | schema, global config        | `schema`      | `POST /objectschema/create`, `.../property`  |
-//! | global / schema status types | `statuses`    | `POST /config/statustype`                    |
-//! | reference types (both)       | `reftypes`    | `POST /config/referencetype`                 |
-//! | object types                 | `objecttypes` | `POST /objecttype/create`, `.../position`    |
-//! | attributes                   | `attributes`  | `POST/PUT /objecttypeattribute/...`          |
-//! | object entries               | `objects`     | `POST /object/create` (`post_once`)          |
-//! | object references            | `references`  | `PUT /object/{id}` (cycle edges only)        |
+//! | stage                        | module        | [`AssetsApi`] calls                             |
+//! |------------------------------|---------------|-------------------------------------------------|
+//! | icons                        | `icons`       | none (matched by name in the plan)              |
+//! | schema, global config        | `schema`      | `create_schema`, `set_schema_config`            |
+//! | global / schema status types | `statuses`    | `create_status_type`                            |
+//! | reference types (both)       | `reftypes`    | `create_reference_type`                         |
+//! | object types                 | `objecttypes` | `create_object_type`, `move_object_type`        |
+//! | attributes                   | `attributes`  | `create_attribute`, `update_attribute`          |
+//! | object entries               | `objects`     | `create_object` (sent once; `aql` to resolve)   |
+//! | object references            | `references`  | `update_object` (cycle edges only)              |
 //!
 //! The daemon drives it: [`plan`] for a dry run, [`create`] to store a restore row holding the
-//! plan, [`execute`] (again with the stored plan, [`load_plan`]) to run or resume it.
+//! plan, [`execute`] (again with the stored plan, [`load_plan`]) to run or resume it. Stored
+//! plans carry their format ([`PLAN_FORMAT_VERSION`]); older ones are migrated, newer ones end
+//! the restore in error.
 
 mod attributes;
 mod ctx;
@@ -46,10 +48,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use crate::assets::{self, AssetsClient};
+use crate::assets::{self, AssetsApi};
+use crate::clock::SharedClock;
+use crate::error::error_chain;
 use crate::store::{
     self, AsyncStore, BackupId, NewRestore, RestoreId, RestoreStatus, RestoreUpdate,
 };
@@ -58,9 +61,11 @@ pub use crate::store::LogLevel;
 pub use ctx::StageCount;
 pub use log::OK_MESSAGE;
 pub use plan::{
-    AttrAction, AttrPlan, DeferredAttr, EntityPlan, GroupMatch, IconPlan, OrderSummary,
-    RequestEstimate, RestorePlan, SchemaRef, StageRequests, TypePlan, UserMatch,
+    AttrAction, AttrPlan, DeferredAttr, EntityPlan, GroupMatch, IconPlan, Lookups, OrderSummary,
+    PLAN_FORMAT_VERSION, RequestEstimate, RestorePlan, SchemaRef, StageRequests, TypePlan,
+    UserMatch,
 };
+pub use users::{DIRECTORY_MIN_NAMES, GroupLookup, UserLookup, UserLookupMethod};
 
 use ctx::{Ctx, Flow};
 
@@ -265,6 +270,25 @@ pub enum Error {
         /// The client's site.
         given: String,
     },
+    /// The stored plan has a format this version cannot read (a newer assetark wrote it). The
+    /// restore ends in error; plan it again with this version, or run it with the newer one.
+    #[error(
+        "the restore's plan has format version {found}, but this version of assetark reads \
+         plan formats up to {supported}; plan the restore again, or run it with the assetark \
+         that planned it"
+    )]
+    PlanVersion {
+        /// The plan's format.
+        found: u32,
+        /// The newest format this version reads.
+        supported: u32,
+    },
+    /// The target answered a request successfully but with something a restore cannot use.
+    #[error("the target answered with {what}")]
+    UnexpectedResponse {
+        /// What came back.
+        what: String,
+    },
 }
 
 impl Error {
@@ -294,13 +318,13 @@ impl Error {
 /// reading the target fails.
 pub async fn plan(
     store: &AsyncStore,
-    target: &AssetsClient,
+    target: &dyn AssetsApi,
     req: &RestoreRequest,
 ) -> Result<RestorePlan, Error> {
     plan::build(store, target, req).await
 }
 
-/// Stores a `pending` restore that will execute `plan`; returns its id.
+/// Stores a `pending` restore that will execute `plan`; returns its id. `clock` stamps it.
 ///
 /// # Errors
 ///
@@ -309,6 +333,7 @@ pub async fn create(
     store: &AsyncStore,
     req: &RestoreRequest,
     plan: &RestorePlan,
+    clock: &SharedClock,
 ) -> Result<RestoreId, Error> {
     let id = store
         .create_restore(NewRestore {
@@ -316,23 +341,46 @@ pub async fn create(
             target_site: req.target_site.clone(),
             options: serde_json::to_value(req)?,
             plan: serde_json::to_value(plan)?,
-            created_at: now(),
+            created_at: clock.now(),
         })
         .await?;
     Ok(id)
 }
 
-/// The plan stored with a restore (to resume it after a restart).
+/// The plan stored with a restore (to run or resume it), migrated from older formats.
+///
+/// A plan this version cannot read can never run: the restore ends in error right here, its
+/// result saying why (stamped by `clock`), instead of staying pending.
 ///
 /// # Errors
 ///
-/// [`Error::Store`], [`Error::Json`].
-pub async fn load_plan(store: &AsyncStore, restore_id: RestoreId) -> Result<RestorePlan, Error> {
+/// [`Error::Store`]; [`Error::PlanVersion`] for a plan written by a newer assetark;
+/// [`Error::Json`] for a stored plan that is not one.
+pub async fn load_plan(
+    store: &AsyncStore,
+    restore_id: RestoreId,
+    clock: &SharedClock,
+) -> Result<RestorePlan, Error> {
     let row = store.get_restore(restore_id).await?;
-    Ok(serde_json::from_value(row.plan)?)
+    match RestorePlan::from_stored(row.plan) {
+        Ok(plan) => Ok(plan),
+        Err(e) => {
+            let message = error_message(&e);
+            tracing::warn!(restore_id, error = %message, "The stored plan cannot be read.");
+            let end = RestoreUpdate {
+                status: Some(RestoreStatus::Error),
+                result: Some(Some(message)),
+                ended_at: Some(Some(clock.now())),
+                ..Default::default()
+            };
+            store.update_restore(restore_id, end).await?;
+            Err(e)
+        }
+    }
 }
 
-/// Executes (or resumes) restore `restore_id` with `plan` against `target`.
+/// Executes (or resumes) restore `restore_id` with `plan` against `target`; `clock` stamps
+/// the row's start and end.
 ///
 /// Stages already finished by an earlier run are skipped; an interrupted stage re-derives
 /// what it created from the target before it creates anything. When `cancel` fires, the
@@ -347,16 +395,17 @@ pub async fn load_plan(store: &AsyncStore, restore_id: RestoreId) -> Result<Rest
 /// [`Error::InvalidBackup`].
 pub async fn execute(
     store: &AsyncStore,
-    target: &AssetsClient,
+    target: &dyn AssetsApi,
     restore_id: RestoreId,
     plan: &RestorePlan,
     on_event: &(dyn Fn(RestoreEvent) + Send + Sync),
     cancel: CancellationToken,
+    clock: &SharedClock,
 ) -> Result<RestoreOutcome, Error> {
-    if target.site().name != plan.target_site {
+    if target.site_name() != plan.target_site {
         return Err(Error::WrongSite {
             planned: plan.target_site.clone(),
-            given: target.site().name.clone(),
+            given: target.site_name().to_owned(),
         });
     }
     let row = store.get_restore(restore_id).await?;
@@ -369,7 +418,7 @@ pub async fn execute(
             restore_id,
             RestoreUpdate {
                 status: Some(RestoreStatus::InProgress),
-                started_at: Some(now()),
+                started_at: Some(clock.now()),
                 ended_at: Some(None),
                 result: Some(None),
                 ..Default::default()
@@ -386,13 +435,13 @@ pub async fn execute(
     let end = RestoreUpdate {
         status: Some(status),
         result: Some(Some(message.clone())),
-        ended_at: Some(Some(now())),
+        ended_at: Some(Some(clock.now())),
         counts: Some(ctx.counts_json()),
         ..Default::default()
     };
     if let Err(e) = store.update_restore(restore_id, end).await {
         // The pipeline's own error matters more; the row stays in_progress and resumes.
-        tracing::warn!(restore_id, error = %e, "Recording the end of the restore failed.");
+        tracing::warn!(restore_id, error = %error_chain(&e), "Recording the end of the restore failed.");
     }
     match result {
         Ok(flow) => {
@@ -437,23 +486,12 @@ async fn run_stages(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
 
 /// The persisted result message: the error chain, plus the API's body when it refused.
 fn error_message(e: &Error) -> String {
-    let mut out = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
+    let mut out = error_chain(e);
     if let Some(body) = e.api_body() {
         out.push_str(": ");
         out.push_str(&body.to_string());
     }
     out
-}
-
-/// Wall-clock time for the restore row (started/ended); the pipeline's logic never reads it.
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
 }
 
 #[cfg(test)]

@@ -26,16 +26,18 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::ctx::{Ctx, Flow, ObjectIds};
 use super::idmap::{self, kinds};
 use super::order::ObjectGraph;
-use super::source::{ORIGINAL_ID, sid};
+use super::source::ORIGINAL_ID;
 use super::values::Lookup;
 use super::{Error, Stage, log};
-use crate::assets::{self, AssetsClient};
+use crate::assets::{self, AqlPager, AqlQuery, AssetsApi};
+use crate::model::{ApiErrors, Object, ObjectIn, ValueIn};
 use crate::store::{IdMapping, LogLevel, NewLogEntry, kind};
+use serde::Deserialize;
 
 /// Objects read from the store per query.
 pub(super) const CHUNK: usize = 128;
@@ -51,10 +53,12 @@ const DROP_ROUNDS: u32 = 2;
 /// Prefix of the API's per-attribute error keys.
 const ATTR_ERROR_PREFIX: &str = "rlabs-insight-attribute-";
 
-/// Loads (once per execution) which objects earlier runs created or saw refused.
-pub(super) async fn load_ids(ctx: &mut Ctx<'_>, g: &ObjectGraph) -> Result<(), Error> {
-    if ctx.objects.is_some() {
-        return Ok(());
+/// Which objects earlier runs (or stages) created or saw refused: taken from the context
+/// when an earlier stage of this execution loaded them, else read from the id map. A stage
+/// hands them back with [`Ctx::objects`] when it ends.
+pub(super) async fn load_ids(ctx: &mut Ctx<'_>, g: &ObjectGraph) -> Result<ObjectIds, Error> {
+    if let Some(ids) = ctx.objects.take() {
+        return Ok(ids);
     }
     let mut new_ids = vec![0u64; g.len()];
     let mut failed = vec![false; g.len()];
@@ -70,16 +74,15 @@ pub(super) async fn load_ids(ctx: &mut Ctx<'_>, g: &ObjectGraph) -> Result<(), E
         }
     })
     .await?;
-    ctx.objects = Some(ObjectIds { new_ids, failed });
-    Ok(())
+    Ok(ObjectIds { new_ids, failed })
 }
 
-/// Reads objects `idx` from the backup, with their JSON.
+/// Reads objects `idx` from the backup.
 pub(super) async fn fetch(
     ctx: &Ctx<'_>,
     g: &ObjectGraph,
     idx: &[u32],
-) -> Result<Vec<(u32, Value)>, Error> {
+) -> Result<Vec<(u32, Object)>, Error> {
     let origs: Vec<String> = idx.iter().map(|i| g.orig_id(*i).to_owned()).collect();
     let entries = ctx
         .store
@@ -95,8 +98,8 @@ pub(super) async fn fetch(
 }
 
 /// What a create task needs, shared by all of them.
-struct Env {
-    client: AssetsClient,
+struct Env<'a> {
+    api: &'a dyn AssetsApi,
     schema: String,
     /// New ids of User and Group attributes -> their names.
     droppable: HashMap<String, String>,
@@ -104,12 +107,11 @@ struct Env {
     users: HashMap<String, String>,
 }
 
-/// One object to create.
+/// One object to create (or refused before it was sent).
 struct Job {
     i: u32,
     key: String,
     orig: String,
-    body: Value,
     notes: Vec<String>,
 }
 
@@ -134,8 +136,7 @@ impl Batch {
         self.log.push(e);
     }
 
-    fn settle(&mut self, ctx: &mut Ctx<'_>, job: Job, outcome: Outcome) {
-        let objects = ctx.objects.as_mut().expect("loaded before the stage");
+    fn settle(&mut self, ctx: &mut Ctx<'_>, objects: &mut ObjectIds, job: Job, outcome: Outcome) {
         let entry = match outcome {
             Outcome::Created(id) => {
                 objects.new_ids[job.i as usize] = id;
@@ -177,18 +178,25 @@ fn mapping(kind: &str, old: &str, new: &str) -> IdMapping {
 
 pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     let g = ctx.graph().await?;
-    load_ids(ctx, &g).await?;
-    let settled = |ids: &ObjectIds, i: u32| ids.new_ids[i as usize] != 0 || ids.failed[i as usize];
-    let count = |ctx: &Ctx<'_>| {
-        let ids = ctx.objects.as_ref().expect("loaded above");
-        (0..g.len() as u32).filter(|i| settled(ids, *i)).count() as u64
-    };
+    let mut ids = load_ids(ctx, &g).await?;
+    let flow = run_with(ctx, &g, &mut ids).await;
+    ctx.objects = Some(ids);
+    flow
+}
+
+/// Whether object `i` is done with: created, or refused by the API.
+fn settled(ids: &ObjectIds, i: u32) -> bool {
+    ids.new_ids[i as usize] != 0 || ids.failed[i as usize]
+}
+
+async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) -> Result<Flow, Error> {
+    let count = |ids: &ObjectIds| (0..g.len() as u32).filter(|i| settled(ids, *i)).count() as u64;
     let resumed = ctx
-        .start(Stage::ObjectEntries, count(ctx), g.len() as u64)
+        .start(Stage::ObjectEntries, count(ids), g.len() as u64)
         .await?;
     let lookup = Lookup::new(ctx);
     let env = Arc::new(Env {
-        client: ctx.client.clone(),
+        api: ctx.api,
         schema: ctx.schema_id()?,
         droppable: lookup.droppable.clone(),
         users: ctx
@@ -199,15 +207,14 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
             .collect(),
     });
     if resumed {
-        reconcile(ctx, &g, &env).await?;
+        reconcile(ctx, g, &env, ids).await?;
     }
     let mut batch = Batch {
-        done: count(ctx),
+        done: count(ids),
         ..Batch::default()
     };
     ctx.progress(Stage::ObjectEntries, batch.done);
     for w in 0..g.waves() {
-        let ids = ctx.objects.as_ref().expect("loaded above");
         let todo: VecDeque<u32> = g
             .wave(w)
             .iter()
@@ -217,7 +224,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         if todo.is_empty() {
             continue;
         }
-        let flow = create_wave(ctx, &g, &lookup, &env, todo, &mut batch).await;
+        let flow = create_wave(ctx, g, &lookup, &env, todo, &mut batch, ids).await;
         // Durable before the next wave references these objects, and before any return.
         batch.flush(ctx).await?;
         if flow? == Flow::Stopped {
@@ -232,12 +239,13 @@ async fn create_wave(
     ctx: &mut Ctx<'_>,
     g: &ObjectGraph,
     lookup: &Lookup,
-    env: &Arc<Env>,
+    env: &Arc<Env<'_>>,
     mut todo: VecDeque<u32>,
     batch: &mut Batch,
+    ids: &mut ObjectIds,
 ) -> Result<Flow, Error> {
     let limit = ctx.fan_out();
-    let mut ready: VecDeque<(u32, Value)> = VecDeque::new();
+    let mut ready: VecDeque<(u32, Object)> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
     let (mut stop, mut fatal) = (ctx.cancel.is_cancelled(), None::<Error>);
     loop {
@@ -255,29 +263,26 @@ async fn create_wave(
                 }
                 continue;
             };
-            let key = obj["objectKey"].as_str().unwrap_or_default().to_owned();
+            let key = obj.key().to_owned();
             let orig = g.orig_id(i).to_owned();
-            let ids = ctx.objects.as_ref().expect("loaded before the stage");
             match lookup.create_body(g, ids, i, &obj) {
                 Ok(built) => {
                     let job = Job {
                         i,
                         key,
                         orig,
-                        body: built.body,
                         notes: built.notes,
                     };
-                    in_flight.push(create(env.clone(), job));
+                    in_flight.push(create(env.clone(), job, built.body));
                 }
-                Err(body) => {
+                Err(why) => {
                     let job = Job {
                         i,
                         key,
                         orig,
-                        body: Value::Null,
                         notes: Vec::new(),
                     };
-                    batch.settle(ctx, job, Outcome::Refused(body));
+                    batch.settle(ctx, ids, job, Outcome::Refused(why.to_value()));
                 }
             }
         }
@@ -285,13 +290,13 @@ async fn create_wave(
             break;
         };
         match result {
-            Ok(outcome) => batch.settle(ctx, job, outcome),
+            Ok(outcome) => batch.settle(ctx, ids, job, outcome),
             Err(e) => {
                 // Exhausted retries: stop starting creates, let the others finish and be
                 // recorded, then end the restore in error (a rerun resumes from here).
-                tracing::warn!(restore_id = ctx.id, key = %job.key, error = %e, "Object create failed.");
+                tracing::warn!(restore_id = ctx.id, key = %job.key, error = %crate::error::error_chain(&e), "Object create failed.");
                 stop = true;
-                fatal.get_or_insert(e.into());
+                fatal.get_or_insert(e);
             }
         }
         if ctx.cancel.is_cancelled() {
@@ -309,58 +314,59 @@ async fn create_wave(
 }
 
 /// Creates one object; returns the job back with what happened.
-async fn create(env: Arc<Env>, mut job: Job) -> (Job, Result<Outcome, assets::Error>) {
-    let r = create_once(&env, &mut job).await;
+async fn create(
+    env: Arc<Env<'_>>,
+    mut job: Job,
+    mut body: ObjectIn,
+) -> (Job, Result<Outcome, Error>) {
+    let r = create_once(&env, &mut job, &mut body).await;
     (job, r)
 }
 
-async fn create_once(env: &Env, job: &mut Job) -> Result<Outcome, assets::Error> {
-    const PATH: &str = "/object/create";
+async fn create_once(env: &Env<'_>, job: &mut Job, body: &mut ObjectIn) -> Result<Outcome, Error> {
     let (mut ambiguous, mut dropped) = (0u32, 0u32);
     loop {
-        match env.client.post_once(PATH, &job.body).await {
-            Ok(v) => return new_id(&v, PATH).map(Outcome::Created),
+        match env.api.create_object(body).await {
+            Ok(created) => return new_id(&created).map(Outcome::Created),
             Err(e @ assets::Error::Ambiguous { .. }) => {
                 if let Some(id) = find(env, &job.orig).await? {
                     return Ok(Outcome::Created(id));
                 }
                 ambiguous += 1;
                 if ambiguous >= AMBIGUOUS_TRIES {
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
-            Err(e) if is_refusal(&e) => {
-                let body = e.api_body().cloned().unwrap_or_default();
+            Err(e) if e.is_refusal() => {
+                let refusal = e.api_body().cloned().unwrap_or_default();
                 // A user outside an attribute's allowed groups (or a group the target lacks)
                 // is refused by the API; the rule for users is "leave empty and log", so the
                 // object is created without those values.
                 if dropped < DROP_ROUNDS
-                    && let Some(notes) = drop_refused(env, &mut job.body, &body)
+                    && let Some(notes) = drop_refused(env, body, &refusal)
                 {
                     dropped += 1;
                     job.notes.extend(notes);
                     continue;
                 }
-                return Ok(Outcome::Refused(body));
+                return Ok(Outcome::Refused(refusal));
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
 }
 
-/// A 4xx other than 429: the API refused this request for good.
-fn is_refusal(e: &assets::Error) -> bool {
-    matches!(e, assets::Error::Api { status, .. } if (400..500).contains(status) && *status != 429)
-}
-
-fn new_id(v: &Value, path: &str) -> Result<u64, assets::Error> {
-    sid(&v["id"])
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| assets::Error::Decode {
-            method: "POST".into(),
-            path: path.to_owned(),
-            what: "an object with a numeric `id`",
-            source: None,
+/// The numeric id of a created object (object ids are kept as numbers for compactness).
+fn new_id(created: &Object) -> Result<u64, Error> {
+    created
+        .id
+        .as_str()
+        .parse()
+        .map_err(|_| Error::UnexpectedResponse {
+            what: format!(
+                "a created object with the id {:?}, not a number",
+                created.id.as_str()
+            ),
         })
 }
 
@@ -368,15 +374,13 @@ fn new_id(v: &Value, path: &str) -> Result<u64, assets::Error> {
 /// attribute: the values the message quotes (an account id, a group name), or all values of
 /// the attribute when it quotes none. Returns a note per removed value, naming the user by
 /// display name; `None` when the refusal is about anything else.
-fn drop_refused(env: &Env, body: &mut Value, error: &Value) -> Option<Vec<String>> {
-    let errors = error["errors"].as_object().filter(|m| !m.is_empty())?;
-    if error["errorMessages"]
-        .as_array()
-        .is_some_and(|m| !m.is_empty())
-    {
+fn drop_refused(env: &Env<'_>, body: &mut ObjectIn, error: &Value) -> Option<Vec<String>> {
+    let error = ApiErrors::deserialize(error).ok()?;
+    if error.errors.is_empty() || !error.error_messages.is_empty() {
         return None;
     }
-    let refused: HashMap<&str, &str> = errors
+    let refused: HashMap<&str, &str> = error
+        .errors
         .iter()
         .map(|(k, v)| Some((k.strip_prefix(ATTR_ERROR_PREFIX)?, v.as_str().unwrap_or(""))))
         .collect::<Option<_>>()?;
@@ -384,22 +388,19 @@ fn drop_refused(env: &Env, body: &mut Value, error: &Value) -> Option<Vec<String
         return None;
     }
     let mut notes = Vec::new();
-    for a in body["attributes"].as_array_mut()?.iter_mut() {
-        let Some(id) = a["objectTypeAttributeId"].as_str().map(str::to_owned) else {
+    for a in &mut body.attributes {
+        let id = a.object_type_attribute_id.as_str();
+        let Some(msg) = refused.get(id) else {
             continue;
         };
-        let Some(msg) = refused.get(id.as_str()) else {
-            continue;
-        };
-        let name = &env.droppable[&id];
-        let values = a["objectAttributeValues"].as_array_mut()?;
-        let quoted = |v: &Value| v["value"].as_str().is_some_and(|x| msg.contains(x));
+        let name = &env.droppable[id];
+        let values = &mut a.object_attribute_values;
+        let quoted = |v: &ValueIn| msg.contains(v.value.as_str());
         let all = !values.iter().any(quoted);
         values.retain(|v| {
             let drop = all || quoted(v);
             if drop {
-                let x = v["value"].as_str().unwrap_or_default();
-                let who = env.users.get(x).map_or(x, String::as_str);
+                let who = env.users.get(&v.value).unwrap_or(&v.value);
                 notes.push(format!(
                     "User or group {who:?} of attribute {name:?} was refused by the target and \
                      left empty: {msg}"
@@ -408,11 +409,8 @@ fn drop_refused(env: &Env, body: &mut Value, error: &Value) -> Option<Vec<String
             !drop
         });
     }
-    body["attributes"].as_array_mut()?.retain(|a| {
-        a["objectAttributeValues"]
-            .as_array()
-            .is_some_and(|v| !v.is_empty())
-    });
+    body.attributes
+        .retain(|a| !a.object_attribute_values.is_empty());
     Some(notes)
 }
 
@@ -422,28 +420,34 @@ fn aql_quote(s: &str) -> String {
 }
 
 /// The target object carrying `ORIGINAL_ID = orig` in the new schema, if any.
-async fn find(env: &Env, orig: &str) -> Result<Option<u64>, assets::Error> {
+async fn find(env: &Env<'_>, orig: &str) -> Result<Option<u64>, assets::Error> {
     let ql = format!(
         "objectSchemaId = {} AND {} = {}",
         env.schema,
         aql_quote(ORIGINAL_ID),
         aql_quote(orig)
     );
-    let path = "/object/aql?startAt=0&maxResults=2&includeAttributes=false";
-    let page = env.client.post(path, &json!({ "qlQuery": ql })).await?;
-    let found = page["values"].as_array().cloned().unwrap_or_default();
+    let query = AqlQuery {
+        ql: &ql,
+        start_at: 0,
+        page_size: 2,
+        include_attributes: false,
+    };
+    let found = env.api.aql(&query).await?.values;
     if found.len() > 1 {
         tracing::warn!(orig, "Two objects carry one ORIGINAL_ID in the new schema.");
     }
-    Ok(found
-        .first()
-        .and_then(|o| sid(&o["id"]))
-        .and_then(|s| s.parse().ok()))
+    Ok(found.first().and_then(|o| o.id.as_str().parse().ok()))
 }
 
 /// Maps every object of the new schema that an interrupted run created but did not record,
 /// by its `ORIGINAL_ID`, and logs it as created.
-async fn reconcile(ctx: &mut Ctx<'_>, g: &ObjectGraph, env: &Env) -> Result<(), Error> {
+async fn reconcile(
+    ctx: &mut Ctx<'_>,
+    g: &ObjectGraph,
+    env: &Env<'_>,
+    ids: &mut ObjectIds,
+) -> Result<(), Error> {
     let id_attrs: HashSet<String> = ctx
         .plan
         .attributes
@@ -451,24 +455,19 @@ async fn reconcile(ctx: &mut Ctx<'_>, g: &ObjectGraph, env: &Env) -> Result<(), 
         .filter(|p| p.identity && p.name == ORIGINAL_ID)
         .filter_map(|p| ctx.ids.get(kinds::ATTR, &p.map_key()).map(str::to_owned))
         .collect();
-    let mut pager = ctx
-        .client
-        .aql(&format!("objectSchemaId = {}", env.schema), SCAN_PAGE);
+    let api = ctx.api;
+    let mut pager = AqlPager::new(api, &format!("objectSchemaId = {}", env.schema), SCAN_PAGE);
     let mut found: Vec<u32> = Vec::new();
     while let Some(page) = pager.next_page().await? {
-        let ids = ctx.objects.as_mut().expect("loaded before the stage");
         for o in &page.values {
-            let Some(new) = sid(&o["id"]).and_then(|s| s.parse::<u64>().ok()) else {
+            let Ok(new) = o.id.as_str().parse::<u64>() else {
                 continue;
             };
-            let orig = o["attributes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|a| {
-                    sid(&a["objectTypeAttributeId"]).is_some_and(|id| id_attrs.contains(&id))
-                })
-                .find_map(|a| a["objectAttributeValues"][0]["value"].as_str());
+            let orig = o
+                .attributes()
+                .iter()
+                .filter(|a| id_attrs.contains(a.object_type_attribute_id.as_str()))
+                .find_map(|a| a.values().first()?.value.get()?.as_str());
             let Some(i) = orig.and_then(|o| g.index_of_orig(o)) else {
                 continue;
             };
@@ -494,13 +493,9 @@ async fn reconcile(ctx: &mut Ctx<'_>, g: &ObjectGraph, env: &Env) -> Result<(), 
     for chunk in found.chunks(CHUNK) {
         let objs = fetch(ctx, g, chunk).await?;
         let mut batch = Batch::default();
-        let ids = ctx.objects.as_ref().expect("loaded before the stage");
         let pairs: Vec<(u32, String, u64)> = objs
             .iter()
-            .map(|(i, o)| {
-                let key = o["objectKey"].as_str().unwrap_or_default().to_owned();
-                (*i, key, ids.new_ids[*i as usize])
-            })
+            .map(|(i, o)| (*i, o.key().to_owned(), ids.new_ids[*i as usize]))
             .collect();
         for (i, key, new) in pairs {
             batch
@@ -515,7 +510,10 @@ async fn reconcile(ctx: &mut Ctx<'_>, g: &ObjectGraph, env: &Env) -> Result<(), 
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::assets::AssetsClient;
 
     #[test]
     fn refused_user_and_group_values_are_dropped_and_nothing_else() {
@@ -529,27 +527,28 @@ mod tests {
         })
         .unwrap();
         let env = Env {
-            client,
+            api: &client,
             schema: "1".into(),
             droppable: HashMap::from([("7".into(), "Administrators".into())]),
             users: HashMap::from([("acc".into(), "Chen Wei".into())]),
         };
-        let mut body = json!({"objectTypeId": "3", "attributes": [
+        let mut body: ObjectIn = serde_json::from_value(json!({"objectTypeId": "3", "attributes": [
             {"objectTypeAttributeId": "7", "objectAttributeValues": [{"value": "acc"}, {"value": "ok"}]},
             {"objectTypeAttributeId": "8", "objectAttributeValues": [{"value": "x"}]},
-        ]});
+        ]}))
+        .unwrap();
         let err = json!({"errorMessages": [], "errors": {"rlabs-insight-attribute-7": "User(s) [acc] are not members"}});
         let notes = drop_refused(&env, &mut body, &err).unwrap();
         assert_eq!(notes.len(), 1);
         assert!(notes[0].contains("\"Chen Wei\"") && notes[0].contains("Administrators"));
         assert_eq!(
-            body["attributes"][0]["objectAttributeValues"],
+            serde_json::to_value(&body.attributes[0].object_attribute_values).unwrap(),
             json!([{"value": "ok"}])
         );
         // Nothing quoted: every value of the attribute goes.
         let err = json!({"errorMessages": [], "errors": {"rlabs-insight-attribute-7": "Invalid"}});
         assert_eq!(drop_refused(&env, &mut body, &err).unwrap().len(), 1);
-        assert_eq!(body["attributes"].as_array().unwrap().len(), 1);
+        assert_eq!(body.attributes.len(), 1);
         let other =
             json!({"errorMessages": [], "errors": {"rlabs-insight-attribute-8": "too long"}});
         assert!(drop_refused(&env, &mut body, &other).is_none());

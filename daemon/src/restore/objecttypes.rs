@@ -3,14 +3,11 @@
 //! `abstractObjectType`. Creating siblings in position order reproduces their positions; only
 //! when the target places a type elsewhere is it moved (`POST /objecttype/{id}/position`).
 
-use serde_json::{Value, json};
-
 use super::ctx::{Ctx, Flow};
-use super::entities::{Created, Finder, create_or_find, get_list, id_by_name};
+use super::entities::{Created, Finder, Listing, create_or_find, id_by_name};
 use super::idmap::kinds;
 use super::{Error, Stage};
-
-const PATH: &str = "/objecttype/create";
+use crate::model::{Id, ObjectType, ObjectTypeIn, ObjectTypePosition};
 
 pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     let types = ctx.source.types.clone();
@@ -22,9 +19,8 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         return ctx.finish(Stage::ObjectTypes).await;
     }
     let schema = ctx.schema_id()?;
-    let list = format!("/objectschema/{schema}/objecttypes/flat");
-    let existing: Vec<Value> = if resumed {
-        get_list(ctx.client, &list).await?
+    let existing: Vec<ObjectType> = if resumed {
+        ctx.api.list_object_types(&schema).await?
     } else {
         Vec::new()
     };
@@ -58,36 +54,30 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
                 )?),
                 None => None,
             };
-        let mut body = json!({
-            "name": t.name,
-            "iconId": icon,
-            "objectSchemaId": schema,
-            "inherited": t.inherited,
-            "abstractObjectType": t.abstract_type,
-        });
-        if let Some(d) = &t.description {
-            body["description"] = Value::String(d.clone());
-        }
-        if let Some(p) = &parent {
-            body["parentObjectTypeId"] = Value::String(p.clone());
-        }
+        let body = ObjectTypeIn {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            icon_id: Id::new(icon),
+            object_schema_id: Id::new(schema.as_str()),
+            parent_object_type_id: parent.as_deref().map(Id::new),
+            inherited: t.inherited,
+            abstract_object_type: t.abstract_type,
+        };
         let finder = Finder::Named {
-            list: &list,
+            list: Listing::ObjectTypes(&schema),
             name: &t.name,
         };
-        let created = create_or_find(ctx.client, PATH, &body, finder).await?;
-        let id = created.id(PATH)?;
+        let created = create_or_find(ctx.api, || ctx.api.create_object_type(&body), finder).await?;
+        let id = created.id();
         ctx.record(kinds::TYPE, &t.id, &id).await?;
         if let Created::New(v) = &created
-            && v["position"].as_i64() != Some(t.position)
+            && v.position.get() != Some(&t.position)
         {
-            let mut pos = json!({"position": t.position});
-            if let Some(p) = &parent {
-                pos["toObjectTypeId"] = Value::String(p.clone());
-            }
-            ctx.client
-                .post(&format!("/objecttype/{id}/position"), &pos)
-                .await?;
+            let pos = ObjectTypePosition {
+                to_object_type_id: parent.as_deref().map(Id::new),
+                position: t.position,
+            };
+            ctx.api.move_object_type(&id, &pos).await?;
         }
         done += 1;
         ctx.progress(Stage::ObjectTypes, done);

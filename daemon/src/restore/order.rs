@@ -15,10 +15,9 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::Value;
-
 use super::Error;
-use super::source::{AttrKind, Source, sid};
+use super::source::Source;
+use crate::model::{AttributeKind, Object};
 use crate::store::{AsyncStore, ENTRY_PAGE_SIZE, kind};
 
 /// The creation order of one backup's objects.
@@ -147,11 +146,11 @@ fn packed<'a>(text: &'a str, ends: &[u32], i: usize) -> &'a str {
 }
 
 /// Reads every object of the backup once and builds its [`ObjectGraph`]; `visit` sees each
-/// object's JSON (the plan collects users, groups and long texts with it).
+/// object (the plan collects users, groups and long texts with it).
 pub(crate) async fn build(
     store: &AsyncStore,
     source: &Source,
-    mut visit: impl FnMut(&Value) + Send,
+    mut visit: impl FnMut(&Object) + Send,
 ) -> Result<ObjectGraph, Error> {
     let backup = source.backup.id;
     let mut b = Builder::with_capacity(source.backup.object_count);
@@ -163,9 +162,9 @@ pub(crate) async fn build(
         let full = page.len() == ENTRY_PAGE_SIZE;
         after = page.last().map(|e| e.original_id.clone());
         for e in page {
-            let v: Value = serde_json::from_slice(&e.json)?;
-            b.add(source, e.original_id, &v);
-            visit(&v);
+            let o: Object = serde_json::from_slice(&e.json)?;
+            b.add(source, e.original_id, &o);
+            visit(&o);
         }
         if !full {
             break;
@@ -204,7 +203,7 @@ impl Builder {
         }
     }
 
-    fn add(&mut self, source: &Source, orig: String, obj: &Value) {
+    fn add(&mut self, source: &Source, orig: String, obj: &Object) {
         let i = self.orig_ends.len() as u32;
         if i == 0 {
             self.sorted = true;
@@ -218,27 +217,26 @@ impl Builder {
         }
         self.orig_text.push_str(&orig);
         self.orig_ends.push(self.orig_text.len() as u32);
-        if let Some(src) = sid(&obj["id"]) {
+        if let Some(src) = obj.id.non_empty() {
             match src.parse::<u64>() {
                 Ok(n) if n & INTERNED == 0 => {
                     self.src_num.insert(n, i);
                 }
                 _ => {
-                    self.src_other.insert(src, i);
+                    self.src_other.insert(src.to_owned(), i);
                 }
             }
         }
-        for a in obj["attributes"].as_array().into_iter().flatten() {
-            let Some(ax) = sid(&a["objectTypeAttributeId"]).and_then(|id| source.attr_index(&id))
-            else {
+        for a in obj.attributes() {
+            let Some(ax) = source.attr_index(a.object_type_attribute_id.as_str()) else {
                 continue;
             };
-            if !matches!(source.attrs[ax].kind, AttrKind::Object { .. }) {
+            if !matches!(source.attrs[ax].kind, AttributeKind::Object { .. }) {
                 continue;
             }
-            for v in a["objectAttributeValues"].as_array().into_iter().flatten() {
-                if let Some(t) = sid(&v["referencedObject"]["id"]) {
-                    let raw = self.raw(t);
+            for v in a.values() {
+                if let Some(t) = v.referenced_id() {
+                    let raw = self.raw(t.to_owned());
                     self.raw_targets.push(raw);
                     self.edge_attr.push(ax as u32);
                 }

@@ -1,6 +1,9 @@
 //! [`RestorePlan`]: every decision of a restore that can be made without writing, as a value —
 //! shown as a dry run, stored with the restore row, and followed by `execute`.
 //!
+//! A stored plan carries its format version ([`PLAN_FORMAT_VERSION`]); [`RestorePlan::from_stored`]
+//! reads plans of every earlier format (migrating them) and refuses newer ones.
+//!
 //! Building it reads the backup (one streaming pass over the objects for users, groups, long
 //! texts and the creation order) and the target (schema list, global statuses, reference
 //! types and icons, user and group lookups). It changes nothing.
@@ -8,21 +11,30 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::entities::{get_list, id_by_name, same_name};
+use super::entities::{id_by_name, same_name};
 use super::order::{self, OrderStats};
-use super::source::{AttrKind, ORIGINAL_ID, ORIGINAL_KEY, Source, TEXT, sid};
+use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
+use super::users::{GroupLookup, UserLookup, UserLookupMethod};
 use super::{Destination, Error, RestoreRequest, Stage, users};
-use crate::assets::AssetsClient;
+use crate::assets::AssetsApi;
+use crate::model::{AttributeKind, Icon, Named, Object, ObjectSchema, TEXT};
 use crate::store::{AsyncStore, BackupId};
 
 /// Longest Text value Assets Cloud accepts.
 pub const TEXT_MAX_CHARS: usize = 255;
 
+/// The format of the plans this code writes. 1: the first restores' plans, which carry no
+/// version (nor `lookups`); 2: `format_version` and `lookups`.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
+
 /// The plan of one restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestorePlan {
+    /// Format of this plan ([`PLAN_FORMAT_VERSION`]; 1 when absent: written before formats
+    /// had versions).
+    #[serde(default = "first_format")]
+    pub format_version: u32,
     /// The backup restored.
     pub backup_id: BackupId,
     /// Where the backup came from.
@@ -50,13 +62,51 @@ pub struct RestorePlan {
     pub users: Vec<UserMatch>,
     /// Group names used by values or allowed-group settings, and whether the target has them.
     pub groups: Vec<GroupMatch>,
+    /// How users and groups were looked up on the target, and the Jira requests it took
+    /// (planning requests; `requests` counts those of `execute`). `None` in plans of format 1,
+    /// which did not record it.
+    #[serde(default)]
+    pub lookups: Option<Lookups>,
     /// The order of object creation in numbers.
     pub order: OrderSummary,
     /// Requests `execute` sends to the target when nothing goes wrong.
     pub requests: RequestEstimate,
 }
 
+fn first_format() -> u32 {
+    1
+}
+
+/// What a stored plan says about itself before it is read whole.
+#[derive(Deserialize)]
+struct StoredHeader {
+    #[serde(default)]
+    format_version: Option<u32>,
+}
+
 impl RestorePlan {
+    /// Reads a plan as the store holds it, migrating older formats to the current one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PlanVersion`] for a format this code does not know (written by a newer
+    /// assetark); [`Error::Json`] for a plan that is not one.
+    pub fn from_stored(stored: serde_json::Value) -> Result<RestorePlan, Error> {
+        let header = StoredHeader::deserialize(&stored)?;
+        let found = header.format_version.unwrap_or_else(first_format);
+        if found == 0 || found > PLAN_FORMAT_VERSION {
+            return Err(Error::PlanVersion {
+                found,
+                supported: PLAN_FORMAT_VERSION,
+            });
+        }
+        let mut plan: RestorePlan = serde_json::from_value(stored)?;
+        // 1 -> 2: nothing changes meaning; the lookups of a format-1 plan were not recorded
+        // (`None`), and the version is the current one from now on.
+        plan.format_version = PLAN_FORMAT_VERSION;
+        Ok(plan)
+    }
+
     /// Whether group `name` exists on the target.
     pub fn group_exists(&self, name: &str) -> bool {
         self.groups.iter().any(|g| g.name == name && g.exists)
@@ -70,6 +120,15 @@ impl RestorePlan {
             .find(|s| s.stage == stage)
             .map_or(0, |s| s.requests)
     }
+}
+
+/// The user and group lookups of a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lookups {
+    /// Users: by search or by directory.
+    pub users: UserLookup,
+    /// Groups.
+    pub groups: GroupLookup,
 }
 
 /// The schema a backup holds.
@@ -259,34 +318,36 @@ pub struct StageRequests {
 /// Builds the plan (see [`super::plan`]).
 pub(super) async fn build(
     store: &AsyncStore,
-    target: &AssetsClient,
+    target: &dyn AssetsApi,
     req: &RestoreRequest,
 ) -> Result<RestorePlan, Error> {
     let backup = store.get_backup(req.backup_id).await?;
     let source = Source::load(store, backup).await?;
     let (schemas, statuses, ref_types, icons) = tokio::try_join!(
         target.list_schemas(),
-        get_list(target, "/config/statustype"),
-        get_list(target, "/config/referencetype"),
-        get_list(target, "/icon/global"),
+        target.list_status_types(None),
+        target.list_reference_types(None, false),
+        target.global_icons(),
     )?;
     let mut scan = Scan::new(&source);
     let graph = order::build(store, &source, |o| scan.visit(o)).await?;
     let attributes = plan_attributes(&source, &scan.long_text);
-    let users = users::match_users(target, &scan.users).await?;
-    let groups = users::match_groups(target, &scan.groups).await?;
+    let method = UserLookupMethod::choose(scan.users.len());
+    let (users, user_lookup) = users::match_users(target, &scan.users, method).await?;
+    let (groups, group_lookup) = users::match_groups(target, &scan.groups).await?;
+    // Only global entities are shared; the schema's own are always new.
+    let global_statuses: Vec<_> = statuses.iter().filter(|s| s.is_global()).collect();
+    let global_ref_types: Vec<_> = ref_types.iter().filter(|r| r.is_global()).collect();
     let (icon_plans, default_icon) = plan_icons(&source, &icons);
     let order = summary(&source, graph.len() as u64, &graph.stats);
     let mut plan = RestorePlan {
+        format_version: PLAN_FORMAT_VERSION,
         backup_id: req.backup_id,
         source: SchemaRef {
             site: source.backup.site.clone(),
             id: source.backup.schema_id.clone(),
             key: source.backup.schema_key.clone(),
-            name: source.schema["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            name: source.schema.name().to_owned(),
             objects: graph.len() as u64,
         },
         target_site: req.target_site.clone(),
@@ -297,12 +358,12 @@ pub(super) async fn build(
         status_types: source
             .statuses
             .iter()
-            .map(|s| entity(&s.id, &s.name, s.global, &statuses))
+            .map(|s| entity(&s.id, &s.name, s.global, &global_statuses))
             .collect(),
         reference_types: source
             .ref_types
             .iter()
-            .map(|r| entity(&r.id, &r.name, r.global, &ref_types))
+            .map(|r| entity(&r.id, &r.name, r.global, &global_ref_types))
             .collect(),
         object_types: source
             .types
@@ -324,6 +385,10 @@ pub(super) async fn build(
         attributes,
         users,
         groups,
+        lookups: Some(Lookups {
+            users: user_lookup,
+            groups: group_lookup,
+        }),
         order,
         requests: RequestEstimate::default(),
     };
@@ -332,13 +397,10 @@ pub(super) async fn build(
 }
 
 /// Why a new schema with this name and key cannot be created on the target.
-fn conflict(schemas: &[Value], dest: &Destination) -> Option<String> {
+fn conflict(schemas: &[ObjectSchema], dest: &Destination) -> Option<String> {
     let Destination::NewSchema { name, key } = dest;
     schemas.iter().find_map(|s| {
-        let (n, k) = (
-            s["name"].as_str().unwrap_or(""),
-            s["objectSchemaKey"].as_str().unwrap_or(""),
-        );
+        let (n, k) = (s.name(), s.key());
         if same_name(n, name) {
             Some(format!("an object schema named {n:?} exists on the target"))
         } else if k == key {
@@ -351,31 +413,24 @@ fn conflict(schemas: &[Value], dest: &Destination) -> Option<String> {
     })
 }
 
-fn entity(old_id: &str, name: &str, global: bool, target_globals: &[Value]) -> EntityPlan {
+fn entity<T: Named>(old_id: &str, name: &str, global: bool, target_globals: &[&T]) -> EntityPlan {
     EntityPlan {
         old_id: old_id.to_owned(),
         name: name.to_owned(),
         global,
         // Only global entities are shared; the schema's own are always new.
         existing_id: global
-            .then(|| {
-                let globals: Vec<Value> = target_globals
-                    .iter()
-                    .filter(|v| sid(&v["objectSchemaId"]).is_none())
-                    .cloned()
-                    .collect();
-                id_by_name(&globals, name)
-            })
+            .then(|| id_by_name(target_globals.iter().copied(), name))
             .flatten(),
     }
 }
 
 /// Icons by name among the target's global icons; the lowest-id global icon stands in for the
 /// rest.
-fn plan_icons(source: &Source, target: &[Value]) -> (Vec<IconPlan>, Option<String>) {
+fn plan_icons(source: &Source, target: &[Icon]) -> (Vec<IconPlan>, Option<String>) {
     let fallback = target
         .iter()
-        .filter_map(|i| Some((sid(&i["id"])?, i["name"].as_str().unwrap_or("").to_owned())))
+        .filter_map(|i| Some((i.id.non_empty()?.to_owned(), i.name().to_owned())))
         .min_by_key(|(id, _)| (id.len(), id.clone()));
     let plans = source
         .icons
@@ -383,8 +438,8 @@ fn plan_icons(source: &Source, target: &[Value]) -> (Vec<IconPlan>, Option<Strin
         .map(|icon| {
             let hit = target
                 .iter()
-                .find(|t| t["name"].as_str().is_some_and(|n| same_name(n, &icon.name)))
-                .and_then(|t| Some((sid(&t["id"])?, t["name"].as_str()?.to_owned())));
+                .find(|t| t.name.as_deref().is_some_and(|n| same_name(n, &icon.name)))
+                .and_then(|t| Some((t.id.non_empty()?.to_owned(), t.name.get()?.clone())));
             let matched = hit.is_some();
             let (target_id, target_name) = match hit.or_else(|| fallback.clone()) {
                 Some((id, name)) => (Some(id), name),
@@ -450,7 +505,7 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
                         object_type: t.id.clone(),
                         object_type_name: t.name.clone(),
                         name: name.to_owned(),
-                        type_name: AttrKind::Default(TEXT).name(),
+                        type_name: AttributeKind::Default(TEXT).name(),
                         action: AttrAction::Added,
                         identity: true,
                         reason: None,
@@ -464,13 +519,15 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
 }
 
 /// Why an attribute of this kind cannot be restored here, if it cannot.
-fn drop_reason(source: &Source, kind: &AttrKind) -> Option<String> {
+fn drop_reason(source: &Source, kind: &AttributeKind) -> Option<String> {
     match kind {
-        AttrKind::Object { target, .. } if source.object_type(target).is_none() => Some(format!(
-            "it references object type {target} of another schema (cross-schema references \
-             are restored by the post-restore task)"
-        )),
-        AttrKind::Other(n) => Some(format!(
+        AttributeKind::Object { target, .. } if source.object_type(target).is_none() => {
+            Some(format!(
+                "it references object type {target} of another schema (cross-schema \
+                 references are restored by the post-restore task)"
+            ))
+        }
+        AttributeKind::Other(n) => Some(format!(
             "attribute type {n} is not restored to Assets Cloud"
         )),
         _ => None,
@@ -580,11 +637,13 @@ impl<'s> Scan<'s> {
     fn new(source: &'s Source) -> Scan<'s> {
         // Groups that User attributes allow must exist too (or be left out of the config).
         let mut groups = BTreeMap::new();
-        for a in source.attrs.iter().filter(|a| a.kind == AttrKind::User) {
-            for g in a.raw["typeValueMulti"].as_array().into_iter().flatten() {
-                if let Some(g) = g.as_str() {
-                    groups.entry(g.to_owned()).or_insert(0);
-                }
+        for a in source
+            .attrs
+            .iter()
+            .filter(|a| a.kind == AttributeKind::User)
+        {
+            for g in a.def.type_values() {
+                groups.entry(g.to_owned()).or_insert(0);
             }
         }
         Scan {
@@ -595,41 +654,99 @@ impl<'s> Scan<'s> {
         }
     }
 
-    fn visit(&mut self, obj: &Value) {
-        for a in obj["attributes"].as_array().into_iter().flatten() {
-            let Some(id) = sid(&a["objectTypeAttributeId"]) else {
+    fn visit(&mut self, obj: &Object) {
+        for a in obj.attributes() {
+            let id = a.object_type_attribute_id.as_str();
+            let Some(def) = self.source.attr(id) else {
                 continue;
             };
-            let Some(def) = self.source.attr(&id) else {
-                continue;
-            };
-            for v in a["objectAttributeValues"].as_array().into_iter().flatten() {
+            for v in a.values() {
                 match def.kind {
-                    AttrKind::User => {
-                        let name = v["user"]["displayName"]
-                            .as_str()
-                            .or_else(|| v["displayValue"].as_str())
-                            .or_else(|| v["value"].as_str());
-                        if let Some(n) = name {
+                    AttributeKind::User => {
+                        if let Some(n) = v.user_name() {
                             *self.users.entry(n.to_owned()).or_default() += 1;
                         }
                     }
-                    AttrKind::Group => {
-                        let name = v["value"].as_str().or_else(|| v["group"]["name"].as_str());
-                        if let Some(n) = name {
+                    AttributeKind::Group => {
+                        if let Some(n) = v.group_name() {
                             *self.groups.entry(n.to_owned()).or_default() += 1;
                         }
                     }
-                    AttrKind::Default(TEXT)
-                        if v["value"]
-                            .as_str()
+                    AttributeKind::Default(TEXT)
+                        if v.value
+                            .get()
+                            .and_then(|x| x.as_str())
                             .is_some_and(|s| s.chars().count() > TEXT_MAX_CHARS) =>
                     {
-                        *self.long_text.entry(id.clone()).or_default() += 1;
+                        *self.long_text.entry(id.to_owned()).or_default() += 1;
                     }
                     _ => {}
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Restore 1's plan as the first version of the code stored it (unversioned).
+    const FIXTURE: &str = include_str!("../../tests/fixtures/store-v3/plan-restore-1.json");
+
+    #[test]
+    fn an_unversioned_plan_is_migrated_without_losing_anything() {
+        let stored: Value = serde_json::from_str(FIXTURE).unwrap();
+        assert!(stored.get("format_version").is_none());
+        let plan = RestorePlan::from_stored(stored.clone()).unwrap();
+        assert_eq!(plan.format_version, PLAN_FORMAT_VERSION);
+        assert_eq!(plan.lookups, None);
+        assert_eq!((plan.backup_id, plan.target_site.as_str()), (1, "dst"));
+        assert!(!plan.attributes.is_empty() && !plan.users.is_empty());
+        // Everything the old plan said is still said, plus the version and the (unrecorded)
+        // lookups.
+        let mut expected = stored;
+        let m = expected.as_object_mut().unwrap();
+        m.insert("format_version".into(), json!(PLAN_FORMAT_VERSION));
+        m.insert("lookups".into(), Value::Null);
+        assert_eq!(serde_json::to_value(&plan).unwrap(), expected);
+        // A current plan reads back as it is.
+        let again = RestorePlan::from_stored(serde_json::to_value(&plan).unwrap()).unwrap();
+        assert_eq!(again, plan);
+    }
+
+    #[test]
+    fn a_plan_of_an_unknown_format_is_refused_clearly() {
+        let mut stored: Value = serde_json::from_str(FIXTURE).unwrap();
+        stored["format_version"] = json!(PLAN_FORMAT_VERSION + 1);
+        let err = RestorePlan::from_stored(stored.clone()).unwrap_err();
+        assert!(
+            matches!(err, Error::PlanVersion { found, supported }
+                if found == PLAN_FORMAT_VERSION + 1 && supported == PLAN_FORMAT_VERSION),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("format version {}", PLAN_FORMAT_VERSION + 1))
+                && text.contains("plan the restore again"),
+            "{text}"
+        );
+        assert!(!err.is_retryable());
+        stored["format_version"] = json!(0);
+        assert!(matches!(
+            RestorePlan::from_stored(stored.clone()),
+            Err(Error::PlanVersion { found: 0, .. })
+        ));
+        stored["format_version"] = json!("2");
+        assert!(matches!(
+            RestorePlan::from_stored(stored),
+            Err(Error::Json(_))
+        ));
+        assert!(matches!(
+            RestorePlan::from_stored(json!({"format_version": 2})),
+            Err(Error::Json(_))
+        ));
     }
 }

@@ -10,16 +10,22 @@ use std::collections::VecDeque;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use super::ctx::{Ctx, Flow};
+use super::ctx::{Ctx, Flow, ObjectIds};
 use super::objects::{CHUNK, fetch, load_ids};
+use super::order::ObjectGraph;
 use super::values::Lookup;
 use super::{Error, Stage, log};
 use crate::store::LogLevel;
 
 pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     let g = ctx.graph().await?;
-    load_ids(ctx, &g).await?;
-    let ids = ctx.objects.as_ref().expect("loaded above");
+    let ids = load_ids(ctx, &g).await?;
+    let flow = run_with(ctx, &g, &ids).await;
+    ctx.objects = Some(ids);
+    flow
+}
+
+async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &ObjectIds) -> Result<Flow, Error> {
     let mut todo: VecDeque<u32> = (0..g.len() as u32)
         .filter(|i| g.has_deferred(*i) && ids.new_ids[*i as usize] != 0)
         .collect();
@@ -38,12 +44,11 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
                     break;
                 }
                 let chunk: Vec<u32> = todo.drain(..CHUNK.min(todo.len())).collect();
-                ready.extend(fetch(ctx, &g, &chunk).await?);
+                ready.extend(fetch(ctx, g, &chunk).await?);
                 continue;
             };
-            let ids = ctx.objects.as_ref().expect("loaded above");
-            let key = obj["objectKey"].as_str().unwrap_or_default().to_owned();
-            let Some(built) = lookup.references_body(&g, ids, i, &obj) else {
+            let key = obj.key().to_owned();
+            let Some(built) = lookup.references_body(g, ids, i, &obj) else {
                 done += 1;
                 continue;
             };
@@ -53,10 +58,10 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
                     .into_iter()
                     .map(|n| (key.clone(), LogLevel::Warn, n)),
             );
-            let path = format!("/object/{}", ids.new_ids[i as usize]);
-            let client = ctx.client.clone();
+            let new_id = ids.new_ids[i as usize].to_string();
+            let api = ctx.api;
             in_flight.push(async move {
-                let r = client.put(&path, &built.body).await;
+                let r = api.update_object(&new_id, &built.body).await;
                 (key, r)
             });
         }
@@ -64,11 +69,8 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
             break;
         };
         match result {
-            Ok(_) => {}
-            Err(e)
-                if e.status()
-                    .is_some_and(|s| (400..500).contains(&s) && s != 429) =>
-            {
+            Ok(()) => {}
+            Err(e) if e.is_refusal() => {
                 let body = e.api_body().cloned().unwrap_or_default();
                 notes.push((
                     key,

@@ -3,14 +3,11 @@
 //! update or delete endpoint on Cloud, so matching by name is the only way not to pile up
 //! duplicates of global ones.
 
-use serde_json::{Value, json};
-
 use super::ctx::{Ctx, Flow};
-use super::entities::{Finder, create_or_find, get_list, id_by_name};
+use super::entities::{Finder, Listing, create_or_find, id_by_name};
 use super::idmap::kinds;
 use super::{Error, Stage};
-
-const PATH: &str = "/config/referencetype";
+use crate::model::{Id, ReferenceType, ReferenceTypeIn};
 
 pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> {
     let stage = if global {
@@ -32,14 +29,11 @@ pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> 
     if done == total {
         return ctx.finish(stage).await;
     }
-    let (list, schema) = if global {
-        (PATH.to_owned(), None)
-    } else {
-        let s = ctx.schema_id()?;
-        (format!("{PATH}?objectSchemaId={s}"), Some(s))
-    };
-    let existing: Vec<Value> = if resumed {
-        get_list(ctx.client, &list).await?
+    let schema = if global { None } else { Some(ctx.schema_id()?) };
+    let existing: Vec<ReferenceType> = if resumed {
+        ctx.api
+            .list_reference_types(schema.as_deref(), false)
+            .await?
     } else {
         Vec::new()
     };
@@ -60,22 +54,19 @@ pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> 
                 let Some(def) = ctx.source.ref_types.iter().find(|r| r.id == p.old_id) else {
                     continue;
                 };
-                let mut body = json!({"name": def.name});
-                for (k, v) in [("description", &def.description), ("color", &def.color)] {
-                    if let Some(v) = v {
-                        body[k] = Value::String(v.clone());
-                    }
-                }
-                if let Some(s) = &schema {
-                    body["objectSchemaId"] = Value::String(s.clone());
-                }
+                let body = ReferenceTypeIn {
+                    name: def.name.clone(),
+                    description: def.description.clone(),
+                    color: def.color.clone(),
+                    object_schema_id: schema.as_deref().map(Id::new),
+                };
                 let finder = Finder::Named {
-                    list: &list,
+                    list: Listing::ReferenceTypes(schema.as_deref()),
                     name: &def.name,
                 };
-                create_or_find(ctx.client, PATH, &body, finder)
+                create_or_find(ctx.api, || ctx.api.create_reference_type(&body), finder)
                     .await?
-                    .id(PATH)?
+                    .id()
             }
         };
         ctx.record(kinds::REF_TYPE, &p.old_id, &new).await?;

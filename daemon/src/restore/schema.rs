@@ -7,20 +7,12 @@
 //! others to select objects from this schema", quick-create flags), which is not part of the
 //! schema entity.
 
-use serde_json::{Map, Value, json};
-
 use super::ctx::{Ctx, Flow};
 use super::entities::{Finder, create_or_find};
 use super::idmap::kinds;
 use super::{Destination, Error, Stage};
+use crate::model::{ObjectSchemaIn, SchemaConfig, SchemaConfigIn};
 use crate::store::RestoreUpdate;
-
-/// The schema-level configuration fields the API takes back.
-const CONFIG_FIELDS: [&str; 3] = [
-    "allowOtherObjectSchema",
-    "validateQuickCreate",
-    "quickCreateObjects",
-];
 
 pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     let Destination::NewSchema { name, key } = &ctx.plan.destination;
@@ -40,26 +32,24 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     // and name is only ours if none existed when the restore was planned.
     let adopt = resumed && ctx.plan.conflict.is_none();
     let found = if adopt {
-        finder.find(ctx.client).await?
+        finder.find(ctx.api).await?
     } else {
         None
     };
     let id = match found {
         Some(id) => id,
         None => {
-            let mut body = json!({"name": name, "objectSchemaKey": key});
-            if let Some(d) = ctx.source.schema["description"].as_str() {
-                body["description"] = Value::String(d.to_owned());
-            }
-            const PATH: &str = "/objectschema/create";
-            match create_or_find(ctx.client, PATH, &body, finder).await {
-                Ok(c) => c.id(PATH)?,
+            let body = ObjectSchemaIn {
+                name: name.clone(),
+                object_schema_key: key.clone(),
+                description: ctx.source.schema.description.get().cloned(),
+            };
+            match create_or_find(ctx.api, || ctx.api.create_schema(&body), finder).await {
+                Ok(c) => c.id(),
                 Err(e) => {
                     // A refusal is definitive: nothing was created, so a rerun must not look
                     // for "its" schema (it would find the one that made the name or key taken).
-                    if e.status()
-                        .is_some_and(|s| (400..500).contains(&s) && s != 429)
-                    {
+                    if e.is_refusal() {
                         ctx.forget(Stage::Schema).await?;
                     }
                     return Err(e.into());
@@ -84,14 +74,9 @@ async fn remember(ctx: &Ctx<'_>, id: &str, key: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The config body to send, when the backup has a config entry.
-pub(super) fn config_body(config: Option<&Value>) -> Option<Value> {
-    let c = config?.as_object()?;
-    let body: Map<String, Value> = CONFIG_FIELDS
-        .iter()
-        .filter_map(|f| Some(((*f).to_owned(), Value::Bool(c.get(*f)?.as_bool()?))))
-        .collect();
-    (!body.is_empty()).then_some(Value::Object(body))
+/// The config body to send, when the backup has a config entry that sets something.
+pub(super) fn config_body(config: Option<&SchemaConfig>) -> Option<SchemaConfigIn> {
+    config.and_then(SchemaConfig::to_input)
 }
 
 pub(super) async fn run_config(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
@@ -101,12 +86,7 @@ pub(super) async fn run_config(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     if let Some(body) = body {
         let schema = ctx.schema_id()?;
         // Idempotent (the same body twice gives the same state), so plainly retried.
-        ctx.client
-            .post(
-                &format!("/global/config/objectschema/{schema}/property"),
-                &body,
-            )
-            .await?;
+        ctx.api.set_schema_config(&schema, &body).await?;
         ctx.progress(Stage::GlobalConfig, 1);
     }
     ctx.finish(Stage::GlobalConfig).await

@@ -1,13 +1,17 @@
 //! The backup as the restore sees it: everything except the objects, read once from the store
-//! into small typed definitions (a schema has at most a few hundred types and attributes), in
+//! into typed definitions (a schema has at most a few hundred types and attributes), in
 //! creation order — object types parents first, attributes by type and position. Objects are
 //! streamed separately (see `order`), never held all at once.
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
 use super::Error;
+use crate::model::{
+    AttributeKind, Icon, ObjectSchema, ObjectType, ObjectTypeAttribute, ReferenceType,
+    SchemaConfig, StatusType,
+};
 use crate::store::{AsyncStore, Backup, BackupId, ENTRY_PAGE_SIZE, kind};
 
 /// Name of the attribute holding an object's first id across restores (DESIGN §4). The
@@ -28,6 +32,18 @@ pub(crate) struct StatusDef {
     pub global: bool,
 }
 
+impl StatusDef {
+    fn from_model(s: &StatusType) -> Option<StatusDef> {
+        Some(StatusDef {
+            id: s.id.non_empty()?.to_owned(),
+            name: s.name.non_empty()?.to_owned(),
+            description: s.description.non_empty().map(str::to_owned),
+            category: s.category.get().copied().unwrap_or(1),
+            global: s.is_global(),
+        })
+    }
+}
+
 /// A reference type of the backup.
 #[derive(Debug, Clone)]
 pub(crate) struct RefTypeDef {
@@ -36,6 +52,18 @@ pub(crate) struct RefTypeDef {
     pub description: Option<String>,
     pub color: Option<String>,
     pub global: bool,
+}
+
+impl RefTypeDef {
+    fn from_model(r: &ReferenceType) -> Option<RefTypeDef> {
+        Some(RefTypeDef {
+            id: r.id.non_empty()?.to_owned(),
+            name: r.name.non_empty()?.to_owned(),
+            description: r.description.non_empty().map(str::to_owned),
+            color: r.color.non_empty().map(str::to_owned),
+            global: r.is_global(),
+        })
+    }
 }
 
 /// An icon used by the backup's object types.
@@ -59,86 +87,16 @@ pub(crate) struct TypeDef {
     pub abstract_type: bool,
 }
 
-/// What an attribute holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AttrKind {
-    /// `type` 0 with its `defaultType.id` (0 Text, 1 Integer ... 9 Textarea, 10 Select).
-    Default(i64),
-    /// `type` 1: a reference to objects of `target` through reference type `ref_type`.
-    Object {
-        target: String,
-        ref_type: Option<String>,
-    },
-    /// `type` 2.
-    User,
-    /// `type` 4.
-    Group,
-    /// `type` 7.
-    Status,
-    /// Any other type code (Confluence, Version, Project ...).
-    Other(i64),
-}
-
-/// Default type id of Text.
-pub(crate) const TEXT: i64 = 0;
-
-impl AttrKind {
-    fn parse(a: &Value) -> AttrKind {
-        match a["type"].as_i64().unwrap_or(0) {
-            0 => AttrKind::Default(a["defaultType"]["id"].as_i64().unwrap_or(TEXT)),
-            1 => AttrKind::Object {
-                target: sid(&a["referenceObjectTypeId"])
-                    .or_else(|| sid(&a["typeValue"]))
-                    .unwrap_or_default(),
-                ref_type: sid(&a["referenceType"]["id"]).or_else(|| sid(&a["additionalValue"])),
-            },
-            2 => AttrKind::User,
-            4 => AttrKind::Group,
-            7 => AttrKind::Status,
-            n => AttrKind::Other(n),
-        }
-    }
-
-    /// A human name for plans and notes.
-    pub fn name(&self) -> String {
-        const DEFAULT: [&str; 12] = [
-            "Text",
-            "Integer",
-            "Boolean",
-            "Double",
-            "Date",
-            "Time",
-            "DateTime",
-            "URL",
-            "Email",
-            "Textarea",
-            "Select",
-            "IP Address",
-        ];
-        match self {
-            AttrKind::Default(d) => usize::try_from(*d)
-                .ok()
-                .and_then(|i| DEFAULT.get(i))
-                .map_or_else(|| format!("Default({d})"), |s| (*s).to_owned()),
-            AttrKind::Object { .. } => "Object".into(),
-            AttrKind::User => "User".into(),
-            AttrKind::Group => "Group".into(),
-            AttrKind::Status => "Status".into(),
-            AttrKind::Other(n) => format!("Type {n}"),
-        }
-    }
-}
-
 /// An attribute of the backup, with its full definition as the API returned it.
 #[derive(Debug, Clone)]
 pub(crate) struct AttrDef {
     pub id: String,
     pub type_id: String,
     pub name: String,
-    pub kind: AttrKind,
+    pub kind: AttributeKind,
     pub label: bool,
     pub system: bool,
-    pub raw: Value,
+    pub def: ObjectTypeAttribute,
 }
 
 impl AttrDef {
@@ -152,8 +110,8 @@ impl AttrDef {
 #[derive(Debug)]
 pub(crate) struct Source {
     pub backup: Backup,
-    pub schema: Value,
-    pub config: Option<Value>,
+    pub schema: ObjectSchema,
+    pub config: Option<SchemaConfig>,
     pub statuses: Vec<StatusDef>,
     pub ref_types: Vec<RefTypeDef>,
     pub icons: Vec<IconDef>,
@@ -165,21 +123,12 @@ pub(crate) struct Source {
     attr_ix: HashMap<String, usize>,
 }
 
-/// An API id as a string (`"12"`, or a number for Data Center-style ids).
-pub(crate) fn sid(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn text(v: &Value) -> Option<String> {
-    v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
-}
-
-/// Every entry of one kind of a backup (the small kinds only).
-async fn load_all(store: &AsyncStore, backup: BackupId, kind: &str) -> Result<Vec<Value>, Error> {
+/// Every entry of one kind of a backup (the small kinds only), typed.
+async fn load_all<T: DeserializeOwned>(
+    store: &AsyncStore,
+    backup: BackupId,
+    kind: &str,
+) -> Result<Vec<T>, Error> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -205,62 +154,51 @@ impl Source {
             backup: id,
             reason: reason.to_owned(),
         };
-        let schema = load_all(store, id, kind::SCHEMA)
+        let schema = load_all::<ObjectSchema>(store, id, kind::SCHEMA)
             .await?
             .into_iter()
             .next()
             .ok_or_else(|| invalid("it has no schema entry"))?;
-        let config = load_all(store, id, kind::CONFIG).await?.into_iter().next();
-        let statuses = load_all(store, id, kind::STATUS_TYPE)
+        // A config entry is `null` when the API answered the config read with nothing.
+        let config = load_all::<Option<SchemaConfig>>(store, id, kind::CONFIG)
+            .await?
+            .into_iter()
+            .next()
+            .flatten();
+        let statuses = load_all::<StatusType>(store, id, kind::STATUS_TYPE)
             .await?
             .iter()
-            .filter_map(|s| {
-                Some(StatusDef {
-                    id: sid(&s["id"])?,
-                    name: text(&s["name"])?,
-                    description: text(&s["description"]),
-                    category: s["category"].as_i64().unwrap_or(1),
-                    global: sid(&s["objectSchemaId"]).is_none(),
-                })
-            })
+            .filter_map(StatusDef::from_model)
             .collect();
-        let ref_types = load_all(store, id, kind::REFERENCE_TYPE)
+        let ref_types = load_all::<ReferenceType>(store, id, kind::REFERENCE_TYPE)
             .await?
             .iter()
-            .filter_map(|r| {
-                Some(RefTypeDef {
-                    id: sid(&r["id"])?,
-                    name: text(&r["name"])?,
-                    description: text(&r["description"]),
-                    color: text(&r["color"]),
-                    global: sid(&r["objectSchemaId"]).is_none(),
-                })
-            })
+            .filter_map(RefTypeDef::from_model)
             .collect();
-        let icons = load_all(store, id, kind::ICON)
+        let icons = load_all::<Icon>(store, id, kind::ICON)
             .await?
             .iter()
             .filter_map(|i| {
                 Some(IconDef {
-                    id: sid(&i["id"])?,
-                    name: text(&i["name"]).unwrap_or_default(),
+                    id: i.id.non_empty()?.to_owned(),
+                    name: i.name().to_owned(),
                 })
             })
             .collect();
         let types = order_types(
-            load_all(store, id, kind::OBJECT_TYPE)
+            load_all::<ObjectType>(store, id, kind::OBJECT_TYPE)
                 .await?
                 .iter()
                 .filter_map(|t| {
                     Some(TypeDef {
-                        id: sid(&t["id"])?,
-                        name: text(&t["name"])?,
-                        description: text(&t["description"]),
-                        icon_id: sid(&t["icon"]["id"]),
-                        parent: sid(&t["parentObjectTypeId"]),
-                        position: t["position"].as_i64().unwrap_or(0),
-                        inherited: t["inherited"].as_bool().unwrap_or(false),
-                        abstract_type: t["abstractObjectType"].as_bool().unwrap_or(false),
+                        id: t.id.non_empty()?.to_owned(),
+                        name: t.name.non_empty()?.to_owned(),
+                        description: t.description.non_empty().map(str::to_owned),
+                        icon_id: t.icon_id().map(str::to_owned),
+                        parent: t.parent().map(str::to_owned),
+                        position: t.position.get().copied().unwrap_or(0),
+                        inherited: t.inherited.is_true(),
+                        abstract_type: t.abstract_object_type.is_true(),
                     })
                 })
                 .collect(),
@@ -270,24 +208,26 @@ impl Source {
             .enumerate()
             .map(|(i, t)| (t.id.clone(), i))
             .collect();
-        let mut attrs: Vec<(usize, i64, AttrDef)> = load_all(store, id, kind::ATTRIBUTE)
-            .await?
-            .into_iter()
-            .filter_map(|a| {
-                let type_id = sid(&a["objectType"]["id"])?;
-                let t = *type_ix.get(&type_id)?;
-                let def = AttrDef {
-                    id: sid(&a["id"])?,
-                    name: text(&a["name"])?,
-                    kind: AttrKind::parse(&a),
-                    label: a["label"].as_bool().unwrap_or(false),
-                    system: a["system"].as_bool().unwrap_or(false),
-                    type_id,
-                    raw: a,
-                };
-                Some((t, def.raw["position"].as_i64().unwrap_or(i64::MAX), def))
-            })
-            .collect();
+        let mut attrs: Vec<(usize, i64, AttrDef)> =
+            load_all::<ObjectTypeAttribute>(store, id, kind::ATTRIBUTE)
+                .await?
+                .into_iter()
+                .filter_map(|a| {
+                    let type_id = a.object_type_id()?.to_owned();
+                    let t = *type_ix.get(&type_id)?;
+                    let position = a.position.get().copied().unwrap_or(i64::MAX);
+                    let def = AttrDef {
+                        id: a.id.non_empty()?.to_owned(),
+                        name: a.name.non_empty()?.to_owned(),
+                        kind: a.kind(),
+                        label: a.label.is_true(),
+                        system: a.system.is_true(),
+                        type_id,
+                        def: a,
+                    };
+                    Some((t, position, def))
+                })
+                .collect();
         attrs.sort_by_key(|a| (a.0, a.1));
         let attrs: Vec<AttrDef> = attrs.into_iter().map(|(_, _, a)| a).collect();
         let attr_ix = attrs
@@ -415,26 +355,5 @@ mod tests {
         ]);
         let ids: Vec<&str> = out.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(ids, ["1", "2", "5", "9", "7"]);
-    }
-
-    #[test]
-    fn attribute_kinds_parse_from_api_definitions() {
-        let k = AttrKind::parse(
-            &serde_json::json!({"type": 1, "referenceObjectTypeId": "24",
-            "referenceType": {"id": "4"}}),
-        );
-        assert_eq!(
-            k,
-            AttrKind::Object {
-                target: "24".into(),
-                ref_type: Some("4".into())
-            }
-        );
-        let k = AttrKind::parse(&serde_json::json!({"type": 0, "defaultType": {"id": 10}}));
-        assert_eq!(k.name(), "Select");
-        assert_eq!(
-            AttrKind::parse(&serde_json::json!({"type": 7})),
-            AttrKind::Status
-        );
     }
 }

@@ -5,14 +5,11 @@
 //! created in the new schema. Object values and Status attribute configurations use the
 //! resulting old -> new map.
 
-use serde_json::{Value, json};
-
 use super::ctx::{Ctx, Flow};
-use super::entities::{Finder, create_or_find, get_list, id_by_name};
+use super::entities::{Finder, Listing, create_or_find, id_by_name};
 use super::idmap::kinds;
 use super::{Error, Stage};
-
-const PATH: &str = "/config/statustype";
+use crate::model::{Id, StatusType, StatusTypeIn};
 
 pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> {
     let stage = if global {
@@ -34,15 +31,10 @@ pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> 
     if done == total {
         return ctx.finish(stage).await;
     }
-    let (list, schema) = if global {
-        (PATH.to_owned(), None)
-    } else {
-        let s = ctx.schema_id()?;
-        (format!("{PATH}?objectSchemaId={s}"), Some(s))
-    };
+    let schema = if global { None } else { Some(ctx.schema_id()?) };
     // After an interruption, what exists is looked up once instead of per status.
-    let existing: Vec<Value> = if resumed {
-        get_list(ctx.client, &list).await?
+    let existing: Vec<StatusType> = if resumed {
+        ctx.api.list_status_types(schema.as_deref()).await?
     } else {
         Vec::new()
     };
@@ -63,20 +55,19 @@ pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> 
                 let Some(def) = ctx.source.statuses.iter().find(|s| s.id == p.old_id) else {
                     continue;
                 };
-                let mut body = json!({"name": def.name, "category": def.category});
-                if let Some(d) = &def.description {
-                    body["description"] = Value::String(d.clone());
-                }
-                if let Some(s) = &schema {
-                    body["objectSchemaId"] = Value::String(s.clone());
-                }
+                let body = StatusTypeIn {
+                    name: def.name.clone(),
+                    description: def.description.clone(),
+                    category: def.category,
+                    object_schema_id: schema.as_deref().map(Id::new),
+                };
                 let finder = Finder::Named {
-                    list: &list,
+                    list: Listing::StatusTypes(schema.as_deref()),
                     name: &def.name,
                 };
-                create_or_find(ctx.client, PATH, &body, finder)
+                create_or_find(ctx.api, || ctx.api.create_status_type(&body), finder)
                     .await?
-                    .id(PATH)?
+                    .id()
             }
         };
         ctx.record(kinds::STATUS, &p.old_id, &new).await?;

@@ -17,19 +17,21 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
-
 use super::ctx::{Ctx, ObjectIds};
 use super::idmap::kinds;
 use super::order::ObjectGraph;
-use super::source::{AttrKind, ORIGINAL_ID, ORIGINAL_KEY, sid};
+use super::source::{ORIGINAL_ID, ORIGINAL_KEY};
+use crate::model::{
+    ApiErrors, AttributeKind, AttributeValue, Id, Object, ObjectAttributeIn, ObjectIn, Scalar,
+    ValueIn, ValueKind,
+};
 
 /// What the object stages need to know about one backup attribute.
 #[derive(Debug, Clone)]
 struct AttrInfo {
     /// Id on the target; `None` when dropped or refused.
     new_id: Option<String>,
-    kind: AttrKind,
+    kind: AttributeKind,
     name: String,
     system: bool,
 }
@@ -53,7 +55,7 @@ pub(crate) struct Lookup {
 /// A body to send and the notes that go with the object.
 #[derive(Debug)]
 pub(crate) struct Built {
-    pub body: Value,
+    pub body: ObjectIn,
     pub notes: Vec<String>,
 }
 
@@ -118,7 +120,7 @@ impl Lookup {
             .collect();
         let droppable = attrs
             .values()
-            .filter(|a| matches!(a.kind, AttrKind::User | AttrKind::Group))
+            .filter(|a| matches!(a.kind, AttributeKind::User | AttributeKind::Group))
             .filter_map(|a| Some((a.new_id.clone()?, a.name.clone())))
             .collect();
         Lookup {
@@ -133,110 +135,119 @@ impl Lookup {
     }
 
     /// The target type of a backup object.
-    pub fn new_type(&self, obj: &Value) -> Option<&str> {
-        self.types
-            .get(&sid(&obj["objectType"]["id"])?)
-            .map(String::as_str)
+    pub fn new_type(&self, obj: &Object) -> Option<&str> {
+        self.types.get(obj.type_id()?).map(String::as_str)
     }
 
-    /// The `POST /object/create` body of object `i`, or why it cannot be created.
+    /// The `POST /object/create` body of object `i`, or why it cannot be created (an error
+    /// body in the API's shape, for the log).
     pub fn create_body(
         &self,
         g: &ObjectGraph,
         ids: &ObjectIds,
         i: u32,
-        obj: &Value,
-    ) -> Result<Built, Value> {
-        let old_type = sid(&obj["objectType"]["id"]).unwrap_or_default();
-        let Some(new_type) = self.types.get(&old_type) else {
-            return Err(json!({
-                "errorMessages": [format!("The object type {old_type} of this object was not restored")],
-                "errors": {},
-            }));
+        obj: &Object,
+    ) -> Result<Built, ApiErrors> {
+        let old_type = obj.type_id().unwrap_or_default();
+        let Some(new_type) = self.types.get(old_type) else {
+            return Err(ApiErrors::message(format!(
+                "The object type {old_type} of this object was not restored"
+            )));
         };
         let mut notes = Vec::new();
         let mut attrs = Vec::new();
         let mut original_key: Option<String> = None;
-        for a in obj["attributes"].as_array().into_iter().flatten() {
-            let Some(info) = sid(&a["objectTypeAttributeId"]).and_then(|id| self.attrs.get(&id))
-            else {
+        for a in obj.attributes() {
+            let Some(info) = self.attrs.get(a.object_type_attribute_id.as_str()) else {
                 continue;
             };
-            let values = a["objectAttributeValues"].as_array();
+            let values = a.values();
             if info.name == ORIGINAL_KEY {
                 original_key = values
-                    .and_then(|v| v.first())
-                    .and_then(|v| v["value"].as_str())
+                    .first()
+                    .and_then(|v| v.value.get())
+                    .and_then(Scalar::as_str)
                     .map(str::to_owned);
             }
             if info.system || info.name == ORIGINAL_ID || info.name == ORIGINAL_KEY {
                 continue;
             }
             let Some(new_id) = &info.new_id else { continue };
-            let mut out = Vec::new();
-            for v in values.into_iter().flatten() {
-                if let Some(x) = self.value(g, ids, i, info, v, false, &mut notes) {
-                    out.push(json!({ "value": x }));
-                }
-            }
+            let out: Vec<ValueIn> = values
+                .iter()
+                .filter_map(|v| self.value(g, ids, i, info, v, false, &mut notes))
+                .map(|value| ValueIn { value })
+                .collect();
             if !out.is_empty() {
-                attrs.push(json!({"objectTypeAttributeId": new_id, "objectAttributeValues": out}));
+                attrs.push(ObjectAttributeIn {
+                    object_type_attribute_id: Id::new(new_id.as_str()),
+                    object_attribute_values: out,
+                });
             }
         }
-        let (id_attr, key_attr) = self.identity.get(&old_type).cloned().unwrap_or_default();
-        let key =
-            original_key.unwrap_or_else(|| obj["objectKey"].as_str().unwrap_or("").to_owned());
+        let (id_attr, key_attr) = self.identity.get(old_type).cloned().unwrap_or_default();
+        let key = original_key.unwrap_or_else(|| obj.key().to_owned());
         for (attr, value) in [(id_attr, g.orig_id(i).to_owned()), (key_attr, key)] {
             if let Some(attr) = attr {
-                attrs.push(json!({"objectTypeAttributeId": attr,
-                                  "objectAttributeValues": [{"value": value}]}));
+                attrs.push(ObjectAttributeIn {
+                    object_type_attribute_id: Id::new(attr),
+                    object_attribute_values: vec![ValueIn { value }],
+                });
             }
         }
         Ok(Built {
-            body: json!({"objectTypeId": new_type, "attributes": attrs}),
+            body: ObjectIn {
+                object_type_id: Id::new(new_type.as_str()),
+                attributes: attrs,
+            },
             notes,
         })
     }
 
     /// The `PUT /object/{id}` body setting the references of object `i` that sit in cycles:
-    /// every attribute holding one, with *all* its values (a PUT replaces an attribute's
+    /// every attribute holding one, with *all* its values (an update replaces an attribute's
     /// values). `None` when there is nothing to set.
     pub fn references_body(
         &self,
         g: &ObjectGraph,
         ids: &ObjectIds,
         i: u32,
-        obj: &Value,
+        obj: &Object,
     ) -> Option<Built> {
         let new_type = self.new_type(obj)?;
         let mut notes = Vec::new();
         let mut attrs = Vec::new();
-        for a in obj["attributes"].as_array().into_iter().flatten() {
-            let Some(info) = sid(&a["objectTypeAttributeId"]).and_then(|id| self.attrs.get(&id))
-            else {
+        for a in obj.attributes() {
+            let Some(info) = self.attrs.get(a.object_type_attribute_id.as_str()) else {
                 continue;
             };
-            let (Some(new_id), AttrKind::Object { .. }) = (&info.new_id, &info.kind) else {
+            let (Some(new_id), AttributeKind::Object { .. }) = (&info.new_id, &info.kind) else {
                 continue;
             };
-            let values: Vec<&Value> = a["objectAttributeValues"].as_array()?.iter().collect();
+            let values = a.object_attribute_values.get()?;
             let deferred = values.iter().any(|v| {
-                sid(&v["referencedObject"]["id"])
-                    .and_then(|s| g.index_of_source(&s))
+                v.referenced_id()
+                    .and_then(|s| g.index_of_source(s))
                     .is_some_and(|j| g.deferred(i, j))
             });
             if !deferred {
                 continue;
             }
-            let out: Vec<Value> = values
-                .into_iter()
+            let out: Vec<ValueIn> = values
+                .iter()
                 .filter_map(|v| self.value(g, ids, i, info, v, true, &mut notes))
-                .map(|x| json!({ "value": x }))
+                .map(|value| ValueIn { value })
                 .collect();
-            attrs.push(json!({"objectTypeAttributeId": new_id, "objectAttributeValues": out}));
+            attrs.push(ObjectAttributeIn {
+                object_type_attribute_id: Id::new(new_id.as_str()),
+                object_attribute_values: out,
+            });
         }
         (!attrs.is_empty()).then(|| Built {
-            body: json!({"objectTypeId": new_type, "attributes": attrs}),
+            body: ObjectIn {
+                object_type_id: Id::new(new_type),
+                attributes: attrs,
+            },
             notes,
         })
     }
@@ -250,16 +261,14 @@ impl Lookup {
         ids: &ObjectIds,
         i: u32,
         info: &AttrInfo,
-        v: &Value,
+        v: &AttributeValue,
         with_deferred: bool,
         notes: &mut Vec<String>,
     ) -> Option<String> {
         let attr = &info.name;
-        match &info.kind {
-            AttrKind::Object { .. } => {
-                let src = sid(&v["referencedObject"]["id"])?;
-                let label = v["displayValue"].as_str().unwrap_or(&src);
-                let Some(j) = g.index_of_source(&src) else {
+        match v.kind(&info.kind) {
+            ValueKind::Reference { id: src, label } => {
+                let Some(j) = g.index_of_source(src) else {
                     notes.push(format!(
                         "Reference {attr:?} to {label:?} (object {src}) not set: that object is not in the backup."
                     ));
@@ -278,9 +287,8 @@ impl Lookup {
                     id => Some(id.to_string()),
                 }
             }
-            AttrKind::Status => {
-                let old = sid(&v["status"]["id"]).or_else(|| sid(&v["searchValue"]))?;
-                let new = self.statuses.get(&old).cloned();
+            ValueKind::Status(old) => {
+                let new = self.statuses.get(old).cloned();
                 if new.is_none() {
                     notes.push(format!(
                         "Status {old} of {attr:?} has no counterpart on the target; left empty."
@@ -288,31 +296,22 @@ impl Lookup {
                 }
                 new
             }
-            AttrKind::User => {
-                let name = v["user"]["displayName"]
-                    .as_str()
-                    .or_else(|| v["displayValue"].as_str())
-                    .or_else(|| v["value"].as_str())?;
-                match self.users.get(name) {
-                    Some((Some(account), _)) => Some(account.clone()),
-                    Some((None, why)) => {
-                        notes.push(format!(
-                            "User {name:?} of attribute {attr:?} left empty: {why}."
-                        ));
-                        None
-                    }
-                    None => {
-                        notes.push(format!(
-                            "User {name:?} of attribute {attr:?} left empty: not matched by the plan."
-                        ));
-                        None
-                    }
+            ValueKind::User(name) => match self.users.get(name) {
+                Some((Some(account), _)) => Some(account.clone()),
+                Some((None, why)) => {
+                    notes.push(format!(
+                        "User {name:?} of attribute {attr:?} left empty: {why}."
+                    ));
+                    None
                 }
-            }
-            AttrKind::Group => {
-                let name = v["value"]
-                    .as_str()
-                    .or_else(|| v["group"]["name"].as_str())?;
+                None => {
+                    notes.push(format!(
+                        "User {name:?} of attribute {attr:?} left empty: not matched by the plan."
+                    ));
+                    None
+                }
+            },
+            ValueKind::Group(name) => {
                 if self.groups.get(name).copied().unwrap_or(false) {
                     Some(name.to_owned())
                 } else {
@@ -322,11 +321,8 @@ impl Lookup {
                     None
                 }
             }
-            AttrKind::Default(_) | AttrKind::Other(_) => match &v["value"] {
-                Value::String(s) => Some(s.clone()),
-                Value::Null => None,
-                other => Some(other.to_string()),
-            },
+            ValueKind::Plain(value) => Some(value.to_text()),
+            ValueKind::Empty => None,
         }
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
-use crate::assets::{self, AssetsClient, Limits, Secret, SiteConn};
+use crate::assets::{self, AssetsApi, AssetsClient, Limits, Secret, SiteConn};
 use crate::clock::SharedClock;
 use crate::config::{FLAVOR_CLOUD, SiteConfig, check_http_url, valid_site_name};
 use crate::error::error_chain;

@@ -1,9 +1,10 @@
 //! The Jira endpoints of a site that an Assets backup tool needs (reference §1.2, §18):
-//! workspace discovery, users, groups, fields, JQL search (a subset) and Assets field values.
+//! workspace discovery, users (search and the whole directory), groups (picker and bulk),
+//! fields, JQL search (a subset) and Assets field values.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,7 +24,9 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/j/rest/api/3/myself", get(myself))
         .route("/j/rest/api/3/user/search", get(user_search))
         .route("/j/rest/api/3/user", get(user))
+        .route("/j/rest/api/3/users/search", get(users_directory))
         .route("/j/rest/api/3/groups/picker", get(groups_picker))
+        .route("/j/rest/api/3/group/bulk", get(groups_bulk))
         .route("/j/rest/api/3/field", get(fields))
         .route(
             "/j/rest/api/3/search/jql",
@@ -101,6 +104,85 @@ async fn user_search(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiRes
         .map(|u| user_json(&site, u))
         .collect();
     ok(Value::Array(hits))
+}
+
+/// Most entries a Jira page returns, whatever `maxResults` asks for.
+const MAX_PAGE: usize = 1000;
+
+/// `startAt` and `maxResults` of a paged Jira list: non-negative integers, `maxResults` at
+/// least 1 (Jira caps it silently at [`MAX_PAGE`]).
+fn page_params(p: &Params, default_max: i64) -> ApiResult<(usize, usize)> {
+    let start = p.count("startAt", 0)?;
+    let max = p.count("maxResults", default_max)?;
+    if max == 0 {
+        return Err(ApiError::bad_request(
+            "Query parameter maxResults must be at least 1",
+        ));
+    }
+    Ok((start, max.min(MAX_PAGE)))
+}
+
+/// `GET /rest/api/3/users/search`: every account of the site, active or not, as a bare array
+/// (no total: a page shorter than asked is the last).
+async fn users_directory(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResult<Response> {
+    let (start, max) = page_params(&p, 50)?;
+    let ws = site.data.read();
+    let page: Vec<Value> = ws
+        .users
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|u| user_json(&site, u))
+        .collect();
+    ok(Value::Array(page))
+}
+
+/// `GET /rest/api/3/group/bulk`: the site's groups, filtered by any number of `groupId` and
+/// `groupName` parameters (exact; unknown ones are left out), as a PageBean.
+async fn groups_bulk(
+    Extension(site): Extension<Arc<Site>>,
+    p: Params,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let (start, max) = page_params(&p, 50)?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(format!("The query string is malformed: {e}")))?;
+    let wanted = |key: &str| -> Vec<&str> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    let (ids, names) = (wanted("groupId"), wanted("groupName"));
+    let ws = site.data.read();
+    let hits: Vec<_> = ws
+        .groups
+        .iter()
+        .filter(|g| {
+            (ids.is_empty() && names.is_empty())
+                || ids.contains(&g.group_id.as_str())
+                || names.contains(&g.name.as_str())
+        })
+        .collect();
+    let values: Vec<Value> = hits
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|g| json!({"name": g.name, "groupId": g.group_id}))
+        .collect();
+    let is_last = start + values.len() >= hits.len();
+    let base = format!("{}/rest/api/3/group/bulk", site.site_url);
+    let mut page = json!({
+        "self": format!("{base}?startAt={start}&maxResults={max}"),
+        "maxResults": max, "startAt": start, "total": hits.len(), "isLast": is_last,
+        "values": values,
+    });
+    if !is_last {
+        page["nextPage"] = json!(format!("{base}?startAt={}&maxResults={max}", start + max));
+    }
+    ok(page)
 }
 
 async fn user(Extension(site): Extension<Arc<Site>>, p: Params) -> ApiResult<Response> {

@@ -33,8 +33,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use assetark::assets::{AssetsClient, Class, ClientStats, EventKind, Limits, Secret, SiteConn};
+use assetark::assets::{
+    AssetsApi, AssetsClient, Class, ClientStats, EventKind, Limits, Secret, SiteConn,
+};
 use assetark::backup::{self, BackupRequest, Progress, stage};
+use assetark::model::ObjectIn;
 use assetark::store::{
     AsyncStore, Backup, BackupFilter, BackupId, BackupType, PageRequest, SqliteStore, kind,
 };
@@ -191,12 +194,6 @@ fn open_store(dir: &std::path::Path) -> Result<AsyncStore> {
     )?)))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Progress reports of one stage: when, how far, and the client's counters at that moment.
 #[derive(Default)]
 struct Window {
@@ -303,7 +300,15 @@ async fn run_backup(client: &AssetsClient, store: &AsyncStore, skip_history: boo
                     .marks
                     .push((now, p.done, stats));
             };
-            backup::run(&client, &store, &req, &on_progress, cancel.clone(), now_ms).await
+            backup::run(
+                &client,
+                &store,
+                &req,
+                &on_progress,
+                cancel.clone(),
+                &assetark::clock::system(),
+            )
+            .await
         })
     };
     let id = task.await?.context("backup")?;
@@ -631,13 +636,15 @@ async fn modify(client: &AssetsClient, store: &AsyncStore, id: BackupId) -> Resu
     let mut edits = Vec::with_capacity(want);
     for (obj, aid, old) in eligible.into_iter().step_by(stride).take(want) {
         let value: String = format!("{old} (edited)").chars().take(255).collect();
-        let body = json!({"objectTypeId": obj["objectType"]["id"], "attributes": [
-            {"objectTypeAttributeId": aid, "objectAttributeValues": [{"value": value}]}]});
+        let body: ObjectIn = serde_json::from_value(
+            json!({"objectTypeId": obj["objectType"]["id"], "attributes": [
+            {"objectTypeAttributeId": aid, "objectAttributeValues": [{"value": value}]}]}),
+        )?;
         edits.push((obj["id"].as_str().context("object id")?.to_owned(), body));
     }
     let n = edits.len();
     let results: Vec<_> = futures::stream::iter(edits)
-        .map(|(oid, body)| async move { client.put(&format!("/object/{oid}"), &body).await })
+        .map(|(oid, body)| async move { client.update_object(&oid, &body).await })
         .buffer_unordered(16)
         .collect()
         .await;

@@ -41,12 +41,6 @@ fn rss_note(what: &str) {
     );
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// A completed backup.
 #[derive(Debug, Clone)]
 pub struct BackupDone {
@@ -78,7 +72,8 @@ pub async fn backup(client: &AssetsClient, store: &AsyncStore, key: &str) -> Res
         backup_type: BackupType::Manual,
         description: Some("restore-bench".into()),
     };
-    let id = backup::run(client, store, &req, &on_progress, cancel, now_ms).await?;
+    let clock = assetark::clock::system();
+    let id = backup::run(client, store, &req, &on_progress, cancel, &clock).await?;
     let secs = started.elapsed().as_secs_f64();
     let b = store.get_backup(id).await?;
     Ok(BackupDone {
@@ -227,7 +222,7 @@ pub async fn restore(
     if let Some(c) = &plan.conflict {
         bail!("destination conflict: {c}");
     }
-    let id = restore::create(store, &req, &plan).await?;
+    let id = restore::create(store, &req, &plan, &assetark::clock::system()).await?;
     rss_note("planned");
     let plan_secs = t0.elapsed().as_secs_f64();
     let rec = Arc::new(Mutex::new(Rec::default()));
@@ -267,8 +262,16 @@ pub async fn restore(
     };
     let before = client.stats();
     let t1 = Instant::now();
-    let outcome =
-        restore::execute(store, client, id, &plan, &sink, CancellationToken::new()).await?;
+    let outcome = restore::execute(
+        store,
+        client,
+        id,
+        &plan,
+        &sink,
+        CancellationToken::new(),
+        &assetark::clock::system(),
+    )
+    .await?;
     let end = Instant::now();
     let after = client.stats();
     if outcome.stopped {

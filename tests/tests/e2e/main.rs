@@ -10,7 +10,8 @@
 //! - sim_barrier: request barriers, in-process and over the admin API
 //! - sim_dc: Data Center sites: routes, auth, shapes, paging, validation, limits
 //! - sim_dc_extras: Data Center comments, attachments, dataset extras and the Jira side
-//! - sim_jira: users, groups, fields, JQL and Assets fields on issues
+//! - sim_jira: users (search, directory), groups (picker, bulk), fields, JQL and Assets fields
+//!   on issues
 //! - sim_jira_copy: a site holding a copy of another site's issues (jira_issues_from)
 //! - sim_dataset: the cmdb dataset's shape and the OpenAPI check of every list endpoint
 

@@ -1,7 +1,7 @@
 //! Bad input to the simulator — malformed JSON, wrong types, unknown ids, bad query values,
 //! huge bodies — always gets a 4xx with an error body, never a 500, and changes nothing.
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use reqwest::Method;
 use serde_json::json;
 

@@ -2,7 +2,7 @@
 //! at a time or all at once, counted, and abandoned when their client leaves; the same through
 //! the admin API.
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use serde_json::{Value, json};
 
 #[tokio::test]

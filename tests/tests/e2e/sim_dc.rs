@@ -2,7 +2,7 @@
 //! Cloud's), auth both ways, integer ids and Data Center shapes, page/resultPerPage paging,
 //! validation with Data Center's Text limit, rate limits off by default, barriers on dc paths.
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -1,7 +1,7 @@
 //! The simulated Jira side of a site: users (two share a display name), groups, the Assets
 //! custom fields, JQL with aqlFunction, and reading and writing Assets values on issues.
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -238,4 +238,165 @@ async fn jql_with_aql_function_and_issue_fields() {
             .status,
         404
     );
+}
+
+/// `GET /rest/api/3/users/search`: the whole directory (inactive accounts too), a bare array
+/// paged by `startAt`/`maxResults` (capped at 1000), short last page; bad paging is a 400.
+#[tokio::test]
+async fn the_users_directory_pages_through_every_account() {
+    let sim = start_sim(&cmdb_config(20, false)).await;
+    let api = Api::for_site(&sim, "s1");
+    let everyone = api
+        .jira(
+            Method::GET,
+            "/rest/api/3/users/search?maxResults=1000",
+            None,
+        )
+        .await
+        .expect(200);
+    let everyone = everyone.as_array().unwrap().clone();
+    // The standard directory (16 people, one inactive) plus the site's own account.
+    assert_eq!(everyone.len(), 17, "{everyone:?}");
+    assert!(everyone.iter().any(|u| u["active"] == false));
+    assert!(everyone.iter().all(|u| u["accountId"].is_string()
+        && u["displayName"].is_string()
+        && u["accountType"] == "atlassian"));
+    // Page by 5: the same accounts in the same order, the last page short.
+    let mut paged = Vec::new();
+    let mut sizes = Vec::new();
+    loop {
+        let page = api
+            .jira(
+                Method::GET,
+                &format!(
+                    "/rest/api/3/users/search?startAt={}&maxResults=5",
+                    paged.len()
+                ),
+                None,
+            )
+            .await
+            .expect(200);
+        let page = page.as_array().unwrap().clone();
+        sizes.push(page.len());
+        let n = page.len();
+        paged.extend(page);
+        if n < 5 {
+            break;
+        }
+    }
+    assert_eq!(sizes, [5, 5, 5, 2]);
+    assert_eq!(paged, everyone);
+    // The default page is 50; past the end is an empty page.
+    let default = api
+        .jira(Method::GET, "/rest/api/3/users/search", None)
+        .await
+        .expect(200);
+    assert_eq!(default.as_array().unwrap().len(), 17);
+    let past = api
+        .jira(Method::GET, "/rest/api/3/users/search?startAt=500", None)
+        .await
+        .expect(200);
+    assert_eq!(past, json!([]));
+    for bad in ["startAt=-1", "maxResults=x", "maxResults=0", "startAt=1.5"] {
+        let r = api
+            .jira(
+                Method::GET,
+                &format!("/rest/api/3/users/search?{bad}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(!r.messages().is_empty(), "{bad}");
+    }
+}
+
+/// `GET /rest/api/3/group/bulk`: a PageBean of `{name, groupId}`, filtered by any number of
+/// exact `groupName` / `groupId` parameters (unknown ones left out), `isLast` and `nextPage`.
+#[tokio::test]
+async fn groups_come_in_bulk_by_name_or_id() {
+    let sim = start_sim(&cmdb_config(20, false)).await;
+    let api = Api::for_site(&sim, "s1");
+    let all = api
+        .jira(Method::GET, "/rest/api/3/group/bulk", None)
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            &all["startAt"],
+            &all["maxResults"],
+            &all["total"],
+            &all["isLast"]
+        ),
+        (&json!(0), &json!(50), &json!(5), &json!(true))
+    );
+    let groups = all["values"].as_array().unwrap().clone();
+    assert!(
+        groups
+            .iter()
+            .all(|g| g["name"].is_string() && g["groupId"].is_string())
+    );
+    assert!(all.get("nextPage").is_none());
+    // Two pages of 3 and 2.
+    let first = api
+        .jira(Method::GET, "/rest/api/3/group/bulk?maxResults=3", None)
+        .await
+        .expect(200);
+    assert_eq!(
+        (first["isLast"].clone(), first["total"].clone()),
+        (json!(false), json!(5))
+    );
+    assert!(first["nextPage"].as_str().unwrap().contains("startAt=3"));
+    let second = api
+        .jira(
+            Method::GET,
+            "/rest/api/3/group/bulk?startAt=3&maxResults=3",
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(second["isLast"], true);
+    let both: Vec<Value> = first["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["values"].as_array().unwrap())
+        .cloned()
+        .collect();
+    assert_eq!(both, groups);
+    // Exact names (case and all), ids, unknown ones left out.
+    let hr_id = groups.iter().find(|g| g["name"] == "hr").unwrap()["groupId"].clone();
+    let picked = api
+        .jira(
+            Method::GET,
+            &format!(
+                "/rest/api/3/group/bulk?groupName=finance&groupName=IT-OPERATIONS&groupName=nope&groupId={}",
+                hr_id.as_str().unwrap()
+            ),
+            None,
+        )
+        .await
+        .expect(200);
+    let mut names: Vec<&str> = picked["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["finance", "hr"]);
+    assert_eq!(picked["total"], 2);
+    let none = api
+        .jira(Method::GET, "/rest/api/3/group/bulk?groupName=nope", None)
+        .await
+        .expect(200);
+    assert_eq!(
+        (none["total"].clone(), none["values"].clone()),
+        (json!(0), json!([]))
+    );
+    for bad in ["startAt=-3", "maxResults=0", "maxResults=many"] {
+        let r = api
+            .jira(Method::GET, &format!("/rest/api/3/group/bulk?{bad}"), None)
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
 }

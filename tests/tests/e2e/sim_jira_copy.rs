@@ -1,7 +1,7 @@
 //! `[sites.dataset] jira_issues_from`: a site whose Jira holds a copy of another site's issues
 //! (same keys, same Assets field values), as after a Jira migration; a site reset copies again.
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 //! simulator's virtual clock, advanced through the admin API instead of waiting), each fault
 //! kind, determinism by seed, and the admin counters.
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use reqwest::Method;
 use serde_json::json;
 

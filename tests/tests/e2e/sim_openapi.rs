@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use assetark_tests::openapi::Spec;
 use reqwest::Method;
 use serde_json::json;

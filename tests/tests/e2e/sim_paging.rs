@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use serde_json::json;
 
 #[tokio::test]

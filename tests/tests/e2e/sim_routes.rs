@@ -1,7 +1,7 @@
 //! Simulator routing and auth: the path forms, workspace discovery, Basic and Bearer auth, the
 //! client quirks (double slashes, Python booleans), and endpoints Cloud does not have.
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use reqwest::Method;
 use serde_json::json;
 

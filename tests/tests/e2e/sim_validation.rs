@@ -1,6 +1,6 @@
 //! Simulator validation rules, one by one, with the error bodies the API answers.
 
-use assetark_tests::harness::*;
+use assetark_tests::kit::*;
 use serde_json::{Value, json};
 
 /// A schema with a parent/child type pair and one attribute of every kind on the parent.

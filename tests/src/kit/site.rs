@@ -1,208 +1,18 @@
-//! Harness of the restore e2e tests: simulators, clients, a real SQLite store, backup and
-//! restore helpers, and an independent reader of the simulator (plain reqwest, not the code
-//! under test) that snapshots a schema and compares a restored schema with its source.
+//! The independent reader of a site: plain HTTP (reqwest with the site's credentials), not
+//! the code under test. [`SiteReader`] reads what a site holds; [`Snapshot`] captures a schema
+//! as the API shows it, and [`assert_restored`] compares a restored schema with its source
+//! (references through `ORIGINAL_ID`, statuses by name, users by a rule);
+//! [`assert_each_object_once`] counts a restored schema's objects by `ORIGINAL_ID`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
-use std::sync::{Arc, Mutex};
 
-use assetark::assets::{AssetsClient, Limits, Secret, SiteConn};
-use assetark::backup::{self, BackupRequest, Progress};
-use assetark::restore::{
-    self, AttrAction, Destination, RestoreEvent, RestoreOutcome, RestorePlan, RestoreRequest,
-};
-use assetark::store::{AsyncStore, BackupId, BackupType, LogEntry, RestoreId, SqliteStore};
+use assetark::restore::{AttrAction, RestorePlan};
 use assets_sim::server::SimHandle;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
-/// The users of site `s2`: some of the standard display names, "Priya Natarajan" twice, and
-/// "Chen Wei" outside `it-operations` (so the target refuses him where that group is
-/// required).
-const S2_USERS: &str = r#"
-[[sites.users]]
-display_name = "Priya Natarajan"
-email = "priya@s2.example"
-groups = ["it-operations"]
-[[sites.users]]
-display_name = "Priya Natarajan"
-email = "priya.n@s2.example"
-groups = ["hr"]
-[[sites.users]]
-display_name = "Jordan Lee"
-email = "jordan@s2.example"
-groups = ["it-operations"]
-[[sites.users]]
-display_name = "Sam Okafor"
-email = "sam@s2.example"
-groups = ["it-operations"]
-[[sites.users]]
-display_name = "Chen Wei"
-email = "chen@s2.example"
-groups = ["finance"]
-[[sites.users]]
-display_name = "Lukas Becker"
-email = "lukas@s2.example"
-groups = ["it-operations"]
-[[sites.users]]
-display_name = "Kenji Tanaka"
-email = "kenji@s2.example"
-groups = ["it-operations"]
-[[sites.users]]
-display_name = "Mia Krystof"
-email = "mia@s2.example"
-[[sites.users]]
-display_name = "Sofia Rossi"
-email = "sofia@s2.example"
-groups = ["finance"]
-"#;
-
-/// Site `s1` with a cmdb dataset (schemas ITSM and LOC, standard users) and site `s2`, empty,
-/// with its own user directory. Rate limits off: the client's governor still paces.
-pub fn config(objects: u32, from_data_center: bool) -> String {
-    format!(
-        r#"
-admin_api = true
-[rate_limits]
-enabled = false
-[[sites]]
-name = "s1"
-email = "admin@s1.example"
-token = "tok-s1"
-[sites.dataset]
-kind = "cmdb"
-objects = {objects}
-seed = 7
-from_data_center = {from_data_center}
-[[sites]]
-name = "s2"
-email = "admin@s2.example"
-token = "tok-s2"
-{S2_USERS}"#
-    )
-}
-
-pub async fn start(toml: &str) -> SimHandle {
-    let cfg = assets_sim::config::SimConfig::from_toml(toml).expect("config");
-    assets_sim::server::start(cfg).await.expect("simulator")
-}
-
-/// A client of `site` with the documented limits ×10 and short backoffs.
-pub fn client(sim: &SimHandle, site: &str) -> AssetsClient {
-    let s = sim.site(site).expect("site");
-    let d = Limits::default();
-    AssetsClient::new(SiteConn {
-        name: s.name.clone(),
-        api_url: s.api_url.clone(),
-        site_url: s.site_url.clone(),
-        email: s.email.clone(),
-        tokens: vec![Secret::from(s.token.as_str())],
-        limits: Limits {
-            aql_legacy_per_minute: d.aql_legacy_per_minute * 10,
-            aql_per_minute: d.aql_per_minute * 10,
-            object_per_minute: d.object_per_minute * 10,
-            other_per_minute: d.other_per_minute * 10,
-            jira_per_minute: d.jira_per_minute * 10,
-            retry_base_ms: 20,
-            retry_max_ms: 500,
-            max_retries: 10,
-            ..d
-        },
-    })
-    .expect("client")
-}
-
-pub fn store(dir: &Path) -> AsyncStore {
-    AsyncStore::new(Arc::new(
-        SqliteStore::open(dir.join("store.db")).expect("store"),
-    ))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
-}
-
-/// Backs up schema `key` of the client's site.
-pub async fn backup(client: &AssetsClient, store: &AsyncStore, key: &str) -> BackupId {
-    let req = BackupRequest {
-        site: client.site().name.clone(),
-        schema_key: key.into(),
-        backup_type: BackupType::Manual,
-        description: None,
-    };
-    backup::run(
-        client,
-        store,
-        &req,
-        &|_: Progress| {},
-        CancellationToken::new(),
-        now_ms,
-    )
-    .await
-    .expect("backup")
-}
-
-/// Plans a restore of `backup` into a new schema on the client's site and stores it.
-pub async fn plan(
-    store: &AsyncStore,
-    client: &AssetsClient,
-    backup: BackupId,
-    name: &str,
-    key: &str,
-) -> (RestorePlan, RestoreId) {
-    let req = RestoreRequest {
-        backup_id: backup,
-        target_site: client.site().name.clone(),
-        destination: Destination::NewSchema {
-            name: name.into(),
-            key: key.into(),
-        },
-    };
-    let plan = restore::plan(store, client, &req).await.expect("plan");
-    let id = restore::create(store, &req, &plan).await.expect("create");
-    (plan, id)
-}
-
-/// Events of one execution.
-pub type Events = Arc<Mutex<Vec<RestoreEvent>>>;
-
-/// Executes a restore on a spawned task (which also proves the future is `Send`).
-pub async fn execute(
-    store: &AsyncStore,
-    client: &AssetsClient,
-    id: RestoreId,
-    plan: &RestorePlan,
-    cancel: CancellationToken,
-) -> (Result<RestoreOutcome, restore::Error>, Events) {
-    let events: Events = Arc::default();
-    let (store, client, plan, ev) = (store.clone(), client.clone(), plan.clone(), events.clone());
-    let r = tokio::spawn(async move {
-        let sink = move |e: RestoreEvent| ev.lock().unwrap().push(e);
-        restore::execute(&store, &client, id, &plan, &sink, cancel).await
-    })
-    .await
-    .expect("restore task");
-    (r, events)
-}
-
-/// The whole log of a restore.
-pub async fn full_log(store: &AsyncStore, id: RestoreId) -> Vec<LogEntry> {
-    let mut out: Vec<LogEntry> = Vec::new();
-    loop {
-        let after = out.last().map_or(0, |e| e.seq);
-        let page = store.restore_log(id, after, 500).await.expect("log");
-        if page.is_empty() {
-            return out;
-        }
-        out.extend(page);
-    }
-}
-
-/// Plain HTTP to one site of the simulator.
-pub struct Raw {
+/// Plain HTTP to one site of the simulator, independent of the code under test.
+#[derive(Clone)]
+pub struct SiteReader {
     http: reqwest::Client,
     api: String,
     site: String,
@@ -210,10 +20,10 @@ pub struct Raw {
     token: String,
 }
 
-impl Raw {
-    pub fn new(sim: &SimHandle, site: &str) -> Raw {
+impl SiteReader {
+    pub fn new(sim: &SimHandle, site: &str) -> SiteReader {
         let s = sim.site(site).expect("site");
-        Raw {
+        SiteReader {
             http: reqwest::Client::new(),
             api: s.api_url.clone(),
             site: s.site_url.clone(),
@@ -222,7 +32,13 @@ impl Raw {
         }
     }
 
-    async fn send(&self, method: reqwest::Method, url: String, body: Option<&Value>) -> Value {
+    /// Sends to an absolute URL, asserts success, returns the body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        body: Option<&Value>,
+    ) -> Vec<u8> {
         let mut rb = self
             .http
             .request(method, &url)
@@ -230,17 +46,26 @@ impl Raw {
         if let Some(b) = body {
             rb = rb.json(b);
         }
-        let r = rb.send().await.expect("raw request");
+        let r = rb.send().await.expect("site request");
         assert!(r.status().is_success(), "{url}: {}", r.status());
-        let b = r.bytes().await.expect("raw body");
+        r.bytes().await.expect("site body").to_vec()
+    }
+
+    /// `GET {api}{path}` as JSON (`Null` when the body is not JSON).
+    pub async fn get(&self, path: &str) -> Value {
+        let b = self
+            .send(reqwest::Method::GET, format!("{}{path}", self.api), None)
+            .await;
         serde_json::from_slice(&b).unwrap_or(Value::Null)
     }
 
-    pub async fn get(&self, path: &str) -> Value {
+    /// `GET {api}{path}` as bytes.
+    pub async fn bytes(&self, path: &str) -> Vec<u8> {
         self.send(reqwest::Method::GET, format!("{}{path}", self.api), None)
             .await
     }
 
+    /// `GET {api}{path}`, a JSON array.
     pub async fn list(&self, path: &str) -> Vec<Value> {
         match self.get(path).await {
             Value::Array(a) => a,
@@ -249,17 +74,32 @@ impl Raw {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Value {
-        self.send(
-            reqwest::Method::POST,
-            format!("{}{path}", self.api),
-            Some(&body),
-        )
-        .await
+        let b = self
+            .send(
+                reqwest::Method::POST,
+                format!("{}{path}", self.api),
+                Some(&body),
+            )
+            .await;
+        serde_json::from_slice(&b).unwrap_or(Value::Null)
     }
 
+    /// `GET {site}{path}` (a Jira endpoint).
     pub async fn jira(&self, path: &str) -> Value {
-        self.send(reqwest::Method::GET, format!("{}{path}", self.site), None)
-            .await
+        self.jira_call(reqwest::Method::GET, path, None).await
+    }
+
+    /// Any method to a Jira endpoint.
+    pub async fn jira_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let b = self
+            .send(method, format!("{}{path}", self.site), body.as_ref())
+            .await;
+        serde_json::from_slice(&b).unwrap_or(Value::Null)
     }
 
     /// Every object matching `ql`, with attributes.
@@ -289,9 +129,60 @@ impl Raw {
         page["values"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Every schema: key -> id.
+    pub async fn schema_ids(&self) -> HashMap<String, String> {
+        self.schemas()
+            .await
+            .iter()
+            .map(|x| (s(&x["objectSchemaKey"]), s(&x["id"])))
+            .collect()
+    }
+
+    /// Objects of schema `key`: per object, its id and its `ORIGINAL_ID` value (if any).
+    pub async fn originals(&self, key: &str) -> Vec<(String, Option<String>)> {
+        let Some(schema) = self.schema_ids().await.remove(key) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        loop {
+            let page = self
+                .post(
+                    &format!(
+                        "/object/aql?startAt={}&maxResults=500&includeAttributes=true",
+                        out.len()
+                    ),
+                    json!({ "qlQuery": format!("objectSchemaId = {schema}") }),
+                )
+                .await;
+            let names: HashMap<String, String> = page["objectTypeAttributes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| (s(&d["id"]), s(&d["name"])))
+                .collect();
+            let values = page["values"].as_array().cloned().unwrap_or_default();
+            let n = values.len();
+            for o in values {
+                let original = o["attributes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find_map(|a| {
+                        let name = names.get(&s(&a["objectTypeAttributeId"]))?;
+                        (name == "ORIGINAL_ID").then(|| s(&a["objectAttributeValues"][0]["value"]))
+                    });
+                out.push((s(&o["id"]), original));
+            }
+            if page["isLast"].as_bool().unwrap_or(true) || n == 0 {
+                return out;
+            }
+        }
+    }
+
     /// Accounts whose display name is exactly `name`.
     pub async fn accounts(&self, name: &str) -> Vec<String> {
-        let q = serde_urlencoded::to_string([("query", name), ("maxResults", "1000")]).unwrap();
+        let q =
+            serde_urlencoded::to_string([("query", name), ("maxResults", "1000")]).expect("query");
         let found = self.jira(&format!("/rest/api/3/user/search?{q}")).await;
         found
             .as_array()
@@ -303,7 +194,39 @@ impl Raw {
     }
 }
 
-fn s(v: &Value) -> String {
+/// Asserts that schema `key` on `dst` holds each object of schema `source_key` on `src`
+/// exactly once (by `ORIGINAL_ID`); returns how many.
+pub async fn assert_each_object_once(
+    src: &SiteReader,
+    source_key: &str,
+    dst: &SiteReader,
+    key: &str,
+) -> usize {
+    let source: BTreeSet<String> = src
+        .originals(source_key)
+        .await
+        .into_iter()
+        .map(|(id, orig)| orig.unwrap_or(id))
+        .collect();
+    let restored = dst.originals(key).await;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (id, orig) in &restored {
+        let orig = orig
+            .clone()
+            .unwrap_or_else(|| panic!("object {id} without ORIGINAL_ID"));
+        *seen.entry(orig).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "duplicated objects in {key}: {twice:?}");
+    let got: BTreeSet<String> = seen.into_keys().collect();
+    let missing: Vec<_> = source.difference(&got).collect();
+    assert!(missing.is_empty(), "objects missing in {key}: {missing:?}");
+    assert_eq!(got, source);
+    source.len()
+}
+
+/// A JSON string or number as text (`""` for null).
+pub fn s(v: &Value) -> String {
     match v {
         Value::String(x) => x.clone(),
         Value::Null => String::new(),
@@ -326,7 +249,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub async fn read(raw: &Raw, schema_id: &str) -> Snapshot {
+    pub async fn read(raw: &SiteReader, schema_id: &str) -> Snapshot {
         let types = raw
             .list(&format!("/objectschema/{schema_id}/objecttypes/flat"))
             .await;
@@ -568,7 +491,7 @@ pub fn assert_restored(src: &Snapshot, dst: &Snapshot, plan: &RestorePlan, users
 
 /// The rule of the restore for users: the target account with exactly this display name,
 /// when there is exactly one.
-pub async fn user_rule(raw: &Raw, plan: &RestorePlan) -> HashMap<String, Option<String>> {
+pub async fn user_rule(raw: &SiteReader, plan: &RestorePlan) -> HashMap<String, Option<String>> {
     let mut out = HashMap::new();
     for u in &plan.users {
         let found = raw.accounts(&u.display_name).await;
@@ -581,7 +504,7 @@ pub async fn user_rule(raw: &Raw, plan: &RestorePlan) -> HashMap<String, Option<
 }
 
 /// The id of the schema with `key` on the site.
-pub async fn schema_id(raw: &Raw, key: &str) -> String {
+pub async fn schema_id(raw: &SiteReader, key: &str) -> String {
     raw.schemas()
         .await
         .iter()

@@ -22,18 +22,21 @@
 //!   answers at once (`pending`) and its job plans and completes the restore; a request
 //!   slower than the request timeout gets a 504; a plan the target refuses ends the restore
 //!   in error with the API's answer;
-//! - `sigkill_in_every_stage_resumes_without_duplicates`: one restore killed (SIGKILL) in each
-//!   stage it can be caught in (at least 5, seen via `restores show --json`), restarted each
-//!   time; it completes with every object exactly once. A SIGTERM mid-objects exits cleanly
-//!   and the restore resumes after the restart.
+//! - `sigkill_in_every_stage_resumes_without_duplicates`: one restore killed (SIGKILL) in every
+//!   stage that sends a request, each time while a simulator barrier holds a request of that
+//!   stage (checked via `restores show --json`), restarted each time; it completes with every
+//!   object exactly once. A SIGTERM mid-objects exits cleanly and the restore resumes after
+//!   the restart.
 //!
 //! No fixed sleeps: every wait polls a condition with a deadline.
 
-#[path = "restore_daemon_e2e/support.rs"]
 mod support;
 
 use std::collections::{BTreeSet, HashMap};
 
+use assetark::restore::{RestorePlan, Stage};
+use assetark_tests::kit;
+use assets_sim::barrier::Condition;
 use serde_json::Value;
 
 use support::{
@@ -179,7 +182,7 @@ async fn restores_to_a_new_schema_on_the_same_and_another_site() {
     env.start().await;
     env.add_s2().await;
     let backup = env.backup("ITSM").await.to_string();
-    let s1_schemas = env.site("s1").schemas().await;
+    let s1_schemas = env.site("s1").schema_ids().await;
 
     // Dry run: the plan, nothing changed.
     let plan = env
@@ -216,8 +219,8 @@ async fn restores_to_a_new_schema_on_the_same_and_another_site() {
         .await;
     text.ok(&["dry run text"]);
     assert!(text.stdout.contains("nothing was changed"), "{text:?}");
-    assert_eq!(env.site("s1").schemas().await, s1_schemas);
-    assert!(env.site("s2").schemas().await.is_empty());
+    assert_eq!(env.site("s1").schema_ids().await, s1_schemas);
+    assert!(env.site("s2").schema_ids().await.is_empty());
     let none = env.cli_json(&["restores", "list"]).await;
     assert_eq!(none["items"], serde_json::json!([]));
 
@@ -455,7 +458,7 @@ async fn same_site_restores_queue_and_stop_ends_cleanly() {
     }
     env.latency(0).await;
     // The log lists exactly what was created.
-    let created = env.site("s1").objects("QD").await;
+    let created = env.site("s1").originals("QD").await;
     let logged = object_entries(&full_log(&env, d).await);
     assert!(
         !created.is_empty() && created.len() < 200,
@@ -463,7 +466,7 @@ async fn same_site_restores_queue_and_stop_ends_cleanly() {
         created.len()
     );
     assert_eq!(logged.len(), created.len());
-    assert!(!env.site("s1").schemas().await.contains_key("QE"));
+    assert!(!env.site("s1").schema_ids().await.contains_key("QE"));
     env.cli(&["restores", "stop", &d.to_string(), "--yes"])
         .await
         .fails(1, "has already ended (stopped)");
@@ -493,7 +496,7 @@ async fn same_site_restores_queue_and_stop_ends_cleanly() {
     let ro = env.wait_restore(orphan, "the orphan ends", ended).await;
     assert_eq!(ro["status"], "completed", "{ro}");
     assert_eq!(assert_each_object_once(&env, "ITSM", "s1", "QE").await, {
-        env.site("s1").objects("ITSM").await.len()
+        env.site("s1").originals("ITSM").await.len()
     });
 }
 
@@ -502,7 +505,7 @@ async fn conflicts_and_bad_input_change_nothing() {
     let mut env = Env::new(60).await;
     env.start().await;
     let backup = env.backup("ITSM").await.to_string();
-    let before = env.site("s1").schemas().await;
+    let before = env.site("s1").schema_ids().await;
     let name_taken = env
         .cli(&[
             "restore",
@@ -533,7 +536,7 @@ async fn conflicts_and_bad_input_change_nothing() {
         result.contains("objectSchemaKey"),
         "the API's message: {result}"
     );
-    assert_eq!(env.site("s1").schemas().await, before);
+    assert_eq!(env.site("s1").schema_ids().await, before);
 
     for (args, message) in [
         (
@@ -574,7 +577,7 @@ async fn conflicts_and_bad_input_change_nothing() {
         .fails(1, "restore 99 not found");
     let list = env.cli_json(&["restores", "list"]).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
-    assert_eq!(env.site("s1").schemas().await, before);
+    assert_eq!(env.site("s1").schema_ids().await, before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -583,107 +586,127 @@ async fn sigkill_in_every_stage_resumes_without_duplicates() {
     env.start().await;
     env.add_s2().await;
     let backup = env.backup("ITSM").await.to_string();
-    // Slow enough that every stage with a request lasts long enough to be seen: the schema
-    // stage is a single request, so it gets a long latency; the rest run at 60 ms a request
-    // (set once the schema stage has been seen).
-    env.latency(400).await;
-    let started = env
-        .cli_json(&[
-            "restore",
-            "start",
-            &backup,
-            "--to",
-            "new-schema",
-            "--name",
-            "Crash test",
-            "--key",
-            "CRASH",
-            "--site",
-            "s2",
-        ])
-        .await;
-    let id = started["restore_id"].as_i64().expect("id");
-    let stages = [
-        "icons",
-        "schema",
-        "global_config",
-        "global_status_types",
-        "schema_status_types",
-        "reference_types",
-        "global_reference_types",
-        "object_types",
-        "attributes",
-        "object_entries",
-        "object_references",
+    let args = [
+        "restore",
+        "start",
+        &backup,
+        "--to",
+        "new-schema",
+        "--name",
+        "Crash test",
+        "--key",
+        "CRASH",
+        "--site",
+        "s2",
     ];
-    let mut killed_in = Vec::new();
-    for (i, stage) in stages.iter().enumerate() {
-        // Wait until this stage is in flight, or a later one (a stage without requests can
-        // pass between two polls), or the end.
-        let r = env
-            .wait_restore(id, stage, |r| {
-                let at = stages.iter().position(|s| r["stage"] == *s);
-                ended(r) || (r["status"] == "in_progress" && at.is_some_and(|at| at >= i))
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let plan: RestorePlan = serde_json::from_value(env.cli_json(&dry).await).expect("a plan");
+    // Every stage that sends a request is killed once, while a request of that stage is held
+    // (not yet processed) by a barrier: at its first request, the object entries mid-stage.
+    let kills: Vec<(Stage, u64)> = Stage::ALL
+        .into_iter()
+        .filter(|s| kit::restore_stage_request(*s).is_some() && plan.requests_of(*s) > 0)
+        .map(|s| match s {
+            Stage::ObjectEntries => (s, (plan.requests_of(s) / 2).max(1)),
+            _ => (s, 1),
+        })
+        .collect();
+    for must in [
+        Stage::Schema,
+        Stage::ObjectTypes,
+        Stage::Attributes,
+        Stage::ObjectEntries,
+    ] {
+        assert!(
+            kills.iter().any(|(s, _)| *s == must),
+            "{must} sends no request: {kills:?}"
+        );
+    }
+    // The occurrence to hold counts every request of the same kind the run sends before it:
+    // the rest of the stage killed last (which starts again at the request that was held)
+    // and the stages in between.
+    let occurrence = |k: usize| -> u64 {
+        let (stage, nth) = kills[k];
+        let from = if k == 0 { 0 } else { kills[k - 1].0 as usize };
+        let before: u64 = Stage::ALL
+            .iter()
+            .filter(|s| (**s as usize) >= from && (**s as usize) < stage as usize)
+            .filter(|s| kit::same_request(**s, stage))
+            .map(|s| {
+                let killed_at = (k > 0 && kills[k - 1].0 == *s).then(|| kills[k - 1].1);
+                plan.requests_of(*s) - killed_at.map_or(0, |n| n - 1)
             })
-            .await;
-        if ended(&r) {
-            break;
-        }
-        if r["stage"] != *stage {
-            continue;
-        }
+            .sum();
+        before + nth
+    };
+    let mut barrier = Some(
+        env.sim
+            .barrier(
+                kit::restore_stage_barrier(kills[0].0, "s2")
+                    .unwrap()
+                    .nth(occurrence(0)),
+            )
+            .expect("barrier"),
+    );
+    let started = env.cli_json(&args).await;
+    let id = started["restore_id"].as_i64().expect("id");
+    for (k, (stage, nth)) in kills.iter().enumerate() {
+        let held = barrier.take().expect("armed");
+        held.wait_held(1).await;
+        let r = env.show(id).await;
+        let want = serde_json::to_value(stage).expect("stage name");
+        assert_eq!(r["stage"], want, "held request {nth} of {stage}: {r}");
+        assert_eq!(r["status"], "in_progress", "{r}");
         env.kill().await;
-        killed_in.push(*stage);
-        if *stage == "schema" {
-            env.latency(60).await;
+        // The held request's client is gone: it is never processed.
+        held.wait(Condition {
+            abandoned: Some(1),
+            ..Condition::default()
+        })
+        .await;
+        drop(held);
+        if k + 1 < kills.len() {
+            let next = kit::restore_stage_barrier(kills[k + 1].0, "s2").unwrap();
+            barrier = Some(
+                env.sim
+                    .barrier(next.nth(occurrence(k + 1)))
+                    .expect("barrier"),
+            );
         }
         env.start().await;
     }
-    env.latency(0).await;
     let r = env.wait_restore(id, "the restore ends", ended).await;
     assert_eq!(r["status"], "completed", "{r}");
-    assert!(
-        killed_in.len() >= 5,
-        "killed in only {} stages: {killed_in:?}",
-        killed_in.len()
-    );
-    for must in ["schema", "object_types", "attributes", "object_entries"] {
-        assert!(
-            killed_in.contains(&must),
-            "not killed in {must}: {killed_in:?}"
-        );
-    }
     let n = assert_each_object_once(&env, "ITSM", "s2", "CRASH").await;
     let log = full_log(&env, id).await;
     assert_eq!(object_entries(&log).len(), n, "one log entry per object");
-    let s2_schemas = env.site("s2").schemas().await;
+    let s2_schemas = env.site("s2").schema_ids().await;
     assert_eq!(s2_schemas.len(), 1, "one schema created: {s2_schemas:?}");
-    eprintln!("killed in: {killed_in:?}");
+    eprintln!("killed in: {kills:?}");
 
-    // SIGTERM mid-objects: a clean exit that leaves the restore to resume, not `stopped`.
-    env.latency(30).await;
-    let started = env
-        .cli_json(&[
-            "restore",
-            "start",
-            &backup,
-            "--to",
-            "new-schema",
-            "--name",
-            "Term test",
-            "--key",
-            "TERM",
-            "--site",
-            "s2",
-        ])
-        .await;
+    // SIGTERM mid-objects (the 6th create held): a clean exit that leaves the restore to
+    // resume, not `stopped`.
+    let held = env
+        .sim
+        .barrier(
+            kit::restore_stage_barrier(Stage::ObjectEntries, "s2")
+                .unwrap()
+                .nth(6),
+        )
+        .expect("barrier");
+    let mut term = args.to_vec();
+    term[6] = "Term test";
+    term[8] = "TERM";
+    let started = env.cli_json(&term).await;
     let id = started["restore_id"].as_i64().expect("id");
-    env.wait_restore(id, "objects being created", |r| {
-        r["stage"] == "object_entries" && r["progress"]["done"].as_u64().unwrap_or(0) > 5
-    })
-    .await;
-    env.stop().await;
-    env.latency(0).await;
+    held.wait_held(1).await;
+    // The held create is let go as the daemon stops (shutdown waits for it).
+    let release = async {
+        held.release_all();
+    };
+    tokio::join!(env.stop(), release);
+    drop(held);
     env.start().await;
     let r = env
         .wait_restore(id, "the resumed restore ends", ended)
@@ -769,5 +792,5 @@ async fn a_slow_plan_runs_in_the_restore_job_and_a_dry_run_is_bounded() {
             && result.contains("answered 400"),
         "{result}"
     );
-    assert!(!env.site("s1").schemas().await.contains_key("REFUSED"));
+    assert!(!env.site("s1").schema_ids().await.contains_key("REFUSED"));
 }

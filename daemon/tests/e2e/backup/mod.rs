@@ -159,10 +159,11 @@ mod governor {
 
 /// The client's retry contract against forced responses of the simulator.
 mod client {
-    use assetark::assets::Error;
+    use assetark::assets::{AssetsApi, Error};
+    use assetark::model::ObjectSchemaIn;
     use serde_json::json;
 
-    use crate::support::*;
+    use super::support::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_are_retried_only_when_surely_unprocessed_and_4xx_keep_the_api_body() {
@@ -176,23 +177,19 @@ mod client {
                 admin(&url, reqwest::Method::POST, "force", Some(body)).await;
             }
         };
-        let create =
-            |key: &'static str| json!({"name": format!("Schema {key}"), "objectSchemaKey": key});
+        let create = |key: &'static str| ObjectSchemaIn {
+            name: format!("Schema {key}"),
+            object_schema_key: key.into(),
+            description: None,
+        };
         // 429 and 503 + Retry-After: the request was not processed, so it is sent again.
         force(429, 1).await;
-        c.post_once("/objectschema/create", &create("AAA"))
-            .await
-            .expect("after a 429");
+        c.create_schema(&create("AAA")).await.expect("after a 429");
         force(503, 1).await;
-        c.post_once("/objectschema/create", &create("BBB"))
-            .await
-            .expect("after a 503");
+        c.create_schema(&create("BBB")).await.expect("after a 503");
         // A 500 may come after processing: not repeated, reported as ambiguous.
         force(500, 0).await;
-        let err = c
-            .post_once("/objectschema/create", &create("CCC"))
-            .await
-            .unwrap_err();
+        let err = c.create_schema(&create("CCC")).await.unwrap_err();
         assert!(
             matches!(
                 err,
@@ -206,20 +203,17 @@ mod client {
         assert!(!err.is_retryable());
         // The same 500 on an idempotent call is retried.
         force(500, 0).await;
-        c.get("/objectschema/list").await.expect("retried read");
+        c.list_schemas().await.expect("retried read");
         // Other 4xx: permanent, not retried, with the API's own error body.
         let retries = c.stats().retries;
-        let err = c
-            .post_once("/objectschema/create", &create("AAA"))
-            .await
-            .unwrap_err();
+        let err = c.create_schema(&create("AAA")).await.unwrap_err();
         assert_eq!(err.status(), Some(400));
         let body = err.api_body().expect("api body");
         assert!(
             body["errors"].as_object().is_some_and(|e| !e.is_empty()),
             "{body}"
         );
-        let err = c.get("/objectschema/999999").await.unwrap_err();
+        let err = c.get_schema("999999").await.unwrap_err();
         assert_eq!(err.status(), Some(404));
         assert!(err.api_body().unwrap()["errorMessages"].is_array());
         assert_eq!(c.stats().retries, retries, "4xx are not retried");
@@ -231,7 +225,7 @@ mod client {
             sim.ready.sites[0].workspace_id
         );
         let me = c.test_connection().await.unwrap();
-        assert!(me["accountId"].is_string(), "{me}");
+        assert!(me.account_id.non_empty().is_some(), "{me:?}");
         // Secrets never show in Debug output.
         let conn = format!("{:?} {:?}", c.site(), c);
         assert!(!TOKENS.iter().any(|t| conn.contains(t)), "{conn}");
@@ -239,20 +233,22 @@ mod client {
     }
 }
 
-#[path = "backup_e2e/support.rs"]
 mod support;
 
 mod pipeline {
     use std::collections::{BTreeMap, BTreeSet};
     use std::time::{Duration, Instant};
 
-    use assetark::assets::EventKind;
+    use assetark::assets::{AssetsApi, EventKind};
     use assetark::backup::{self, Progress};
+    use assetark::model::{
+        AttributeIn, Id, ObjectAttributeIn, ObjectIn, ObjectSchemaIn, ObjectTypeIn, ValueIn,
+    };
     use assetark::store::{BackupFilter, PageRequest, kind};
     use serde_json::{Value, json};
     use tokio_util::sync::CancellationToken;
 
-    use crate::support::*;
+    use super::support::*;
 
     /// Every entity of the export equals a fresh read of the simulator through the API.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -266,7 +262,7 @@ mod pipeline {
         let took_backup = t0.elapsed();
         let out = dir.path().join("export");
         let summary = backup::export(&store, id, &out).await.expect("export");
-        let raw = Raw::new(&sim);
+        let raw = Raw::new(&sim, "s1");
 
         let schema = read(&out, "schema.json");
         let sid = schema["id"].as_str().unwrap().to_owned();
@@ -390,7 +386,7 @@ mod pipeline {
 
         let mut expected: BTreeMap<String, Value> = BTreeMap::new();
         let fields = array(
-            raw.jira(reqwest::Method::GET, "/rest/api/3/field", None)
+            raw.jira_call(reqwest::Method::GET, "/rest/api/3/field", None)
                 .await,
         );
         for f in fields.iter().filter(|f| {
@@ -401,7 +397,7 @@ mod pipeline {
             loop {
                 let body = json!({"jql": format!("\"{name}\" IN aqlFunction(\"objectSchemaId = {sid}\")"), "fields": [fid], "maxResults": 7, "nextPageToken": token});
                 let page = raw
-                    .jira(reqwest::Method::POST, "/rest/api/3/search/jql", Some(body))
+                    .jira_call(reqwest::Method::POST, "/rest/api/3/search/jql", Some(body))
                     .await;
                 for i in array(page["issues"].clone()) {
                     let e = expected
@@ -609,7 +605,7 @@ mod pipeline {
             &request("ITSM"),
             &on_progress,
             cancel,
-            now_ms,
+            &clock(),
         )
         .await
         .unwrap_err();
@@ -636,60 +632,58 @@ mod pipeline {
         let store = store(dir.path());
         let c = client(&sim, 1, 10);
         let schema = c
-            .post_once(
-                "/objectschema/create",
-                &json!({"name": "Restored", "objectSchemaKey": "RST"}),
-            )
+            .create_schema(&ObjectSchemaIn {
+                name: "Restored".into(),
+                object_schema_key: "RST".into(),
+                description: None,
+            })
             .await
             .unwrap();
-        let sid = schema["id"].as_str().unwrap();
         let ty = c
-            .post_once(
-                "/objecttype/create",
-                &json!({"name": "Host", "objectSchemaId": sid, "iconId": "1"}),
-            )
+            .create_object_type(&ObjectTypeIn {
+                name: "Host".into(),
+                description: None,
+                icon_id: "1".into(),
+                object_schema_id: schema.id.clone(),
+                parent_object_type_id: None,
+                inherited: false,
+                abstract_object_type: false,
+            })
             .await
             .unwrap();
-        let tid = ty["id"].as_str().unwrap();
+        let tid = ty.id.as_str();
         let mut attr = BTreeMap::new();
         for name in ["ORIGINAL_ID", "ORIGINAL_KEY"] {
-            let a = c
-                .post_once(
-                    &format!("/objecttypeattribute/{tid}"),
-                    &json!({"name": name, "type": 0, "defaultTypeId": 0}),
-                )
-                .await
-                .unwrap();
-            attr.insert(name, a["id"].as_str().unwrap().to_owned());
+            let body = AttributeIn {
+                name: name.into(),
+                r#type: 0,
+                default_type_id: Some(0),
+                ..AttributeIn::default()
+            };
+            let a = c.create_attribute(tid, &body).await.unwrap();
+            attr.insert(name, a.id);
         }
-        let list = c
-            .get(&format!("/objecttype/{tid}/attributes"))
-            .await
-            .unwrap();
-        let name_attr = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["name"] == "Name")
-            .unwrap()["id"]
-            .clone();
+        let list = c.list_attributes(tid).await.unwrap();
+        let name_attr = list.iter().find(|a| a.name() == "Name").unwrap().id.clone();
+        let value = |attr: &Id, v: &str| ObjectAttributeIn {
+            object_type_attribute_id: attr.clone(),
+            object_attribute_values: vec![ValueIn { value: v.into() }],
+        };
         let mut created = Vec::new();
         for (label, orig) in [("restored", Some("4242")), ("native", None)] {
-            let mut attrs = vec![
-                json!({"objectTypeAttributeId": name_attr, "objectAttributeValues": [{"value": label}]}),
-            ];
+            let mut attrs = vec![value(&name_attr, label)];
             if let Some(o) = orig {
-                attrs.push(json!({"objectTypeAttributeId": attr["ORIGINAL_ID"], "objectAttributeValues": [{"value": o}]}));
-                attrs.push(json!({"objectTypeAttributeId": attr["ORIGINAL_KEY"], "objectAttributeValues": [{"value": "OLD-4242"}]}));
+                attrs.push(value(&attr["ORIGINAL_ID"], o));
+                attrs.push(value(&attr["ORIGINAL_KEY"], "OLD-4242"));
             }
             let o = c
-                .post_once(
-                    "/object/create",
-                    &json!({"objectTypeId": tid, "attributes": attrs}),
-                )
+                .create_object(&ObjectIn {
+                    object_type_id: ty.id.clone(),
+                    attributes: attrs,
+                })
                 .await
                 .unwrap();
-            created.push(o["id"].as_str().unwrap().to_owned());
+            created.push(o.id.as_str().to_owned());
         }
         let id = backup(&c, &store, "RST").await.unwrap();
         let entries = store.entry_page(id, kind::OBJECT, None, 10).await.unwrap();

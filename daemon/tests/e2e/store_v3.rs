@@ -21,12 +21,10 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use assetark::api::wire::{
     BackupList, JobSpec, JobStatus, JobView, RestoreDetail, RestoreList, RestoreStatus,
 };
-use assetark::cli::ControlClient;
 use assetark::config::{Config, Sources};
 use assetark::restore::{self, Destination};
 use assetark::sites::{Sealed, Sites, TokenKey, TokenSource};
@@ -34,11 +32,9 @@ use assetark::store::{
     AsyncStore, BackupFilter, JobFilter, PageRequest, RestoreStore as _, SiteStore as _,
     SqliteStore, Store as _, StoredToken,
 };
+use assetark_tests::kit::{InProcessDaemon, wait_for};
 use assets_sim::config::SimConfig;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
-
-const DEADLINE: Duration = Duration::from_secs(120);
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -106,7 +102,9 @@ async fn a_store_of_schema_3_migrates_and_everything_in_it_reads() {
         SqliteStore::open_without_recovery(&db).expect("second connection"),
     ));
     for (id, key, log) in [(1, "FIXITSM", 219), (2, "FIXLOC", 7), (3, "FIXKILL", 87)] {
-        let plan = restore::load_plan(&async_store, id).await.expect("plan");
+        let plan = restore::load_plan(&async_store, id, &assetark::clock::system())
+            .await
+            .expect("plan");
         let Destination::NewSchema { key: planned, .. } = &plan.destination else {
             panic!("restore {id}: not a new schema");
         };
@@ -174,28 +172,11 @@ async fn a_store_of_schema_3_migrates_and_everything_in_it_reads() {
     assert_eq!(info.token_source, Some(TokenSource::Inline));
 }
 
-/// Polls `cond` until it returns `Some`, or panics after [`DEADLINE`].
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut cond: impl FnMut() -> F,
-) -> T {
-    let t0 = Instant::now();
-    loop {
-        if let Some(v) = cond().await {
-            return v;
-        }
-        assert!(t0.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 /// A daemon started in-process on a copy of the fixture store, with the given sites of the
 /// recreated simulator in its config.
 struct Daemon {
     _dir: tempfile::TempDir,
-    client: ControlClient,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<Result<(), assetark::daemon::Error>>,
+    daemon: InProcessDaemon,
     sim: assets_sim::server::SimHandle,
 }
 
@@ -224,25 +205,17 @@ impl Daemon {
         }
         let config_path = dir.path().join("assetark.toml");
         let config = Config::parse(&config, &config_path, &Sources::process()).expect("config");
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(assetark::daemon::serve(config, stop.clone()));
-        let client = ControlClient::new(dir.path().join("ctl.sock"));
-        wait_for("the daemon", || async {
-            client.get("/healthz").await.ok().map(drop)
-        })
-        .await;
+        let daemon = InProcessDaemon::start(config).await;
         Daemon {
             _dir: dir,
-            client,
-            stop,
-            task,
+            daemon,
             sim,
         }
     }
 
     /// Waits until restore 3 and job 5 ended; returns both.
     async fn restore_3_ends(&self) -> (RestoreDetail, JobView) {
-        let client = &self.client;
+        let client = self.daemon.client();
         let three = wait_for("restore 3 to end", || async {
             let r: RestoreDetail = client.get("/v1/restores/3").await.ok()?.parse().ok()?;
             matches!(
@@ -261,11 +234,7 @@ impl Daemon {
     }
 
     async fn stop(self) {
-        self.stop.cancel();
-        self.task
-            .await
-            .expect("daemon task")
-            .expect("daemon stops cleanly");
+        self.daemon.stop().await;
         self.sim.shutdown().await;
     }
 }
@@ -275,7 +244,7 @@ async fn the_daemon_on_that_store_brings_the_killed_restore_to_a_clear_state() {
     // `src` and `dst` point at the recreated simulator (same seed, same ids); the config's
     // `dst` takes the place of the stored one, whose simulator is gone.
     let daemon = Daemon::start(&["src", "dst"], |_| {}).await;
-    let client = &daemon.client;
+    let client = daemon.daemon.client();
 
     // The old backups and restores through the API.
     let backups: BackupList = client
@@ -357,7 +326,8 @@ async fn a_killed_restore_whose_target_site_was_removed_ends_in_error_saying_why
     assert_eq!(failure.kind, assetark::api::wire::FailureKind::Permanent);
     // The completed restores are untouched.
     let one: RestoreDetail = daemon
-        .client
+        .daemon
+        .client()
         .get("/v1/restores/1")
         .await
         .expect("restore 1")

@@ -1,23 +1,22 @@
-//! Helpers of the daemon end-to-end tests: the simulator, a daemon child process with its
-//! config, socket, store and log in a `TempDir`, the CLI runner and condition polling.
+//! Support of the daemon CLI tests: the simulator, a daemon child process (the kit's
+//! `DaemonProcess`) with its config, socket, store and log in a `TempDir`, the kit's CLI.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use assetark::cli::ControlClient;
+use assetark_tests::kit::{Cli, DaemonProcess};
 use assets_sim::config::SimConfig;
 use assets_sim::server::SimHandle;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_assetark");
+pub use assetark_tests::kit::{Out, wait_for};
+
+pub use crate::BIN;
 /// Site token in the simulator; must never show up in the daemon's output.
 pub const SITE_TOKEN: &str = "tok-e2e-3b9f1c0d5a";
 /// Bearer token of the daemon's TCP listener.
 pub const API_TOKEN: &str = "api-e2e-77c2d9e41f";
-pub const DEADLINE: Duration = Duration::from_secs(60);
 /// Retries of temporary job failures wait milliseconds, not the default seconds.
 pub const JOBS: &str = "[jobs]\nretry_base_ms = 50\nretry_max_ms = 200\n";
 /// The simulator runs without rate limits, so the client's governor need not pace requests
@@ -40,7 +39,8 @@ pub async fn start_sim(objects: u32) -> SimHandle {
 pub struct Env {
     pub dir: TempDir,
     pub sim: SimHandle,
-    child: Option<Child>,
+    daemon: DaemonProcess,
+    cli: Cli,
     pub tcp_port: u16,
 }
 
@@ -64,26 +64,30 @@ impl Env {
              email = \"{}\"\ntoken = \"not-the-token\"\n{LIMITS}{JOBS}",
             site.api_url, site.site_url, site.email, site.api_url, site.site_url, site.email
         );
-        std::fs::write(dir.path().join("assetark.toml"), config).expect("config");
+        let path = dir.path().join("assetark.toml");
+        std::fs::write(&path, config).expect("config");
+        let daemon = DaemonProcess::new(
+            Path::new(BIN),
+            &path,
+            &dir.path().join("ctl.sock"),
+            &dir.path().join("daemon.log"),
+        )
+        .env("E2E_API_TOKEN", API_TOKEN);
+        let cli = Cli::new(Path::new(BIN), &path);
         Env {
             dir,
             sim,
-            child: None,
+            daemon,
+            cli,
             tcp_port,
         }
     }
 
-    pub fn config(&self) -> PathBuf {
-        self.dir.path().join("assetark.toml")
-    }
     pub fn socket(&self) -> PathBuf {
         self.dir.path().join("ctl.sock")
     }
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("data/assetark.db")
-    }
-    pub fn log(&self) -> PathBuf {
-        self.dir.path().join("daemon.log")
     }
     pub fn client(&self) -> ControlClient {
         ControlClient::new(self.socket())
@@ -92,93 +96,31 @@ impl Env {
     /// Starts `assetark serve` (debug logging, appended to `daemon.log`) and waits until the
     /// socket answers.
     pub async fn start(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log())
-            .expect("log file");
-        let child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(self.config())
-            .env("RUST_LOG", "debug")
-            .env("E2E_API_TOKEN", API_TOKEN)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("daemon spawns");
-        self.child = Some(child);
-        let client = self.client();
-        let t0 = Instant::now();
-        while client.get("/healthz").await.is_err() {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("daemon exited with {status}: {}", self.log_text());
-            }
-            assert!(
-                t0.elapsed() < DEADLINE,
-                "daemon did not start: {}",
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.daemon.start().await;
     }
 
     /// SIGTERM, then waits for a clean exit.
     pub async fn stop(&mut self) {
-        let mut child = self.child.take().expect("running");
-        let pid = child.id().expect("pid").to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().await;
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM failed");
-        let status = tokio::time::timeout(DEADLINE, child.wait())
-            .await
-            .expect("daemon stops in time")
-            .expect("wait");
-        assert!(
-            status.success(),
-            "daemon exit {status}: {}",
-            self.log_text()
-        );
+        self.daemon.term().await;
     }
 
     /// SIGKILL: no cleanup at all.
     pub async fn kill(&mut self) {
-        let mut child = self.child.take().expect("running");
-        child.kill().await.expect("kill");
+        self.daemon.kill().await;
     }
 
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(self.log()).unwrap_or_default()
+        self.daemon.log_text()
     }
 
     /// Runs the CLI against this daemon (stdin is not a terminal).
     pub async fn cli(&self, args: &[&str]) -> Out {
-        let out = Command::new(BIN)
-            .arg("--config")
-            .arg(self.config())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .expect("cli runs");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        self.cli.run(args).await
     }
 
     /// Runs the CLI, asserts success, parses stdout as JSON.
     pub async fn cli_json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let out = self.cli(&all).await;
-        out.ok(args);
-        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {out:?}"))
+        self.cli.json(args).await
     }
 
     pub async fn backup_count(&self) -> u64 {
@@ -206,43 +148,6 @@ impl Env {
             .await
             .expect("admin call");
         assert!(r.status().is_success());
-    }
-}
-
-#[derive(Debug)]
-pub struct Out {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Out {
-    #[track_caller]
-    pub fn ok(&self, what: &[&str]) {
-        assert_eq!(self.code, 0, "{what:?} failed: {self:?}");
-    }
-    #[track_caller]
-    pub fn fails(&self, code: i32, stderr_part: &str) {
-        assert_eq!(self.code, code, "{self:?}");
-        assert!(
-            self.stderr.contains(stderr_part),
-            "stderr lacks {stderr_part:?}: {self:?}"
-        );
-    }
-}
-
-/// Polls `cond` until it returns `Some`, or panics after [`DEADLINE`].
-pub async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut cond: impl FnMut() -> F,
-) -> T {
-    let t0 = Instant::now();
-    loop {
-        if let Some(v) = cond().await {
-            return v;
-        }
-        assert!(t0.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

@@ -6,17 +6,22 @@
 //! Tests:
 //! - round trip to a new schema on the same site and on another site (fidelity), and a
 //!   restore of the restored schema's backup (the first identity survives);
-//! - migration to a site whose users differ (display-name matching, log entries);
-//! - interrupted in every stage (dropped future and STOP), resumed: no duplicates, none missing;
+//! - migration to a site whose users differ (display-name matching, log entries; a search
+//!   per name), and with many distinct users one read of the users directory (`users`);
+//! - interrupted in every stage with requests, each cut exactly at a request of that stage held
+//!   by a simulator barrier (dropped future and STOP), resumed: no duplicates, none missing;
 //! - lost responses on object creates (ambiguous creates): no duplicates;
 //! - 429 storms, 5xx and dropped connections: the same result;
 //! - STOP mid-restore: stopped, log and id map consistent with the target;
 //! - a new schema whose name or key exists: the API's error, nothing created;
 //! - the plan changes nothing, predicts the requests, ~1 request per object without cycles;
-//! - Data Center Text over 255 characters: per-object failures with the API's body.
+//! - Data Center Text over 255 characters: per-object failures with the API's body;
+//! - plans and backups of a store written by earlier code restore; a plan of a newer format
+//!   ends its restore in error (`plans`).
 
-#[path = "restore_e2e/support.rs"]
+mod plans;
 mod support;
+mod users;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -26,10 +31,15 @@ use std::time::Instant;
 use assetark::assets::AssetsClient;
 use assetark::restore::{self, RestoreEvent, RestorePlan, Stage};
 use assetark::store::{AsyncStore, LogLevel, RestoreId, RestoreStatus};
+use assetark_tests::kit;
+use assets_sim::barrier::Condition;
+use assets_sim::server::{Barrier, SimHandle};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use support::{Raw, Snapshot, assert_restored, backup, client, config, execute, full_log, plan};
+use support::{
+    Raw, Snapshot, assert_restored, backup, client, clock, config, execute, full_log, plan,
+};
 
 /// Restores backup `b` with `plan` until it completes (a retryable error resumes, as the job
 /// runner would); returns the outcome's new schema id.
@@ -141,6 +151,13 @@ async fn a_migration_matches_users_by_display_name_and_logs_the_others_by_name()
     assert!(by_name["Priya Natarajan"].reason.contains("2 users"));
     assert_eq!(by_name["Alex Morgan"].account_id, None);
     assert!(by_name["Fatima Zahra"].reason.contains("no user"));
+    // Few names: one search each, and the plan says so.
+    let lookup = p.lookups.expect("a new plan records its lookups").users;
+    assert_eq!(lookup.method, restore::UserLookupMethod::Search);
+    assert_eq!(
+        (lookup.names, lookup.requests),
+        (p.users.len() as u64, p.users.len() as u64)
+    );
     let new = complete(&store, &s2, id, &p).await;
 
     let raw1 = Raw::new(&sim, "s1");
@@ -182,48 +199,80 @@ enum Cut {
     Stop,
 }
 
-/// Runs the restore until `after` events of `stage` were seen (or the stage finished), then
-/// interrupts it; returns whether it was interrupted before completing.
+/// Runs the restore until the `nth` request of `stage` in this run is held at the simulator
+/// (before it is processed), then interrupts it there; returns whether it was interrupted
+/// (false: the stage ended before its `nth` request and the run went on to the end).
+///
+/// The barrier is added when the stage starts (the event sink runs on the restore's task,
+/// before the stage's first request), so every request it counts is one of that stage.
+#[allow(clippy::too_many_arguments)]
 async fn interrupt(
+    sim: &SimHandle,
     store: &AsyncStore,
     c: &AssetsClient,
     id: RestoreId,
     p: &RestorePlan,
     stage: Stage,
-    after: usize,
+    nth: u64,
     cut: Cut,
 ) -> bool {
-    let trigger = CancellationToken::new();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let sink = {
-        let (trigger, seen) = (trigger.clone(), seen.clone());
-        move |e: RestoreEvent| {
-            let (mine, last) = match &e {
-                RestoreEvent::StageStarted { stage: s, .. }
-                | RestoreEvent::Progress { stage: s, .. } => (*s == stage, false),
-                RestoreEvent::StageFinished { stage: s, .. } => (*s == stage, *s == stage),
-                RestoreEvent::Object { .. } => (stage == Stage::ObjectEntries, false),
-                RestoreEvent::Log { .. } => (false, false),
-            };
-            if mine && (seen.fetch_add(1, Ordering::SeqCst) + 1 >= after || last) {
-                trigger.cancel();
-            }
+    let spec = kit::restore_stage_barrier(stage, "s1")
+        .expect("a stage with requests")
+        .nth(nth);
+    let (armed, mut barrier) = tokio::sync::watch::channel::<Option<Arc<Barrier>>>(None);
+    let sink = move |e: RestoreEvent| {
+        if let RestoreEvent::StageStarted { stage: s, .. } = e
+            && s == stage
+        {
+            armed.send_replace(Some(Arc::new(sim.barrier(spec.clone()).expect("barrier"))));
         }
     };
+    let held = async {
+        let b = barrier
+            .wait_for(Option::is_some)
+            .await
+            .expect("sink alive")
+            .clone()
+            .expect("armed");
+        b.wait_held(1).await;
+        b
+    };
+    let clock = clock();
+    let stop = CancellationToken::new();
+    let mut run = Box::pin(restore::execute(
+        store,
+        c,
+        id,
+        p,
+        &sink,
+        stop.clone(),
+        &clock,
+    ));
+    let b = tokio::select! {
+        r = &mut run => {
+            r.expect("run");
+            return false;
+        }
+        b = held => b,
+    };
     match cut {
+        // Dropping the run abandons the held request: it is never processed (the barrier
+        // goes only once the simulator saw the client leave, or it would let it through).
+        Cut::Drop => {
+            drop(run);
+            b.wait(Condition {
+                abandoned: Some(1),
+                ..Condition::default()
+            })
+            .await;
+            true
+        }
         Cut::Stop => {
-            let o = restore::execute(store, c, id, p, &sink, trigger.clone())
-                .await
-                .expect("stopped run");
+            stop.cancel();
+            b.release_all();
+            let o = run.await.expect("stopped run");
             o.stopped
         }
-        Cut::Drop => tokio::select! {
-            r = restore::execute(store, c, id, p, &sink, CancellationToken::new()) => {
-                r.expect("run");
-                false
-            }
-            () = trigger.cancelled() => true,
-        },
     }
 }
 
@@ -238,37 +287,35 @@ async fn a_restore_interrupted_in_every_stage_resumes_without_duplicates() {
     let raw = Raw::new(&sim, "s1");
     let statuses_before = raw.list("/config/statustype").await.len();
     let (p, id) = plan(&store, &s1, b, "Resumed", "RES").await;
-    let (mut cuts, mut interrupted) = (0, 0);
+    let mut cuts = 0;
     for stage in Stage::ALL {
-        let plan: &[(usize, Cut)] = match stage {
-            Stage::ObjectEntries => &[
+        let requests = p.requests_of(stage);
+        if kit::restore_stage_request(stage).is_none() || requests == 0 {
+            continue;
+        }
+        // Where each run is cut, counted from the start of the stage in that run: the first
+        // request (nothing of the stage done), then further in; each cut holds a request
+        // before it is processed, so the cuts of a stage leave enough requests for the next.
+        let plan: Vec<(u64, Cut)> = match stage {
+            Stage::ObjectEntries => vec![
                 (1, Cut::Drop),
                 (60, Cut::Drop),
-                (200, Cut::Stop),
-                (401, Cut::Drop),
+                (40, Cut::Stop),
+                (20, Cut::Drop),
             ],
-            Stage::Attributes => &[(1, Cut::Drop), (10, Cut::Drop), (30, Cut::Stop)],
-            _ => &[(1, Cut::Drop), (3, Cut::Stop)],
+            Stage::Attributes => vec![(1, Cut::Drop), (10, Cut::Drop), (10, Cut::Stop)],
+            _ if requests >= 3 => vec![(1, Cut::Drop), (2, Cut::Stop)],
+            _ => vec![(1, Cut::Drop), (1, Cut::Stop)],
         };
-        // A dropped run may finish a short stage before the drop takes effect (it only
-        // lands at the run's next await), leaving nothing for a later cut of that stage to
-        // interrupt: every stage must be cut at least once, and nearly every cut must land.
-        let mut landed = 0;
-        for &(after, cut) in plan {
-            if interrupt(&store, &s1, id, &p, stage, after, cut).await {
-                landed += 1;
-                interrupted += 1;
-            } else {
-                eprintln!("{stage} after {after} events ({cut:?}) ran to the end");
-            }
+        for (nth, cut) in plan {
+            assert!(
+                interrupt(&sim, &store, &s1, id, &p, stage, nth, cut).await,
+                "the cut of {stage} at its request {nth} ({cut:?}) did not land"
+            );
             cuts += 1;
         }
-        assert!(landed >= 1, "no cut of {stage} interrupted the restore");
     }
-    assert!(
-        interrupted + 3 >= cuts,
-        "only {interrupted} of {cuts} cuts interrupted the restore"
-    );
+    assert!(cuts >= 12, "{cuts} cuts");
     let new = complete(&store, &s1, id, &p).await;
     let src = Snapshot::read(&raw, &support::schema_id(&raw, "ITSM").await).await;
     let dst = Snapshot::read(&raw, &new).await;
@@ -384,7 +431,17 @@ async fn under_429_storms_5xx_and_dropped_connections_the_result_is_the_same() {
     };
     let mut done = None;
     for _ in 0..3 {
-        match restore::execute(&store, &s1, id, &p, &sink, CancellationToken::new()).await {
+        match restore::execute(
+            &store,
+            &s1,
+            id,
+            &p,
+            &sink,
+            CancellationToken::new(),
+            &clock(),
+        )
+        .await
+        {
             Ok(o) => {
                 done = o.schema_id;
                 break;
@@ -433,7 +490,7 @@ async fn stop_mid_restore_leaves_the_log_and_id_map_consistent_with_the_target()
             }
         }
     };
-    let o = restore::execute(&store, &s1, id, &p, &sink, cancel)
+    let o = restore::execute(&store, &s1, id, &p, &sink, cancel, &clock())
         .await
         .unwrap();
     assert!(o.stopped);
@@ -576,9 +633,17 @@ async fn the_plan_changes_nothing_and_predicts_the_requests_one_per_object_witho
         }
     };
     let total_before = sent(&s1);
-    let o = restore::execute(&store, &s1, id, &p, &sink, CancellationToken::new())
-        .await
-        .unwrap();
+    let o = restore::execute(
+        &store,
+        &s1,
+        id,
+        &p,
+        &sink,
+        CancellationToken::new(),
+        &clock(),
+    )
+    .await
+    .unwrap();
     assert!(!o.stopped);
     let total = sent(&s1) - total_before;
     let per_stage = per_stage.lock().unwrap().clone();

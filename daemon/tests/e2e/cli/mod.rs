@@ -21,7 +21,6 @@
 //!
 //! No fixed sleeps: every wait polls a condition with a deadline.
 
-#[path = "daemon_e2e/support.rs"]
 mod support;
 
 use hyper::Method;

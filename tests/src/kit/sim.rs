@@ -1,4 +1,4 @@
-//! Test harness: starts the simulator in-process on 127.0.0.1:0 and talks to it over real HTTP
+//! The simulator side of the kit: starts the simulator in-process on 127.0.0.1:0 and talks to it over real HTTP
 //! with a small client that keeps status, headers and JSON of every response; `RemoteBarrier`
 //! drives request barriers of a simulator running as a process.
 

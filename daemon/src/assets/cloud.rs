@@ -1,0 +1,520 @@
+//! [`AssetsApi`] for Assets Cloud: the only place that knows Cloud's paths, query parameters,
+//! paging shapes and which writes are not idempotent. Each method builds a [`Request`], sends
+//! it through the client's layers (retry → rate → HTTP) and decodes the typed answer.
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::Value;
+
+use super::http::{JSON, Mode, Request, Target};
+use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error};
+use crate::model::{
+    AqlResponse, AttributeIn, Entity, Group, GroupPage, GroupPicker, HistoryEntry, Icon, IssueEdit,
+    JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn,
+    ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition, ReferenceType,
+    ReferenceTypeIn, SchemaConfig, SchemaConfigIn, SchemaPage, StatusType, StatusTypeIn,
+    WorkspacePage,
+};
+
+/// Page size of the schema list (the API default is 25; fewer round trips for big sites).
+const SCHEMA_PAGE: usize = 50;
+/// Page size of workspace discovery.
+const WORKSPACE_PAGE: usize = 50;
+/// Results asked per user search; Jira caps user search at 1000.
+const USER_SEARCH_MAX: &str = "1000";
+/// Paths used more than once.
+const STATUS_TYPES: &str = "/config/statustype";
+const REFERENCE_TYPES: &str = "/config/referencetype";
+const MYSELF: &str = "/rest/api/3/myself";
+
+/// A path segment from an id: ids are digits (or simple names), but nothing an id holds may
+/// change which resource a path names.
+fn seg(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A query string.
+fn query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+impl AssetsClient {
+    /// Sends one request and decodes its JSON answer as `T` (an empty body decodes as `null`).
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        target: Target,
+        path: &str,
+        body: Option<&(dyn ErasedBody + Sync)>,
+        mode: Mode,
+        what: &'static str,
+    ) -> Result<T, Error> {
+        let bytes = self.send(method.clone(), target, path, body, mode).await?;
+        let decoded = if bytes.iter().all(u8::is_ascii_whitespace) {
+            T::deserialize(Value::Null)
+        } else {
+            serde_json::from_slice(&bytes)
+        };
+        decoded.map_err(|e| Error::Decode {
+            method: method.to_string(),
+            path: path.to_owned(),
+            what,
+            source: Some(e),
+        })
+    }
+
+    /// Sends one request whose answer is not needed.
+    async fn send(
+        &self,
+        method: Method,
+        target: Target,
+        path: &str,
+        body: Option<&(dyn ErasedBody + Sync)>,
+        mode: Mode,
+    ) -> Result<bytes::Bytes, Error> {
+        let body = body
+            .map(|b| b.encode())
+            .transpose()
+            .map_err(|source| Error::Encode {
+                method: method.to_string(),
+                path: path.to_owned(),
+                source,
+            })?;
+        let req = Request {
+            method,
+            target,
+            path,
+            body: body.map(bytes::Bytes::from),
+            mode,
+            accept: JSON,
+        };
+        self.transport().send(&req).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, what: &'static str) -> Result<T, Error> {
+        self.call(
+            Method::GET,
+            Target::Assets,
+            path,
+            None,
+            Mode::Idempotent,
+            what,
+        )
+        .await
+    }
+
+    async fn jira_get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        what: &'static str,
+    ) -> Result<T, Error> {
+        self.call(
+            Method::GET,
+            Target::Jira,
+            path,
+            None,
+            Mode::Idempotent,
+            what,
+        )
+        .await
+    }
+
+    /// A create: POSTed once ([`Error::Ambiguous`] when it may have been applied). The answer
+    /// must carry the new entity's id.
+    async fn create<T: DeserializeOwned + Entity>(
+        &self,
+        path: &str,
+        body: &(dyn ErasedBody + Sync),
+        what: &'static str,
+    ) -> Result<T, Error> {
+        let created: T = self
+            .call(
+                Method::POST,
+                Target::Assets,
+                path,
+                Some(body),
+                Mode::Once,
+                what,
+            )
+            .await?;
+        if created.id().non_empty().is_none() {
+            return Err(Error::Decode {
+                method: Method::POST.to_string(),
+                path: path.to_owned(),
+                what,
+                source: None,
+            });
+        }
+        Ok(created)
+    }
+}
+
+/// A request body of any model type (the trait methods are object-safe, the bodies typed).
+trait ErasedBody {
+    fn encode(&self) -> Result<Vec<u8>, serde_json::Error>;
+}
+
+impl<T: Serialize> ErasedBody for T {
+    fn encode(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+}
+
+#[async_trait]
+impl AssetsApi for AssetsClient {
+    fn site_name(&self) -> &str {
+        &self.site().name
+    }
+
+    fn max_concurrency(&self) -> usize {
+        self.site().limits.max_concurrency.max(1)
+    }
+
+    async fn test_connection(&self) -> Result<JiraUser, Error> {
+        let user = self.myself().await?;
+        let _: IgnoredAny = self
+            .get("/objectschema/list?startAt=0&maxResults=1", "a schema list")
+            .await?;
+        Ok(user)
+    }
+
+    async fn discover_workspace(&self) -> Result<String, Error> {
+        let mut start = 0usize;
+        loop {
+            let path = format!(
+                "/rest/servicedeskapi/assets/workspace?start={start}&limit={WORKSPACE_PAGE}"
+            );
+            let page: WorkspacePage = self.jira_get(&path, "a workspace page").await?;
+            if let Some(ws) = page.values.iter().find_map(|v| v.workspace_id.clone()) {
+                return Ok(ws);
+            }
+            if page.is_last_page.unwrap_or(true) || page.values.is_empty() {
+                return Err(Error::Config(format!(
+                    "site {:?} has no Assets workspace",
+                    self.site().name
+                )));
+            }
+            start += page.values.len();
+        }
+    }
+
+    async fn list_schemas(&self) -> Result<Vec<ObjectSchema>, Error> {
+        let mut out = Vec::new();
+        let mut start = 0usize;
+        loop {
+            let path = format!(
+                "/objectschema/list?startAt={start}&maxResults={SCHEMA_PAGE}&includeCounts=true"
+            );
+            let page: SchemaPage = self.get(&path, "a schema list page").await?;
+            let n = page.values.len();
+            out.extend(page.values);
+            // Loop on isLast, never on total; an empty page also ends (defensive).
+            if page.is_last.unwrap_or(n < SCHEMA_PAGE) || n == 0 {
+                return Ok(out);
+            }
+            start += n;
+        }
+    }
+
+    async fn get_schema(&self, id: &str) -> Result<ObjectSchema, Error> {
+        self.get(&format!("/objectschema/{}", seg(id)), "an object schema")
+            .await
+    }
+
+    async fn create_schema(&self, body: &ObjectSchemaIn) -> Result<ObjectSchema, Error> {
+        self.create("/objectschema/create", body, "the created schema")
+            .await
+    }
+
+    async fn get_schema_config(&self, schema: &str) -> Result<Option<SchemaConfig>, Error> {
+        let path = format!("/global/config/objectschema/{}", seg(schema));
+        self.get(&path, "a schema configuration").await
+    }
+
+    async fn set_schema_config(&self, schema: &str, body: &SchemaConfigIn) -> Result<(), Error> {
+        let path = format!("/global/config/objectschema/{}/property", seg(schema));
+        // Idempotent (the same body twice gives the same state), so plainly retried.
+        self.send(
+            Method::POST,
+            Target::Assets,
+            &path,
+            Some(body),
+            Mode::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn list_status_types(&self, schema: Option<&str>) -> Result<Vec<StatusType>, Error> {
+        let path = match schema {
+            None => STATUS_TYPES.to_owned(),
+            Some(s) => format!("{STATUS_TYPES}?{}", query([("objectSchemaId", s)])),
+        };
+        self.get(&path, "a list of status types").await
+    }
+
+    async fn create_status_type(&self, body: &StatusTypeIn) -> Result<StatusType, Error> {
+        self.create(STATUS_TYPES, body, "the created status type")
+            .await
+    }
+
+    async fn list_reference_types(
+        &self,
+        schema: Option<&str>,
+        include_global: bool,
+    ) -> Result<Vec<ReferenceType>, Error> {
+        let path = match (schema, include_global) {
+            (None, _) => REFERENCE_TYPES.to_owned(),
+            (Some(s), false) => format!("{REFERENCE_TYPES}?{}", query([("objectSchemaId", s)])),
+            (Some(s), true) => format!(
+                "{REFERENCE_TYPES}?{}",
+                query([("objectSchemaId", s), ("includeAll", "true")])
+            ),
+        };
+        self.get(&path, "a list of reference types").await
+    }
+
+    async fn create_reference_type(&self, body: &ReferenceTypeIn) -> Result<ReferenceType, Error> {
+        self.create(REFERENCE_TYPES, body, "the created reference type")
+            .await
+    }
+
+    async fn global_icons(&self) -> Result<Vec<Icon>, Error> {
+        self.get("/icon/global", "a list of icons").await
+    }
+
+    async fn get_icon(&self, id: &str) -> Result<Icon, Error> {
+        self.get(&format!("/icon/{}", seg(id)), "an icon").await
+    }
+
+    async fn icon_png(&self, id: &str, size: u32) -> Result<Vec<u8>, Error> {
+        let path = format!("/icon/{}/icon.png?size={size}", seg(id));
+        let req = Request {
+            method: Method::GET,
+            target: Target::Assets,
+            path: &path,
+            body: None,
+            mode: Mode::Idempotent,
+            accept: "*/*",
+        };
+        Ok(self.transport().send(&req).await?.to_vec())
+    }
+
+    async fn list_object_types(&self, schema: &str) -> Result<Vec<ObjectType>, Error> {
+        let path = format!("/objectschema/{}/objecttypes/flat", seg(schema));
+        self.get(&path, "a list of object types").await
+    }
+
+    async fn create_object_type(&self, body: &ObjectTypeIn) -> Result<ObjectType, Error> {
+        self.create("/objecttype/create", body, "the created object type")
+            .await
+    }
+
+    async fn move_object_type(&self, id: &str, body: &ObjectTypePosition) -> Result<(), Error> {
+        let path = format!("/objecttype/{}/position", seg(id));
+        // Setting a position twice gives the same tree: retried like a read.
+        self.send(
+            Method::POST,
+            Target::Assets,
+            &path,
+            Some(body),
+            Mode::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn list_attributes(&self, object_type: &str) -> Result<Vec<ObjectTypeAttribute>, Error> {
+        let path = format!(
+            "/objecttype/{}/attributes?excludeParentAttributes=true",
+            seg(object_type)
+        );
+        self.get(&path, "a list of attributes").await
+    }
+
+    async fn create_attribute(
+        &self,
+        object_type: &str,
+        body: &AttributeIn,
+    ) -> Result<ObjectTypeAttribute, Error> {
+        let path = format!("/objecttypeattribute/{}", seg(object_type));
+        self.create(&path, body, "the created attribute").await
+    }
+
+    async fn update_attribute(
+        &self,
+        object_type: &str,
+        id: &str,
+        body: &AttributeIn,
+    ) -> Result<(), Error> {
+        let path = format!("/objecttypeattribute/{}/{}", seg(object_type), seg(id));
+        self.send(
+            Method::PUT,
+            Target::Assets,
+            &path,
+            Some(body),
+            Mode::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn aql(&self, q: &AqlQuery<'_>) -> Result<AqlPage, Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            ql_query: &'a str,
+        }
+        let page_size = q.page_size.max(1);
+        let path = format!(
+            "/object/aql?startAt={}&maxResults={page_size}&includeAttributes={}",
+            q.start_at, q.include_attributes
+        );
+        // A search: retried like a read.
+        let page: AqlResponse = self
+            .call(
+                Method::POST,
+                Target::Assets,
+                &path,
+                Some(&Body { ql_query: q.ql }),
+                Mode::Idempotent,
+                "an AQL page",
+            )
+            .await?;
+        let n = page.values.len();
+        // `isLast` (or its twin `last`) decides; an empty page ends too, so a server that
+        // never says "last" cannot loop us forever.
+        let is_last = page.is_last.or(page.last).unwrap_or(n < page_size) || n == 0;
+        Ok(AqlPage {
+            start_at: q.start_at,
+            values: page.values,
+            object_type_attributes: page.object_type_attributes,
+            is_last,
+        })
+    }
+
+    async fn get_object(&self, id: &str) -> Result<Object, Error> {
+        self.get(&format!("/object/{}", seg(id)), "an object").await
+    }
+
+    async fn create_object(&self, body: &ObjectIn) -> Result<Object, Error> {
+        self.create("/object/create", body, "the created object")
+            .await
+    }
+
+    async fn update_object(&self, id: &str, body: &ObjectIn) -> Result<(), Error> {
+        let path = format!("/object/{}", seg(id));
+        self.send(
+            Method::PUT,
+            Target::Assets,
+            &path,
+            Some(body),
+            Mode::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn object_history(&self, id: &str) -> Result<Vec<HistoryEntry>, Error> {
+        let path = format!("/object/{}/history?asc=true", seg(id));
+        self.get(&path, "a list of history entries").await
+    }
+
+    async fn myself(&self) -> Result<JiraUser, Error> {
+        self.jira_get(MYSELF, "a user").await
+    }
+
+    async fn search_users(&self, q: &str) -> Result<Vec<JiraUser>, Error> {
+        let path = format!(
+            "/rest/api/3/user/search?{}",
+            query([("query", q), ("maxResults", USER_SEARCH_MAX)])
+        );
+        self.jira_get(&path, "a list of users").await
+    }
+
+    async fn users_page(&self, start_at: usize, page_size: usize) -> Result<Vec<JiraUser>, Error> {
+        let path = format!("/rest/api/3/users/search?startAt={start_at}&maxResults={page_size}");
+        self.jira_get(&path, "a list of users").await
+    }
+
+    async fn pick_groups(&self, q: &str, max: usize) -> Result<Vec<Group>, Error> {
+        let max = max.to_string();
+        let path = format!(
+            "/rest/api/3/groups/picker?{}",
+            query([("query", q), ("maxResults", max.as_str())])
+        );
+        let picked: GroupPicker = self.jira_get(&path, "a group picker result").await?;
+        Ok(picked.groups)
+    }
+
+    async fn groups_page(
+        &self,
+        names: &[String],
+        start_at: usize,
+        page_size: usize,
+    ) -> Result<GroupPage, Error> {
+        let (start, size) = (start_at.to_string(), page_size.to_string());
+        let params = [("startAt", start.as_str()), ("maxResults", size.as_str())]
+            .into_iter()
+            .chain(names.iter().map(|n| ("groupName", n.as_str())));
+        let path = format!("/rest/api/3/group/bulk?{}", query(params));
+        self.jira_get(&path, "a page of groups").await
+    }
+
+    async fn fields(&self) -> Result<Vec<JiraField>, Error> {
+        self.jira_get("/rest/api/3/field", "a list of fields").await
+    }
+
+    async fn jql(&self, request: &JqlRequest) -> Result<JqlPage, Error> {
+        // A search: retried like a read.
+        self.call(
+            Method::POST,
+            Target::Jira,
+            "/rest/api/3/search/jql",
+            Some(request),
+            Mode::Idempotent,
+            "a search page",
+        )
+        .await
+    }
+
+    async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error> {
+        let path = format!("/rest/api/3/issue/{}", seg(key));
+        self.send(
+            Method::PUT,
+            Target::Jira,
+            &path,
+            Some(body),
+            Mode::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_and_queries_are_encoded() {
+        assert_eq!(seg("123"), "123");
+        assert_eq!(seg("ITSM-12"), "ITSM-12");
+        assert_eq!(seg("a/b?c"), "a%2Fb%3Fc");
+        assert_eq!(
+            query([("query", "Diego Hernández & Co"), ("maxResults", "1000")]),
+            "query=Diego+Hern%C3%A1ndez+%26+Co&maxResults=1000"
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! The innermost layer: one HTTP exchange with a site, nothing else — no waiting, no retry.
+//! [`Http`] owns the site's reqwest client (rustls, connect timeout, User-Agent), its two base
+//! URLs (Assets workspace, Jira site) and its credentials; [`Request`] says what to send.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
+
+use super::governor::{Class, classify};
+use super::{Secret, SiteConn};
+
+/// User-Agent of every request.
+const USER_AGENT: &str = concat!("assetark/", env!("CARGO_PKG_VERSION"));
+/// Connect timeout: a site that does not accept a TCP connection in this time is down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Accept header of JSON calls; also the content type of bodies.
+pub(super) const JSON: &str = "application/json";
+
+/// Where a path is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    /// The Assets workspace base (`api_url`).
+    Assets,
+    /// The Jira site (`site_url`).
+    Jira,
+}
+
+/// Whether a request may be repeated freely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Reads, searches, PUTs: the same request twice gives the same state.
+    Idempotent,
+    /// Creates: repeated only when the server surely did not process it.
+    Once,
+}
+
+/// One logical request.
+#[derive(Debug, Clone)]
+pub(super) struct Request<'a> {
+    pub method: Method,
+    pub target: Target,
+    /// Relative to the target's base, query included.
+    pub path: &'a str,
+    /// A JSON body, already encoded.
+    pub body: Option<Bytes>,
+    pub mode: Mode,
+    pub accept: &'static str,
+}
+
+impl Request<'_> {
+    /// The endpoint class the rate governor counts this request in.
+    pub fn class(&self) -> Class {
+        match self.target {
+            Target::Assets => classify(&self.method, self.path),
+            Target::Jira => Class::Jira,
+        }
+    }
+}
+
+/// What came back.
+#[derive(Debug)]
+pub(super) struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// The HTTP transport of one site.
+pub(super) struct Http {
+    client: reqwest::Client,
+    api_url: String,
+    site_url: String,
+    email: String,
+    tokens: Vec<Secret>,
+    timeout: Duration,
+}
+
+impl Http {
+    /// The transport of `site`.
+    pub fn new(site: &SiteConn) -> Result<Http, reqwest::Error> {
+        Ok(Http {
+            client: site_http()?,
+            api_url: site.api_url.trim_end_matches('/').to_owned(),
+            site_url: site.site_url.trim_end_matches('/').to_owned(),
+            email: site.email.clone(),
+            tokens: site.tokens.clone(),
+            timeout: Duration::from_secs(site.limits.request_timeout_secs.max(1)),
+        })
+    }
+
+    /// Sends `req` once with credential `credential` of the pool.
+    pub async fn exchange(
+        &self,
+        req: &Request<'_>,
+        credential: usize,
+    ) -> Result<Reply, reqwest::Error> {
+        let base = match req.target {
+            Target::Assets => &self.api_url,
+            Target::Jira => &self.site_url,
+        };
+        let token = self.tokens.get(credential).or_else(|| self.tokens.first());
+        let mut rb = self
+            .client
+            .request(req.method.clone(), format!("{base}{}", req.path))
+            .basic_auth(&self.email, token.map(Secret::expose))
+            .header(ACCEPT, req.accept)
+            .timeout(self.timeout);
+        if let Some(body) = &req.body {
+            rb = rb.header(CONTENT_TYPE, JSON).body(body.clone());
+        }
+        let r = rb.send().await?;
+        let (status, headers) = (r.status().as_u16(), r.headers().clone());
+        Ok(Reply {
+            status,
+            headers,
+            body: r.bytes().await?,
+        })
+    }
+}
+
+/// The reqwest client of one site. One per site rather than per process: a pooled
+/// connection belongs to the tokio runtime that opened it, and sites (and tests) that outlive
+/// each other's runtimes must not share one; within a site every job shares it.
+fn site_http() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .user_agent(USER_AGENT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()
+}
