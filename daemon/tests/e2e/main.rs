@@ -10,6 +10,10 @@
 //! - `restore`: the restore pipeline in-process: round trips, migrations and user matching,
 //!   interruptions cut exactly at a held request of every stage, faults, stored plans;
 //! - `restore_daemon`: restores and run-time sites through the daemon process and the CLI;
+//! - `schedules`: schedules on a manual clock with a barrier-held backup (no overlap, skips,
+//!   a missed run once at start, failures visible), retention, `/metrics` parsed and moving;
+//! - `service`: the daemon as systemd runs it: `READY=1`/`STOPPING=1`, a schedule fired by
+//!   the wall-clock trigger, SIGTERM draining a held scheduled backup;
 //! - `store_v3`: the store written before the seams rework, opened by today's code.
 //!
 //! Process tests pass the binary path ([`BIN`]) to the kit; only this package's tests know it.
@@ -18,6 +22,8 @@ mod backup;
 mod cli;
 mod restore;
 mod restore_daemon;
+mod schedules;
+mod service;
 mod store_v3;
 
 /// The `assetark` binary built for these tests.

@@ -38,6 +38,25 @@ impl InProcessDaemon {
         d
     }
 
+    /// Serves `config` with `options` (an injected clock, the wall-clock trigger off) and
+    /// returns once it serves, with what the daemon hands out then (its scheduler, to wake
+    /// after moving the clock, and its job runner). No polling: the daemon says when.
+    pub async fn start_with(
+        config: Config,
+        mut options: assetark::daemon::ServeOptions,
+    ) -> (InProcessDaemon, assetark::daemon::Ready) {
+        let client = ControlClient::new(config.control.socket.clone());
+        let stop = CancellationToken::new();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        options.ready = Some(tx);
+        let task = tokio::spawn(assetark::daemon::serve_with(config, stop.clone(), options));
+        let ready = match rx.await {
+            Ok(ready) => ready,
+            Err(_) => panic!("the daemon stopped while starting: {:?}", task.await),
+        };
+        (InProcessDaemon { client, stop, task }, ready)
+    }
+
     /// Serves the config file at `path`.
     pub async fn start_file(path: &Path) -> InProcessDaemon {
         let config = Config::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

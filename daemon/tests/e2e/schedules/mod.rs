@@ -13,8 +13,7 @@
 //!   and its failure shows in `schedules list` and in `/metrics`; API schedules survive the
 //!   restart and config ones cannot be changed through the API.
 
-#[path = "schedules_e2e/support.rs"]
-mod support;
+pub(crate) mod support;
 
 use assets_sim::barrier::BarrierSpec;
 use serde_json::{Value, json};
@@ -22,30 +21,10 @@ use time::macros::datetime;
 
 use assetark::clock::ManualClock;
 use assetark::store::{FireOutcome, FireReason};
-use support::{Daemon, at, config_text, sample, start_sim};
+use support::{Daemon, at, config_text, count, sample, sim as start_sim};
 
 const EVERY_10S: &str =
     "[[schedules]]\nsite = \"s1\"\nschema = \"ITSM\"\ncron = \"*/10 * * * * *\"\nkeep_last = 2\n";
-
-fn count(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let histograms: f64 = scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == name)
-        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
-        .filter_map(|s| match &s.value {
-            prometheus_parse::Value::Histogram(h) => h.last().map(|b| b.count),
-            _ => None,
-        })
-        .sum();
-    // The parser folds the buckets into one sample (the +Inf bucket is the count) and may
-    // also keep `_count` as a sample of its own: take the buckets when it made them.
-    if histograms > 0.0 {
-        histograms
-    } else {
-        sample(scrape, &format!("{name}_count"), labels)
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schedule_fires_on_the_clock_never_overlaps_and_its_retention_prunes() {
@@ -174,7 +153,7 @@ async fn a_schedule_fires_on_the_clock_never_overlaps_and_its_retention_prunes()
 
     // A manual backup, then two more firings: the third scheduled backup prunes the first.
     let manual = d
-        .client
+        .client()
         .post("/v1/backups", &json!({"site": "s1", "schema": "ITSM"}))
         .await
         .expect("manual backup");
@@ -225,7 +204,7 @@ async fn a_schedule_fires_on_the_clock_never_overlaps_and_its_retention_prunes()
     );
 
     let dry = d
-        .client
+        .client()
         .post("/v1/backups/prune", &json!({"dry_run": true}))
         .await
         .expect("prune")
@@ -256,7 +235,7 @@ async fn a_run_missed_while_down_runs_once_at_start_and_failures_are_visible() {
     let d = Daemon::start(dir.path(), &config, clock.clone()).await;
     // Schedules of the config cannot be changed through the API; API ones can.
     let err = d
-        .client
+        .client()
         .post(
             "/v1/schedules",
             &json!({"site": "s1", "schema": "ITSM", "cron": "0 0 3 * * *"}),
@@ -265,7 +244,7 @@ async fn a_run_missed_while_down_runs_once_at_start_and_failures_are_visible() {
         .expect_err("config schedule");
     assert!(err.to_string().contains("config file"), "{err}");
     let bad = d
-        .client
+        .client()
         .post(
             "/v1/schedules",
             &json!({"site": "s2", "schema": "ITSM", "cron": "0 3 * * *", "tz": "Mars/Base"}),
@@ -295,7 +274,7 @@ async fn a_run_missed_while_down_runs_once_at_start_and_failures_are_visible() {
 
     // A backup that fails: retried per [jobs], then visible in the list and the metrics.
     let run = d
-        .client
+        .client()
         .post_empty("/v1/schedules/s1/NOPE/run")
         .await
         .expect("run now");
@@ -332,7 +311,7 @@ fn err_fields(e: &assetark::api::client::ClientError) -> String {
 
 /// `schedules list` as text, through the CLI's own code path (the binary).
 async fn schedules_text(d: &Daemon) -> String {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetark"))
+    let out = tokio::process::Command::new(crate::BIN)
         .args(["schedules", "list"])
         .env("ASSETARK_SOCKET", &d.ready.socket)
         .stdin(std::process::Stdio::null())

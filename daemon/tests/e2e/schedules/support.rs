@@ -1,96 +1,75 @@
-//! Helpers of the schedule end-to-end tests: the simulator in-process, and the daemon
-//! in-process on a manual clock (`daemon::serve_with`), whose readiness comes through a
-//! channel and whose scheduler the test wakes after moving the clock: no polling, no sleeps.
+//! Helpers of the schedule tests on the kit: the config of a daemon on the kit's simulator
+//! with schedules, the daemon in-process on a manual clock (`InProcessDaemon::start_with`),
+//! and readers of its answers: a schedule, a job's end (from its event stream), `/metrics`
+//! parsed by a Prometheus text parser.
 
 use std::sync::Arc;
 
-use assetark::api::client::ControlClient;
 use assetark::clock::ManualClock;
 use assetark::config::{Config, Sources};
-use assetark::daemon::{Ready, ServeOptions, serve_with};
-use assets_sim::config::SimConfig;
+use assetark::daemon::{Ready, ServeOptions};
+use assetark_tests::kit::{InProcessDaemon, cmdb_config, start_sim};
 use assets_sim::server::SimHandle;
 use serde_json::Value;
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
 
-pub const SITE_TOKEN: &str = "tok-sched-5e1d";
 /// No pacing by the client's governor against an unlimited simulator; quick job retries.
-pub const LIMITS: &str = "[sites.limits]\naql_legacy_per_minute = 1000000\naql_per_minute = 1000000\n\
+const LIMITS: &str = "[sites.limits]\naql_legacy_per_minute = 1000000\naql_per_minute = 1000000\n\
     object_per_minute = 1000000\nother_per_minute = 1000000\njira_per_minute = 1000000\nmax_retries = 1\n\
     retry_base_ms = 10\nretry_max_ms = 20\n";
-pub const JOBS: &str = "[jobs]\nmax_retries = 2\nretry_base_ms = 20\nretry_max_ms = 40\n";
+const JOBS: &str = "[jobs]\nmax_retries = 2\nretry_base_ms = 20\nretry_max_ms = 40\n";
 
-pub async fn start_sim(objects: u32) -> SimHandle {
-    let toml = format!(
-        "admin_api = true\n[rate_limits]\nenabled = false\n[[sites]]\nname = \"s1\"\n\
-         email = \"admin@s1.example\"\ntoken = \"{SITE_TOKEN}\"\n[sites.dataset]\nkind = \"cmdb\"\n\
-         objects = {objects}\nseed = 11\n"
-    );
-    assets_sim::server::start(SimConfig::from_toml(&toml).expect("sim config"))
-        .await
-        .expect("sim starts")
+/// The kit's simulator with one cmdb site `s1`, limits off.
+pub async fn sim(objects: u32) -> SimHandle {
+    start_sim(&cmdb_config(objects, false)).await
 }
 
-/// The config of a daemon on `sim` in `dir`, with `extra` appended (schedules).
+/// The config of a daemon on `sim` (store and socket relative to the file), with `extra`
+/// appended (schedules).
 pub fn config_text(sim: &SimHandle, extra: &str) -> String {
     let site = sim.site("s1").expect("site s1");
     format!(
         "[store]\npath = \"data/assetark.db\"\n[control]\nsocket = \"ctl.sock\"\n\
          [[sites]]\nname = \"s1\"\napi_url = \"{}\"\nsite_url = \"{}\"\nemail = \"{}\"\n\
-         token = \"{SITE_TOKEN}\"\n{LIMITS}{JOBS}{extra}",
-        site.api_url, site.site_url, site.email
+         token = \"{}\"\n{LIMITS}{JOBS}{extra}",
+        site.api_url, site.site_url, site.email, site.token
     )
 }
 
-/// A daemon running in this process.
+/// A daemon in-process on a manual clock.
 pub struct Daemon {
     pub ready: Ready,
-    pub client: ControlClient,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+    pub inner: InProcessDaemon,
 }
 
 impl Daemon {
-    /// Starts a daemon on `dir` with `config` and `clock`; returns once it serves.
+    /// Writes `config` into `dir` and serves it on `clock`, the wall-clock trigger off.
     pub async fn start(dir: &std::path::Path, config: &str, clock: Arc<ManualClock>) -> Daemon {
         let path = dir.join("assetark.toml");
         std::fs::write(&path, config).expect("config");
         let cfg = Config::parse(config, &path, &Sources::process()).expect("valid config");
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let stop = CancellationToken::new();
         let options = ServeOptions {
             clock,
             wall_clock_trigger: false,
-            ready: Some(tx),
+            ready: None,
         };
-        let task = tokio::spawn({
-            let stop = stop.clone();
-            async move {
-                serve_with(cfg, stop, options).await.expect("daemon runs");
-            }
-        });
-        let ready = rx.await.expect("daemon ready");
-        let client = ControlClient::new(ready.socket.clone());
-        Daemon {
-            ready,
-            client,
-            stop,
-            task,
-        }
+        let (inner, ready) = InProcessDaemon::start_with(cfg, options).await;
+        Daemon { ready, inner }
     }
 
-    /// Stops the daemon as a signal would and waits for it.
+    pub fn client(&self) -> &assetark::api::client::ControlClient {
+        self.inner.client()
+    }
+
     pub async fn stop(self) {
-        self.stop.cancel();
-        self.task.await.expect("daemon task");
+        self.inner.stop().await;
     }
 
     pub async fn get(&self, path: &str) -> Value {
-        self.client.get(path).await.expect(path).body
+        self.client().get(path).await.expect(path).body
     }
 
-    /// The scheduled backup jobs' state, from `GET /v1/schedules`.
+    /// One schedule from `GET /v1/schedules`.
     pub async fn schedule(&self, schema: &str) -> Value {
         let list = self.get("/v1/schedules").await;
         list["items"]
@@ -100,10 +79,10 @@ impl Daemon {
             .unwrap_or_else(|| panic!("no schedule of {schema}: {list}"))
     }
 
-    /// Waits (on the job's event stream) until a job ends; returns its final `end` event.
+    /// Waits on a job's event stream until it ends; returns the `end` event.
     pub async fn wait_job(&self, job: i64) -> Value {
         let mut text = String::new();
-        self.client
+        self.client()
             .stream(&format!("/v1/jobs/{job}/events"), |chunk| {
                 text.push_str(&String::from_utf8_lossy(chunk));
                 true
@@ -120,7 +99,7 @@ impl Daemon {
     /// `GET /metrics`, parsed by a Prometheus text parser.
     pub async fn metrics(&self) -> prometheus_parse::Scrape {
         let (status, _, raw) = self
-            .client
+            .client()
             .send_raw(hyper::Method::GET, "/metrics", None)
             .await
             .expect("metrics");
@@ -131,7 +110,7 @@ impl Daemon {
     }
 }
 
-/// The value of a series with these labels (0 when absent).
+/// The sum of the series of `name` with these labels (0 when absent).
 pub fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
     scrape
         .samples
@@ -145,6 +124,27 @@ pub fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &s
             _ => 0.0,
         })
         .sum()
+}
+
+/// The observations of a histogram with these labels.
+pub fn count(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let histograms: f64 = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .filter_map(|s| match &s.value {
+            prometheus_parse::Value::Histogram(h) => h.last().map(|b| b.count),
+            _ => None,
+        })
+        .sum();
+    // The parser folds the buckets into one sample (the +Inf bucket is the count) and may
+    // also keep `_count` as a sample of its own: take the buckets when it made them.
+    if histograms > 0.0 {
+        histograms
+    } else {
+        sample(scrape, &format!("{name}_count"), labels)
+    }
 }
 
 pub fn at(t: &str) -> OffsetDateTime {

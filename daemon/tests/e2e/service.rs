@@ -5,22 +5,12 @@
 //! makes it say `STOPPING=1`, drain (the backup's job goes back to the queue, no half backup
 //! stays) and exit 0 with its socket removed. Waits are on the notify socket and the barrier.
 
-// Shares the simulator and config helpers; the in-process daemon of that module is not used.
-#[path = "schedules_e2e/support.rs"]
-#[allow(dead_code)]
-mod support;
-
-use std::process::Stdio;
-use std::time::Duration;
-
 use assetark::store::{JobFilter, JobStatus, PageRequest, SqliteStore, Store};
+use assetark_tests::kit::{DEADLINE, DaemonProcess};
 use assets_sim::barrier::{BarrierSpec, Condition};
 use tokio::net::UnixDatagram;
-use tokio::process::Command;
 
-use support::{config_text, start_sim};
-
-const DEADLINE: Duration = Duration::from_secs(60);
+use crate::schedules::support::{config_text, sim as start_sim};
 
 async fn next_notice(sock: &UnixDatagram) -> String {
     let mut buf = vec![0u8; 4096];
@@ -48,19 +38,14 @@ async fn systemd_hears_ready_and_stopping_the_schedule_fires_on_the_wall_clock_a
     let hold = sim
         .barrier(BarrierSpec::new("POST", "/object/aql"))
         .expect("barrier");
-    let log = std::fs::File::create(dir.path().join("daemon.log")).expect("log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_assetark"))
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env("NOTIFY_SOCKET", &notify_path)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("daemon spawns");
-    let log_text = || std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+    let mut daemon = DaemonProcess::new(
+        std::path::Path::new(crate::BIN),
+        &path,
+        &dir.path().join("ctl.sock"),
+        &dir.path().join("daemon.log"),
+    )
+    .env("NOTIFY_SOCKET", &notify_path.display().to_string());
+    daemon.start().await;
 
     let ready = next_notice(&notify).await;
     assert!(ready.lines().any(|l| l == "READY=1"), "{ready}");
@@ -72,23 +57,16 @@ async fn systemd_hears_ready_and_stopping_the_schedule_fires_on_the_wall_clock_a
     // tokio-cron-scheduler wakes the scheduler within a second or so; its backup arrives.
     hold.wait_held(1).await;
 
-    let pid = child.id().expect("pid").to_string();
-    let sent = Command::new("kill").args(["-TERM", &pid]).status().await;
-    assert!(sent.is_ok_and(|s| s.success()));
+    daemon.term().await;
     let stopping = next_notice(&notify).await;
     assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping}");
-    let status = tokio::time::timeout(DEADLINE, child.wait())
-        .await
-        .expect("stops in time")
-        .expect("wait");
-    assert!(status.success(), "exit {status}: {}", log_text());
     hold.wait(Condition {
         abandoned: Some(1),
         ..Condition::default()
     })
     .await;
     assert!(!dir.path().join("ctl.sock").exists(), "socket removed");
-    let text = log_text();
+    let text = daemon.log_text();
     assert!(text.contains("Scheduled backup queued."), "{text}");
     assert!(text.contains("Daemon stopped."), "{text}");
 
