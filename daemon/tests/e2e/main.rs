@@ -7,6 +7,8 @@
 //!   pipeline against the simulator (fidelity, faults, dedup, cancellation, `ORIGINAL_ID`);
 //! - `cli`: the daemon as a process driven through the CLI: the backup lifecycle, bad input,
 //!   SIGKILL / SIGTERM mid-backup, retries of temporary failures;
+//! - `demo`: `assetark demo` exits 0, leaves nothing behind, and `--keep DIR` keeps what it
+//!   says;
 //! - `restore`: the restore pipeline in-process: round trips, migrations and user matching,
 //!   interruptions cut exactly at a held request of every stage, faults, stored plans;
 //! - `restore_daemon`: restores and run-time sites through the daemon process and the CLI;
@@ -20,6 +22,7 @@
 
 mod backup;
 mod cli;
+mod demo;
 mod restore;
 mod restore_daemon;
 mod schedules;
