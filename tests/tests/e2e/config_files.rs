@@ -114,3 +114,34 @@ fn the_systemd_unit_is_valid_and_hardened() {
         "systemd-analyze verify: {stderr}"
     );
 }
+
+/// The production example (`config/assetark.toml`) parses as a daemon config, has a schedule,
+/// and keeps its store in the unit's StateDirectory and its socket in its RuntimeDirectory.
+#[test]
+fn the_production_config_matches_the_unit() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+    let unit = std::fs::read_to_string(dir.join("assetark.service")).expect("unit");
+    let value = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{key} in the unit"))
+            .to_owned()
+    };
+    let state = Path::new("/var/lib").join(value("StateDirectory"));
+    let runtime = Path::new("/run").join(value("RuntimeDirectory"));
+    let exec = value("ExecStart");
+    let path = Path::new(exec.rsplit(' ').next().expect("--config FILE"));
+    assert_eq!(path.file_name(), Some("assetark.toml".as_ref()), "{exec}");
+
+    let text = std::fs::read_to_string(dir.join("assetark.toml")).expect("config");
+    let sources = assetark::config::Sources {
+        env: &|_| Some("token-for-the-test".to_owned()),
+        read: &|_| Ok("token-for-the-test".to_owned()),
+    };
+    let config = assetark::config::Config::parse(&text, path, &sources).expect("parses");
+    assert!(config.store.path.starts_with(&state), "{:?}", config.store.path);
+    assert!(config.store.key_file.starts_with(&state), "{:?}", config.store.key_file);
+    assert!(config.control.socket.starts_with(&runtime), "{:?}", config.control.socket);
+    assert!(!config.schedules.is_empty(), "a commented schedule");
+    assert!(config.schedules.iter().all(|s| !s.policy.is_empty()));
+}
