@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it: formatting, lints, every Rust test (unit and
-# end-to-end over real HTTP), then the third-party client conformance check.
+# end-to-end over real HTTP), the third-party client conformance check, then schemathesis
+# against the daemon's own OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,3 +16,6 @@ cargo test --workspace
 
 echo "== conformance: atlassian-python-api against the simulator"
 dev/conformance.sh
+
+echo "== schemathesis: the control API against its own openapi.json"
+dev/schemathesis.sh

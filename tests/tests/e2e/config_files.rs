@@ -139,9 +139,21 @@ fn the_production_config_matches_the_unit() {
         read: &|_| Ok("token-for-the-test".to_owned()),
     };
     let config = assetark::config::Config::parse(&text, path, &sources).expect("parses");
-    assert!(config.store.path.starts_with(&state), "{:?}", config.store.path);
-    assert!(config.store.key_file.starts_with(&state), "{:?}", config.store.key_file);
-    assert!(config.control.socket.starts_with(&runtime), "{:?}", config.control.socket);
+    assert!(
+        config.store.path.starts_with(&state),
+        "{:?}",
+        config.store.path
+    );
+    assert!(
+        config.store.key_file.starts_with(&state),
+        "{:?}",
+        config.store.key_file
+    );
+    assert!(
+        config.control.socket.starts_with(&runtime),
+        "{:?}",
+        config.control.socket
+    );
     assert!(!config.schedules.is_empty(), "a commented schedule");
     assert!(config.schedules.iter().all(|s| !s.policy.is_empty()));
 }
