@@ -197,6 +197,103 @@ mod tests {
         id
     }
 
+    /// The same policy computed another way: for each rule, the newest backup of every
+    /// period (formatted in the zone), the N newest periods; plus the newest of the schema.
+    fn independent(
+        policy: &Policy,
+        tz: Tz,
+        scheduled: &[(BackupId, time::OffsetDateTime)],
+        newest: BackupId,
+    ) -> std::collections::BTreeSet<BackupId> {
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut keep = BTreeSet::from([newest]);
+        let mut by_time = scheduled.to_vec();
+        by_time.sort_by_key(|(id, t)| (*t, *id));
+        keep.extend(
+            by_time
+                .iter()
+                .rev()
+                .take(policy.keep_last as usize)
+                .map(|(id, _)| *id),
+        );
+        for (n, pattern) in [
+            (policy.keep_hourly, "%Y-%m-%d %H"),
+            (policy.keep_daily, "%Y-%m-%d"),
+            (policy.keep_weekly, "%G-W%V"),
+            (policy.keep_monthly, "%Y-%m"),
+        ] {
+            let mut newest_of: BTreeMap<String, (time::OffsetDateTime, BackupId)> = BTreeMap::new();
+            for (id, t) in &by_time {
+                let local = crate::schedules::cron::to_chrono(*t).with_timezone(&tz);
+                newest_of.insert(local.format(pattern).to_string(), (*t, *id));
+            }
+            let mut periods: Vec<_> = newest_of.into_values().collect();
+            periods.sort_by(|a, b| b.cmp(a));
+            keep.extend(periods.into_iter().take(n as usize).map(|(_, id)| id));
+        }
+        keep
+    }
+
+    #[tokio::test]
+    async fn a_few_hundred_backups_across_months_keep_exactly_what_the_policy_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path().join("s.db")).unwrap();
+        // 300 scheduled backups 1 to 36 hours apart (a fixed pseudo-random walk), from
+        // September to the next spring, and a manual backup every 25th step.
+        let mut t = datetime!(2025-09-01 00:00 UTC);
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let (mut scheduled, mut manual) = (Vec::new(), Vec::new());
+        for i in 0..300 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            t += time::Duration::minutes(60 + (seed >> 33) as i64 % (35 * 60));
+            scheduled.push((backup(&s, "ITSM", t, BackupType::Scheduled), t));
+            if i % 25 == 0 {
+                manual.push(backup(
+                    &s,
+                    "ITSM",
+                    t + time::Duration::minutes(1),
+                    BackupType::Manual,
+                ));
+            }
+        }
+        // The last step (299) has no manual backup: the newest of the schema is scheduled.
+        let newest = scheduled[299].0;
+        let store = AsyncStore::new(Arc::new(s));
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let policy = Policy {
+            keep_last: 3,
+            keep_hourly: 5,
+            keep_daily: 10,
+            keep_weekly: 6,
+            keep_monthly: 4,
+        };
+        let key = ScheduleKey::new("prod", "ITSM");
+        let p = plan(&store, &key, policy, tz).await.unwrap();
+        let done = execute(&store, &p).await.unwrap();
+        let expected = independent(&policy, tz, &scheduled, newest);
+        let left = store
+            .list_backups(
+                BackupFilter {
+                    backup_type: Some(BackupType::Scheduled),
+                    from: Some(datetime!(2000-01-01 00:00 UTC)),
+                    ..BackupFilter::default()
+                },
+                PageRequest {
+                    limit: 1000,
+                    offset: 0,
+                },
+            )
+            .await
+            .unwrap();
+        let left: std::collections::BTreeSet<BackupId> = left.items.iter().map(|b| b.id).collect();
+        assert_eq!(left, expected);
+        assert_eq!(done.removed as usize, 300 - expected.len());
+        assert_eq!(done.blobs_removed, done.removed, "each held its own blob");
+        for id in manual {
+            store.get_backup(id).await.expect("manual backups stay");
+        }
+    }
+
     #[tokio::test]
     async fn manual_backups_and_other_schemas_are_never_candidates_and_blobs_are_freed() {
         let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,9 @@
 //! - `a_run_missed_while_down_runs_once_at_start_and_failures_are_visible`: a restart an hour
 //!   later runs the schedule once; a schedule whose backups fail (an unknown schema) is retried
 //!   and its failure shows in `schedules list` and in `/metrics`; API schedules survive the
-//!   restart and config ones cannot be changed through the API.
+//!   restart and config ones cannot be changed through the API;
+//! - `backup_run_follow_streams_the_backup_until_it_ends`: `backup run --follow` prints the
+//!   job's state, stages and end, and with `--json` one event a line.
 
 pub(crate) mod support;
 
@@ -320,4 +322,56 @@ async fn schedules_text(d: &Daemon) -> String {
         .expect("cli runs");
     assert!(out.status.success(), "{out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_run_follow_streams_the_backup_until_it_ends() {
+    let sim = start_sim(40).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(datetime!(2030-01-01 00:00 UTC));
+    let d = Daemon::start(dir.path(), &config_text(&sim, ""), clock).await;
+    let cli = |args: &'static [&'static str]| {
+        let socket = d.ready.socket.clone();
+        async move {
+            tokio::process::Command::new(crate::BIN)
+                .args(args)
+                .env("ASSETARK_SOCKET", socket)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .await
+                .expect("cli runs")
+        }
+    };
+    let out = cli(&[
+        "backup", "run", "--site", "s1", "--schema", "ITSM", "--follow",
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text.lines().next().is_some_and(|l| l.starts_with("job ")),
+        "{text}"
+    );
+    assert!(text.contains("stage objects"), "{text}");
+    assert!(text.contains("backup 1 complete:"), "{text}");
+    let out = cli(&[
+        "backup", "run", "--site", "s1", "--schema", "ITSM", "--follow", "--json",
+    ])
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect();
+    assert_eq!(
+        events.first().map(|e| e["event"].clone()),
+        Some(json!("state"))
+    );
+    let end = events.last().expect("events");
+    assert_eq!(
+        (end["event"].as_str(), end["status"].as_str()),
+        (Some("end"), Some("done"))
+    );
+    assert_eq!(end["result"]["backup"]["id"], 2);
+    d.stop().await;
 }
