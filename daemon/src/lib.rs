@@ -12,6 +12,8 @@
 //! - [`schedules`]: cron schedules, their retention policies and the scheduler, which enqueues
 //!   through the job runner's [`schedules::BackupQueue`];
 //! - [`config`]: the config file; [`sites`]: the site registry, one client per site;
+//! - [`tasks`]: post-restore tasks (original object type ids, objects in Jira issues,
+//!   cross-schema references), each run as a job;
 //! - [`metrics`]: `/metrics` in the Prometheus text format, collected at scrape time;
 //! - [`jobs`]: typed jobs, the persistent queue and its runner (and, for the scheduler, the
 //!   queue of scheduled backups);
@@ -27,6 +29,7 @@ pub mod model;
 pub mod assets;
 pub mod backup;
 pub mod restore;
+pub mod tasks;
 pub mod store;
 
 pub mod schedules;

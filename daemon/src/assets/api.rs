@@ -13,9 +13,9 @@ use async_trait::async_trait;
 
 use super::Error;
 use crate::model::{
-    AttributeIn, Group, GroupPage, HistoryEntry, Icon, IssueEdit, JiraField, JiraUser, JqlPage,
+    AttributeIn, Group, GroupPage, HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage,
     JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute,
-    ObjectTypeIn, ObjectTypePosition, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn,
+    ObjectTypeIn, ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn,
     StatusType, StatusTypeIn,
 };
 
@@ -115,6 +115,10 @@ pub trait AssetsApi: Send + Sync + std::fmt::Debug {
     /// Moves an object type under a parent and to a position (the response is not read).
     async fn move_object_type(&self, id: &str, body: &ObjectTypePosition) -> Result<(), Error>;
 
+    /// Changes the fields of an object type present in `body` (idempotent; the response is
+    /// not read).
+    async fn update_object_type(&self, id: &str, body: &ObjectTypeUpdate) -> Result<(), Error>;
+
     /// An object type's own attributes (inherited ones excluded: they belong to the parent).
     async fn list_attributes(&self, object_type: &str) -> Result<Vec<ObjectTypeAttribute>, Error>;
 
@@ -175,6 +179,10 @@ pub trait AssetsApi: Send + Sync + std::fmt::Debug {
 
     /// One page of a JQL search (retried like a read).
     async fn jql(&self, request: &JqlRequest) -> Result<JqlPage, Error>;
+
+    /// One issue with the fields asked for (`Error::Api` with 404 when the site has no such
+    /// issue).
+    async fn get_issue(&self, key: &str, fields: &[String]) -> Result<Issue, Error>;
 
     /// Sets fields of an issue (idempotent).
     async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error>;

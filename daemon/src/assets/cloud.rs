@@ -11,9 +11,9 @@ use serde_json::Value;
 use super::http::{JSON, Mode, Request, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error};
 use crate::model::{
-    AqlResponse, AttributeIn, Entity, Group, GroupPage, GroupPicker, HistoryEntry, Icon, IssueEdit,
-    JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn,
-    ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition, ReferenceType,
+    AqlResponse, AttributeIn, Entity, Group, GroupPage, GroupPicker, HistoryEntry, Icon, Issue,
+    IssueEdit,    JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn,
+    ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition, ObjectTypeUpdate, ReferenceType,
     ReferenceTypeIn, SchemaConfig, SchemaConfigIn, SchemaPage, StatusType, StatusTypeIn,
     WorkspacePage,
 };
@@ -335,6 +335,19 @@ impl AssetsApi for AssetsClient {
         .map(drop)
     }
 
+    async fn update_object_type(&self, id: &str, body: &ObjectTypeUpdate) -> Result<(), Error> {
+        let path = format!("/objecttype/{}", seg(id));
+        self.send(
+            Method::PUT,
+            Target::Assets,
+            &path,
+            Some(body),
+            Mode::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+
     async fn list_attributes(&self, object_type: &str) -> Result<Vec<ObjectTypeAttribute>, Error> {
         let path = format!(
             "/objecttype/{}/attributes?excludeParentAttributes=true",
@@ -487,6 +500,16 @@ impl AssetsApi for AssetsClient {
             "a search page",
         )
         .await
+    }
+
+    async fn get_issue(&self, key: &str, fields: &[String]) -> Result<Issue, Error> {
+        let fields = fields.join(",");
+        let path = format!(
+            "/rest/api/3/issue/{}?{}",
+            seg(key),
+            query([("fields", fields.as_str())])
+        );
+        self.jira_get(&path, "an issue").await
     }
 
     async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error> {

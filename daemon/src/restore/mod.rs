@@ -68,6 +68,8 @@ pub use plan::{
 pub use users::{DIRECTORY_MIN_NAMES, GroupLookup, UserLookup, UserLookupMethod};
 
 use ctx::{Ctx, Flow};
+/// Id map kinds, for the post-restore tasks that read a restore's id map.
+pub(crate) use idmap::kinds as id_kinds;
 
 /// Where a restore goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
