@@ -29,8 +29,8 @@ pub mod model;
 pub mod assets;
 pub mod backup;
 pub mod restore;
-pub mod tasks;
 pub mod store;
+pub mod tasks;
 
 pub mod schedules;
 

@@ -13,10 +13,10 @@ use async_trait::async_trait;
 
 use super::Error;
 use crate::model::{
-    AttributeIn, Group, GroupPage, HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage,
-    JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute,
-    ObjectTypeIn, ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn,
-    StatusType, StatusTypeIn,
+    AttributeIn, Group, GroupPage, HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser,
+    JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType,
+    ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition, ObjectTypeUpdate, ReferenceType,
+    ReferenceTypeIn, SchemaConfig, SchemaConfigIn, StatusType, StatusTypeIn,
 };
 
 /// One page of an AQL search, in the implementation-neutral form the pagers use.

@@ -12,10 +12,10 @@ use super::http::{JSON, Mode, Request, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error};
 use crate::model::{
     AqlResponse, AttributeIn, Entity, Group, GroupPage, GroupPicker, HistoryEntry, Icon, Issue,
-    IssueEdit,    JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn,
-    ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition, ObjectTypeUpdate, ReferenceType,
-    ReferenceTypeIn, SchemaConfig, SchemaConfigIn, SchemaPage, StatusType, StatusTypeIn,
-    WorkspacePage,
+    IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema,
+    ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition,
+    ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn, SchemaPage,
+    StatusType, StatusTypeIn, WorkspacePage,
 };
 
 /// Page size of the schema list (the API default is 25; fewer round trips for big sites).

@@ -119,7 +119,9 @@ async fn wait_for_task(
 /// One task on one line: id, kind, status, result.
 pub(super) fn line(t: &TaskView) -> String {
     let status = match (&t.progress, t.status) {
-        (Some(p), TaskStatus::InProgress) => format!("in_progress ({} {}/{})", p.stage, p.done, p.total),
+        (Some(p), TaskStatus::InProgress) => {
+            format!("in_progress ({} {}/{})", p.stage, p.done, p.total)
+        }
         (_, s) => s.as_str().to_owned(),
     };
     format!(
@@ -134,8 +136,11 @@ pub(super) fn line(t: &TaskView) -> String {
 /// The record of a task and what it found, as `key value` lines.
 fn record(t: &TaskView) -> String {
     let time = |v: Option<time::OffsetDateTime>| {
-        v.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-            .unwrap_or_else(|| "-".to_owned())
+        v.and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "-".to_owned())
     };
     let mut out = String::new();
     for (label, value) in [

@@ -30,11 +30,11 @@ pub use restore::{
 };
 pub use sites::{SiteStore, StoredSite, StoredToken};
 pub use sqlite::SqliteStore;
-pub use tasks::{ItemOutcome, NewTask, Task, TaskId, TaskItem, TaskStatus, TaskStore, TaskUpdate};
 pub use sqlite::figures::{FigureStore, SchemaKey, StoreFigures};
 pub use sqlite::schedules::{
     FireOutcome, FireReason, ScheduleState, ScheduleStore, StoredSchedule, schedule_state,
 };
+pub use tasks::{ItemOutcome, NewTask, Task, TaskId, TaskItem, TaskStatus, TaskStore, TaskUpdate};
 
 /// Id of a backup; never reused, even after the backup is deleted.
 pub type BackupId = i64;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{AsyncStore, Error, JobId, Result, RestoreId, SqliteStore};
+use super::{AsyncStore, Error, JobId, RestoreId, Result, SqliteStore};
 
 /// Id of a task; never reused.
 pub type TaskId = i64;
@@ -505,13 +505,19 @@ mod tests {
         store
             .put_task_items(
                 id,
-                &[item("b", ItemOutcome::Failed), item("a", ItemOutcome::Skipped)],
+                &[
+                    item("b", ItemOutcome::Failed),
+                    item("a", ItemOutcome::Skipped),
+                ],
             )
             .unwrap();
         store
             .put_task_items(
                 id,
-                &[item("b", ItemOutcome::Updated), item("c", ItemOutcome::Unchanged)],
+                &[
+                    item("b", ItemOutcome::Updated),
+                    item("c", ItemOutcome::Unchanged),
+                ],
             )
             .unwrap();
         let items = store.task_items(id).unwrap();
