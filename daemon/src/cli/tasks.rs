@@ -64,7 +64,7 @@ async fn start(client: &ControlClient, cmd: &TaskStartCmd, json: bool) -> Result
                     "nothing was started",
                 )?;
             }
-            (*restore_id, TaskRequest::ObjectTypeIds, *wait)
+            (*restore_id, TaskRequest::ObjectTypeIds {}, *wait)
         }
     };
     let reply = client

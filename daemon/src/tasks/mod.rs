@@ -35,8 +35,9 @@ pub use typeids::TypeIdsSummary;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum TaskRequest {
-    /// Write each restored object type's original id into its description.
-    ObjectTypeIds,
+    /// Write each restored object type's original id into its description. (Variants without
+    /// options are empty structs, so that unknown fields are refused for them too.)
+    ObjectTypeIds {},
 }
 
 /// Kinds of tasks.
@@ -69,7 +70,7 @@ impl TaskRequest {
     /// Its kind.
     pub fn kind(&self) -> TaskKind {
         match self {
-            TaskRequest::ObjectTypeIds => TaskKind::ObjectTypeIds,
+            TaskRequest::ObjectTypeIds {} => TaskKind::ObjectTypeIds,
         }
     }
 
@@ -80,7 +81,7 @@ impl TaskRequest {
     /// A message per bad option.
     pub fn check(&self) -> Result<(), String> {
         match self {
-            TaskRequest::ObjectTypeIds => Ok(()),
+            TaskRequest::ObjectTypeIds {} => Ok(()),
         }
     }
 }
@@ -174,7 +175,7 @@ pub async fn run(
     let request: TaskRequest = serde_json::from_value(task.options.clone())?;
     let ctx = Ctx::new(store, target, task.id, restore, on_progress, cancel).await?;
     let (summary, message) = match &request {
-        TaskRequest::ObjectTypeIds => typeids::run(&ctx).await?,
+        TaskRequest::ObjectTypeIds {} => typeids::run(&ctx).await?,
     };
     ctx.flush().await?;
     Ok(TaskEnd { summary, message })
@@ -189,9 +190,9 @@ mod tests {
     #[test]
     fn requests_are_tagged_by_kind_as_the_api_spells_them() {
         let t: TaskRequest = serde_json::from_value(json!({"kind": "object-type-ids"})).unwrap();
-        assert_eq!(t, TaskRequest::ObjectTypeIds);
+        assert_eq!(t, TaskRequest::ObjectTypeIds {});
         assert_eq!(
-            serde_json::to_value(TaskRequest::ObjectTypeIds).unwrap(),
+            serde_json::to_value(TaskRequest::ObjectTypeIds {}).unwrap(),
             json!({"kind": "object-type-ids"})
         );
         for k in TaskKind::ALL {
