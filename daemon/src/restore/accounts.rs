@@ -88,11 +88,7 @@ pub(crate) async fn check(
     values: &UserValues,
 ) -> Result<(Vec<AccountMatch>, BTreeMap<String, u64>, AccountLookup), Error> {
     if values.by_account.is_empty() {
-        return Ok((
-            Vec::new(),
-            values.unkeyed.clone(),
-            AccountLookup::default(),
-        ));
+        return Ok((Vec::new(), values.unkeyed.clone(), AccountLookup::default()));
     }
     let (users, requests) = all_users(api).await?;
     let known: HashSet<&str> = users.iter().filter_map(|u| u.id()).collect();

@@ -338,19 +338,19 @@ impl Lookup {
     /// with a note.
     fn user_by_name(&self, name: &str, attr: &str, notes: &mut Vec<String>) -> Option<String> {
         match self.users.get(name) {
-                Some((Some(account), _)) => Some(account.clone()),
-                Some((None, why)) => {
-                    notes.push(format!(
-                        "User {name:?} of attribute {attr:?} left empty: {why}."
-                    ));
-                    None
-                }
-                None => {
-                    notes.push(format!(
-                        "User {name:?} of attribute {attr:?} left empty: not matched by the plan."
-                    ));
-                    None
-                }
+            Some((Some(account), _)) => Some(account.clone()),
+            Some((None, why)) => {
+                notes.push(format!(
+                    "User {name:?} of attribute {attr:?} left empty: {why}."
+                ));
+                None
             }
+            None => {
+                notes.push(format!(
+                    "User {name:?} of attribute {attr:?} left empty: not matched by the plan."
+                ));
+                None
+            }
+        }
     }
 }

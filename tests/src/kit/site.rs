@@ -477,9 +477,7 @@ pub fn assert_restored(src: &Snapshot, dst: &Snapshot, plan: &RestorePlan, users
                 1 => Some(s(&v["referencedObject"]["id"])),
                 // On the backup's own site a value keeps its account while the site has it;
                 // only a gone account follows the rule by display name.
-                2 if kept.contains(v["value"].as_str().unwrap_or_default()) => {
-                    Some(s(&v["value"]))
-                }
+                2 if kept.contains(v["value"].as_str().unwrap_or_default()) => Some(s(&v["value"])),
                 2 => users(key, v["user"]["displayName"].as_str()?),
                 7 => Some(s(&v["status"]["name"])),
                 _ => Some(s(&v["value"])),

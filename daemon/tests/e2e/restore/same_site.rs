@@ -57,7 +57,11 @@ seed = 7
 
 /// (ORIGINAL_ID or id, attribute name) -> accountIds of the User values, read through the API.
 fn user_values(snap: &Snapshot, restored: bool) -> BTreeMap<(String, String), Vec<String>> {
-    let s = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+    let s = |v: &Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string())
+    };
     let mut out = BTreeMap::new();
     for o in &snap.objects {
         let attrs = o["attributes"].as_array().cloned().unwrap_or_default();
@@ -113,7 +117,11 @@ async fn the_same_site_keeps_every_account_and_only_a_gone_one_is_matched_by_nam
     assert_eq!(accounts.requests, 1, "one read of the directory");
     assert_eq!(accounts.missing, 0);
     assert_eq!(accounts.accounts as usize, held.len());
-    assert!(p.users.is_empty(), "no display-name matching: {:?}", p.users);
+    assert!(
+        p.users.is_empty(),
+        "no display-name matching: {:?}",
+        p.users
+    );
     assert_eq!(lookups.users.requests, 0);
     assert_eq!(
         jira(&s1) - before,
@@ -163,7 +171,13 @@ async fn the_same_site_keeps_every_account_and_only_a_gone_one_is_matched_by_nam
         .map(|(k, accs)| {
             let mut accs: Vec<String> = accs
                 .iter()
-                .map(|a| if a == LEAVER { LEAVER_NEW.to_owned() } else { a.clone() })
+                .map(|a| {
+                    if a == LEAVER {
+                        LEAVER_NEW.to_owned()
+                    } else {
+                        a.clone()
+                    }
+                })
                 .collect();
             accs.sort();
             (k.clone(), accs)
@@ -184,7 +198,10 @@ async fn the_same_site_keeps_every_account_and_only_a_gone_one_is_matched_by_nam
             m.contains(LEAVER) && m.contains("no longer exists on this site")
         })
         .count();
-    assert_eq!(notes as u64, gone_values, "one note per value of the gone account");
+    assert_eq!(
+        notes as u64, gone_values,
+        "one note per value of the gone account"
+    );
     later.shutdown().await;
     sim.shutdown().await;
 }
