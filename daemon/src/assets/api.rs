@@ -13,10 +13,10 @@ use async_trait::async_trait;
 
 use super::{Error, Flavor};
 use crate::model::{
-    Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage, HistoryEntry, Icon, IssueEdit, JiraField, JiraUser, JqlPage,
-    JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute,
-    ObjectTypeIn, ObjectTypePosition, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn,
-    StatusType, StatusTypeIn,
+    Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage, HistoryEntry,
+    Icon, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema,
+    ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition,
+    ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn, StatusType, StatusTypeIn,
 };
 
 /// One page of an AQL search, in the implementation-neutral form the pagers use.

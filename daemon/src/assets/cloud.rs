@@ -11,11 +11,11 @@ use serde_json::Value;
 use super::http::{JSON, Mode, Request, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error, Flavor};
 use crate::model::{
-    AqlResponse, Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Entity, Group, GroupPage, GroupPicker, HistoryEntry, Icon, IssueEdit,
-    JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn,
-    ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition, ReferenceType,
-    ReferenceTypeIn, SchemaConfig, SchemaConfigIn, SchemaPage, StatusType, StatusTypeIn,
-    WorkspacePage,
+    AqlResponse, Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Entity, Group,
+    GroupPage, GroupPicker, HistoryEntry, Icon, IssueEdit, JiraField, JiraUser, JqlPage,
+    JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute,
+    ObjectTypeIn, ObjectTypePosition, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn,
+    SchemaPage, StatusType, StatusTypeIn, WorkspacePage,
 };
 
 /// Page size of the schema list (the API default is 25; fewer round trips for big sites).
@@ -589,7 +589,13 @@ mod tests {
                 .unwrap_err()
                 .is_not_offered()
         );
-        assert!(client.download_attachment("1").await.unwrap_err().is_not_offered());
+        assert!(
+            client
+                .download_attachment("1")
+                .await
+                .unwrap_err()
+                .is_not_offered()
+        );
         assert_eq!(client.stats().sent.values().sum::<u64>(), 0);
     }
 }

@@ -223,7 +223,10 @@ mod tests {
             "id": 7, "created": "2024-01-02T03:04:05.000Z", "filename": "a.txt"
         }))
         .unwrap();
-        assert!(matches!(listed.created.get(), Some(AttachmentTime::Text(_))));
+        assert!(matches!(
+            listed.created.get(),
+            Some(AttachmentTime::Text(_))
+        ));
         let uploaded: Attachment = serde_json::from_value(serde_json::json!({
             "id": 8, "created": {"seconds": 1700000000, "nanos": 5}
         }))
