@@ -33,6 +33,7 @@ mod entities;
 mod icons;
 mod idmap;
 mod log;
+mod named;
 mod objects;
 mod objecttypes;
 mod order;
