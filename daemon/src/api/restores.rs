@@ -140,8 +140,14 @@ pub(super) async fn start(
                         limit.as_secs_f32()
                     ),
                 )
-            })?
-            .map_err(|e| restore_error(&site_name, &e))?;
+            })?;
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(e) => match corrupt_blob(&e) {
+                Some(first) => return Err(backup_corrupt(&state, req.backup_id, first).await),
+                None => return Err(restore_error(&site_name, &e)),
+            },
+        };
         return Ok(Json(DryRun {
             dry_run: true,
             plan,
@@ -185,6 +191,55 @@ pub(super) async fn start(
         }),
     )
         .into_response())
+}
+
+/// The first corrupt blob behind `e` (its hash and problem), if a corrupt blob caused it.
+pub(super) fn corrupt_blob(
+    e: &(dyn std::error::Error + 'static),
+) -> Option<(String, crate::store::BlobProblem)> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(crate::store::Error::Corrupt { hash, problem, .. }) =
+            c.downcast_ref::<crate::store::Error>()
+        {
+            return Some((hash.clone(), *problem));
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// The 409 `backup_corrupt` answer for `backup`, whose blob `first` was found bad: every bad
+/// blob is named (up to a few, then a count).
+pub(super) async fn backup_corrupt(
+    state: &ApiState,
+    backup: i64,
+    first: (String, crate::store::BlobProblem),
+) -> ApiError {
+    const NAMED: usize = 10;
+    let mut bad: Vec<(String, crate::store::BlobProblem)> = match state.store.verify(backup).await {
+        Ok(bad) => bad.into_iter().map(|b| (b.hash, b.problem)).collect(),
+        Err(_) => Vec::new(),
+    };
+    if !bad.iter().any(|(hash, _)| *hash == first.0) {
+        bad.insert(0, first);
+    }
+    let mut named: Vec<String> = bad
+        .iter()
+        .take(NAMED)
+        .map(|(hash, problem)| format!("{hash} ({problem})"))
+        .collect();
+    if bad.len() > NAMED {
+        named.push(format!("and {} more", bad.len() - NAMED));
+    }
+    ApiError::conflict(
+        "backup_corrupt",
+        format!(
+            "backup {backup} is corrupt, {} bad blob(s): {}; `backups verify {backup}` lists them",
+            bad.len(),
+            named.join(", ")
+        ),
+    )
 }
 
 /// Maps a planning or creation failure.

@@ -78,6 +78,9 @@ pub enum SitesCmd {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        /// Stop the queued and running restores to the site first (they end `stopped`).
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -99,7 +99,7 @@ pub async fn open_store(cfg: &crate::config::StoreConfig) -> Result<AsyncStore, 
         StoreKind::Sqlite => {
             let path = cfg.path.clone();
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|source| Error::StoreDir {
+                private_dir(dir).map_err(|source| Error::StoreDir {
                     path: dir.to_path_buf(),
                     source,
                 })?;
@@ -115,6 +115,20 @@ pub async fn open_store(cfg: &crate::config::StoreConfig) -> Result<AsyncStore, 
             Ok(AsyncStore::new(Arc::new(store)))
         }
     }
+}
+
+/// Creates the store's directory (and missing parents) 0700 whatever the umask; an existing
+/// directory is left as its owner set it (e.g. systemd's `StateDirectory`).
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
 /// What a running daemon hands to whoever started it in-process (tests, the demo).

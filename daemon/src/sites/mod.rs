@@ -425,6 +425,23 @@ impl Sites {
         Ok(info)
     }
 
+    /// Whether [`Sites::remove`] may remove `name`: a site added through the API, loaded or
+    /// not (a stored site whose token cannot be opened any more must still be removable).
+    ///
+    /// # Errors
+    ///
+    /// [`SiteError::NotFound`], [`SiteError::FromConfig`], [`SiteError::Store`].
+    pub async fn check_removable(&self, store: &AsyncStore, name: &str) -> Result<(), SiteError> {
+        match self.get(name) {
+            Some(site) if site.info.source == Origin::Config => {
+                Err(SiteError::FromConfig(name.to_owned()))
+            }
+            Some(_) => Ok(()),
+            None if store.list_sites().await?.iter().any(|s| s.name == name) => Ok(()),
+            None => Err(SiteError::NotFound(name.to_owned())),
+        }
+    }
+
     /// Removes a site added through the API (from the store and from memory). Jobs that
     /// already hold its client finish with it.
     ///
@@ -433,12 +450,7 @@ impl Sites {
     /// [`SiteError::NotFound`], [`SiteError::FromConfig`], [`SiteError::Store`].
     pub async fn remove(&self, store: &AsyncStore, name: &str) -> Result<(), SiteError> {
         let _guard = self.add_lock.lock().await;
-        let site = self
-            .get(name)
-            .ok_or_else(|| SiteError::NotFound(name.to_owned()))?;
-        if site.info.source == Origin::Config {
-            return Err(SiteError::FromConfig(name.to_owned()));
-        }
+        self.check_removable(store, name).await?;
         store.remove_site(name).await?;
         self.sites.write().retain(|s| s.info.name != name);
         tracing::info!(site = %name, "Site removed.");
@@ -490,9 +502,15 @@ fn env_token(var: &str) -> Result<Secret, String> {
 }
 
 fn file_token(path: &std::path::Path) -> Result<Secret, String> {
+    // The first line, as for `token_file` in the config.
     match std::fs::read_to_string(path) {
-        Ok(t) if !t.trim().is_empty() => Ok(Secret::new(t.trim())),
-        Ok(_) => Err(format!("token file {} is empty", path.display())),
+        Ok(t) if !crate::config::first_line(&t).is_empty() => {
+            Ok(Secret::new(crate::config::first_line(&t)))
+        }
+        Ok(_) => Err(format!(
+            "first line of token file {} is empty",
+            path.display()
+        )),
         Err(e) => Err(format!("cannot read token file {}: {e}", path.display())),
     }
 }

@@ -73,6 +73,16 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// The backup is read by unfinished restores or queued/running exports or verifications;
+    /// deleting it now would pull it from under them.
+    #[error("backup {backup} is in use by {}; wait for them to end or stop them first", users.join(", "))]
+    InUse {
+        /// The backup.
+        backup: i64,
+        /// Who uses it: "restore 4", "export job 12", ...
+        users: Vec<String>,
+    },
+
     /// SQLite failed (I/O, constraint, busy beyond `busy_timeout`, ...).
     #[error("sqlite")]
     Sqlite(#[from] rusqlite::Error),

@@ -75,6 +75,7 @@ impl SqliteStore {
     /// As [`open`](Self::open).
     pub fn open_without_recovery(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
+        private_files(&path)?;
         let mut conn = Connection::open(&path)?;
         migrate::configure(&conn)?;
         migrate::migrate(&mut conn)?;
@@ -112,6 +113,42 @@ impl SqliteStore {
         tx.finish()?;
         Ok(out)
     }
+}
+
+/// Makes the database file, before SQLite opens it, readable by its owner only (0600) whatever
+/// the umask: backups hold every object of a schema. SQLite creates `-wal`, `-shm` and
+/// `-journal` with the mode of the database file, so they follow; a store created by an older
+/// build (0644 under the usual umask) is tightened, its side files included.
+fn private_files(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Err(e) = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        && e.kind() != std::io::ErrorKind::AlreadyExists
+    {
+        return Err(e.into());
+    }
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        files.push(PathBuf::from(side));
+    }
+    for file in files {
+        match std::fs::metadata(&file) {
+            // Only the owner's read and write bits: a mode the umask narrowed further (or
+            // widened, with umask 0) becomes exactly 0600.
+            Ok(m) if m.permissions().mode() & 0o777 != 0o600 => {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 impl Store for SqliteStore {
