@@ -106,6 +106,7 @@ impl Modify for BearerAuth {
         super::restores::start,
         super::restores::show,
         super::restores::stop,
+        super::restores::resume,
         super::restores::log,
         super::events::events,
         super::schedules::list,

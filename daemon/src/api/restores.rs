@@ -42,6 +42,7 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/v1/restores", get(list).post(start))
         .route("/v1/restores/{id}", get(show))
         .route("/v1/restores/{id}/stop", post(stop))
+        .route("/v1/restores/{id}/resume", post(resume))
         .route("/v1/restores/{id}/log", get(log))
         .merge(super::events::router())
 }
@@ -310,6 +311,35 @@ pub(super) async fn show(
     let id = parse_id("restore", &id)?;
     let row = state.store.get_restore(id).await?;
     Ok(Json(restore_view::detail(&state, &row).await))
+}
+
+#[utoipa::path(post, path = "/v1/restores/{id}/resume", tag = "restores", params(("id" = String, Path, description = "Restore id (a positive integer)")), responses((status = 202, description = "Queued again; it continues from what exists on the target", body = crate::api::wire::RestoreStarted), crate::api::openapi::ApiErrors))]
+#[tracing::instrument(skip_all, err(level = "warn"), fields(restore_id = %id))]
+pub(super) async fn resume(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    use crate::jobs::ResumeError;
+    let id = parse_id("restore", &id)?;
+    let job_id = state.jobs.resume_restore(id).await.map_err(|e| match e {
+        ResumeError::Completed(_) => ApiError::conflict("restore_completed", e.to_string()),
+        ResumeError::Active(..) => ApiError::conflict("restore_active", e.to_string()),
+        ResumeError::SiteGone { .. } => ApiError::conflict("target_site_gone", e.to_string()),
+        ResumeError::BackupGone { .. } => ApiError::conflict("backup_gone", e.to_string()),
+        ResumeError::Enqueue(e) => enqueue_error(e),
+        ResumeError::Store(e) => ApiError::from(e),
+    })?;
+    let status = state.store.get_restore(id).await?.status;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/restores/{id}"))],
+        Json(RestoreStarted {
+            restore_id: id,
+            job_id,
+            status,
+        }),
+    )
+        .into_response())
 }
 
 #[utoipa::path(post, path = "/v1/restores/{id}/stop", tag = "restores", params(("id" = String, Path, description = "Restore id (a positive integer)")), responses((status = 200, description = "Stopped before it started", body = crate::api::wire::StopAnswer), (status = 202, description = "The stage in flight ends cleanly", body = crate::api::wire::StopAnswer), crate::api::openapi::ApiErrors))]

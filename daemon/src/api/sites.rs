@@ -259,6 +259,11 @@ fn site_error(e: &SiteError) -> ApiError {
         SiteError::Invalid(fields) => ApiError::validation(fields.clone()),
         SiteError::Exists(_) => ApiError::new(ErrorKind::Conflict, "site_exists", e.to_string()),
         SiteError::NotFound(name) => ApiError::unknown_site(name),
+        SiteError::SourceNotAllowed(field) => {
+            let mut fields = std::collections::BTreeMap::new();
+            fields.insert((*field).to_owned(), e.to_string());
+            ApiError::validation(fields)
+        }
         SiteError::FromConfig(_) => {
             ApiError::new(ErrorKind::Conflict, "site_in_config", e.to_string())
         }

@@ -108,6 +108,11 @@ pub struct ControlConfig {
     /// Longest time a request may take before the API answers 504 (streams excepted);
     /// the CLI waits a little longer than this for an answer.
     pub request_timeout: Duration,
+    /// `allow_token_sources`: whether `POST /v1/sites` may name an environment variable or a
+    /// file of the daemon as a site's token (default `false`: only inline tokens, sealed).
+    /// Otherwise any local client could make the daemon read any of its files or variables
+    /// and send it to any URL.
+    pub allow_token_sources: bool,
 }
 
 /// The request timeout when `[control] request_timeout_secs` is not set.
@@ -344,6 +349,7 @@ impl Config {
                     socket,
                     tcp,
                     request_timeout,
+                    allow_token_sources: raw.control.allow_token_sources.unwrap_or(false),
                 },
                 sites,
                 jobs,

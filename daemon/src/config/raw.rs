@@ -68,6 +68,7 @@ pub(super) struct RawControl {
     pub(super) tcp: Option<String>,
     pub(super) token_env: Option<String>,
     pub(super) request_timeout_secs: Option<u64>,
+    pub(super) allow_token_sources: Option<bool>,
 }
 
 #[derive(Deserialize)]

@@ -85,6 +85,18 @@ impl SqliteStore {
         })
     }
 
+    /// Makes every later write fail (SQLite's `query_only`), as a full disk does, or lifts
+    /// that again: for fault tests of the code above the store (the job runner's handling of
+    /// an end it cannot record). Reads go on working.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`](super::Error::Sqlite).
+    pub fn refuse_writes(&self, refuse: bool) -> Result<()> {
+        self.conn.lock().pragma_update(None, "query_only", refuse)?;
+        Ok(())
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
