@@ -43,7 +43,7 @@ pub enum ErrorKind {
     Validation,
     /// The Assets site answered with an error or could not be reached (502).
     Upstream,
-    /// The daemon is shutting down and takes no new work (503).
+    /// The daemon is shutting down, or its store is gone, and takes no new work (503).
     ShuttingDown,
     /// The request took longer than its time limit (504).
     Timeout,
@@ -198,6 +198,9 @@ impl From<store::Error> for ApiError {
                 ApiError::not_found(code, format!("{what} {id} not found"))
             }
             store::Error::InUse { .. } => ApiError::conflict("backup_in_use", e.to_string()),
+            store::Error::Replaced { .. } => {
+                ApiError::new(ErrorKind::ShuttingDown, "store_replaced", e.to_string())
+            }
             _ => ApiError::internal(&e),
         }
     }

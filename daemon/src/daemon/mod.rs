@@ -133,6 +133,25 @@ pub async fn open_store(cfg: &crate::config::StoreConfig) -> Result<AsyncStore, 
     }
 }
 
+/// How often an idle daemon checks that its store file is still the one it opened.
+const STORE_CHECK_EVERY: Duration = Duration::from_secs(30);
+
+/// Logs (once) when the store file is deleted or replaced, even while no request or job
+/// touches it; every store call refuses work from then on (see `store::Error::Replaced`).
+async fn watch_store(store: AsyncStore, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(STORE_CHECK_EVERY);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        if let Err(e) = store.run(|s| s.check()).await {
+            tracing::error!(error = %e, "The store is gone; the daemon takes no work until it is restarted.");
+            return;
+        }
+    }
+}
+
 /// Creates the store's directory (and missing parents) 0700 whatever the umask; an existing
 /// directory is left as its owner set it (e.g. systemd's `StateDirectory`).
 fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
@@ -264,6 +283,7 @@ pub async fn serve_with(
         jobs_options,
     );
     jobs.start();
+    tracker.spawn(watch_store(store.clone(), root.clone()));
     let queue: Arc<dyn BackupQueue> = jobs.clone();
     let scheduler = Scheduler::new(store.clone(), Arc::clone(&clock), queue, config.schedules);
     scheduler

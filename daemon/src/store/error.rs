@@ -83,6 +83,18 @@ pub enum Error {
         users: Vec<String>,
     },
 
+    /// The database file was deleted or replaced since it was opened: whatever the daemon
+    /// wrote now would be lost, so it does no work until restarted.
+    #[error(
+        "the store file {} was deleted or replaced since the daemon opened it; nothing more is \
+         written to it: restart the daemon (and restore the file if it was deleted by mistake)",
+        path.display()
+    )]
+    Replaced {
+        /// The store's path.
+        path: std::path::PathBuf,
+    },
+
     /// SQLite failed (I/O, constraint, busy beyond `busy_timeout`, ...).
     #[error("sqlite")]
     Sqlite(#[from] rusqlite::Error),

@@ -37,6 +37,9 @@ const BACKEND: &str = "sqlite";
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Device and inode of the file opened: a file deleted or replaced under the daemon keeps
+    /// answering through the open connection, but nothing written to it would survive.
+    identity: (u64, u64),
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -77,11 +80,13 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         private_files(&path)?;
         let mut conn = Connection::open(&path)?;
+        let identity = file_identity(&path)?;
         migrate::configure(&conn)?;
         migrate::migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path,
+            identity,
         })
     }
 
@@ -107,8 +112,21 @@ impl SqliteStore {
         migrate::SUPPORTED_VERSION
     }
 
+    /// [`Error::Replaced`](super::Error::Replaced) unless the path still names the file this
+    /// store opened. Checked before every transaction: a `stat` costs far less than a commit,
+    /// and no backup is declared complete in a file that is gone.
+    fn check_file(&self) -> Result<()> {
+        match file_identity(&self.path) {
+            Ok(id) if id == self.identity => Ok(()),
+            _ => Err(super::Error::Replaced {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
     /// Runs `f` in a write transaction that holds the write lock from its first statement.
     pub(super) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.check_file()?;
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -118,6 +136,7 @@ impl SqliteStore {
 
     /// Runs `f` in a read (deferred) transaction: one consistent snapshot for all its queries.
     pub(super) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.check_file()?;
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let out = f(&tx)?;
@@ -125,6 +144,13 @@ impl SqliteStore {
         tx.finish()?;
         Ok(out)
     }
+}
+
+/// Device and inode of `path`.
+fn file_identity(path: &Path) -> Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.dev(), meta.ino()))
 }
 
 /// Makes the database file, before SQLite opens it, readable by its owner only (0600) whatever
@@ -166,6 +192,10 @@ fn private_files(path: &Path) -> Result<()> {
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         BACKEND
+    }
+
+    fn check(&self) -> Result<()> {
+        self.check_file()
     }
 
     fn begin_backup(&self, new: &NewBackup) -> Result<BackupId> {

@@ -13,7 +13,9 @@
 //! - `api_sites_take_inline_tokens_only` (item 16);
 //! - `a_lost_key_file_stops_the_start_naming_sealed_sites` (item 13);
 //! - `a_stopped_restore_resumes_without_duplicates` (item 7): `restores resume --wait`
-//!   completes it with every object once; a completed restore is refused (409).
+//!   completes it with every object once; a completed restore is refused (409);
+//! - `a_store_deleted_under_the_daemon_refuses_work` (item 3): 503 `store_replaced`, and
+//!   no backup is declared complete into the deleted file.
 //!
 //! No sleeps: barriers hold the requests a test needs held, and every wait polls a condition.
 
@@ -436,5 +438,30 @@ async fn a_stopped_restore_resumes_without_duplicates() {
     )
     .await;
     assert_eq!((status, body["error"]["code"].clone()), (409, json!("restore_completed")));
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_deleted_under_the_daemon_refuses_work() {
+    let mut env = Env::new(OBJECTS).await;
+    env.start().await;
+    env.backup("ITSM").await;
+    for suffix in ["", "-wal", "-shm"] {
+        std::fs::remove_file(format!("{}{suffix}", env.db().display())).expect("remove");
+    }
+    env.cli(&[
+        "backup", "run", "--site", "s1", "--schema", "ITSM", "--wait",
+    ])
+    .await
+    .fails(1, "was deleted or replaced since the daemon opened it");
+    let (status, body) = raw(&env, Method::GET, "/v1/backups", None).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "store_replaced", "{body}");
+    env.kill().await;
+    // After the restart the daemon opens a new, empty store: no backup was reported complete
+    // that is not in it.
+    env.start().await;
+    let list = env.cli_json(&["backups", "list"]).await;
+    assert_eq!(list["total"], 0, "{list}");
     env.stop().await;
 }
