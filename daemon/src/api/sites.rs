@@ -223,7 +223,13 @@ async fn unfinished_restores_to(
     loop {
         let rows = state
             .store
-            .list_restores(Some(site), PageRequest { limit: PAGE, offset })
+            .list_restores(
+                Some(site),
+                PageRequest {
+                    limit: PAGE,
+                    offset,
+                },
+            )
             .await?;
         out.extend(
             rows.iter()
@@ -247,7 +253,10 @@ async fn wait_until_ended(state: &ApiState, id: i64) -> ApiResult<()> {
     loop {
         ticks.tick().await;
         let row = state.store.get_restore(id).await?;
-        if !matches!(row.status, RestoreStatus::Pending | RestoreStatus::InProgress) {
+        if !matches!(
+            row.status,
+            RestoreStatus::Pending | RestoreStatus::InProgress
+        ) {
             return Ok(());
         }
     }

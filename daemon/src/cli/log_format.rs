@@ -19,13 +19,15 @@ pub const MAX_FIELD_CHARS: usize = 512;
 /// The field formatter of the daemon's log: `name=value` pairs separated by spaces, the
 /// message bare, every value escaped and cut by [`clean`].
 pub fn fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
-    debug_fn(|w: &mut Writer<'_>, field: &Field, value: &dyn fmt::Debug| {
-        let text = clean(&format!("{value:?}"));
-        match field.name() {
-            "message" => w.write_str(&text),
-            name => write!(w, "{name}={text}"),
-        }
-    })
+    debug_fn(
+        |w: &mut Writer<'_>, field: &Field, value: &dyn fmt::Debug| {
+            let text = clean(&format!("{value:?}"));
+            match field.name() {
+                "message" => w.write_str(&text),
+                name => write!(w, "{name}={text}"),
+            }
+        },
+    )
     .delimited(" ")
 }
 
@@ -93,9 +95,16 @@ mod tests {
         });
         let text = String::from_utf8(buf.0.lock().expect("buffer").clone()).expect("utf-8");
         assert_eq!(text.lines().count(), 1, "one event, one line: {text:.2000}");
-        assert!(!text.contains('\0') && !text.contains('\u{1b}'), "{text:.2000}");
+        assert!(
+            !text.contains('\0') && !text.contains('\u{1b}'),
+            "{text:.2000}"
+        );
         assert!(text.contains("s1\\n2026"), "{text:.2000}");
-        assert!(text.len() < 8 * MAX_FIELD_CHARS, "cut: {} bytes", text.len());
+        assert!(
+            text.len() < 8 * MAX_FIELD_CHARS,
+            "cut: {} bytes",
+            text.len()
+        );
         assert!(
             text.contains(&format!("[{} more bytes]", (1 << 20) - MAX_FIELD_CHARS)),
             "{text:.2000}"

@@ -297,7 +297,10 @@ impl Config {
     ) -> Result<Config, Vec<Problem>> {
         let mut p = Problems::default();
         for key in unknown {
-            p.add(key.as_str(), "unknown key (misspelt, or not in this version)");
+            p.add(
+                key.as_str(),
+                "unknown key (misspelt, or not in this version)",
+            );
         }
 
         let kind = match raw.store.kind.as_str() {
@@ -612,7 +615,10 @@ fn site_tokens(
             Ok(text) if !first_line(&text).is_empty() => {
                 tokens.push(Secret::new(first_line(&text)));
             }
-            Ok(_) => p.add(k, format!("first line of token file {} is empty", path.display())),
+            Ok(_) => p.add(
+                k,
+                format!("first line of token file {} is empty", path.display()),
+            ),
             Err(e) => p.add(k, format!("cannot read token file {}: {e}", path.display())),
         }
     }

@@ -223,12 +223,10 @@ a = 1
 /// Issue 8 item 14: a token file's first line is the token, as the example config says.
 #[test]
 fn a_token_file_gives_its_first_line() {
-    let text = format!(
-        "[store]\npath = \"a\"\n[control]\nsocket = \"s\"\n[[sites]]\nname = \"x\"\n\
+    let text = "[store]\npath = \"a\"\n[control]\nsocket = \"s\"\n[[sites]]\nname = \"x\"\n\
          api_url = \"https://x.example\"\nsite_url = \"https://x.example\"\n\
-         email = \"x@example.com\"\ntoken_file = \"two-lines.txt\"\n"
-    );
-    let cfg = parse(&text).expect("valid");
+         email = \"x@example.com\"\ntoken_file = \"two-lines.txt\"\n";
+    let cfg = parse(text).expect("valid");
     let tokens: Vec<&str> = cfg.sites[0].tokens.iter().map(|t| t.expose()).collect();
     assert_eq!(tokens, [FILE_TOKEN]);
 }

@@ -304,7 +304,10 @@ impl Jobs {
             queue_key: spec.queue_key(),
             unique: matches!(spec, JobSpec::Backup(_)),
         };
-        let mut enqueued = self.store.enqueue_job(new.clone(), self.clock.now()).await?;
+        let mut enqueued = self
+            .store
+            .enqueue_job(new.clone(), self.clock.now())
+            .await?;
         if let Enqueued::Active(job) = enqueued
             && self.unrecorded.contains(job)
         {

@@ -78,7 +78,10 @@ impl Jobs {
             match self.store.update_job(id, end, self.clock.now()).await {
                 Ok(_) => {
                     self.unrecorded.0.lock().remove(&id);
-                    tracing::info!(job_id = id, "The job's end was recorded once the store took writes again.");
+                    tracing::info!(
+                        job_id = id,
+                        "The job's end was recorded once the store took writes again."
+                    );
                     written += 1;
                 }
                 Err(e) => {

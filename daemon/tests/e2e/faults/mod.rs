@@ -48,8 +48,17 @@ async fn start_restore(env: &Env, backup: i64, key: &str) -> i64 {
     let backup = backup.to_string();
     let started = env
         .cli_json(&[
-            "restore", "start", &backup, "--to", "new-schema", "--name", key, "--key", key,
-            "--site", "s2",
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            key,
+            "--key",
+            key,
+            "--site",
+            "s2",
         ])
         .await;
     started["restore_id"].as_i64().expect("restore id")
@@ -225,7 +234,13 @@ async fn a_corrupt_blob_answers_backup_corrupt() {
         "backup_id": backup, "to": "new-schema", "name": "Corrupt", "key": "CORRUPT",
         "site": "s2", "dry_run": true,
     });
-    let (status, body) = raw(&env, Method::POST, "/v1/restores", Some(request.to_string())).await;
+    let (status, body) = raw(
+        &env,
+        Method::POST,
+        "/v1/restores",
+        Some(request.to_string()),
+    )
+    .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "backup_corrupt", "{body}");
     for hash in &bad {
@@ -235,7 +250,10 @@ async fn a_corrupt_blob_answers_backup_corrupt() {
     let id = start_restore(&env, backup, "CORRUPT").await;
     let r = env.wait_restore(id, "the restore ends", ended).await;
     assert_eq!(r["status"], "error", "{r}");
-    assert!(r.to_string().contains(bad[0].as_str()), "names the blob: {r}");
+    assert!(
+        r.to_string().contains(bad[0].as_str()),
+        "names the blob: {r}"
+    );
     assert!(
         env.site("s2").schema_ids().await.is_empty(),
         "nothing was created"
@@ -278,7 +296,9 @@ async fn oversized_and_hostile_requests_end_clean() {
     assert!(!added.contains(&0), "a raw NUL reached the log");
     let text = String::from_utf8_lossy(added);
     assert!(
-        !text.lines().any(|l| l.contains("FORGED") && !l.contains("s9")),
+        !text
+            .lines()
+            .any(|l| l.contains("FORGED") && !l.contains("s9")),
         "a forged line: {text:.3000}"
     );
     assert!(
@@ -397,8 +417,18 @@ async fn a_stopped_restore_resumes_without_duplicates() {
     let backup_arg = backup.to_string();
     let plan: assetark::restore::RestorePlan = serde_json::from_value(
         env.cli_json(&[
-            "restore", "start", &backup_arg, "--to", "new-schema", "--name", "RESUME", "--key",
-            "RESUME", "--site", "s2", "--dry-run",
+            "restore",
+            "start",
+            &backup_arg,
+            "--to",
+            "new-schema",
+            "--name",
+            "RESUME",
+            "--key",
+            "RESUME",
+            "--site",
+            "s2",
+            "--dry-run",
         ])
         .await,
     )
@@ -437,7 +467,10 @@ async fn a_stopped_restore_resumes_without_duplicates() {
         None,
     )
     .await;
-    assert_eq!((status, body["error"]["code"].clone()), (409, json!("restore_completed")));
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (409, json!("restore_completed"))
+    );
     env.stop().await;
 }
 
