@@ -48,3 +48,6 @@ pub mod api;
 pub mod daemon;
 
 pub mod cli;
+
+#[cfg(test)]
+mod layering;
