@@ -29,7 +29,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> 
     let mut done = plans.iter().filter(|p| mapped(ctx, &p.old_id)).count() as u64;
     let resumed = ctx.start(stage, done, total).await?;
     if done == total {
-        return ctx.finish(stage).await;
+        return Ok(Flow::Continue);
     }
     let schema = if global { None } else { Some(ctx.schema_id()?) };
     // After an interruption, what exists is looked up once instead of per status.
@@ -74,5 +74,5 @@ pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> 
         done += 1;
         ctx.progress(stage, done);
     }
-    ctx.finish(stage).await
+    Ok(Flow::Continue)
 }

@@ -19,6 +19,7 @@
 //! - plans and backups of a store written by earlier code restore; a plan of a newer format
 //!   ends its restore in error (`plans`).
 
+mod missing;
 mod plans;
 mod support;
 mod users;
