@@ -32,6 +32,7 @@ mod entities;
 mod icons;
 mod idmap;
 mod log;
+mod named;
 mod objects;
 mod objecttypes;
 mod order;
