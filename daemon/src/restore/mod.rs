@@ -26,6 +26,7 @@
 //! plans carry their format ([`PLAN_FORMAT_VERSION`]); older ones are migrated, newer ones end
 //! the restore in error.
 
+mod accounts;
 mod attributes;
 mod ctx;
 mod entities;
@@ -60,6 +61,7 @@ use crate::store::{
 
 pub use crate::pipeline::StageCount;
 pub use crate::store::LogLevel;
+pub use accounts::{AccountLookup, AccountMatch};
 pub use log::OK_MESSAGE;
 pub use plan::{
     AttrAction, AttrPlan, DeferredAttr, EntityPlan, GroupMatch, IconPlan, Lookups, OrderSummary,
