@@ -7,6 +7,8 @@
 //!   pipeline against the simulator (fidelity, faults, dedup, cancellation, `ORIGINAL_ID`);
 //! - `cli`: the daemon as a process driven through the CLI: the backup lifecycle, bad input,
 //!   SIGKILL / SIGTERM mid-backup, retries of temporary failures;
+//! - `dc`: Data Center sites through the daemon and the CLI: config, `sites add --flavor dc`,
+//!   `sites test`, backups;
 //! - `demo`: `assetark demo` exits 0, leaves nothing behind, and `--keep DIR` keeps what it
 //!   says;
 //! - `restore`: the restore pipeline in-process: round trips, migrations and user matching,
@@ -22,6 +24,7 @@
 
 mod backup;
 mod cli;
+mod dc;
 mod demo;
 mod restore;
 mod restore_daemon;
