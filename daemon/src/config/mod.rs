@@ -14,6 +14,7 @@
 //! The environment and the file system are reached through [`Sources`], so tests can resolve
 //! `token_env` without touching the process environment (`set_var` is `unsafe` in edition 2024).
 
+mod hooks;
 mod raw;
 mod schedules;
 mod site_urls;
@@ -53,6 +54,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// `[[schedules]]`: cron backups, checked (one per site and schema).
     pub schedules: Vec<crate::schedules::Schedule>,
+    /// `[[hooks]]`: the hooks, compiled, in config order.
+    pub hooks: crate::hooks::HookRegistry,
 }
 
 /// `[jobs]`: the job runner.
@@ -363,6 +366,7 @@ impl Config {
             })
             .collect();
         let schedules = schedules::schedules(&mut p, raw.schedules, &names);
+        let hooks = hooks::hooks(&mut p, raw.hooks, base, src);
 
         match (p.0.is_empty(), kind, store_path, socket, key_file) {
             (true, Some(kind), Some(path), Some(socket), Some(key_file)) => Ok(Config {
@@ -379,6 +383,7 @@ impl Config {
                 sites,
                 jobs,
                 schedules,
+                hooks,
             }),
             _ => Err(p.0),
         }

@@ -39,6 +39,8 @@ pub(super) struct RawConfig {
     pub(super) jobs: RawJobs,
     #[serde(default)]
     pub(super) schedules: Vec<super::schedules::RawSchedule>,
+    #[serde(default)]
+    pub(super) hooks: Vec<super::hooks::RawHook>,
 }
 
 /// `[jobs]`: how the job runner runs; absent keys keep the defaults of [`super::JobsConfig`].
