@@ -11,7 +11,7 @@ use assets_sim::server::SimHandle;
 use serde_json::Value;
 use tempfile::TempDir;
 
-pub use assetark_tests::kit::{Out, wait_for};
+pub use assetark_tests::kit::Out;
 
 pub use crate::BIN;
 
@@ -131,7 +131,6 @@ impl Env {
     pub fn dc(&self, name: &str) -> DcApi {
         DcApi::for_site(&self.sim, name)
     }
-
 }
 
 /// The schema with key `key` of a Data Center site (its list entry).
