@@ -22,7 +22,7 @@
 
 mod plans;
 mod same_site;
-mod support;
+pub(crate) mod support;
 mod users;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
