@@ -45,3 +45,6 @@ pub mod api;
 pub mod daemon;
 
 pub mod cli;
+
+#[cfg(test)]
+mod layering;

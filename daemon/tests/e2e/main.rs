@@ -9,6 +9,8 @@
 //!   SIGKILL / SIGTERM mid-backup, retries of temporary failures;
 //! - `demo`: `assetark demo` exits 0, leaves nothing behind, and `--keep DIR` keeps what it
 //!   says;
+//! - `faults`: issue 8's hostile probe: backups in use, sites with restores, corrupt blobs,
+//!   oversized and hostile requests, file modes, token sources, a lost key file;
 //! - `hooks`: Rust hooks at every point of a restore; Rhai hooks through the daemon
 //!   (text-to-textarea, user matching, hostile scripts);
 //! - `restore`: the restore pipeline in-process: round trips, migrations and user matching,
@@ -25,6 +27,7 @@
 mod backup;
 mod cli;
 mod demo;
+mod faults;
 mod hooks;
 mod restore;
 mod restore_daemon;
