@@ -140,19 +140,17 @@ pub(super) async fn start(
             restore_id: None,
         };
         let planned = restore::plan_with(&state.store, site.client(), &req, setup);
-        let plan = tokio::time::timeout(limit, planned)
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorKind::Timeout,
-                    "plan_timeout",
-                    format!(
-                        "planning took longer than {} s; start the restore without --dry-run: \
+        let plan = tokio::time::timeout(limit, planned).await.map_err(|_| {
+            ApiError::new(
+                ErrorKind::Timeout,
+                "plan_timeout",
+                format!(
+                    "planning took longer than {} s; start the restore without --dry-run: \
                          its job plans it",
-                        limit.as_secs_f32()
-                    ),
-                )
-            })?;
+                    limit.as_secs_f32()
+                ),
+            )
+        })?;
         let plan = match plan {
             Ok(plan) => plan,
             Err(e) => match corrupt_blob(&e) {

@@ -220,7 +220,7 @@ async fn a_rust_hook_at_each_point_changes_the_restore() {
     assert_eq!(restored.len() as u64, out.objects_created);
 
     // after_object_restored: every created object once, with its id on the target.
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     let mut new_ids: Vec<&str> = seen.restored.iter().map(|(_, n)| n.as_str()).collect();
     new_ids.sort_unstable();
     let mut on_target: Vec<&str> = restored.iter().map(|(id, _)| id.as_str()).collect();
@@ -273,7 +273,6 @@ async fn a_rust_hook_at_each_point_changes_the_restore() {
         textareas >= converted.len(),
         "{textareas} Textarea attributes"
     );
-    drop(seen);
 
     // An after_stage abort ends a second restore in error, naming the hook, before objects.
     let seen2 = Arc::new(Mutex::new(Seen::default()));
