@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::ctx::Ctx;
 use super::plan::{AttrAction, AttrPlan, RestorePlan, UserMatch};
 use super::source::Source;
-use super::{Error, Stage};
+use super::{Error, Stage, StageCount};
 use crate::hooks::{
     ActiveHooks, AttributeStats, CreatedObject, HookContext, HookDecision, HookPoint, HookRegistry,
     HookSelection, RestoredInput, StageInput, TypeRef, UserCandidate, UserInput, UserResult,
@@ -285,22 +285,25 @@ pub(super) async fn log_plan_decisions(ctx: &Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// `before_stage` / `after_stage` around one stage; an abort (or a failure with
-/// `on_error = "fail"`) ends the restore in error naming the hook.
+/// `before_stage` / `after_stage` around one stage (called by the stage runner with the
+/// stage's count; before a first run the total is the plan's estimate); an abort (or a
+/// failure with `on_error = "fail"`) ends the restore in error naming the hook.
 pub(super) async fn around_stage(
     ctx: &Ctx<'_>,
     point: HookPoint,
     stage: Stage,
+    count: StageCount,
 ) -> Result<(), Error> {
     if !ctx.hooks.has(point) {
         return Ok(());
     }
-    let (done, total) = ctx
-        .count(stage)
-        .map_or_else(|| (0, ctx.plan.requests_of(stage)), |c| (c.done, c.total));
+    let total = match (point, count.total) {
+        (HookPoint::BeforeStage, 0) => ctx.plan.requests_of(stage),
+        (_, total) => total,
+    };
     let input = StageInput {
         stage: stage.key().to_owned(),
-        done,
+        done: count.done,
         total,
     };
     for d in ctx.hooks.stage(point, input).await? {
