@@ -12,8 +12,8 @@ use super::wait::wait_for_job;
 use super::{follow, restores, schedules, sites};
 use crate::api::client::{ControlClient, Reply};
 use crate::api::wire::{
-    BackupDeleted, BackupDetail, BackupList, JobOutcome, JobStarted,
-    JobStatus, SchemaList, SiteList, SiteTested, StartBackupRequest, VerifyReport,
+    BackupDeleted, BackupDetail, BackupList, JobOutcome, JobStarted, JobStatus, SchemaList,
+    SiteList, SiteTested, StartBackupRequest, VerifyReport,
 };
 
 /// Runs a client command against the daemon.

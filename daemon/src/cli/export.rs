@@ -129,10 +129,7 @@ fn unpack(stream: &Path, dir: &Path) -> Result<u64, Failure> {
     make_dir(dir).map_err(|e| io_failure(dir, &e))?;
     let mut archive = tar::Archive::new(File::open(stream).map_err(|e| io_failure(stream, &e))?);
     let mut bytes = 0;
-    for entry in archive
-        .entries()
-        .map_err(|e| bad(e.to_string()))?
-    {
+    for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
         let mut entry = entry.map_err(|e| bad(e.to_string()))?;
         let name = entry.path().map_err(|e| bad(e.to_string()))?.into_owned();
         let rel = plain_relative(&name).ok_or_else(|| bad(format!("entry {}", name.display())))?;

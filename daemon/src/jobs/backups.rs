@@ -4,8 +4,8 @@
 //! typed outcome or a classified [`JobError`]; the runner (`super`) retries and records.
 
 use super::{
-    BackupOutcome, BackupSpec, ExportSpec, JobCtl, JobError, JobOutcome, JobProgress,
-    Jobs, RunnerError, VerifyReport, VerifySpec,
+    BackupOutcome, BackupSpec, ExportSpec, JobCtl, JobError, JobOutcome, JobProgress, Jobs,
+    RunnerError, VerifyReport, VerifySpec,
 };
 use crate::backup::{self, Progress};
 use crate::store::JobId;

@@ -20,8 +20,13 @@
 //!   writes the stream; a non-empty directory needs `--force`, which replaces it whole (a
 //!   planted link is never followed); a link as target is refused; a failed export leaves
 //!   nothing.
+//! - `a_restore_failing_temporarily_is_run_again_by_the_runner` (item 8): 503s past the
+//!   client's retries fail a run, the runner runs the restore again and it completes once;
+//! - `kills`: the fault suite's backup half, a SIGKILL in every main-pass stage.
 //!
 //! No sleeps: barriers hold the requests a test needs held, and every wait polls a condition.
+
+mod kills;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -83,13 +88,20 @@ async fn raw(env: &Env, method: Method, path: &str, body: Option<String>) -> (u1
 /// Status and JSON body of bytes written as they are on a fresh connection to the control
 /// socket (the HTTP client refuses to send a 100 KB URL at all).
 async fn raw_bytes(env: &Env, request: &[u8]) -> (u16, Value) {
+    let request = request.to_vec();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut conn = tokio::net::UnixStream::connect(env.socket())
+    let conn = tokio::net::UnixStream::connect(env.socket())
         .await
         .expect("connect");
-    conn.write_all(request).await.expect("write");
+    let (mut read, mut write) = conn.into_split();
+    // The daemon may answer and close before it has read everything: the answer counts, a
+    // broken pipe on the rest does not.
+    let send = async move {
+        let _ = write.write_all(&request).await;
+    };
     let mut answer = Vec::new();
-    conn.read_to_end(&mut answer).await.expect("read");
+    let (_, got) = tokio::join!(send, read.read_to_end(&mut answer));
+    got.expect("read");
     let text = String::from_utf8_lossy(&answer);
     let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
     let status = head
@@ -280,7 +292,12 @@ async fn oversized_and_hostile_requests_end_clean() {
     assert_eq!(body["error"]["code"], "uri_too_long", "{body}");
     // A 3 MB body: 413, not a syntax error.
     let big = format!("{{\"site\": \"{}\"}}", "b".repeat(3 << 20));
-    let (status, body) = raw(&env, Method::POST, "/v1/backups", Some(big)).await;
+    let request = format!(
+        "POST /v1/backups HTTP/1.1\r\nhost: assetark\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{big}",
+        big.len()
+    );
+    let (status, body) = raw_bytes(&env, request.as_bytes()).await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
 
@@ -513,7 +530,13 @@ async fn an_export_is_streamed_and_written_only_where_and_when_it_should() {
     let out = root.join("one");
     let out_arg = out.to_str().expect("utf-8").to_owned();
     let export = |extra: &'static [&'static str]| {
-        let mut args = vec!["backups", "export", backup.as_str(), "--out", out_arg.as_str()];
+        let mut args = vec![
+            "backups",
+            "export",
+            backup.as_str(),
+            "--out",
+            out_arg.as_str(),
+        ];
         args.extend_from_slice(extra);
         let env = &env;
         async move { env.cli(&args).await }
@@ -534,10 +557,12 @@ async fn an_export_is_streamed_and_written_only_where_and_when_it_should() {
     export(&[]).await.fails(1, "is not empty; use --force");
     export(&["--force"]).await.ok(&["export --force"]);
     assert!(!out.join("stale.txt").exists(), "a stale file stayed");
-    assert!(!std::fs::symlink_metadata(out.join("schema.json"))
-        .expect("schema.json")
-        .file_type()
-        .is_symlink());
+    assert!(
+        !std::fs::symlink_metadata(out.join("schema.json"))
+            .expect("schema.json")
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "keep me");
 
     // A link as the target itself is refused.
@@ -580,5 +605,45 @@ async fn an_export_is_streamed_and_written_only_where_and_when_it_should() {
     let mut left_sorted = left.clone();
     left_sorted.sort();
     assert_eq!(left_sorted, ["link", "one"], "{left:?}");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_failing_temporarily_is_run_again_by_the_runner() {
+    let mut env = Env::with_control(
+        OBJECTS,
+        "[jobs]\nmax_retries = 2\nretry_base_ms = 10\nretry_max_ms = 20",
+    )
+    .await;
+    env.start().await;
+    let backup = env.backup("ITSM").await.to_string();
+    // Into a new schema of `s1`, whose client tries a request three times (`max_retries = 2`):
+    // the next three requests answer 503, so the first run fails temporarily and the runner
+    // runs it again.
+    env.force(503, 3).await;
+    let done = env
+        .cli_json(&[
+            "restore",
+            "start",
+            &backup,
+            "--to",
+            "new-schema",
+            "--name",
+            "RETRY",
+            "--key",
+            "RETRY",
+            "--site",
+            "s1",
+            "--wait",
+        ])
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    crate::restore_daemon::support::assert_each_object_once(&env, "ITSM", "s1", "RETRY").await;
+    let log = std::fs::read_to_string(env.log()).expect("log");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("Job failed temporarily; retrying.") && l.contains("restore")),
+        "the runner ran the restore again"
+    );
     env.stop().await;
 }
