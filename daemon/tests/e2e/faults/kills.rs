@@ -53,18 +53,17 @@ async fn sigkill_in_every_backup_stage_backs_up_exactly_once() {
     env.cli(&["schemas", "sync", "--site", "s1"])
         .await
         .ok(&["schemas sync"]);
-    let barrier = |env: &Env, k: usize| {
-        let (_, method, path) = STAGES[k];
+    let barrier = |env: &Env, (_, method, path): (&str, &str, &str)| {
         env.sim
             .barrier(BarrierSpec::new(method, path).site("s1").nth(1))
             .expect("barrier")
     };
-    let mut held = Some(barrier(&env, 0));
+    let mut held = Some(barrier(&env, STAGES[0]));
     let started = env
         .cli_json(&["backup", "run", "--site", "s1", "--schema", "ITSM"])
         .await;
     let job = started["job_id"].as_i64().expect("job id");
-    for k in 0..STAGES.len() {
+    for (k, (stage, _, _)) in STAGES.iter().enumerate() {
         let h = held.take().expect("armed");
         h.wait_held(1).await;
         let view = env
@@ -72,11 +71,7 @@ async fn sigkill_in_every_backup_stage_backs_up_exactly_once() {
             .get(&format!("/v1/jobs/{job}"))
             .await
             .expect("job");
-        assert_eq!(
-            view.body["status"], "running",
-            "{}: {}",
-            STAGES[k].0, view.body
-        );
+        assert_eq!(view.body["status"], "running", "{stage}: {}", view.body);
         env.kill().await;
         // The held request's client is gone: it is never answered.
         h.wait(Condition {
@@ -85,8 +80,8 @@ async fn sigkill_in_every_backup_stage_backs_up_exactly_once() {
         })
         .await;
         drop(h);
-        if k + 1 < STAGES.len() {
-            held = Some(barrier(&env, k + 1));
+        if let Some(next) = STAGES.get(k + 1) {
+            held = Some(barrier(&env, *next));
         }
         env.start().await;
     }

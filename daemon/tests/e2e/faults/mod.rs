@@ -20,8 +20,6 @@
 //!   writes the stream; a non-empty directory needs `--force`, which replaces it whole (a
 //!   planted link is never followed); a link as target is refused; a failed export leaves
 //!   nothing.
-//! - `a_restore_failing_temporarily_is_run_again_by_the_runner` (item 8): 503s past the
-//!   client's retries fail a run, the runner runs the restore again and it completes once;
 //! - `kills`: the fault suite's backup half, a SIGKILL in every main-pass stage.
 //!
 //! No sleeps: barriers hold the requests a test needs held, and every wait polls a condition.
@@ -605,45 +603,5 @@ async fn an_export_is_streamed_and_written_only_where_and_when_it_should() {
     let mut left_sorted = left.clone();
     left_sorted.sort();
     assert_eq!(left_sorted, ["link", "one"], "{left:?}");
-    env.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restore_failing_temporarily_is_run_again_by_the_runner() {
-    let mut env = Env::with_control(
-        OBJECTS,
-        "[jobs]\nmax_retries = 2\nretry_base_ms = 10\nretry_max_ms = 20",
-    )
-    .await;
-    env.start().await;
-    let backup = env.backup("ITSM").await.to_string();
-    // Into a new schema of `s1`, whose client tries a request three times (`max_retries = 2`):
-    // the next three requests answer 503, so the first run fails temporarily and the runner
-    // runs it again.
-    env.force(503, 3).await;
-    let done = env
-        .cli_json(&[
-            "restore",
-            "start",
-            &backup,
-            "--to",
-            "new-schema",
-            "--name",
-            "RETRY",
-            "--key",
-            "RETRY",
-            "--site",
-            "s1",
-            "--wait",
-        ])
-        .await;
-    assert_eq!(done["status"], "completed", "{done}");
-    crate::restore_daemon::support::assert_each_object_once(&env, "ITSM", "s1", "RETRY").await;
-    let log = std::fs::read_to_string(env.log()).expect("log");
-    assert!(
-        log.lines()
-            .any(|l| l.contains("Job failed temporarily; retrying.") && l.contains("restore")),
-        "the runner ran the restore again"
-    );
     env.stop().await;
 }
