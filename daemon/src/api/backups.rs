@@ -20,7 +20,6 @@ use super::dates::{self, End};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind, parse_id};
 use super::sites::upstream;
 use super::wire::{BackupDeleted, BackupDetail, BackupList, JobStarted, StartBackupRequest};
-use crate::assets::AssetsApi;
 use crate::jobs::{BackupSpec, EnqueueError, JobSpec, VerifySpec};
 use crate::store::{BackupFilter, BackupType, JobId, JobStatus, PageRequest, kind};
 
