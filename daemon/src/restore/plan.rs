@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::{self, AccountLookup, AccountMatch, UserValues};
+use super::existing::{self, ExistingPlan};
 use super::entities::{id_by_name, same_name};
 use super::order::{self, OrderStats};
 use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
@@ -77,6 +78,9 @@ pub struct RestorePlan {
     pub lookups: Option<Lookups>,
     /// The order of object creation in numbers.
     pub order: OrderSummary,
+    /// Into an existing schema: what the plan found there (duplicates, the scan's cost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing: Option<ExistingPlan>,
     /// Requests `execute` sends to the target when nothing goes wrong.
     pub requests: RequestEstimate,
 }
@@ -204,6 +208,10 @@ pub struct TypePlan {
     pub inherited: bool,
     /// It cannot hold objects.
     pub abstract_object_type: bool,
+    /// Into an existing schema: the target's type of the same path of names (then nothing is
+    /// created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<String>,
 }
 
 /// What happens to one attribute.
@@ -220,6 +228,12 @@ pub enum AttrAction {
     Added,
     /// Not restored; see the reason.
     Drop,
+    /// Into an existing schema: the target type's attribute of this name and type (mapped,
+    /// nothing created).
+    Existing,
+    /// Into an existing schema: the name exists there with another type; left as it is, the
+    /// values are skipped (see the reason).
+    Conflict,
 }
 
 /// One attribute of the mapping.
@@ -244,6 +258,9 @@ pub struct AttrPlan {
     /// Values longer than Cloud's 255 Text characters (Data Center backups); those objects fail
     /// until a `transform_attribute` hook converts the attribute to Textarea.
     pub long_text_values: u64,
+    /// With [`AttrAction::Existing`]: the target attribute's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<String>,
 }
 
 impl AttrPlan {
@@ -401,6 +418,7 @@ pub(super) async fn build(
                 position: t.position,
                 inherited: t.inherited,
                 abstract_object_type: t.abstract_type,
+                existing_id: None,
             })
             .collect(),
         attributes,
@@ -413,15 +431,23 @@ pub(super) async fn build(
             accounts: account_lookup,
         }),
         order,
+        existing: None,
         requests: RequestEstimate::default(),
     };
+    if let Destination::ExistingSchema { key, .. } = &req.destination {
+        let schema = existing::find_schema(&schemas, key)?;
+        existing::apply(store, target, &source, &graph, schema, &mut plan).await?;
+    }
     plan.requests = estimate(&source, &plan);
+    existing::adjust_estimate(&source, &graph, &mut plan);
     Ok(plan)
 }
 
 /// Why a new schema with this name and key cannot be created on the target.
 fn conflict(schemas: &[ObjectSchema], dest: &Destination) -> Option<String> {
-    let Destination::NewSchema { name, key } = dest;
+    let Destination::NewSchema { name, key } = dest else {
+        return None;
+    };
     schemas.iter().find_map(|s| {
         let (n, k) = (s.name(), s.key());
         if same_name(n, name) {
@@ -518,6 +544,7 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
                 identity: root && a.is_identity(),
                 reason,
                 long_text_values: long_text.get(&a.id).copied().unwrap_or(0),
+                existing_id: None,
             });
         }
         if root {
@@ -533,6 +560,7 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
                         identity: true,
                         reason: None,
                         long_text_values: 0,
+                        existing_id: None,
                     });
                 }
             }
