@@ -415,6 +415,8 @@ async fn restore(
         name: name.to_owned(),
         key: key.to_owned(),
         site: site.map(str::to_owned),
+        schema: None,
+        duplicates: false,
         dry_run: false,
     };
     let started: RestoreStarted = client.post("/v1/restores", &request).await?.parse()?;

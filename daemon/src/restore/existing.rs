@@ -43,6 +43,9 @@ pub struct ExistingPlan {
     /// Backup objects already in the schema: skipped (unless `create_duplicates`), references
     /// to them pointing at the existing object.
     pub duplicates: Vec<DuplicatePlan>,
+    /// New object types the target will place elsewhere than the backup had them (among the
+    /// siblings already there), each moved after its create.
+    pub type_moves: u64,
     /// What reading the target cost.
     pub scan: ScanCost,
 }
@@ -184,11 +187,13 @@ pub(super) async fn apply(
     let same_site = plan.source.site == plan.target_site;
     let found = scan_objects(api, &schema_id, &target, same_site, &mut scan).await?;
     let dups = duplicates_of(store, source, graph, &found).await?;
+    let type_moves = moves(source, &target, plan);
     plan.existing = Some(ExistingPlan {
         schema_id,
         schema_name: schema.name().to_owned(),
         create_duplicates,
         duplicates: dups,
+        type_moves,
         scan,
     });
     Ok(())
@@ -237,6 +242,42 @@ fn match_types(source: &Source, target: &Target, plan: &mut RestorePlan) {
             ));
         }
     }
+}
+
+/// New object types that will need a move: the target appends a new type to its siblings,
+/// which in an existing schema may include types the backup does not have.
+fn moves(source: &Source, target: &Target, plan: &RestorePlan) -> u64 {
+    let existing: HashMap<&str, &str> = plan
+        .object_types
+        .iter()
+        .filter_map(|t| Some((t.old_id.as_str(), t.existing_id.as_deref()?)))
+        .collect();
+    // Children per target parent ("" = the schema's root), counted as creates go.
+    let mut children: HashMap<String, i64> = HashMap::new();
+    for t in &target.types {
+        let p = t
+            .parent_object_type_id
+            .get()
+            .and_then(|p| p.non_empty())
+            .unwrap_or("");
+        *children.entry(p.to_owned()).or_default() += 1;
+    }
+    let mut n = 0;
+    for t in source.types.iter().filter(|t| !existing.contains_key(t.id.as_str())) {
+        // A new type's parent is matched (a target id) or new (keyed by its backup id).
+        let parent = match t.parent.as_deref() {
+            None => String::new(),
+            Some(p) => existing
+                .get(p)
+                .map_or_else(|| format!("new:{p}"), |id| (*id).to_owned()),
+        };
+        let c = children.entry(parent).or_default();
+        if *c != t.position {
+            n += 1;
+        }
+        *c += 1;
+    }
+    n
 }
 
 /// The schema's own status and reference types, matched by name in the target schema.
@@ -345,24 +386,12 @@ pub(super) fn adjust_estimate(source: &Source, graph: &ObjectGraph, plan: &mut R
     } else {
         HashSet::new()
     };
-    let new_types: Vec<&str> = plan
+    let new_types = plan
         .object_types
         .iter()
         .filter(|t| t.existing_id.is_none())
-        .map(|t| t.old_id.as_str())
-        .collect();
-    let moves = new_types
-        .iter()
-        .filter_map(|id| source.object_type(id))
-        .filter(|t| {
-            let rank = source
-                .types
-                .iter()
-                .filter(|s| s.parent == t.parent && (s.position, &s.id) < (t.position, &t.id))
-                .count();
-            rank as i64 != t.position
-        })
         .count();
+    let moves = existing.type_moves as usize;
     let writes = |a: &&super::plan::AttrPlan| {
         matches!(
             a.action,
@@ -386,7 +415,7 @@ pub(super) fn adjust_estimate(source: &Source, graph: &ObjectGraph, plan: &mut R
     for s in &mut plan.requests.per_stage {
         s.requests = match s.stage {
             Stage::Schema | Stage::GlobalConfig | Stage::Icons => 0,
-            Stage::ObjectTypes => (new_types.len() + moves) as u64,
+            Stage::ObjectTypes => (new_types + moves) as u64,
             Stage::Attributes => (attr_writes + listed.len()) as u64,
             Stage::ObjectEntries => creates as u64,
             Stage::ObjectReferences => updates as u64,
