@@ -6,6 +6,7 @@
 //!
 //! - [`clock`] (the one injected clock) and [`error`] (the one error-chain formatter);
 //! - [`model`]: the Assets and Jira entities, typed;
+//! - [`hooks`]: hook points, the hook registry and the Rhai / WASM hosts;
 //! - [`assets`]: the Assets API client (governor, retries, paging);
 //! - [`store`]: SQLite: blobs and backups, the job queue, restores, sites added at run time;
 //! - [`backup`] and [`restore`]: the pipelines;
@@ -23,6 +24,8 @@ pub mod clock;
 pub mod error;
 
 pub mod model;
+
+pub mod hooks;
 
 pub mod assets;
 pub mod backup;

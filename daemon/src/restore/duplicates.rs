@@ -40,7 +40,11 @@ pub(super) async fn load(ctx: &Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) ->
 
 /// Skips (maps and logs) every planned duplicate not skipped yet, unless the plan creates
 /// duplicates anyway. Returns how many it skipped now.
-pub(super) async fn skip(ctx: &Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) -> Result<u64, Error> {
+pub(super) async fn skip(
+    ctx: &Ctx<'_>,
+    g: &ObjectGraph,
+    ids: &mut ObjectIds,
+) -> Result<u64, Error> {
     let Some(existing) = ctx.plan.existing.as_ref().filter(|e| e.skips()) else {
         return Ok(0);
     };

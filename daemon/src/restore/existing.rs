@@ -263,7 +263,11 @@ fn moves(source: &Source, target: &Target, plan: &RestorePlan) -> u64 {
         *children.entry(p.to_owned()).or_default() += 1;
     }
     let mut n = 0;
-    for t in source.types.iter().filter(|t| !existing.contains_key(t.id.as_str())) {
+    for t in source
+        .types
+        .iter()
+        .filter(|t| !existing.contains_key(t.id.as_str()))
+    {
         // A new type's parent is matched (a target id) or new (keyed by its backup id).
         let parent = match t.parent.as_deref() {
             None => String::new(),
@@ -291,10 +295,12 @@ async fn match_schema_entities(
         api.list_reference_types(Some(schema), false),
     )?;
     for e in plan.status_types.iter_mut().filter(|e| !e.global) {
-        e.existing_id = super::entities::id_by_name(statuses.iter().filter(|s| !s.is_global()), &e.name);
+        e.existing_id =
+            super::entities::id_by_name(statuses.iter().filter(|s| !s.is_global()), &e.name);
     }
     for e in plan.reference_types.iter_mut().filter(|e| !e.global) {
-        e.existing_id = super::entities::id_by_name(refs.iter().filter(|r| !r.is_global()), &e.name);
+        e.existing_id =
+            super::entities::id_by_name(refs.iter().filter(|r| !r.is_global()), &e.name);
     }
     Ok(())
 }

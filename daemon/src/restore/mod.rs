@@ -63,8 +63,8 @@ use crate::store::{
 
 pub use crate::store::LogLevel;
 pub use accounts::{AccountLookup, AccountMatch};
-pub use existing::{DuplicatePlan, ExistingPlan, ScanCost};
 pub use ctx::StageCount;
+pub use existing::{DuplicatePlan, ExistingPlan, ScanCost};
 pub use log::OK_MESSAGE;
 pub use plan::{
     AttrAction, AttrPlan, DeferredAttr, EntityPlan, GroupMatch, IconPlan, Lookups, OrderSummary,

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::{self, AccountLookup, AccountMatch, UserValues};
-use super::existing::{self, ExistingPlan};
 use super::entities::{id_by_name, same_name};
+use super::existing::{self, ExistingPlan};
 use super::order::{self, OrderStats};
 use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
 use super::users::{GroupLookup, UserLookup, UserLookupMethod};

@@ -40,7 +40,9 @@ async fn plan_existing(
         },
     };
     let p = restore::plan(store, c, &req).await.expect("plan");
-    let id = restore::create(store, &req, &p, &clock()).await.expect("create");
+    let id = restore::create(store, &req, &p, &clock())
+        .await
+        .expect("create");
     (p, id)
 }
 
@@ -125,7 +127,12 @@ async fn a_second_restore_creates_nothing_and_duplicates_creates_everything_agai
             .collect::<Vec<_>>()
     );
     assert_eq!(e.duplicates.len(), n);
-    for stage in [Stage::Schema, Stage::ObjectTypes, Stage::Attributes, Stage::ObjectEntries] {
+    for stage in [
+        Stage::Schema,
+        Stage::ObjectTypes,
+        Stage::Attributes,
+        Stage::ObjectEntries,
+    ] {
         assert_eq!(p.requests_of(stage), 0, "{stage}");
     }
     let o = run_as_planned(&store, &s2, id, &p).await;
@@ -176,14 +183,20 @@ async fn a_second_restore_creates_nothing_and_duplicates_creates_everything_agai
         *per_orig.entry(orig.clone()).or_default() += 1;
     }
     let twice = per_orig.values().filter(|c| **c == 2).count() as u64;
-    assert_eq!(twice, o.objects_created, "each created object is a second copy");
+    assert_eq!(
+        twice, o.objects_created,
+        "each created object is a second copy"
+    );
     assert!(per_orig.values().all(|c| (1..=2).contains(c)));
     let refused = full_log(&store, id)
         .await
         .iter()
         .filter(|e| e.level.is_none() && !e.result)
         .count() as u64;
-    assert_eq!(refused, o.objects_failed, "every refusal logged with the API's body");
+    assert_eq!(
+        refused, o.objects_failed,
+        "every refusal logged with the API's body"
+    );
     let after = Snapshot::read(&raw2, &schema).await;
     let old_ids: HashSet<String> = first.iter().map(|(id, _)| id.clone()).collect();
     let kept: Vec<&Value> = after
@@ -216,7 +229,12 @@ async fn restored_objects_reference_the_skipped_duplicates_and_the_schema_is_who
             .as_array()
             .into_iter()
             .flatten()
-            .flat_map(|a| a["objectAttributeValues"].as_array().cloned().unwrap_or_default())
+            .flat_map(|a| {
+                a["objectAttributeValues"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .filter_map(|v| v["referencedObject"]["id"].as_str().map(str::to_owned))
             .collect()
     };
@@ -266,13 +284,12 @@ async fn types_match_by_path_attributes_by_name_and_a_type_conflict_is_left_alon
         .filter(|t| t["parentObjectTypeId"].is_null() || t["parentObjectTypeId"] == "")
         .find_map(|t| {
             let a = src.attrs[&s(&t["id"])].iter().find(|a| {
-                a["type"] == 0 && a["defaultType"]["id"] == 0 && a["label"] != true
+                a["type"] == 0
+                    && a["defaultType"]["id"] == 0
+                    && a["label"] != true
                     && a["system"] != true
             })?;
-            let has_objects = src
-                .objects
-                .iter()
-                .any(|o| o["objectType"]["id"] == t["id"]);
+            let has_objects = src.objects.iter().any(|o| o["objectType"]["id"] == t["id"]);
             has_objects.then(|| (s(&t["name"]), s(&a["name"]), t["inherited"].clone()))
         })
         .expect("a root type with a Text attribute");
@@ -328,12 +345,20 @@ async fn types_match_by_path_attributes_by_name_and_a_type_conflict_is_left_alon
     assert_eq!(added, ["ORIGINAL_ID", "ORIGINAL_KEY"]);
     assert!(p.existing.as_ref().unwrap().duplicates.is_empty());
     let o = run_as_planned(&store, &s2, id, &p).await;
-    assert_eq!((o.objects_created, o.objects_failed), (src.objects.len() as u64, 0));
+    assert_eq!(
+        (o.objects_created, o.objects_failed),
+        (src.objects.len() as u64, 0)
+    );
     // The target's attribute is unchanged, and holds no restored value.
     let attrs = raw2
-        .list(&format!("/objecttype/{tid}/attributes?excludeParentAttributes=true"))
+        .list(&format!(
+            "/objecttype/{tid}/attributes?excludeParentAttributes=true"
+        ))
         .await;
-    let theirs = attrs.iter().find(|a| a["name"] == text_attr.as_str()).unwrap();
+    let theirs = attrs
+        .iter()
+        .find(|a| a["name"] == text_attr.as_str())
+        .unwrap();
     assert_eq!(theirs["defaultType"]["id"], 1, "still Integer");
     let dst = Snapshot::read(&raw2, &part).await;
     assert_eq!(dst.objects.len(), src.objects.len());
