@@ -61,9 +61,9 @@ use crate::store::{
     self, AsyncStore, BackupId, NewRestore, RestoreId, RestoreStatus, RestoreUpdate,
 };
 
+pub use crate::pipeline::StageCount;
 pub use crate::store::LogLevel;
 pub use accounts::{AccountLookup, AccountMatch};
-pub use ctx::StageCount;
 pub use existing::{DuplicatePlan, ExistingPlan, ScanCost};
 pub use log::OK_MESSAGE;
 pub use plan::{
@@ -73,6 +73,7 @@ pub use plan::{
 };
 pub use users::{DIRECTORY_MIN_NAMES, GroupLookup, UserLookup, UserLookupMethod};
 
+use crate::pipeline::{self, Pipeline};
 use ctx::{Ctx, Flow};
 
 /// Where a restore goes.
@@ -324,6 +325,30 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Entries the restore needs are gone from the backup (deleted or changed while the
+    /// restore ran); the restore ends in error rather than finish without them.
+    #[error(
+        "backup {backup} lost {} {kind} entries while the restore ran (first: {}); nothing \
+         more is created from it",
+        ids.len(),
+        ids.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+    )]
+    MissingEntries {
+        /// The backup.
+        backup: BackupId,
+        /// Their kind.
+        kind: &'static str,
+        /// Their identities in the backup.
+        ids: Vec<String>,
+    },
+    /// A stage ran to its end with items it should have handled left undone.
+    #[error("stage {stage} ended with {} items not done (first: {}); it is not recorded as done", ids.len(), ids.iter().take(5).cloned().collect::<Vec<_>>().join(", "))]
+    Incomplete {
+        /// The stage.
+        stage: Stage,
+        /// The identities of the items not done.
+        ids: Vec<String>,
+    },
     /// The target answered a request successfully but with something a restore cannot use.
     #[error("the target answered with {what}")]
     UnexpectedResponse {
@@ -496,33 +521,63 @@ pub async fn execute(
     }
 }
 
-/// Runs every stage not finished yet, in order.
+/// Runs every stage not finished yet, in order, through the one stage runner.
 async fn run_stages(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
-    for stage in Stage::ALL {
-        if ctx.finished(stage) {
-            continue;
-        }
-        if ctx.cancel.is_cancelled() {
-            return Ok(Flow::Stopped);
-        }
-        let flow = match stage {
-            Stage::Icons => icons::run(ctx).await?,
-            Stage::Schema => schema::run(ctx).await?,
-            Stage::GlobalConfig => schema::run_config(ctx).await?,
-            Stage::GlobalStatusTypes => statuses::run(ctx, true).await?,
-            Stage::SchemaStatusTypes => statuses::run(ctx, false).await?,
-            Stage::ReferenceTypes => reftypes::run(ctx, false).await?,
-            Stage::GlobalReferenceTypes => reftypes::run(ctx, true).await?,
-            Stage::ObjectTypes => objecttypes::run(ctx).await?,
-            Stage::Attributes => attributes::run(ctx).await?,
-            Stage::ObjectEntries => objects::run(ctx).await?,
-            Stage::ObjectReferences => references::run(ctx).await?,
-        };
-        if flow == Flow::Stopped {
-            return Ok(Flow::Stopped);
+    let cancel = ctx.cancel.clone();
+    pipeline::run(ctx, &Stage::ALL, &cancel).await
+}
+
+#[async_trait::async_trait]
+impl Pipeline for Ctx<'_> {
+    type Stage = Stage;
+    type Error = Error;
+
+    fn key(stage: Stage) -> &'static str {
+        stage.key()
+    }
+
+    fn count(&self, stage: Stage) -> Option<StageCount> {
+        Ctx::count(self, stage)
+    }
+
+    async fn run_stage(&mut self, stage: Stage) -> Result<Flow, Error> {
+        let ctx = self;
+        match stage {
+            Stage::Icons => icons::run(ctx).await,
+            Stage::Schema => schema::run(ctx).await,
+            Stage::GlobalConfig => schema::run_config(ctx).await,
+            Stage::GlobalStatusTypes => statuses::run(ctx, true).await,
+            Stage::SchemaStatusTypes => statuses::run(ctx, false).await,
+            Stage::ReferenceTypes => reftypes::run(ctx, false).await,
+            Stage::GlobalReferenceTypes => reftypes::run(ctx, true).await,
+            Stage::ObjectTypes => objecttypes::run(ctx).await,
+            Stage::Attributes => attributes::run(ctx).await,
+            Stage::ObjectEntries => objects::run(ctx).await,
+            Stage::ObjectReferences => references::run(ctx).await,
         }
     }
-    Ok(Flow::Continue)
+
+    async fn verify(&mut self, stage: Stage) -> Result<(), Error> {
+        if stage != Stage::ObjectEntries {
+            return Ok(());
+        }
+        let g = self.graph().await?;
+        let missing = match &self.objects {
+            Some(ids) => objects::unsettled(&g, ids),
+            None => Vec::new(),
+        };
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(Error::Incomplete {
+                stage,
+                ids: missing,
+            }),
+        }
+    }
+
+    async fn finish(&mut self, stage: Stage) -> Result<(), Error> {
+        Ctx::finish(self, stage).await
+    }
 }
 
 /// The persisted result message: the error chain, plus the API's body when it refused.

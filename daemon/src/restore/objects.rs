@@ -101,7 +101,32 @@ pub(super) async fn fetch(
             out.push((i, serde_json::from_slice(&e.json)?));
         }
     }
+    if out.len() < idx.len() {
+        // The backup lost entries since the restore started (deleted, or its store changed
+        // under it): creating the others and finishing the stage would report a restore
+        // complete that is not. End it in error, naming what is gone.
+        let found: std::collections::HashSet<u32> = out.iter().map(|(i, _)| *i).collect();
+        let missing: Vec<String> = idx
+            .iter()
+            .filter(|i| !found.contains(i))
+            .map(|i| g.orig_id(*i).to_owned())
+            .collect();
+        return Err(Error::MissingEntries {
+            backup: ctx.source.backup.id,
+            kind: kind::OBJECT,
+            ids: missing,
+        });
+    }
     Ok(out)
+}
+
+/// The objects of the graph that are neither created nor refused (the object entries stage
+/// must leave none behind before it is recorded as finished).
+pub(super) fn unsettled(g: &ObjectGraph, ids: &ObjectIds) -> Vec<String> {
+    (0..g.len() as u32)
+        .filter(|i| !settled(ids, *i))
+        .map(|i| g.orig_id(i).to_owned())
+        .collect()
 }
 
 /// What a create task needs, shared by all of them.
@@ -248,7 +273,7 @@ async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) -> Re
             return Ok(Flow::Stopped);
         }
     }
-    ctx.finish(Stage::ObjectEntries).await
+    Ok(Flow::Continue)
 }
 
 /// Creates the objects `todo` of one wave, up to [`Ctx::fan_out`] at a time.

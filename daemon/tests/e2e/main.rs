@@ -7,6 +7,8 @@
 //!   pipeline against the simulator (fidelity, faults, dedup, cancellation, `ORIGINAL_ID`);
 //! - `cli`: the daemon as a process driven through the CLI: the backup lifecycle, bad input,
 //!   SIGKILL / SIGTERM mid-backup, retries of temporary failures;
+//! - `dc`: Data Center sites through the daemon and the CLI: config, `sites add --flavor dc`,
+//!   `sites test`, backups;
 //! - `demo`: `assetark demo` exits 0, leaves nothing behind, and `--keep DIR` keeps what it
 //!   says;
 //! - `faults`: issue 8's hostile probe: backups in use, sites with restores, corrupt blobs,
@@ -24,6 +26,7 @@
 
 mod backup;
 mod cli;
+mod dc;
 mod demo;
 mod faults;
 mod restore;

@@ -23,6 +23,7 @@
 //!   ends its restore in error (`plans`).
 
 mod existing;
+mod missing;
 mod plans;
 mod same_site;
 mod support;
