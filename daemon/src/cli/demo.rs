@@ -418,6 +418,8 @@ async fn restore(
         schema: None,
         duplicates: false,
         dry_run: false,
+        hooks: Vec::new(),
+        no_hooks: Vec::new(),
     };
     let started: RestoreStarted = client.post("/v1/restores", &request).await?.parse()?;
     match job_outcome(client, started.job_id, "the restore").await? {

@@ -40,6 +40,8 @@ pub(super) async fn start(
         schema: args.schema.clone(),
         duplicates: args.duplicates,
         dry_run: args.dry_run,
+        hooks: args.hooks.clone(),
+        no_hooks: args.no_hooks.clone(),
     };
     let reply = client.post("/v1/restores", &request).await?;
     if args.dry_run {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::accounts::{self, AccountLookup, AccountMatch, UserValues};
 use super::entities::{id_by_name, same_name};
 use super::existing::{self, ExistingPlan};
+use super::hooks::{self, HookPlan, HookScan, HookSetup};
 use super::order::{self, OrderStats};
 use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
 use super::users::{GroupLookup, UserLookup, UserLookupMethod};
@@ -83,6 +84,9 @@ pub struct RestorePlan {
     pub existing: Option<ExistingPlan>,
     /// Requests `execute` sends to the target when nothing goes wrong.
     pub requests: RequestEstimate,
+    /// The restore's hooks and what they decided (absent when no hook takes part).
+    #[serde(default, skip_serializing_if = "HookPlan::is_empty")]
+    pub hooks: HookPlan,
 }
 
 fn first_format() -> u32 {
@@ -350,18 +354,32 @@ pub(super) async fn build(
     store: &AsyncStore,
     target: &dyn AssetsApi,
     req: &RestoreRequest,
+    setup: HookSetup<'_>,
 ) -> Result<RestorePlan, Error> {
     let backup = store.get_backup(req.backup_id).await?;
     let source = Source::load(store, backup).await?;
+    let active = hooks::activate(setup, &req.hooks, &source.backup.site, target)?;
+    let mut hook_plan = HookPlan {
+        selection: req.hooks.clone(),
+        ..HookPlan::default()
+    };
     let (schemas, statuses, ref_types, icons) = tokio::try_join!(
         target.list_schemas(),
         target.list_status_types(None),
         target.list_reference_types(None, false),
         target.global_icons(),
     )?;
-    let mut scan = Scan::new(&source);
+    let mut scan = Scan::new(&source, HookScan::new(&active));
     let graph = order::build(store, &source, |o| scan.visit(o)).await?;
-    let attributes = plan_attributes(&source, &scan.long_text);
+    let mut attributes = plan_attributes(&source, &scan.long_text);
+    hooks::transform_attributes(
+        &active,
+        &source,
+        &scan.hooks,
+        &mut attributes,
+        &mut hook_plan,
+    )
+    .await?;
     // On the backup's own site the accounts exist: values keep them, and only gone ones are
     // matched by display name.
     let (accounts, names, account_lookup) = if source.backup.site == req.target_site {
@@ -371,7 +389,10 @@ pub(super) async fn build(
         (Vec::new(), scan.users.by_name.clone(), None)
     };
     let method = UserLookupMethod::choose(names.len());
-    let (users, user_lookup) = users::match_users(target, &names, method).await?;
+    let keep = active.has(crate::hooks::HookPoint::MatchUser);
+    let (mut users, user_lookup) = users::match_users_with(target, &names, method, keep).await?;
+    hooks::match_users(&active, &scan.hooks, &mut users, &mut hook_plan).await?;
+    let users = users.into_iter().map(|(m, _)| m).collect();
     let (groups, group_lookup) = users::match_groups(target, &scan.groups).await?;
     // Only global entities are shared; the schema's own are always new.
     let global_statuses: Vec<_> = statuses.iter().filter(|s| s.is_global()).collect();
@@ -433,6 +454,7 @@ pub(super) async fn build(
         order,
         existing: None,
         requests: RequestEstimate::default(),
+        hooks: hook_plan,
     };
     if let Destination::ExistingSchema { key, .. } = &req.destination {
         let schema = existing::find_schema(&schemas, key)?;
@@ -682,10 +704,11 @@ struct Scan<'s> {
     users: UserValues,
     groups: BTreeMap<String, u64>,
     long_text: HashMap<String, u64>,
+    hooks: HookScan,
 }
 
 impl<'s> Scan<'s> {
-    fn new(source: &'s Source) -> Scan<'s> {
+    fn new(source: &'s Source, hooks: HookScan) -> Scan<'s> {
         // Groups that User attributes allow must exist too (or be left out of the config).
         let mut groups = BTreeMap::new();
         for a in source
@@ -702,6 +725,7 @@ impl<'s> Scan<'s> {
             users: UserValues::default(),
             groups,
             long_text: HashMap::new(),
+            hooks,
         }
     }
 
@@ -712,6 +736,7 @@ impl<'s> Scan<'s> {
                 continue;
             };
             for v in a.values() {
+                self.hooks.visit(id, &def.kind, v);
                 match def.kind {
                     AttributeKind::User => self.users.add(v),
                     AttributeKind::Group => {
@@ -735,66 +760,5 @@ impl<'s> Scan<'s> {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::{Value, json};
-
-    use super::*;
-
-    /// Restore 1's plan as the first version of the code stored it (unversioned).
-    const FIXTURE: &str = include_str!("../../tests/fixtures/store-v3/plan-restore-1.json");
-
-    #[test]
-    fn an_unversioned_plan_is_migrated_without_losing_anything() {
-        let stored: Value = serde_json::from_str(FIXTURE).unwrap();
-        assert!(stored.get("format_version").is_none());
-        let plan = RestorePlan::from_stored(stored.clone()).unwrap();
-        assert_eq!(plan.format_version, PLAN_FORMAT_VERSION);
-        assert_eq!(plan.lookups, None);
-        assert_eq!((plan.backup_id, plan.target_site.as_str()), (1, "dst"));
-        assert!(!plan.attributes.is_empty() && !plan.users.is_empty());
-        // Everything the old plan said is still said, plus the version and the (unrecorded)
-        // lookups.
-        let mut expected = stored;
-        let m = expected.as_object_mut().unwrap();
-        m.insert("format_version".into(), json!(PLAN_FORMAT_VERSION));
-        m.insert("lookups".into(), Value::Null);
-        m.insert("accounts".into(), json!([]));
-        assert_eq!(serde_json::to_value(&plan).unwrap(), expected);
-        // A current plan reads back as it is.
-        let again = RestorePlan::from_stored(serde_json::to_value(&plan).unwrap()).unwrap();
-        assert_eq!(again, plan);
-    }
-
-    #[test]
-    fn a_plan_of_an_unknown_format_is_refused_clearly() {
-        let mut stored: Value = serde_json::from_str(FIXTURE).unwrap();
-        stored["format_version"] = json!(PLAN_FORMAT_VERSION + 1);
-        let err = RestorePlan::from_stored(stored.clone()).unwrap_err();
-        assert!(
-            matches!(err, Error::PlanVersion { found, supported }
-                if found == PLAN_FORMAT_VERSION + 1 && supported == PLAN_FORMAT_VERSION),
-            "{err:?}"
-        );
-        let text = err.to_string();
-        assert!(
-            text.contains(&format!("format version {}", PLAN_FORMAT_VERSION + 1))
-                && text.contains("plan the restore again"),
-            "{text}"
-        );
-        assert!(!err.is_retryable());
-        stored["format_version"] = json!(0);
-        assert!(matches!(
-            RestorePlan::from_stored(stored.clone()),
-            Err(Error::PlanVersion { found: 0, .. })
-        ));
-        stored["format_version"] = json!("2");
-        assert!(matches!(
-            RestorePlan::from_stored(stored),
-            Err(Error::Json(_))
-        ));
-        assert!(matches!(
-            RestorePlan::from_stored(json!({"format_version": 2})),
-            Err(Error::Json(_))
-        ));
-    }
-}
+#[path = "plan_tests.rs"]
+mod tests;

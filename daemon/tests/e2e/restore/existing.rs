@@ -38,6 +38,7 @@ async fn plan_existing(
             key: key.into(),
             duplicates,
         },
+        hooks: Default::default(),
     };
     let p = restore::plan(store, c, &req).await.expect("plan");
     let id = restore::create(store, &req, &p, &clock())

@@ -26,7 +26,7 @@ mod existing;
 mod missing;
 mod plans;
 mod same_site;
-mod support;
+pub(crate) mod support;
 mod users;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
