@@ -298,6 +298,12 @@ pub struct StartRestoreRequest {
     /// Plan only: answer with the plan, change nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Hooks to run in addition to the enabled ones for the target (`--hook`), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<String>,
+    /// Enabled hooks to leave out (`--no-hook`), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_hooks: Vec<String>,
 }
 
 /// `POST /v1/restores` with `dry_run`: the plan.

@@ -156,6 +156,12 @@ pub struct RestoreArgs {
     /// Wait for the restore to end, showing stage progress.
     #[arg(long)]
     pub wait: bool,
+    /// Also run this configured hook (e.g. one with `enabled = false`); repeatable.
+    #[arg(long = "hook", value_name = "NAME")]
+    pub hooks: Vec<String>,
+    /// Leave this configured hook out of the restore; repeatable.
+    #[arg(long = "no-hook", value_name = "NAME")]
+    pub no_hooks: Vec<String>,
 }
 
 /// `restores ...`.

@@ -20,6 +20,7 @@ use super::order::{self, ObjectGraph};
 use super::source::Source;
 use super::{Error, RestoreEvent, RestoreOutcome, RestorePlan, Stage, log};
 use crate::assets::AssetsApi;
+use crate::hooks::ActiveHooks;
 use crate::store::{
     AsyncStore, IdMapping, LogLevel, NewLogEntry, Restore, RestoreId, RestoreUpdate,
 };
@@ -50,6 +51,8 @@ pub(crate) struct Ctx<'a> {
     counts: BTreeMap<Stage, StageCount>,
     on_event: &'a (dyn Fn(RestoreEvent) + Send + Sync),
     graph: Option<Arc<ObjectGraph>>,
+    /// The restore's hooks (its plan's selection; none until the caller sets them).
+    pub hooks: ActiveHooks,
 }
 
 impl<'a> Ctx<'a> {
@@ -65,7 +68,8 @@ impl<'a> Ctx<'a> {
         row: &Restore,
     ) -> Result<Ctx<'a>, Error> {
         let backup = store.get_backup(plan.backup_id).await?;
-        let source = Source::load(store, backup).await?;
+        let mut source = Source::load(store, backup).await?;
+        super::hooks::apply_overrides(&mut source, plan);
         let ids = IdMap::load(store, id).await?;
         // Stored by stage key; a key this version does not know is left alone.
         let mut stored: BTreeMap<String, StageCount> = match &row.counts {
@@ -88,6 +92,7 @@ impl<'a> Ctx<'a> {
             counts,
             on_event,
             graph: None,
+            hooks: ActiveHooks::default(),
         })
     }
 

@@ -13,6 +13,8 @@
 //!   says;
 //! - `faults`: issue 8's hostile probe: backups in use, sites with restores, corrupt blobs,
 //!   oversized and hostile requests, file modes, token sources, a lost key file;
+//! - `hooks`: Rust hooks at every point of a restore; Rhai hooks through the daemon
+//!   (text-to-textarea, user matching, hostile scripts);
 //! - `restore`: the restore pipeline in-process: round trips, migrations and user matching,
 //!   interruptions cut exactly at a held request of every stage, faults, stored plans;
 //! - `restore_daemon`: restores and run-time sites through the daemon process and the CLI;
@@ -29,6 +31,7 @@ mod cli;
 mod dc;
 mod demo;
 mod faults;
+mod hooks;
 mod restore;
 mod restore_daemon;
 mod schedules;

@@ -23,7 +23,7 @@
 mod missing;
 mod plans;
 mod same_site;
-mod support;
+pub(crate) mod support;
 mod users;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
