@@ -393,7 +393,12 @@ async fn user_match_uses_the_table_then_the_display_name() {
     let r = hook.call(&match_call(None, "Bo", None, &[])).await.unwrap();
     assert_eq!(account_of(&r), Some("new-3"));
     let r = hook
-        .call(&match_call(None, "Cy", None, &[("c1", "Cy"), ("c2", "Cyd")]))
+        .call(&match_call(
+            None,
+            "Cy",
+            None,
+            &[("c1", "Cy"), ("c2", "Cyd")],
+        ))
         .await
         .unwrap();
     assert_eq!(account_of(&r), Some("c1"));
