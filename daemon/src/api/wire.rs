@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use crate::store::{BackupId, JobId, RestoreId};
 
 pub use super::wire_schedules::*;
+pub use super::wire_tasks::*;
 pub use crate::jobs::feed::LiveEvent;
 pub use crate::jobs::{
     BackupOutcome, ExportReport, FailureKind, JobFailure, JobKind, JobOutcome, JobProgress,
@@ -416,6 +417,9 @@ pub struct RestoreDetail {
     pub plan: PlanBrief,
     /// The latest live count, between checkpoints, while in progress.
     pub progress: Option<LiveProgress>,
+    /// Its post-restore tasks, oldest first.
+    #[serde(default)]
+    pub tasks: Vec<TaskView>,
 }
 
 /// Done/total of one stage of a restore.

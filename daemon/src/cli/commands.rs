@@ -9,7 +9,7 @@ use super::args::{
 use super::output::{self, print_json};
 use super::util::{Failure, absolute, confirm, emit, segment};
 use super::wait::wait_for_job;
-use super::{follow, restores, schedules, sites};
+use super::{follow, restores, schedules, sites, tasks};
 use crate::api::client::{ControlClient, Reply};
 use crate::api::wire::{
     BackupDeleted, BackupDetail, BackupList, ExportReport, ExportRequest, JobOutcome, JobStarted,
@@ -38,6 +38,7 @@ pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure
         }
         Command::Restore(RestoreCmd::Start(args)) => restores::start(client, args, json).await,
         Command::Restores(cmd) => restores::restores(client, cmd, json).await,
+        Command::Tasks(cmd) => tasks::run(client, cmd, json).await,
         Command::Schemas(SchemasCmd::Sync { site }) => {
             let reply = client
                 .post_empty(&format!("/v1/sites/{}/schemas/sync", segment(site)))
