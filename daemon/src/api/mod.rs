@@ -18,6 +18,7 @@ pub mod client;
 mod dates;
 mod error;
 mod events;
+mod export;
 mod job_events;
 mod jobs;
 pub mod listen;

@@ -98,7 +98,7 @@ impl Modify for BearerAuth {
         super::backups::show,
         super::backups::delete,
         super::backups::verify,
-        super::backups::export,
+        super::export::export,
         super::schedules::prune_backups,
         super::jobs::show,
         super::job_events::events,

@@ -270,15 +270,6 @@ pub struct BackupDeleted {
     pub bytes_freed: u64,
 }
 
-/// `POST /v1/backups/{id}/export` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExportRequest {
-    /// Directory to write into, absolute.
-    #[schema(value_type = String)]
-    pub out: PathBuf,
-}
-
 // ---- restores ------------------------------------------------------------------------------
 
 /// `POST /v1/restores` body.

@@ -348,9 +348,12 @@ pub enum BackupsCmd {
         /// Backup id.
         #[arg(value_parser = clap::value_parser!(i64).range(1..))]
         id: i64,
-        /// Target directory.
+        /// Target directory: new or empty (the CLI writes it; the daemon streams the export).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Replace a non-empty target directory whole.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -497,6 +500,7 @@ mod tests {
             "assetark --config f backups delete 1 --yes",
             "assetark --config f backups verify 1",
             "assetark --config f backups export 1 --out d",
+            "assetark --config f backups export 1 --out d --force --json",
             "assetark demo",
             "assetark demo --keep /tmp/d --objects 300",
             "assetark --config f schedules list --json",

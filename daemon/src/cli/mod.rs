@@ -17,6 +17,7 @@
 mod args;
 mod commands;
 mod demo;
+mod export;
 mod follow;
 pub mod log_format;
 mod output;
