@@ -32,6 +32,7 @@ pub mod store;
 pub mod schedules;
 
 pub mod config;
+pub mod hooks;
 pub mod sites;
 
 pub mod metrics;

@@ -1,0 +1,22 @@
+//! The WASM hook host (issue #12, DESIGN §6, STYLE §8): plugins are wasmtime core modules
+//! speaking a small JSON-in/JSON-out ABI (version 1, documented for authors in
+//! `plugins/sdk/README.md`).
+//!
+//! - [`engine`]: one engine per daemon, epoch interruption driven by a ticker thread, and the
+//!   [`WasmLimits`] every call runs within;
+//! - [`module`]: a plugin compiled at config load, checked (imports, exports, manifest, ABI
+//!   version, capabilities) and kept as an `InstancePre`; a fresh store per call;
+//! - [`host`]: the imports (`log`, and `attachments` where granted) and the per-call state;
+//! - [`attachments`]: the `attachments` capability and the site interface it runs against.
+
+pub mod attachments;
+pub mod engine;
+pub mod host;
+pub mod module;
+#[cfg(test)]
+mod tests;
+
+pub use attachments::{AttachmentError, AttachmentInfo, AttachmentSite, NewAttachment, SiteLookup};
+pub use engine::{EPOCH_TICK, EngineError, WasmEngine, WasmLimits};
+pub use host::{CAP_ATTACHMENTS, LogLevel, LogLine};
+pub use module::{ABI_VERSION, CallError, LoadError, Manifest, RawOutput, WasmModule};
