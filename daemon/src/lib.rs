@@ -6,6 +6,7 @@
 //!
 //! - [`clock`] (the one injected clock) and [`error`] (the one error-chain formatter);
 //! - [`model`]: the Assets and Jira entities, typed;
+//! - [`hooks`]: hook points, the hook registry and the Rhai / WASM hosts;
 //! - [`assets`]: the Assets API client (governor, retries, paging);
 //! - [`store`]: SQLite: blobs and backups, the job queue, restores, sites added at run time;
 //! - [`backup`] and [`restore`]: the pipelines;
@@ -24,6 +25,8 @@ pub mod error;
 
 pub mod model;
 
+pub mod hooks;
+
 pub mod assets;
 pub mod backup;
 pub mod restore;
@@ -32,7 +35,6 @@ pub mod store;
 pub mod schedules;
 
 pub mod config;
-pub mod hooks;
 pub mod sites;
 
 pub mod metrics;
@@ -43,3 +45,6 @@ pub mod api;
 pub mod daemon;
 
 pub mod cli;
+
+#[cfg(test)]
+mod layering;

@@ -10,40 +10,7 @@ use tokio::time::Instant;
 
 use crate::config::RateLimitConfig;
 
-/// Endpoint classes by documented limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Class {
-    /// 500/min: deprecated AQL endpoints and `/object/aql/totalcount`.
-    AqlLegacy,
-    /// 1000/min: `POST /object/aql`.
-    Aql,
-    /// 2000/min: object get/create, type attributes, connected tickets.
-    Object,
-    /// Every other Assets endpoint (configurable).
-    Other,
-    /// The Jira endpoints of the site (configurable, same default).
-    Jira,
-}
-
-impl Class {
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::AqlLegacy => "aql_legacy",
-            Class::Aql => "aql",
-            Class::Object => "object",
-            Class::Other => "other",
-            Class::Jira => "jira",
-        }
-    }
-    pub const ALL: [Class; 5] = [
-        Class::AqlLegacy,
-        Class::Aql,
-        Class::Object,
-        Class::Other,
-        Class::Jira,
-    ];
-}
+pub use assets_limits::Class;
 
 /// The outcome of admitting one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,12 +78,9 @@ impl RateLimiter {
 
     /// The scaled per-minute limit of a class.
     pub fn per_minute(cfg: &RateLimitConfig, class: Class) -> u32 {
-        let base = match class {
-            Class::AqlLegacy => 500,
-            Class::Aql => 1000,
-            Class::Object => 2000,
-            Class::Other | Class::Jira => cfg.default_per_minute,
-        };
+        let base = class
+            .documented_per_minute()
+            .unwrap_or(cfg.default_per_minute);
         ((base as f64 * cfg.scale).round() as u32).max(1)
     }
 

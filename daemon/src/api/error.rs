@@ -33,13 +33,17 @@ pub enum ErrorKind {
     MethodNotAllowed,
     /// The request conflicts with current state, e.g. a run already in progress (409).
     Conflict,
+    /// The body is larger than the API takes (413).
+    PayloadTooLarge,
+    /// The request line is longer than the API takes (414).
+    UriTooLong,
     /// The body is not JSON (415).
     UnsupportedMediaType,
     /// The request is well-formed but its values are wrong (422), with a field map.
     Validation,
     /// The Assets site answered with an error or could not be reached (502).
     Upstream,
-    /// The daemon is shutting down and takes no new work (503).
+    /// The daemon is shutting down, or its store is gone, and takes no new work (503).
     ShuttingDown,
     /// The request took longer than its time limit (504).
     Timeout,
@@ -133,6 +137,8 @@ impl ApiError {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::UriTooLong => StatusCode::URI_TOO_LONG,
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::Upstream => StatusCode::BAD_GATEWAY,
@@ -191,6 +197,10 @@ impl From<store::Error> for ApiError {
                 };
                 ApiError::not_found(code, format!("{what} {id} not found"))
             }
+            store::Error::InUse { .. } => ApiError::conflict("backup_in_use", e.to_string()),
+            store::Error::Replaced { .. } => {
+                ApiError::new(ErrorKind::ShuttingDown, "store_replaced", e.to_string())
+            }
             _ => ApiError::internal(&e),
         }
     }
@@ -204,6 +214,17 @@ impl From<JsonRejection> for ApiError {
                 "unsupported_media_type",
                 "expected a JSON body with Content-Type: application/json",
             ),
+            // The body limit cut the body off: its size is the problem, not its syntax.
+            JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(
+                    ErrorKind::PayloadTooLarge,
+                    "payload_too_large",
+                    format!(
+                        "the request body is larger than the API takes ({} bytes)",
+                        BODY_LIMIT
+                    ),
+                )
+            }
             JsonRejection::JsonDataError(e) => ApiError::bad_request(
                 "invalid_body",
                 format!("invalid request body: {}", e.body_text()),
@@ -227,6 +248,9 @@ impl From<QueryRejection> for ApiError {
         ApiError::bad_request("invalid_query", format!("invalid query: {}", r.body_text()))
     }
 }
+
+/// Largest request body the API reads: axum's default limit, which the JSON extractor applies.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// `axum::Json` whose rejection is an [`ApiError`].
 #[derive(FromRequest)]

@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use super::error::{ApiError, ErrorKind};
+use super::request_line::CappedListener;
 use crate::assets::Secret;
 
 /// Why the control socket could not be set up.
@@ -192,7 +193,7 @@ pub async fn serve(
         let router = router.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            axum::serve(listener, router)
+            axum::serve(CappedListener(listener), router)
                 .with_graceful_shutdown(shutdown.cancelled_owned())
                 .await
         })
@@ -204,7 +205,7 @@ pub async fn serve(
         ));
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            axum::serve(listener, router)
+            axum::serve(CappedListener(listener), router)
                 .with_graceful_shutdown(shutdown.cancelled_owned())
                 .await
         })

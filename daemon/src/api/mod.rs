@@ -22,6 +22,7 @@ mod jobs;
 pub mod listen;
 mod metrics;
 pub mod openapi;
+mod request_line;
 mod restore_view;
 mod restores;
 mod schedules;

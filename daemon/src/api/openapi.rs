@@ -36,6 +36,12 @@ pub(super) enum ApiErrors {
     /// A conflict with the current state (a backup in progress, a config-file item).
     #[response(status = 409)]
     Conflict(ErrorBody),
+    /// The body is larger than the API takes.
+    #[response(status = 413)]
+    PayloadTooLarge(ErrorBody),
+    /// The request line is longer than the API takes.
+    #[response(status = 414)]
+    UriTooLong(ErrorBody),
     /// The body is not JSON.
     #[response(status = 415)]
     UnsupportedMediaType(ErrorBody),
@@ -100,6 +106,7 @@ impl Modify for BearerAuth {
         super::restores::start,
         super::restores::show,
         super::restores::stop,
+        super::restores::resume,
         super::restores::log,
         super::events::events,
         super::schedules::list,

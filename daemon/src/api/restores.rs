@@ -42,6 +42,7 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/v1/restores", get(list).post(start))
         .route("/v1/restores/{id}", get(show))
         .route("/v1/restores/{id}/stop", post(stop))
+        .route("/v1/restores/{id}/resume", post(resume))
         .route("/v1/restores/{id}/log", get(log))
         .merge(super::events::router())
 }
@@ -140,8 +141,14 @@ pub(super) async fn start(
                         limit.as_secs_f32()
                     ),
                 )
-            })?
-            .map_err(|e| restore_error(&site_name, &e))?;
+            })?;
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(e) => match corrupt_blob(&e) {
+                Some(first) => return Err(backup_corrupt(&state, req.backup_id, first).await),
+                None => return Err(restore_error(&site_name, &e)),
+            },
+        };
         return Ok(Json(DryRun {
             dry_run: true,
             plan,
@@ -185,6 +192,55 @@ pub(super) async fn start(
         }),
     )
         .into_response())
+}
+
+/// The first corrupt blob behind `e` (its hash and problem), if a corrupt blob caused it.
+pub(super) fn corrupt_blob(
+    e: &(dyn std::error::Error + 'static),
+) -> Option<(String, crate::store::BlobProblem)> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(crate::store::Error::Corrupt { hash, problem, .. }) =
+            c.downcast_ref::<crate::store::Error>()
+        {
+            return Some((hash.clone(), *problem));
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// The 409 `backup_corrupt` answer for `backup`, whose blob `first` was found bad: every bad
+/// blob is named (up to a few, then a count).
+pub(super) async fn backup_corrupt(
+    state: &ApiState,
+    backup: i64,
+    first: (String, crate::store::BlobProblem),
+) -> ApiError {
+    const NAMED: usize = 10;
+    let mut bad: Vec<(String, crate::store::BlobProblem)> = match state.store.verify(backup).await {
+        Ok(bad) => bad.into_iter().map(|b| (b.hash, b.problem)).collect(),
+        Err(_) => Vec::new(),
+    };
+    if !bad.iter().any(|(hash, _)| *hash == first.0) {
+        bad.insert(0, first);
+    }
+    let mut named: Vec<String> = bad
+        .iter()
+        .take(NAMED)
+        .map(|(hash, problem)| format!("{hash} ({problem})"))
+        .collect();
+    if bad.len() > NAMED {
+        named.push(format!("and {} more", bad.len() - NAMED));
+    }
+    ApiError::conflict(
+        "backup_corrupt",
+        format!(
+            "backup {backup} is corrupt, {} bad blob(s): {}; `backups verify {backup}` lists them",
+            bad.len(),
+            named.join(", ")
+        ),
+    )
 }
 
 /// Maps a planning or creation failure.
@@ -255,6 +311,35 @@ pub(super) async fn show(
     let id = parse_id("restore", &id)?;
     let row = state.store.get_restore(id).await?;
     Ok(Json(restore_view::detail(&state, &row).await))
+}
+
+#[utoipa::path(post, path = "/v1/restores/{id}/resume", tag = "restores", params(("id" = String, Path, description = "Restore id (a positive integer)")), responses((status = 202, description = "Queued again; it continues from what exists on the target", body = crate::api::wire::RestoreStarted), crate::api::openapi::ApiErrors))]
+#[tracing::instrument(skip_all, err(level = "warn"), fields(restore_id = %id))]
+pub(super) async fn resume(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    use crate::jobs::ResumeError;
+    let id = parse_id("restore", &id)?;
+    let job_id = state.jobs.resume_restore(id).await.map_err(|e| match e {
+        ResumeError::Completed(_) => ApiError::conflict("restore_completed", e.to_string()),
+        ResumeError::Active(..) => ApiError::conflict("restore_active", e.to_string()),
+        ResumeError::SiteGone { .. } => ApiError::conflict("target_site_gone", e.to_string()),
+        ResumeError::BackupGone { .. } => ApiError::conflict("backup_gone", e.to_string()),
+        ResumeError::Enqueue(e) => enqueue_error(e),
+        ResumeError::Store(e) => ApiError::from(e),
+    })?;
+    let status = state.store.get_restore(id).await?.status;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/restores/{id}"))],
+        Json(RestoreStarted {
+            restore_id: id,
+            job_id,
+            status,
+        }),
+    )
+        .into_response())
 }
 
 #[utoipa::path(post, path = "/v1/restores/{id}/stop", tag = "restores", params(("id" = String, Path, description = "Restore id (a positive integer)")), responses((status = 200, description = "Stopped before it started", body = crate::api::wire::StopAnswer), (status = 202, description = "The stage in flight ends cleanly", body = crate::api::wire::StopAnswer), crate::api::openapi::ApiErrors))]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::ApiState;
-use super::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorKind};
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind};
 use super::wire::{AddSiteRequest, SiteInfo, SiteList, SiteRemoved, SiteTested, SiteUser};
 use crate::assets::{AssetsApi, Secret};
 use crate::error::error_chain;
@@ -148,18 +148,118 @@ pub(super) async fn add(
     ))
 }
 
-#[utoipa::path(delete, path = "/v1/sites/{site}", tag = "sites", params(("site" = String, Path, description = "Site name")), responses((status = 200, body = crate::api::wire::SiteRemoved), crate::api::openapi::ApiErrors))]
+/// `DELETE /v1/sites/{site}` query. A string, so that a bad value gets our message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RemoveQuery {
+    force: Option<String>,
+}
+
+#[utoipa::path(delete, path = "/v1/sites/{site}", tag = "sites", params(("site" = String, Path, description = "Site name"), ("force" = Option<String>, Query, description = "`true`: stop the site's queued and running restores first")), responses((status = 200, body = crate::api::wire::SiteRemoved), crate::api::openapi::ApiErrors))]
 #[tracing::instrument(skip_all, err(level = "warn"), fields(site = %name))]
 pub(super) async fn remove(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RemoveQuery>,
 ) -> ApiResult<Json<SiteRemoved>> {
+    let force = match q.force.as_deref() {
+        None | Some("" | "false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("force: {other:?} is not \"true\" or \"false\""),
+            ));
+        }
+    };
+    state
+        .sites
+        .check_removable(&state.store, &name)
+        .await
+        .map_err(|e| site_error(&e))?;
+    let active = unfinished_restores_to(&state, &name).await?;
+    if !active.is_empty() && !force {
+        let named: Vec<String> = active
+            .iter()
+            .map(|(id, status)| format!("restore {id} ({status})"))
+            .collect();
+        return Err(ApiError::conflict(
+            "site_in_use",
+            format!(
+                "site {name} is the target of {}; stop them first or remove the site with --force",
+                named.join(", ")
+            ),
+        ));
+    }
+    let mut stopped = Vec::new();
+    for (id, _) in &active {
+        state.jobs.stop_restore(*id).await?;
+        stopped.push(*id);
+    }
+    // A running restore stops at the end of its request batch; the site goes once it has.
+    for id in &stopped {
+        wait_until_ended(&state, *id).await?;
+    }
     state
         .sites
         .remove(&state.store, &name)
         .await
         .map_err(|e| site_error(&e))?;
-    Ok(Json(SiteRemoved { removed: name }))
+    Ok(Json(SiteRemoved {
+        removed: name,
+        stopped,
+    }))
+}
+
+/// The pending and in-progress restores whose target is `site`, oldest first.
+async fn unfinished_restores_to(
+    state: &ApiState,
+    site: &str,
+) -> ApiResult<Vec<(i64, crate::store::RestoreStatus)>> {
+    use crate::store::{PageRequest, RestoreStatus};
+    const PAGE: u32 = 500;
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let rows = state
+            .store
+            .list_restores(
+                Some(site),
+                PageRequest {
+                    limit: PAGE,
+                    offset,
+                },
+            )
+            .await?;
+        out.extend(
+            rows.iter()
+                .filter(|r| matches!(r.status, RestoreStatus::Pending | RestoreStatus::InProgress))
+                .map(|r| (r.id, r.status)),
+        );
+        if rows.len() < PAGE as usize {
+            break;
+        }
+        offset += u64::from(PAGE);
+    }
+    out.sort_by_key(|(id, _)| *id);
+    Ok(out)
+}
+
+/// Waits until a stopped restore's row has ended (its job checkpoints the batch in flight
+/// first). Bounded by the request timeout, whose 504 then says the removal did not happen.
+async fn wait_until_ended(state: &ApiState, id: i64) -> ApiResult<()> {
+    use crate::store::RestoreStatus;
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(20));
+    loop {
+        ticks.tick().await;
+        let row = state.store.get_restore(id).await?;
+        if !matches!(
+            row.status,
+            RestoreStatus::Pending | RestoreStatus::InProgress
+        ) {
+            return Ok(());
+        }
+    }
 }
 
 /// Maps a failed add or remove.
@@ -168,6 +268,11 @@ fn site_error(e: &SiteError) -> ApiError {
         SiteError::Invalid(fields) => ApiError::validation(fields.clone()),
         SiteError::Exists(_) => ApiError::new(ErrorKind::Conflict, "site_exists", e.to_string()),
         SiteError::NotFound(name) => ApiError::unknown_site(name),
+        SiteError::SourceNotAllowed(field) => {
+            let mut fields = std::collections::BTreeMap::new();
+            fields.insert((*field).to_owned(), e.to_string());
+            ApiError::validation(fields)
+        }
         SiteError::FromConfig(_) => {
             ApiError::new(ErrorKind::Conflict, "site_in_config", e.to_string())
         }

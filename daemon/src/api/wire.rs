@@ -118,6 +118,9 @@ pub struct AddSiteRequest {
 pub struct SiteRemoved {
     /// The site removed.
     pub removed: String,
+    /// Restores to it that `force` stopped first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stopped: Vec<i64>,
 }
 
 /// `POST /v1/sites/{site}/test`.

@@ -1,7 +1,7 @@
 //! [`AssetsApi`]: the one boundary between the daemon and a site. Backup, restore (and later
 //! tasks and plugins) see a site only through it, as `&dyn AssetsApi` / `Arc<dyn AssetsApi>`,
 //! with typed values of [`crate::model`] in and out. [`super::AssetsClient`] is the Assets
-//! Cloud implementation; a Data Center one will be the second.
+//! Cloud implementation, [`super::DcClient`] the Data Center one.
 //!
 //! What stays out of the trait: paths, auth, paging styles, rate limits and retries (each
 //! implementation's own business), and Cloud's string ids (ids are `&str` and
@@ -11,12 +11,12 @@
 
 use async_trait::async_trait;
 
-use super::Error;
+use super::{Error, Flavor};
 use crate::model::{
-    AttributeIn, Group, GroupPage, HistoryEntry, Icon, IssueEdit, JiraField, JiraUser, JqlPage,
-    JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute,
-    ObjectTypeIn, ObjectTypePosition, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn,
-    StatusType, StatusTypeIn,
+    Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage, HistoryEntry,
+    Icon, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema,
+    ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition,
+    ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn, StatusType, StatusTypeIn,
 };
 
 /// One page of an AQL search, in the implementation-neutral form the pagers use.
@@ -54,6 +54,10 @@ pub struct AqlQuery<'a> {
 pub trait AssetsApi: Send + Sync + std::fmt::Debug {
     /// The site's name (from the configuration).
     fn site_name(&self) -> &str;
+
+    /// Which product the site runs (what it offers: comments and attachments only on Data
+    /// Center; its Text limit: [`Flavor::text_max_chars`]).
+    fn flavor(&self) -> Flavor;
 
     /// Requests worth keeping outstanding at once: the upper bound of the site's concurrency
     /// (the implementation's own limit decides how many actually fly).
@@ -178,4 +182,25 @@ pub trait AssetsApi: Send + Sync + std::fmt::Debug {
 
     /// Sets fields of an issue (idempotent).
     async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error>;
+
+    /// An object's comments, oldest first ([`Error::NotOffered`] on Assets Cloud).
+    async fn list_comments(&self, object: &str) -> Result<Vec<Comment>, Error>;
+
+    /// Adds a comment to an object, as the site's account (once; [`Error::NotOffered`] on
+    /// Assets Cloud).
+    async fn create_comment(&self, body: &CommentIn) -> Result<Comment, Error>;
+
+    /// An object's attachments ([`Error::NotOffered`] on Assets Cloud).
+    async fn list_attachments(&self, object: &str) -> Result<Vec<Attachment>, Error>;
+
+    /// The bytes of an attachment ([`Error::NotOffered`] on Assets Cloud).
+    async fn download_attachment(&self, attachment: &str) -> Result<Vec<u8>, Error>;
+
+    /// Attaches a file to an object (multipart, once); answers the new attachments
+    /// ([`Error::NotOffered`] on Assets Cloud).
+    async fn upload_attachment(
+        &self,
+        object: &str,
+        file: &AttachmentUpload,
+    ) -> Result<Vec<Attachment>, Error>;
 }

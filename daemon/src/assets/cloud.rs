@@ -9,13 +9,13 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 
 use super::http::{JSON, Mode, Request, Target};
-use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error};
+use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error, Flavor};
 use crate::model::{
-    AqlResponse, AttributeIn, Entity, Group, GroupPage, GroupPicker, HistoryEntry, Icon, IssueEdit,
-    JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn,
-    ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition, ReferenceType,
-    ReferenceTypeIn, SchemaConfig, SchemaConfigIn, SchemaPage, StatusType, StatusTypeIn,
-    WorkspacePage,
+    AqlResponse, Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Entity, Group,
+    GroupPage, GroupPicker, HistoryEntry, Icon, IssueEdit, JiraField, JiraUser, JqlPage,
+    JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute,
+    ObjectTypeIn, ObjectTypePosition, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn,
+    SchemaPage, StatusType, StatusTypeIn, WorkspacePage,
 };
 
 /// Page size of the schema list (the API default is 25; fewer round trips for big sites).
@@ -175,6 +175,10 @@ impl<T: Serialize> ErasedBody for T {
 impl AssetsApi for AssetsClient {
     fn site_name(&self) -> &str {
         &self.site().name
+    }
+
+    fn flavor(&self) -> Flavor {
+        Flavor::Cloud
     }
 
     fn max_concurrency(&self) -> usize {
@@ -501,6 +505,41 @@ impl AssetsApi for AssetsClient {
         .await
         .map(drop)
     }
+
+    async fn list_comments(&self, _object: &str) -> Result<Vec<Comment>, Error> {
+        Err(self.not_offered("object comments"))
+    }
+
+    async fn create_comment(&self, _body: &CommentIn) -> Result<Comment, Error> {
+        Err(self.not_offered("object comments"))
+    }
+
+    async fn list_attachments(&self, _object: &str) -> Result<Vec<Attachment>, Error> {
+        Err(self.not_offered("object attachments"))
+    }
+
+    async fn download_attachment(&self, _attachment: &str) -> Result<Vec<u8>, Error> {
+        Err(self.not_offered("object attachments"))
+    }
+
+    async fn upload_attachment(
+        &self,
+        _object: &str,
+        _file: &AttachmentUpload,
+    ) -> Result<Vec<Attachment>, Error> {
+        Err(self.not_offered("object attachments"))
+    }
+}
+
+impl AssetsClient {
+    /// Assets Cloud has no comment or attachment endpoints (reference §11): nothing is sent.
+    fn not_offered(&self, what: &'static str) -> Error {
+        Error::NotOffered {
+            site: self.site().name.clone(),
+            flavor: Flavor::Cloud,
+            what,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -516,5 +555,47 @@ mod tests {
             query([("query", "Diego Hernández & Co"), ("maxResults", "1000")]),
             "query=Diego+Hern%C3%A1ndez+%26+Co&maxResults=1000"
         );
+    }
+
+    #[tokio::test]
+    async fn comments_and_attachments_are_not_offered_without_a_request() {
+        // An address nothing listens on: a request sent would be a transport error.
+        let client = AssetsClient::new(crate::assets::SiteConn {
+            name: "c".into(),
+            api_url: "http://127.0.0.1:9/v1".into(),
+            site_url: "http://127.0.0.1:9".into(),
+            email: "a@b".into(),
+            tokens: vec!["t".into()],
+            limits: crate::assets::Limits::default(),
+        })
+        .unwrap();
+        assert_eq!(client.flavor(), Flavor::Cloud);
+        let e = client.list_comments("1").await.unwrap_err();
+        assert!(e.is_not_offered() && !e.is_retryable(), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "site \"c\": object comments not offered by the Assets Cloud API"
+        );
+        let upload = AttachmentUpload {
+            filename: "a.txt".into(),
+            mime_type: "text/plain".into(),
+            bytes: b"x".to_vec(),
+            comment: String::new(),
+        };
+        assert!(
+            client
+                .upload_attachment("1", &upload)
+                .await
+                .unwrap_err()
+                .is_not_offered()
+        );
+        assert!(
+            client
+                .download_attachment("1")
+                .await
+                .unwrap_err()
+                .is_not_offered()
+        );
+        assert_eq!(client.stats().sent.values().sum::<u64>(), 0);
     }
 }

@@ -84,6 +84,18 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// The site's API does not offer this (comments and attachments on Assets Cloud; workspace
+    /// discovery on Data Center). Permanent: no request was sent.
+    #[error("site {site:?}: {what} not offered by the {flavor} API")]
+    NotOffered {
+        /// Site name.
+        site: String,
+        /// The site's flavor.
+        flavor: super::Flavor,
+        /// What was asked for ("object comments").
+        what: &'static str,
+    },
+
     /// The site configuration cannot work (no token, bad URL, no workspace on the site).
     #[error("site configuration: {0}")]
     Config(String),
@@ -108,6 +120,7 @@ impl Error {
             Error::Ambiguous { .. }
             | Error::Decode { .. }
             | Error::Encode { .. }
+            | Error::NotOffered { .. }
             | Error::Config(_) => false,
         }
     }
@@ -118,6 +131,11 @@ impl Error {
             Error::Api { body, .. } => Some(body),
             _ => None,
         }
+    }
+
+    /// Whether this is [`Error::NotOffered`]: the site's API has no such resource.
+    pub fn is_not_offered(&self) -> bool {
+        matches!(self, Error::NotOffered { .. })
     }
 
     /// Whether the API refused the request for good: a 4xx other than 429 (the request was

@@ -18,47 +18,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// Endpoint classes by documented limit, exactly as Assets (and the simulator) count them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Class {
-    /// 500/min: deprecated AQL endpoints and `POST /object/aql/totalcount`.
-    AqlLegacy,
-    /// 1000/min: `POST /object/aql`.
-    Aql,
-    /// 2000/min: object get/create, type attributes, connected tickets.
-    Object,
-    /// Every other Assets endpoint (configurable).
-    Other,
-    /// The site's Jira endpoints.
-    Jira,
-}
-
-impl Class {
-    /// Every class, in index order.
-    pub const ALL: [Class; 5] = [
-        Class::AqlLegacy,
-        Class::Aql,
-        Class::Object,
-        Class::Other,
-        Class::Jira,
-    ];
-
-    /// The snake_case name used in stats and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::AqlLegacy => "aql_legacy",
-            Class::Aql => "aql",
-            Class::Object => "object",
-            Class::Other => "other",
-            Class::Jira => "jira",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
+pub use assets_limits::Class;
 
 /// The class of an Assets request (`path` relative to the workspace base, query allowed).
 /// Mirrors the documented per-endpoint limits (reference §15.1).
@@ -67,17 +27,7 @@ pub fn classify(method: &reqwest::Method, path: &str) -> Class {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let get = method == reqwest::Method::GET;
     let post = method == reqwest::Method::POST;
-    match segs.as_slice() {
-        ["aql" | "iql", "objects"] if get => Class::AqlLegacy,
-        ["object", "navlist", "aql" | "iql"] if post => Class::AqlLegacy,
-        ["object", "aql", "totalcount"] if post => Class::AqlLegacy,
-        ["object", "aql"] if post => Class::Aql,
-        ["object", "create"] if post => Class::Object,
-        ["object", _] if get => Class::Object,
-        ["objecttype", _, "attributes"] if get => Class::Object,
-        ["objectconnectedtickets", _, "tickets"] if get => Class::Object,
-        _ => Class::Other,
-    }
+    assets_limits::classify(get, post, &segs).0
 }
 
 /// Seconds of the per-minute rate a bucket may burst: small, so a fresh client does not spend

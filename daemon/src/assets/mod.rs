@@ -40,6 +40,62 @@ use governed::Governed;
 use http::Http;
 use retry::{Backoff, Retrying};
 
+/// Which product a site runs: the API surface its client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flavor {
+    /// Assets Cloud (`api.atlassian.com/jsm/assets/workspace/{ws}/v1`).
+    Cloud,
+    /// Jira Service Management Data Center / Server (`{base_url}/rest/assets/1.0`).
+    Dc,
+}
+
+impl Flavor {
+    /// `cloud` or `dc`, as the config spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::Cloud => "cloud",
+            Flavor::Dc => "dc",
+        }
+    }
+
+    /// The product's name, for messages.
+    pub fn product(self) -> &'static str {
+        match self {
+            Flavor::Cloud => "Assets Cloud",
+            Flavor::Dc => "Data Center",
+        }
+    }
+
+    /// The longest Text attribute value the product takes (reference §19).
+    pub fn text_max_chars(self) -> usize {
+        match self {
+            Flavor::Cloud => 255,
+            Flavor::Dc => 450,
+        }
+    }
+}
+
+impl std::fmt::Display for Flavor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.product())
+    }
+}
+
+impl std::str::FromStr for Flavor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Flavor, String> {
+        match s {
+            "cloud" => Ok(Flavor::Cloud),
+            "dc" => Ok(Flavor::Dc),
+            other => Err(format!(
+                "unsupported flavor {other:?}; use \"cloud\" or \"dc\""
+            )),
+        }
+    }
+}
+
 /// A secret (API token) whose `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(transparent)]

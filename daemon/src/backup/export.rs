@@ -97,7 +97,8 @@ fn export_blocking(store: &dyn Store, id: BackupId, dir: &Path) -> Result<Export
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
-    std::fs::create_dir_all(dir.join("icons")).map_err(io(dir))?;
+    private_dir(dir).map_err(io(dir))?;
+    private_dir(&dir.join("icons")).map_err(io(dir))?;
     let mut summary = ExportSummary {
         dir: dir.to_path_buf(),
         backup: id,
@@ -120,7 +121,7 @@ fn export_blocking(store: &dyn Store, id: BackupId, dir: &Path) -> Result<Export
         let path = dir
             .join("icons")
             .join(format!("{}.png", safe_name(&e.original_id)));
-        std::fs::write(&path, &png).map_err(io(&path))?;
+        write_private(&path, &png).map_err(io(&path))?;
         summary.bytes += png.len() as u64;
         icons += 1;
         Ok::<(), Error>(())
@@ -156,7 +157,7 @@ fn export_blocking(store: &dyn Store, id: BackupId, dir: &Path) -> Result<Export
     let path = dir.join("manifest.json");
     let mut text = serde_json::to_vec_pretty(&manifest)?;
     text.push(b'\n');
-    std::fs::write(&path, &text).map_err(io(&path))?;
+    write_private(&path, &text).map_err(io(&path))?;
     summary.bytes += text.len() as u64;
     Ok(summary)
 }
@@ -174,7 +175,7 @@ fn write_kind(
         source,
     };
     let mut out = CountingWriter {
-        inner: BufWriter::new(File::create(path).map_err(io)?),
+        inner: BufWriter::new(private_file(path).map_err(io)?),
         bytes: 0,
     };
     let mut n = 0u64;
@@ -205,6 +206,37 @@ fn write_kind(
     .and_then(|()| out.inner.flush())
     .map_err(io)?;
     Ok((n, out.bytes))
+}
+
+/// A directory only its owner can enter (0700 whatever the umask): an export holds every
+/// object of the schema.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.is_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// A file created (or truncated) readable by its owner only, 0600 whatever the umask.
+fn private_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    private_file(path)?.write_all(bytes)
 }
 
 /// Counts bytes on their way to the file.

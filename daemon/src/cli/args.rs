@@ -78,6 +78,9 @@ pub enum SitesCmd {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        /// Stop the queued and running restores to the site first (they end `stopped`).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -171,6 +174,15 @@ pub enum RestoresCmd {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+    },
+    /// Resume a failed or stopped restore from where it stopped (nothing is created twice).
+    Resume {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
+        /// Wait until it ends, showing progress.
+        #[arg(long)]
+        wait: bool,
     },
     /// The last events of a restore; --follow streams them live, --full prints the whole log.
     Log {
@@ -414,11 +426,13 @@ mod tests {
             "assetark --config f sites add s2 --api-url http://h/a --site-url http://h --email e --token-file p",
             "assetark --config f sites add s2 --api-url http://h/a --site-url http://h --email e --token t",
             "assetark --config f sites remove s2 --yes",
+            "assetark --config f sites remove s2 --yes --force",
             "assetark --config f restore start 1 --to new-schema --name N --key NK --site s2 --dry-run --json",
             "assetark --config f restore start 1 --to new-schema --name N --key NK --wait",
             "assetark --config f restores list --site s --json",
             "assetark --config f restores show 1 --json",
             "assetark --config f restores stop 1 --yes",
+            "assetark --config f restores resume 1 --wait --json",
             "assetark --config f restores log 1 --follow",
             "assetark --config f restores log 1 --full",
             "assetark --config f restores log 1",

@@ -33,8 +33,8 @@ pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure
             emit(json, &reply.body, || output::site_test(&tested))
         }
         Command::Sites(SitesCmd::Add(args)) => sites::add(client, args, json).await,
-        Command::Sites(SitesCmd::Remove { name, yes }) => {
-            sites::remove(client, name, *yes, json).await
+        Command::Sites(SitesCmd::Remove { name, yes, force }) => {
+            sites::remove(client, name, *yes, *force, json).await
         }
         Command::Restore(RestoreCmd::Start(args)) => restores::start(client, args, json).await,
         Command::Restores(cmd) => restores::restores(client, cmd, json).await,

@@ -18,6 +18,7 @@ mod args;
 mod commands;
 mod demo;
 mod follow;
+pub mod log_format;
 mod output;
 mod restores;
 mod schedules;
@@ -75,6 +76,8 @@ fn init_logging(command: &Command) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // Values from requests are escaped and cut (issue 8 item 11).
+        .fmt_fields(log_format::fields())
         .try_init();
 }
 

@@ -1,5 +1,5 @@
 //! The restore commands: `restore start` (with `--dry-run` and `--wait`) and `restores list |
-//! show | stop | log`.
+//! show | stop | resume | log`.
 //!
 //! `--wait` polls `GET /v1/restores/{id}` (the row plus the live progress) and shows each
 //! stage's `done/total`; `restores log --follow` reads the server-sent events of
@@ -50,6 +50,34 @@ pub(super) async fn start(
             )
         });
     }
+    wait_and_report(client, &started, json).await
+}
+
+/// `restores resume`.
+async fn resume(client: &ControlClient, id: i64, wait: bool, json: bool) -> Result<(), Failure> {
+    let reply = client
+        .post_empty(&format!("/v1/restores/{id}/resume"))
+        .await?;
+    let started: RestoreStarted = reply.parse()?;
+    if !wait {
+        return emit(json, &reply.body, || {
+            format!(
+                "restore {id} resumed as job {} ({})",
+                started.job_id, started.status
+            )
+        });
+    }
+    wait_and_report(client, &started, json).await
+}
+
+/// `--wait` of a started or resumed restore: progress, then the result; an error unless it
+/// completed.
+async fn wait_and_report(
+    client: &ControlClient,
+    started: &RestoreStarted,
+    json: bool,
+) -> Result<(), Failure> {
+    let id = started.restore_id;
     let (last, body) = wait_for_restore(client, id, started.job_id).await?;
     if json {
         print_json(&body);
@@ -164,6 +192,7 @@ pub(super) async fn restores(
                 StopStatus::Stopped => format!("restore {id} stopped"),
             })
         }
+        RestoresCmd::Resume { id, wait } => resume(client, *id, *wait, json).await,
         RestoresCmd::Log { id, full: true, .. } => full_log(client, *id).await,
         RestoresCmd::Log { id, follow, .. } => events(client, *id, *follow, json).await,
     }

@@ -52,6 +52,7 @@ pub(super) async fn remove(
     client: &ControlClient,
     name: &str,
     yes: bool,
+    force: bool,
     json: bool,
 ) -> Result<(), Failure> {
     if !yes {
@@ -61,9 +62,23 @@ pub(super) async fn remove(
             &format!("site {name} not removed"),
         )?;
     }
-    let reply = client
-        .delete(&format!("/v1/sites/{}", segment(name)))
-        .await?;
-    let _removed: SiteRemoved = reply.parse()?;
-    emit(json, &reply.body, || format!("site {name} removed"))
+    let path = format!("/v1/sites/{}", segment(name));
+    let path = if force {
+        format!("{path}?force=true")
+    } else {
+        path
+    };
+    let reply = client.delete(&path).await?;
+    let removed: SiteRemoved = reply.parse()?;
+    emit(json, &reply.body, || {
+        if removed.stopped.is_empty() {
+            format!("site {name} removed")
+        } else {
+            let ids: Vec<String> = removed.stopped.iter().map(i64::to_string).collect();
+            format!(
+                "site {name} removed (restores stopped first: {})",
+                ids.join(", ")
+            )
+        }
+    })
 }

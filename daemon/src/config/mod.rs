@@ -2,9 +2,10 @@
 //! the control API listens, and which Assets sites exist with their credentials and limits.
 //!
 //! Parsing is two-step, as in ripgrep's low/high args: serde reads the TOML into `Raw*` types
-//! (`deny_unknown_fields`, so a typo is an error rather than a silently ignored key), then
-//! [`Config::from_raw`] resolves secrets (env vars, files) and checks every value, collecting
-//! *all* problems so a user fixes the file in one go instead of one error per restart.
+//! (noting every key it does not know, so a typo is a problem rather than a silently ignored
+//! key), then [`Config::from_raw`] resolves secrets (env vars, files) and checks every value,
+//! collecting *all* problems, unknown keys included, so a user fixes the file in one go
+//! instead of one error per restart.
 //!
 //! Secrets (site tokens, the TCP bearer token) are held as [`Secret`], whose `Debug` redacts;
 //! the raw types that briefly hold a literal `token = "..."` have no `Debug` at all. Relative
@@ -14,6 +15,7 @@
 //! The environment and the file system are reached through [`Sources`], so tests can resolve
 //! `token_env` without touching the process environment (`set_var` is `unsafe` in edition 2024).
 
+mod hooks;
 mod raw;
 mod schedules;
 #[cfg(test)]
@@ -50,6 +52,10 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// `[[schedules]]`: cron backups, checked (one per site and schema).
     pub schedules: Vec<crate::schedules::Schedule>,
+    /// `[[hooks]]`: the hooks, compiled, in config order.
+    pub hooks: crate::hooks::HookRegistry,
+    /// The engine of the WASM hooks, when any is configured (the daemon connects its sites).
+    pub wasm: Option<std::sync::Arc<crate::hooks::wasm::WasmEngine>>,
 }
 
 /// `[jobs]`: the job runner.
@@ -107,6 +113,11 @@ pub struct ControlConfig {
     /// Longest time a request may take before the API answers 504 (streams excepted);
     /// the CLI waits a little longer than this for an answer.
     pub request_timeout: Duration,
+    /// `allow_token_sources`: whether `POST /v1/sites` may name an environment variable or a
+    /// file of the daemon as a site's token (default `false`: only inline tokens, sealed).
+    /// Otherwise any local client could make the daemon read any of its files or variables
+    /// and send it to any URL.
+    pub allow_token_sources: bool,
 }
 
 /// The request timeout when `[control] request_timeout_secs` is not set.
@@ -267,12 +278,12 @@ impl Config {
     ///
     /// [`ConfigError::Parse`] or [`ConfigError::Invalid`].
     pub fn parse(text: &str, path: &Path, sources: &Sources<'_>) -> Result<Config, ConfigError> {
-        let raw = raw::parse(text).map_err(|message| ConfigError::Parse {
+        let (raw, unknown) = raw::parse(text).map_err(|message| ConfigError::Parse {
             path: path.to_path_buf(),
             message,
         })?;
         let base = base_dir(path);
-        Config::from_raw(raw, &base, sources).map_err(|problems| ConfigError::Invalid {
+        Config::from_raw(raw, &unknown, &base, sources).map_err(|problems| ConfigError::Invalid {
             path: path.to_path_buf(),
             problems,
         })
@@ -283,8 +294,19 @@ impl Config {
         self.sites.iter().find(|s| s.name == name)
     }
 
-    fn from_raw(raw: RawConfig, base: &Path, src: &Sources<'_>) -> Result<Config, Vec<Problem>> {
+    fn from_raw(
+        raw: RawConfig,
+        unknown: &[String],
+        base: &Path,
+        src: &Sources<'_>,
+    ) -> Result<Config, Vec<Problem>> {
         let mut p = Problems::default();
+        for key in unknown {
+            p.add(
+                key.as_str(),
+                "unknown key (misspelt, or not in this version)",
+            );
+        }
 
         let kind = match raw.store.kind.as_str() {
             STORE_SQLITE => Some(StoreKind::Sqlite),
@@ -323,6 +345,7 @@ impl Config {
             })
             .collect();
         let schedules = schedules::schedules(&mut p, raw.schedules, &names);
+        let (hooks, wasm) = hooks::hooks(&mut p, raw.hooks, base, src);
 
         match (p.0.is_empty(), kind, store_path, socket, key_file) {
             (true, Some(kind), Some(path), Some(socket), Some(key_file)) => Ok(Config {
@@ -335,10 +358,13 @@ impl Config {
                     socket,
                     tcp,
                     request_timeout,
+                    allow_token_sources: raw.control.allow_token_sources.unwrap_or(false),
                 },
                 sites,
                 jobs,
                 schedules,
+                hooks,
+                wasm,
             }),
             _ => Err(p.0),
         }
@@ -591,9 +617,16 @@ fn site_tokens(
         seen_source = true;
         let k = format!("{key}.token_file[{i}]");
         let path = resolve(base, path);
+        // The first line, as the example config says: a trailing note or a second token on
+        // later lines must not become part of the credential.
         match (src.read)(&path) {
-            Ok(text) if !text.trim().is_empty() => tokens.push(Secret::new(text.trim())),
-            Ok(_) => p.add(k, format!("token file {} is empty", path.display())),
+            Ok(text) if !first_line(&text).is_empty() => {
+                tokens.push(Secret::new(first_line(&text)));
+            }
+            Ok(_) => p.add(
+                k,
+                format!("first line of token file {} is empty", path.display()),
+            ),
             Err(e) => p.add(k, format!("cannot read token file {}: {e}", path.display())),
         }
     }
@@ -612,6 +645,11 @@ fn site_tokens(
         );
     }
     tokens
+}
+
+/// The first line of a token file, whitespace trimmed.
+pub(crate) fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
 }
 
 /// What the CLI needs to reach the daemon: its socket, and how long to wait for an answer.

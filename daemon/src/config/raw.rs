@@ -29,7 +29,6 @@ impl<T> OneOrMany<T> {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub(super) store: RawStore,
     pub(super) control: RawControl,
@@ -39,11 +38,12 @@ pub(super) struct RawConfig {
     pub(super) jobs: RawJobs,
     #[serde(default)]
     pub(super) schedules: Vec<super::schedules::RawSchedule>,
+    #[serde(default)]
+    pub(super) hooks: Vec<super::hooks::RawHook>,
 }
 
 /// `[jobs]`: how the job runner runs; absent keys keep the defaults of [`super::JobsConfig`].
 #[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawJobs {
     pub(super) max_concurrent: Option<usize>,
     pub(super) max_retries: Option<u32>,
@@ -52,7 +52,6 @@ pub(super) struct RawJobs {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     #[serde(default = "default_store_kind")]
     pub(super) kind: String,
@@ -66,16 +65,15 @@ fn default_store_kind() -> String {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawControl {
     pub(super) socket: PathBuf,
     pub(super) tcp: Option<String>,
     pub(super) token_env: Option<String>,
     pub(super) request_timeout_secs: Option<u64>,
+    pub(super) allow_token_sources: Option<bool>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawSite {
     pub(super) name: String,
     #[serde(default = "default_flavor")]
@@ -97,7 +95,6 @@ fn default_flavor() -> String {
 /// `[sites.limits]`: overrides of the Assets client's defaults; an absent key keeps the
 /// default. Field names and meaning are those of `assets::Limits`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Requests per minute per token to the legacy AQL endpoints.
     pub aql_legacy_per_minute: Option<u32>,
@@ -170,9 +167,31 @@ impl LimitsConfig {
     }
 }
 
-/// Parses the file into [`RawConfig`]; the error is "line L, column C: message".
-pub(super) fn parse(text: &str) -> Result<RawConfig, String> {
-    toml::from_str(text).map_err(|e| describe(text, &e))
+/// Parses the file into [`RawConfig`] and the dotted path of every key it does not know (the
+/// caller reports all of them with the other problems, so one pass over the file finds every
+/// typo); the error is "line L, column C: message".
+pub(super) fn parse(text: &str) -> Result<(RawConfig, Vec<String>), String> {
+    let de = toml::Deserializer::parse(text).map_err(|e| describe(text, &e))?;
+    let mut unknown = Vec::new();
+    let raw = serde_ignored::deserialize(de, |path| unknown.push(key_path(&path)))
+        .map_err(|e| describe(text, &e))?;
+    Ok((raw, unknown))
+}
+
+/// A key path as the other problems name keys: `sites[1].limits.typo`.
+fn key_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", key_path(parent)),
+        Path::Map { parent, key } => match key_path(parent) {
+            p if p.is_empty() => key.clone(),
+            p => format!("{p}.{key}"),
+        },
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => key_path(parent),
+    }
 }
 
 /// What the CLI reads of `[control]`: the socket and the request timeout, if present.

@@ -19,7 +19,9 @@ fn fake_env(name: &str) -> Option<String> {
 }
 
 fn fake_read(path: &Path) -> std::io::Result<String> {
-    if path.ends_with("missing.txt") {
+    if path.ends_with("two-lines.txt") {
+        Ok(format!("  {FILE_TOKEN}  \nthe second line is a note\n"))
+    } else if path.ends_with("missing.txt") {
         Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             "no such file",
@@ -171,12 +173,66 @@ token = "x"
     }
 }
 
+/// Issue 8 item 14: every unknown key is reported, with the other problems, not only the first.
 #[test]
-fn unknown_keys_and_wrong_types_are_parse_errors_with_a_position() {
-    let err = parse("[store]\npath = \"a\"\ncolour = 1\n[control]\nsocket = \"s\"\n")
-        .expect_err("unknown key")
-        .to_string();
-    assert!(err.contains("colour") && err.contains("line 3"), "{err}");
+fn every_unknown_key_is_reported_with_the_other_problems() {
+    let text = r#"
+[store]
+path = "a"
+colour = 1
+[control]
+socket = "s"
+tcp = "0.0.0.0:1"
+token_env = "API"
+[jobs]
+max_concurent = 2
+[[sites]]
+name = "x"
+api_url = "https://x.example"
+site_url = "https://x.example"
+email = "x@example.com"
+token = "t"
+tokne = "t"
+[sites.limits]
+aql_per_minut = 3
+[[schedules]]
+site = "x"
+schema = "ITSM"
+cron = "0 3 * * *"
+keep_dayly = 7
+[extra]
+a = 1
+"#;
+    let found = problems(text);
+    let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+    for key in [
+        "store.colour",
+        "jobs.max_concurent",
+        "sites[0].tokne",
+        "sites[0].limits.aql_per_minut",
+        "schedules[0].keep_dayly",
+        "extra",
+        "control.tcp",
+    ] {
+        assert!(keys.contains(&key), "{key} missing from {keys:?}");
+    }
+    let unknown = found.iter().filter(|p| p.message.contains("unknown key"));
+    assert_eq!(unknown.count(), 6, "{found:?}");
+}
+
+/// Issue 8 item 14: a token file's first line is the token, as the example config says.
+#[test]
+fn a_token_file_gives_its_first_line() {
+    let text = "[store]\npath = \"a\"\n[control]\nsocket = \"s\"\n[[sites]]\nname = \"x\"\n\
+         api_url = \"https://x.example\"\nsite_url = \"https://x.example\"\n\
+         email = \"x@example.com\"\ntoken_file = \"two-lines.txt\"\n";
+    let cfg = parse(text).expect("valid");
+    let tokens: Vec<&str> = cfg.sites[0].tokens.iter().map(|t| t.expose()).collect();
+    assert_eq!(tokens, [FILE_TOKEN]);
+}
+
+#[test]
+fn wrong_types_are_parse_errors_with_a_position() {
     let err = parse("[store]\npath = 5\n[control]\nsocket = \"s\"\n")
         .expect_err("wrong type")
         .to_string();

@@ -72,6 +72,22 @@ pub enum Error {
     /// The token key file cannot be read or created.
     #[error("cannot use the token key")]
     Key(#[from] KeyError),
+    /// The token key file is gone while stored sites hold tokens sealed with it: a new key
+    /// would silently orphan them.
+    #[error(
+        "the token key file {} is missing, but the tokens of site(s) {} are sealed with it; \
+         put the key file back, or, if it is lost, create a new one \
+         (`head -c 32 /dev/urandom > {0}; chmod 600 {0}`), start the daemon, remove those \
+         sites (`assetark sites remove NAME --yes`) and add them again",
+        key_file.display(),
+        sites.join(", ")
+    )]
+    KeyMissing {
+        /// The configured key file.
+        key_file: PathBuf,
+        /// The stored sites with sealed tokens.
+        sites: Vec<String>,
+    },
     /// The sites added through the API cannot be read from the store.
     #[error("cannot load the stored sites")]
     StoredSites(#[source] store::Error),
@@ -99,7 +115,7 @@ pub async fn open_store(cfg: &crate::config::StoreConfig) -> Result<AsyncStore, 
         StoreKind::Sqlite => {
             let path = cfg.path.clone();
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|source| Error::StoreDir {
+                private_dir(dir).map_err(|source| Error::StoreDir {
                     path: dir.to_path_buf(),
                     source,
                 })?;
@@ -115,6 +131,64 @@ pub async fn open_store(cfg: &crate::config::StoreConfig) -> Result<AsyncStore, 
             Ok(AsyncStore::new(Arc::new(store)))
         }
     }
+}
+
+/// How often an idle daemon checks that its store file is still the one it opened.
+const STORE_CHECK_EVERY: Duration = Duration::from_secs(30);
+
+/// Logs (once) when the store file is deleted or replaced, even while no request or job
+/// touches it; every store call refuses work from then on (see `store::Error::Replaced`).
+async fn watch_store(store: AsyncStore, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(STORE_CHECK_EVERY);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        if let Err(e) = store.run(|s| s.check()).await {
+            tracing::error!(error = %e, "The store is gone; the daemon takes no work until it is restarted.");
+            return;
+        }
+    }
+}
+
+/// Creates the store's directory (and missing parents) 0700 whatever the umask; an existing
+/// directory is left as its owner set it (e.g. systemd's `StateDirectory`).
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// [`Error::KeyMissing`] when the key file does not exist but stored sites hold tokens sealed
+/// with it (only then is making a new key harmless).
+async fn refuse_lost_key(store: &AsyncStore, key_file: &std::path::Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(key_file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Present (or unreadable, which loading the key reports).
+        _ => return Ok(()),
+    }
+    let sealed: Vec<String> = store
+        .list_sites()
+        .await
+        .map_err(Error::StoredSites)?
+        .into_iter()
+        .filter(|s| matches!(s.token, store::StoredToken::Inline { .. }))
+        .map(|s| s.name)
+        .collect();
+    if sealed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::KeyMissing {
+        key_file: key_file.to_path_buf(),
+        sites: sealed,
+    })
 }
 
 /// What a running daemon hands to whoever started it in-process (tests, the demo).
@@ -171,10 +245,12 @@ pub async fn serve_with(
     options: ServeOptions,
 ) -> Result<(), Error> {
     let store = open_store(&config.store).await?;
+    refuse_lost_key(&store, &config.store.key_file).await?;
     let key = TokenKey::load_or_create(&config.store.key_file)?;
     let clock = options.clock;
     let sites = Sites::from_config(&config.sites, Some(key), Arc::clone(&clock))
-        .map_err(|(site, source)| Error::Client { site, source })?;
+        .map_err(|(site, source)| Error::Client { site, source })?
+        .with_token_sources(config.control.allow_token_sources);
     sites
         .load_stored(&store)
         .await
@@ -207,6 +283,7 @@ pub async fn serve_with(
         jobs_options,
     );
     jobs.start();
+    tracker.spawn(watch_store(store.clone(), root.clone()));
     let queue: Arc<dyn BackupQueue> = jobs.clone();
     let scheduler = Scheduler::new(store.clone(), Arc::clone(&clock), queue, config.schedules);
     scheduler

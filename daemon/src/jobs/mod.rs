@@ -30,6 +30,9 @@ mod outcome;
 mod restore;
 mod scheduled;
 mod spec;
+#[cfg(test)]
+mod tests_unrecorded;
+mod unrecorded;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -56,7 +59,7 @@ pub use outcome::{
     BackupOutcome, ExportReport, JobOutcome, OUTCOME_VERSION, OutcomeError, RestoreResult,
     RestoreSummary, StageTally, VerifyReport,
 };
-pub use restore::StopOutcome;
+pub use restore::{ResumeError, StopOutcome};
 pub use spec::{
     BackupSpec, ExportSpec, JobKind, JobSpec, RestoreSpec, SPEC_VERSION, ScheduledBy, SpecError,
     VerifySpec,
@@ -64,9 +67,9 @@ pub use spec::{
 
 /// Finished jobs whose last progress stays in memory for `GET /v1/jobs/{id}`.
 const FINISHED_KEPT: usize = 1000;
-/// How often recording a job's end is tried before the runner gives up on it (the store may
-/// be briefly busy or full; `recover()` requeues the job at the next start either way).
-const END_RECORD_TRIES: u32 = 5;
+/// How often recording a job's end is tried at once before it is kept in memory and written
+/// later (see `unrecorded`).
+const END_RECORD_TRIES: u32 = 2;
 
 /// How temporary failures are retried: up to `retries` more runs, waiting `first_delay`,
 /// doubled before each further retry, at most `max_delay`.
@@ -236,6 +239,8 @@ pub struct Jobs {
     bus: events::JobBus,
     /// Durations of finished jobs, for `/metrics`.
     metrics: crate::metrics::JobMetrics,
+    /// Ends the store refused, until it takes them.
+    unrecorded: unrecorded::Unrecorded,
 }
 
 impl Jobs {
@@ -261,6 +266,7 @@ impl Jobs {
             restores: restore::RestoreRuntime::default(),
             bus: events::JobBus::default(),
             metrics: crate::metrics::JobMetrics::default(),
+            unrecorded: unrecorded::Unrecorded::default(),
         })
     }
 
@@ -298,7 +304,18 @@ impl Jobs {
             queue_key: spec.queue_key(),
             unique: matches!(spec, JobSpec::Backup(_)),
         };
-        match self.store.enqueue_job(new, self.clock.now()).await? {
+        let mut enqueued = self
+            .store
+            .enqueue_job(new.clone(), self.clock.now())
+            .await?;
+        if let Enqueued::Active(job) = enqueued
+            && self.unrecorded.contains(job)
+        {
+            // The active job has ended; only its end is not in the store yet.
+            self.reconcile().await;
+            enqueued = self.store.enqueue_job(new, self.clock.now()).await?;
+        }
+        match enqueued {
             Enqueued::Added(id) => {
                 tracing::info!(job_id = id, kind = %spec.kind(), "Job enqueued.");
                 self.wake.notify_one();
@@ -327,7 +344,8 @@ impl Jobs {
     ///
     /// `store::Error::NotFound` for an unknown id, or another store error.
     pub async fn view(&self, id: JobId) -> Result<JobView, crate::store::Error> {
-        let job = self.store.get_job(id).await?;
+        let mut job = self.store.get_job(id).await?;
+        self.unrecorded.overlay(&mut job);
         let progress = self.live.lock().get(&id).and_then(|l| l.progress.clone());
         Ok(view(job, progress))
     }
@@ -341,6 +359,9 @@ impl Jobs {
             }
         }
         loop {
+            if !self.unrecorded.is_empty() {
+                self.reconcile().await;
+            }
             let permit = tokio::select! {
                 () = self.root.cancelled() => return,
                 permit = Arc::clone(&self.slots).acquire_owned() => match permit {
@@ -363,10 +384,13 @@ impl Jobs {
                     tracing::error!(error = %error_chain(&e), "Claiming the next job failed.");
                 }
             }
-            // Woken by an enqueue or by a job's end (which may free its queue key).
+            // Woken by an enqueue or by a job's end (which may free its queue key), or, while
+            // the store refuses job ends, to try them again.
+            let retry_ends = !self.unrecorded.is_empty();
             tokio::select! {
                 () = self.root.cancelled() => return,
                 () = self.wake.notified() => {}
+                () = tokio::time::sleep(unrecorded::RECONCILE_EVERY), if retry_ends => {}
             }
         }
     }
@@ -572,7 +596,8 @@ impl Jobs {
                     tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
                 }
                 Err(e) => {
-                    tracing::error!(error = %error_chain(&e), "Recording the job's end failed.");
+                    tracing::error!(error = %error_chain(&e), "Recording the job's end failed; it is kept and written once the store takes writes again.");
+                    self.unrecorded.keep(id, update.clone());
                 }
             }
         }

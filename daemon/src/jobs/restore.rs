@@ -62,6 +62,40 @@ impl RestoreRuntime {
     }
 }
 
+/// Why [`Jobs::resume_restore`] refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResumeError {
+    /// It completed: nothing is left to do.
+    #[error("restore {0} completed; there is nothing to resume")]
+    Completed(RestoreId),
+    /// It is queued or running already.
+    #[error("restore {0} is {1} already")]
+    Active(RestoreId, RestoreStatus),
+    /// Its target site was removed.
+    #[error("restore {id} cannot resume: its target site {site:?} is not configured any more")]
+    SiteGone {
+        /// The restore.
+        id: RestoreId,
+        /// Its target site.
+        site: String,
+    },
+    /// Its backup was deleted.
+    #[error("restore {id} cannot resume: its backup {backup} no longer exists")]
+    BackupGone {
+        /// The restore.
+        id: RestoreId,
+        /// Its backup.
+        backup: i64,
+    },
+    /// Its job could not be queued.
+    #[error(transparent)]
+    Enqueue(#[from] EnqueueError),
+    /// The store failed (or the restore does not exist).
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
 /// What [`Jobs::stop_restore`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopOutcome {
@@ -233,6 +267,70 @@ impl Jobs {
         }
         tracing::info!(restore_id, "Restore stopped before it ran.");
         Ok(StopOutcome::StoppedPending)
+    }
+
+    /// Resumes a failed or stopped restore: its job runs it again from where it stopped (the
+    /// id map says what exists on the target, so nothing is created twice). A restore that
+    /// had not been planned yet is planned by that job.
+    ///
+    /// # Errors
+    ///
+    /// [`ResumeError`]: completed, still active, target site or backup gone, or the store.
+    pub async fn resume_restore(&self, id: RestoreId) -> Result<JobId, ResumeError> {
+        let row = self.store.get_restore(id).await?;
+        match row.status {
+            RestoreStatus::Completed => return Err(ResumeError::Completed(id)),
+            RestoreStatus::Pending | RestoreStatus::InProgress => {
+                return Err(ResumeError::Active(id, row.status));
+            }
+            RestoreStatus::Error | RestoreStatus::Stopped => {}
+        }
+        // A job that still winds down (a STOP during a retry wait) must end first.
+        if let Some((_, _, status)) = self
+            .active_restore_jobs(None)
+            .await?
+            .into_iter()
+            .find(|(restore, _, _)| *restore == id)
+        {
+            let shown = match status {
+                JobStatus::Queued => RestoreStatus::Pending,
+                _ => RestoreStatus::InProgress,
+            };
+            return Err(ResumeError::Active(id, shown));
+        }
+        if self.sites.get(&row.target_site).is_none() {
+            return Err(ResumeError::SiteGone {
+                id,
+                site: row.target_site,
+            });
+        }
+        match self.store.get_backup(row.backup_id).await {
+            Ok(_) => {}
+            Err(store::Error::NotFound { .. }) => {
+                return Err(ResumeError::BackupGone {
+                    id,
+                    backup: row.backup_id,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let status = if row.plan.is_null() {
+            RestoreStatus::Pending
+        } else {
+            RestoreStatus::InProgress
+        };
+        let resume = RestoreUpdate {
+            status: Some(status),
+            result: Some(Some("resumed by the user".to_owned())),
+            ended_at: Some(None),
+            ..Default::default()
+        };
+        self.store.update_restore(id, resume).await?;
+        // A fresh feed: the ended one already sent its `end`.
+        self.restores.feeds.lock().remove(&id);
+        let job = self.enqueue_restore(id, &row.target_site).await?;
+        tracing::info!(restore_id = id, job_id = job, "Restore resumed.");
+        Ok(job)
     }
 
     /// Finishes the queued job of a stopped restore in the store, so no stale job remains. A

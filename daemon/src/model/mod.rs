@@ -9,6 +9,7 @@
 //! | [`objecttype`]  | object types, their create body and position                          |
 //! | [`attribute`]   | object type attributes with their full configuration, their kinds     |
 //! | [`object`]      | objects with values (AQL), create/update bodies, history              |
+//! | [`extras`]      | object comments and attachments (Data Center), as stored by a backup  |
 //! | [`jira`]        | Jira users, groups, fields, issues and JQL pages, workspace discovery  |
 //!
 //! # Lossless on purpose
@@ -32,6 +33,7 @@
 
 pub mod attribute;
 pub mod config;
+pub mod extras;
 pub mod icon;
 pub mod jira;
 pub mod object;
@@ -51,6 +53,10 @@ pub use attribute::{
     AttributeIn, AttributeKind, DefaultType, ObjectTypeAttribute, TEXT, default_type_name,
 };
 pub use config::{ReferenceType, ReferenceTypeIn, StatusType, StatusTypeIn};
+pub use extras::{
+    Attachment, AttachmentBytes, AttachmentTime, AttachmentUpload, Comment, CommentIn,
+    ObjectAttachment, ObjectComments, sha256_hex,
+};
 pub use icon::{Icon, IconPng};
 pub use jira::{
     AssetsFieldValue, Group, GroupPage, GroupPicker, Issue, IssueEdit, JiraField, JiraUser,

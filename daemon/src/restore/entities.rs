@@ -52,24 +52,41 @@ pub(crate) fn id_by_name<'a, T: Named + 'a>(
         .map(str::to_owned)
 }
 
+impl Listing<'_> {
+    /// Every element of the list as (name, id), in one request.
+    pub async fn names(&self, api: &dyn AssetsApi) -> Result<Vec<(String, String)>, assets::Error> {
+        fn pairs<T: Named>(list: Vec<T>) -> Vec<(String, String)> {
+            list.iter()
+                .filter_map(|v| {
+                    let id = v.id().non_empty()?;
+                    Some((v.name().to_owned(), id.to_owned()))
+                })
+                .collect()
+        }
+        Ok(match *self {
+            Listing::StatusTypes(schema) => pairs(api.list_status_types(schema).await?),
+            Listing::ReferenceTypes(schema) => {
+                pairs(api.list_reference_types(schema, false).await?)
+            }
+            Listing::ObjectTypes(schema) => pairs(api.list_object_types(schema).await?),
+            Listing::Attributes(object_type) => pairs(api.list_attributes(object_type).await?),
+        })
+    }
+}
+
+/// The id that `names` (as [`Listing::names`] returns them) holds for `name`.
+pub(crate) fn id_in(names: &[(String, String)], name: &str) -> Option<String> {
+    names
+        .iter()
+        .find(|(n, _)| same_name(n, name))
+        .map(|(_, id)| id.clone())
+}
+
 impl Finder<'_> {
     /// Looks the entity up on the target.
     pub async fn find(&self, api: &dyn AssetsApi) -> Result<Option<String>, assets::Error> {
         match *self {
-            Finder::Named { list, name } => Ok(match list {
-                Listing::StatusTypes(schema) => {
-                    id_by_name(&api.list_status_types(schema).await?, name)
-                }
-                Listing::ReferenceTypes(schema) => {
-                    id_by_name(&api.list_reference_types(schema, false).await?, name)
-                }
-                Listing::ObjectTypes(schema) => {
-                    id_by_name(&api.list_object_types(schema).await?, name)
-                }
-                Listing::Attributes(object_type) => {
-                    id_by_name(&api.list_attributes(object_type).await?, name)
-                }
-            }),
+            Finder::Named { list, name } => Ok(id_in(&list.names(api).await?, name)),
             Finder::Schema { key, name } => Ok(api
                 .list_schemas()
                 .await?

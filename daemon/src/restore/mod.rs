@@ -26,12 +26,14 @@
 //! plans carry their format ([`PLAN_FORMAT_VERSION`]); older ones are migrated, newer ones end
 //! the restore in error.
 
+mod accounts;
 mod attributes;
 mod ctx;
 mod entities;
 mod icons;
 mod idmap;
 mod log;
+mod named;
 mod objects;
 mod objecttypes;
 mod order;
@@ -58,6 +60,7 @@ use crate::store::{
 };
 
 pub use crate::store::LogLevel;
+pub use accounts::{AccountLookup, AccountMatch};
 pub use ctx::StageCount;
 pub use log::OK_MESSAGE;
 pub use plan::{

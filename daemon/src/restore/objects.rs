@@ -204,6 +204,12 @@ async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) -> Re
             .users
             .iter()
             .filter_map(|u| Some((u.account_id.clone()?, u.display_name.clone())))
+            .chain(
+                ctx.plan
+                    .accounts
+                    .iter()
+                    .map(|a| (a.account_id.clone(), a.display_name.clone())),
+            )
             .collect(),
     });
     if resumed {

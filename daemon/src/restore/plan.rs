@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::accounts::{self, AccountLookup, AccountMatch, UserValues};
 use super::entities::{id_by_name, same_name};
 use super::order::{self, OrderStats};
 use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
@@ -25,8 +26,9 @@ use crate::store::{AsyncStore, BackupId};
 pub const TEXT_MAX_CHARS: usize = 255;
 
 /// The format of the plans this code writes. 1: the first restores' plans, which carry no
-/// version (nor `lookups`); 2: `format_version` and `lookups`.
-pub const PLAN_FORMAT_VERSION: u32 = 2;
+/// version (nor `lookups`); 2: `format_version` and `lookups`; 3: `accounts` (user values
+/// keep their accountId on the backup's own site).
+pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 /// The plan of one restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,7 +60,13 @@ pub struct RestorePlan {
     pub object_types: Vec<TypePlan>,
     /// The attribute mapping, in creation order, incl. the added identity attributes.
     pub attributes: Vec<AttrPlan>,
-    /// Backup display names -> target accounts.
+    /// On the backup's own site: the accountIds of the backup's user values and whether each
+    /// still exists there (then its values keep it). Empty on another site, and in plans of
+    /// formats 1 and 2 (which matched every user by display name).
+    #[serde(default)]
+    pub accounts: Vec<AccountMatch>,
+    /// Backup display names -> target accounts: every user on another site; on the backup's
+    /// own site only those of gone accounts (and of values without an accountId).
     pub users: Vec<UserMatch>,
     /// Group names used by values or allowed-group settings, and whether the target has them.
     pub groups: Vec<GroupMatch>,
@@ -102,7 +110,8 @@ impl RestorePlan {
         }
         let mut plan: RestorePlan = serde_json::from_value(stored)?;
         // 1 -> 2: nothing changes meaning; the lookups of a format-1 plan were not recorded
-        // (`None`), and the version is the current one from now on.
+        // (`None`). 2 -> 3: no `accounts`, so every user value follows `users` (the display
+        // name), as that plan said. The version is the current one from now on.
         plan.format_version = PLAN_FORMAT_VERSION;
         Ok(plan)
     }
@@ -129,6 +138,10 @@ pub struct Lookups {
     pub users: UserLookup,
     /// Groups.
     pub groups: GroupLookup,
+    /// On the backup's own site: the check of the values' accountIds (`None` elsewhere, and
+    /// in plans of formats up to 2).
+    #[serde(default)]
+    pub accounts: Option<AccountLookup>,
 }
 
 /// The schema a backup holds.
@@ -332,8 +345,16 @@ pub(super) async fn build(
     let mut scan = Scan::new(&source);
     let graph = order::build(store, &source, |o| scan.visit(o)).await?;
     let attributes = plan_attributes(&source, &scan.long_text);
-    let method = UserLookupMethod::choose(scan.users.len());
-    let (users, user_lookup) = users::match_users(target, &scan.users, method).await?;
+    // On the backup's own site the accounts exist: values keep them, and only gone ones are
+    // matched by display name.
+    let (accounts, names, account_lookup) = if source.backup.site == req.target_site {
+        let (m, names, lookup) = accounts::check(target, &scan.users).await?;
+        (m, names, Some(lookup))
+    } else {
+        (Vec::new(), scan.users.by_name.clone(), None)
+    };
+    let method = UserLookupMethod::choose(names.len());
+    let (users, user_lookup) = users::match_users(target, &names, method).await?;
     let (groups, group_lookup) = users::match_groups(target, &scan.groups).await?;
     // Only global entities are shared; the schema's own are always new.
     let global_statuses: Vec<_> = statuses.iter().filter(|s| s.is_global()).collect();
@@ -383,11 +404,13 @@ pub(super) async fn build(
             })
             .collect(),
         attributes,
+        accounts,
         users,
         groups,
         lookups: Some(Lookups {
             users: user_lookup,
             groups: group_lookup,
+            accounts: account_lookup,
         }),
         order,
         requests: RequestEstimate::default(),
@@ -628,7 +651,7 @@ fn estimate(source: &Source, plan: &RestorePlan) -> RequestEstimate {
 /// What the plan collects from the objects in its one pass.
 struct Scan<'s> {
     source: &'s Source,
-    users: BTreeMap<String, u64>,
+    users: UserValues,
     groups: BTreeMap<String, u64>,
     long_text: HashMap<String, u64>,
 }
@@ -648,7 +671,7 @@ impl<'s> Scan<'s> {
         }
         Scan {
             source,
-            users: BTreeMap::new(),
+            users: UserValues::default(),
             groups,
             long_text: HashMap::new(),
         }
@@ -662,11 +685,7 @@ impl<'s> Scan<'s> {
             };
             for v in a.values() {
                 match def.kind {
-                    AttributeKind::User => {
-                        if let Some(n) = v.user_name() {
-                            *self.users.entry(n.to_owned()).or_default() += 1;
-                        }
-                    }
+                    AttributeKind::User => self.users.add(v),
                     AttributeKind::Group => {
                         if let Some(n) = v.group_name() {
                             *self.groups.entry(n.to_owned()).or_default() += 1;
@@ -711,6 +730,7 @@ mod tests {
         let m = expected.as_object_mut().unwrap();
         m.insert("format_version".into(), json!(PLAN_FORMAT_VERSION));
         m.insert("lookups".into(), Value::Null);
+        m.insert("accounts".into(), json!([]));
         assert_eq!(serde_json::to_value(&plan).unwrap(), expected);
         // A current plan reads back as it is.
         let again = RestorePlan::from_stored(serde_json::to_value(&plan).unwrap()).unwrap();

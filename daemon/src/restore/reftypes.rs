@@ -4,74 +4,42 @@
 //! duplicates of global ones.
 
 use super::ctx::{Ctx, Flow};
-use super::entities::{Finder, Listing, create_or_find, id_by_name};
+use super::entities::{Finder, Listing, create_or_find};
 use super::idmap::kinds;
+use super::named::{NamedEntities, NamedStage};
 use super::{Error, Stage};
-use crate::model::{Id, ReferenceType, ReferenceTypeIn};
+use crate::model::{Id, ReferenceTypeIn};
 
 pub(super) async fn run(ctx: &mut Ctx<'_>, global: bool) -> Result<Flow, Error> {
-    let stage = if global {
-        Stage::GlobalReferenceTypes
-    } else {
-        Stage::ReferenceTypes
+    let stage = NamedStage {
+        stage: if global {
+            Stage::GlobalReferenceTypes
+        } else {
+            Stage::ReferenceTypes
+        },
+        kind: kinds::REF_TYPE,
+        global,
+        entities: NamedEntities::ReferenceTypes,
     };
-    let plans: Vec<_> = ctx
-        .plan
-        .reference_types
-        .iter()
-        .filter(|r| r.global == global)
-        .cloned()
-        .collect();
-    let total = plans.len() as u64;
-    let mapped = |ctx: &Ctx<'_>, id: &str| ctx.ids.get(kinds::REF_TYPE, id).is_some();
-    let mut done = plans.iter().filter(|p| mapped(ctx, &p.old_id)).count() as u64;
-    let resumed = ctx.start(stage, done, total).await?;
-    if done == total {
-        return ctx.finish(stage).await;
-    }
-    let schema = if global { None } else { Some(ctx.schema_id()?) };
-    let existing: Vec<ReferenceType> = if resumed {
-        ctx.api
-            .list_reference_types(schema.as_deref(), false)
-            .await?
-    } else {
-        Vec::new()
-    };
-    for p in &plans {
-        if mapped(ctx, &p.old_id) {
-            continue;
-        }
-        if ctx.cancel.is_cancelled() {
-            return Ok(Flow::Stopped);
-        }
-        let new = match p
-            .existing_id
-            .clone()
-            .or_else(|| id_by_name(&existing, &p.name))
-        {
-            Some(id) => id,
-            None => {
-                let Some(def) = ctx.source.ref_types.iter().find(|r| r.id == p.old_id) else {
-                    continue;
-                };
-                let body = ReferenceTypeIn {
-                    name: def.name.clone(),
-                    description: def.description.clone(),
-                    color: def.color.clone(),
-                    object_schema_id: schema.as_deref().map(Id::new),
-                };
-                let finder = Finder::Named {
-                    list: Listing::ReferenceTypes(schema.as_deref()),
-                    name: &def.name,
-                };
-                create_or_find(ctx.api, || ctx.api.create_reference_type(&body), finder)
-                    .await?
-                    .id()
-            }
-        };
-        ctx.record(kinds::REF_TYPE, &p.old_id, &new).await?;
-        done += 1;
-        ctx.progress(stage, done);
-    }
-    ctx.finish(stage).await
+    let plans = ctx.plan.reference_types.clone();
+    stage
+        .run(ctx, &plans, async |ctx, p, schema| {
+            let Some(def) = ctx.source.ref_types.iter().find(|r| r.id == p.old_id) else {
+                return Ok(None);
+            };
+            let body = ReferenceTypeIn {
+                name: def.name.clone(),
+                description: def.description.clone(),
+                color: def.color.clone(),
+                object_schema_id: schema.map(Id::new),
+            };
+            let finder = Finder::Named {
+                list: Listing::ReferenceTypes(schema),
+                name: &def.name,
+            };
+            let created =
+                create_or_find(ctx.api, || ctx.api.create_reference_type(&body), finder).await?;
+            Ok(Some(created.id()))
+        })
+        .await
 }

@@ -9,14 +9,16 @@
 //! - Object: the new id of the referenced object; references inside a cycle are left for the
 //!   object references stage, references to an object that could not be restored are dropped
 //!   with a note;
-//! - Status: the mapped status id; User: the target account with the same display name (from
-//!   the plan; none or several leave the value empty, with a note naming the user); Group: the
-//!   name, when the group exists on the target;
+//! - Status: the mapped status id; User: on the backup's own site the value's accountId when
+//!   the site still has it (see `accounts`), else the target account with the same display
+//!   name (from the plan; none or several leave the value empty, with a note naming the user);
+//!   Group: the name, when the group exists on the target;
 //! - `ORIGINAL_ID` / `ORIGINAL_KEY`: the object's identity from the backup (its manifest id,
 //!   which already honours an earlier `ORIGINAL_ID`; its earlier `ORIGINAL_KEY` or its key).
 
 use std::collections::HashMap;
 
+use super::accounts::account_of;
 use super::ctx::{Ctx, ObjectIds};
 use super::idmap::kinds;
 use super::order::ObjectGraph;
@@ -46,6 +48,8 @@ pub(crate) struct Lookup {
     statuses: HashMap<String, String>,
     /// Display name -> target account id (`None`: no or several matches) and why.
     users: HashMap<String, (Option<String>, String)>,
+    /// On the backup's own site: accountId -> whether the site still has it.
+    accounts: HashMap<String, bool>,
     groups: HashMap<String, bool>,
     /// New ids of User and Group attributes -> name: values the target may refuse (a user
     /// outside the attribute's groups); the create is retried without them.
@@ -112,6 +116,12 @@ impl Lookup {
                 )
             })
             .collect();
+        let accounts = ctx
+            .plan
+            .accounts
+            .iter()
+            .map(|a| (a.account_id.clone(), a.exists))
+            .collect();
         let groups = ctx
             .plan
             .groups
@@ -129,6 +139,7 @@ impl Lookup {
             identity,
             statuses,
             users,
+            accounts,
             groups,
             droppable,
         }
@@ -296,21 +307,18 @@ impl Lookup {
                 }
                 new
             }
-            ValueKind::User(name) => match self.users.get(name) {
-                Some((Some(account), _)) => Some(account.clone()),
-                Some((None, why)) => {
-                    notes.push(format!(
-                        "User {name:?} of attribute {attr:?} left empty: {why}."
-                    ));
-                    None
+            ValueKind::User(name) => {
+                let account = account_of(v);
+                match account.and_then(|a| Some((a, *self.accounts.get(a)?))) {
+                    Some((a, true)) => return Some(a.to_owned()),
+                    Some((a, false)) => notes.push(format!(
+                        "User {name:?} (account {a}) of attribute {attr:?} no longer exists on \
+                         this site: matched by display name."
+                    )),
+                    None => {}
                 }
-                None => {
-                    notes.push(format!(
-                        "User {name:?} of attribute {attr:?} left empty: not matched by the plan."
-                    ));
-                    None
-                }
-            },
+                self.user_by_name(name, attr, notes)
+            }
             ValueKind::Group(name) => {
                 if self.groups.get(name).copied().unwrap_or(false) {
                     Some(name.to_owned())
@@ -323,6 +331,26 @@ impl Lookup {
             }
             ValueKind::Plain(value) => Some(value.to_text()),
             ValueKind::Empty => None,
+        }
+    }
+
+    /// The target account of a user by display name (the rule for another site), or `None`
+    /// with a note.
+    fn user_by_name(&self, name: &str, attr: &str, notes: &mut Vec<String>) -> Option<String> {
+        match self.users.get(name) {
+            Some((Some(account), _)) => Some(account.clone()),
+            Some((None, why)) => {
+                notes.push(format!(
+                    "User {name:?} of attribute {attr:?} left empty: {why}."
+                ));
+                None
+            }
+            None => {
+                notes.push(format!(
+                    "User {name:?} of attribute {attr:?} left empty: not matched by the plan."
+                ));
+                None
+            }
         }
     }
 }

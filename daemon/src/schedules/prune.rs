@@ -134,7 +134,8 @@ fn keep_restoring(plan: &mut PrunePlan, restoring: &BTreeSet<BackupId>) {
         .sort_by(|a, b| b.taken_at.cmp(&a.taken_at).then(b.id.cmp(&a.id)));
 }
 
-/// Deletes what `plan` removes. A backup already gone (deleted meanwhile) is skipped.
+/// Deletes what `plan` removes. A backup already gone (deleted meanwhile) or in use since the
+/// plan was made is skipped.
 ///
 /// # Errors
 ///
@@ -153,6 +154,11 @@ pub async fn execute(store: &AsyncStore, plan: &PrunePlan) -> Result<PruneDone, 
                 tracing::info!(backup_id = v.id, blobs_removed, "Backup pruned.");
             }
             Err(store::Error::NotFound { .. }) => {}
+            // A restore, export or verification started since the plan was made: the backup
+            // stays, and the next prune looks at it again.
+            Err(e @ store::Error::InUse { .. }) => {
+                tracing::info!(backup_id = v.id, reason = %e, "Backup kept: in use.");
+            }
             Err(e) => return Err(e),
         }
     }

@@ -160,6 +160,14 @@ pub enum SiteError {
     /// The site comes from the config file.
     #[error("site {0:?} is defined in the config file; remove it there and restart the daemon")]
     FromConfig(String),
+    /// The token names an environment variable or file of the daemon, which
+    /// `[control] allow_token_sources` does not allow.
+    #[error(
+        "{0}: the daemon takes only inline tokens through the API (stored sealed); \
+         a token from the daemon's environment or files needs `allow_token_sources = true` \
+         in [control] of its config"
+    )]
+    SourceNotAllowed(&'static str),
     /// The connection test failed: nothing was saved.
     #[error("site {site}: the connection test failed; nothing was saved")]
     Test {
@@ -184,6 +192,8 @@ pub struct Sites {
     /// Serialises adds, so two requests for one name can't both pass the "exists?" check.
     add_lock: tokio::sync::Mutex<()>,
     clock: SharedClock,
+    /// Whether an added site's token may come from the daemon's environment or files.
+    token_sources: bool,
 }
 
 impl Default for Sites {
@@ -194,6 +204,7 @@ impl Default for Sites {
             key: None,
             add_lock: tokio::sync::Mutex::new(()),
             clock: crate::clock::system(),
+            token_sources: false,
         }
     }
 }
@@ -235,7 +246,16 @@ impl Sites {
             key,
             add_lock: tokio::sync::Mutex::new(()),
             clock,
+            token_sources: false,
         })
+    }
+
+    /// Lets [`Sites::add`] take a token from an environment variable or a file of the daemon
+    /// (`[control] allow_token_sources`); by default only inline tokens are taken.
+    #[must_use]
+    pub fn with_token_sources(mut self, allow: bool) -> Self {
+        self.token_sources = allow;
+        self
     }
 
     /// Adds the sites stored by earlier `sites add` calls. A stored site whose token can no
@@ -319,6 +339,16 @@ impl Sites {
     pub async fn add(&self, store: &AsyncStore, new: NewSite) -> Result<SiteInfo, SiteError> {
         let _guard = self.add_lock.lock().await;
         let mut fields = BTreeMap::new();
+        if !self.token_sources {
+            let field = match &new.token {
+                TokenInput::Env(_) => Some("token_env"),
+                TokenInput::File(_) => Some("token_file"),
+                TokenInput::Inline(_) => None,
+            };
+            if let Some(field) = field {
+                return Err(SiteError::SourceNotAllowed(field));
+            }
+        }
         if !valid_site_name(&new.name) {
             fields.insert(
                 "name".to_owned(),
@@ -425,6 +455,23 @@ impl Sites {
         Ok(info)
     }
 
+    /// Whether [`Sites::remove`] may remove `name`: a site added through the API, loaded or
+    /// not (a stored site whose token cannot be opened any more must still be removable).
+    ///
+    /// # Errors
+    ///
+    /// [`SiteError::NotFound`], [`SiteError::FromConfig`], [`SiteError::Store`].
+    pub async fn check_removable(&self, store: &AsyncStore, name: &str) -> Result<(), SiteError> {
+        match self.get(name) {
+            Some(site) if site.info.source == Origin::Config => {
+                Err(SiteError::FromConfig(name.to_owned()))
+            }
+            Some(_) => Ok(()),
+            None if store.list_sites().await?.iter().any(|s| s.name == name) => Ok(()),
+            None => Err(SiteError::NotFound(name.to_owned())),
+        }
+    }
+
     /// Removes a site added through the API (from the store and from memory). Jobs that
     /// already hold its client finish with it.
     ///
@@ -433,12 +480,7 @@ impl Sites {
     /// [`SiteError::NotFound`], [`SiteError::FromConfig`], [`SiteError::Store`].
     pub async fn remove(&self, store: &AsyncStore, name: &str) -> Result<(), SiteError> {
         let _guard = self.add_lock.lock().await;
-        let site = self
-            .get(name)
-            .ok_or_else(|| SiteError::NotFound(name.to_owned()))?;
-        if site.info.source == Origin::Config {
-            return Err(SiteError::FromConfig(name.to_owned()));
-        }
+        self.check_removable(store, name).await?;
         store.remove_site(name).await?;
         self.sites.write().retain(|s| s.info.name != name);
         tracing::info!(site = %name, "Site removed.");
@@ -490,9 +532,15 @@ fn env_token(var: &str) -> Result<Secret, String> {
 }
 
 fn file_token(path: &std::path::Path) -> Result<Secret, String> {
+    // The first line, as for `token_file` in the config.
     match std::fs::read_to_string(path) {
-        Ok(t) if !t.trim().is_empty() => Ok(Secret::new(t.trim())),
-        Ok(_) => Err(format!("token file {} is empty", path.display())),
+        Ok(t) if !crate::config::first_line(&t).is_empty() => {
+            Ok(Secret::new(crate::config::first_line(&t)))
+        }
+        Ok(_) => Err(format!(
+            "first line of token file {} is empty",
+            path.display()
+        )),
         Err(e) => Err(format!("cannot read token file {}: {e}", path.display())),
     }
 }

@@ -73,6 +73,28 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// The backup is read by unfinished restores or queued/running exports or verifications;
+    /// deleting it now would pull it from under them.
+    #[error("backup {backup} is in use by {}; wait for them to end or stop them first", users.join(", "))]
+    InUse {
+        /// The backup.
+        backup: i64,
+        /// Who uses it: "restore 4", "export job 12", ...
+        users: Vec<String>,
+    },
+
+    /// The database file was deleted or replaced since it was opened: whatever the daemon
+    /// wrote now would be lost, so it does no work until restarted.
+    #[error(
+        "the store file {} was deleted or replaced since the daemon opened it; nothing more is \
+         written to it: restart the daemon (and restore the file if it was deleted by mistake)",
+        path.display()
+    )]
+    Replaced {
+        /// The store's path.
+        path: std::path::PathBuf,
+    },
+
     /// SQLite failed (I/O, constraint, busy beyond `busy_timeout`, ...).
     #[error("sqlite")]
     Sqlite(#[from] rusqlite::Error),

@@ -485,6 +485,17 @@ pub trait Store:
     /// Name of the backend, recorded in each backup ("sqlite").
     fn backend(&self) -> &'static str;
 
+    /// Whether the store is still usable as opened (for SQLite: the path still names the file
+    /// opened); the daemon calls it at intervals so a store deleted or replaced under it is
+    /// reported even while idle.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Replaced`].
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Starts a backup in status `running`, invisible to reads until completed.
     ///
     /// # Errors

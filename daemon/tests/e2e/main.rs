@@ -9,6 +9,8 @@
 //!   SIGKILL / SIGTERM mid-backup, retries of temporary failures;
 //! - `demo`: `assetark demo` exits 0, leaves nothing behind, and `--keep DIR` keeps what it
 //!   says;
+//! - `faults`: issue 8's hostile probe: backups in use, sites with restores, corrupt blobs,
+//!   oversized and hostile requests, file modes, token sources, a lost key file;
 //! - `restore`: the restore pipeline in-process: round trips, migrations and user matching,
 //!   interruptions cut exactly at a held request of every stage, faults, stored plans;
 //! - `restore_daemon`: restores and run-time sites through the daemon process and the CLI;
@@ -23,6 +25,7 @@
 mod backup;
 mod cli;
 mod demo;
+mod faults;
 mod restore;
 mod restore_daemon;
 mod schedules;

@@ -253,29 +253,10 @@ fn normalize(path: &str) -> String {
 fn classify(method: &axum::http::Method, internal: &str) -> (Class, &'static str) {
     use axum::http::Method;
     let segs: Vec<&str> = internal.trim_start_matches('/').split('/').collect();
-    let get = method == Method::GET;
-    let post = method == Method::POST;
     match segs.as_slice() {
         ["j" | "dj", ..] => (Class::Jira, "jira"),
-        ["a" | "d", "aql", "objects"] if get => (Class::AqlLegacy, "GET /aql/objects"),
-        ["a" | "d", "iql", "objects"] if get => (Class::AqlLegacy, "GET /iql/objects"),
-        ["a" | "d", "object", "navlist", "aql"] if post => {
-            (Class::AqlLegacy, "POST /object/navlist/aql")
-        }
-        ["a" | "d", "object", "navlist", "iql"] if post => {
-            (Class::AqlLegacy, "POST /object/navlist/iql")
-        }
-        ["a" | "d", "object", "aql", "totalcount"] if post => {
-            (Class::AqlLegacy, "POST /object/aql/totalcount")
-        }
-        ["a" | "d", "object", "aql"] if post => (Class::Aql, "POST /object/aql"),
-        ["a" | "d", "object", "create"] if post => (Class::Object, "POST /object/create"),
-        ["a" | "d", "object", _] if get => (Class::Object, "GET /object/{id}"),
-        ["a" | "d", "objecttype", _, "attributes"] if get => {
-            (Class::Object, "GET /objecttype/{id}/attributes")
-        }
-        ["a" | "d", "objectconnectedtickets", _, "tickets"] if get => {
-            (Class::Object, "GET /objectconnectedtickets/{id}/tickets")
+        ["a" | "d", rest @ ..] => {
+            assets_limits::classify(method == Method::GET, method == Method::POST, rest)
         }
         _ => (Class::Other, "other"),
     }

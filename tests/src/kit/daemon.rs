@@ -85,6 +85,7 @@ pub struct DaemonProcess {
     socket: PathBuf,
     log: PathBuf,
     env: Vec<(String, String)>,
+    umask: Option<u32>,
     child: Option<Child>,
 }
 
@@ -98,8 +99,15 @@ impl DaemonProcess {
             socket: socket.to_path_buf(),
             log: log.to_path_buf(),
             env: Vec::new(),
+            umask: None,
             child: None,
         }
+    }
+
+    /// Starts the daemon under this file mode creation mask (through `sh -c 'umask M; exec'`,
+    /// as `unsafe` `umask(2)` is forbidden here).
+    pub fn set_umask(&mut self, mask: u32) {
+        self.umask = Some(mask);
     }
 
     /// An environment variable of every start.
@@ -167,7 +175,17 @@ impl DaemonProcess {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        Command::new(&self.bin)
+        let mut command = match self.umask {
+            None => Command::new(&self.bin),
+            Some(mask) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("umask {mask:03o} && exec \"$0\" \"$@\""))
+                    .arg(&self.bin);
+                sh
+            }
+        };
+        command
             .args(["serve", "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "debug")

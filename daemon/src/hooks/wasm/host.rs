@@ -49,6 +49,15 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// What a call logged: the lines kept and how many were dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawLogs {
+    /// Kept lines, oldest first.
+    pub lines: Vec<LogLine>,
+    /// Lines past the limit.
+    pub dropped: u64,
+}
+
 /// Why the host stopped a call from inside a host function (the guest traps with it).
 #[derive(Debug, thiserror::Error)]
 pub(super) enum HostTrap {

@@ -7,16 +7,20 @@
 //! - [`module`]: a plugin compiled at config load, checked (imports, exports, manifest, ABI
 //!   version, capabilities) and kept as an `InstancePre`; a fresh store per call;
 //! - [`host`]: the imports (`log`, and `attachments` where granted) and the per-call state;
+//! - [`WasmHook`] / [`load`]: a module as a [`crate::hooks::Hook`], loaded from a `[[hooks]]`
+//!   entry;
 //! - [`attachments`]: the `attachments` capability and the site interface it runs against.
 
 pub mod attachments;
 pub mod engine;
+mod hook;
 pub mod host;
 pub mod module;
 #[cfg(test)]
 mod tests;
 
 pub use attachments::{AttachmentError, AttachmentInfo, AttachmentSite, NewAttachment, SiteLookup};
+pub use hook::{WasmHook, load};
 pub use engine::{EPOCH_TICK, EngineError, WasmEngine, WasmLimits};
-pub use host::{CAP_ATTACHMENTS, LogLevel, LogLine};
+pub use host::{CAP_ATTACHMENTS, LogLevel, LogLine, RawLogs};
 pub use module::{ABI_VERSION, CallError, LoadError, Manifest, RawOutput, WasmModule};

@@ -227,9 +227,32 @@ pub(super) fn set_phase(
 
 pub(super) fn delete(tx: &Transaction<'_>, backup: BackupId) -> Result<DeleteStats> {
     status(tx, backup)?;
+    // Checked in the delete's own write transaction: nothing can start using the backup
+    // between the check and the delete.
+    let users = users(tx, backup)?;
+    if !users.is_empty() {
+        return Err(Error::InUse { backup, users });
+    }
     let stats = drop_entries(tx, backup)?;
     tx.execute("DELETE FROM backups WHERE id = ?1", [backup])?;
     Ok(stats)
+}
+
+/// What reads the backup now or will: unfinished restores from it, and queued or running
+/// export and verify jobs of it ("restore 4", "export job 12"), in id order.
+fn users(tx: &Transaction<'_>, backup: BackupId) -> Result<Vec<String>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT 'restore ' || id FROM restores \
+          WHERE backup_id = ?1 AND status IN ('pending', 'in_progress') \
+         UNION ALL \
+         SELECT kind || ' job ' || id FROM jobs \
+          WHERE status IN ('queued', 'running') AND kind IN ('export', 'verify') \
+            AND json_valid(payload) AND json_extract(payload, '$.backup_id') = ?1",
+    )?;
+    let users = stmt
+        .query_map([backup], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(users)
 }
 
 /// Deletes a backup's manifest and the blobs no other backup references.

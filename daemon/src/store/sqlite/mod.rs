@@ -37,6 +37,9 @@ const BACKEND: &str = "sqlite";
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Device and inode of the file opened: a file deleted or replaced under the daemon keeps
+    /// answering through the open connection, but nothing written to it would survive.
+    identity: (u64, u64),
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -75,13 +78,28 @@ impl SqliteStore {
     /// As [`open`](Self::open).
     pub fn open_without_recovery(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
+        private_files(&path)?;
         let mut conn = Connection::open(&path)?;
+        let identity = file_identity(&path)?;
         migrate::configure(&conn)?;
         migrate::migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path,
+            identity,
         })
+    }
+
+    /// Makes every later write fail (SQLite's `query_only`), as a full disk does, or lifts
+    /// that again: for fault tests of the code above the store (the job runner's handling of
+    /// an end it cannot record). Reads go on working.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`](super::Error::Sqlite).
+    pub fn refuse_writes(&self, refuse: bool) -> Result<()> {
+        self.conn.lock().pragma_update(None, "query_only", refuse)?;
+        Ok(())
     }
 
     /// The database file.
@@ -94,8 +112,21 @@ impl SqliteStore {
         migrate::SUPPORTED_VERSION
     }
 
+    /// [`Error::Replaced`](super::Error::Replaced) unless the path still names the file this
+    /// store opened. Checked before every transaction: a `stat` costs far less than a commit,
+    /// and no backup is declared complete in a file that is gone.
+    fn check_file(&self) -> Result<()> {
+        match file_identity(&self.path) {
+            Ok(id) if id == self.identity => Ok(()),
+            _ => Err(super::Error::Replaced {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
     /// Runs `f` in a write transaction that holds the write lock from its first statement.
     pub(super) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.check_file()?;
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -105,6 +136,7 @@ impl SqliteStore {
 
     /// Runs `f` in a read (deferred) transaction: one consistent snapshot for all its queries.
     pub(super) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.check_file()?;
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let out = f(&tx)?;
@@ -114,9 +146,56 @@ impl SqliteStore {
     }
 }
 
+/// Device and inode of `path`.
+fn file_identity(path: &Path) -> Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+/// Makes the database file, before SQLite opens it, readable by its owner only (0600) whatever
+/// the umask: backups hold every object of a schema. SQLite creates `-wal`, `-shm` and
+/// `-journal` with the mode of the database file, so they follow; a store created by an older
+/// build (0644 under the usual umask) is tightened, its side files included.
+fn private_files(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Err(e) = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        && e.kind() != std::io::ErrorKind::AlreadyExists
+    {
+        return Err(e.into());
+    }
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        files.push(PathBuf::from(side));
+    }
+    for file in files {
+        match std::fs::metadata(&file) {
+            // Only the owner's read and write bits: a mode the umask narrowed further (or
+            // widened, with umask 0) becomes exactly 0600.
+            Ok(m) if m.permissions().mode() & 0o777 != 0o600 => {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         BACKEND
+    }
+
+    fn check(&self) -> Result<()> {
+        self.check_file()
     }
 
     fn begin_backup(&self, new: &NewBackup) -> Result<BackupId> {

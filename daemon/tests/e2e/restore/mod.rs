@@ -6,6 +6,7 @@
 //! Tests:
 //! - round trip to a new schema on the same site and on another site (fidelity), and a
 //!   restore of the restored schema's backup (the first identity survives);
+//! - the backup's own site keeps every accountId, a gone one is matched by name (`same_site`);
 //! - migration to a site whose users differ (display-name matching, log entries; a search
 //!   per name), and with many distinct users one read of the users directory (`users`);
 //! - interrupted in every stage with requests, each cut exactly at a request of that stage held
@@ -20,6 +21,7 @@
 //!   ends its restore in error (`plans`).
 
 mod plans;
+mod same_site;
 mod support;
 mod users;
 

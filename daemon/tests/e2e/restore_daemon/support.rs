@@ -100,6 +100,26 @@ impl Env {
         self.daemon.kill().await;
     }
 
+    /// Starts the daemon expecting it to refuse; returns its exit code.
+    pub async fn start_fails(&mut self) -> i32 {
+        self.daemon.start_fails().await
+    }
+
+    /// The daemon's file mode creation mask from its next start on.
+    pub fn umask(&mut self, mask: u32) {
+        self.daemon.set_umask(mask);
+    }
+
+    /// A client of the daemon's control socket (for status codes the CLI does not show).
+    pub fn client(&self) -> assetark::cli::ControlClient {
+        self.daemon.client()
+    }
+
+    /// The daemon's control socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("ctl.sock")
+    }
+
     /// Runs the CLI against this daemon (stdin is not a terminal).
     pub async fn cli(&self, args: &[&str]) -> Out {
         self.cli.run(args).await
