@@ -27,9 +27,10 @@ mod notify;
 
 use crate::api::listen::{self, ControlSocket, ListenError};
 use crate::api::{self, ApiLimits, ApiState};
-use crate::assets;
+use crate::assets::{self, AssetsApi};
 use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
+use crate::hooks::wasm::SitesByName;
 use crate::jobs::{Jobs, JobsOptions, RetryPolicy};
 use crate::schedules::{BackupQueue, Scheduler};
 use crate::sites::{KeyError, Sites, TokenKey};
@@ -256,6 +257,15 @@ pub async fn serve_with(
         .await
         .map_err(Error::StoredSites)?;
     let sites = Arc::new(sites);
+    if let Some(engine) = &config.wasm {
+        // The `attachments` capability of WASM hooks reaches sites through this registry.
+        let registry = Arc::clone(&sites);
+        engine.connect_sites(Arc::new(SitesByName(move |name: &str| {
+            registry
+                .get(name)
+                .map(|site| Arc::new(site.client().clone()) as Arc<dyn AssetsApi>)
+        })));
+    }
 
     let root = stop.child_token();
     let tracker = TaskTracker::new();

@@ -11,6 +11,10 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use crate::assets::{self, AssetsApi};
+use crate::error::error_chain;
+use crate::model::{Attachment, AttachmentUpload};
+
 /// A site whose attachments a plugin may use.
 #[async_trait::async_trait]
 pub trait AttachmentSite: Send + Sync {
@@ -261,4 +265,88 @@ async fn run(
             Reply::Upload(site.upload(&object_id, file).await?)
         }
     })
+}
+
+/// A site through its Assets client (the governed client the restore uses too).
+#[derive(Debug)]
+pub struct ApiSite(pub Arc<dyn AssetsApi>);
+
+fn from_assets(e: assets::Error) -> AttachmentError {
+    if e.is_not_offered() {
+        AttachmentError::NotOffered {
+            message: e.to_string(),
+        }
+    } else {
+        AttachmentError::Failed {
+            message: error_chain(&e),
+        }
+    }
+}
+
+fn info(a: Attachment) -> AttachmentInfo {
+    AttachmentInfo {
+        id: a.id.as_str().to_owned(),
+        filename: a.filename.as_deref().unwrap_or_default().to_owned(),
+        mime_type: a.mime_type.as_deref().map(str::to_owned),
+        // The API gives the size only as display text ("4.9 kB").
+        size_bytes: None,
+        comment: a.comment.as_deref().map(str::to_owned),
+    }
+}
+
+#[async_trait::async_trait]
+impl AttachmentSite for ApiSite {
+    async fn list(&self, object_id: &str) -> Result<Vec<AttachmentInfo>, AttachmentError> {
+        let found = self.0.list_attachments(object_id).await.map_err(from_assets)?;
+        Ok(found.into_iter().map(info).collect())
+    }
+
+    async fn download(&self, attachment_id: &str) -> Result<Vec<u8>, AttachmentError> {
+        self.0
+            .download_attachment(attachment_id)
+            .await
+            .map_err(from_assets)
+    }
+
+    async fn upload(
+        &self,
+        object_id: &str,
+        file: NewAttachment,
+    ) -> Result<AttachmentInfo, AttachmentError> {
+        let upload = AttachmentUpload {
+            filename: file.filename,
+            mime_type: file
+                .mime_type
+                .unwrap_or_else(|| "application/octet-stream".to_owned()),
+            bytes: file.bytes,
+            comment: file.comment.unwrap_or_default(),
+        };
+        let created = self
+            .0
+            .upload_attachment(object_id, &upload)
+            .await
+            .map_err(from_assets)?;
+        created
+            .into_iter()
+            .next()
+            .map(info)
+            .ok_or_else(|| AttachmentError::Failed {
+                message: format!(
+                    "site {}: the upload to object {object_id} answered no attachment",
+                    self.0.site_name()
+                ),
+            })
+    }
+}
+
+/// Sites by name through a function (the daemon passes its site registry's lookup).
+pub struct SitesByName<F>(pub F);
+
+impl<F> SiteLookup for SitesByName<F>
+where
+    F: Fn(&str) -> Option<Arc<dyn AssetsApi>> + Send + Sync,
+{
+    fn attachment_site(&self, name: &str) -> Option<Arc<dyn AttachmentSite>> {
+        (self.0)(name).map(|api| Arc::new(ApiSite(api)) as Arc<dyn AttachmentSite>)
+    }
 }

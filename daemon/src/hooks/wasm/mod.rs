@@ -19,7 +19,10 @@ pub mod module;
 #[cfg(test)]
 mod tests;
 
-pub use attachments::{AttachmentError, AttachmentInfo, AttachmentSite, NewAttachment, SiteLookup};
+pub use attachments::{
+    ApiSite, AttachmentError, AttachmentInfo, AttachmentSite, NewAttachment, SiteLookup,
+    SitesByName,
+};
 pub use hook::{WasmHook, load};
 pub use engine::{EPOCH_TICK, EngineError, WasmEngine, WasmLimits};
 pub use host::{CAP_ATTACHMENTS, LogLevel, LogLine, RawLogs};
