@@ -39,7 +39,11 @@ pub fn handle(req: &Request) -> Result<Response, PluginError> {
     let found = match attachments::list(Site::Source, &old.id.to_string()) {
         Ok(found) => found,
         Err(e) if e.kind == ErrorKind::NotOffered => return Ok(not_offered(Site::Source, &e)),
-        Err(e) => return Err(PluginError::new(format!("listing attachments of {key}: {e}"))),
+        Err(e) => {
+            return Err(PluginError::new(format!(
+                "listing attachments of {key}: {e}"
+            )));
+        }
     };
     if found.is_empty() {
         return Ok(Response::default_behaviour());
@@ -92,7 +96,9 @@ mod tests {
                 comment: None,
                 extra: Default::default(),
             }]),
-            Call::Fetch { .. } => Reply::Fetch { content_base64: "aGk=".into() },
+            Call::Fetch { .. } => Reply::Fetch {
+                content_base64: "aGk=".into(),
+            },
             Call::Upload { .. } => Reply::Error(Error {
                 kind: ErrorKind::NotOffered,
                 message: "Assets Cloud has no attachments API".into(),
@@ -101,7 +107,10 @@ mod tests {
         let out = testing::run(handle, REQUEST);
         assert_eq!(out["decision"], serde_json::Value::Null);
         let note = out["note"].as_str().unwrap();
-        assert!(note.contains("target site 'cloud' offers no attachments"), "{note}");
+        assert!(
+            note.contains("target site 'cloud' offers no attachments"),
+            "{note}"
+        );
     }
 
     #[test]
@@ -118,9 +127,19 @@ mod tests {
                     extra: Default::default(),
                 }])
             }
-            Call::Fetch { .. } => Reply::Fetch { content_base64: "aGk=".into() },
-            Call::Upload { object_id, content_base64, filename, .. } => {
-                assert_eq!((object_id.as_str(), content_base64.as_str()), ("900", "aGk="));
+            Call::Fetch { .. } => Reply::Fetch {
+                content_base64: "aGk=".into(),
+            },
+            Call::Upload {
+                object_id,
+                content_base64,
+                filename,
+                ..
+            } => {
+                assert_eq!(
+                    (object_id.as_str(), content_base64.as_str()),
+                    ("900", "aGk=")
+                );
                 Reply::Upload(Attachment {
                     id: "77".into(),
                     filename,

@@ -348,7 +348,9 @@ pub(crate) fn encode_response(r: &Response) -> Vec<u8> {
         note: r.note.as_deref(),
     };
     serde_json::to_vec(&out).unwrap_or_else(|e| {
-        encode_error(&PluginError::new(format!("response cannot be encoded: {e}")))
+        encode_error(&PluginError::new(format!(
+            "response cannot be encoded: {e}"
+        )))
     })
 }
 

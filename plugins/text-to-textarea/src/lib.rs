@@ -91,8 +91,14 @@ mod tests {
 
     #[test]
     fn short_text_and_other_types_keep_the_default() {
-        assert_eq!(testing::run(handle, &request(0, 255, "{}"))["decision"], serde_json::Value::Null);
-        assert_eq!(testing::run(handle, &request(1, 9999, "{}"))["decision"], serde_json::Value::Null);
+        assert_eq!(
+            testing::run(handle, &request(0, 255, "{}"))["decision"],
+            serde_json::Value::Null
+        );
+        assert_eq!(
+            testing::run(handle, &request(1, 9999, "{}"))["decision"],
+            serde_json::Value::Null
+        );
     }
 
     #[test]

@@ -60,7 +60,12 @@ pub fn handle(req: &Request) -> Result<Response, PluginError> {
             "{who} is not in the mapping table"
         ))));
     }
-    let Some(name) = user.display_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) else {
+    let Some(name) = user
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    else {
         return Ok(Response::decide(Decision::NoUser(format!(
             "{who}: not in the mapping table and no display name to match"
         ))));
@@ -136,10 +141,22 @@ mod tests {
     #[test]
     fn the_table_matches_by_each_key() {
         let cases = [
-            (r#"{"account_id":"old-1","display_name":"X"}"#, "new-1", "account id"),
-            (r#"{"key":"jsmith","display_name":"X"}"#, "new-2", "user key"),
+            (
+                r#"{"account_id":"old-1","display_name":"X"}"#,
+                "new-1",
+                "account id",
+            ),
+            (
+                r#"{"key":"jsmith","display_name":"X"}"#,
+                "new-2",
+                "user key",
+            ),
             (r#"{"email":"alex.morgan@example.com"}"#, "new-3", "e-mail"),
-            (r#"{"display_name":"Hannah Schmidt"}"#, "new-4", "display name"),
+            (
+                r#"{"display_name":"Hannah Schmidt"}"#,
+                "new-4",
+                "display name",
+            ),
         ];
         for (user, target, rule) in cases {
             let out = testing::run(handle, &request(user, SETTINGS));
@@ -150,19 +167,45 @@ mod tests {
 
     #[test]
     fn display_name_fallback_needs_a_unique_match() {
-        let out = testing::run(handle, &request(r#"{"display_name":"jordan lee"}"#, SETTINGS));
+        let out = testing::run(
+            handle,
+            &request(r#"{"display_name":"jordan lee"}"#, SETTINGS),
+        );
         assert_eq!(out["decision"]["account_id"], "c-1");
-        assert!(out["note"].as_str().unwrap().contains("unique display name"));
-        let out = testing::run(handle, &request(r#"{"display_name":"Alex Morgan"}"#, SETTINGS));
-        assert!(out["decision"]["none"].as_str().unwrap().contains("2 target accounts"));
+        assert!(
+            out["note"]
+                .as_str()
+                .unwrap()
+                .contains("unique display name")
+        );
+        let out = testing::run(
+            handle,
+            &request(r#"{"display_name":"Alex Morgan"}"#, SETTINGS),
+        );
+        assert!(
+            out["decision"]["none"]
+                .as_str()
+                .unwrap()
+                .contains("2 target accounts")
+        );
         let out = testing::run(handle, &request(r#"{"display_name":"Nobody"}"#, SETTINGS));
-        assert!(out["decision"]["none"].as_str().unwrap().contains("no target account"));
+        assert!(
+            out["decision"]["none"]
+                .as_str()
+                .unwrap()
+                .contains("no target account")
+        );
     }
 
     #[test]
     fn without_fallback_unmapped_users_get_none() {
         let s = r#"{"map":{},"display_name_fallback":false}"#;
         let out = testing::run(handle, &request(r#"{"display_name":"Jordan Lee"}"#, s));
-        assert!(out["decision"]["none"].as_str().unwrap().contains("mapping table"));
+        assert!(
+            out["decision"]["none"]
+                .as_str()
+                .unwrap()
+                .contains("mapping table")
+        );
     }
 }

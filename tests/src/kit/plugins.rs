@@ -48,6 +48,10 @@ pub fn plugin_wasm(crate_name: &str) -> PathBuf {
         panic!("{e}");
     }
     let path = plugin_wasm_path(crate_name);
-    assert!(path.is_file(), "{} is missing after plugins/build", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing after plugins/build",
+        path.display()
+    );
     path
 }

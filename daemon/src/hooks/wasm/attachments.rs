@@ -297,7 +297,11 @@ fn info(a: Attachment) -> AttachmentInfo {
 #[async_trait::async_trait]
 impl AttachmentSite for ApiSite {
     async fn list(&self, object_id: &str) -> Result<Vec<AttachmentInfo>, AttachmentError> {
-        let found = self.0.list_attachments(object_id).await.map_err(from_assets)?;
+        let found = self
+            .0
+            .list_attachments(object_id)
+            .await
+            .map_err(from_assets)?;
         Ok(found.into_iter().map(info).collect())
     }
 

@@ -13,8 +13,7 @@ use super::engine::WasmEngine;
 use super::host::{CAP_ATTACHMENTS, LogLevel, RawLogs};
 use super::module::{ABI_VERSION, CallError, LoadError, WasmModule};
 use crate::hooks::{
-    Hook, HookCall, HookError, HookLoadError, HookPoint, HookReply, HookSpec, Settings,
-    SharedHook,
+    Hook, HookCall, HookError, HookLoadError, HookPoint, HookReply, HookSpec, Settings, SharedHook,
 };
 
 /// A WASM plugin configured as a hook.
@@ -110,14 +109,18 @@ impl Hook for WasmHook {
         let point = call.point();
         if point != self.point {
             return Err(HookError::Abi {
-                message: format!("{} is configured for {}, called at {point}", self.name, self.point),
+                message: format!(
+                    "{} is configured for {}, called at {point}",
+                    self.name, self.point
+                ),
             });
         }
-        let input = serde_json::to_vec(&call.envelope(&self.name, &self.settings)).map_err(
-            |e| HookError::Abi {
-                message: format!("the request cannot be encoded: {e}"),
-            },
-        )?;
+        let input =
+            serde_json::to_vec(&call.envelope(&self.name, &self.settings)).map_err(|e| {
+                HookError::Abi {
+                    message: format!("the request cannot be encoded: {e}"),
+                }
+            })?;
         // Only a plugin granted the capability reaches the sites.
         let sites = self.uses_attachments.then(|| Sites {
             lookup: self.engine.sites.read().clone(),

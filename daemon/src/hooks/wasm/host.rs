@@ -281,6 +281,10 @@ fn write_guest_owned(caller: &mut Caller<'_, CallState>, bytes: &[u8]) -> wasmti
     let ptr = alloc.call(&mut *caller, len)?;
     let mem = memory(caller)?;
     mem.write(&mut *caller, ptr as u32 as usize, bytes)
-        .map_err(|_| HostTrap::Abi(format!("assetark_alloc({len}) returned {ptr}, outside memory")))?;
+        .map_err(|_| {
+            HostTrap::Abi(format!(
+                "assetark_alloc({len}) returned {ptr}, outside memory"
+            ))
+        })?;
     Ok(super::module::pack(ptr as u32, len as u32))
 }

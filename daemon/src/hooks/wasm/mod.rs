@@ -23,7 +23,7 @@ pub use attachments::{
     ApiSite, AttachmentError, AttachmentInfo, AttachmentSite, NewAttachment, SiteLookup,
     SitesByName,
 };
-pub use hook::{WasmHook, load};
 pub use engine::{EPOCH_TICK, EngineError, WasmEngine, WasmLimits};
+pub use hook::{WasmHook, load};
 pub use host::{CAP_ATTACHMENTS, LogLevel, LogLine, RawLogs};
 pub use module::{ABI_VERSION, CallError, LoadError, Manifest, RawOutput, WasmModule};

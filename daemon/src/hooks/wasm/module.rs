@@ -299,7 +299,12 @@ impl WasmModule {
             let packed = call
                 .call(&mut store, (ptr, len))
                 .map_err(|e| classify(&store, &e))?;
-            read_out(&mut store, &instance, packed, self.engine.limits.output_bytes)
+            read_out(
+                &mut store,
+                &instance,
+                packed,
+                self.engine.limits.output_bytes,
+            )
         })();
         let state = store.into_data();
         outcome.map(|bytes| RawOutput {
@@ -437,7 +442,10 @@ fn check_exports(module: &Module) -> Result<(), LoadError> {
             )));
         }
     }
-    if !matches!(module.get_export(EXPORT_MEMORY), Some(ExternType::Memory(_))) {
+    if !matches!(
+        module.get_export(EXPORT_MEMORY),
+        Some(ExternType::Memory(_))
+    ) {
         return Err(invalid("exports no memory named \"memory\""));
     }
     Ok(())

@@ -82,7 +82,10 @@ fn endless_loop_is_stopped_at_its_deadline() {
     assert_eq!(err, CallError::Timeout { limit_ms: 200 });
     // Stopped by the deadline, not before it, and within a few ticks after it.
     assert!(took >= Duration::from_millis(200), "{took:?}");
-    assert!(took < Duration::from_millis(200) + 50 * EPOCH_TICK, "{took:?}");
+    assert!(
+        took < Duration::from_millis(200) + 50 * EPOCH_TICK,
+        "{took:?}"
+    );
     still_serves(&e);
 }
 
@@ -122,7 +125,10 @@ fn huge_output_is_refused_and_its_log_flood_bounded() {
     let CallError::Output { message } = &err else {
         panic!("{err:?}");
     };
-    assert!(message.contains("more than the limit of 1048576"), "{message}");
+    assert!(
+        message.contains("more than the limit of 1048576"),
+        "{message}"
+    );
     still_serves(&e);
 }
 
@@ -138,7 +144,11 @@ fn log_lines_are_cut_and_counted() {
     let limits = WasmLimits::default();
     assert_eq!(out.logs.len(), limits.log_lines);
     assert_eq!(out.logs_dropped, 10_000 - limits.log_lines as u64);
-    assert!(out.logs.iter().all(|l| l.message.len() <= limits.log_line_bytes + 3));
+    assert!(
+        out.logs
+            .iter()
+            .all(|l| l.message.len() <= limits.log_line_bytes + 3)
+    );
 }
 
 #[test]
@@ -155,14 +165,28 @@ fn wrong_abi_version_is_refused_at_load_saying_so() {
 #[test]
 fn an_ungranted_capability_is_refused_at_load_and_a_granted_one_loads() {
     let e = engine(WasmLimits::default());
-    let err = load(&e, "fixture_ungranted_capability", "after_object_restored", &[]).unwrap_err();
+    let err = load(
+        &e,
+        "fixture_ungranted_capability",
+        "after_object_restored",
+        &[],
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("\"attachments\""), "{err}");
     assert!(err.to_string().contains("does not grant"), "{err}");
-    let m = load(&e, "fixture_ungranted_capability", "after_object_restored", &[CAP_ATTACHMENTS])
-        .unwrap();
+    let m = load(
+        &e,
+        "fixture_ungranted_capability",
+        "after_object_restored",
+        &[CAP_ATTACHMENTS],
+    )
+    .unwrap();
     assert_eq!(m.manifest().capabilities, vec![CAP_ATTACHMENTS.to_owned()]);
     let err = load(&e, "text_to_textarea", "transform_attribute", &["network"]).unwrap_err();
-    assert!(err.to_string().contains("\"network\" is not a capability"), "{err}");
+    assert!(
+        err.to_string().contains("\"network\" is not a capability"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -258,7 +282,15 @@ fn restored_request(target: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attachments_travel_through_the_capability_and_cloud_says_not_offered() {
     let e = engine(WasmLimits::default());
-    let m = Arc::new(load(&e, "attachments", "after_object_restored", &[CAP_ATTACHMENTS]).unwrap());
+    let m = Arc::new(
+        load(
+            &e,
+            "attachments",
+            "after_object_restored",
+            &[CAP_ATTACHMENTS],
+        )
+        .unwrap(),
+    );
     let lookup = Arc::new(TwoSites {
         dc: Arc::new(MemorySite {
             offered: true,
@@ -291,9 +323,95 @@ async fn attachments_travel_through_the_capability_and_cloud_says_not_offered() 
     let out = answer(&call("cloud").await.unwrap().unwrap());
     assert_eq!(out["decision"], Value::Null);
     let note = out["note"].as_str().unwrap();
-    assert!(note.contains("target site 'cloud' offers no attachments"), "{note}");
+    assert!(
+        note.contains("target site 'cloud' offers no attachments"),
+        "{note}"
+    );
     assert!(note.contains("not offered by the cloud API"), "{note}");
     // A site the daemon does not know: the plugin fails, on_error decides.
     let out = answer(&call("elsewhere").await.unwrap().unwrap());
     assert!(out["error"].as_str().unwrap().contains("NoSite"), "{out}");
+}
+
+mod config {
+    //! `kind = "wasm"` through the config loader: modules load at config time, and every
+    //! refusal is a config problem naming the file.
+
+    use std::path::Path;
+
+    use assetark_tests::kit::plugin_wasm;
+
+    use crate::config::{Config, ConfigError, Sources};
+
+    fn parse(hooks: &str) -> Result<Config, ConfigError> {
+        let text = format!(
+            "[store]\npath = \"/var/lib/assetark/a.db\"\n[control]\nsocket = \"/run/a.sock\"\n{hooks}"
+        );
+        let sources = Sources {
+            env: &|_| None,
+            read: &|p: &Path| std::fs::read_to_string(p),
+        };
+        Config::parse(&text, Path::new("/etc/assetark/assetark.toml"), &sources)
+    }
+
+    fn hook(name: &str, point: &str, krate: &str, extra: &str) -> String {
+        format!(
+            "[[hooks]]\nname = \"{name}\"\npoint = \"{point}\"\nkind = \"wasm\"\npath = {:?}\n{extra}\n",
+            plugin_wasm(krate).display().to_string()
+        )
+    }
+
+    fn problems(hooks: &str) -> Vec<String> {
+        match parse(hooks) {
+            Err(ConfigError::Invalid { problems, .. }) => {
+                problems.iter().map(ToString::to_string).collect()
+            }
+            Err(e) => vec![e.to_string()],
+            Ok(_) => panic!("expected problems"),
+        }
+    }
+
+    #[test]
+    fn wasm_hooks_load_with_the_config_and_share_one_engine() {
+        let cfg = parse(&format!(
+            "{}{}",
+            hook("t2t", "transform_attribute", "text_to_textarea", ""),
+            hook(
+                "att",
+                "after_object_restored",
+                "attachments",
+                "capabilities = [\"attachments\"]"
+            ),
+        ))
+        .expect("valid");
+        assert_eq!(cfg.hooks.iter().count(), 2);
+        assert!(cfg.wasm.is_some());
+    }
+
+    #[test]
+    fn refused_modules_are_config_problems_naming_the_file() {
+        let p = problems(&format!(
+            "{}{}{}",
+            hook("abi", "transform_attribute", "fixture_wrong_abi", ""),
+            hook(
+                "cap",
+                "after_object_restored",
+                "fixture_ungranted_capability",
+                ""
+            ),
+            hook("att", "after_object_restored", "attachments", ""),
+        ));
+        assert_eq!(p.len(), 3, "{p:#?}");
+        assert!(p[0].starts_with("hooks[0].path: "), "{}", p[0]);
+        assert!(p[0].contains("fixture_wrong_abi.wasm"), "{}", p[0]);
+        assert!(p[0].contains("ABI version 2"), "{}", p[0]);
+        assert!(
+            p[1].contains("fixture_ungranted_capability.wasm"),
+            "{}",
+            p[1]
+        );
+        assert!(p[1].contains("\"attachments\""), "{}", p[1]);
+        assert!(p[2].contains("attachments.wasm"), "{}", p[2]);
+        assert!(p[2].contains("does not grant"), "{}", p[2]);
+    }
 }
