@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it: formatting, lints, the WASM plugins (their own
-# tests, then built for wasm32), every Rust test (unit and end-to-end over real HTTP), the third-party client conformance check, then schemathesis
-# against the daemon's own OpenAPI document.
+# tests, then built for wasm32), every Rust test (unit and end-to-end over real HTTP), the
+# third-party client conformance check, then schemathesis against the daemon's own OpenAPI
+# document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -139,13 +139,13 @@ impl Hook for WasmHook {
             lines: out.logs,
             dropped: out.logs_dropped,
         };
-        if let Ok(failure) = serde_json::from_slice::<PluginFailure>(&out.bytes) {
-            if failure.abi == ABI_VERSION {
-                return Err(HookError::Script {
-                    line: None,
-                    message: with_logs(failure.error, &logs),
-                });
-            }
+        if let Ok(failure) = serde_json::from_slice::<PluginFailure>(&out.bytes)
+            && failure.abi == ABI_VERSION
+        {
+            return Err(HookError::Script {
+                line: None,
+                message: with_logs(failure.error, &logs),
+            });
         }
         let mut reply = HookReply::parse_output(point, &out.bytes)?;
         if !logs.lines.is_empty() || logs.dropped > 0 {

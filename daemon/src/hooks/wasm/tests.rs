@@ -314,11 +314,12 @@ async fn attachments_travel_through_the_capability_and_cloud_says_not_offered() 
     // DC to DC: the file arrives on the new object.
     let out = answer(&call("dc").await.unwrap().unwrap());
     assert_eq!(out["note"], "IT-41: 1 attachment(s) carried");
-    let uploads = lookup.dc.uploads.lock();
-    assert_eq!(uploads.len(), 1);
-    assert_eq!(uploads[0].0, "900");
-    assert_eq!(uploads[0].1.bytes, b"hello");
-    drop(uploads);
+    {
+        let uploads = lookup.dc.uploads.lock();
+        assert_eq!(uploads.len(), 1);
+        assert_eq!(uploads[0].0, "900");
+        assert_eq!(uploads[0].1.bytes, b"hello");
+    }
     // DC to Cloud: said plainly, no failure.
     let out = answer(&call("cloud").await.unwrap().unwrap());
     assert_eq!(out["decision"], Value::Null);
