@@ -9,7 +9,7 @@
 //! - [`hooks`]: hook points, the hook registry and the Rhai / WASM hosts;
 //! - [`assets`]: the Assets API client (governor, retries, paging);
 //! - [`store`]: SQLite: blobs and backups, the job queue, restores, sites added at run time;
-//! - [`backup`] and [`restore`]: the pipelines;
+//! - [`pipeline`]: the one stage runner; [`backup`] and [`restore`]: the pipelines on it;
 //! - [`schedules`]: cron schedules, their retention policies and the scheduler, which enqueues
 //!   through the job runner's [`schedules::BackupQueue`];
 //! - [`config`]: the config file; [`sites`]: the site registry, one client per site;
@@ -29,6 +29,7 @@ pub mod hooks;
 
 pub mod assets;
 pub mod backup;
+pub mod pipeline;
 pub mod restore;
 pub mod store;
 

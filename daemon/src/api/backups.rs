@@ -22,7 +22,6 @@ use super::sites::upstream;
 use super::wire::{
     BackupDeleted, BackupDetail, BackupList, ExportRequest, JobStarted, StartBackupRequest,
 };
-use crate::assets::AssetsApi;
 use crate::jobs::{BackupSpec, EnqueueError, ExportSpec, JobSpec, VerifySpec};
 use crate::store::{BackupFilter, BackupType, JobId, JobStatus, PageRequest, kind};
 

@@ -28,7 +28,7 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> ApiResult<impl Int
             .iter()
             .map(|s| SiteStats {
                 site: s.info().name.clone(),
-                stats: s.client().stats(),
+                stats: s.stats(),
             })
             .collect(),
         schedules: state.schedules.list().await,

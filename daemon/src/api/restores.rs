@@ -117,6 +117,11 @@ pub(super) async fn start(
         return Err(ApiError::validation(fields));
     };
     let site_name = site.info().name.clone();
+    let selection = state
+        .jobs
+        .hooks()
+        .select(&site_name, &body.hooks, &body.no_hooks)
+        .map_err(|e| ApiError::new(ErrorKind::BadRequest, "unknown_hook", e.to_string()))?;
     let req = RestoreRequest {
         backup_id: body.backup_id,
         target_site: site_name.clone(),
@@ -124,24 +129,28 @@ pub(super) async fn start(
             name,
             key: body.key.clone(),
         },
+        hooks: selection,
     };
     if body.dry_run {
         // Synchronous (the plan is the answer), but bounded: a plan that takes longer is made
         // by the restore's job instead.
         let limit = state.limits.plan_timeout;
-        let plan = tokio::time::timeout(limit, restore::plan(&state.store, site.client(), &req))
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorKind::Timeout,
-                    "plan_timeout",
-                    format!(
-                        "planning took longer than {} s; start the restore without --dry-run: \
+        let setup = restore::HookSetup {
+            registry: state.jobs.hooks(),
+            restore_id: None,
+        };
+        let planned = restore::plan_with(&state.store, site.client(), &req, setup);
+        let plan = tokio::time::timeout(limit, planned).await.map_err(|_| {
+            ApiError::new(
+                ErrorKind::Timeout,
+                "plan_timeout",
+                format!(
+                    "planning took longer than {} s; start the restore without --dry-run: \
                          its job plans it",
-                        limit.as_secs_f32()
-                    ),
-                )
-            })?;
+                    limit.as_secs_f32()
+                ),
+            )
+        })?;
         let plan = match plan {
             Ok(plan) => plan,
             Err(e) => match corrupt_blob(&e) {

@@ -10,7 +10,6 @@ use super::ApiState;
 use super::error::{ApiPath, ApiResult};
 use super::sites::{site, upstream};
 use super::wire::{LastBackup, SchemaList, SchemaView};
-use crate::assets::AssetsApi;
 use crate::model::ObjectSchema;
 use crate::store::{BackupFilter, PageRequest, SyncedSchema};
 

@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 use super::ApiState;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind};
 use super::wire::{AddSiteRequest, SiteInfo, SiteList, SiteRemoved, SiteTested, SiteUser};
-use crate::assets::{AssetsApi, Secret};
+use crate::assets::Secret;
+use crate::config::FLAVOR_CLOUD;
 use crate::error::error_chain;
 use crate::sites::{NewSite, Site, SiteError, TokenInput};
 
@@ -129,10 +130,20 @@ pub(super) async fn add(
             return Err(ApiError::validation(fields));
         }
     };
+    let flavor = match body.flavor.as_deref().unwrap_or(FLAVOR_CLOUD).parse() {
+        Ok(f) => f,
+        Err(message) => {
+            let mut fields = std::collections::BTreeMap::new();
+            fields.insert("flavor".to_owned(), message);
+            return Err(ApiError::validation(fields));
+        }
+    };
     let new = NewSite {
         name: body.name,
+        flavor,
         api_url: body.api_url,
         site_url: body.site_url,
+        base_url: body.base_url,
         email: body.email,
         token,
     };

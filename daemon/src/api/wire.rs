@@ -95,12 +95,22 @@ impl std::fmt::Debug for TokenText {
 pub struct AddSiteRequest {
     /// Unique name.
     pub name: String,
-    /// Assets REST base URL.
-    pub api_url: String,
-    /// Jira site URL.
-    pub site_url: String,
-    /// Account e-mail.
-    pub email: String,
+    /// `cloud` (the default) or `dc` (Data Center).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<String>,
+    /// Cloud: the Assets REST base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// Cloud: the Jira site URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_url: Option<String>,
+    /// Data Center: the Jira base URL (Assets at `base_url + /rest/assets/1.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Account e-mail (Cloud: required; Data Center: Basic auth's user, else the token is a
+    /// personal access token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// An environment variable of the daemon holding the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
@@ -288,6 +298,12 @@ pub struct StartRestoreRequest {
     /// Plan only: answer with the plan, change nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Hooks to run in addition to the enabled ones for the target (`--hook`), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<String>,
+    /// Enabled hooks to leave out (`--no-hook`), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_hooks: Vec<String>,
 }
 
 /// `POST /v1/restores` with `dry_run`: the plan.
@@ -472,9 +488,11 @@ mod tests {
     fn tokens_never_show_in_debug_and_errors_keep_their_shape() {
         let req = AddSiteRequest {
             name: "s".into(),
-            api_url: "u".into(),
-            site_url: "u".into(),
-            email: "e".into(),
+            flavor: None,
+            api_url: Some("u".into()),
+            site_url: Some("u".into()),
+            base_url: None,
+            email: Some("e".into()),
             token_env: None,
             token_file: None,
             token: Some(TokenText::new("sekret")),

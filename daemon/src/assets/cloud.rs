@@ -1,21 +1,22 @@
 //! [`AssetsApi`] for Assets Cloud: the only place that knows Cloud's paths, query parameters,
-//! paging shapes and which writes are not idempotent. Each method builds a [`Request`], sends
-//! it through the client's layers (retry → rate → HTTP) and decodes the typed answer.
+//! paging shapes and which writes are not idempotent. Each method builds a request and sends
+//! it through the client's layers (retry → rate → HTTP) with the helpers of `calls`, which
+//! decode the typed answer.
 
 use async_trait::async_trait;
 use reqwest::Method;
 use serde::Serialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
-use serde_json::Value;
+use serde::de::IgnoredAny;
 
-use super::http::{JSON, Mode, Request, Target};
+use super::calls::{query, seg};
+use super::http::{Mode, Request, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error, Flavor};
 use crate::model::{
-    AqlResponse, Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Entity, Group,
-    GroupPage, GroupPicker, HistoryEntry, Icon, IssueEdit, JiraField, JiraUser, JqlPage,
-    JqlRequest, Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute,
-    ObjectTypeIn, ObjectTypePosition, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn,
-    SchemaPage, StatusType, StatusTypeIn, WorkspacePage,
+    AqlResponse, Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage,
+    GroupPicker, HistoryEntry, Icon, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object,
+    ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
+    ObjectTypePosition, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn, SchemaPage,
+    StatusType, StatusTypeIn, WorkspacePage,
 };
 
 /// Page size of the schema list (the API default is 25; fewer round trips for big sites).
@@ -28,148 +29,6 @@ const USER_SEARCH_MAX: &str = "1000";
 const STATUS_TYPES: &str = "/config/statustype";
 const REFERENCE_TYPES: &str = "/config/referencetype";
 const MYSELF: &str = "/rest/api/3/myself";
-
-/// A path segment from an id: ids are digits (or simple names), but nothing an id holds may
-/// change which resource a path names.
-fn seg(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// A query string.
-fn query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
-    serde_urlencoded::to_string(pairs).unwrap_or_default()
-}
-
-impl AssetsClient {
-    /// Sends one request and decodes its JSON answer as `T` (an empty body decodes as `null`).
-    async fn call<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        target: Target,
-        path: &str,
-        body: Option<&(dyn ErasedBody + Sync)>,
-        mode: Mode,
-        what: &'static str,
-    ) -> Result<T, Error> {
-        let bytes = self.send(method.clone(), target, path, body, mode).await?;
-        let decoded = if bytes.iter().all(u8::is_ascii_whitespace) {
-            T::deserialize(Value::Null)
-        } else {
-            serde_json::from_slice(&bytes)
-        };
-        decoded.map_err(|e| Error::Decode {
-            method: method.to_string(),
-            path: path.to_owned(),
-            what,
-            source: Some(e),
-        })
-    }
-
-    /// Sends one request whose answer is not needed.
-    async fn send(
-        &self,
-        method: Method,
-        target: Target,
-        path: &str,
-        body: Option<&(dyn ErasedBody + Sync)>,
-        mode: Mode,
-    ) -> Result<bytes::Bytes, Error> {
-        let body = body
-            .map(|b| b.encode())
-            .transpose()
-            .map_err(|source| Error::Encode {
-                method: method.to_string(),
-                path: path.to_owned(),
-                source,
-            })?;
-        let req = Request {
-            method,
-            target,
-            path,
-            body: body.map(bytes::Bytes::from),
-            mode,
-            accept: JSON,
-        };
-        self.transport().send(&req).await
-    }
-
-    async fn get<T: DeserializeOwned>(&self, path: &str, what: &'static str) -> Result<T, Error> {
-        self.call(
-            Method::GET,
-            Target::Assets,
-            path,
-            None,
-            Mode::Idempotent,
-            what,
-        )
-        .await
-    }
-
-    async fn jira_get<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        what: &'static str,
-    ) -> Result<T, Error> {
-        self.call(
-            Method::GET,
-            Target::Jira,
-            path,
-            None,
-            Mode::Idempotent,
-            what,
-        )
-        .await
-    }
-
-    /// A create: POSTed once ([`Error::Ambiguous`] when it may have been applied). The answer
-    /// must carry the new entity's id.
-    async fn create<T: DeserializeOwned + Entity>(
-        &self,
-        path: &str,
-        body: &(dyn ErasedBody + Sync),
-        what: &'static str,
-    ) -> Result<T, Error> {
-        let created: T = self
-            .call(
-                Method::POST,
-                Target::Assets,
-                path,
-                Some(body),
-                Mode::Once,
-                what,
-            )
-            .await?;
-        if created.id().non_empty().is_none() {
-            return Err(Error::Decode {
-                method: Method::POST.to_string(),
-                path: path.to_owned(),
-                what,
-                source: None,
-            });
-        }
-        Ok(created)
-    }
-}
-
-/// A request body of any model type (the trait methods are object-safe, the bodies typed).
-trait ErasedBody {
-    fn encode(&self) -> Result<Vec<u8>, serde_json::Error>;
-}
-
-impl<T: Serialize> ErasedBody for T {
-    fn encode(&self) -> Result<Vec<u8>, serde_json::Error> {
-        serde_json::to_vec(self)
-    }
-}
 
 #[async_trait]
 impl AssetsApi for AssetsClient {
@@ -311,6 +170,7 @@ impl AssetsApi for AssetsClient {
             body: None,
             mode: Mode::Idempotent,
             accept: "*/*",
+            content_type: None,
         };
         Ok(self.transport().send(&req).await?.to_vec())
     }

@@ -27,6 +27,15 @@ pub(super) enum Target {
     Jira,
 }
 
+/// How requests prove who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Auth {
+    /// `email:token` (Cloud API tokens; Data Center passwords or tokens).
+    Basic,
+    /// `Bearer token` (Data Center personal access tokens).
+    Bearer,
+}
+
 /// Whether a request may be repeated freely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Mode {
@@ -43,8 +52,11 @@ pub(super) struct Request<'a> {
     pub target: Target,
     /// Relative to the target's base, query included.
     pub path: &'a str,
-    /// A JSON body, already encoded.
+    /// A body, already encoded: JSON unless `content_type` says otherwise.
     pub body: Option<Bytes>,
+    /// The body's content type when it is not JSON (a multipart upload); such a request also
+    /// carries `X-Atlassian-Token: no-check`, which Jira wants on form posts.
+    pub content_type: Option<&'a str>,
     pub mode: Mode,
     pub accept: &'static str,
 }
@@ -74,18 +86,20 @@ pub(super) struct Http {
     site_url: String,
     email: String,
     tokens: Vec<Secret>,
+    auth: Auth,
     timeout: Duration,
 }
 
 impl Http {
     /// The transport of `site`.
-    pub fn new(site: &SiteConn) -> Result<Http, reqwest::Error> {
+    pub fn new(site: &SiteConn, auth: Auth) -> Result<Http, reqwest::Error> {
         Ok(Http {
             client: site_http()?,
             api_url: site.api_url.trim_end_matches('/').to_owned(),
             site_url: site.site_url.trim_end_matches('/').to_owned(),
             email: site.email.clone(),
             tokens: site.tokens.clone(),
+            auth,
             timeout: Duration::from_secs(site.limits.request_timeout_secs.max(1)),
         })
     }
@@ -101,14 +115,25 @@ impl Http {
             Target::Jira => &self.site_url,
         };
         let token = self.tokens.get(credential).or_else(|| self.tokens.first());
-        let mut rb = self
+        let rb = self
             .client
-            .request(req.method.clone(), format!("{base}{}", req.path))
-            .basic_auth(&self.email, token.map(Secret::expose))
-            .header(ACCEPT, req.accept)
-            .timeout(self.timeout);
+            .request(req.method.clone(), format!("{base}{}", req.path));
+        let token = token.map_or("", Secret::expose);
+        let mut rb = match self.auth {
+            Auth::Basic => rb.basic_auth(&self.email, Some(token)),
+            // `bearer_auth` marks the header sensitive too.
+            Auth::Bearer => rb.bearer_auth(token),
+        }
+        .header(ACCEPT, req.accept)
+        .timeout(self.timeout);
         if let Some(body) = &req.body {
-            rb = rb.header(CONTENT_TYPE, JSON).body(body.clone());
+            rb = match req.content_type {
+                None => rb.header(CONTENT_TYPE, JSON),
+                Some(ct) => rb
+                    .header(CONTENT_TYPE, ct)
+                    .header("X-Atlassian-Token", "no-check"),
+            }
+            .body(body.clone());
         }
         let r = rb.send().await?;
         let (status, headers) = (r.status().as_u16(), r.headers().clone());

@@ -1,11 +1,12 @@
 //! The Assets (and Jira) API of a site: the [`AssetsApi`] boundary every pipeline talks to, and
-//! [`AssetsClient`], its Assets Cloud implementation — one per site, shared by every job on it.
+//! its two implementations, [`AssetsClient`] (Assets Cloud) and [`DcClient`] (Data Center) —
+//! one per site ([`SiteClient`]), shared by every job on it.
 //!
 //! The client is layers around the HTTP transport, each a wrapper of the next (STYLE §7):
 //!
 //! | layer                    | module       | does                                                       |
 //! |--------------------------|--------------|------------------------------------------------------------|
-//! | typed calls              | `cloud`      | paths, bodies, decoding into [`crate::model`]; whole lists |
+//! | typed calls              | `cloud`, `dc`| paths, bodies, paging shapes, decoding into [`crate::model`] (helpers in `calls`) |
 //! | retry                    | [`retry`]    | 429 → again once the governor allows; 5xx, timeouts, resets → jittered backoff; other 4xx → permanent [`Error::Api`] with the API's own body; creates never repeated blindly ([`Error::Ambiguous`]) |
 //! | rate                     | `governed`   | the [`Governor`] (token bucket per credential and endpoint class; a pool's credential that is ready soonest; `Retry-After` blocks), the adaptive concurrency limit ([`Aimd`]) |
 //! | transport                | `http`       | one HTTP exchange (reqwest, rustls, timeouts, User-Agent)  |
@@ -13,10 +14,13 @@
 //! Paging over the trait's page methods is in [`paging`], so any implementation gets it.
 //!
 //! Secrets: tokens live in [`Secret`], whose `Debug`/`Display` print `***`; they are only
-//! exposed to reqwest's `basic_auth`, which marks the header sensitive.
+//! exposed to reqwest's `basic_auth` / `bearer_auth`, which mark the header sensitive.
 
 mod api;
+mod calls;
+mod client;
 mod cloud;
+pub mod dc;
 mod error;
 mod governed;
 pub mod governor;
@@ -32,12 +36,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use api::{AqlPage, AqlQuery, AssetsApi};
+pub use client::{SiteClient, SiteSpec};
+pub use dc::{DcClient, DcConn};
 pub use error::Error;
 pub use governor::{Aimd, Class, EventKind, Governor, GovernorEvent, classify};
 pub use paging::{AqlPager, JqlPager};
 
 use governed::Governed;
-use http::Http;
+use http::{Auth, Http};
 use retry::{Backoff, Retrying};
 
 /// Which product a site runs: the API surface its client speaks.
@@ -178,6 +184,9 @@ pub struct Limits {
     pub retry_max_ms: u64,
     /// Timeout of one whole request.
     pub request_timeout_secs: u64,
+    /// Whether the per-minute limits apply (Data Center sites leave it off by default: their
+    /// administrator sets limits, if any; a 429 is honoured either way).
+    pub rate_limited: bool,
 }
 
 impl Default for Limits {
@@ -193,6 +202,7 @@ impl Default for Limits {
             retry_base_ms: 500,
             retry_max_ms: 30_000,
             request_timeout_secs: 60,
+            rate_limited: true,
         }
     }
 }
@@ -200,6 +210,10 @@ impl Default for Limits {
 impl Limits {
     /// Per-minute limits indexed like [`Class::ALL`].
     fn per_minute(&self) -> [u32; 5] {
+        if !self.rate_limited {
+            // Buckets that never run dry; 429 blocks still apply.
+            return [u32::MAX; 5];
+        }
         [
             self.aql_legacy_per_minute,
             self.aql_per_minute,
@@ -256,37 +270,18 @@ fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
 }
 
-struct Inner {
+/// The shared layers of one site's client (retry → rate → HTTP), its settings and counters:
+/// what [`AssetsClient`] and [`DcClient`] both are underneath. Both deref to it for the
+/// diagnostics below.
+pub struct Core {
     site: SiteConn,
     transport: Retrying,
     counters: Arc<Counters>,
 }
 
-/// The Assets Cloud client of one site. Cheap to clone; clones share the governor, the
-/// concurrency limit and the counters. Its API is [`AssetsApi`].
-#[derive(Clone)]
-pub struct AssetsClient {
-    inner: Arc<Inner>,
-}
-
-impl std::fmt::Debug for AssetsClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AssetsClient")
-            .field("site", &self.inner.site.name)
-            .field("api_url", &self.inner.site.api_url)
-            .field("credentials", &self.inner.site.tokens.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl AssetsClient {
-    /// Builds the client of one site.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] without tokens or with unparsable URLs; [`Error::Transport`] when the
-    /// TLS backend cannot be initialised.
-    pub fn new(site: SiteConn) -> Result<AssetsClient, Error> {
+impl Core {
+    /// The layers of one site, with `auth` on every request.
+    fn new(site: SiteConn, auth: Auth) -> Result<Core, Error> {
         if site.tokens.is_empty() {
             return Err(Error::Config(format!(
                 "site {:?} has no API token",
@@ -301,7 +296,7 @@ impl AssetsClient {
                 ))
             })?;
         }
-        let http = Http::new(&site).map_err(|source| Error::Transport {
+        let http = Http::new(&site, auth).map_err(|source| Error::Transport {
             method: String::new(),
             path: String::new(),
             source,
@@ -327,28 +322,26 @@ impl AssetsClient {
             limits.max_throttles(),
             Arc::clone(&counters),
         );
-        Ok(AssetsClient {
-            inner: Arc::new(Inner {
-                site,
-                transport,
-                counters,
-            }),
+        Ok(Core {
+            site,
+            transport,
+            counters,
         })
     }
 
     /// The site this client talks to.
     pub fn site(&self) -> &SiteConn {
-        &self.inner.site
+        &self.site
     }
 
     /// The site's rate governor (diagnostics: event recording for tests).
     pub fn governor(&self) -> &Governor {
-        &self.inner.transport.governed().governor
+        &self.transport.governed().governor
     }
 
     /// Counters so far.
     pub fn stats(&self) -> ClientStats {
-        let c = &*self.inner.counters;
+        let c = &*self.counters;
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         ClientStats {
             sent: Class::ALL
@@ -371,12 +364,51 @@ impl AssetsClient {
             ambiguous: load(&c.ambiguous),
             server_errors: load(&c.server_errors),
             transport_errors: load(&c.transport_errors),
-            concurrency_limit: self.inner.transport.governed().aimd.limit(),
+            concurrency_limit: self.transport.governed().aimd.limit(),
         }
     }
 
     /// The layers requests go through.
     fn transport(&self) -> &Retrying {
-        &self.inner.transport
+        &self.transport
+    }
+}
+
+/// The Assets Cloud client of one site. Cheap to clone; clones share the governor, the
+/// concurrency limit and the counters. Its API is [`AssetsApi`].
+#[derive(Clone)]
+pub struct AssetsClient {
+    inner: Arc<Core>,
+}
+
+impl std::ops::Deref for AssetsClient {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.inner
+    }
+}
+
+impl std::fmt::Debug for AssetsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssetsClient")
+            .field("site", &self.site.name)
+            .field("api_url", &self.site.api_url)
+            .field("credentials", &self.site.tokens.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AssetsClient {
+    /// Builds the Assets Cloud client of one site (Basic auth: `email` and a token).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] without tokens or with unparsable URLs; [`Error::Transport`] when the
+    /// TLS backend cannot be initialised.
+    pub fn new(site: SiteConn) -> Result<AssetsClient, Error> {
+        Ok(AssetsClient {
+            inner: Arc::new(Core::new(site, Auth::Basic)?),
+        })
     }
 }

@@ -16,9 +16,12 @@
 //! Entities are the typed values of [`crate::model`], stored as they came (the types are
 //! lossless), so what a backup holds is what the API sent.
 //!
-//! Then the backup is completed (visible), and the background phase fills it with its own
-//! status per phase (`store.set_phase`): [`history`] (`object_history`) and [`issues`] (`fields`,
-//! then `jql` pages with `aqlFunction`). Comments and
+//! The stages run through the one stage runner ([`crate::pipeline`]; the stage lists are in
+//! `stages`). Then the backup is completed (visible), and the background phases fill it with
+//! their own status each (`store.set_phase`, the runner's checkpoint): [`history`]
+//! (`object_history`) and [`issues`] (`fields`, then `jql` pages with `aqlFunction`). A job
+//! that runs again after a kill resumes its backup's phases that have not ended (the history
+//! phase reads only objects still without a history). Comments and
 //! attachments are not offered by Assets Cloud; that is recorded as entries of kind
 //! [`PHASE_KIND`] during the main pass (the store's phase columns cover history and issues).
 //!
@@ -34,6 +37,7 @@ mod objects;
 mod objecttypes;
 mod referencetypes;
 mod schema;
+mod stages;
 mod statustypes;
 
 use std::collections::HashSet;
@@ -47,10 +51,12 @@ use crate::assets::{self, AssetsApi};
 use crate::clock::SharedClock;
 use crate::error::error_chain;
 use crate::model::Id;
+use crate::pipeline::{self, Flow};
 use crate::store::{
-    self, AsyncStore, BackupId, BackupType, NewBackup, NewEntry, Phase, PhaseState, PhaseStatus,
-    PutStats,
+    self, AsyncStore, Backup, BackupId, BackupOrigin, BackupType, JobId, NewBackup, NewEntry,
+    Phase, PutStats,
 };
+use stages::{Background, MainPass, MainStage};
 
 pub use export::{ExportSummary, export};
 
@@ -152,21 +158,20 @@ pub enum Error {
     Cancelled,
 }
 
-/// Runs the main pass (everything except history and issues), completes the backup (it is
-/// visible from then on), then runs the background phase (history, objects-in-issues) with its
-/// own status per phase; returns after both.
-///
-/// `clock` stamps the backup's start and end (time is a parameter, so tests decide).
-/// `on_progress` is called often and must be cheap.
-///
-/// Cancellation during the main pass fails the backup and returns [`Error::Cancelled`];
-/// during the background phase it marks the running phase `failed` ("cancelled") and returns
-/// the (complete) backup's id.
+/// How a backup is run, beyond what to back up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// The job running it. The backup remembers its job, so the job, run again after a crash
+    /// or a shutdown, resumes the background phases of the backup it made instead of making a
+    /// second one; a phase interrupted by shutdown stays `pending` for it.
+    pub job: Option<JobId>,
+}
+
+/// Runs a backup without a job: [`run_job`] with default [`RunOptions`].
 ///
 /// # Errors
 ///
-/// [`Error::UnknownSchema`] before anything is written; [`Error::Assets`] / [`Error::Store`]
-/// when the main pass fails (the backup is failed and invisible); [`Error::Cancelled`].
+/// As [`run_job`].
 pub async fn run(
     api: &dyn AssetsApi,
     store: &AsyncStore,
@@ -175,6 +180,46 @@ pub async fn run(
     cancel: CancellationToken,
     clock: &SharedClock,
 ) -> Result<BackupId, Error> {
+    let opts = RunOptions::default();
+    run_job(api, store, req, &opts, on_progress, cancel, clock).await
+}
+
+/// Runs the main pass (everything except history and issues), completes the backup (it is
+/// visible from then on), then runs the background phases (history, objects-in-issues) with
+/// their own status each; returns after both. Stages run through the one stage runner
+/// ([`crate::pipeline`]; see `stages`).
+///
+/// When `opts.job` already made a complete backup (the job runs again after a kill or a
+/// shutdown), only that backup's background phases that have not ended run, and its id is
+/// returned: no second backup.
+///
+/// `clock` stamps the backup's start and end (time is a parameter, so tests decide).
+/// `on_progress` is called often and must be cheap.
+///
+/// Cancellation during the main pass fails the backup and returns [`Error::Cancelled`];
+/// during the background phases, with a job, the phases not ended stay `pending` for the job
+/// to resume and [`Error::Cancelled`] is returned; without a job, they are marked `failed`
+/// ("cancelled") and the (complete) backup's id is returned.
+///
+/// # Errors
+///
+/// [`Error::UnknownSchema`] before anything is written; [`Error::Assets`] / [`Error::Store`]
+/// when the main pass fails (the backup is failed and invisible); [`Error::Cancelled`].
+pub async fn run_job(
+    api: &dyn AssetsApi,
+    store: &AsyncStore,
+    req: &BackupRequest,
+    opts: &RunOptions,
+    on_progress: &(dyn Fn(Progress) + Send + Sync),
+    cancel: CancellationToken,
+    clock: &SharedClock,
+) -> Result<BackupId, Error> {
+    if let Some(job) = opts.job {
+        let made = store.run(move |s| s.backup_of_job(job)).await?;
+        if let Some(backup) = made {
+            return resume(api, store, &backup, on_progress, &cancel).await;
+        }
+    }
     let found = {
         let probe = Probe {
             api,
@@ -202,7 +247,21 @@ pub async fn run(
     };
     let span = tracing::error_span!("backup", backup, site = %req.site, schema = %req.schema_key);
     tracing::info!(parent: &span, "Backup started.");
-    if let Err(e) = main_pass(&ctx, &found).instrument(span.clone()).await {
+    let origin = BackupOrigin {
+        job: opts.job,
+        parent: None,
+    };
+    let main = async {
+        store
+            .run(move |s| s.set_backup_origin(backup, &origin))
+            .await?;
+        let mut pass = MainPass::new(&ctx, &found);
+        match pipeline::run(&mut pass, &MainStage::ALL, &cancel).await? {
+            Flow::Continue => Ok(()),
+            Flow::Stopped => Err(Error::Cancelled),
+        }
+    };
+    if let Err(e) = main.instrument(span.clone()).await {
         // Best effort: the original error matters more than a failure to clean up, and
         // `Store::recover` removes a running backup at the next start anyway.
         if let Err(cleanup) = store.fail_backup(backup, clock.now()).await {
@@ -218,79 +277,48 @@ pub async fn run(
         bytes_added = done.bytes_added,
         "Backup completed."
     );
-    background(&ctx).instrument(span).await?;
+    background(&ctx, &done, opts.job.is_some())
+        .instrument(span)
+        .await?;
     Ok(backup)
 }
 
-/// Everything that makes the backup visible: stages in dependency order.
-async fn main_pass(ctx: &Ctx<'_>, found: &schema::Found) -> Result<(), Error> {
-    schema::run(ctx, found).await?;
-    statustypes::run(ctx).await?;
-    referencetypes::run(ctx).await?;
-    let types = objecttypes::run(ctx).await?;
-    icons::run(ctx, &types).await?;
-    let attrs = attributes::run(ctx, &types).await?;
-    objects::run(ctx, attrs, found.object_count).await?;
-    let not_offered = ["comments", "attachments"]
-        .into_iter()
-        .map(|phase| {
-            let entry = PhaseEntry {
-                phase: phase.to_owned(),
-                status: PhaseStatus::NotOffered.as_str().to_owned(),
-                note: Some(NOT_OFFERED_NOTE.to_owned()),
-            };
-            new_entry(PHASE_KIND, phase, &entry)
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    ctx.put(not_offered).await?;
-    Ok(())
+/// Runs the background phases of `backup` that have not ended (its job runs again).
+async fn resume(
+    api: &dyn AssetsApi,
+    store: &AsyncStore,
+    backup: &Backup,
+    on_progress: &(dyn Fn(Progress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<BackupId, Error> {
+    let ctx = Ctx {
+        api,
+        store,
+        backup: backup.id,
+        schema_id: backup.schema_id.clone(),
+        progress: on_progress,
+        cancel,
+    };
+    let span = tracing::error_span!("backup", backup = backup.id, site = %backup.site, schema = %backup.schema_key);
+    tracing::info!(parent: &span, "Resuming the background phases of the job's backup.");
+    background(&ctx, backup, true).instrument(span).await?;
+    Ok(backup.id)
 }
 
-/// History, then issues, each with its own status; a failed phase does not stop the other.
-async fn background(ctx: &Ctx<'_>) -> Result<(), Error> {
-    for phase in [Phase::History, Phase::Issues] {
-        if ctx.cancel.is_cancelled() {
-            let state = PhaseState {
-                status: PhaseStatus::Failed,
-                note: Some("cancelled before it started".into()),
-            };
-            ctx.store.set_phase(ctx.backup, phase, state).await?;
-            continue;
+/// History, then issues, each with its own status; a failed phase does not stop the other;
+/// phases already ended are skipped (see `stages`).
+async fn background(ctx: &Ctx<'_>, backup: &Backup, resumable: bool) -> Result<(), Error> {
+    let mut phases = Background::new(ctx, backup, resumable);
+    match pipeline::run(&mut phases, &Phase::ALL, ctx.cancel).await? {
+        Flow::Continue => Ok(()),
+        Flow::Stopped => {
+            phases.stopped().await?;
+            match resumable {
+                true => Err(Error::Cancelled),
+                false => Ok(()),
+            }
         }
-        ctx.store
-            .set_phase(ctx.backup, phase, PhaseState::new(PhaseStatus::Running))
-            .await?;
-        let result = match phase {
-            Phase::History => history::run(ctx).await,
-            _ => issues::run(ctx).await,
-        };
-        let state = match result {
-            Ok(note) => PhaseState {
-                status: PhaseStatus::Done,
-                note: Some(note),
-            },
-            Err(Error::Store(e)) => {
-                // The store itself failing is not a phase problem; give up loudly, but leave
-                // the phase in a state that says so.
-                let state = PhaseState {
-                    status: PhaseStatus::Failed,
-                    note: Some("store failure".into()),
-                };
-                let _ = ctx.store.set_phase(ctx.backup, phase, state).await;
-                return Err(Error::Store(e));
-            }
-            Err(e) => {
-                let note = error_chain(&e);
-                tracing::warn!(backup = ctx.backup, phase = %phase, error = %note, "Background phase failed.");
-                PhaseState {
-                    status: PhaseStatus::Failed,
-                    note: Some(note),
-                }
-            }
-        };
-        ctx.store.set_phase(ctx.backup, phase, state).await?;
     }
-    Ok(())
 }
 
 /// API access with cancellation, before a backup row exists.

@@ -35,30 +35,57 @@ use crate::store::{NewEntry, kind};
 /// stays within 1.5x. 500 objects a page still keeps AQL far below its 1000/min budget.
 pub const PAGE_SIZE: usize = 500;
 
-/// Where object identities are tracked for collisions: only needed (and only kept) when the
-/// schema has `ORIGINAL_ID` attributes; plain ids are unique by themselves.
+/// Identity collisions, checked page by page: only needed when the schema has `ORIGINAL_ID`
+/// attributes (plain ids are unique by themselves). Memory holds one page's identities, never
+/// the whole schema's: identities claimed by earlier pages are looked up in the store (the
+/// entries of this backup), where they already are.
 struct Identities {
     enabled: bool,
-    used: HashSet<String>,
+    /// Identities of this page claimed so far.
+    page: HashSet<String>,
+    /// Identities of this page that earlier pages stored already.
+    stored: HashSet<String>,
 }
 
 impl Identities {
+    fn new(enabled: bool) -> Self {
+        Identities {
+            enabled,
+            page: HashSet::new(),
+            stored: HashSet::new(),
+        }
+    }
+
+    /// Starts a page whose identities earlier pages stored already are `stored`.
+    fn next_page(&mut self, stored: Vec<String>) {
+        self.page.clear();
+        self.stored.clear();
+        self.stored.extend(stored);
+        // A page's sets are dropped with the page; keep their capacity bounded too.
+        self.page.shrink_to(PAGE_SIZE);
+        self.stored.shrink_to(PAGE_SIZE);
+    }
+
+    /// How many identities are held (one page at most).
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.page.len() + self.stored.len()
+    }
+
     fn claim(&mut self, identity: String, object_id: &str) -> String {
-        if !self.enabled || self.used.insert(identity.clone()) {
+        if !self.enabled || (!self.stored.contains(&identity) && self.page.insert(identity.clone()))
+        {
             return identity;
         }
         let fallback = format!("{identity}@{object_id}");
         tracing::warn!(identity = %identity, object_id, "Two objects share one original id; keeping both.");
-        self.used.insert(fallback.clone());
+        self.page.insert(fallback.clone());
         fallback
     }
 }
 
 pub(super) async fn run(ctx: &Ctx<'_>, mut attrs: AttrIndex, expected: u64) -> Result<(), Error> {
-    let mut ids = Identities {
-        enabled: !attrs.original_id.is_empty(),
-        used: HashSet::new(),
-    };
+    let mut ids = Identities::new(!attrs.original_id.is_empty());
     let mut pager = AqlPager::new(
         ctx.api,
         &format!("objectSchemaId = {}", ctx.schema_id),
@@ -69,6 +96,19 @@ pub(super) async fn run(ctx: &Ctx<'_>, mut attrs: AttrIndex, expected: u64) -> R
     let mut page = ctx.api(pager.next_page()).await?;
     while let Some(p) = page {
         done += p.values.len() as u64;
+        if ids.enabled {
+            let claimed: Vec<String> = p
+                .values
+                .iter()
+                .filter_map(|o| original_id(o, &attrs))
+                .collect();
+            let backup = ctx.backup;
+            let stored = ctx
+                .store
+                .run(move |s| s.existing_entries(backup, kind::OBJECT, &claimed))
+                .await?;
+            ids.next_page(stored);
+        }
         let entries = entries_of(p, &mut attrs, &mut ids)?;
         // Overlap the store write of this page with the fetch of the next one.
         let (_, next) = tokio::try_join!(ctx.put(entries), ctx.api(pager.next_page()))?;
@@ -188,10 +228,7 @@ mod tests {
     #[test]
     fn original_id_becomes_the_identity_and_collisions_keep_both() {
         let mut ix = index();
-        let mut ids = Identities {
-            enabled: true,
-            used: HashSet::new(),
-        };
+        let mut ids = Identities::new(true);
         let typed = |v: Value| serde_json::from_value::<Object>(v).unwrap();
         let page = AqlPage {
             start_at: 0,
@@ -219,5 +256,24 @@ mod tests {
         );
         // The object JSON is stored unchanged.
         assert_eq!(out[1].value, obj("100", Some("5")));
+    }
+
+    #[test]
+    fn identities_are_held_for_one_page_and_collide_across_pages_through_the_store() {
+        let mut ids = Identities::new(true);
+        // Page after page of distinct identities: what is held never grows past a page.
+        for p in 0..20u32 {
+            ids.next_page(Vec::new());
+            for i in 0..PAGE_SIZE as u32 {
+                let n = p * PAGE_SIZE as u32 + i;
+                assert_eq!(ids.claim(n.to_string(), &format!("o{n}")), n.to_string());
+            }
+            assert!(ids.held() <= PAGE_SIZE, "{} identities held", ids.held());
+        }
+        // An identity an earlier page stored (the store says so) collides on a later page.
+        ids.next_page(vec!["7".into()]);
+        assert_eq!(ids.claim("7".into(), "900"), "7@900");
+        assert_eq!(ids.claim("8".into(), "901"), "8");
+        assert_eq!(ids.claim("8".into(), "902"), "8@902");
     }
 }

@@ -90,15 +90,22 @@ pub enum SitesCmd {
 pub struct AddSiteArgs {
     /// Site name (letters, digits, '-', '_', '.').
     pub name: String,
-    /// Assets REST base, e.g. https://api.atlassian.com/jsm/assets/workspace/ID/v1.
+    /// `cloud` (default) or `dc` (Jira Service Management Data Center / Server).
+    #[arg(long, value_name = "FLAVOR")]
+    pub flavor: Option<String>,
+    /// Cloud: Assets REST base, e.g. https://api.atlassian.com/jsm/assets/workspace/ID/v1.
     #[arg(long, value_name = "URL")]
-    pub api_url: String,
-    /// Jira site, e.g. https://example.atlassian.net.
+    pub api_url: Option<String>,
+    /// Cloud: Jira site, e.g. https://example.atlassian.net.
     #[arg(long, value_name = "URL")]
-    pub site_url: String,
-    /// Account e-mail.
+    pub site_url: Option<String>,
+    /// Data Center: the Jira base URL, e.g. https://jira.example.com.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Account e-mail (Cloud: required; Data Center: Basic auth's user, else the token is a
+    /// personal access token).
     #[arg(long)]
-    pub email: String,
+    pub email: Option<String>,
     /// Environment variable of the daemon that holds the API token.
     #[arg(long, value_name = "VAR")]
     pub token_env: Option<String>,
@@ -149,6 +156,12 @@ pub struct RestoreArgs {
     /// Wait for the restore to end, showing stage progress.
     #[arg(long)]
     pub wait: bool,
+    /// Also run this configured hook (e.g. one with `enabled = false`); repeatable.
+    #[arg(long = "hook", value_name = "NAME")]
+    pub hooks: Vec<String>,
+    /// Leave this configured hook out of the restore; repeatable.
+    #[arg(long = "no-hook", value_name = "NAME")]
+    pub no_hooks: Vec<String>,
 }
 
 /// `restores ...`.

@@ -416,6 +416,8 @@ async fn restore(
         key: key.to_owned(),
         site: site.map(str::to_owned),
         dry_run: false,
+        hooks: Vec::new(),
+        no_hooks: Vec::new(),
     };
     let started: RestoreStarted = client.post("/v1/restores", &request).await?.parse()?;
     match job_outcome(client, started.job_id, "the restore").await? {

@@ -34,6 +34,8 @@ pub(super) async fn start(
         key: args.key.clone(),
         site: args.site.clone(),
         dry_run: args.dry_run,
+        hooks: args.hooks.clone(),
+        no_hooks: args.no_hooks.clone(),
     };
     let reply = client.post("/v1/restores", &request).await?;
     if args.dry_run {

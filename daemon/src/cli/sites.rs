@@ -28,8 +28,10 @@ pub(super) async fn add(
     };
     let request = AddSiteRequest {
         name: args.name.clone(),
+        flavor: args.flavor.clone(),
         api_url: args.api_url.clone(),
         site_url: args.site_url.clone(),
+        base_url: args.base_url.clone(),
         email: args.email.clone(),
         token_env: args.token_env.clone(),
         // The daemon reads the file, from its own working directory.

@@ -18,6 +18,7 @@
 mod hooks;
 mod raw;
 mod schedules;
+mod site_urls;
 #[cfg(test)]
 mod tests;
 
@@ -27,15 +28,17 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::assets::{Limits, Secret, SiteConn};
+use crate::assets::{self, DcConn, Flavor, Limits, Secret, SiteClient, SiteConn, SiteSpec};
 
 pub use raw::LimitsConfig;
 use raw::{OneOrMany, RawConfig, RawSite};
 
 /// The one store backend this build has.
 const STORE_SQLITE: &str = "sqlite";
-/// The one site flavor this build can talk to.
+/// The flavor of Assets Cloud sites (the default).
 pub const FLAVOR_CLOUD: &str = "cloud";
+/// The flavor of Data Center sites.
+pub const FLAVOR_DC: &str = "dc";
 /// File name of the token key when `[store] key_file` is not set.
 const DEFAULT_KEY_FILE: &str = "assetark.key";
 
@@ -140,14 +143,18 @@ pub struct TcpControl {
 pub struct SiteConfig {
     /// Unique name, used in API paths and stored with each backup.
     pub name: String,
-    /// Only `cloud` so far.
+    /// `cloud` or `dc`.
     pub flavor: String,
-    /// Assets REST base, e.g. `https://api.atlassian.com/jsm/assets/workspace/{ws}/v1`.
+    /// Assets REST base, e.g. `https://api.atlassian.com/jsm/assets/workspace/{ws}/v1`
+    /// (Data Center: `base_url` + `/rest/assets/1.0`).
     pub api_url: String,
-    /// Jira site, e.g. `https://x.atlassian.net`.
+    /// Jira site, e.g. `https://x.atlassian.net` (Data Center: `base_url`).
     pub site_url: String,
-    /// Account e-mail for Basic auth.
+    /// Account e-mail (or Data Center username) for Basic auth; empty on a Data Center site
+    /// whose token is a personal access token (Bearer).
     pub email: String,
+    /// Data Center: the legacy `/rest/insight/1.0` prefix.
+    pub legacy_insight: bool,
     /// API tokens: one, or several for a credential pool.
     pub tokens: Vec<Secret>,
     /// Rate and retry limits: the defaults with `[sites.limits]` applied.
@@ -169,6 +176,39 @@ impl SiteConfig {
                 .collect(),
             limits: self.limits.clone(),
         }
+    }
+
+    /// The site's flavor.
+    pub fn flavor(&self) -> Flavor {
+        if self.flavor == FLAVOR_DC {
+            Flavor::Dc
+        } else {
+            Flavor::Cloud
+        }
+    }
+
+    /// How the client reaches the site, by flavor.
+    pub fn spec(&self) -> SiteSpec {
+        match self.flavor() {
+            Flavor::Cloud => SiteSpec::Cloud(self.conn()),
+            Flavor::Dc => SiteSpec::Dc(DcConn {
+                name: self.name.clone(),
+                base_url: self.site_url.clone(),
+                email: (!self.email.is_empty()).then(|| self.email.clone()),
+                tokens: self.conn().tokens,
+                limits: self.limits.clone(),
+                legacy_insight: self.legacy_insight,
+            }),
+        }
+    }
+
+    /// The site's client.
+    ///
+    /// # Errors
+    ///
+    /// See [`SiteClient::new`].
+    pub fn client(&self) -> Result<SiteClient, assets::Error> {
+        SiteClient::new(self.spec())
     }
 }
 
@@ -531,31 +571,29 @@ fn site_config(
             ),
         );
     }
-    if site.flavor != FLAVOR_CLOUD {
-        p.add(
-            format!("{key}.flavor"),
-            format!(
-                "unsupported flavor {:?}; this build supports \"cloud\"",
-                site.flavor
-            ),
-        );
-    }
-    let api_url = http_url(p, &format!("{key}.api_url"), &site.api_url);
-    let site_url = http_url(p, &format!("{key}.site_url"), &site.site_url);
-    if site.email.trim().is_empty() {
-        p.add(format!("{key}.email"), "must not be empty");
-    }
+    let flavor = site
+        .flavor
+        .parse::<Flavor>()
+        .map_err(|m| p.add(format!("{key}.flavor"), m))
+        .ok();
+    // An unknown flavor is checked as a Cloud entry, so every other problem shows too.
+    let urls = site_urls::resolve(p, key, flavor.unwrap_or(Flavor::Cloud), &site);
     let tokens = site_tokens(p, key, &site, base, src);
-    let limits = site.limits.validate(p, &format!("{key}.limits"));
+    let rate_limited = flavor != Some(Flavor::Dc);
+    let limits = site
+        .limits
+        .validate(p, &format!("{key}.limits"), rate_limited);
     if p.0.len() != before {
         return None;
     }
+    let urls = urls?;
     Some(SiteConfig {
         name: site.name,
         flavor: site.flavor,
-        api_url: api_url?,
-        site_url: site_url?,
-        email: site.email.trim().to_owned(),
+        api_url: urls.api_url,
+        site_url: urls.site_url,
+        email: urls.email,
+        legacy_insight: urls.legacy_insight,
         tokens,
         limits: limits?,
     })

@@ -78,9 +78,17 @@ pub(super) struct RawSite {
     pub(super) name: String,
     #[serde(default = "default_flavor")]
     pub(super) flavor: String,
-    pub(super) api_url: String,
-    pub(super) site_url: String,
-    pub(super) email: String,
+    /// Cloud: the Assets workspace base.
+    pub(super) api_url: Option<String>,
+    /// Cloud: the Jira site.
+    pub(super) site_url: Option<String>,
+    /// Data Center: the Jira base URL (Assets at `base_url + /rest/assets/1.0`).
+    pub(super) base_url: Option<String>,
+    /// Cloud: required (Basic). Data Center: Basic with the token as password when set,
+    /// else the token is a personal access token (Bearer).
+    pub(super) email: Option<String>,
+    /// Data Center: use the legacy `/rest/insight/1.0` prefix.
+    pub(super) legacy_insight: Option<bool>,
     pub(super) token_env: Option<OneOrMany<String>>,
     pub(super) token_file: Option<OneOrMany<PathBuf>>,
     pub(super) token: Option<OneOrMany<String>>,
@@ -116,11 +124,19 @@ pub struct LimitsConfig {
     pub retry_max_ms: Option<u64>,
     /// Timeout of one request, in seconds.
     pub request_timeout_secs: Option<u64>,
+    /// Whether the per-minute limits apply (default: on for Cloud, off for Data Center).
+    pub rate_limited: Option<bool>,
 }
 
 impl LimitsConfig {
     /// The client's defaults with these overrides applied, or `None` after recording problems.
-    pub(super) fn validate(&self, p: &mut Problems, key: &str) -> Option<Limits> {
+    /// `rate_limited` is the flavor's default for the `rate_limited` key.
+    pub(super) fn validate(
+        &self,
+        p: &mut Problems,
+        key: &str,
+        rate_limited: bool,
+    ) -> Option<Limits> {
         let before = p.0.len();
         let d = Limits::default();
         let limits = Limits {
@@ -136,6 +152,7 @@ impl LimitsConfig {
             retry_base_ms: self.retry_base_ms.unwrap_or(d.retry_base_ms),
             retry_max_ms: self.retry_max_ms.unwrap_or(d.retry_max_ms),
             request_timeout_secs: self.request_timeout_secs.unwrap_or(d.request_timeout_secs),
+            rate_limited: self.rate_limited.unwrap_or(rate_limited),
         };
         let positive = [
             (

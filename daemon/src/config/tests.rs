@@ -126,7 +126,7 @@ socket = "/run/a.sock"
 tcp = "0.0.0.0:80"
 [[sites]]
 name = "bad name!"
-flavor = "dc"
+flavor = "server"
 api_url = "ftp://x"
 site_url = "not a url"
 email = ""
@@ -353,4 +353,70 @@ fn the_jobs_section_is_optional_and_checked() {
         format!("{GOOD}\n[jobs]\nmax_concurrent = 0\nretry_base_ms = 500\nretry_max_ms = 400\n");
     let keys: Vec<String> = problems(&bad).into_iter().map(|p| p.key).collect();
     assert_eq!(keys, ["jobs.max_concurrent", "jobs.retry_base_ms"]);
+}
+
+#[test]
+fn data_center_sites_take_a_base_url_and_leave_rate_limits_off() {
+    let text = r#"
+[store]
+path = "data/assetark.db"
+[control]
+socket = "/run/assetark.sock"
+[[sites]]
+name = "dc-pat"
+flavor = "dc"
+base_url = "https://jira.example.com/"
+token = "pat"
+[[sites]]
+name = "dc-basic"
+flavor = "dc"
+base_url = "https://old.example.com"
+email = "admin"
+token = "password"
+legacy_insight = true
+[sites.limits]
+rate_limited = true
+"#;
+    let cfg = parse(text).expect("valid");
+    let pat = cfg.site("dc-pat").expect("site");
+    assert_eq!(pat.flavor(), crate::assets::Flavor::Dc);
+    assert_eq!(pat.api_url, "https://jira.example.com/rest/assets/1.0");
+    assert_eq!(pat.site_url, "https://jira.example.com");
+    assert!(pat.email.is_empty() && !pat.limits.rate_limited);
+    let basic = cfg.site("dc-basic").expect("site");
+    assert_eq!(basic.api_url, "https://old.example.com/rest/insight/1.0");
+    assert!(basic.limits.rate_limited && basic.email == "admin");
+    match basic.spec() {
+        crate::assets::SiteSpec::Dc(conn) => {
+            assert!(conn.legacy_insight);
+            assert_eq!(conn.email.as_deref(), Some("admin"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let wrong = r#"
+[store]
+path = "data/assetark.db"
+[control]
+socket = "/run/assetark.sock"
+[[sites]]
+name = "d"
+flavor = "dc"
+api_url = "https://x.example"
+token = "pat"
+[[sites]]
+name = "c"
+base_url = "https://x.example"
+email = "e@example.com"
+token = "t"
+"#;
+    let keys: Vec<String> = problems(wrong).into_iter().map(|p| p.key).collect();
+    for key in [
+        "sites[0].api_url",
+        "sites[0].base_url",
+        "sites[1].base_url",
+        "sites[1].api_url",
+        "sites[1].site_url",
+    ] {
+        assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
+    }
 }

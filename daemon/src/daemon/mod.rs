@@ -277,6 +277,7 @@ pub async fn serve_with(
     watch_signals(root.clone(), socket.path().to_path_buf()).map_err(Error::Signals)?;
 
     let jobs_options = JobsOptions {
+        hooks: Arc::new(config.hooks),
         max_concurrent: config.jobs.max_concurrent,
         retry: RetryPolicy {
             retries: config.jobs.max_retries,

@@ -156,8 +156,8 @@ pub enum UserResult {
     None(String),
 }
 
-/// The selected hooks of one restore, with its context.
-#[derive(Debug, Clone)]
+/// The selected hooks of one restore, with its context (by default: none).
+#[derive(Debug, Clone, Default)]
 pub struct ActiveHooks {
     hooks: Vec<Arc<RegisteredHook>>,
     context: HookContext,

@@ -23,7 +23,7 @@ pub const ABI_VERSION: u32 = 1;
 pub type Settings = serde_json::Map<String, Value>;
 
 /// The restore a call belongs to (the envelope's `context`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HookContext {
     /// The restore; `None` while planning a dry run (no restore exists yet).
     pub restore_id: Option<RestoreId>,

@@ -31,10 +31,14 @@ impl Jobs {
                 },
             );
         };
-        let backup_id = backup::run(
+        // The backup remembers this job: run again after a kill or a shutdown, the job
+        // resumes that backup's background phases instead of making a second backup.
+        let opts = backup::RunOptions { job: Some(id) };
+        let backup_id = backup::run_job(
             site.client(),
             &self.store,
             &spec.request(),
+            &opts,
             &on_progress,
             ctl.token.clone(),
             &self.clock,

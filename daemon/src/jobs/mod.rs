@@ -104,13 +104,15 @@ impl RetryPolicy {
 }
 
 /// How the runner runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct JobsOptions {
     /// Jobs that run at the same time. Each site's client already bounds its own request
     /// concurrency and rate; this only keeps one daemon from opening unbounded pipelines.
     pub max_concurrent: usize,
     /// Retries of temporary failures.
     pub retry: RetryPolicy,
+    /// The configured hooks restores select from.
+    pub hooks: Arc<crate::hooks::HookRegistry>,
 }
 
 impl Default for JobsOptions {
@@ -118,6 +120,7 @@ impl Default for JobsOptions {
         JobsOptions {
             max_concurrent: 4,
             retry: RetryPolicy::default(),
+            hooks: Arc::default(),
         }
     }
 }
@@ -253,6 +256,7 @@ impl Jobs {
         clock: SharedClock,
         options: JobsOptions,
     ) -> Arc<Jobs> {
+        let slots = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
         Arc::new(Jobs {
             store,
             sites,
@@ -262,12 +266,17 @@ impl Jobs {
             options,
             live: Mutex::new(BTreeMap::new()),
             wake: Notify::new(),
-            slots: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
+            slots,
             restores: restore::RestoreRuntime::default(),
             bus: events::JobBus::default(),
             metrics: crate::metrics::JobMetrics::default(),
             unrecorded: unrecorded::Unrecorded::default(),
         })
+    }
+
+    /// The configured hooks.
+    pub fn hooks(&self) -> &crate::hooks::HookRegistry {
+        &self.options.hooks
     }
 
     /// Live events of every job from now on (see [`events`]).

@@ -402,16 +402,13 @@ impl Jobs {
             }
             feed.push(LiveEvent::from(&e));
         };
-        let outcome = restore::execute(
-            &self.store,
-            site.client(),
-            id,
-            &plan,
-            &on_event,
-            ctl.token.clone(),
-            &self.clock,
-        )
-        .await;
+        let run = restore::Run {
+            on_event: &on_event,
+            cancel: ctl.token.clone(),
+            clock: &self.clock,
+            hooks: &self.options.hooks,
+        };
+        let outcome = restore::execute_with(&self.store, site.client(), id, &plan, run).await;
         match outcome {
             Ok(o) if o.stopped && !ctl.by_user() => {
                 // Shutdown, not STOP: leave the restore to be resumed by the next start.
@@ -471,7 +468,10 @@ impl Jobs {
         })?;
         tracing::info!(restore_id = id, "Planning the restore.");
         let plan = tokio::select! {
-            planned = restore::plan(&self.store, site.client(), &req) => {
+            planned = restore::plan_with(&self.store, site.client(), &req, restore::HookSetup {
+                registry: &self.options.hooks,
+                restore_id: Some(id),
+            }) => {
                 planned.map_err(|e| JobError::from_restore(e).context("planning failed"))?
             }
             () = ctl.token.cancelled() => return Err(JobError::cancelled()),

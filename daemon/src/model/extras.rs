@@ -12,7 +12,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use super::{AssetsUser, Extra, Id, Nullable};
+use super::{AssetsUser, Entity, Extra, Id, Nullable};
 
 /// A comment on an object (`GET /comment/object/{id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +44,12 @@ pub struct Comment {
     /// Fields not modelled here (`canEdit`, `canDelete`, ...).
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl Entity for Comment {
+    fn id(&self) -> &Id {
+        &self.id
+    }
 }
 
 impl Comment {

@@ -77,7 +77,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
             ctx.progress(Stage::Attributes, done);
         }
     }
-    ctx.finish(Stage::Attributes).await
+    Ok(Flow::Continue)
 }
 
 fn mapped<'c>(ctx: &'c Ctx<'_>, p: &AttrPlan) -> Option<&'c str> {

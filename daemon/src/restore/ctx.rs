@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -21,29 +20,12 @@ use super::order::{self, ObjectGraph};
 use super::source::Source;
 use super::{Error, RestoreEvent, RestoreOutcome, RestorePlan, Stage, log};
 use crate::assets::AssetsApi;
+use crate::hooks::ActiveHooks;
 use crate::store::{
     AsyncStore, IdMapping, LogLevel, NewLogEntry, Restore, RestoreId, RestoreUpdate,
 };
 
-/// Whether a stage ran to its end or was stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flow {
-    /// Go on with the next stage.
-    Continue,
-    /// The cancel token fired; the restore is `stopped`.
-    Stopped,
-}
-
-/// Done/total of one stage.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StageCount {
-    /// Items done (over all runs).
-    pub done: u64,
-    /// Items in the stage.
-    pub total: u64,
-    /// Whether the stage ran to its end.
-    pub finished: bool,
-}
+pub(crate) use crate::pipeline::{Flow, StageCount};
 
 /// Created and refused objects by index (see `objects`), shared by the object stages.
 #[derive(Debug)]
@@ -69,6 +51,8 @@ pub(crate) struct Ctx<'a> {
     counts: BTreeMap<Stage, StageCount>,
     on_event: &'a (dyn Fn(RestoreEvent) + Send + Sync),
     graph: Option<Arc<ObjectGraph>>,
+    /// The restore's hooks (its plan's selection; none until the caller sets them).
+    pub hooks: ActiveHooks,
 }
 
 impl<'a> Ctx<'a> {
@@ -84,7 +68,8 @@ impl<'a> Ctx<'a> {
         row: &Restore,
     ) -> Result<Ctx<'a>, Error> {
         let backup = store.get_backup(plan.backup_id).await?;
-        let source = Source::load(store, backup).await?;
+        let mut source = Source::load(store, backup).await?;
+        super::hooks::apply_overrides(&mut source, plan);
         let ids = IdMap::load(store, id).await?;
         // Stored by stage key; a key this version does not know is left alone.
         let mut stored: BTreeMap<String, StageCount> = match &row.counts {
@@ -107,17 +92,13 @@ impl<'a> Ctx<'a> {
             counts,
             on_event,
             graph: None,
+            hooks: ActiveHooks::default(),
         })
     }
 
     /// Sends an event.
     pub fn event(&self, e: RestoreEvent) {
         (self.on_event)(e);
-    }
-
-    /// Whether an earlier run finished `stage`.
-    pub fn finished(&self, stage: Stage) -> bool {
-        self.counts.get(&stage).is_some_and(|c| c.finished)
     }
 
     /// The counts as stored in the restore row: `{stage key: {done, total, finished}}`.
@@ -185,14 +166,19 @@ impl<'a> Ctx<'a> {
         self.persist(None).await
     }
 
-    /// Marks a stage finished.
-    pub async fn finish(&mut self, stage: Stage) -> Result<Flow, Error> {
+    /// Marks a stage finished (the runner's checkpoint, see [`crate::pipeline`]).
+    pub async fn finish(&mut self, stage: Stage) -> Result<(), Error> {
         let c = self.counts.entry(stage).or_default();
         c.finished = true;
         let (done, total) = (c.done, c.total);
         self.persist(Some(stage)).await?;
         self.event(RestoreEvent::StageFinished { stage, done, total });
-        Ok(Flow::Continue)
+        Ok(())
+    }
+
+    /// The count of `stage`, if a run started it.
+    pub fn count(&self, stage: Stage) -> Option<StageCount> {
+        self.counts.get(&stage).copied()
     }
 
     /// Records one mapping in the store and the in-memory map.

@@ -50,5 +50,5 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         done += 1;
         ctx.progress(Stage::Icons, done);
     }
-    ctx.finish(Stage::Icons).await
+    Ok(Flow::Continue)
 }

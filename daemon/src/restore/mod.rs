@@ -30,6 +30,7 @@ mod accounts;
 mod attributes;
 mod ctx;
 mod entities;
+mod hooks;
 mod icons;
 mod idmap;
 mod log;
@@ -59,9 +60,10 @@ use crate::store::{
     self, AsyncStore, BackupId, NewRestore, RestoreId, RestoreStatus, RestoreUpdate,
 };
 
+pub use crate::pipeline::StageCount;
 pub use crate::store::LogLevel;
 pub use accounts::{AccountLookup, AccountMatch};
-pub use ctx::StageCount;
+pub use hooks::{AttributeOverride, HookPlan, HookSetup};
 pub use log::OK_MESSAGE;
 pub use plan::{
     AttrAction, AttrPlan, DeferredAttr, EntityPlan, GroupMatch, IconPlan, Lookups, OrderSummary,
@@ -70,6 +72,7 @@ pub use plan::{
 };
 pub use users::{DIRECTORY_MIN_NAMES, GroupLookup, UserLookup, UserLookupMethod};
 
+use crate::pipeline::{self, Pipeline, StagePoint};
 use ctx::{Ctx, Flow};
 
 /// Where a restore goes.
@@ -95,6 +98,9 @@ pub struct RestoreRequest {
     pub target_site: String,
     /// Where on the target.
     pub destination: Destination,
+    /// The hooks it runs (`crate::hooks::HookRegistry::select`); stored with the restore.
+    #[serde(default)]
+    pub hooks: crate::hooks::HookSelection,
 }
 
 /// The stages of a restore, in execution order.
@@ -286,6 +292,36 @@ pub enum Error {
         /// The newest format this version reads.
         supported: u32,
     },
+    /// A hook failed (with `on_error = "fail"`) or aborted the restore.
+    #[error(transparent)]
+    Hook(#[from] crate::hooks::HookFailed),
+    /// The restore names hooks the config does not have (any more).
+    #[error(transparent)]
+    Hooks(#[from] crate::hooks::UnknownHook),
+    /// Entries the restore needs are gone from the backup (deleted or changed while the
+    /// restore ran); the restore ends in error rather than finish without them.
+    #[error(
+        "backup {backup} lost {} {kind} entries while the restore ran (first: {}); nothing \
+         more is created from it",
+        ids.len(),
+        ids.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+    )]
+    MissingEntries {
+        /// The backup.
+        backup: BackupId,
+        /// Their kind.
+        kind: &'static str,
+        /// Their identities in the backup.
+        ids: Vec<String>,
+    },
+    /// A stage ran to its end with items it should have handled left undone.
+    #[error("stage {stage} ended with {} items not done (first: {}); it is not recorded as done", ids.len(), ids.iter().take(5).cloned().collect::<Vec<_>>().join(", "))]
+    Incomplete {
+        /// The stage.
+        stage: Stage,
+        /// The identities of the items not done.
+        ids: Vec<String>,
+    },
     /// The target answered a request successfully but with something a restore cannot use.
     #[error("the target answered with {what}")]
     UnexpectedResponse {
@@ -324,7 +360,28 @@ pub async fn plan(
     target: &dyn AssetsApi,
     req: &RestoreRequest,
 ) -> Result<RestorePlan, Error> {
-    plan::build(store, target, req).await
+    let registry = crate::hooks::HookRegistry::new();
+    let setup = HookSetup {
+        registry: &registry,
+        restore_id: None,
+    };
+    plan::build(store, target, req, setup).await
+}
+
+/// [`plan`] with the configured hooks: those `req` selects are asked while planning
+/// (`transform_attribute`, `match_user`), for restore `setup.restore_id` (`None`: a dry run).
+///
+/// # Errors
+///
+/// As [`plan`]; [`Error::Hooks`] for a selected hook the registry lacks, [`Error::Hook`] when
+/// a hook fails with `on_error = "fail"`.
+pub async fn plan_with(
+    store: &AsyncStore,
+    target: &dyn AssetsApi,
+    req: &RestoreRequest,
+    setup: HookSetup<'_>,
+) -> Result<RestorePlan, Error> {
+    plan::build(store, target, req, setup).await
 }
 
 /// Stores a `pending` restore that will execute `plan`; returns its id. `clock` stamps it.
@@ -405,6 +462,49 @@ pub async fn execute(
     cancel: CancellationToken,
     clock: &SharedClock,
 ) -> Result<RestoreOutcome, Error> {
+    let registry = crate::hooks::HookRegistry::new();
+    let run = Run {
+        on_event,
+        cancel,
+        clock,
+        hooks: &registry,
+    };
+    execute_with(store, target, restore_id, plan, run).await
+}
+
+/// How [`execute_with`] runs: its event sink, cancel token, clock and the configured hooks.
+pub struct Run<'a> {
+    /// Hears every [`RestoreEvent`].
+    pub on_event: &'a (dyn Fn(RestoreEvent) + Send + Sync),
+    /// STOP (or shutdown).
+    pub cancel: CancellationToken,
+    /// Stamps the row.
+    pub clock: &'a SharedClock,
+    /// The configured hooks; the plan's selection picks from them.
+    pub hooks: &'a crate::hooks::HookRegistry,
+}
+
+/// [`execute`] with the configured hooks: the plan's selection runs `before_stage` /
+/// `after_stage` around each stage, `transform_object` before and `after_object_restored`
+/// after each object create.
+///
+/// # Errors
+///
+/// As [`execute`]; [`Error::Hooks`] when the plan selects a hook the registry lacks,
+/// [`Error::Hook`] when a hook fails with `on_error = "fail"` or aborts.
+pub async fn execute_with(
+    store: &AsyncStore,
+    target: &dyn AssetsApi,
+    restore_id: RestoreId,
+    plan: &RestorePlan,
+    run: Run<'_>,
+) -> Result<RestoreOutcome, Error> {
+    let Run {
+        on_event,
+        cancel,
+        clock,
+        hooks: registry,
+    } = run;
     if target.site_name() != plan.target_site {
         return Err(Error::WrongSite {
             planned: plan.target_site.clone(),
@@ -412,7 +512,14 @@ pub async fn execute(
         });
     }
     let row = store.get_restore(restore_id).await?;
+    let setup = HookSetup {
+        registry,
+        restore_id: Some(restore_id),
+    };
+    let active = hooks::activate(setup, &plan.hooks.selection, &plan.source.site, target)?;
+    let first_run = row.counts.is_null();
     let mut ctx = Ctx::new(store, target, restore_id, plan, on_event, cancel, &row).await?;
+    ctx.hooks = active;
     if row.status == RestoreStatus::Completed {
         return ctx.outcome(false).await;
     }
@@ -429,7 +536,14 @@ pub async fn execute(
         )
         .await?;
     tracing::info!(restore_id, site = %plan.target_site, backup = plan.backup_id, "Restore started.");
-    let result = run_stages(&mut ctx).await;
+    let result = match first_run {
+        true => hooks::log_plan_decisions(&ctx).await,
+        false => Ok(()),
+    };
+    let result = match result {
+        Ok(()) => run_stages(&mut ctx).await,
+        Err(e) => Err(e),
+    };
     let (status, message) = match &result {
         Ok(Flow::Continue) => (RestoreStatus::Completed, "completed".to_owned()),
         Ok(Flow::Stopped) => (RestoreStatus::Stopped, "stopped by the user".to_owned()),
@@ -458,33 +572,76 @@ pub async fn execute(
     }
 }
 
-/// Runs every stage not finished yet, in order.
+/// Runs every stage not finished yet, in order, through the one stage runner.
 async fn run_stages(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
-    for stage in Stage::ALL {
-        if ctx.finished(stage) {
-            continue;
-        }
-        if ctx.cancel.is_cancelled() {
-            return Ok(Flow::Stopped);
-        }
-        let flow = match stage {
-            Stage::Icons => icons::run(ctx).await?,
-            Stage::Schema => schema::run(ctx).await?,
-            Stage::GlobalConfig => schema::run_config(ctx).await?,
-            Stage::GlobalStatusTypes => statuses::run(ctx, true).await?,
-            Stage::SchemaStatusTypes => statuses::run(ctx, false).await?,
-            Stage::ReferenceTypes => reftypes::run(ctx, false).await?,
-            Stage::GlobalReferenceTypes => reftypes::run(ctx, true).await?,
-            Stage::ObjectTypes => objecttypes::run(ctx).await?,
-            Stage::Attributes => attributes::run(ctx).await?,
-            Stage::ObjectEntries => objects::run(ctx).await?,
-            Stage::ObjectReferences => references::run(ctx).await?,
-        };
-        if flow == Flow::Stopped {
-            return Ok(Flow::Stopped);
+    let cancel = ctx.cancel.clone();
+    pipeline::run(ctx, &Stage::ALL, &cancel).await
+}
+
+#[async_trait::async_trait]
+impl Pipeline for Ctx<'_> {
+    type Stage = Stage;
+    type Error = Error;
+
+    fn key(stage: Stage) -> &'static str {
+        stage.key()
+    }
+
+    fn count(&self, stage: Stage) -> Option<StageCount> {
+        Ctx::count(self, stage)
+    }
+
+    async fn run_stage(&mut self, stage: Stage) -> Result<Flow, Error> {
+        let ctx = self;
+        match stage {
+            Stage::Icons => icons::run(ctx).await,
+            Stage::Schema => schema::run(ctx).await,
+            Stage::GlobalConfig => schema::run_config(ctx).await,
+            Stage::GlobalStatusTypes => statuses::run(ctx, true).await,
+            Stage::SchemaStatusTypes => statuses::run(ctx, false).await,
+            Stage::ReferenceTypes => reftypes::run(ctx, false).await,
+            Stage::GlobalReferenceTypes => reftypes::run(ctx, true).await,
+            Stage::ObjectTypes => objecttypes::run(ctx).await,
+            Stage::Attributes => attributes::run(ctx).await,
+            Stage::ObjectEntries => objects::run(ctx).await,
+            Stage::ObjectReferences => references::run(ctx).await,
         }
     }
-    Ok(Flow::Continue)
+
+    async fn verify(&mut self, stage: Stage) -> Result<(), Error> {
+        if stage != Stage::ObjectEntries {
+            return Ok(());
+        }
+        let g = self.graph().await?;
+        let missing = match &self.objects {
+            Some(ids) => objects::unsettled(&g, ids),
+            None => Vec::new(),
+        };
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(Error::Incomplete {
+                stage,
+                ids: missing,
+            }),
+        }
+    }
+
+    async fn finish(&mut self, stage: Stage) -> Result<(), Error> {
+        Ctx::finish(self, stage).await
+    }
+
+    async fn hook(
+        &mut self,
+        point: StagePoint,
+        stage: Stage,
+        count: StageCount,
+    ) -> Result<(), Error> {
+        let point = match point {
+            StagePoint::BeforeStage => crate::hooks::HookPoint::BeforeStage,
+            StagePoint::AfterStage => crate::hooks::HookPoint::AfterStage,
+        };
+        hooks::around_stage(self, point, stage, count).await
+    }
 }
 
 /// The persisted result message: the error chain, plus the API's body when it refused.

@@ -52,7 +52,7 @@ impl NamedStage {
         let mut done = plans.iter().filter(|p| mapped(ctx, &p.old_id)).count() as u64;
         let resumed = ctx.start(self.stage, done, total).await?;
         if done == total {
-            return ctx.finish(self.stage).await;
+            return Ok(Flow::Continue);
         }
         let schema = if self.global {
             None
@@ -86,6 +86,6 @@ impl NamedStage {
             done += 1;
             ctx.progress(self.stage, done);
         }
-        ctx.finish(self.stage).await
+        Ok(Flow::Continue)
     }
 }

@@ -29,12 +29,14 @@ use futures::stream::FuturesUnordered;
 use serde_json::Value;
 
 use super::ctx::{Ctx, Flow, ObjectIds};
+use super::hooks;
 use super::idmap::{self, kinds};
 use super::order::ObjectGraph;
 use super::source::ORIGINAL_ID;
 use super::values::Lookup;
 use super::{Error, Stage, log};
 use crate::assets::{self, AqlPager, AqlQuery, AssetsApi};
+use crate::hooks::{ActiveHooks, HookPoint, TypeRef};
 use crate::model::{ApiErrors, Object, ObjectIn, ValueIn};
 use crate::store::{IdMapping, LogLevel, NewLogEntry, kind};
 use serde::Deserialize;
@@ -94,12 +96,39 @@ pub(super) async fn fetch(
             out.push((i, serde_json::from_slice(&e.json)?));
         }
     }
+    if out.len() < idx.len() {
+        // The backup lost entries since the restore started (deleted, or its store changed
+        // under it): creating the others and finishing the stage would report a restore
+        // complete that is not. End it in error, naming what is gone.
+        let found: std::collections::HashSet<u32> = out.iter().map(|(i, _)| *i).collect();
+        let missing: Vec<String> = idx
+            .iter()
+            .filter(|i| !found.contains(i))
+            .map(|i| g.orig_id(*i).to_owned())
+            .collect();
+        return Err(Error::MissingEntries {
+            backup: ctx.source.backup.id,
+            kind: kind::OBJECT,
+            ids: missing,
+        });
+    }
     Ok(out)
+}
+
+/// The objects of the graph that are neither created nor refused (the object entries stage
+/// must leave none behind before it is recorded as finished).
+pub(super) fn unsettled(g: &ObjectGraph, ids: &ObjectIds) -> Vec<String> {
+    (0..g.len() as u32)
+        .filter(|i| !settled(ids, *i))
+        .map(|i| g.orig_id(i).to_owned())
+        .collect()
 }
 
 /// What a create task needs, shared by all of them.
 struct Env<'a> {
     api: &'a dyn AssetsApi,
+    /// The restore's hooks (`after_object_restored` runs in the create task).
+    hooks: ActiveHooks,
     schema: String,
     /// New ids of User and Group attributes -> their names.
     droppable: HashMap<String, String>,
@@ -113,6 +142,27 @@ struct Job {
     key: String,
     orig: String,
     notes: Vec<String>,
+    /// The backup object and its type, for `after_object_restored` (only when a hook runs
+    /// there).
+    old: Option<(TypeRef, Object)>,
+    /// Key of the created object.
+    new_key: String,
+    /// Hook decisions about this object, for the log.
+    hook_log: Vec<NewLogEntry>,
+}
+
+impl Job {
+    fn new(i: u32, key: String, orig: String) -> Job {
+        Job {
+            i,
+            key,
+            orig,
+            notes: Vec::new(),
+            old: None,
+            new_key: String::new(),
+            hook_log: Vec::new(),
+        }
+    }
 }
 
 /// How one create ended.
@@ -120,6 +170,8 @@ enum Outcome {
     Created(u64),
     /// The API refused it (4xx); its error body.
     Refused(Value),
+    /// A `transform_object` hook left it out (its decision is in the job's log).
+    Skipped,
 }
 
 /// Results not yet in the store.
@@ -142,15 +194,27 @@ impl Batch {
                 objects.new_ids[job.i as usize] = id;
                 self.ids
                     .push(mapping(kinds::OBJECT, &job.orig, &id.to_string()));
-                log::object_ok(&job.key)
+                Some(log::object_ok(&job.key))
             }
             Outcome::Refused(body) => {
                 objects.failed[job.i as usize] = true;
                 self.ids.push(mapping(kinds::OBJECT_FAILED, &job.orig, ""));
-                log::object_failed(&job.key, body)
+                Some(log::object_failed(&job.key, body))
+            }
+            // Settled like a refusal, so a resumed run does not ask again; its log line is
+            // the hook's decision.
+            Outcome::Skipped => {
+                objects.failed[job.i as usize] = true;
+                self.ids.push(mapping(kinds::OBJECT_FAILED, &job.orig, ""));
+                None
             }
         };
-        self.push_log(ctx, entry);
+        if let Some(entry) = entry {
+            self.push_log(ctx, entry);
+        }
+        for e in job.hook_log {
+            self.push_log(ctx, e);
+        }
         for n in job.notes {
             self.push_log(ctx, log::note(LogLevel::Warn, &job.key, n));
         }
@@ -197,6 +261,7 @@ async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) -> Re
     let lookup = Lookup::new(ctx);
     let env = Arc::new(Env {
         api: ctx.api,
+        hooks: ctx.hooks.clone(),
         schema: ctx.schema_id()?,
         droppable: lookup.droppable.clone(),
         users: ctx
@@ -237,7 +302,7 @@ async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) -> Re
             return Ok(Flow::Stopped);
         }
     }
-    ctx.finish(Stage::ObjectEntries).await
+    Ok(Flow::Continue)
 }
 
 /// Creates the objects `todo` of one wave, up to [`Ctx::fan_out`] at a time.
@@ -256,7 +321,7 @@ async fn create_wave(
     let (mut stop, mut fatal) = (ctx.cancel.is_cancelled(), None::<Error>);
     loop {
         while !stop && in_flight.len() < limit {
-            let Some((i, obj)) = ready.pop_front() else {
+            let Some((i, mut obj)) = ready.pop_front() else {
                 if todo.is_empty() {
                     break;
                 }
@@ -269,25 +334,33 @@ async fn create_wave(
                 }
                 continue;
             };
-            let key = obj.key().to_owned();
-            let orig = g.orig_id(i).to_owned();
+            let mut job = Job::new(i, obj.key().to_owned(), g.orig_id(i).to_owned());
+            if ctx.hooks.has(HookPoint::TransformObject) {
+                let object_type = hooks::type_ref(&ctx.source, &obj);
+                match ctx.hooks.transform_object(&object_type, obj).await {
+                    Ok(applied) => {
+                        job.hook_log = hooks::object_notes(&job.key, &applied.decisions);
+                        let Some(changed) = applied.result else {
+                            batch.settle(ctx, ids, job, Outcome::Skipped);
+                            continue;
+                        };
+                        obj = changed;
+                    }
+                    Err(e) => {
+                        (stop, fatal) = (true, Some(e.into()));
+                        continue;
+                    }
+                }
+            }
             match lookup.create_body(g, ids, i, &obj) {
                 Ok(built) => {
-                    let job = Job {
-                        i,
-                        key,
-                        orig,
-                        notes: built.notes,
-                    };
+                    job.notes = built.notes;
+                    if ctx.hooks.has(HookPoint::AfterObjectRestored) {
+                        job.old = Some((hooks::type_ref(&ctx.source, &obj), obj));
+                    }
                     in_flight.push(create(env.clone(), job, built.body));
                 }
                 Err(why) => {
-                    let job = Job {
-                        i,
-                        key,
-                        orig,
-                        notes: Vec::new(),
-                    };
                     batch.settle(ctx, ids, job, Outcome::Refused(why.to_value()));
                 }
             }
@@ -325,7 +398,21 @@ async fn create(
     mut job: Job,
     mut body: ObjectIn,
 ) -> (Job, Result<Outcome, Error>) {
-    let r = create_once(&env, &mut job, &mut body).await;
+    let mut r = create_once(&env, &mut job, &mut body).await;
+    if let (Ok(Outcome::Created(id)), Some((object_type, old))) = (&r, job.old.take()) {
+        let input = hooks::restored(object_type, old, *id, job.new_key.clone());
+        match env.hooks.after_object_restored(input).await {
+            Ok(decisions) => job
+                .hook_log
+                .extend(hooks::object_notes(&job.key, &decisions)),
+            // The object exists: it is recorded with the rest, then the restore ends.
+            Err(e) => {
+                job.hook_log
+                    .push(log::note(LogLevel::Error, &job.key, e.to_string()));
+                r = Err(e.into());
+            }
+        }
+    }
     (job, r)
 }
 
@@ -333,7 +420,10 @@ async fn create_once(env: &Env<'_>, job: &mut Job, body: &mut ObjectIn) -> Resul
     let (mut ambiguous, mut dropped) = (0u32, 0u32);
     loop {
         match env.api.create_object(body).await {
-            Ok(created) => return new_id(&created).map(Outcome::Created),
+            Ok(created) => {
+                created.key().clone_into(&mut job.new_key);
+                return new_id(&created).map(Outcome::Created);
+            }
             Err(e @ assets::Error::Ambiguous { .. }) => {
                 if let Some(id) = find(env, &job.orig).await? {
                     return Ok(Outcome::Created(id));
@@ -534,6 +624,7 @@ mod tests {
         .unwrap();
         let env = Env {
             api: &client,
+            hooks: ActiveHooks::default(),
             schema: "1".into(),
             droppable: HashMap::from([("7".into(), "Administrators".into())]),
             users: HashMap::from([("acc".into(), "Chen Wei".into())]),

@@ -16,7 +16,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     let mut done = types.iter().filter(|t| mapped(ctx, &t.id)).count() as u64;
     let resumed = ctx.start(Stage::ObjectTypes, done, total).await?;
     if done == total {
-        return ctx.finish(Stage::ObjectTypes).await;
+        return Ok(Flow::Continue);
     }
     let schema = ctx.schema_id()?;
     let existing: Vec<ObjectType> = if resumed {
@@ -82,5 +82,5 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         done += 1;
         ctx.progress(Stage::ObjectTypes, done);
     }
-    ctx.finish(Stage::ObjectTypes).await
+    Ok(Flow::Continue)
 }

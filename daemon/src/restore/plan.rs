@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::{self, AccountLookup, AccountMatch, UserValues};
 use super::entities::{id_by_name, same_name};
+use super::hooks::{self, HookPlan, HookScan, HookSetup};
 use super::order::{self, OrderStats};
 use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
 use super::users::{GroupLookup, UserLookup, UserLookupMethod};
@@ -79,6 +80,9 @@ pub struct RestorePlan {
     pub order: OrderSummary,
     /// Requests `execute` sends to the target when nothing goes wrong.
     pub requests: RequestEstimate,
+    /// The restore's hooks and what they decided (absent when no hook takes part).
+    #[serde(default, skip_serializing_if = "HookPlan::is_empty")]
+    pub hooks: HookPlan,
 }
 
 fn first_format() -> u32 {
@@ -333,18 +337,32 @@ pub(super) async fn build(
     store: &AsyncStore,
     target: &dyn AssetsApi,
     req: &RestoreRequest,
+    setup: HookSetup<'_>,
 ) -> Result<RestorePlan, Error> {
     let backup = store.get_backup(req.backup_id).await?;
     let source = Source::load(store, backup).await?;
+    let active = hooks::activate(setup, &req.hooks, &source.backup.site, target)?;
+    let mut hook_plan = HookPlan {
+        selection: req.hooks.clone(),
+        ..HookPlan::default()
+    };
     let (schemas, statuses, ref_types, icons) = tokio::try_join!(
         target.list_schemas(),
         target.list_status_types(None),
         target.list_reference_types(None, false),
         target.global_icons(),
     )?;
-    let mut scan = Scan::new(&source);
+    let mut scan = Scan::new(&source, HookScan::new(&active));
     let graph = order::build(store, &source, |o| scan.visit(o)).await?;
-    let attributes = plan_attributes(&source, &scan.long_text);
+    let mut attributes = plan_attributes(&source, &scan.long_text);
+    hooks::transform_attributes(
+        &active,
+        &source,
+        &scan.hooks,
+        &mut attributes,
+        &mut hook_plan,
+    )
+    .await?;
     // On the backup's own site the accounts exist: values keep them, and only gone ones are
     // matched by display name.
     let (accounts, names, account_lookup) = if source.backup.site == req.target_site {
@@ -354,7 +372,10 @@ pub(super) async fn build(
         (Vec::new(), scan.users.by_name.clone(), None)
     };
     let method = UserLookupMethod::choose(names.len());
-    let (users, user_lookup) = users::match_users(target, &names, method).await?;
+    let keep = active.has(crate::hooks::HookPoint::MatchUser);
+    let (mut users, user_lookup) = users::match_users_with(target, &names, method, keep).await?;
+    hooks::match_users(&active, &scan.hooks, &mut users, &mut hook_plan).await?;
+    let users = users.into_iter().map(|(m, _)| m).collect();
     let (groups, group_lookup) = users::match_groups(target, &scan.groups).await?;
     // Only global entities are shared; the schema's own are always new.
     let global_statuses: Vec<_> = statuses.iter().filter(|s| s.is_global()).collect();
@@ -414,6 +435,7 @@ pub(super) async fn build(
         }),
         order,
         requests: RequestEstimate::default(),
+        hooks: hook_plan,
     };
     plan.requests = estimate(&source, &plan);
     Ok(plan)
@@ -654,10 +676,11 @@ struct Scan<'s> {
     users: UserValues,
     groups: BTreeMap<String, u64>,
     long_text: HashMap<String, u64>,
+    hooks: HookScan,
 }
 
 impl<'s> Scan<'s> {
-    fn new(source: &'s Source) -> Scan<'s> {
+    fn new(source: &'s Source, hooks: HookScan) -> Scan<'s> {
         // Groups that User attributes allow must exist too (or be left out of the config).
         let mut groups = BTreeMap::new();
         for a in source
@@ -674,6 +697,7 @@ impl<'s> Scan<'s> {
             users: UserValues::default(),
             groups,
             long_text: HashMap::new(),
+            hooks,
         }
     }
 
@@ -684,6 +708,7 @@ impl<'s> Scan<'s> {
                 continue;
             };
             for v in a.values() {
+                self.hooks.visit(id, &def.kind, v);
                 match def.kind {
                     AttributeKind::User => self.users.add(v),
                     AttributeKind::Group => {

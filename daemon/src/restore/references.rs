@@ -104,5 +104,5 @@ async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &ObjectIds) -> Result
     if stop {
         return Ok(Flow::Stopped);
     }
-    ctx.finish(Stage::ObjectReferences).await
+    Ok(Flow::Continue)
 }

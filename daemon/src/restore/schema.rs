@@ -25,7 +25,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         // An interruption between recording the mapping and the row's destination would
         // leave the row without its schema: write it again (idempotent).
         remember(ctx, &id, key).await?;
-        return ctx.finish(Stage::Schema).await;
+        return Ok(Flow::Continue);
     }
     let finder = Finder::Schema { key, name };
     // An interrupted run may have created it without recording it. A schema with this key
@@ -61,7 +61,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     remember(ctx, &id, key).await?;
     tracing::info!(restore_id = ctx.id, schema_id = %id, key = %key, "Schema created.");
     ctx.progress(Stage::Schema, 1);
-    ctx.finish(Stage::Schema).await
+    Ok(Flow::Continue)
 }
 
 /// Records the new schema as the restore's destination.
@@ -89,5 +89,5 @@ pub(super) async fn run_config(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         ctx.api.set_schema_config(&schema, &body).await?;
         ctx.progress(Stage::GlobalConfig, 1);
     }
-    ctx.finish(Stage::GlobalConfig).await
+    Ok(Flow::Continue)
 }

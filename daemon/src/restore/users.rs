@@ -24,6 +24,7 @@ use super::Error;
 use super::plan::{GroupMatch, UserMatch};
 use crate::assets::AssetsApi;
 use crate::assets::paging::{all_users, groups_named};
+use crate::hooks::UserCandidate;
 use crate::model::JiraUser;
 
 /// Searches in flight at once (they are Jira calls with their own budget).
@@ -95,11 +96,23 @@ pub(super) fn reason(matches: usize) -> String {
 }
 
 /// The match of one display name among the candidate accounts.
+#[cfg(test)]
 fn user_match<'a>(
     name: String,
     values: u64,
     candidates: impl Iterator<Item = &'a JiraUser>,
 ) -> UserMatch {
+    user_match_with(name, values, candidates, false).0
+}
+
+/// The match of one display name, and (when `keep`) the active accounts of that name for
+/// `match_user` hooks.
+fn user_match_with<'a>(
+    name: String,
+    values: u64,
+    candidates: impl Iterator<Item = &'a JiraUser>,
+    keep: bool,
+) -> (UserMatch, Vec<UserCandidate>) {
     let hits: Vec<&JiraUser> = candidates
         .filter(|u| !u.is_inactive() && u.display_name() == name)
         .collect();
@@ -107,29 +120,47 @@ fn user_match<'a>(
         [one] => one.id().map(str::to_owned),
         _ => None,
     };
-    UserMatch {
+    let kept = if keep {
+        super::hooks::candidates(hits.iter().copied())
+    } else {
+        Vec::new()
+    };
+    let m = UserMatch {
         reason: reason(hits.len()),
         display_name: name,
         account_id,
         values,
-    }
+    };
+    (m, kept)
 }
 
 /// Matches every display name (with its number of values) on the target, the way `method`
 /// says.
+#[cfg(test)]
 pub(super) async fn match_users(
     api: &dyn AssetsApi,
     names: &BTreeMap<String, u64>,
     method: UserLookupMethod,
 ) -> Result<(Vec<UserMatch>, UserLookup), Error> {
+    let (out, lookup) = match_users_with(api, names, method, false).await?;
+    Ok((out.into_iter().map(|(m, _)| m).collect(), lookup))
+}
+
+/// [`match_users`], keeping each name's candidates (for `match_user` hooks) when `keep`.
+pub(super) async fn match_users_with(
+    api: &dyn AssetsApi,
+    names: &BTreeMap<String, u64>,
+    method: UserLookupMethod,
+    keep: bool,
+) -> Result<(Vec<(UserMatch, Vec<UserCandidate>)>, UserLookup), Error> {
     let (mut out, requests) = match method {
         UserLookupMethod::Search => {
             let names: Vec<(String, u64)> = names.iter().map(|(n, c)| (n.clone(), *c)).collect();
             let requests = names.len() as u64;
-            let out: Vec<UserMatch> = futures::stream::iter(names)
+            let out: Vec<(UserMatch, Vec<UserCandidate>)> = futures::stream::iter(names)
                 .map(|(name, values)| async move {
                     let found = api.search_users(&name).await?;
-                    Ok::<_, Error>(user_match(name, values, found.iter()))
+                    Ok::<_, Error>(user_match_with(name, values, found.iter(), keep))
                 })
                 .buffer_unordered(PARALLEL)
                 .try_collect()
@@ -146,13 +177,13 @@ pub(super) async fn match_users(
                 .iter()
                 .map(|(name, values)| {
                     let candidates = by_name.get(name.as_str()).into_iter().flatten().copied();
-                    user_match(name.clone(), *values, candidates)
+                    user_match_with(name.clone(), *values, candidates, keep)
                 })
                 .collect();
             (out, requests)
         }
     };
-    out.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+    out.sort_by(|a, b| a.0.display_name.cmp(&b.0.display_name));
     let lookup = UserLookup {
         method,
         names: names.len() as u64,

@@ -21,9 +21,11 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
-use crate::assets::{self, AssetsApi, AssetsClient, Limits, Secret, SiteConn};
+use crate::assets::{
+    self, AssetsApi, ClientStats, DcConn, Flavor, Limits, Secret, SiteClient, SiteConn, SiteSpec,
+};
 use crate::clock::SharedClock;
-use crate::config::{FLAVOR_CLOUD, SiteConfig, check_http_url, valid_site_name};
+use crate::config::{SiteConfig, check_http_url, valid_site_name};
 use crate::error::error_chain;
 use crate::store::{self, AsyncStore, StoredSite, StoredToken};
 
@@ -42,7 +44,7 @@ pub enum Origin {
 /// One site: what the API may show about it, and its client.
 pub struct Site {
     info: SiteInfo,
-    client: AssetsClient,
+    client: SiteClient,
 }
 
 impl Origin {
@@ -91,7 +93,7 @@ impl TokenSource {
 pub struct SiteInfo {
     /// Unique name.
     pub name: String,
-    /// "cloud".
+    /// "cloud" or "dc".
     pub flavor: String,
     /// Assets REST base URL.
     pub api_url: String,
@@ -114,9 +116,19 @@ impl Site {
         &self.info
     }
 
-    /// The shared client.
-    pub fn client(&self) -> &AssetsClient {
-        &self.client
+    /// The site's API (its shared client).
+    pub fn client(&self) -> &dyn AssetsApi {
+        self.client.api()
+    }
+
+    /// The site's API as a shared handle.
+    pub fn shared_client(&self) -> std::sync::Arc<dyn AssetsApi> {
+        self.client.shared()
+    }
+
+    /// The client's counters.
+    pub fn stats(&self) -> ClientStats {
+        self.client.core().stats()
     }
 }
 
@@ -134,14 +146,92 @@ pub enum TokenInput {
 pub struct NewSite {
     /// Unique name.
     pub name: String,
-    /// Assets REST base URL.
-    pub api_url: String,
-    /// Jira site URL.
-    pub site_url: String,
-    /// Account e-mail.
-    pub email: String,
+    /// Cloud or Data Center.
+    pub flavor: Flavor,
+    /// Cloud: the Assets REST base URL.
+    pub api_url: Option<String>,
+    /// Cloud: the Jira site URL.
+    pub site_url: Option<String>,
+    /// Data Center: the Jira base URL.
+    pub base_url: Option<String>,
+    /// Account e-mail (Cloud: required; Data Center: Basic auth's user, else the token is a
+    /// personal access token).
+    pub email: Option<String>,
     /// The token's source.
     pub token: TokenInput,
+}
+
+/// Where a site points: its URLs as stored, and its account.
+struct Endpoint {
+    flavor: Flavor,
+    api_url: String,
+    site_url: String,
+    email: String,
+}
+
+impl Endpoint {
+    /// The URLs of `new` for its flavor, recording what is wrong in `fields`.
+    fn of(new: &NewSite, fields: &mut BTreeMap<String, String>) -> Option<Endpoint> {
+        let mut url = |name: &str, value: &Option<String>| match value {
+            Some(v) => check_http_url(v)
+                .map_err(|m| fields.insert(name.to_owned(), m))
+                .ok(),
+            None => {
+                fields.insert(name.to_owned(), "is required for this flavor".to_owned());
+                None
+            }
+        };
+        let email = new.email.as_deref().map(str::trim).unwrap_or("");
+        match new.flavor {
+            Flavor::Cloud => {
+                let api_url = url("api_url", &new.api_url);
+                let site_url = url("site_url", &new.site_url);
+                if email.is_empty() {
+                    fields.insert("email".to_owned(), "must not be empty".to_owned());
+                }
+                Some(Endpoint {
+                    flavor: Flavor::Cloud,
+                    api_url: api_url?,
+                    site_url: site_url?,
+                    email: email.to_owned(),
+                })
+            }
+            Flavor::Dc => {
+                let base = url("base_url", &new.base_url)?;
+                Some(Endpoint {
+                    flavor: Flavor::Dc,
+                    api_url: format!("{base}{}", assets::dc::ASSETS_PATH),
+                    site_url: base,
+                    email: email.to_owned(),
+                })
+            }
+        }
+    }
+
+    /// How the client reaches it.
+    fn spec(&self, name: &str, token: Secret) -> SiteSpec {
+        match self.flavor {
+            Flavor::Cloud => SiteSpec::Cloud(SiteConn {
+                name: name.to_owned(),
+                api_url: self.api_url.clone(),
+                site_url: self.site_url.clone(),
+                email: self.email.clone(),
+                tokens: vec![token],
+                limits: Limits::default(),
+            }),
+            Flavor::Dc => SiteSpec::Dc(DcConn {
+                name: name.to_owned(),
+                base_url: self.site_url.clone(),
+                email: (!self.email.is_empty()).then(|| self.email.clone()),
+                tokens: vec![token],
+                limits: Limits {
+                    rate_limited: false,
+                    ..Limits::default()
+                },
+                legacy_insight: self.api_url.ends_with(assets::dc::INSIGHT_PATH),
+            }),
+        }
+    }
 }
 
 /// Why a site cannot be added or removed.
@@ -225,7 +315,7 @@ impl Sites {
         let sites = sites
             .iter()
             .map(|cfg| {
-                let client = AssetsClient::new(cfg.conn()).map_err(|e| (cfg.name.clone(), e))?;
+                let client = cfg.client().map_err(|e| (cfg.name.clone(), e))?;
                 Ok(Arc::new(Site {
                     info: SiteInfo {
                         name: cfg.name.clone(),
@@ -280,14 +370,13 @@ impl Sites {
                 }
             };
             let source = TokenSource::of(&stored.token);
-            match build(
-                &stored.name,
-                &stored.api_url,
-                &stored.site_url,
-                &stored.email,
-                token,
-                source,
-            ) {
+            let endpoint = Endpoint {
+                flavor: stored.flavor.parse().unwrap_or(Flavor::Cloud),
+                api_url: stored.api_url.clone(),
+                site_url: stored.site_url.clone(),
+                email: stored.email.clone(),
+            };
+            match build(&stored.name, &endpoint, token, source) {
                 Ok(site) => {
                     self.sites.write().push(Arc::new(site));
                     loaded += 1;
@@ -359,12 +448,7 @@ impl Sites {
                 ),
             );
         }
-        let api_url = check_http_url(&new.api_url).map_err(|m| fields.insert("api_url".into(), m));
-        let site_url =
-            check_http_url(&new.site_url).map_err(|m| fields.insert("site_url".into(), m));
-        if new.email.trim().is_empty() {
-            fields.insert("email".to_owned(), "must not be empty".to_owned());
-        }
+        let endpoint = Endpoint::of(&new, &mut fields);
         let (token, stored_token) = match &new.token {
             TokenInput::Env(var) => (
                 env_token(var).map_err(|m| fields.insert("token_env".into(), m)),
@@ -398,9 +482,7 @@ impl Sites {
                 )
             }
         };
-        let (Ok(api_url), Ok(site_url), Ok(token), true) =
-            (api_url, site_url, token, fields.is_empty())
-        else {
+        let (Some(endpoint), Ok(token), true) = (endpoint, token, fields.is_empty()) else {
             return Err(SiteError::Invalid(fields));
         };
         if self.get(&new.name).is_some() {
@@ -418,19 +500,12 @@ impl Sites {
             other => other,
         };
         let source = TokenSource::of(&stored_token);
-        let site = build(
-            &new.name,
-            &api_url,
-            &site_url,
-            new.email.trim(),
-            token,
-            source,
-        )
-        .map_err(|source| SiteError::Test {
-            site: new.name.clone(),
-            source,
-        })?;
-        site.client
+        let site =
+            build(&new.name, &endpoint, token, source).map_err(|source| SiteError::Test {
+                site: new.name.clone(),
+                source,
+            })?;
+        site.client()
             .test_connection()
             .await
             .map_err(|source| SiteError::Test {
@@ -439,10 +514,10 @@ impl Sites {
             })?;
         let stored = StoredSite {
             name: new.name.clone(),
-            flavor: FLAVOR_CLOUD.to_owned(),
-            api_url,
-            site_url,
-            email: new.email.trim().to_owned(),
+            flavor: endpoint.flavor.as_str().to_owned(),
+            api_url: endpoint.api_url,
+            site_url: endpoint.site_url,
+            email: endpoint.email,
             token: stored_token,
             created_at: self.clock.now(),
         };
@@ -488,31 +563,21 @@ impl Sites {
     }
 }
 
-/// A site with default limits and a client for it.
+/// A site with the flavor's default limits and a client for it.
 fn build(
     name: &str,
-    api_url: &str,
-    site_url: &str,
-    email: &str,
+    endpoint: &Endpoint,
     token: Secret,
     source: TokenSource,
 ) -> Result<Site, assets::Error> {
-    let conn = SiteConn {
-        name: name.to_owned(),
-        api_url: api_url.to_owned(),
-        site_url: site_url.to_owned(),
-        email: email.to_owned(),
-        tokens: vec![token],
-        limits: Limits::default(),
-    };
-    let client = AssetsClient::new(conn)?;
+    let client = SiteClient::new(endpoint.spec(name, token))?;
     Ok(Site {
         info: SiteInfo {
             name: name.to_owned(),
-            flavor: FLAVOR_CLOUD.to_owned(),
-            api_url: api_url.to_owned(),
-            site_url: site_url.to_owned(),
-            email: email.to_owned(),
+            flavor: endpoint.flavor.as_str().to_owned(),
+            api_url: endpoint.api_url.clone(),
+            site_url: endpoint.site_url.clone(),
+            email: endpoint.email.clone(),
             tokens: 1,
             source: Origin::Api,
             token_source: Some(source),

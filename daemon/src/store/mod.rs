@@ -211,6 +211,15 @@ pub struct NewBackup {
     pub started_at: OffsetDateTime,
 }
 
+/// Where a backup came from ([`Store::set_backup_origin`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackupOrigin {
+    /// The job running it.
+    pub job: Option<JobId>,
+    /// The complete backup an incremental backup takes unchanged objects' captures from.
+    pub parent: Option<BackupId>,
+}
+
 /// A backup's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Backup {
@@ -339,8 +348,11 @@ pub struct RecoverStats {
     pub backups_removed: u64,
     /// Unreferenced blobs removed.
     pub blobs_removed: u64,
-    /// Background phases that were `running` and were reset to `pending`.
+    /// Background phases that were `running` and were reset to `pending` (their job, requeued,
+    /// resumes them).
     pub phases_reset: u64,
+    /// Background phases left `pending` or `running` with no job to resume them, failed.
+    pub phases_failed: u64,
     /// Jobs that were `running` and were put back to `queued`.
     pub jobs_requeued: u64,
 }
@@ -554,6 +566,29 @@ pub trait Store:
     ///
     /// [`Error::Sqlite`].
     fn recover(&self) -> Result<RecoverStats>;
+
+    /// Records where a backup came from: the job that runs it (so that job, requeued after a
+    /// crash, finds it again) and its incremental parent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], [`Error::Sqlite`].
+    fn set_backup_origin(&self, backup: BackupId, origin: &BackupOrigin) -> Result<()>;
+
+    /// The complete backup made by `job`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`].
+    fn backup_of_job(&self, job: JobId) -> Result<Option<Backup>>;
+
+    /// Which of `ids` have an entry of `kind` in `backup` (no blob is read).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`].
+    fn existing_entries(&self, backup: BackupId, kind: &str, ids: &[String])
+    -> Result<Vec<String>>;
 
     /// Lists complete backups matching `filter`, newest first.
     ///

@@ -7,10 +7,14 @@
 //!   pipeline against the simulator (fidelity, faults, dedup, cancellation, `ORIGINAL_ID`);
 //! - `cli`: the daemon as a process driven through the CLI: the backup lifecycle, bad input,
 //!   SIGKILL / SIGTERM mid-backup, retries of temporary failures;
+//! - `dc`: Data Center sites through the daemon and the CLI: config, `sites add --flavor dc`,
+//!   `sites test`, backups;
 //! - `demo`: `assetark demo` exits 0, leaves nothing behind, and `--keep DIR` keeps what it
 //!   says;
 //! - `faults`: issue 8's hostile probe: backups in use, sites with restores, corrupt blobs,
 //!   oversized and hostile requests, file modes, token sources, a lost key file;
+//! - `hooks`: Rust hooks at every point of a restore; Rhai hooks through the daemon
+//!   (text-to-textarea, user matching, hostile scripts);
 //! - `restore`: the restore pipeline in-process: round trips, migrations and user matching,
 //!   interruptions cut exactly at a held request of every stage, faults, stored plans;
 //! - `restore_daemon`: restores and run-time sites through the daemon process and the CLI;
@@ -24,8 +28,10 @@
 
 mod backup;
 mod cli;
+mod dc;
 mod demo;
 mod faults;
+mod hooks;
 mod restore;
 mod restore_daemon;
 mod schedules;

@@ -215,6 +215,7 @@ pub async fn restore(
             name: name.into(),
             key: key.into(),
         },
+        hooks: Default::default(),
     };
     let t0 = Instant::now();
     rss_note("before plan");

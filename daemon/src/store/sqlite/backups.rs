@@ -22,11 +22,11 @@ const BACKUP: &str = "backup";
 const VERIFY_PAGE: i64 = 500;
 
 /// Columns read by [`backup_from_row`], in its order.
-const BACKUP_COLUMNS: &str = "id, site, schema_key, schema_id, backup_type, description, \
+pub(super) const BACKUP_COLUMNS: &str = "id, site, schema_key, schema_id, backup_type, description, \
      storage, status, history_status, history_note, issues_status, issues_note, object_count, \
      started_at, ended_at, bytes_added";
 
-fn backup_from_row(row: &Row<'_>) -> rusqlite::Result<Backup> {
+pub(super) fn backup_from_row(row: &Row<'_>) -> rusqlite::Result<Backup> {
     Ok(Backup {
         id: row.get(0)?,
         site: row.get(1)?,
@@ -55,7 +55,7 @@ fn backup_from_row(row: &Row<'_>) -> rusqlite::Result<Backup> {
 }
 
 /// The `(status, note)` columns of a phase. Static names, so formatting them into SQL is safe.
-fn phase_columns(phase: Phase) -> (&'static str, &'static str) {
+pub(super) fn phase_columns(phase: Phase) -> (&'static str, &'static str) {
     match phase {
         Phase::History => ("history_status", "history_note"),
         Phase::Issues => ("issues_status", "issues_note"),
@@ -288,11 +288,18 @@ pub(super) fn recover(tx: &Transaction<'_>) -> Result<RecoverStats> {
         [BackupStatus::Complete],
     )? as u64;
 
-    // A background phase cut off mid-way holds an unknown subset of its entries: drop them
-    // and mark it pending, so the job runner reruns it from the start.
+    // A background phase cut off mid-way is marked pending, so its job (requeued below)
+    // resumes it. The history phase's entries are each one object's whole history, so those
+    // written stay and the phase reads only the objects still without one; the issues phase
+    // writes issues merged over all fields at its end, so a partial set is dropped and the
+    // phase reruns from the start.
     for phase in Phase::ALL {
         let (status_col, note_col) = phase_columns(phase);
-        for kind in phase.kinds() {
+        let partial_kinds: &[&str] = match phase {
+            Phase::History => &[],
+            _ => phase.kinds(),
+        };
+        for kind in partial_kinds {
             tx.execute(
                 &format!(
                     "DELETE FROM manifest WHERE kind = ?1 AND backup_id IN \
@@ -307,7 +314,7 @@ pub(super) fn recover(tx: &Transaction<'_>) -> Result<RecoverStats> {
             ),
             params![
                 PhaseStatus::Pending,
-                "interrupted by a restart; will rerun",
+                "interrupted by a restart; resumes when its job runs again",
                 PhaseStatus::Running
             ],
         )? as u64;

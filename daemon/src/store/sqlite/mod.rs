@@ -11,6 +11,7 @@
 mod backups;
 pub(crate) mod figures;
 mod jobs;
+mod lineage;
 mod migrate;
 pub(crate) mod schedules;
 #[cfg(test)]
@@ -25,9 +26,10 @@ use time::OffsetDateTime;
 
 use super::{Backup, Result};
 use super::{
-    BackupFilter, BackupId, BackupPage, BackupStatus, BackupType, BadBlob, DeleteStats, Enqueued,
-    Entry, Job, JobFilter, JobId, JobStatus, JobUpdate, NewBackup, NewEntry, NewJob, PageRequest,
-    Phase, PhaseState, PhaseStatus, PutStats, RecoverStats, Store, SyncedSchema,
+    BackupFilter, BackupId, BackupOrigin, BackupPage, BackupStatus, BackupType, BadBlob,
+    DeleteStats, Enqueued, Entry, Job, JobFilter, JobId, JobStatus, JobUpdate, NewBackup, NewEntry,
+    NewJob, PageRequest, Phase, PhaseState, PhaseStatus, PutStats, RecoverStats, Store,
+    SyncedSchema,
 };
 
 /// Backend name recorded in every backup this store writes.
@@ -236,8 +238,26 @@ impl Store for SqliteStore {
         self.write(|tx| {
             let mut stats = backups::recover(tx)?;
             stats.jobs_requeued = jobs::requeue_running(tx)?;
+            stats.phases_failed = lineage::fail_orphan_phases(tx)?;
             Ok(stats)
         })
+    }
+
+    fn set_backup_origin(&self, backup: BackupId, origin: &BackupOrigin) -> Result<()> {
+        self.write(|tx| lineage::set_origin(tx, backup, origin))
+    }
+
+    fn backup_of_job(&self, job: JobId) -> Result<Option<Backup>> {
+        self.read(|tx| lineage::of_job(tx, job))
+    }
+
+    fn existing_entries(
+        &self,
+        backup: BackupId,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>> {
+        self.read(|tx| lineage::existing(tx, backup, kind, ids))
     }
 
     fn list_backups(&self, filter: &BackupFilter, page: PageRequest) -> Result<BackupPage> {

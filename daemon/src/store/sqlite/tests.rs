@@ -520,17 +520,69 @@ fn background_phases_write_to_a_complete_backup_and_rerun_after_a_crash() {
         .unwrap();
     assert_eq!(store.count_entries(id, kind::HISTORY).unwrap(), 1);
 
-    // Crash mid-phase: the partial history goes and the phase is pending again.
+    // The backup's job was running: after a crash it is requeued and resumes the phase.
+    let job = match store
+        .enqueue_job(
+            &crate::store::NewJob {
+                kind: "backup".into(),
+                payload: json!({}),
+                queue_key: None,
+                unique: false,
+            },
+            T0,
+        )
+        .unwrap()
+    {
+        crate::store::Enqueued::Added(j) | crate::store::Enqueued::Active(j) => j,
+    };
+    assert_eq!(store.claim_next_job(T0).unwrap().map(|j| j.id), Some(job));
+    let origin = crate::store::BackupOrigin {
+        job: Some(job),
+        parent: None,
+    };
+    store.set_backup_origin(id, &origin).unwrap();
+    assert_eq!(store.backup_of_job(job).unwrap().map(|b| b.id), Some(id));
+    assert_eq!(store.backup_of_job(job + 1).unwrap(), None);
+
+    // Crash mid-phase: the phase is pending again, the histories written stay (each is one
+    // object's whole history), the job is queued to resume it.
     drop(store);
     let store = SqliteStore::open_without_recovery(dir.path().join("store.db")).unwrap();
     let stats = store.recover().unwrap();
-    assert_eq!((stats.phases_reset, stats.blobs_removed), (1, 1));
+    assert_eq!(
+        (stats.phases_reset, stats.jobs_requeued, stats.phases_failed),
+        (1, 1, 0)
+    );
     let backup = store.get_backup(id).unwrap();
     assert_eq!(backup.history.status, PhaseStatus::Pending);
     assert!(backup.history.note.is_some());
     assert_eq!(backup.phase(Phase::Issues).status, PhaseStatus::NotOffered);
-    assert_eq!(store.count_entries(id, kind::HISTORY).unwrap(), 0);
+    assert_eq!(store.count_entries(id, kind::HISTORY).unwrap(), 1);
     assert_eq!(store.count_entries(id, kind::OBJECT).unwrap(), 1);
+    assert_eq!(
+        store
+            .existing_entries(id, kind::HISTORY, &["1".into(), "2".into()])
+            .unwrap(),
+        ["1"]
+    );
+
+    // Without a job to resume it (the job failed for good), the phase fails at the next
+    // start instead of staying pending for ever.
+    let failed = crate::store::JobUpdate {
+        status: Some(crate::store::JobStatus::Failed),
+        ..Default::default()
+    };
+    store.update_job(job, &failed, T0).unwrap();
+    let stats = store.recover().unwrap();
+    assert_eq!(stats.phases_failed, 1);
+    let backup = store.get_backup(id).unwrap();
+    assert_eq!(backup.history.status, PhaseStatus::Failed);
+    assert!(
+        backup
+            .history
+            .note
+            .is_some_and(|n| n.contains("will not run again"))
+    );
     assert!(matches!(
         store.set_phase(999, Phase::History, &PhaseState::new(PhaseStatus::Done)),
         Err(Error::NotFound { .. })

@@ -21,6 +21,7 @@
 //!
 //! No fixed sleeps: every wait polls a condition with a deadline.
 
+mod background;
 mod support;
 
 use hyper::Method;

@@ -20,9 +20,10 @@
 //! - plans and backups of a store written by earlier code restore; a plan of a newer format
 //!   ends its restore in error (`plans`).
 
+mod missing;
 mod plans;
 mod same_site;
-mod support;
+pub(crate) mod support;
 mod users;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

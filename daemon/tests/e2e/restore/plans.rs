@@ -126,6 +126,7 @@ async fn plans_and_backups_of_the_old_store_restore_with_this_code() {
             name: "Again".into(),
             key: "AGAIN".into(),
         },
+        hooks: Default::default(),
     };
     let plan = restore::plan(&store, &dst, &req).await.expect("plan");
     assert_eq!(plan.source.objects, 193);

@@ -127,6 +127,7 @@ pub async fn plan(
             name: name.into(),
             key: key.into(),
         },
+        hooks: Default::default(),
     };
     let plan = restore::plan(store, client, &req).await.expect("plan");
     let id = restore::create(store, &req, &plan, &clock())
