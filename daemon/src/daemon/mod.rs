@@ -27,7 +27,7 @@ mod notify;
 
 use crate::api::listen::{self, ControlSocket, ListenError};
 use crate::api::{self, ApiLimits, ApiState};
-use crate::assets::{self, AssetsApi};
+use crate::assets;
 use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
 use crate::hooks::wasm::SitesByName;
@@ -263,7 +263,7 @@ pub async fn serve_with(
         engine.connect_sites(Arc::new(SitesByName(move |name: &str| {
             registry
                 .get(name)
-                .map(|site| Arc::new(site.client().clone()) as Arc<dyn AssetsApi>)
+                .map(|site| site.shared_client())
         })));
     }
 
