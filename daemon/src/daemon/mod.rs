@@ -261,9 +261,7 @@ pub async fn serve_with(
         // The `attachments` capability of WASM hooks reaches sites through this registry.
         let registry = Arc::clone(&sites);
         engine.connect_sites(Arc::new(SitesByName(move |name: &str| {
-            registry
-                .get(name)
-                .map(|site| site.shared_client())
+            registry.get(name).map(|site| site.shared_client())
         })));
     }
 
