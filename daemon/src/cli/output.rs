@@ -225,12 +225,16 @@ pub(super) fn export_summary(r: &ExportReport) -> String {
 
 /// `restore start --dry-run`: what the plan decided, in numbers.
 pub(super) fn restore_plan(p: &RestorePlan) -> String {
-    let (key, name) = match &p.destination {
-        Destination::NewSchema { name, key } => (key, name),
+    let to = match (&p.destination, &p.existing) {
+        (Destination::NewSchema { name, key }, _) => format!("a new schema {key} \"{name}\""),
+        (Destination::ExistingSchema { key, .. }, Some(e)) => {
+            format!("the existing schema {key} \"{}\"", e.schema_name)
+        }
+        (d, None) => format!("the schema {}", d.key()),
     };
     let mut out = format!(
-        "dry run: restore backup {} ({} {} on site {}, {} objects) to a new schema {key} \
-         \"{name}\" on site {}; nothing was changed\n",
+        "dry run: restore backup {} ({} {} on site {}, {} objects) to {to} on site {}; \
+         nothing was changed\n",
         p.backup_id, p.source.key, p.source.name, p.source.site, p.source.objects, p.target_site,
     );
     if let Some(c) = &p.conflict {
