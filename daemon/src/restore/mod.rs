@@ -557,7 +557,9 @@ pub async fn execute_with(
         restore_id: Some(restore_id),
     };
     let active = hooks::activate(setup, &plan.hooks.selection, &plan.source.site, target)?;
-    let first_run = row.counts.is_null();
+    // No stage started yet (counts `{}` as created, or null): the plan's decisions go to the
+    // log now, once.
+    let first_run = row.counts.as_object().is_none_or(serde_json::Map::is_empty);
     let mut ctx = Ctx::new(store, target, restore_id, plan, on_event, cancel, &row).await?;
     ctx.hooks = active;
     if row.status == RestoreStatus::Completed {
