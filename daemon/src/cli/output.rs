@@ -191,7 +191,12 @@ pub(super) fn backup(d: &BackupDetail) -> String {
     ] {
         out.push_str(&format!("{label:<12} {value}\n"));
     }
-    for (phase, p) in [("history", &b.history), ("issues", &b.issues)] {
+    for (phase, p) in [
+        ("history", &b.history),
+        ("issues", &b.issues),
+        ("comments", &b.comments),
+        ("attachments", &b.attachments),
+    ] {
         let note = p
             .note
             .as_deref()
@@ -421,6 +426,8 @@ mod tests {
             status: BackupStatus::Complete,
             history: PhaseState::new(PhaseStatus::Done),
             issues: PhaseState::new(PhaseStatus::Done),
+            comments: PhaseState::new(PhaseStatus::NotOffered),
+            attachments: PhaseState::new(PhaseStatus::NotOffered),
             object_count: objects,
             started_at: datetime!(2025-01-01 00:00 UTC),
             ended_at: None,
