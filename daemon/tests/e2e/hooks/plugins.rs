@@ -81,8 +81,6 @@ async fn daemon(sim: &SimHandle, dir: &Path, hooks: &[HookConfig]) -> InProcessD
 /// Starts a restore of backup 1 into a new schema of `s2`; returns its id.
 async fn start(d: &InProcessDaemon, key: &str, hooks: &[&str], no_hooks: &[&str]) -> u64 {
     let request = StartRestoreRequest {
-        schema: None,
-        duplicates: false,
         backup_id: 1,
         to: "new-schema".into(),
         name: format!("Schema {key}"),
@@ -284,8 +282,6 @@ async fn hostile_scripts_are_stopped_and_the_daemon_keeps_serving() {
 
     // An unknown hook name is a 400 naming it.
     let bad = StartRestoreRequest {
-        schema: None,
-        duplicates: false,
         backup_id: 1,
         to: "new-schema".into(),
         name: "Bad".into(),
