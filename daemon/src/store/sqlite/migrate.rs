@@ -2,9 +2,11 @@
 //!
 //! The schema version is `PRAGMA user_version`; migration N (file `000N_*.sql`) takes it to N
 //! inside its own `BEGIN IMMEDIATE` transaction, so a failed or interrupted upgrade leaves the
-//! previous version intact. Migrations carry their number: the list may have a gap while a
-//! number is reserved for work that lands later (the runner applies, in order, every migration
-//! numbered above the file's version). A file newer than this build is refused rather than
+//! previous version intact. Migrations carry their number; the runner applies, in order, every
+//! migration numbered above the file's version, so a number is given when a migration lands on
+//! main (the next one after the last), never reserved ahead: a migration landing under a number
+//! lower than one already released would never run on stores that have that one. Version 5 was
+//! never released (the list keeps its gap). A file newer than this build is refused rather than
 //! "upgraded" by code that doesn't know its tables.
 
 use std::time::Duration;
@@ -22,8 +24,8 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_jobs.sql")),
     (6, include_str!("../migrations/0006_schedules.sql")),
     (7, include_str!("../migrations/0007_tasks.sql")),
-    (10, include_str!("../migrations/0010_dc_phases.sql")),
-    (12, include_str!("../migrations/0012_backup_origin.sql")),
+    (8, include_str!("../migrations/0008_dc_phases.sql")),
+    (9, include_str!("../migrations/0009_backup_origin.sql")),
 ];
 
 /// The schema version this build writes: the number of the last migration.

@@ -1,4 +1,4 @@
--- 0012_backup_origin: where a backup came from.
+-- 0009_backup_origin: where a backup came from.
 -- job_id: the job that made it, so that the job, requeued after a crash, finds its backup and
 --   resumes that backup's background phases instead of starting a second backup.
 -- parent_id: the complete backup an incremental backup took unchanged objects' captures from

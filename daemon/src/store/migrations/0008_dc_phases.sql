@@ -1,8 +1,8 @@
--- 0010_dc_phases: two more background phases of a backup, with their own status like history
+-- 0008_dc_phases: two more background phases of a backup, with their own status like history
 -- and issues: object comments and object attachments (issue 13; offered by Data Center sites,
 -- not by Assets Cloud). Backups made before this migration came from Cloud sites, whose API
 -- offers neither: they are marked so, as those backups said in their `phase` entries.
--- Applied inside one transaction by store/sqlite/migrate.rs, which then sets user_version = 10.
+-- Applied inside one transaction by store/sqlite/migrate.rs, which then sets user_version = 8.
 ALTER TABLE backups ADD COLUMN comments_status TEXT NOT NULL DEFAULT 'pending'
     CHECK (comments_status IN ('pending', 'running', 'done', 'failed', 'not_offered'));
 ALTER TABLE backups ADD COLUMN comments_note TEXT;
