@@ -24,7 +24,7 @@ const VERIFY_PAGE: i64 = 500;
 /// Columns read by [`backup_from_row`], in its order.
 pub(super) const BACKUP_COLUMNS: &str = "id, site, schema_key, schema_id, backup_type, description, \
      storage, status, history_status, history_note, issues_status, issues_note, object_count, \
-     started_at, ended_at, bytes_added";
+     started_at, ended_at, bytes_added, parent_id";
 
 pub(super) fn backup_from_row(row: &Row<'_>) -> rusqlite::Result<Backup> {
     Ok(Backup {
@@ -51,6 +51,8 @@ pub(super) fn backup_from_row(row: &Row<'_>) -> rusqlite::Result<Backup> {
             .map(from_millis)
             .transpose()?,
         bytes_added: to_u64(row.get(15)?),
+        incremental: row.get::<_, Option<BackupId>>(16)?.is_some(),
+        parent_id: row.get(16)?,
     })
 }
 

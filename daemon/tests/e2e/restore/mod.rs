@@ -20,6 +20,7 @@
 //! - plans and backups of a store written by earlier code restore; a plan of a newer format
 //!   ends its restore in error (`plans`).
 
+mod incremental;
 mod missing;
 mod plans;
 mod same_site;
