@@ -138,10 +138,10 @@ async fn an_incremental_backup_equals_the_site_and_survives_its_parent() {
     let is_ref = |d: &Value| d["type"] == 1;
     let mut targets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for o in &objects {
-        if let Some((aid, v)) = attr_of(o, &is_ref) {
-            if let Some(t) = v["referencedObject"]["id"].as_str() {
-                targets.entry(aid).or_default().insert(t.to_owned());
-            }
+        if let Some((aid, v)) = attr_of(o, &is_ref)
+            && let Some(t) = v["referencedObject"]["id"].as_str()
+        {
+            targets.entry(aid).or_default().insert(t.to_owned());
         }
     }
     let (o, aid, to) = objects
