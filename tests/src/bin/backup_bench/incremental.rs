@@ -1,5 +1,5 @@
-//! 5. Incremental capture (issue 14): a full backup of `--objects-incremental` objects (limits
-//! off), a value PUT on 1% of them, then the second (incremental) backup: its requests over
+//! Measurement 5, incremental capture (issue 14): a full backup of `--objects-incremental`
+//! objects (limits off), a value PUT on 1% of them, then the second (incremental) backup: its requests over
 //! the full backup's, per class and in total, its wall time over the full one's, and the
 //! history GETs it did not send. Then what a daily backup of 100,000 objects with 1% changed
 //! takes with the documented limits on: the requests of each class scaled to 100,000 objects
