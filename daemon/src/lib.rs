@@ -13,6 +13,8 @@
 //! - [`schedules`]: cron schedules, their retention policies and the scheduler, which enqueues
 //!   through the job runner's [`schedules::BackupQueue`];
 //! - [`config`]: the config file; [`sites`]: the site registry, one client per site;
+//! - [`tasks`]: post-restore tasks (original object type ids, objects in Jira issues,
+//!   cross-schema references), each run as a job;
 //! - [`metrics`]: `/metrics` in the Prometheus text format, collected at scrape time;
 //! - [`jobs`]: typed jobs, the persistent queue and its runner (and, for the scheduler, the
 //!   queue of scheduled backups);
@@ -32,6 +34,7 @@ pub mod backup;
 pub mod pipeline;
 pub mod restore;
 pub mod store;
+pub mod tasks;
 
 pub mod schedules;
 

@@ -1,7 +1,7 @@
-//! `/v1/backups`: start a backup, list with filters and paging, show, delete, verify and
-//! export. Backups, verifications and exports run as jobs: their routes answer 202 +
-//! `Location: /v1/jobs/{id}` once the job is queued, after checking what can be checked at
-//! once (the backup exists, the path is absolute).
+//! `/v1/backups`: start a backup, list with filters and paging, show, delete, verify (the
+//! export stream is in `export`). Backups and verifications run as jobs: their routes answer
+//! 202 + `Location: /v1/jobs/{id}` once the job is queued, after checking what can be checked
+//! at once (the backup exists).
 //!
 //! Listing follows the product's rule: 20 a page, newest first, and without a date filter only
 //! the newest [`NEWEST_WITHOUT_DATES`] backups are reachable (a date range reaches the rest).
@@ -19,10 +19,8 @@ use super::ApiState;
 use super::dates::{self, End};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind, parse_id};
 use super::sites::upstream;
-use super::wire::{
-    BackupDeleted, BackupDetail, BackupList, ExportRequest, JobStarted, StartBackupRequest,
-};
-use crate::jobs::{BackupSpec, EnqueueError, ExportSpec, JobSpec, VerifySpec};
+use super::wire::{BackupDeleted, BackupDetail, BackupList, JobStarted, StartBackupRequest};
+use crate::jobs::{BackupSpec, EnqueueError, JobSpec, VerifySpec};
 use crate::store::{BackupFilter, BackupType, JobId, JobStatus, PageRequest, kind};
 
 /// Backups per page.
@@ -37,7 +35,7 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/v1/backups", get(list).post(start))
         .route("/v1/backups/{id}", get(show).delete(delete))
         .route("/v1/backups/{id}/verify", post(verify))
-        .route("/v1/backups/{id}/export", post(export))
+        .route("/v1/backups/{id}/export", get(super::export::export))
 }
 
 #[utoipa::path(post, path = "/v1/backups", tag = "backups", request_body = crate::api::wire::StartBackupRequest, responses((status = 202, description = "Queued; `Location: /v1/jobs/{id}`", body = crate::api::wire::JobStarted), crate::api::openapi::ApiErrors))]
@@ -315,32 +313,6 @@ pub(super) async fn verify(
     let id = parse_id("backup", &id)?;
     state.store.get_backup(id).await?;
     let spec = JobSpec::Verify(VerifySpec { backup_id: id });
-    let job = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
-    Ok(job_started(job))
-}
-
-/// Exports a backup as a job.
-#[utoipa::path(post, path = "/v1/backups/{id}/export", tag = "backups", params(("id" = String, Path, description = "Backup id (a positive integer)")), request_body = crate::api::wire::ExportRequest, responses((status = 202, description = "Queued", body = crate::api::wire::JobStarted), crate::api::openapi::ApiErrors))]
-#[tracing::instrument(skip_all, err(level = "warn"), fields(backup_id = %id))]
-pub(super) async fn export(
-    State(state): State<ApiState>,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<ExportRequest>,
-) -> ApiResult<impl IntoResponse> {
-    let id = parse_id("backup", &id)?;
-    if !body.out.is_absolute() {
-        let mut fields = BTreeMap::new();
-        fields.insert(
-            "out".to_owned(),
-            format!("{:?} is not an absolute path", body.out),
-        );
-        return Err(ApiError::validation(fields));
-    }
-    state.store.get_backup(id).await?;
-    let spec = JobSpec::Export(ExportSpec {
-        backup_id: id,
-        out: body.out,
-    });
     let job = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
     Ok(job_started(job))
 }

@@ -193,6 +193,7 @@ impl From<store::Error> for ApiError {
                     "backup" => "backup_not_found",
                     "job" => "job_not_found",
                     "restore" => "restore_not_found",
+                    "task" => "task_not_found",
                     _ => "not_found",
                 };
                 ApiError::not_found(code, format!("{what} {id} not found"))

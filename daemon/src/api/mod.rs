@@ -1,7 +1,8 @@
 //! The control API (axum): the CLI and other local clients drive the daemon through it.
 //!
 //! [`router`] builds the routes from one module per resource (`sites`, `schemas`, `backups`,
-//! `restores` with its live `events` and its views in `restore_view`, `jobs` with their live
+//! `restores` with its live `events` and its views in `restore_view`, `tasks` (post-restore
+//! tasks), `jobs` with their live
 //! `job_events`, `schedules` with `backups/prune`, `metrics`, and `openapi`, the API's own
 //! description) and is independent of how it is served; `listen` serves it on the Unix socket and the optional
 //! loopback TCP port. Routes live under `/v1/`, plus an unversioned `/healthz`. Errors are
@@ -17,6 +18,7 @@ pub mod client;
 mod dates;
 mod error;
 mod events;
+mod export;
 mod job_events;
 mod jobs;
 pub mod listen;
@@ -28,10 +30,12 @@ mod restores;
 mod schedules;
 mod schemas;
 mod sites;
+mod tasks;
 #[cfg(test)]
 mod tests;
 pub mod wire;
 mod wire_schedules;
+mod wire_tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,6 +105,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(restores::router())
         .merge(jobs::router())
         .merge(schedules::router())
+        .merge(tasks::router())
         .merge(job_events::router())
         .merge(metrics::router())
         .merge(openapi::router())

@@ -78,7 +78,7 @@ impl Modify for BearerAuth {
     info(
         title = "assetark control API",
         description = "The control API of the assetark daemon: sites, schemas, backups, restores, \
-                       schedules, jobs and metrics. Served on a Unix socket (mode 0600) and, \
+                       post-restore tasks, schedules, jobs and metrics. Served on a Unix socket (mode 0600) and, \
                        optionally, on a loopback TCP port that requires a bearer token."
     ),
     components(schemas(ErrorBody)),
@@ -98,7 +98,7 @@ impl Modify for BearerAuth {
         super::backups::show,
         super::backups::delete,
         super::backups::verify,
-        super::backups::export,
+        super::export::export,
         super::schedules::prune_backups,
         super::jobs::show,
         super::job_events::events,
@@ -109,6 +109,9 @@ impl Modify for BearerAuth {
         super::restores::resume,
         super::restores::log,
         super::events::events,
+        super::tasks::start,
+        super::tasks::list,
+        super::tasks::show,
         super::schedules::list,
         super::schedules::set,
         super::schedules::remove,
@@ -122,6 +125,7 @@ impl Modify for BearerAuth {
         (name = "backups", description = "Backups: start, list, show, delete, verify, export, prune"),
         (name = "jobs", description = "Jobs: status and live events"),
         (name = "restores", description = "Restores: plan, start, stop, history, logs, live events"),
+        (name = "tasks", description = "Post-restore tasks: references, object type ids, objects in issues"),
         (name = "schedules", description = "Cron schedules of backups, with their retention"),
         (name = "meta", description = "Health, metrics and this document")
     )

@@ -1,7 +1,7 @@
 //! How a stored restore row becomes the API's [`RestoreView`] and [`RestoreDetail`]: the
 //! source from its plan (or, until its job planned it, from its backup), the destination from
-//! its stored request, per-stage counts in execution order, and the live count of the stage in
-//! flight.
+//! its stored request, per-stage counts in execution order, the live count of the stage in
+//! flight, and its post-restore tasks.
 //!
 //! The plan and request are read through small typed views of just the fields shown, so a
 //! row written by an older or newer build still lists (with what it has) instead of failing.
@@ -194,11 +194,19 @@ pub(super) async fn detail(state: &ApiState, r: &Restore) -> RestoreDetail {
         }),
         _ => None,
     };
+    let tasks = match super::tasks::of_restore(state, r.id).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(restore_id = r.id, error = ?e, "Listing the restore's tasks failed.");
+            Vec::new()
+        }
+    };
     RestoreDetail {
         view: view(state, r).await,
         counts,
         options: r.options.clone(),
         plan,
         progress,
+        tasks,
     }
 }

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use crate::store::{BackupId, JobId, RestoreId};
 
 pub use super::wire_schedules::*;
+pub use super::wire_tasks::*;
 pub use crate::jobs::feed::LiveEvent;
 pub use crate::jobs::{
     BackupOutcome, ExportReport, FailureKind, JobFailure, JobKind, JobOutcome, JobProgress,
@@ -273,15 +274,6 @@ pub struct BackupDeleted {
     pub bytes_freed: u64,
 }
 
-/// `POST /v1/backups/{id}/export` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExportRequest {
-    /// Directory to write into, absolute.
-    #[schema(value_type = String)]
-    pub out: PathBuf,
-}
-
 // ---- restores ------------------------------------------------------------------------------
 
 /// `POST /v1/restores` body.
@@ -420,6 +412,9 @@ pub struct RestoreDetail {
     pub plan: PlanBrief,
     /// The latest live count, between checkpoints, while in progress.
     pub progress: Option<LiveProgress>,
+    /// Its post-restore tasks, oldest first.
+    #[serde(default)]
+    pub tasks: Vec<TaskView>,
 }
 
 /// Done/total of one stage of a restore.

@@ -14,9 +14,10 @@ use async_trait::async_trait;
 use super::{Error, Flavor};
 use crate::model::{
     Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage, HistoryEntry,
-    Icon, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn, ObjectSchema,
-    ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn, ObjectTypePosition,
-    ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn, StatusType, StatusTypeIn,
+    Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn,
+    ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
+    ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig,
+    SchemaConfigIn, StatusType, StatusTypeIn,
 };
 
 /// One page of an AQL search, in the implementation-neutral form the pagers use.
@@ -119,6 +120,10 @@ pub trait AssetsApi: Send + Sync + std::fmt::Debug {
     /// Moves an object type under a parent and to a position (the response is not read).
     async fn move_object_type(&self, id: &str, body: &ObjectTypePosition) -> Result<(), Error>;
 
+    /// Changes the fields of an object type present in `body` (idempotent; the response is
+    /// not read).
+    async fn update_object_type(&self, id: &str, body: &ObjectTypeUpdate) -> Result<(), Error>;
+
     /// An object type's own attributes (inherited ones excluded: they belong to the parent).
     async fn list_attributes(&self, object_type: &str) -> Result<Vec<ObjectTypeAttribute>, Error>;
 
@@ -179,6 +184,10 @@ pub trait AssetsApi: Send + Sync + std::fmt::Debug {
 
     /// One page of a JQL search (retried like a read).
     async fn jql(&self, request: &JqlRequest) -> Result<JqlPage, Error>;
+
+    /// One issue with the fields asked for (`Error::Api` with 404 when the site has no such
+    /// issue).
+    async fn get_issue(&self, key: &str, fields: &[String]) -> Result<Issue, Error>;
 
     /// Sets fields of an issue (idempotent).
     async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error>;

@@ -13,10 +13,10 @@ use super::http::{Mode, Request, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error, Flavor};
 use crate::model::{
     AqlResponse, Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage,
-    GroupPicker, HistoryEntry, Icon, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object,
-    ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
-    ObjectTypePosition, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn, SchemaPage,
-    StatusType, StatusTypeIn, WorkspacePage,
+    GroupPicker, HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest,
+    Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
+    ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig,
+    SchemaConfigIn, SchemaPage, StatusType, StatusTypeIn, WorkspacePage,
 };
 
 /// Page size of the schema list (the API default is 25; fewer round trips for big sites).
@@ -199,6 +199,19 @@ impl AssetsApi for AssetsClient {
         .map(drop)
     }
 
+    async fn update_object_type(&self, id: &str, body: &ObjectTypeUpdate) -> Result<(), Error> {
+        let path = format!("/objecttype/{}", seg(id));
+        self.send(
+            Method::PUT,
+            Target::Assets,
+            &path,
+            Some(body),
+            Mode::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+
     async fn list_attributes(&self, object_type: &str) -> Result<Vec<ObjectTypeAttribute>, Error> {
         let path = format!(
             "/objecttype/{}/attributes?excludeParentAttributes=true",
@@ -351,6 +364,16 @@ impl AssetsApi for AssetsClient {
             "a search page",
         )
         .await
+    }
+
+    async fn get_issue(&self, key: &str, fields: &[String]) -> Result<Issue, Error> {
+        let fields = fields.join(",");
+        let path = format!(
+            "/rest/api/3/issue/{}?{}",
+            seg(key),
+            query([("fields", fields.as_str())])
+        );
+        self.jira_get(&path, "an issue").await
     }
 
     async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error> {

@@ -55,6 +55,9 @@ pub enum Command {
     /// Cron schedules of backups, with their retention: list, set, remove, run.
     #[command(subcommand)]
     Schedules(SchedulesCmd),
+    /// Post-restore tasks of a restore: start, list, show.
+    #[command(subcommand)]
+    Tasks(TasksCmd),
     /// Back up a simulated site end to end, with no config and nothing left behind.
     Demo(DemoArgs),
 }
@@ -211,6 +214,43 @@ pub enum RestoresCmd {
     },
 }
 
+/// `tasks ...`.
+#[derive(Debug, Subcommand)]
+pub enum TasksCmd {
+    /// Start a post-restore task of a restore (runs as a job in the daemon).
+    #[command(subcommand)]
+    Start(TaskStartCmd),
+    /// The tasks of a restore, oldest first.
+    List {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        restore_id: i64,
+    },
+    /// One task with its per-item report.
+    Show {
+        /// Task id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        task_id: i64,
+    },
+}
+
+/// `tasks start ...`: one subcommand per kind.
+#[derive(Debug, Subcommand)]
+pub enum TaskStartCmd {
+    /// Write each restored object type's original id into its description (overwriting it).
+    ObjectTypeIds {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        restore_id: i64,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Wait for the task to end, showing its progress.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
 /// `schemas ...`.
 #[derive(Debug, Subcommand)]
 pub enum SchemasCmd {
@@ -312,9 +352,12 @@ pub enum BackupsCmd {
         /// Backup id.
         #[arg(value_parser = clap::value_parser!(i64).range(1..))]
         id: i64,
-        /// Target directory.
+        /// Target directory: new or empty (the CLI writes it; the daemon streams the export).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Replace a non-empty target directory whole.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -461,6 +504,7 @@ mod tests {
             "assetark --config f backups delete 1 --yes",
             "assetark --config f backups verify 1",
             "assetark --config f backups export 1 --out d",
+            "assetark --config f backups export 1 --out d --force --json",
             "assetark demo",
             "assetark demo --keep /tmp/d --objects 300",
             "assetark --config f schedules list --json",
@@ -470,6 +514,10 @@ mod tests {
             "assetark --config f backups prune --site S --schema KEY --dry-run --json",
             "assetark --config f backups prune",
             "assetark --config f backup run --site s --schema K --follow",
+            "assetark --config f tasks start object-type-ids 1 --yes --wait --json",
+            "assetark --config f tasks start object-type-ids 1",
+            "assetark --config f tasks list 1 --json",
+            "assetark --config f tasks show 1 --json",
         ] {
             // `_` stands for a space inside one argument (a cron expression).
             let args: Vec<String> = line.split(' ').map(|a| a.replace('_', " ")).collect();
@@ -492,6 +540,9 @@ mod tests {
             "assetark schedules set --site s --schema K",
             "assetark schedules set --site s --schema K --cron x --full-every 0",
             "assetark schedules remove --site s",
+            "assetark tasks start object-type-ids",
+            "assetark tasks start comments 1",
+            "assetark tasks show 0",
         ] {
             let err = Cli::try_parse_from(bad.split(' ')).expect_err(bad);
             assert_eq!(err.exit_code(), 2, "{bad}");

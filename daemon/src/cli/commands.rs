@@ -7,13 +7,13 @@ use super::args::{
     TypeArg,
 };
 use super::output::{self, print_json};
-use super::util::{Failure, absolute, confirm, emit, segment};
+use super::util::{Failure, confirm, emit, segment};
 use super::wait::wait_for_job;
-use super::{follow, restores, schedules, sites};
+use super::{follow, restores, schedules, sites, tasks};
 use crate::api::client::{ControlClient, Reply};
 use crate::api::wire::{
-    BackupDeleted, BackupDetail, BackupList, ExportReport, ExportRequest, JobOutcome, JobStarted,
-    JobStatus, SchemaList, SiteList, SiteTested, StartBackupRequest, VerifyReport,
+    BackupDeleted, BackupDetail, BackupList, JobOutcome, JobStarted, JobStatus, SchemaList,
+    SiteList, SiteTested, StartBackupRequest, VerifyReport,
 };
 
 /// Runs a client command against the daemon.
@@ -38,6 +38,7 @@ pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure
         }
         Command::Restore(RestoreCmd::Start(args)) => restores::start(client, args, json).await,
         Command::Restores(cmd) => restores::restores(client, cmd, json).await,
+        Command::Tasks(cmd) => tasks::run(client, cmd, json).await,
         Command::Schemas(SchemasCmd::Sync { site }) => {
             let reply = client
                 .post_empty(&format!("/v1/sites/{}/schemas/sync", segment(site)))
@@ -171,18 +172,8 @@ async fn backups(client: &ControlClient, cmd: &BackupsCmd, json: bool) -> Result
             schema,
             dry_run,
         } => schedules::prune(client, site.as_deref(), schema.as_deref(), *dry_run, json).await,
-        BackupsCmd::Export { id, out } => {
-            let request = ExportRequest {
-                out: absolute(out)?,
-            };
-            let started = client
-                .post(&format!("/v1/backups/{id}/export"), &request)
-                .await?;
-            let report: ExportReport = match job_outcome(client, &started, "export").await? {
-                JobOutcome::Export(r) => r,
-                other => return Err(unexpected("export", &other)),
-            };
-            emit(json, &report, || output::export_summary(&report))
+        BackupsCmd::Export { id, out, force } => {
+            super::export::export(client, *id, out, *force, json).await
         }
     }
 }

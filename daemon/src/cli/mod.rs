@@ -8,21 +8,23 @@
 //!
 //! The parts: `args` (what a user may type), `commands` (dispatch; sites, schemas, backups),
 //! `sites` (adding and removing sites), `restores` (restores), `schedules` (schedules and
-//! `backups prune`), `follow` (`backup run --follow`, reusing the SSE parser of `restores`),
-//! `wait` (`--wait`), `output` (text rendering), `util` (shared helpers), `demo`. Only
-//! `commands` dispatches to `sites`, `restores`, `schedules` and `follow`; the others use
-//! `util`, `output` and `wait`. Requests
+//! `backups prune`), `tasks` (post-restore tasks), `follow` (`backup run --follow`, reusing the
+//! SSE parser of `restores`), `wait` (`--wait`), `output` (text rendering), `util` (shared
+//! helpers), `demo`. Only `commands` dispatches to `sites`, `restores`, `schedules`, `tasks` and
+//! `follow`; the others use `util`, `output` and `wait`. Requests
 //! and answers are the typed `crate::api::wire` structs; `--json` prints answers as sent.
 
 mod args;
 mod commands;
 mod demo;
+mod export;
 mod follow;
 pub mod log_format;
 mod output;
 mod restores;
 mod schedules;
 mod sites;
+mod tasks;
 mod util;
 mod wait;
 

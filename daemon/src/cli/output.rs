@@ -396,6 +396,12 @@ pub(super) fn restore(r: &RestoreDetail) -> String {
         };
         out.push_str(&format!("  {:<34} {done:>7}/{total:<7} {state}\n", c.name));
     }
+    if !r.tasks.is_empty() {
+        out.push_str("tasks:\n");
+        for t in &r.tasks {
+            out.push_str(&format!("  {}\n", super::tasks::line(t)));
+        }
+    }
     out
 }
 

@@ -1,10 +1,11 @@
-//! The jobs that work on backups: a backup of a schema ([`crate::backup::run`]), the export of
-//! a backup into a directory, and the verification of a backup's blobs. Each returns its
+//! The jobs that work on backups: a backup of a schema ([`crate::backup::run`]) and the
+//! verification of a backup's blobs (an export job of an older build is refused: exports are
+//! streamed to the CLI). Each returns its
 //! typed outcome or a classified [`JobError`]; the runner (`super`) retries and records.
 
 use super::{
-    BackupOutcome, BackupSpec, ExportReport, ExportSpec, JobCtl, JobError, JobOutcome, JobProgress,
-    Jobs, RunnerError, VerifyReport, VerifySpec,
+    BackupOutcome, BackupSpec, ExportSpec, JobCtl, JobError, JobOutcome, JobProgress, Jobs,
+    RunnerError, VerifyReport, VerifySpec,
 };
 use crate::backup::{self, Progress};
 use crate::store::JobId;
@@ -57,13 +58,10 @@ impl Jobs {
         Ok(JobOutcome::Backup(BackupOutcome { backup }))
     }
 
-    /// Runs an export job.
+    /// An export job queued by an older build, which wrote exports into a directory the
+    /// caller named: refused, as the daemon no longer writes a caller's path.
     pub(super) async fn run_export(&self, spec: &ExportSpec) -> Result<JobOutcome, JobError> {
-        let summary = backup::export(&self.store, spec.backup_id, &spec.out)
-            .await
-            .map_err(|e| JobError::from_backup(e).context("export failed"))?;
-        tracing::info!(backup_id = spec.backup_id, out = %spec.out.display(), "Backup exported.");
-        Ok(JobOutcome::Export(ExportReport::from(summary)))
+        Err(JobError::from(RunnerError::ExportMoved(spec.backup_id)))
     }
 
     /// Runs a verify job.

@@ -76,6 +76,12 @@ pub enum RunnerError {
     /// The site of a backup was removed.
     #[error("site {0:?} is no longer configured")]
     SiteGone(String),
+    /// An export job of an older build: exports are now streamed to the CLI.
+    #[error(
+        "exports are streamed to the CLI now (GET /v1/backups/{0}/export); \
+         run `assetark backups export {0} --out DIR` again"
+    )]
+    ExportMoved(i64),
     /// The target site of a restore was removed (or cannot be loaded).
     #[error("target site {0:?} is no longer configured")]
     TargetGone(String),

@@ -19,8 +19,9 @@
 //! Every job gets a child of the daemon's root [`CancellationToken`] and runs on the shared
 //! [`TaskTracker`], so shutdown cancels all of them and can wait for them to clean up.
 //!
-//! Kinds: `backups` (backup, export, verify) and `restore` (restores: planning, STOP, live
-//! event feeds, resume); specs in `spec`, outcomes in `outcome`, errors in `error`.
+//! Kinds: `backups` (backup, export, verify), `restore` (restores: planning, STOP, live
+//! event feeds, resume) and `tasks` (post-restore tasks); specs in `spec`, outcomes in
+//! `outcome`, errors in `error`.
 
 mod backups;
 mod error;
@@ -30,6 +31,7 @@ mod outcome;
 mod restore;
 mod scheduled;
 mod spec;
+mod tasks;
 #[cfg(test)]
 mod tests_unrecorded;
 mod unrecorded;
@@ -57,12 +59,12 @@ pub use events::{JobEvent, JobNote};
 pub use feed::{Feed, FeedEvent, Subscription};
 pub use outcome::{
     BackupOutcome, ExportReport, JobOutcome, OUTCOME_VERSION, OutcomeError, RestoreResult,
-    RestoreSummary, StageTally, VerifyReport,
+    RestoreSummary, StageTally, TaskResult, VerifyReport,
 };
 pub use restore::{ResumeError, StopOutcome};
 pub use spec::{
     BackupSpec, ExportSpec, JobKind, JobSpec, RestoreSpec, SPEC_VERSION, ScheduledBy, SpecError,
-    VerifySpec,
+    TaskSpec, VerifySpec,
 };
 
 /// Finished jobs whose last progress stays in memory for `GET /v1/jobs/{id}`.
@@ -367,6 +369,13 @@ impl Jobs {
                 tracing::error!(error = %error_chain(&e), "Looking for restores without a job failed.");
             }
         }
+        match self.adopt_orphan_tasks().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tasks = n, "Tasks without a job were enqueued."),
+            Err(e) => {
+                tracing::error!(error = %error_chain(&e), "Looking for tasks without a job failed.");
+            }
+        }
         loop {
             if !self.unrecorded.is_empty() {
                 self.reconcile().await;
@@ -441,6 +450,10 @@ impl Jobs {
             }
             self.restore_ended(r.restore_id).await;
         }
+        if let JobSpec::Task(t) = spec {
+            let requeued = self.requeues(&ran.0, ctl.by_user());
+            self.task_ended(t.task_id, &ran.0, requeued).await;
+        }
         ran
     }
 
@@ -468,6 +481,7 @@ impl Jobs {
                 JobSpec::Restore(s) => self.run_restore(job.id, s, ctl).await,
                 JobSpec::Export(s) => self.run_export(s).await,
                 JobSpec::Verify(s) => self.run_verify(s).await,
+                JobSpec::Task(s) => self.run_task(job.id, s, ctl).await,
             };
             let e = match result {
                 Ok(outcome) => return (Ok(outcome), attempts),

@@ -30,6 +30,20 @@ pub enum JobOutcome {
     Export(ExportReport),
     /// A verify job: the bad blobs, if any.
     Verify(VerifyReport),
+    /// A task job: how its task ended.
+    Task(TaskResult),
+}
+
+/// The outcome of a task job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskResult {
+    /// The task.
+    pub task_id: crate::store::TaskId,
+    /// Its status when the job ended.
+    pub status: crate::store::TaskStatus,
+    /// Its result message.
+    #[serde(default)]
+    pub result: Option<String>,
 }
 
 /// The outcome of a backup job.

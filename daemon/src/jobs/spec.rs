@@ -3,8 +3,8 @@
 //! The payload is a persisted format (a queued job survives an upgrade): versioned JSON tagged
 //! by kind, `{"version": 1, "kind": "backup", "site": ..., "schema": ...}`. Within a version
 //! fields are only ever added, with defaults; a new kind is a new variant (post-restore tasks
-//! and scheduled backups will be `{"kind": "task", ...}` and a backup spec with a schedule
-//! field), so neither needs a store migration: the `kind` column is free text and the claim
+//! are `{"kind": "task", ...}`, scheduled backups a backup spec with a schedule field), so
+//! neither needs a store migration: the `kind` column is free text and the claim
 //! query only looks at the queue key.
 //!
 //! Payloads written before specs were versioned (store schema 3 and older) carry no `version`
@@ -35,6 +35,8 @@ pub enum JobKind {
     Export,
     /// Re-hash every blob of a backup.
     Verify,
+    /// Run a post-restore task.
+    Task,
 }
 
 impl JobKind {
@@ -45,6 +47,7 @@ impl JobKind {
             JobKind::Restore => "restore",
             JobKind::Export => "export",
             JobKind::Verify => "verify",
+            JobKind::Task => "task",
         }
     }
 }
@@ -68,6 +71,8 @@ pub enum JobSpec {
     Export(ExportSpec),
     /// A verification of a backup.
     Verify(VerifySpec),
+    /// A post-restore task.
+    Task(TaskSpec),
 }
 
 /// What a backup job backs up.
@@ -137,6 +142,17 @@ pub struct VerifySpec {
     pub backup_id: BackupId,
 }
 
+/// What a task job runs: the task row (which holds the request) and the restore's target
+/// site, whose queue it waits in (behind restores to that site, so a task started while its
+/// restore runs follows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    /// The task row.
+    pub task_id: crate::store::TaskId,
+    /// Target site name.
+    pub site: String,
+}
+
 /// The stored form: the spec with its format version.
 #[derive(Serialize, Deserialize)]
 struct Stored {
@@ -187,6 +203,7 @@ impl JobSpec {
             JobSpec::Restore(_) => JobKind::Restore,
             JobSpec::Export(_) => JobKind::Export,
             JobSpec::Verify(_) => JobKind::Verify,
+            JobSpec::Task(_) => JobKind::Task,
         }
     }
 
@@ -197,6 +214,7 @@ impl JobSpec {
         match self {
             JobSpec::Backup(b) => Some(format!("backup:{}/{}", b.site, b.schema)),
             JobSpec::Restore(r) => Some(format!("restore-site:{}", r.site)),
+            JobSpec::Task(t) => Some(format!("restore-site:{}", t.site)),
             JobSpec::Export(_) | JobSpec::Verify(_) => None,
         }
     }
@@ -257,7 +275,7 @@ impl JobSpec {
 }
 
 /// Tags this build knows.
-const KNOWN: [&str; 4] = ["backup", "restore", "export", "verify"];
+const KNOWN: [&str; 5] = ["backup", "restore", "export", "verify", "task"];
 
 impl BackupSpec {
     /// How the pipeline runs it for job `job`: full on request; else incremental, every
@@ -315,6 +333,10 @@ mod tests {
                 out: "/tmp/x".into(),
             }),
             JobSpec::Verify(VerifySpec { backup_id: 9 }),
+            JobSpec::Task(TaskSpec {
+                task_id: 2,
+                site: "dst".into(),
+            }),
         ];
         for spec in specs {
             let payload = spec.to_payload();
@@ -370,8 +392,8 @@ mod tests {
         assert!(msg("sync", json!({})).contains("invalid sync job spec"));
         assert!(msg("backup", json!({"version": 9, "kind": "backup"})).contains("newer"));
         assert!(
-            msg("task", json!({"version": 1, "kind": "task"}))
-                .contains("unknown job kind \"task\"")
+            msg("sync", json!({"version": 1, "kind": "sync"}))
+                .contains("unknown job kind \"sync\"")
         );
         assert!(
             msg(

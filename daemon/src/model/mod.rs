@@ -66,7 +66,7 @@ pub use object::{
     AqlResponse, AssetsGroup, AssetsUser, AttributeValue, Avatar, HistoryEntry, MediaClientConfig,
     Object, ObjectAttribute, ObjectAttributeIn, ObjectHistory, ObjectIn, ValueIn, ValueKind,
 };
-pub use objecttype::{ObjectType, ObjectTypeIn, ObjectTypePosition};
+pub use objecttype::{ObjectType, ObjectTypeIn, ObjectTypePosition, ObjectTypeUpdate};
 pub use schema::{ObjectSchema, ObjectSchemaIn, SchemaConfig, SchemaConfigIn, SchemaPage};
 
 /// Fields a type does not model, kept as they came (see the module doc).

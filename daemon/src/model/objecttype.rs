@@ -102,6 +102,18 @@ pub struct ObjectTypeIn {
     pub abstract_object_type: bool,
 }
 
+/// `PUT /objecttype/{id}`: every field optional; only those present change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectTypeUpdate {
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
 /// `POST /objecttype/{id}/position`: the new parent (`None`: root) and place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

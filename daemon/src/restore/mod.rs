@@ -74,6 +74,8 @@ pub use users::{DIRECTORY_MIN_NAMES, GroupLookup, UserLookup, UserLookupMethod};
 
 use crate::pipeline::{self, Pipeline, StagePoint};
 use ctx::{Ctx, Flow};
+/// Id map kinds, for the post-restore tasks that read a restore's id map.
+pub(crate) use idmap::kinds as id_kinds;
 
 /// Where a restore goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ mod error;
 mod restore;
 mod sites;
 mod sqlite;
+mod tasks;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -33,6 +34,7 @@ pub use sqlite::figures::{FigureStore, SchemaKey, StoreFigures};
 pub use sqlite::schedules::{
     FireOutcome, FireReason, ScheduleState, ScheduleStore, StoredSchedule, schedule_state,
 };
+pub use tasks::{ItemOutcome, NewTask, Task, TaskId, TaskItem, TaskStatus, TaskStore, TaskUpdate};
 
 /// Id of a backup; never reused, even after the backup is deleted.
 pub type BackupId = i64;
@@ -498,9 +500,9 @@ pub const ENTRY_PAGE_SIZE: usize = 1000;
 /// [`AsyncStore`]. Every write runs in its own write transaction. Restore state (rows, id
 /// maps, logs) is the supertrait [`RestoreStore`]; sites added through the API are
 /// [`SiteStore`]; schedules and their firing state [`ScheduleStore`]; the figures of
-/// `/metrics` [`FigureStore`].
+/// `/metrics` [`FigureStore`]; post-restore tasks [`TaskStore`].
 pub trait Store:
-    RestoreStore + SiteStore + ScheduleStore + FigureStore + Send + Sync + 'static
+    RestoreStore + SiteStore + ScheduleStore + FigureStore + TaskStore + Send + Sync + 'static
 {
     /// Name of the backend, recorded in each backup ("sqlite").
     fn backend(&self) -> &'static str;

@@ -22,7 +22,9 @@
 //!   a missed run once at start, failures visible), retention, `/metrics` parsed and moving;
 //! - `service`: the daemon as systemd runs it: `READY=1`/`STOPPING=1`, a schedule fired by
 //!   the wall-clock trigger, SIGTERM draining a held scheduled backup;
-//! - `store_v3`: the store written before the seams rework, opened by today's code.
+//! - `store_v3`: the store written before the seams rework, opened by today's code;
+//! - `tasks`: post-restore tasks through the daemon process and the CLI (object type ids,
+//!   objects in issues, cross-schema references), SIGKILL mid-task, second runs.
 //!
 //! Process tests pass the binary path ([`BIN`]) to the kit; only this package's tests know it.
 
@@ -37,6 +39,7 @@ mod restore_daemon;
 mod schedules;
 mod service;
 mod store_v3;
+mod tasks;
 
 /// The `assetark` binary built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_assetark");

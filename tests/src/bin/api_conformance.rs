@@ -9,8 +9,9 @@
 //! types, response schemas); its exit code is ours.
 //!
 //! Left out, because random input would reach outside this machine's test area: adding a site
-//! (`POST /v1/sites` tests the connection to whatever URL it is given) and exports (`POST
-//! /v1/backups/{id}/export` writes into whatever directory it is given). The live event
+//! (`POST /v1/sites` tests the connection to whatever URL it is given); exports
+//! (`GET /v1/backups/{id}/export`, a binary tar stream that no response schema describes,
+//! tested in the daemon's e2e suite). The live event
 //! streams (`.../events`) are left out as well: a stream follows its job for as long as it
 //! runs, which a request timeout would misread; their tests are in the daemon's e2e suite.
 

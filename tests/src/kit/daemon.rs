@@ -104,8 +104,7 @@ impl DaemonProcess {
         }
     }
 
-    /// Starts the daemon under this file mode creation mask (through `sh -c 'umask M; exec'`,
-    /// as `unsafe` `umask(2)` is forbidden here).
+    /// Starts the daemon under this file mode creation mask.
     pub fn set_umask(&mut self, mask: u32) {
         self.umask = Some(mask);
     }
@@ -175,17 +174,7 @@ impl DaemonProcess {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let mut command = match self.umask {
-            None => Command::new(&self.bin),
-            Some(mask) => {
-                let mut sh = Command::new("sh");
-                sh.arg("-c")
-                    .arg(format!("umask {mask:03o} && exec \"$0\" \"$@\""))
-                    .arg(&self.bin);
-                sh
-            }
-        };
-        command
+        umasked(&self.bin, self.umask)
             .args(["serve", "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "debug")
@@ -222,12 +211,28 @@ impl DaemonProcess {
     }
 }
 
+/// A command running `bin`, under `mask` when given (through `sh -c 'umask M; exec'`, as the
+/// `unsafe` `umask(2)` is forbidden here).
+fn umasked(bin: &Path, mask: Option<u32>) -> Command {
+    match mask {
+        None => Command::new(bin),
+        Some(mask) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("umask {mask:03o} && exec \"$0\" \"$@\""))
+                .arg(bin);
+            sh
+        }
+    }
+}
+
 /// The `assetark` CLI of binary `bin` run with `--config F`, stdin not a terminal.
 #[derive(Clone)]
 pub struct Cli {
     bin: PathBuf,
     config: PathBuf,
     env: Vec<(String, String)>,
+    umask: Option<u32>,
 }
 
 impl Cli {
@@ -236,7 +241,13 @@ impl Cli {
             bin: bin.to_path_buf(),
             config: config.to_path_buf(),
             env: Vec::new(),
+            umask: None,
         }
+    }
+
+    /// Runs the CLI under this file mode creation mask (see [`DaemonProcess::set_umask`]).
+    pub fn set_umask(&mut self, mask: u32) {
+        self.umask = Some(mask);
     }
 
     /// An environment variable of every run.
@@ -246,7 +257,7 @@ impl Cli {
     }
 
     pub async fn run(&self, args: &[&str]) -> Out {
-        let out = Command::new(&self.bin)
+        let out = umasked(&self.bin, self.umask)
             .arg("--config")
             .arg(&self.config)
             .args(args)

@@ -25,10 +25,10 @@ use super::http::{Auth, Mode, Request, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, Core, Error, Flavor, Limits, Secret, SiteConn};
 use crate::model::{
     Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage, GroupPicker,
-    HistoryEntry, Icon, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn,
-    ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
-    ObjectTypePosition, ReferenceType, ReferenceTypeIn, SchemaConfig, SchemaConfigIn, StatusType,
-    StatusTypeIn,
+    HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object,
+    ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
+    ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig,
+    SchemaConfigIn, StatusType, StatusTypeIn,
 };
 use wire::{ObjectListResult, SchemaList, SearchPage, SearchRequest};
 
@@ -256,6 +256,19 @@ impl AssetsApi for DcClient {
         .map(drop)
     }
 
+    async fn update_object_type(&self, id: &str, body: &ObjectTypeUpdate) -> Result<(), Error> {
+        let path = format!("/objecttype/{}", seg(id));
+        self.send(
+            Method::PUT,
+            Target::Assets,
+            &path,
+            Some(body),
+            Mode::Idempotent,
+        )
+        .await
+        .map(drop)
+    }
+
     async fn list_attributes(&self, object_type: &str) -> Result<Vec<ObjectTypeAttribute>, Error> {
         let path = format!(
             "/objecttype/{}/attributes?excludeParentAttributes=true",
@@ -446,6 +459,16 @@ impl AssetsApi for DcClient {
             next_page_token: (!is_last).then(|| next.to_string()),
             is_last: Some(is_last),
         })
+    }
+
+    async fn get_issue(&self, key: &str, fields: &[String]) -> Result<Issue, Error> {
+        let fields = fields.join(",");
+        let path = format!(
+            "/rest/api/2/issue/{}?{}",
+            seg(key),
+            query([("fields", fields.as_str())])
+        );
+        self.jira_get(&path, "an issue").await
     }
 
     async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error> {

@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_sites.sql")),
     (4, include_str!("../migrations/0004_jobs.sql")),
     (6, include_str!("../migrations/0006_schedules.sql")),
+    (7, include_str!("../migrations/0007_tasks.sql")),
     (12, include_str!("../migrations/0012_backup_origin.sql")),
 ];
 

@@ -413,18 +413,11 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
             "invalid_date",
         ),
         (
-            Method::POST,
-            "/v1/backups/1/export",
-            Some(r#"{"out": "relative/dir"}"#),
-            422,
-            "validation_failed",
-        ),
-        (
-            Method::POST,
-            "/v1/backups/1/export",
-            Some("{}"),
-            400,
-            "invalid_body",
+            Method::GET,
+            "/v1/backups/999/export",
+            None,
+            404,
+            "backup_not_found",
         ),
         (
             Method::GET,

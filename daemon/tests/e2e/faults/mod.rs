@@ -15,9 +15,16 @@
 //! - `a_stopped_restore_resumes_without_duplicates` (item 7): `restores resume --wait`
 //!   completes it with every object once; a completed restore is refused (409);
 //! - `a_store_deleted_under_the_daemon_refuses_work` (item 3): 503 `store_replaced`, and
-//!   no backup is declared complete into the deleted file.
+//!   no backup is declared complete into the deleted file;
+//! - `an_export_is_streamed_and_written_only_where_and_when_it_should` (item 10): the CLI
+//!   writes the stream; a non-empty directory needs `--force`, which replaces it whole (a
+//!   planted link is never followed); a link as target is refused; a failed export leaves
+//!   nothing.
+//! - `kills`: the fault suite's backup half, a SIGKILL in every main-pass stage.
 //!
 //! No sleeps: barriers hold the requests a test needs held, and every wait polls a condition.
+
+mod kills;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -79,13 +86,20 @@ async fn raw(env: &Env, method: Method, path: &str, body: Option<String>) -> (u1
 /// Status and JSON body of bytes written as they are on a fresh connection to the control
 /// socket (the HTTP client refuses to send a 100 KB URL at all).
 async fn raw_bytes(env: &Env, request: &[u8]) -> (u16, Value) {
+    let request = request.to_vec();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut conn = tokio::net::UnixStream::connect(env.socket())
+    let conn = tokio::net::UnixStream::connect(env.socket())
         .await
         .expect("connect");
-    conn.write_all(request).await.expect("write");
+    let (mut read, mut write) = conn.into_split();
+    // The daemon may answer and close before it has read everything: the answer counts, a
+    // broken pipe on the rest does not.
+    let send = async move {
+        let _ = write.write_all(&request).await;
+    };
     let mut answer = Vec::new();
-    conn.read_to_end(&mut answer).await.expect("read");
+    let (_, got) = tokio::join!(send, read.read_to_end(&mut answer));
+    got.expect("read");
     let text = String::from_utf8_lossy(&answer);
     let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
     let status = head
@@ -276,7 +290,12 @@ async fn oversized_and_hostile_requests_end_clean() {
     assert_eq!(body["error"]["code"], "uri_too_long", "{body}");
     // A 3 MB body: 413, not a syntax error.
     let big = format!("{{\"site\": \"{}\"}}", "b".repeat(3 << 20));
-    let (status, body) = raw(&env, Method::POST, "/v1/backups", Some(big)).await;
+    let request = format!(
+        "POST /v1/backups HTTP/1.1\r\nhost: assetark\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{big}",
+        big.len()
+    );
+    let (status, body) = raw_bytes(&env, request.as_bytes()).await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
 
@@ -496,5 +515,93 @@ async fn a_store_deleted_under_the_daemon_refuses_work() {
     env.start().await;
     let list = env.cli_json(&["backups", "list"]).await;
     assert_eq!(list["total"], 0, "{list}");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_is_streamed_and_written_only_where_and_when_it_should() {
+    let mut env = Env::new(OBJECTS).await;
+    env.start().await;
+    let backup = env.backup("ITSM").await.to_string();
+    let root = env.dir.path().join("exports");
+    std::fs::create_dir_all(&root).expect("exports dir");
+    let out = root.join("one");
+    let out_arg = out.to_str().expect("utf-8").to_owned();
+    let export = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "backups",
+            "export",
+            backup.as_str(),
+            "--out",
+            out_arg.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        let env = &env;
+        async move { env.cli(&args).await }
+    };
+    export(&[]).await.ok(&["export into a new directory"]);
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
+    assert!(manifest.contains("\"format_version\": 1"), "{manifest}");
+    let objects = std::fs::read_to_string(out.join("objects.jsonl")).expect("objects");
+    assert!(objects.lines().count() > 0);
+
+    // A non-empty directory is refused; --force replaces it whole: a stale file goes, and a
+    // link planted inside it is never followed.
+    let victim = env.dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").expect("victim");
+    std::fs::write(out.join("stale.txt"), "old").expect("stale");
+    std::fs::remove_file(out.join("schema.json")).expect("remove");
+    std::os::unix::fs::symlink(&victim, out.join("schema.json")).expect("symlink");
+    export(&[]).await.fails(1, "is not empty; use --force");
+    export(&["--force"]).await.ok(&["export --force"]);
+    assert!(!out.join("stale.txt").exists(), "a stale file stayed");
+    assert!(
+        !std::fs::symlink_metadata(out.join("schema.json"))
+            .expect("schema.json")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "keep me");
+
+    // A link as the target itself is refused.
+    let link = root.join("link");
+    std::os::unix::fs::symlink(env.dir.path().join("elsewhere"), &link).expect("symlink");
+    env.cli(&[
+        "backups",
+        "export",
+        &backup,
+        "--out",
+        link.to_str().expect("utf-8"),
+    ])
+    .await
+    .fails(1, "symbolic link");
+    assert!(!env.dir.path().join("elsewhere").exists());
+
+    // A failed export (a corrupt blob) leaves nothing: no directory, no temporary one.
+    let db = rusqlite::Connection::open(env.db()).expect("store");
+    db.execute(
+        "UPDATE blobs SET data = x'00' WHERE hash = \
+         (SELECT hash FROM manifest WHERE backup_id = ?1 AND kind = 'object' LIMIT 1)",
+        [backup.parse::<i64>().expect("id")],
+    )
+    .expect("corrupt");
+    drop(db);
+    let two = root.join("two");
+    env.cli(&[
+        "backups",
+        "export",
+        &backup,
+        "--out",
+        two.to_str().expect("utf-8"),
+    ])
+    .await
+    .fails(1, "is corrupt");
+    let left: Vec<String> = std::fs::read_dir(&root)
+        .expect("exports dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut left_sorted = left.clone();
+    left_sorted.sort();
+    assert_eq!(left_sorted, ["link", "one"], "{left:?}");
     env.stop().await;
 }

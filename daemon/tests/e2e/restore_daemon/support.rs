@@ -105,9 +105,10 @@ impl Env {
         self.daemon.start_fails().await
     }
 
-    /// The daemon's file mode creation mask from its next start on.
+    /// The file mode creation mask of the daemon (from its next start on) and the CLI.
     pub fn umask(&mut self, mask: u32) {
         self.daemon.set_umask(mask);
+        self.cli.set_umask(mask);
     }
 
     /// A client of the daemon's control socket (for status codes the CLI does not show).

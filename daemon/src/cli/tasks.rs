@@ -1,0 +1,191 @@
+//! The task commands: `tasks start <kind> RESTORE_ID` (with `--wait`), `tasks list
+//! RESTORE_ID` and `tasks show TASK_ID`, and the text of a task (shared with `restores show`).
+//!
+//! `--wait` polls `GET /v1/tasks/{id}` (the row plus its job's live progress) and shows the
+//! progress as backups and restores do, then prints the task with its report; a task that
+//! ends in `error` exits 1.
+
+use super::args::{TaskStartCmd, TasksCmd};
+use super::output::print_json;
+use super::util::{Failure, confirm, emit};
+use super::wait::{Display, POLL_INTERVAL};
+use crate::api::client::ControlClient;
+use crate::api::wire::{
+    RestoreDetail, TaskDetail, TaskList, TaskRequest, TaskStarted, TaskStatus, TaskSummary,
+    TaskView,
+};
+
+/// `tasks ...`.
+pub(super) async fn run(client: &ControlClient, cmd: &TasksCmd, json: bool) -> Result<(), Failure> {
+    match cmd {
+        TasksCmd::Start(start) => self::start(client, start, json).await,
+        TasksCmd::List { restore_id } => {
+            let reply = client
+                .get(&format!("/v1/restores/{restore_id}/tasks"))
+                .await?;
+            let list: TaskList = reply.parse()?;
+            emit(json, &reply.body, || {
+                if list.items.is_empty() {
+                    format!("restore {restore_id} has no tasks")
+                } else {
+                    list.items.iter().map(line).collect::<Vec<_>>().join("\n")
+                }
+            })
+        }
+        TasksCmd::Show { task_id } => {
+            let reply = client.get(&format!("/v1/tasks/{task_id}")).await?;
+            let detail: TaskDetail = reply.parse()?;
+            emit(json, &reply.body, || detail_text(&detail))
+        }
+    }
+}
+
+async fn start(client: &ControlClient, cmd: &TaskStartCmd, json: bool) -> Result<(), Failure> {
+    let (restore_id, request, wait) = match cmd {
+        TaskStartCmd::ObjectTypeIds {
+            restore_id,
+            yes,
+            wait,
+        } => {
+            if !yes {
+                let r: RestoreDetail = client
+                    .get(&format!("/v1/restores/{restore_id}"))
+                    .await?
+                    .parse()?;
+                confirm(
+                    "refusing to overwrite object type descriptions without --yes: stdin is not \
+                     a terminal",
+                    &format!(
+                        "Overwrite the description of every object type restored by restore \
+                         {restore_id} (schema {} on site {}) with its original id? [y/N] ",
+                        r.view.destination.schema_key.as_deref().unwrap_or("?"),
+                        r.view.destination.site,
+                    ),
+                    "nothing was started",
+                )?;
+            }
+            (*restore_id, TaskRequest::ObjectTypeIds {}, *wait)
+        }
+    };
+    let reply = client
+        .post(&format!("/v1/restores/{restore_id}/tasks"), &request)
+        .await?;
+    let started: TaskStarted = reply.parse()?;
+    if !wait {
+        return emit(json, &reply.body, || {
+            format!(
+                "task {} ({}) of restore {restore_id} queued as job {} (pending)",
+                started.task_id, started.kind, started.job_id
+            )
+        });
+    }
+    let (detail, body) = wait_for_task(client, started.task_id).await?;
+    if json {
+        print_json(&body);
+    } else {
+        println!("{}", detail_text(&detail).trim_end());
+    }
+    match detail.view.status {
+        TaskStatus::Error => Err(Failure::error(format!(
+            "task {} failed: {}",
+            detail.view.id,
+            detail.view.result.as_deref().unwrap_or("no result")
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Polls a task until it ends, showing its progress; returns its last detail, typed and as
+/// sent.
+async fn wait_for_task(
+    client: &ControlClient,
+    id: i64,
+) -> Result<(TaskDetail, serde_json::Value), Failure> {
+    let mut display = Display::new();
+    loop {
+        let reply = client.get(&format!("/v1/tasks/{id}")).await?;
+        let t: TaskDetail = reply.parse()?;
+        if let Some(p) = &t.view.progress {
+            display.update(&p.stage, p.done, p.total);
+        }
+        if matches!(t.view.status, TaskStatus::Success | TaskStatus::Error) {
+            display.finish();
+            return Ok((t, reply.body));
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// One task on one line: id, kind, status, result.
+pub(super) fn line(t: &TaskView) -> String {
+    let status = match (&t.progress, t.status) {
+        (Some(p), TaskStatus::InProgress) => {
+            format!("in_progress ({} {}/{})", p.stage, p.done, p.total)
+        }
+        (_, s) => s.as_str().to_owned(),
+    };
+    format!(
+        "task {:<4} {:<16} {:<12} {}",
+        t.id,
+        t.kind,
+        status,
+        t.result.as_deref().unwrap_or("-")
+    )
+}
+
+/// The record of a task and what it found, as `key value` lines.
+fn record(t: &TaskView) -> String {
+    let time = |v: Option<time::OffsetDateTime>| {
+        v.and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "-".to_owned())
+    };
+    let mut out = String::new();
+    for (label, value) in [
+        ("task", t.id.to_string()),
+        ("kind", t.kind.clone()),
+        ("restore", t.restore_id.to_string()),
+        ("status", t.status.as_str().to_owned()),
+        ("started", time(t.started_at)),
+        ("ended", time(t.ended_at)),
+        ("result", t.result.clone().unwrap_or_else(|| "-".to_owned())),
+    ] {
+        out.push_str(&format!("{label:<12} {value}\n"));
+    }
+    if let Some(summary) = &t.summary {
+        for l in summary_lines(summary) {
+            out.push_str(&l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// What a kind's summary says beyond the result message.
+fn summary_lines(s: &TaskSummary) -> Vec<String> {
+    match s {
+        TaskSummary::ObjectTypeIds(s) => vec![format!(
+            "{:<12} {} updated, {} unchanged, {} skipped, {} failed",
+            "types", s.updated, s.unchanged, s.skipped, s.failed
+        )],
+    }
+}
+
+/// `tasks show`: the record and the per-item report.
+fn detail_text(d: &TaskDetail) -> String {
+    let mut out = record(&d.view);
+    if !d.items.is_empty() {
+        out.push_str("items:\n");
+        for it in &d.items {
+            out.push_str(&format!(
+                "  {:<10} {}: {}\n",
+                it.outcome.as_str(),
+                it.item,
+                it.message
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,209 @@
+//! Post-restore tasks (DESIGN §5): follow-up work on a restore's target, each a stored task
+//! (`store::tasks`) run as a job (`jobs::tasks`), with a kind, a status, a start, an end, a
+//! result message, the kind's summary and a per-item report.
+//!
+//! | kind              | module       | what it does on the target                               |
+//! |-------------------|--------------|----------------------------------------------------------|
+//! | `object-type-ids` | `typeids`    | each restored object type's description := its old id    |
+//! | `issues`          | `issues`     | Jira Assets fields rewritten to the restored objects     |
+//! | `references`      | `references` | cross-schema reference attributes created and set        |
+//!
+//! Every kind reads the target's current state and writes only what differs from what it
+//! should be, so a task is safe to run twice (a second run reports `unchanged` and sends no
+//! write) and a task interrupted by a crash simply runs again (the job is requeued at the next
+//! start): what the first run did reads as done. Items are reported as they are decided, in
+//! batches, keyed so that a resumed run overwrites its own earlier lines.
+//!
+//! Adding a kind: a variant of [`TaskRequest`] (its options), of [`TaskKind`] and of
+//! [`TaskSummary`], a module with `run(&Ctx) -> Result<(TaskSummary, String), Error>`, and its
+//! arm in [`run`]. The API, the CLI's `tasks show` and the store take it as it is.
+
+mod ctx;
+mod typeids;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::assets::{self, AssetsApi};
+use crate::store::{self, AsyncStore, Restore, Task};
+
+pub use ctx::Ctx;
+pub use typeids::TypeIdsSummary;
+
+/// What a task is asked to do: its kind and the kind's options (the API's request body and the
+/// task row's `options`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TaskRequest {
+    /// Write each restored object type's original id into its description. (Variants without
+    /// options are empty structs, so that unknown fields are refused for them too.)
+    ObjectTypeIds {},
+}
+
+/// Kinds of tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKind {
+    /// Original object type ids.
+    ObjectTypeIds,
+}
+
+impl TaskKind {
+    /// Every kind.
+    pub const ALL: [TaskKind; 1] = [TaskKind::ObjectTypeIds];
+
+    /// The spelling of the API, the CLI and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::ObjectTypeIds => "object-type-ids",
+        }
+    }
+}
+
+impl std::fmt::Display for TaskKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TaskRequest {
+    /// Its kind.
+    pub fn kind(&self) -> TaskKind {
+        match self {
+            TaskRequest::ObjectTypeIds {} => TaskKind::ObjectTypeIds,
+        }
+    }
+
+    /// Checks the options; the message says what is wrong.
+    ///
+    /// # Errors
+    ///
+    /// A message per bad option.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            TaskRequest::ObjectTypeIds {} => Ok(()),
+        }
+    }
+}
+
+/// What a task found and did, per kind (the task row's `summary`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TaskSummary {
+    /// Original object type ids.
+    ObjectTypeIds(TypeIdsSummary),
+}
+
+/// Errors of a task.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The target's API failed after the client's retries.
+    #[error("assets api")]
+    Assets(#[from] assets::Error),
+    /// The store failed.
+    #[error("store")]
+    Store(#[from] store::Error),
+    /// Stored JSON (the task's options, the restore's plan, a backup entity) cannot be read.
+    #[error("task json")]
+    Json(#[from] serde_json::Error),
+    /// The restore is not in a state the task can follow.
+    #[error("restore {restore} is {status}: tasks run after a restore completed")]
+    RestoreNotCompleted {
+        /// The restore.
+        restore: store::RestoreId,
+        /// Its status.
+        status: store::RestoreStatus,
+    },
+    /// The task cannot run as asked (the message says why).
+    #[error("{0}")]
+    Invalid(String),
+    /// Shutdown interrupted it; it resumes at the next start.
+    #[error("interrupted")]
+    Cancelled,
+}
+
+impl Error {
+    /// Whether running the task again may succeed without changes.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Assets(e) => e.is_retryable(),
+            Error::Store(e) => e.is_temporary(),
+            _ => false,
+        }
+    }
+
+    /// The API's error body, when the target refused a request.
+    pub fn api_body(&self) -> Option<&serde_json::Value> {
+        match self {
+            Error::Assets(e) => e.api_body(),
+            _ => None,
+        }
+    }
+}
+
+/// How a task run ended (the row's summary and result message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskEnd {
+    /// The kind's summary.
+    pub summary: TaskSummary,
+    /// The result message.
+    pub message: String,
+}
+
+/// Runs (or resumes) `task` of `restore` against `target`, the restore's target site.
+/// `on_progress(stage, done, total)` is told how far it is.
+///
+/// # Errors
+///
+/// [`Error`]: a restore not completed, options that cannot be read, the target or the store
+/// failing, or [`Error::Cancelled`] when `cancel` fired.
+pub async fn run(
+    store: &AsyncStore,
+    target: &dyn AssetsApi,
+    task: &Task,
+    restore: &Restore,
+    on_progress: &(dyn Fn(&str, u64, u64) + Send + Sync),
+    cancel: CancellationToken,
+) -> Result<TaskEnd, Error> {
+    if restore.status != store::RestoreStatus::Completed {
+        return Err(Error::RestoreNotCompleted {
+            restore: restore.id,
+            status: restore.status,
+        });
+    }
+    let request: TaskRequest = serde_json::from_value(task.options.clone())?;
+    let ctx = Ctx::new(store, target, task.id, restore, on_progress, cancel).await?;
+    let (summary, message) = match &request {
+        TaskRequest::ObjectTypeIds {} => typeids::run(&ctx).await?,
+    };
+    ctx.flush().await?;
+    Ok(TaskEnd { summary, message })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn requests_are_tagged_by_kind_as_the_api_spells_them() {
+        let t: TaskRequest = serde_json::from_value(json!({"kind": "object-type-ids"})).unwrap();
+        assert_eq!(t, TaskRequest::ObjectTypeIds {});
+        assert_eq!(
+            serde_json::to_value(TaskRequest::ObjectTypeIds {}).unwrap(),
+            json!({"kind": "object-type-ids"})
+        );
+        for k in TaskKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        assert!(serde_json::from_value::<TaskRequest>(json!({"kind": "comments"})).is_err());
+        assert!(
+            serde_json::from_value::<TaskRequest>(
+                json!({"kind": "object-type-ids", "outbound": true})
+            )
+            .is_err()
+        );
+    }
+}

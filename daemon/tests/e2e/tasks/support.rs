@@ -1,0 +1,165 @@
+//! Helpers of the task tests: a simulator with `s1` (the cmdb dataset: ITSM and LOC, whose
+//! ITSM offices reference LOC sites, and ITSM issues pointing at objects) and `s2` (empty, its
+//! Jira a copy of `s1`'s issues, as after a Jira migration), a daemon child process that knows
+//! both sites, the CLI, and helpers for backups, restores and tasks.
+
+use std::path::Path;
+
+use assetark_tests::kit::{Cli, DaemonProcess, SiteReader};
+use assets_sim::config::SimConfig;
+use assets_sim::server::SimHandle;
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub use assetark_tests::kit::{Out, wait_for};
+
+pub use crate::BIN;
+
+const S1_TOKEN: &str = "tok-task-s1-41b7";
+const S2_TOKEN: &str = "tok-task-s2-93c0";
+/// The simulator runs without rate limits, so the client's governor need not pace requests.
+const LIMITS: &str = "[sites.limits]\naql_legacy_per_minute = 1000000\naql_per_minute = 1000000\n\
+    object_per_minute = 1000000\nother_per_minute = 1000000\njira_per_minute = 1000000\nmax_retries = 2\n";
+
+/// A daemon's files and, while running, its process, with the simulator it talks to.
+pub struct Env {
+    /// Holds the store, config and socket; removed on drop.
+    _dir: TempDir,
+    pub sim: SimHandle,
+    daemon: DaemonProcess,
+    cli: Cli,
+}
+
+impl Env {
+    pub async fn new(objects: u32) -> Env {
+        let toml = format!(
+            "admin_api = true\n[rate_limits]\nenabled = false\n\
+             [[sites]]\nname = \"s1\"\nemail = \"admin@s1.example\"\ntoken = \"{S1_TOKEN}\"\n\
+             [sites.dataset]\nkind = \"cmdb\"\nobjects = {objects}\nseed = 5\n\
+             [[sites]]\nname = \"s2\"\nemail = \"admin@s2.example\"\ntoken = \"{S2_TOKEN}\"\n\
+             [sites.dataset]\nkind = \"empty\"\njira_issues_from = \"s1\"\n"
+        );
+        let sim = assets_sim::server::start(SimConfig::from_toml(&toml).expect("sim config"))
+            .await
+            .expect("sim starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config =
+            "[store]\npath = \"data/assetark.db\"\n[control]\nsocket = \"ctl.sock\"\n".to_owned();
+        for (name, token) in [("s1", S1_TOKEN), ("s2", S2_TOKEN)] {
+            let site = sim.site(name).expect("site").clone();
+            std::fs::write(dir.path().join(format!("{name}.token")), token).expect("token");
+            config.push_str(&format!(
+                "[[sites]]\nname = \"{name}\"\napi_url = \"{}\"\nsite_url = \"{}\"\nemail = \"{}\"\n\
+                 token_file = \"{name}.token\"\n{LIMITS}",
+                site.api_url, site.site_url, site.email
+            ));
+        }
+        let path = dir.path().join("assetark.toml");
+        std::fs::write(&path, config).expect("config");
+        let daemon = DaemonProcess::new(
+            Path::new(BIN),
+            &path,
+            &dir.path().join("ctl.sock"),
+            &dir.path().join("daemon.log"),
+        );
+        let cli = Cli::new(Path::new(BIN), &path);
+        Env {
+            _dir: dir,
+            sim,
+            daemon,
+            cli,
+        }
+    }
+
+    pub async fn start(&mut self) {
+        self.daemon.start().await;
+    }
+
+    /// SIGKILL: no cleanup at all.
+    pub async fn kill(&mut self) {
+        self.daemon.kill().await;
+    }
+
+    /// Runs the CLI against this daemon (stdin is not a terminal).
+    pub async fn cli(&self, args: &[&str]) -> Out {
+        self.cli.run(args).await
+    }
+
+    /// Runs the CLI with `--json`, asserts success, parses stdout.
+    pub async fn cli_json(&self, args: &[&str]) -> Value {
+        self.cli.json(args).await
+    }
+
+    /// Plain HTTP to a site of the simulator, independent of the daemon's client.
+    pub fn site(&self, name: &str) -> SiteReader {
+        SiteReader::new(&self.sim, name)
+    }
+
+    /// Backs up schema `key` of `s1` and returns the backup id.
+    pub async fn backup(&self, key: &str) -> String {
+        let job = self
+            .cli_json(&["backup", "run", "--site", "s1", "--schema", key, "--wait"])
+            .await;
+        assert_eq!(job["status"], "done", "{job}");
+        job["result"]["backup"]["id"]
+            .as_i64()
+            .expect("backup id")
+            .to_string()
+    }
+
+    /// Restores `backup` into a new schema `key` on `site`, waiting; returns the restore id.
+    pub async fn restore(&self, backup: &str, key: &str, site: &str) -> String {
+        let r = self
+            .cli_json(&[
+                "restore",
+                "start",
+                backup,
+                "--to",
+                "new-schema",
+                "--name",
+                &format!("{key} restored"),
+                "--key",
+                key,
+                "--site",
+                site,
+                "--wait",
+            ])
+            .await;
+        assert_eq!(r["status"], "completed", "{r}");
+        r["id"].as_i64().expect("restore id").to_string()
+    }
+
+    /// `tasks show ID --json`.
+    pub async fn task(&self, id: &str) -> Value {
+        self.cli_json(&["tasks", "show", id]).await
+    }
+
+    /// Polls `tasks show` until the task ended.
+    pub async fn wait_task(&self, id: &str) -> Value {
+        wait_for("the task ends", || async {
+            let t = self.task(id).await;
+            matches!(t["status"].as_str(), Some("success" | "error")).then_some(t)
+        })
+        .await
+    }
+}
+
+/// `(outcome, item)` pairs of a task's report.
+pub fn outcomes(task: &Value) -> Vec<(String, String)> {
+    task["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["outcome"].as_str().expect("outcome").to_owned(),
+                i["item"].as_str().expect("item").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// How many items of a report have `outcome`.
+pub fn count(task: &Value, outcome: &str) -> usize {
+    outcomes(task).iter().filter(|(o, _)| o == outcome).count()
+}
