@@ -36,6 +36,8 @@ pub const PAGE_SIZE: u32 = 50;
 const LOG_CHUNK: usize = 2000;
 /// `to` of a restore into a new schema (the API also takes the snake_case spelling).
 const TO_NEW_SCHEMA: &str = "new-schema";
+/// `to` of a restore into a schema that exists on the target.
+const TO_EXISTING: &str = "existing-schema";
 
 pub(super) fn router() -> Router<ApiState> {
     Router::new()
@@ -64,31 +66,7 @@ pub(super) async fn start(
     ApiJson(body): ApiJson<StartRestoreRequest>,
 ) -> ApiResult<Response> {
     let mut fields = BTreeMap::new();
-    if !matches!(body.to.as_str(), TO_NEW_SCHEMA | "new_schema") {
-        fields.insert(
-            "to".to_owned(),
-            format!(
-                "{:?} is not a destination this build supports; use \"{TO_NEW_SCHEMA}\"",
-                body.to
-            ),
-        );
-    }
-    let name = body.name.trim().to_owned();
-    if name.is_empty() {
-        fields.insert("name".to_owned(), "must not be empty".to_owned());
-    } else if name.chars().count() > 255 {
-        fields.insert("name".to_owned(), "longer than 255 characters".to_owned());
-    }
-    if !valid_schema_key(&body.key) {
-        fields.insert(
-            "key".to_owned(),
-            format!(
-                "{:?} is not a schema key: use 2 to 10 uppercase letters and digits, \
-                 starting with a letter",
-                body.key
-            ),
-        );
-    }
+    let destination = destination(&body, &mut fields);
     let backup = match state.store.get_backup(body.backup_id).await {
         Ok(b) => Some(b),
         Err(crate::store::Error::NotFound { .. }) => {
@@ -113,7 +91,7 @@ pub(super) async fn start(
         };
         fields.insert("site".to_owned(), message);
     }
-    let (Some(site), true) = (site, fields.is_empty()) else {
+    let (Some(site), Some(destination), true) = (site, destination, fields.is_empty()) else {
         return Err(ApiError::validation(fields));
     };
     let site_name = site.info().name.clone();
@@ -125,10 +103,7 @@ pub(super) async fn start(
     let req = RestoreRequest {
         backup_id: body.backup_id,
         target_site: site_name.clone(),
-        destination: Destination::NewSchema {
-            name,
-            key: body.key.clone(),
-        },
+        destination,
         hooks: selection,
     };
     if body.dry_run {
@@ -203,6 +178,80 @@ pub(super) async fn start(
         .into_response())
 }
 
+/// The destination the request asks for; the problems go to `fields`.
+fn destination(
+    body: &StartRestoreRequest,
+    fields: &mut BTreeMap<String, String>,
+) -> Option<Destination> {
+    let bad_key = |k: &str| {
+        format!(
+            "{k:?} is not a schema key: use 2 to 10 uppercase letters and digits, starting \
+             with a letter"
+        )
+    };
+    match body.to.as_str() {
+        TO_NEW_SCHEMA | "new_schema" => {
+            let name = body.name.trim().to_owned();
+            if name.is_empty() {
+                fields.insert("name".to_owned(), "must not be empty".to_owned());
+            } else if name.chars().count() > 255 {
+                fields.insert("name".to_owned(), "longer than 255 characters".to_owned());
+            }
+            if !valid_schema_key(&body.key) {
+                fields.insert("key".to_owned(), bad_key(&body.key));
+            }
+            for (field, set) in [
+                ("schema", body.schema.is_some()),
+                ("duplicates", body.duplicates),
+            ] {
+                if set {
+                    fields.insert(field.to_owned(), format!("only with \"{TO_EXISTING}\""));
+                }
+            }
+            fields.is_empty().then(|| Destination::NewSchema {
+                name,
+                key: body.key.clone(),
+            })
+        }
+        TO_EXISTING | "existing_schema" => {
+            match body.schema.as_deref() {
+                None => {
+                    fields.insert(
+                        "schema".to_owned(),
+                        "the key of the existing schema is required".to_owned(),
+                    );
+                }
+                Some(k) if !valid_schema_key(k) => {
+                    fields.insert("schema".to_owned(), bad_key(k));
+                }
+                Some(_) => {}
+            }
+            for (field, v) in [("name", &body.name), ("key", &body.key)] {
+                if !v.is_empty() {
+                    fields.insert(
+                        field.to_owned(),
+                        format!("only with \"{TO_NEW_SCHEMA}\"; use \"schema\" for the key"),
+                    );
+                }
+            }
+            let key = body.schema.clone()?;
+            fields.is_empty().then_some(Destination::ExistingSchema {
+                key,
+                duplicates: body.duplicates,
+            })
+        }
+        other => {
+            fields.insert(
+                "to".to_owned(),
+                format!(
+                    "{other:?} is not a destination; use \"{TO_NEW_SCHEMA}\" or \"{TO_EXISTING}\""
+                ),
+            );
+            None
+        }
+    }
+}
+
 /// The first corrupt blob behind `e` (its hash and problem), if a corrupt blob caused it.
 pub(super) fn corrupt_blob(
     e: &(dyn std::error::Error + 'static),
@@ -255,6 +304,11 @@ pub(super) async fn backup_corrupt(
 /// Maps a planning or creation failure.
 fn restore_error(site: &str, e: &restore::Error) -> ApiError {
     match e {
+        restore::Error::Destination { .. } => ApiError::new(
+            ErrorKind::Validation,
+            "destination_not_found",
+            crate::error::error_chain(e),
+        ),
         restore::Error::Assets(a) => upstream(site, a),
         restore::Error::InvalidBackup { .. } => ApiError::new(
             ErrorKind::Validation,

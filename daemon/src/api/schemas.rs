@@ -1,13 +1,16 @@
 //! `/v1/sites/{site}/schemas`: the "synced schemas" of a site — the schema list fetched from
-//! the site by the last sync, kept in the store, each with its last backup.
+//! the site by the last sync, kept in the store, each with its last backup. With `?live=true`
+//! the list is read from the site now (and not stored): the schemas a restore into an
+//! existing schema can choose from.
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::ApiState;
-use super::error::{ApiPath, ApiResult};
+use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use super::sites::{site, upstream};
 use super::wire::{LastBackup, SchemaList, SchemaView};
 use crate::model::ObjectSchema;
@@ -19,13 +22,44 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/v1/sites/{site}/schemas/sync", post(sync))
 }
 
-#[utoipa::path(get, path = "/v1/sites/{site}/schemas", tag = "schemas", params(("site" = String, Path, description = "Site name")), responses((status = 200, body = crate::api::wire::SchemaList), crate::api::openapi::ApiErrors))]
+/// `GET /v1/sites/{site}/schemas` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    live: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/sites/{site}/schemas", tag = "schemas", params(("site" = String, Path, description = "Site name"), ("live" = Option<bool>, Query, description = "Read the list from the site now (not stored)")), responses((status = 200, body = crate::api::wire::SchemaList), crate::api::openapi::ApiErrors))]
 pub(super) async fn list(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<SchemaList>> {
-    site(&state, &name)?;
-    Ok(Json(schema_list(&state, &name).await?))
+    let site = site(&state, &name)?;
+    let live = match q.live.as_deref() {
+        None | Some("" | "false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("live: {other:?} is not true or false"),
+            ));
+        }
+    };
+    if !live {
+        return Ok(Json(schema_list(&state, &name, None).await?));
+    }
+    let found = site
+        .client()
+        .list_schemas()
+        .await
+        .map_err(|e| upstream(&name, &e))?;
+    let now = state.clock.now();
+    let schemas = found
+        .iter()
+        .filter_map(|v| synced_schema(&name, v, now))
+        .collect();
+    Ok(Json(schema_list(&state, &name, Some(schemas)).await?))
 }
 
 #[utoipa::path(post, path = "/v1/sites/{site}/schemas/sync", tag = "schemas", params(("site" = String, Path, description = "Site name")), responses((status = 200, description = "The schemas found, stored", body = crate::api::wire::SchemaList), crate::api::openapi::ApiErrors))]
@@ -54,7 +88,7 @@ pub(super) async fn sync(
     let count = schemas.len();
     state.store.replace_synced_schemas(&name, schemas).await?;
     tracing::info!(schemas = count, "Schemas synced.");
-    Ok(Json(schema_list(&state, &name).await?))
+    Ok(Json(schema_list(&state, &name, None).await?))
 }
 
 /// Reads one `ObjectSchema` of the API; `None` when it lacks an id or key.
@@ -71,12 +105,20 @@ fn synced_schema(site: &str, v: &ObjectSchema, now: OffsetDateTime) -> Option<Sy
     })
 }
 
-async fn schema_list(state: &ApiState, site: &str) -> ApiResult<SchemaList> {
+/// `live` schemas (read from the site now), else the synced ones, each with its last backup.
+async fn schema_list(
+    state: &ApiState,
+    site: &str,
+    live: Option<Vec<SyncedSchema>>,
+) -> ApiResult<SchemaList> {
     let site_name = site.to_owned();
     let items = state
         .store
         .run(move |s| {
-            let schemas = s.list_synced_schemas(Some(&site_name))?;
+            let schemas = match live {
+                Some(l) => l,
+                None => s.list_synced_schemas(Some(&site_name))?,
+            };
             schemas
                 .into_iter()
                 .map(|sc| {

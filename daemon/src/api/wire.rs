@@ -282,12 +282,21 @@ pub struct BackupDeleted {
 pub struct StartRestoreRequest {
     /// The backup.
     pub backup_id: BackupId,
-    /// Destination: `new-schema` (or `new_schema`); checked by hand so a wrong value is a 422.
+    /// Destination: `new-schema` (or `new_schema`) or `existing-schema` (or
+    /// `existing_schema`); checked by hand so a wrong value is a 422.
     pub to: String,
-    /// Name of the new schema.
+    /// Name of the new schema (`new-schema` only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
-    /// Key of the new schema.
+    /// Key of the new schema (`new-schema` only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub key: String,
+    /// Key of the existing schema on the target (`existing-schema` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// `existing-schema` only: create objects already in the schema anyway.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub duplicates: bool,
     /// Target site; default: the backup's own site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,

@@ -17,6 +17,10 @@
 //! | `objects.jsonl`       | one object a line, as `POST /object/aql` returns it with attributes (without the per-response `mediaJwtToken` of avatars) |
 //! | `history.jsonl`       | one `{"objectId", "entries"}` a line (`entries` = `GET /object/{id}/history?asc=true`) |
 //! | `issues.jsonl`        | one `{"key", "id", "fields": {fieldId: [...]}}` a line (Jira issues whose Assets fields point at the schema) |
+//! | `comments.jsonl`      | one `{"objectId", "comments"}` a line for every object read (`comments` = `GET /comment/object/{id}?asc=true`: author in `actor`, time in `created`, text in `comment`; empty when none); Data Center sources only |
+//! | `attachments.jsonl`   | one `{"objectId", "attachments": [{"attachment", "sha256", "size"}]}` a line for every object read (`attachment` = as `GET /attachments/object/{id}` lists it); Data Center sources only |
+//! | `attachments/{sha256}`| the bytes of each distinct attachment file, named by their SHA-256   |
+//! | `attachments/manifest.json` | array: `{"sha256", "size", "file"}` of every file in `attachments/` (`file` relative to the export) |
 //!
 //! Arrays hold one element a line; every element and line is canonical JSON (sorted keys, no
 //! insignificant whitespace), in the backup's id order. JSONL files are streamed from the
@@ -31,8 +35,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, json};
 
-use super::{Error, NOT_OFFERED_NOTE, PHASE_KIND, PhaseEntry};
-use crate::model::IconPng;
+use super::{Error, PHASE_KIND, PhaseEntry};
+use crate::model::{AttachmentBytes, IconPng};
 use crate::store::{AsyncStore, BackupId, Phase, Store, kind};
 
 /// Version of the export format written here.
@@ -63,7 +67,7 @@ enum Layout {
 }
 
 /// Kind → file, in the order they are written.
-const FILES: [(&str, &str, Layout); 10] = [
+const FILES: [(&str, &str, Layout); 12] = [
     (kind::SCHEMA, "schema.json", Layout::Single),
     (kind::CONFIG, "config.json", Layout::Single),
     (kind::STATUS_TYPE, "statustypes.json", Layout::Array),
@@ -74,6 +78,8 @@ const FILES: [(&str, &str, Layout); 10] = [
     (kind::OBJECT, "objects.jsonl", Layout::Lines),
     (kind::HISTORY, "history.jsonl", Layout::Lines),
     (kind::ISSUE, "issues.jsonl", Layout::Lines),
+    (kind::COMMENTS, "comments.jsonl", Layout::Lines),
+    (kind::ATTACHMENTS, "attachments.jsonl", Layout::Lines),
 ];
 
 /// Writes the export of a complete backup into `dir` (created if missing; files replaced).
@@ -127,6 +133,9 @@ fn export_blocking(store: &dyn Store, id: BackupId, dir: &Path) -> Result<Export
         Ok::<(), Error>(())
     })?;
     summary.counts.insert("icons/".to_owned(), icons);
+    let (files, bytes) = write_attachments(store, id, dir)?;
+    summary.counts.insert("attachments/".to_owned(), files);
+    summary.bytes += bytes;
 
     let mut phases = Map::new();
     for phase in Phase::ALL {
@@ -136,13 +145,8 @@ fn export_blocking(store: &dyn Store, id: BackupId, dir: &Path) -> Result<Export
             json!({"status": state.status, "note": state.note}),
         );
     }
-    for phase in ["comments", "attachments"] {
-        phases.insert(
-            phase.to_owned(),
-            json!({"status": "not_offered", "note": NOT_OFFERED_NOTE}),
-        );
-    }
-    // A recorded phase entry (written by the main pass) wins over the default above.
+    // Backups made before the store had comment and attachment columns recorded those phases
+    // as entries; such an entry wins.
     store.for_each_entry(id, PHASE_KIND, |e| {
         let p: PhaseEntry = serde_json::from_slice(&e.json)?;
         phases.insert(e.original_id, json!({"status": p.status, "note": p.note}));
@@ -160,6 +164,53 @@ fn export_blocking(store: &dyn Store, id: BackupId, dir: &Path) -> Result<Export
     write_private(&path, &text).map_err(io(&path))?;
     summary.bytes += text.len() as u64;
     Ok(summary)
+}
+
+/// One file of `attachments/`, as `attachments/manifest.json` lists it.
+#[derive(Serialize)]
+struct AttachmentFile {
+    sha256: String,
+    size: u64,
+    file: String,
+}
+
+/// Writes every distinct attachment file into `attachments/` (named by its SHA-256) and their
+/// list into `attachments/manifest.json`; returns (files, bytes).
+fn write_attachments(store: &dyn Store, id: BackupId, dir: &Path) -> Result<(u64, u64), Error> {
+    let sub = dir.join("attachments");
+    private_dir(&sub).map_err(|source| Error::Io {
+        path: sub.clone(),
+        source,
+    })?;
+    let (mut listed, mut bytes) = (Vec::new(), 0u64);
+    store.for_each_entry(id, kind::ATTACHMENT_BYTES, |e| {
+        let stored: AttachmentBytes = serde_json::from_slice(&e.json)?;
+        let data = stored.bytes().map_err(|err| Error::Io {
+            path: sub.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, err),
+        })?;
+        let name = safe_name(&e.original_id);
+        let path = sub.join(&name);
+        write_private(&path, &data).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        bytes += data.len() as u64;
+        listed.push(AttachmentFile {
+            sha256: e.original_id,
+            size: data.len() as u64,
+            file: format!("attachments/{name}"),
+        });
+        Ok::<(), Error>(())
+    })?;
+    let path = sub.join("manifest.json");
+    let mut text = serde_json::to_vec_pretty(&listed)?;
+    text.push(b'\n');
+    write_private(&path, &text).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((listed.len() as u64, bytes + text.len() as u64))
 }
 
 /// Streams one kind into its file; returns (entities, bytes).

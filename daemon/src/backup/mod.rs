@@ -21,14 +21,18 @@
 //! their own status each (`store.set_phase`, the runner's checkpoint): [`history`]
 //! (`object_history`) and [`issues`] (`fields`, then `jql` pages with `aqlFunction`). A job
 //! that runs again after a kill resumes its backup's phases that have not ended (the history
-//! phase reads only objects still without a history). Comments and
-//! attachments are not offered by Assets Cloud; that is recorded as entries of kind
-//! [`PHASE_KIND`] during the main pass (the store's phase columns cover history and issues).
+//! phase reads only objects still without a history). From a Data Center source two more
+//! phases follow: [`comments`] (`list_comments`) and [`attachments`] (`list_attachments`,
+//! `download_attachment`: the bytes in the blob store, deduplicated by content); Assets Cloud
+//! offers neither, so from a Cloud source both are recorded `not_offered`. (Backups made before
+//! the store had columns for them recorded that as entries of kind [`PHASE_KIND`].)
 //!
 //! A failure or cancellation of the main pass fails the backup (nothing visible remains); a
 //! failure in the background phase marks that phase `failed` with a note and keeps the backup.
 
+mod attachments;
 mod attributes;
+mod comments;
 pub mod export;
 mod history;
 mod icons;
@@ -36,6 +40,7 @@ mod incremental;
 mod issues;
 mod objects;
 mod objecttypes;
+mod per_object;
 mod referencetypes;
 mod schema;
 mod stages;
@@ -98,6 +103,10 @@ pub mod stage {
     pub const HISTORY: &str = "history";
     /// Background: objects in Jira issues.
     pub const ISSUES: &str = "issues";
+    /// Background: object comments (Data Center sources).
+    pub const COMMENTS: &str = "comments";
+    /// Background: object attachments (Data Center sources).
+    pub const ATTACHMENTS: &str = "attachments";
 }
 
 /// What to back up.
@@ -157,6 +166,10 @@ pub enum Error {
     /// The cancellation token fired; a main pass in progress was failed (nothing visible).
     #[error("backup cancelled")]
     Cancelled,
+    /// The source's API does not offer what a background phase reads (comments and
+    /// attachments on Assets Cloud); the phase is recorded `not_offered`.
+    #[error("not offered by this source")]
+    NotOffered,
 }
 
 /// How a backup is run, beyond what to back up.

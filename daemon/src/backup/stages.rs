@@ -4,7 +4,8 @@
 //!   objects, in dependency order (a stage hands what later ones need — the object types, the
 //!   attribute index — through the pass). Nothing is checkpointed per stage: the backup is
 //!   invisible until complete, and a failed main pass fails the whole backup.
-//! - [`Background`]: the phases that fill a complete backup (history, issues), each with its
+//! - [`Background`]: the phases that fill a complete backup (history, issues, and from a Data
+//!   Center source comments and attachments; a Cloud source's are `not_offered`), each with its
 //!   own status in the backup row — which is the checkpoint: a phase in a terminal state
 //!   (`done`, `failed`, `not_offered`) is skipped, so a job that runs again after a kill
 //!   resumes its backup's phases where they stopped. A failed phase is recorded and does not
@@ -16,9 +17,10 @@ use super::attributes::AttrIndex;
 use super::objecttypes::TypeInfo;
 use super::schema::Found;
 use super::{
-    Ctx, Error, NOT_OFFERED_NOTE, PHASE_KIND, PhaseEntry, attributes, history, icons, issues,
-    new_entry, objects, objecttypes, referencetypes, schema, stage, statustypes,
+    Ctx, Error, NOT_OFFERED_NOTE, attachments, attributes, comments, history, icons, issues,
+    objects, objecttypes, referencetypes, schema, stage, statustypes,
 };
+use crate::assets::Flavor;
 use crate::error::error_chain;
 use crate::pipeline::{Flow, Pipeline, StageCount};
 use crate::store::{Backup, Phase, PhaseState, PhaseStatus};
@@ -103,7 +105,6 @@ impl Pipeline for MainPass<'_, '_> {
             MainStage::Objects => {
                 let attrs = self.attrs.take().unwrap_or_default();
                 objects::run(ctx, attrs, self.found.object_count).await?;
-                not_offered(ctx).await?;
             }
         }
         Ok(Flow::Continue)
@@ -119,24 +120,6 @@ impl Pipeline for MainPass<'_, '_> {
         );
         Ok(())
     }
-}
-
-/// Comments and attachments are not offered by Assets Cloud: recorded as entries of kind
-/// [`PHASE_KIND`] (the store's phase columns cover history and issues).
-async fn not_offered(ctx: &Ctx<'_>) -> Result<(), Error> {
-    let entries = ["comments", "attachments"]
-        .into_iter()
-        .map(|phase| {
-            let entry = PhaseEntry {
-                phase: phase.to_owned(),
-                status: PhaseStatus::NotOffered.as_str().to_owned(),
-                note: Some(NOT_OFFERED_NOTE.to_owned()),
-            };
-            new_entry(PHASE_KIND, phase, &entry)
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    ctx.put(entries).await?;
-    Ok(())
 }
 
 /// The background phases of one complete backup, their states as stored.
@@ -211,6 +194,8 @@ impl Pipeline for Background<'_, '_> {
         match phase {
             Phase::History => stage::HISTORY,
             Phase::Issues => stage::ISSUES,
+            Phase::Comments => stage::COMMENTS,
+            Phase::Attachments => stage::ATTACHMENTS,
         }
     }
 
@@ -228,12 +213,21 @@ impl Pipeline for Background<'_, '_> {
         let ctx = self.ctx;
         let result = match phase {
             Phase::History => history::run(ctx).await,
-            _ => issues::run(ctx).await,
+            Phase::Issues => issues::run(ctx).await,
+            Phase::Comments | Phase::Attachments if ctx.api.flavor() == Flavor::Cloud => {
+                Err(Error::NotOffered)
+            }
+            Phase::Comments => comments::run(ctx).await,
+            _ => attachments::run(ctx).await,
         };
         let state = match result {
             Ok(note) => PhaseState {
                 status: PhaseStatus::Done,
                 note: Some(note),
+            },
+            Err(Error::NotOffered) => PhaseState {
+                status: PhaseStatus::NotOffered,
+                note: Some(NOT_OFFERED_NOTE.to_owned()),
             },
             Err(Error::Cancelled) => {
                 // The run stops; `stopped` records what becomes of this phase.

@@ -133,6 +133,8 @@ pub enum RestoreCmd {
 pub enum ToArg {
     /// A new schema; its name and key must be unused on the target site.
     NewSchema,
+    /// A schema that exists on the target site (`--schema KEY`; see `schemas list --live`).
+    ExistingSchema,
 }
 
 /// `restore start` options.
@@ -144,12 +146,19 @@ pub struct RestoreArgs {
     /// Where to restore to.
     #[arg(long, value_enum)]
     pub to: ToArg,
-    /// Name of the new schema.
-    #[arg(long)]
-    pub name: String,
-    /// Key of the new schema (2-10 uppercase letters and digits).
-    #[arg(long)]
-    pub key: String,
+    /// Name of the new schema (--to new-schema).
+    #[arg(long, required_if_eq("to", "new-schema"), conflicts_with = "schema")]
+    pub name: Option<String>,
+    /// Key of the new schema, 2-10 uppercase letters and digits (--to new-schema).
+    #[arg(long, required_if_eq("to", "new-schema"), conflicts_with = "schema")]
+    pub key: Option<String>,
+    /// Key of the existing schema to restore into (--to existing-schema).
+    #[arg(long, value_name = "KEY", required_if_eq("to", "existing-schema"))]
+    pub schema: Option<String>,
+    /// Create objects that are already in the existing schema anyway (by default they are
+    /// skipped and logged as duplicates).
+    #[arg(long, requires = "schema")]
+    pub duplicates: bool,
     /// Target site (default: the backup's own site).
     #[arg(long, value_name = "TARGET_SITE")]
     pub site: Option<String>,
@@ -265,6 +274,10 @@ pub enum SchemasCmd {
         /// Site name.
         #[arg(long)]
         site: String,
+        /// Read the list from the site now instead (not stored): the schemas a restore
+        /// `--to existing-schema` can choose from.
+        #[arg(long)]
+        live: bool,
     },
 }
 
@@ -498,6 +511,9 @@ mod tests {
             "assetark --config f restores log 1",
             "assetark --config f schemas sync --site s",
             "assetark --config f schemas list --site s",
+            "assetark --config f schemas list --site s --live",
+            "assetark --config f restore start 1 --to existing-schema --schema ITSM --site s2 --dry-run --json",
+            "assetark --config f restore start 1 --to existing-schema --schema ITSM --duplicates --wait",
             "assetark --config f backup run --site s --schema K --description d --wait --json",
             "assetark --config f backups list --site s --schema K --type manual --from 2025-01-01 --to 2025-02-01 --page 2 --json",
             "assetark --config f backups show 1",

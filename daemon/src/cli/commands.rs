@@ -52,9 +52,10 @@ pub(super) async fn run(client: &ControlClient, cli: &Cli) -> Result<(), Failure
                 )
             })
         }
-        Command::Schemas(SchemasCmd::List { site }) => {
+        Command::Schemas(SchemasCmd::List { site, live }) => {
+            let query = if *live { "?live=true" } else { "" };
             let reply = client
-                .get(&format!("/v1/sites/{}/schemas", segment(site)))
+                .get(&format!("/v1/sites/{}/schemas{query}", segment(site)))
                 .await?;
             let list: SchemaList = reply.parse()?;
             emit(json, &reply.body, || output::schemas(&list))

@@ -416,6 +416,8 @@ async fn restore(
         name: name.to_owned(),
         key: key.to_owned(),
         site: site.map(str::to_owned),
+        schema: None,
+        duplicates: false,
         dry_run: false,
         hooks: Vec::new(),
         no_hooks: Vec::new(),

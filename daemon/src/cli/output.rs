@@ -198,7 +198,12 @@ pub(super) fn backup(d: &BackupDetail) -> String {
     ] {
         out.push_str(&format!("{label:<12} {value}\n"));
     }
-    for (phase, p) in [("history", &b.history), ("issues", &b.issues)] {
+    for (phase, p) in [
+        ("history", &b.history),
+        ("issues", &b.issues),
+        ("comments", &b.comments),
+        ("attachments", &b.attachments),
+    ] {
         let note = p
             .note
             .as_deref()
@@ -232,12 +237,16 @@ pub(super) fn export_summary(r: &ExportReport) -> String {
 
 /// `restore start --dry-run`: what the plan decided, in numbers.
 pub(super) fn restore_plan(p: &RestorePlan) -> String {
-    let (key, name) = match &p.destination {
-        Destination::NewSchema { name, key } => (key, name),
+    let to = match (&p.destination, &p.existing) {
+        (Destination::NewSchema { name, key }, _) => format!("a new schema {key} \"{name}\""),
+        (Destination::ExistingSchema { key, .. }, Some(e)) => {
+            format!("the existing schema {key} \"{}\"", e.schema_name)
+        }
+        (d, None) => format!("the schema {}", d.key()),
     };
     let mut out = format!(
-        "dry run: restore backup {} ({} {} on site {}, {} objects) to a new schema {key} \
-         \"{name}\" on site {}; nothing was changed\n",
+        "dry run: restore backup {} ({} {} on site {}, {} objects) to {to} on site {}; \
+         nothing was changed\n",
         p.backup_id, p.source.key, p.source.name, p.source.site, p.source.objects, p.target_site,
     );
     if let Some(c) = &p.conflict {
@@ -424,6 +433,8 @@ mod tests {
             status: BackupStatus::Complete,
             history: PhaseState::new(PhaseStatus::Done),
             issues: PhaseState::new(PhaseStatus::Done),
+            comments: PhaseState::new(PhaseStatus::NotOffered),
+            attachments: PhaseState::new(PhaseStatus::NotOffered),
             object_count: objects,
             started_at: datetime!(2025-01-01 00:00 UTC),
             ended_at: None,

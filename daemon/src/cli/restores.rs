@@ -10,7 +10,7 @@ use std::io::Write;
 use serde::Deserialize as _;
 use serde_json::Value;
 
-use super::args::{RestoreArgs, RestoresCmd};
+use super::args::{RestoreArgs, RestoresCmd, ToArg};
 use super::output::{self, print_json};
 use super::util::{Failure, confirm, emit};
 use super::wait::{Display, POLL_INTERVAL};
@@ -27,12 +27,18 @@ pub(super) async fn start(
     args: &RestoreArgs,
     json: bool,
 ) -> Result<(), Failure> {
+    let to = match args.to {
+        ToArg::NewSchema => "new-schema",
+        ToArg::ExistingSchema => "existing-schema",
+    };
     let request = StartRestoreRequest {
         backup_id: args.backup_id,
-        to: "new-schema".to_owned(),
-        name: args.name.clone(),
-        key: args.key.clone(),
+        to: to.to_owned(),
+        name: args.name.clone().unwrap_or_default(),
+        key: args.key.clone().unwrap_or_default(),
         site: args.site.clone(),
+        schema: args.schema.clone(),
+        duplicates: args.duplicates,
         dry_run: args.dry_run,
         hooks: args.hooks.clone(),
         no_hooks: args.no_hooks.clone(),

@@ -265,3 +265,248 @@ fn compile_errors_name_the_line_and_imports_do_not_exist() {
         "{e:?}"
     );
 }
+
+fn shipped(
+    engine: &Arc<RhaiEngine>,
+    file: &str,
+    point: HookPoint,
+    settings: serde_json::Value,
+) -> SharedHook {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts")
+        .join(file);
+    let mut spec = spec(path, point);
+    if let serde_json::Value::Object(m) = settings {
+        spec.settings = m;
+    }
+    load(engine, &spec, &|p| std::fs::read_to_string(p)).unwrap()
+}
+
+fn attribute_call(longest: u64, default_type: i64) -> HookCall {
+    let attribute = serde_json::from_value(serde_json::json!({
+        "id": "5", "name": "Notes", "type": 0,
+        "defaultType": {"id": default_type, "name": "Text"}
+    }))
+    .unwrap();
+    HookCall {
+        context: context(),
+        input: HookInput::TransformAttribute(crate::hooks::AttributeInput {
+            object_type: TypeRef {
+                id: Id::new("1"),
+                name: "Laptop".into(),
+            },
+            attribute,
+            stats: crate::hooks::AttributeStats {
+                count: 3,
+                longest_text: longest,
+                distinct: 3,
+            },
+        }),
+    }
+}
+
+#[tokio::test]
+async fn text_to_textarea_converts_only_long_text() {
+    let engine = Arc::new(RhaiEngine::new(RhaiLimits::default()));
+    let hook = shipped(
+        &engine,
+        "text_to_textarea.rhai",
+        HookPoint::TransformAttribute,
+        serde_json::json!({}),
+    );
+    let reply = hook.call(&attribute_call(1204, 0)).await.unwrap();
+    let Some(Decision::Attribute(crate::hooks::AttributeDecision::Attribute(a))) = reply.decision
+    else {
+        panic!("{reply:?}");
+    };
+    let t = a.default_type.get().unwrap();
+    assert_eq!(
+        (t.id, t.name.get().map(String::as_str)),
+        (9, Some("Textarea"))
+    );
+    assert_eq!(
+        a.name.get().map(String::as_str),
+        Some("Notes"),
+        "the rest stays"
+    );
+    assert_eq!(
+        reply.note.as_deref(),
+        Some("Text -> Textarea: longest value 1204 characters")
+    );
+    for (longest, kind) in [(255, 0), (1204, 1)] {
+        let reply = hook.call(&attribute_call(longest, kind)).await.unwrap();
+        assert_eq!(reply, HookReply::default(), "{longest} {kind}");
+    }
+}
+
+fn match_call(
+    account: Option<&str>,
+    name: &str,
+    email: Option<&str>,
+    candidates: &[(&str, &str)],
+) -> HookCall {
+    HookCall {
+        context: context(),
+        input: HookInput::MatchUser(UserInput {
+            user: UserToMatch {
+                account_id: account.map(str::to_owned),
+                display_name: Some(name.into()),
+                email: email.map(str::to_owned),
+                key: None,
+            },
+            candidates: candidates
+                .iter()
+                .map(|(id, n)| crate::hooks::UserCandidate {
+                    account_id: (*id).into(),
+                    display_name: (*n).into(),
+                    email: Some(format!("{id}@t.example")),
+                })
+                .collect(),
+        }),
+    }
+}
+
+fn account_of(reply: &HookReply) -> Option<&str> {
+    match &reply.decision {
+        Some(Decision::User(crate::hooks::UserDecision::AccountId(a))) => Some(a),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn user_match_uses_the_table_then_the_display_name() {
+    let engine = Arc::new(RhaiEngine::new(RhaiLimits::default()));
+    let settings =
+        serde_json::json!({"map": {"old-1": "new-1", "ann@s.example": "new-2", "Bo": "new-3"}});
+    let hook = shipped(&engine, "user_match.rhai", HookPoint::MatchUser, settings);
+    let r = hook
+        .call(&match_call(Some("old-1"), "Ann", None, &[]))
+        .await
+        .unwrap();
+    assert_eq!(account_of(&r), Some("new-1"));
+    assert_eq!(r.note.as_deref(), Some("mapped from old-1"));
+    let r = hook
+        .call(&match_call(None, "Ann", Some("ann@s.example"), &[]))
+        .await
+        .unwrap();
+    assert_eq!(account_of(&r), Some("new-2"));
+    let r = hook.call(&match_call(None, "Bo", None, &[])).await.unwrap();
+    assert_eq!(account_of(&r), Some("new-3"));
+    let r = hook
+        .call(&match_call(
+            None,
+            "Cy",
+            None,
+            &[("c1", "Cy"), ("c2", "Cyd")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(account_of(&r), Some("c1"));
+    assert_eq!(r.note.as_deref(), Some("by display name"));
+    let r = hook
+        .call(&match_call(None, "Di", None, &[("d1", "Di"), ("d2", "Di")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        HookReply::default(),
+        "two of that name: the daemon's rule decides"
+    );
+}
+
+fn laptop_call(label: &str, text: &str) -> HookCall {
+    let object: Object = serde_json::from_value(serde_json::json!({
+        "id": "7", "objectKey": "LAP-7", "label": label,
+        "attributes": [
+            {"objectTypeAttributeId": "5", "objectAttributeValues": [{"value": text}]},
+            {"objectTypeAttributeId": "6", "objectAttributeValues": [{"value": 12}]}
+        ]
+    }))
+    .unwrap();
+    HookCall {
+        context: context(),
+        input: HookInput::TransformObject(ObjectInput {
+            object_type: TypeRef {
+                id: Id::new("1"),
+                name: "Laptop".into(),
+            },
+            object,
+        }),
+    }
+}
+
+#[tokio::test]
+async fn the_transform_object_example_skips_retired_and_normalises_text() {
+    let engine = Arc::new(RhaiEngine::new(RhaiLimits::default()));
+    let hook = shipped(
+        &engine,
+        "examples/normalise_and_skip_retired.rhai",
+        HookPoint::TransformObject,
+        serde_json::json!({}),
+    );
+    let r = hook
+        .call(&laptop_call("Old one (retired)", "x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.decision,
+        Some(Decision::Object(crate::hooks::ObjectDecision::Skip(
+            "retired: label contains (retired)".into()
+        )))
+    );
+    let r = hook.call(&laptop_call("New", "  a   b  ")).await.unwrap();
+    let Some(Decision::Object(crate::hooks::ObjectDecision::Object(o))) = r.decision else {
+        panic!("{r:?}");
+    };
+    let json = serde_json::to_value(&o).unwrap();
+    assert_eq!(
+        json["attributes"][0]["objectAttributeValues"][0]["value"],
+        "a b"
+    );
+    assert_eq!(
+        json["attributes"][1]["objectAttributeValues"][0]["value"],
+        12
+    );
+    assert_eq!(json["objectKey"], "LAP-7");
+    let r = hook.call(&laptop_call("New", "a b")).await.unwrap();
+    assert_eq!(r, HookReply::default(), "nothing to change");
+}
+
+#[tokio::test]
+async fn the_match_user_example_matches_by_email() {
+    let engine = Arc::new(RhaiEngine::new(RhaiLimits::default()));
+    let hook = shipped(
+        &engine,
+        "examples/match_user_by_email.rhai",
+        HookPoint::MatchUser,
+        serde_json::json!({}),
+    );
+    let r = hook
+        .call(&match_call(
+            None,
+            "Ann",
+            Some("C2@T.example"),
+            &[("c1", "Ann"), ("c2", "X")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(account_of(&r), Some("c2"));
+    let r = hook
+        .call(&match_call(
+            None,
+            "Ann",
+            Some("zz@t.example"),
+            &[("c1", "Ann")],
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        r.decision,
+        Some(Decision::User(crate::hooks::UserDecision::None(_)))
+    ));
+    let r = hook
+        .call(&match_call(None, "Ann", None, &[("c1", "Ann")]))
+        .await
+        .unwrap();
+    assert_eq!(r, HookReply::default());
+}

@@ -3,9 +3,9 @@
 //! not. [`Comment`] and [`Attachment`] are what the API lists (stored losslessly by a backup);
 //! [`CommentIn`] and [`AttachmentUpload`] are what a restore sends.
 //!
-//! A backup stores an object's comments as one [`ObjectComments`] and each attachment as an
-//! [`ObjectAttachment`] (its metadata and the SHA-256 of its bytes); the bytes themselves are
-//! an [`AttachmentBytes`] addressed by that hash, so a file attached to many objects (or kept
+//! A backup stores an object's comments as one [`ObjectComments`] and its attachments as one
+//! [`ObjectAttachments`] (metadata and the SHA-256 of the bytes of each); the bytes themselves
+//! are an [`AttachmentBytes`] addressed by that hash, so a file attached to many objects (or kept
 //! by many backups) is stored once.
 
 use base64::Engine;
@@ -173,13 +173,22 @@ pub struct ObjectComments {
     pub comments: Vec<Comment>,
 }
 
-/// How a backup stores one attachment: the object it belongs to, what the API listed, and the
-/// SHA-256 (hex) and size of its bytes (an [`AttachmentBytes`] entry under that hash).
+/// How a backup stores the attachments of one object: its id at the source and each
+/// attachment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectAttachments {
+    /// The object's id at the source.
+    pub object_id: String,
+    /// Its attachments.
+    pub attachments: Vec<ObjectAttachment>,
+}
+
+/// How a backup stores one attachment: what the API listed, and the SHA-256 (hex) and size of
+/// its bytes (an [`AttachmentBytes`] entry under that hash).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectAttachment {
-    /// The object's id at the source.
-    pub object_id: String,
     /// The attachment as listed.
     pub attachment: Attachment,
     /// SHA-256 of the bytes, lower-case hex.

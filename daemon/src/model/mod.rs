@@ -55,7 +55,7 @@ pub use attribute::{
 pub use config::{ReferenceType, ReferenceTypeIn, StatusType, StatusTypeIn};
 pub use extras::{
     Attachment, AttachmentBytes, AttachmentTime, AttachmentUpload, Comment, CommentIn,
-    ObjectAttachment, ObjectComments, sha256_hex,
+    ObjectAttachment, ObjectAttachments, ObjectComments, sha256_hex,
 };
 pub use icon::{Icon, IconPng};
 pub use jira::{

@@ -9,7 +9,9 @@
 //!   on the target), plus select options, cardinality, unique, regex, suffix ...;
 //! - `Added` creates the Text attributes `ORIGINAL_ID` / `ORIGINAL_KEY` on root types (their
 //!   children see them through inheritance), which the object stage fills;
-//! - `Drop` creates nothing (a reference to a type outside the backup, a type code Cloud lacks).
+//! - `Drop` creates nothing (a reference to a type outside the backup, a type code Cloud lacks);
+//! - into an existing schema, `Existing` maps the target's attribute of the same name and
+//!   type, and `Conflict` (same name, another type) leaves it alone: its values are skipped.
 //!
 //! An attribute the API refuses is logged with the API's error body and left out; the restore
 //! goes on (its values are skipped).
@@ -34,18 +36,30 @@ const AUTO_LABEL: &str = "Name";
 pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     let plans = ctx.plan.attributes.clone();
     let total = plans.len() as u64;
-    let settled =
-        |ctx: &Ctx<'_>, p: &AttrPlan| p.action == AttrAction::Drop || mapped(ctx, p).is_some();
+    let settled = |ctx: &Ctx<'_>, p: &AttrPlan| {
+        matches!(p.action, AttrAction::Drop | AttrAction::Conflict) || mapped(ctx, p).is_some()
+    };
     let mut done = plans.iter().filter(|p| settled(ctx, p)).count() as u64;
     let resumed = ctx.start(Stage::Attributes, done, total).await?;
     if !resumed {
-        for p in plans.iter().filter(|p| p.action == AttrAction::Drop) {
+        for p in plans
+            .iter()
+            .filter(|p| matches!(p.action, AttrAction::Drop | AttrAction::Conflict))
+        {
             let why = p.reason.as_deref().unwrap_or("not restorable");
             let msg = format!(
                 "Attribute {:?} of object type {:?} is not restored: {why}.",
                 p.name, p.object_type_name
             );
             ctx.note(LogLevel::Warn, "", msg).await?;
+        }
+    }
+    // Into an existing schema: the target's own attributes, mapped without a request.
+    for p in plans.iter().filter(|p| p.action == AttrAction::Existing) {
+        if let (None, Some(id)) = (mapped(ctx, p), &p.existing_id) {
+            ctx.record(kinds::ATTR, &p.map_key(), id).await?;
+            done += 1;
+            ctx.progress(Stage::Attributes, done);
         }
     }
     let types: Vec<String> = ctx.source.types.iter().map(|t| t.id.clone()).collect();
@@ -94,7 +108,7 @@ async fn restore_one(
 ) -> Result<(), Error> {
     let key = p.map_key();
     match p.action {
-        AttrAction::Drop => Ok(()),
+        AttrAction::Drop | AttrAction::Conflict | AttrAction::Existing => Ok(()),
         AttrAction::System => match id_by_name(existing, &p.name) {
             Some(id) => ctx.record(kinds::ATTR, &key, &id).await,
             None => {

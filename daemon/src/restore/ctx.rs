@@ -34,6 +34,19 @@ pub(crate) struct ObjectIds {
     pub new_ids: Vec<u64>,
     /// The API refused the object.
     pub failed: Vec<bool>,
+    /// Skipped as a duplicate: `new_ids` holds the existing object (see `duplicates`).
+    pub skipped: Vec<bool>,
+}
+
+impl ObjectIds {
+    /// Objects this restore created.
+    pub fn created(&self) -> u64 {
+        self.new_ids
+            .iter()
+            .zip(&self.skipped)
+            .filter(|(id, skipped)| **id != 0 && !**skipped)
+            .count() as u64
+    }
 }
 
 /// The state of one execution.
@@ -250,7 +263,7 @@ impl<'a> Ctx<'a> {
     /// The outcome as of now.
     pub async fn outcome(&self, stopped: bool) -> Result<RestoreOutcome, Error> {
         let created = match &self.objects {
-            Some(o) => o.new_ids.iter().filter(|x| **x != 0).count() as u64,
+            Some(o) => o.created(),
             None => idmap::for_each(self.store, self.id, kinds::OBJECT, |_, _| {}).await?,
         };
         let failed = match &self.objects {

@@ -26,6 +26,8 @@ pub(crate) mod kinds {
     pub const OBJECT: &str = "object";
     /// Objects the API refused (new id empty): not retried when the restore resumes.
     pub const OBJECT_FAILED: &str = "object_failed";
+    /// Objects skipped as duplicates of an object of an existing schema (new id: that object).
+    pub const OBJECT_SKIPPED: &str = "object_skipped";
 
     /// The kinds kept in memory.
     pub const SMALL: [&str; 6] = [SCHEMA, ICON, STATUS, REF_TYPE, TYPE, ATTR];

@@ -20,6 +20,16 @@ pub(crate) fn object_ok(key: &str) -> NewLogEntry {
     }
 }
 
+/// An object already in the existing schema (as `existing_key`) was not created.
+pub(crate) fn object_skipped(key: &str, existing_key: &str) -> NewLogEntry {
+    NewLogEntry {
+        level: None,
+        object_key: key.to_owned(),
+        result: true,
+        message: Value::String(format!("Skipped (duplicate of {existing_key})")),
+    }
+}
+
 /// The API refused an object; `body` is its error body.
 pub(crate) fn object_failed(key: &str, body: Value) -> NewLogEntry {
     NewLogEntry {

@@ -29,7 +29,9 @@
 mod accounts;
 mod attributes;
 mod ctx;
+mod duplicates;
 mod entities;
+mod existing;
 mod hooks;
 mod icons;
 mod idmap;
@@ -63,6 +65,7 @@ use crate::store::{
 pub use crate::pipeline::StageCount;
 pub use crate::store::LogLevel;
 pub use accounts::{AccountLookup, AccountMatch};
+pub use existing::{DuplicatePlan, ExistingPlan, ScanCost};
 pub use hooks::{AttributeOverride, HookPlan, HookSetup};
 pub use log::OK_MESSAGE;
 pub use plan::{
@@ -89,6 +92,35 @@ pub enum Destination {
         /// Schema key (2-10 uppercase letters and digits).
         key: String,
     },
+    /// An object schema that exists on the target: object types matched by their path of
+    /// names, attributes by name, objects already there skipped as duplicates (see
+    /// `existing`).
+    ExistingSchema {
+        /// The schema's key.
+        key: String,
+        /// Create objects that are already in the schema anyway (`--duplicates`).
+        #[serde(default)]
+        duplicates: bool,
+    },
+}
+
+impl Destination {
+    /// The kind as the CLI and the API spell it: `new-schema`, `existing-schema`, or
+    /// `another-site` for either on a site other than the backup's.
+    pub fn kind(&self, same_site: bool) -> &'static str {
+        match (self, same_site) {
+            (_, false) => "another-site",
+            (Destination::NewSchema { .. }, true) => "new-schema",
+            (Destination::ExistingSchema { .. }, true) => "existing-schema",
+        }
+    }
+
+    /// The schema's key on the target.
+    pub fn key(&self) -> &str {
+        match self {
+            Destination::NewSchema { key, .. } | Destination::ExistingSchema { key, .. } => key,
+        }
+    }
 }
 
 /// What to restore where.
@@ -293,6 +325,12 @@ pub enum Error {
         found: u32,
         /// The newest format this version reads.
         supported: u32,
+    },
+    /// The destination cannot be restored to (e.g. no schema with that key on the target).
+    #[error("{reason}")]
+    Destination {
+        /// Why.
+        reason: String,
     },
     /// A hook failed (with `on_error = "fail"`) or aborted the restore.
     #[error(transparent)]
@@ -519,7 +557,9 @@ pub async fn execute_with(
         restore_id: Some(restore_id),
     };
     let active = hooks::activate(setup, &plan.hooks.selection, &plan.source.site, target)?;
-    let first_run = row.counts.is_null();
+    // No stage started yet (counts `{}` as created, or null): the plan's decisions go to the
+    // log now, once.
+    let first_run = row.counts.as_object().is_none_or(serde_json::Map::is_empty);
     let mut ctx = Ctx::new(store, target, restore_id, plan, on_event, cancel, &row).await?;
     ctx.hooks = active;
     if row.status == RestoreStatus::Completed {

@@ -29,6 +29,7 @@ use futures::stream::FuturesUnordered;
 use serde_json::Value;
 
 use super::ctx::{Ctx, Flow, ObjectIds};
+use super::duplicates;
 use super::hooks;
 use super::idmap::{self, kinds};
 use super::order::ObjectGraph;
@@ -76,7 +77,13 @@ pub(super) async fn load_ids(ctx: &mut Ctx<'_>, g: &ObjectGraph) -> Result<Objec
         }
     })
     .await?;
-    Ok(ObjectIds { new_ids, failed })
+    let mut ids = ObjectIds {
+        new_ids,
+        failed,
+        skipped: vec![false; g.len()],
+    };
+    duplicates::load(ctx, g, &mut ids).await?;
+    Ok(ids)
 }
 
 /// Reads objects `idx` from the backup.
@@ -134,6 +141,8 @@ struct Env<'a> {
     droppable: HashMap<String, String>,
     /// Target account id -> display name, for notes.
     users: HashMap<String, String>,
+    /// Objects of an existing schema that carry a backup identity already: never ours.
+    preexisting: HashSet<u64>,
 }
 
 /// One object to create (or refused before it was sent).
@@ -276,10 +285,12 @@ async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) -> Re
                     .map(|a| (a.account_id.clone(), a.display_name.clone())),
             )
             .collect(),
+        preexisting: duplicates::preexisting(ctx),
     });
     if resumed {
         reconcile(ctx, g, &env, ids).await?;
     }
+    duplicates::skip(ctx, g, ids).await?;
     let mut batch = Batch {
         done: count(ids),
         ..Batch::default()
@@ -526,10 +537,15 @@ async fn find(env: &Env<'_>, orig: &str) -> Result<Option<u64>, assets::Error> {
     let query = AqlQuery {
         ql: &ql,
         start_at: 0,
-        page_size: 2,
+        page_size: 50,
         include_attributes: false,
     };
-    let found = env.api.aql(&query).await?.values;
+    let mut found = env.api.aql(&query).await?.values;
+    found.retain(|o| {
+        o.id.as_str()
+            .parse::<u64>()
+            .is_ok_and(|id| !env.preexisting.contains(&id))
+    });
     if found.len() > 1 {
         tracing::warn!(orig, "Two objects carry one ORIGINAL_ID in the new schema.");
     }
@@ -559,6 +575,9 @@ async fn reconcile(
             let Ok(new) = o.id.as_str().parse::<u64>() else {
                 continue;
             };
+            if env.preexisting.contains(&new) {
+                continue;
+            }
             let orig = o
                 .attributes()
                 .iter()
@@ -628,6 +647,7 @@ mod tests {
             schema: "1".into(),
             droppable: HashMap::from([("7".into(), "Administrators".into())]),
             users: HashMap::from([("acc".into(), "Chen Wei".into())]),
+            preexisting: HashSet::new(),
         };
         let mut body: ObjectIn = serde_json::from_value(json!({"objectTypeId": "3", "attributes": [
             {"objectTypeAttributeId": "7", "objectAttributeValues": [{"value": "acc"}, {"value": "ok"}]},

@@ -31,7 +31,14 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
         if ctx.cancel.is_cancelled() {
             return Ok(Flow::Stopped);
         }
-        if let Some(id) = id_by_name(&existing, &t.name) {
+        // Matched by the plan (an existing schema), or created by an interrupted run.
+        let planned = ctx
+            .plan
+            .object_types
+            .iter()
+            .find(|p| p.old_id == t.id)
+            .and_then(|p| p.existing_id.clone());
+        if let Some(id) = planned.or_else(|| id_by_name(&existing, &t.name)) {
             ctx.record(kinds::TYPE, &t.id, &id).await?;
             done += 1;
             ctx.progress(Stage::ObjectTypes, done);

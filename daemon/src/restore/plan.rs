@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::{self, AccountLookup, AccountMatch, UserValues};
 use super::entities::{id_by_name, same_name};
+use super::existing::{self, ExistingPlan};
 use super::hooks::{self, HookPlan, HookScan, HookSetup};
 use super::order::{self, OrderStats};
 use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
@@ -78,6 +79,9 @@ pub struct RestorePlan {
     pub lookups: Option<Lookups>,
     /// The order of object creation in numbers.
     pub order: OrderSummary,
+    /// Into an existing schema: what the plan found there (duplicates, the scan's cost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing: Option<ExistingPlan>,
     /// Requests `execute` sends to the target when nothing goes wrong.
     pub requests: RequestEstimate,
     /// The restore's hooks and what they decided (absent when no hook takes part).
@@ -208,6 +212,10 @@ pub struct TypePlan {
     pub inherited: bool,
     /// It cannot hold objects.
     pub abstract_object_type: bool,
+    /// Into an existing schema: the target's type of the same path of names (then nothing is
+    /// created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<String>,
 }
 
 /// What happens to one attribute.
@@ -224,6 +232,12 @@ pub enum AttrAction {
     Added,
     /// Not restored; see the reason.
     Drop,
+    /// Into an existing schema: the target type's attribute of this name and type (mapped,
+    /// nothing created).
+    Existing,
+    /// Into an existing schema: the name exists there with another type; left as it is, the
+    /// values are skipped (see the reason).
+    Conflict,
 }
 
 /// One attribute of the mapping.
@@ -248,6 +262,9 @@ pub struct AttrPlan {
     /// Values longer than Cloud's 255 Text characters (Data Center backups); those objects fail
     /// until a `transform_attribute` hook converts the attribute to Textarea.
     pub long_text_values: u64,
+    /// With [`AttrAction::Existing`]: the target attribute's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<String>,
 }
 
 impl AttrPlan {
@@ -422,6 +439,7 @@ pub(super) async fn build(
                 position: t.position,
                 inherited: t.inherited,
                 abstract_object_type: t.abstract_type,
+                existing_id: None,
             })
             .collect(),
         attributes,
@@ -434,16 +452,24 @@ pub(super) async fn build(
             accounts: account_lookup,
         }),
         order,
+        existing: None,
         requests: RequestEstimate::default(),
         hooks: hook_plan,
     };
+    if let Destination::ExistingSchema { key, .. } = &req.destination {
+        let schema = existing::find_schema(&schemas, key)?;
+        existing::apply(store, target, &source, &graph, schema, &mut plan).await?;
+    }
     plan.requests = estimate(&source, &plan);
+    existing::adjust_estimate(&source, &graph, &mut plan);
     Ok(plan)
 }
 
 /// Why a new schema with this name and key cannot be created on the target.
 fn conflict(schemas: &[ObjectSchema], dest: &Destination) -> Option<String> {
-    let Destination::NewSchema { name, key } = dest;
+    let Destination::NewSchema { name, key } = dest else {
+        return None;
+    };
     schemas.iter().find_map(|s| {
         let (n, k) = (s.name(), s.key());
         if same_name(n, name) {
@@ -540,6 +566,7 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
                 identity: root && a.is_identity(),
                 reason,
                 long_text_values: long_text.get(&a.id).copied().unwrap_or(0),
+                existing_id: None,
             });
         }
         if root {
@@ -555,6 +582,7 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
                         identity: true,
                         reason: None,
                         long_text_values: 0,
+                        existing_id: None,
                     });
                 }
             }
@@ -732,66 +760,5 @@ impl<'s> Scan<'s> {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::{Value, json};
-
-    use super::*;
-
-    /// Restore 1's plan as the first version of the code stored it (unversioned).
-    const FIXTURE: &str = include_str!("../../tests/fixtures/store-v3/plan-restore-1.json");
-
-    #[test]
-    fn an_unversioned_plan_is_migrated_without_losing_anything() {
-        let stored: Value = serde_json::from_str(FIXTURE).unwrap();
-        assert!(stored.get("format_version").is_none());
-        let plan = RestorePlan::from_stored(stored.clone()).unwrap();
-        assert_eq!(plan.format_version, PLAN_FORMAT_VERSION);
-        assert_eq!(plan.lookups, None);
-        assert_eq!((plan.backup_id, plan.target_site.as_str()), (1, "dst"));
-        assert!(!plan.attributes.is_empty() && !plan.users.is_empty());
-        // Everything the old plan said is still said, plus the version and the (unrecorded)
-        // lookups.
-        let mut expected = stored;
-        let m = expected.as_object_mut().unwrap();
-        m.insert("format_version".into(), json!(PLAN_FORMAT_VERSION));
-        m.insert("lookups".into(), Value::Null);
-        m.insert("accounts".into(), json!([]));
-        assert_eq!(serde_json::to_value(&plan).unwrap(), expected);
-        // A current plan reads back as it is.
-        let again = RestorePlan::from_stored(serde_json::to_value(&plan).unwrap()).unwrap();
-        assert_eq!(again, plan);
-    }
-
-    #[test]
-    fn a_plan_of_an_unknown_format_is_refused_clearly() {
-        let mut stored: Value = serde_json::from_str(FIXTURE).unwrap();
-        stored["format_version"] = json!(PLAN_FORMAT_VERSION + 1);
-        let err = RestorePlan::from_stored(stored.clone()).unwrap_err();
-        assert!(
-            matches!(err, Error::PlanVersion { found, supported }
-                if found == PLAN_FORMAT_VERSION + 1 && supported == PLAN_FORMAT_VERSION),
-            "{err:?}"
-        );
-        let text = err.to_string();
-        assert!(
-            text.contains(&format!("format version {}", PLAN_FORMAT_VERSION + 1))
-                && text.contains("plan the restore again"),
-            "{text}"
-        );
-        assert!(!err.is_retryable());
-        stored["format_version"] = json!(0);
-        assert!(matches!(
-            RestorePlan::from_stored(stored.clone()),
-            Err(Error::PlanVersion { found: 0, .. })
-        ));
-        stored["format_version"] = json!("2");
-        assert!(matches!(
-            RestorePlan::from_stored(stored),
-            Err(Error::Json(_))
-        ));
-        assert!(matches!(
-            RestorePlan::from_stored(json!({"format_version": 2})),
-            Err(Error::Json(_))
-        ));
-    }
-}
+#[path = "plan_tests.rs"]
+mod tests;

@@ -27,7 +27,10 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
 
 async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &ObjectIds) -> Result<Flow, Error> {
     let mut todo: VecDeque<u32> = (0..g.len() as u32)
-        .filter(|i| g.has_deferred(*i) && ids.new_ids[*i as usize] != 0)
+        .filter(|i| {
+            // A skipped duplicate is the existing object: not ours to change.
+            g.has_deferred(*i) && ids.new_ids[*i as usize] != 0 && !ids.skipped[*i as usize]
+        })
         .collect();
     let total = todo.len() as u64;
     ctx.start(Stage::ObjectReferences, 0, total).await?;

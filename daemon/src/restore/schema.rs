@@ -5,7 +5,7 @@
 //! ends in error with that body, and nothing has been created (the plan reports the conflict
 //! up front as well). The config stage re-applies the schema-level configuration ("allow
 //! others to select objects from this schema", quick-create flags), which is not part of the
-//! schema entity.
+//! schema entity. Into an existing schema, nothing is created and its configuration is kept.
 
 use super::ctx::{Ctx, Flow};
 use super::entities::{Finder, create_or_find};
@@ -15,8 +15,23 @@ use crate::model::{ObjectSchemaIn, SchemaConfig, SchemaConfigIn};
 use crate::store::RestoreUpdate;
 
 pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
-    let Destination::NewSchema { name, key } = &ctx.plan.destination;
     let old = ctx.plan.source.id.clone();
+    let (name, key) = match (&ctx.plan.destination, &ctx.plan.existing) {
+        (Destination::NewSchema { name, key }, _) => (name, key),
+        (Destination::ExistingSchema { key, .. }, Some(existing)) => {
+            // Nothing to create: the schema is the plan's.
+            ctx.start(Stage::Schema, 0, 1).await?;
+            ctx.record(kinds::SCHEMA, &old, &existing.schema_id).await?;
+            remember(ctx, &existing.schema_id, key).await?;
+            ctx.progress(Stage::Schema, 1);
+            return Ok(Flow::Continue);
+        }
+        (Destination::ExistingSchema { .. }, None) => {
+            return Err(Error::Destination {
+                reason: "the plan of a restore into an existing schema names no schema".into(),
+            });
+        }
+    };
     let mapped = ctx.ids.get(kinds::SCHEMA, &old).map(|id| id.to_string());
     let resumed = ctx
         .start(Stage::Schema, u64::from(mapped.is_some()), 1)
@@ -80,7 +95,8 @@ pub(super) fn config_body(config: Option<&SchemaConfig>) -> Option<SchemaConfigI
 }
 
 pub(super) async fn run_config(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
-    let body = config_body(ctx.source.config.as_ref());
+    // An existing schema keeps its own configuration.
+    let body = config_body(ctx.source.config.as_ref()).filter(|_| ctx.plan.existing.is_none());
     let total = u64::from(body.is_some());
     ctx.start(Stage::GlobalConfig, 0, total).await?;
     if let Some(body) = body {

@@ -66,6 +66,13 @@ pub mod kind {
     pub const HISTORY: &str = "history";
     /// A Jira issue pointing at objects (background phase [`Phase::Issues`](super::Phase::Issues)).
     pub const ISSUE: &str = "issue";
+    /// One object's comments (background phase [`Phase::Comments`](super::Phase::Comments)).
+    pub const COMMENTS: &str = "comments";
+    /// One object's attachments, their metadata and hashes (background phase
+    /// [`Phase::Attachments`](super::Phase::Attachments)).
+    pub const ATTACHMENTS: &str = "attachments";
+    /// An attachment's bytes, keyed by their SHA-256 (phase `Attachments`).
+    pub const ATTACHMENT_BYTES: &str = "attachment_bytes";
 }
 
 /// Writes the `as_str`/`FromStr`/`Display` trio for a string-valued enum, so the spelling in
@@ -141,18 +148,30 @@ pub enum Phase {
     History,
     /// Objects-in-issues ([`kind::ISSUE`]).
     Issues,
+    /// Object comments ([`kind::COMMENTS`]; Data Center sources).
+    Comments,
+    /// Object attachments ([`kind::ATTACHMENTS`], [`kind::ATTACHMENT_BYTES`]; Data Center
+    /// sources).
+    Attachments,
 }
-string_enum!(Phase { History => "history", Issues => "issues" });
+string_enum!(Phase { History => "history", Issues => "issues", Comments => "comments", Attachments => "attachments" });
 
 impl Phase {
     /// Every phase, in the order the pipeline runs them.
-    pub const ALL: [Phase; 2] = [Phase::History, Phase::Issues];
+    pub const ALL: [Phase; 4] = [
+        Phase::History,
+        Phase::Issues,
+        Phase::Comments,
+        Phase::Attachments,
+    ];
 
     /// The manifest kinds this phase writes; only these may be added to a complete backup.
     pub fn kinds(self) -> &'static [&'static str] {
         match self {
             Phase::History => &[kind::HISTORY],
             Phase::Issues => &[kind::ISSUE],
+            Phase::Comments => &[kind::COMMENTS],
+            Phase::Attachments => &[kind::ATTACHMENTS, kind::ATTACHMENT_BYTES],
         }
     }
 }
@@ -246,6 +265,10 @@ pub struct Backup {
     pub history: PhaseState,
     /// Background phase: objects-in-issues.
     pub issues: PhaseState,
+    /// Background phase: object comments.
+    pub comments: PhaseState,
+    /// Background phase: object attachments.
+    pub attachments: PhaseState,
     /// Number of `object` entries.
     pub object_count: u64,
     /// When it started.
@@ -272,6 +295,8 @@ impl Backup {
         match phase {
             Phase::History => &self.history,
             Phase::Issues => &self.issues,
+            Phase::Comments => &self.comments,
+            Phase::Attachments => &self.attachments,
         }
     }
 }

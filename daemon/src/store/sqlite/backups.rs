@@ -24,7 +24,8 @@ const VERIFY_PAGE: i64 = 500;
 /// Columns read by [`backup_from_row`], in its order.
 pub(super) const BACKUP_COLUMNS: &str = "id, site, schema_key, schema_id, backup_type, description, \
      storage, status, history_status, history_note, issues_status, issues_note, object_count, \
-     started_at, ended_at, bytes_added, parent_id";
+     started_at, ended_at, bytes_added, comments_status, comments_note, attachments_status, \
+     attachments_note, parent_id";
 
 pub(super) fn backup_from_row(row: &Row<'_>) -> rusqlite::Result<Backup> {
     Ok(Backup {
@@ -51,8 +52,16 @@ pub(super) fn backup_from_row(row: &Row<'_>) -> rusqlite::Result<Backup> {
             .map(from_millis)
             .transpose()?,
         bytes_added: to_u64(row.get(15)?),
-        incremental: row.get::<_, Option<BackupId>>(16)?.is_some(),
-        parent_id: row.get(16)?,
+        comments: PhaseState {
+            status: row.get(16)?,
+            note: row.get(17)?,
+        },
+        attachments: PhaseState {
+            status: row.get(18)?,
+            note: row.get(19)?,
+        },
+        incremental: row.get::<_, Option<BackupId>>(20)?.is_some(),
+        parent_id: row.get(20)?,
     })
 }
 
@@ -61,6 +70,8 @@ pub(super) fn phase_columns(phase: Phase) -> (&'static str, &'static str) {
     match phase {
         Phase::History => ("history_status", "history_note"),
         Phase::Issues => ("issues_status", "issues_note"),
+        Phase::Comments => ("comments_status", "comments_note"),
+        Phase::Attachments => ("attachments_status", "attachments_note"),
     }
 }
 
@@ -297,8 +308,10 @@ pub(super) fn recover(tx: &Transaction<'_>) -> Result<RecoverStats> {
     // phase reruns from the start.
     for phase in Phase::ALL {
         let (status_col, note_col) = phase_columns(phase);
+        // Comments and attachments, like history, write one whole object per entry (an
+        // attachment's bytes in the same batch as the object's list): what is there stays.
         let partial_kinds: &[&str] = match phase {
-            Phase::History => &[],
+            Phase::History | Phase::Comments | Phase::Attachments => &[],
             _ => phase.kinds(),
         };
         for kind in partial_kinds {

@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_jobs.sql")),
     (6, include_str!("../migrations/0006_schedules.sql")),
     (7, include_str!("../migrations/0007_tasks.sql")),
+    (10, include_str!("../migrations/0010_dc_phases.sql")),
     (12, include_str!("../migrations/0012_backup_origin.sql")),
 ];
 

@@ -512,6 +512,12 @@ fn background_phases_write_to_a_complete_backup_and_rerun_after_a_crash() {
             },
         )
         .unwrap();
+    // A Cloud source: comments and attachments are not offered.
+    for phase in [Phase::Comments, Phase::Attachments] {
+        store
+            .set_phase(id, phase, &PhaseState::new(PhaseStatus::NotOffered))
+            .unwrap();
+    }
     store
         .set_phase(id, Phase::History, &PhaseState::new(PhaseStatus::Running))
         .unwrap();

@@ -1,11 +1,13 @@
 //! The fault suite's backup half (issue 8, "what must show"): one backup killed (SIGKILL) in
-//! every stage of its main pass, each time while a simulator barrier holds a request of that
-//! stage, restarted each time; it ends with exactly one complete backup holding exactly what an
+//! every stage of its main pass and in both background phases (history, issues), each time
+//! while a simulator barrier holds a request of that stage, restarted each time; it ends with
+//! exactly one complete backup, every phase done, holding entry for entry what an
 //! uninterrupted backup of the same data holds. The restore half is
 //! `restore_daemon::sigkill_in_every_stage_resumes_without_duplicates`.
 //!
-//! Each run starts the backup again (recovery drops the half-written one and requeues its job),
-//! so each barrier counts from the restart that precedes it: the first request of the stage in
+//! A run killed in the main pass starts the backup again (recovery drops the half-written one
+//! and requeues its job); one killed in a background phase resumes the same backup's phases.
+//! Each barrier counts from the restart that precedes it: the first request of the stage in
 //! that run is the one held.
 
 use std::collections::BTreeSet;
@@ -14,8 +16,9 @@ use assets_sim::barrier::{BarrierSpec, Condition};
 
 use crate::restore_daemon::support::{Env, wait_for};
 
-/// Main-pass stages in order, with the method and path of the request each starts with.
-const STAGES: [(&str, &str, &str); 8] = [
+/// Stages in order, main pass then background phases, with the method and path of the
+/// request each starts with.
+const STAGES: [(&str, &str, &str); 10] = [
     ("schema", "GET", "/objectschema/{id}"),
     ("config", "GET", "/global/config/objectschema/{id}"),
     ("status types", "GET", "/config/statustype"),
@@ -24,16 +27,15 @@ const STAGES: [(&str, &str, &str); 8] = [
     ("icons", "GET", "/icon/{id}"),
     ("attributes", "GET", "/objecttype/{id}/attributes"),
     ("objects", "POST", "/object/aql"),
+    ("history", "GET", "/object/{id}/history"),
+    ("issues", "GET", "/rest/api/3/field"),
 ];
 
-/// Entries of the main pass: `(kind, original id, blob)`.
-fn main_pass_entries(env: &Env, backup: i64) -> BTreeSet<(String, String, String)> {
+/// Every entry of a backup: `(kind, original id, blob)`.
+fn entries(env: &Env, backup: i64) -> BTreeSet<(String, String, String)> {
     let db = rusqlite::Connection::open(env.db()).expect("store");
     let mut stmt = db
-        .prepare(
-            "SELECT kind, original_id, hash FROM manifest \
-             WHERE backup_id = ?1 AND kind NOT IN ('history', 'issue')",
-        )
+        .prepare("SELECT kind, original_id, hash FROM manifest WHERE backup_id = ?1")
         .expect("query");
     stmt.query_map([backup], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .expect("rows")
@@ -109,9 +111,22 @@ async fn sigkill_in_every_backup_stage_backs_up_exactly_once() {
     );
 
     // What an uninterrupted backup of the same data holds, entry for entry.
+    let show = env
+        .cli_json(&["backups", "show", &killed.to_string()])
+        .await;
+    for phase in ["history", "issues"] {
+        assert_eq!(show[phase]["status"], "done", "{phase}: {show}");
+    }
     let reference = env.backup("ITSM").await;
-    let got = main_pass_entries(&env, killed);
-    let want = main_pass_entries(&env, reference);
+    wait_for("the reference backup's phases end", || async {
+        let b = env
+            .cli_json(&["backups", "show", &reference.to_string()])
+            .await;
+        (b["history"]["status"] == "done" && b["issues"]["status"] == "done").then_some(())
+    })
+    .await;
+    let got = entries(&env, killed);
+    let want = entries(&env, reference);
     assert_eq!(
         got, want,
         "the killed backup differs from an uninterrupted one"
@@ -129,5 +144,11 @@ async fn sigkill_in_every_backup_stage_backs_up_exactly_once() {
         .map(|(id, _)| id)
         .collect();
     assert_eq!(objects, source, "every object of the schema, once");
+    let histories: BTreeSet<&String> = got
+        .iter()
+        .filter(|(kind, _, _)| kind == "history")
+        .map(|(_, id, _)| id)
+        .collect();
+    assert_eq!(histories.len(), source.len(), "one history per object");
     env.stop().await;
 }

@@ -209,6 +209,14 @@ async fn a_rust_hook_at_each_point_changes_the_restore() {
         .map(|e| e.object_key.clone())
         .collect();
     assert!(!skipped.is_empty());
+    let logged = |needle: &str| {
+        log.iter()
+            .any(|e| e.message.as_str().is_some_and(|m| m.contains(needle)))
+    };
+    assert!(logged(
+        "Hook rust-transform_attribute at transform_attribute on "
+    ));
+    assert!(logged("Hook rust-match_user at match_user on "));
     assert!(skipped.iter().all(|k| k.ends_with('7')));
     assert_eq!(
         out.objects_failed,

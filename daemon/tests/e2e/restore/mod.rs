@@ -6,6 +6,8 @@
 //! Tests:
 //! - round trip to a new schema on the same site and on another site (fidelity), and a
 //!   restore of the restored schema's backup (the first identity survives);
+//! - into an existing schema: duplicates skipped or created, references to them, type and
+//!   attribute matching, one AQL scan (`existing`);
 //! - the backup's own site keeps every accountId, a gone one is matched by name (`same_site`);
 //! - migration to a site whose users differ (display-name matching, log entries; a search
 //!   per name), and with many distinct users one read of the users directory (`users`);
@@ -20,6 +22,7 @@
 //! - plans and backups of a store written by earlier code restore; a plan of a newer format
 //!   ends its restore in error (`plans`).
 
+mod existing;
 mod incremental;
 mod missing;
 mod plans;
