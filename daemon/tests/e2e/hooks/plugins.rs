@@ -87,6 +87,8 @@ async fn start(d: &InProcessDaemon, key: &str, hooks: &[&str], no_hooks: &[&str]
         key: key.into(),
         site: Some("s2".into()),
         dry_run: false,
+        schema: None,
+        duplicates: false,
         hooks: hooks.iter().map(|s| (*s).to_owned()).collect(),
         no_hooks: no_hooks.iter().map(|s| (*s).to_owned()).collect(),
     };
@@ -286,6 +288,8 @@ async fn hostile_scripts_are_stopped_and_the_daemon_keeps_serving() {
         key: "BAD".into(),
         site: Some("s2".into()),
         dry_run: false,
+        schema: None,
+        duplicates: false,
         hooks: vec!["nope".into()],
         no_hooks: vec![],
     };
