@@ -9,7 +9,9 @@ use crate::jobs::JobProgress;
 use crate::store::{JobId, RestoreId, Task, TaskId};
 
 pub use crate::store::{ItemOutcome, TaskItem, TaskStatus};
-pub use crate::tasks::{TaskKind, TaskRequest, TaskSummary, TypeIdsSummary};
+pub use crate::tasks::{
+    FieldResult, IssuesSummary, TaskKind, TaskRequest, TaskSummary, TypeIdsSummary,
+};
 
 /// `POST /v1/restores/{id}/tasks` (202).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -258,6 +258,16 @@ pub enum TaskStartCmd {
         #[arg(long)]
         wait: bool,
     },
+    /// Point the Assets fields of the Jira issues (matched by key on the target) at the
+    /// restored objects, keeping their other values.
+    Issues {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        restore_id: i64,
+        /// Wait for the task to end, showing its progress.
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 /// `schemas ...`.
@@ -532,6 +542,7 @@ mod tests {
             "assetark --config f backup run --site s --schema K --follow",
             "assetark --config f tasks start object-type-ids 1 --yes --wait --json",
             "assetark --config f tasks start object-type-ids 1",
+            "assetark --config f tasks start issues 1 --wait --json",
             "assetark --config f tasks list 1 --json",
             "assetark --config f tasks show 1 --json",
         ] {
@@ -558,6 +569,7 @@ mod tests {
             "assetark schedules remove --site s",
             "assetark tasks start object-type-ids",
             "assetark tasks start comments 1",
+            "assetark tasks start issues 1 --yes",
             "assetark tasks show 0",
         ] {
             let err = Cli::try_parse_from(bad.split(' ')).expect_err(bad);

@@ -66,6 +66,7 @@ async fn start(client: &ControlClient, cmd: &TaskStartCmd, json: bool) -> Result
             }
             (*restore_id, TaskRequest::ObjectTypeIds {}, *wait)
         }
+        TaskStartCmd::Issues { restore_id, wait } => (*restore_id, TaskRequest::Issues {}, *wait),
     };
     let reply = client
         .post(&format!("/v1/restores/{restore_id}/tasks"), &request)
@@ -170,6 +171,29 @@ fn summary_lines(s: &TaskSummary) -> Vec<String> {
             "{:<12} {} updated, {} unchanged, {} skipped, {} failed",
             "types", s.updated, s.unchanged, s.skipped, s.failed
         )],
+        TaskSummary::Issues(s) => {
+            let mut out = vec![format!("{:<12} {}", "issues", s.issues)];
+            out.push("fields validation results:".to_owned());
+            for f in &s.fields {
+                let reasons: Vec<String> =
+                    f.reasons.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+                out.push(format!(
+                    "  {} ({}): {} updated, {} unchanged, {} skipped, {} failed{}",
+                    f.field,
+                    f.name.as_deref().unwrap_or("not on the target"),
+                    f.updated,
+                    f.unchanged,
+                    f.skipped,
+                    f.failed,
+                    if reasons.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", reasons.join("; "))
+                    }
+                ));
+            }
+            out
+        }
     }
 }
 

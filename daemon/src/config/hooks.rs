@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{Problems, Sources, resolve, valid_site_name};
 use crate::hooks::rhai_host::{self, RhaiEngine, RhaiLimits};
+use crate::hooks::wasm::{self as wasm_host, WasmEngine, WasmLimits};
 use crate::hooks::{
     HookKind, HookPoint, HookRegistry, HookSpec, OnError, RegisteredHook, Settings,
 };
@@ -33,14 +34,18 @@ pub(super) struct RawHook {
     settings: toml::Table,
 }
 
-/// Checks and compiles every hook; scripts are read through `src` relative to `base`.
+/// Checks and compiles every hook; scripts are read through `src` relative to `base`. Returns
+/// the registry and, when a WASM hook is configured, the WASM engine (the daemon connects its
+/// sites to it for the `attachments` capability).
 pub(super) fn hooks(
     p: &mut Problems,
     raw: Vec<RawHook>,
     base: &Path,
     src: &Sources<'_>,
-) -> HookRegistry {
+) -> (HookRegistry, Option<Arc<WasmEngine>>) {
     let mut registry = HookRegistry::new();
+    // One WASM engine for every WASM hook (its epoch ticker thread starts with it).
+    let mut wasm: Option<Arc<WasmEngine>> = None;
     // One engine for every Rhai hook of the daemon (its threads start on the first call).
     let mut rhai: Option<Arc<RhaiEngine>> = None;
     let mut names = std::collections::BTreeSet::new();
@@ -92,7 +97,17 @@ pub(super) fn hooks(
                     rhai.get_or_insert_with(|| Arc::new(RhaiEngine::new(RhaiLimits::default())));
                 rhai_host::load(engine, &spec, src.read).map_err(|e| e.to_string())
             }
-            HookKind::Wasm => Err("wasm hooks: host not built in".to_owned()),
+            HookKind::Wasm => match &wasm {
+                Some(engine) => wasm_host::load(engine, &spec).map_err(|e| e.to_string()),
+                None => match WasmEngine::new(WasmLimits::default()) {
+                    Ok(engine) => {
+                        let engine = Arc::new(engine);
+                        wasm = Some(Arc::clone(&engine));
+                        wasm_host::load(&engine, &spec).map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e.to_string()),
+                },
+            },
         };
         match loaded {
             Ok(hook) => {
@@ -103,7 +118,7 @@ pub(super) fn hooks(
             Err(message) => p.add(format!("{key}.path"), message),
         }
     }
-    registry
+    (registry, wasm)
 }
 
 /// `[hooks.settings]` as the JSON the hook receives (dates as their TOML text).

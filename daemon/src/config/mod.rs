@@ -57,6 +57,8 @@ pub struct Config {
     pub schedules: Vec<crate::schedules::Schedule>,
     /// `[[hooks]]`: the hooks, compiled, in config order.
     pub hooks: crate::hooks::HookRegistry,
+    /// The engine of the WASM hooks, when any is configured (the daemon connects its sites).
+    pub wasm: Option<std::sync::Arc<crate::hooks::wasm::WasmEngine>>,
 }
 
 /// `[jobs]`: the job runner.
@@ -383,7 +385,7 @@ impl Config {
             })
             .collect();
         let schedules = schedules::schedules(&mut p, raw.schedules, &names);
-        let hooks = hooks::hooks(&mut p, raw.hooks, base, src);
+        let (hooks, wasm) = hooks::hooks(&mut p, raw.hooks, base, src);
 
         match (p.0.is_empty(), kind, store_path, socket, key_file) {
             (true, Some(kind), Some(path), Some(socket), Some(key_file)) => Ok(Config {
@@ -402,6 +404,7 @@ impl Config {
                 jobs,
                 schedules,
                 hooks,
+                wasm,
             }),
             _ => Err(p.0),
         }

@@ -30,6 +30,7 @@ use crate::api::{self, ApiLimits, ApiState};
 use crate::assets;
 use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
+use crate::hooks::wasm::SitesByName;
 use crate::jobs::{Jobs, JobsOptions, RetryPolicy};
 use crate::schedules::{BackupQueue, Scheduler};
 use crate::sites::{KeyError, Sites, TokenKey};
@@ -256,6 +257,13 @@ pub async fn serve_with(
         .await
         .map_err(Error::StoredSites)?;
     let sites = Arc::new(sites);
+    if let Some(engine) = &config.wasm {
+        // The `attachments` capability of WASM hooks reaches sites through this registry.
+        let registry = Arc::clone(&sites);
+        engine.connect_sites(Arc::new(SitesByName(move |name: &str| {
+            registry.get(name).map(|site| site.shared_client())
+        })));
+    }
 
     let root = stop.child_token();
     let tracker = TaskTracker::new();

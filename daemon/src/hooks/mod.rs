@@ -3,7 +3,7 @@
 //! - [`HookPoint`]: the six points; [`messages`]: what a hook receives and answers (the ABI of
 //!   `HOOKS_ABI.md`, shared by every host).
 //! - [`Hook`]: one callable hook, whatever runs it: a Rhai script ([`rhai_host`]), a WASM module
-//!   (`wasm`), or Rust code (tests).
+//!   ([`wasm`]), or Rust code (tests).
 //! - [`HookRegistry`] (`registry`): the configured hooks in config order, and the selection of
 //!   a restore (enabled hooks for its target site, plus `--hook`, minus `--no-hook`).
 //! - [`ActiveHooks`] (`dispatch`): the selected hooks of one restore, called point by point
@@ -17,6 +17,7 @@ mod dispatch;
 pub mod messages;
 mod registry;
 pub mod rhai_host;
+pub mod wasm;
 
 use std::path::PathBuf;
 use std::sync::Arc;

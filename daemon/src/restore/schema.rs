@@ -102,7 +102,15 @@ pub(super) async fn run_config(ctx: &mut Ctx<'_>) -> Result<Flow, Error> {
     if let Some(body) = body {
         let schema = ctx.schema_id()?;
         // Idempotent (the same body twice gives the same state), so plainly retried.
-        ctx.api.set_schema_config(&schema, &body).await?;
+        match ctx.api.set_schema_config(&schema, &body).await {
+            Ok(()) => {}
+            // A Data Center target has no `/global/config`: the setting cannot be carried
+            // over, which is said in the log, and the restore goes on.
+            Err(e) if e.is_not_offered() => {
+                tracing::warn!(restore_id = ctx.id, error = %e, "Schema configuration not restored.");
+            }
+            Err(e) => return Err(e.into()),
+        }
         ctx.progress(Stage::GlobalConfig, 1);
     }
     Ok(Flow::Continue)

@@ -15,6 +15,8 @@ use crate::store::{AsyncStore, BackupId, ItemOutcome, Restore, RestoreId, TaskId
 const ITEM_BATCH: usize = 100;
 /// Id map rows read per store page.
 const ID_PAGE: usize = 5000;
+/// Backup entries read per store page.
+const ENTRY_PAGE: usize = crate::store::ENTRY_PAGE_SIZE;
 
 /// A running task's context.
 pub struct Ctx<'a> {
@@ -134,6 +136,36 @@ impl<'a> Ctx<'a> {
         let batch = std::mem::take(&mut *self.items.lock());
         self.store.put_task_items(self.task, batch).await?;
         Ok(())
+    }
+
+    /// Calls `f` with every entry of `kind` in `backup`, read as `T`, with its manifest id,
+    /// one store page at a time.
+    ///
+    /// # Errors
+    ///
+    /// The store's, [`Error::Json`] for an entry that is not a `T`, or `f`'s.
+    pub async fn for_each_entry<T: serde::de::DeserializeOwned>(
+        &self,
+        backup: BackupId,
+        kind: &str,
+        mut f: impl FnMut(String, T) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .entry_page(backup, kind, after.as_deref(), ENTRY_PAGE)
+                .await?;
+            let full = page.len() == ENTRY_PAGE;
+            after = page.last().map(|e| e.original_id.clone());
+            for e in page {
+                let value: T = serde_json::from_slice(&e.json)?;
+                f(e.original_id, value)?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
     }
 
     /// Every old -> new id of `kind` in the id map of `restore`.

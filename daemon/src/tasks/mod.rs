@@ -19,6 +19,7 @@
 //! arm in [`run`]. The API, the CLI's `tasks show` and the store take it as it is.
 
 mod ctx;
+mod issues;
 mod typeids;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,7 @@ use crate::assets::{self, AssetsApi};
 use crate::store::{self, AsyncStore, Restore, Task};
 
 pub use ctx::Ctx;
+pub use issues::{FieldResult, IssuesSummary};
 pub use typeids::TypeIdsSummary;
 
 /// What a task is asked to do: its kind and the kind's options (the API's request body and the
@@ -38,6 +40,8 @@ pub enum TaskRequest {
     /// Write each restored object type's original id into its description. (Variants without
     /// options are empty structs, so that unknown fields are refused for them too.)
     ObjectTypeIds {},
+    /// Point the Jira issues' Assets fields at the restored objects.
+    Issues {},
 }
 
 /// Kinds of tasks.
@@ -46,16 +50,19 @@ pub enum TaskRequest {
 pub enum TaskKind {
     /// Original object type ids.
     ObjectTypeIds,
+    /// Objects in Jira issues.
+    Issues,
 }
 
 impl TaskKind {
     /// Every kind.
-    pub const ALL: [TaskKind; 1] = [TaskKind::ObjectTypeIds];
+    pub const ALL: [TaskKind; 2] = [TaskKind::ObjectTypeIds, TaskKind::Issues];
 
     /// The spelling of the API, the CLI and the store.
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::ObjectTypeIds => "object-type-ids",
+            TaskKind::Issues => "issues",
         }
     }
 }
@@ -71,6 +78,7 @@ impl TaskRequest {
     pub fn kind(&self) -> TaskKind {
         match self {
             TaskRequest::ObjectTypeIds {} => TaskKind::ObjectTypeIds,
+            TaskRequest::Issues {} => TaskKind::Issues,
         }
     }
 
@@ -81,7 +89,7 @@ impl TaskRequest {
     /// A message per bad option.
     pub fn check(&self) -> Result<(), String> {
         match self {
-            TaskRequest::ObjectTypeIds {} => Ok(()),
+            TaskRequest::ObjectTypeIds {} | TaskRequest::Issues {} => Ok(()),
         }
     }
 }
@@ -92,6 +100,8 @@ impl TaskRequest {
 pub enum TaskSummary {
     /// Original object type ids.
     ObjectTypeIds(TypeIdsSummary),
+    /// Objects in issues.
+    Issues(IssuesSummary),
 }
 
 /// Errors of a task.
@@ -176,6 +186,7 @@ pub async fn run(
     let ctx = Ctx::new(store, target, task.id, restore, on_progress, cancel).await?;
     let (summary, message) = match &request {
         TaskRequest::ObjectTypeIds {} => typeids::run(&ctx).await?,
+        TaskRequest::Issues {} => issues::run(&ctx).await?,
     };
     ctx.flush().await?;
     Ok(TaskEnd { summary, message })

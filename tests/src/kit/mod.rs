@@ -12,6 +12,8 @@
 //! - `pipeline`: clients, a SQLite store and backups for tests of the pipelines without a
 //!   daemon;
 //! - `stages`: the request of each restore stage, for barriers that cut a stage exactly;
+//! - `plugins`: the WASM plugins and fixtures of `plugins/`, built once per process
+//!   ([`plugin_wasm`]);
 //! - `wait`: [`wait_for`] a condition with a deadline, never a fixed sleep.
 //!
 //! Tests run the simulator and the daemon in-process unless they must kill the daemon: only a
@@ -20,12 +22,14 @@
 
 mod daemon;
 pub mod pipeline;
+mod plugins;
 mod sim;
 mod site;
 mod stages;
 mod wait;
 
 pub use daemon::{Cli, DaemonProcess, InProcessDaemon, Out};
+pub use plugins::{plugin_wasm, plugin_wasm_path, plugins_dir};
 pub use sim::*;
 pub use site::{
     SiteReader, Snapshot, UserRule, assert_each_object_once, assert_restored, s, schema_id,

@@ -99,7 +99,10 @@ async fn raw_bytes(env: &Env, request: &[u8]) -> (u16, Value) {
     };
     let mut answer = Vec::new();
     let (_, got) = tokio::join!(send, read.read_to_end(&mut answer));
-    got.expect("read");
+    // Closed with our bytes unread, the socket reports a reset once the answer is read.
+    if let Err(e) = got {
+        assert!(!answer.is_empty(), "no answer: {e}");
+    }
     let text = String::from_utf8_lossy(&answer);
     let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
     let status = head

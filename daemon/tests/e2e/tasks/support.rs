@@ -1,7 +1,8 @@
 //! Helpers of the task tests: a simulator with `s1` (the cmdb dataset: ITSM and LOC, whose
-//! ITSM offices reference LOC sites, and ITSM issues pointing at objects) and `s2` (empty, its
-//! Jira a copy of `s1`'s issues, as after a Jira migration), a daemon child process that knows
-//! both sites, the CLI, and helpers for backups, restores and tasks.
+//! ITSM offices reference LOC sites, and ITSM issues pointing at objects), `s2` (empty, its
+//! Jira a copy of `s1`'s issues, as after a Jira migration) and `s3` (empty, no issues), a
+//! daemon child process that knows the three sites, the CLI, and helpers for backups,
+//! restores and tasks.
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ pub use crate::BIN;
 
 const S1_TOKEN: &str = "tok-task-s1-41b7";
 const S2_TOKEN: &str = "tok-task-s2-93c0";
+const S3_TOKEN: &str = "tok-task-s3-5e21";
 /// The simulator runs without rate limits, so the client's governor need not pace requests.
 const LIMITS: &str = "[sites.limits]\naql_legacy_per_minute = 1000000\naql_per_minute = 1000000\n\
     object_per_minute = 1000000\nother_per_minute = 1000000\njira_per_minute = 1000000\nmax_retries = 2\n";
@@ -37,7 +39,9 @@ impl Env {
              [[sites]]\nname = \"s1\"\nemail = \"admin@s1.example\"\ntoken = \"{S1_TOKEN}\"\n\
              [sites.dataset]\nkind = \"cmdb\"\nobjects = {objects}\nseed = 5\n\
              [[sites]]\nname = \"s2\"\nemail = \"admin@s2.example\"\ntoken = \"{S2_TOKEN}\"\n\
-             [sites.dataset]\nkind = \"empty\"\njira_issues_from = \"s1\"\n"
+             [sites.dataset]\nkind = \"empty\"\njira_issues_from = \"s1\"\n\
+             [[sites]]\nname = \"s3\"\nemail = \"admin@s3.example\"\ntoken = \"{S3_TOKEN}\"\n\
+             [sites.dataset]\nkind = \"empty\"\n"
         );
         let sim = assets_sim::server::start(SimConfig::from_toml(&toml).expect("sim config"))
             .await
@@ -45,7 +49,7 @@ impl Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config =
             "[store]\npath = \"data/assetark.db\"\n[control]\nsocket = \"ctl.sock\"\n".to_owned();
-        for (name, token) in [("s1", S1_TOKEN), ("s2", S2_TOKEN)] {
+        for (name, token) in [("s1", S1_TOKEN), ("s2", S2_TOKEN), ("s3", S3_TOKEN)] {
             let site = sim.site(name).expect("site").clone();
             std::fs::write(dir.path().join(format!("{name}.token")), token).expect("token");
             config.push_str(&format!(
@@ -105,6 +109,19 @@ impl Env {
             .as_i64()
             .expect("backup id")
             .to_string()
+    }
+
+    /// Backs up schema `key` of `s1` and waits until its objects-in-issues phase is done.
+    pub async fn backup_with_issues(&self, key: &str) -> String {
+        let id = self.backup(key).await;
+        wait_for("the backup's issues phase", || async {
+            let b = self.cli_json(&["backups", "show", &id]).await;
+            let status = b["issues"]["status"].as_str().map(str::to_owned);
+            assert_ne!(status.as_deref(), Some("failed"), "{b}");
+            (status.as_deref() == Some("done")).then_some(())
+        })
+        .await;
+        id
     }
 
     /// Restores `backup` into a new schema `key` on `site`, waiting; returns the restore id.
