@@ -95,6 +95,7 @@ pub(super) async fn start(
         description: body.description.filter(|d| !d.is_empty()),
         backup_type,
         schedule: None,
+        full: body.full,
     });
     let id = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
     Ok(job_started(id))

@@ -221,6 +221,10 @@ pub struct StartBackupRequest {
     /// `manual` (default) or `scheduled`; checked by hand so a wrong value is a 422.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub backup_type: Option<String>,
+    /// Read everything instead of taking unchanged objects' history over from the previous
+    /// backup (incremental capture); default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full: bool,
 }
 
 /// The answer of every route that starts a job (202, `Location: /v1/jobs/{id}`).

@@ -11,27 +11,25 @@
 use std::collections::HashSet;
 
 use futures::{StreamExt, TryStreamExt};
-use serde::Deserialize;
 
+use super::incremental::{self, StoredObjectId};
 use super::{Ctx, Error, new_entry, stage};
-use crate::model::{Id, ObjectHistory};
+use crate::model::ObjectHistory;
 use crate::store::kind;
 
 /// Objects read from the store per round: one store page, and one `put_entries` batch.
 const ROUND: usize = 500;
 
-/// All this phase reads of a stored object: its id at the source.
-#[derive(Deserialize)]
-struct StoredObjectId {
-    id: Id,
-}
-
 /// Returns the phase note.
 pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
     let total = ctx.store.count_entries(ctx.backup, kind::OBJECT).await?;
     ctx.report(stage::HISTORY, 0, total);
-    let (mut done, mut entries_total, mut kept) = (0u64, 0u64, 0u64);
+    let (mut done, mut entries_total, mut kept, mut taken) = (0u64, 0u64, 0u64, 0u64);
     let backup = ctx.backup;
+    let touched = match ctx.parent {
+        Some(parent) => Some(incremental::touched(ctx, parent).await?),
+        None => None,
+    };
     let mut after: Option<String> = None;
     loop {
         let page = ctx
@@ -44,10 +42,22 @@ pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
             .into_iter()
             .map(|e| {
                 let obj: StoredObjectId = serde_json::from_slice(&e.json)?;
-                Ok((e.original_id, obj.id.as_str().to_owned()))
+                Ok((e.original_id, obj.id.as_str().to_owned(), e.hash))
             })
-            .collect::<Result<Vec<(String, String)>, Error>>()?;
+            .collect::<Result<Vec<(String, String, String)>, Error>>()?;
         let n = targets.len() as u64;
+        // An incremental backup takes unchanged objects' histories over from its parent.
+        let taken_here = match (ctx.parent, &touched) {
+            (Some(parent), Some(touched)) => {
+                incremental::take_over(ctx, parent, touched, &targets).await?
+            }
+            _ => 0,
+        };
+        taken += taken_here;
+        let targets: Vec<(String, String)> = targets
+            .into_iter()
+            .map(|(identity, object_id, _)| (identity, object_id))
+            .collect();
         // Objects whose history is stored already (written before a kill, the phase resumed)
         // are not read again.
         let ids: Vec<String> = targets
@@ -60,7 +70,7 @@ pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
             .await?
             .into_iter()
             .collect();
-        kept += have.len() as u64;
+        kept += (have.len() as u64).saturating_sub(taken_here);
         let targets: Vec<(String, String)> = targets
             .into_iter()
             .filter(|(identity, _)| !have.contains(identity))
@@ -90,8 +100,16 @@ pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
         }
     }
     let mut note = format!("{done} objects, {entries_total} history entries");
+    if kept > 0 || taken > 0 {
+        note.push_str(" read");
+    }
+    if let Some(parent) = ctx.parent {
+        note.push_str(&format!(
+            ", {taken} unchanged objects' histories taken over from backup {parent}"
+        ));
+    }
     if kept > 0 {
-        note.push_str(&format!(" read, {kept} histories kept from before"));
+        note.push_str(&format!(", {kept} histories kept from before a restart"));
     }
     Ok(note)
 }

@@ -36,6 +36,7 @@ mod comments;
 pub mod export;
 mod history;
 mod icons;
+mod incremental;
 mod issues;
 mod objects;
 mod objecttypes;
@@ -178,7 +179,16 @@ pub struct RunOptions {
     /// or a shutdown, resumes the background phases of the backup it made instead of making a
     /// second one; a phase interrupted by shutdown stays `pending` for it.
     pub job: Option<JobId>,
+    /// Read everything (`backup run --full`), taking nothing over from an earlier backup.
+    pub full: bool,
+    /// Every N-th backup of a site and schema is full (a schedule's `full_every`; 0 = the
+    /// default, [`DEFAULT_FULL_EVERY`]): a wrong "unchanged" judgement lives at most N
+    /// backups.
+    pub full_every: u32,
 }
+
+/// `full_every` when none is given: a full backup, then six incremental ones.
+pub const DEFAULT_FULL_EVERY: u32 = 7;
 
 /// Runs a backup without a job: [`run_job`] with default [`RunOptions`].
 ///
@@ -250,19 +260,24 @@ pub async fn run_job(
             started_at: clock.now(),
         })
         .await?;
+    let parent = match opts.full {
+        true => None,
+        false => incremental_parent(store, req, &found.id, backup, opts.full_every).await?,
+    };
     let ctx = Ctx {
         api,
         store,
         backup,
         schema_id: found.id.clone(),
+        parent,
         progress: on_progress,
         cancel: &cancel,
     };
     let span = tracing::error_span!("backup", backup, site = %req.site, schema = %req.schema_key);
-    tracing::info!(parent: &span, "Backup started.");
+    tracing::info!(parent: &span, incremental_from = ?parent, "Backup started.");
     let origin = BackupOrigin {
         job: opts.job,
-        parent: None,
+        parent,
     };
     let main = async {
         store
@@ -296,6 +311,31 @@ pub async fn run_job(
     Ok(backup)
 }
 
+/// The parent of an incremental backup: the newest complete backup of the same site and
+/// schema, unless the current cycle already holds `full_every` backups (then this one is
+/// full).
+async fn incremental_parent(
+    store: &AsyncStore,
+    req: &BackupRequest,
+    schema_id: &str,
+    backup: BackupId,
+    full_every: u32,
+) -> Result<Option<BackupId>, Error> {
+    let full_every = match full_every {
+        0 => DEFAULT_FULL_EVERY,
+        n => n,
+    };
+    let (site, key, id) = (
+        req.site.clone(),
+        req.schema_key.clone(),
+        schema_id.to_owned(),
+    );
+    let candidate = store
+        .run(move |s| s.parent_candidate(&site, &key, &id, backup))
+        .await?;
+    Ok(candidate.and_then(|(parent, cycle)| (cycle < full_every).then_some(parent)))
+}
+
 /// Runs the background phases of `backup` that have not ended (its job runs again).
 async fn resume(
     api: &dyn AssetsApi,
@@ -309,6 +349,7 @@ async fn resume(
         store,
         backup: backup.id,
         schema_id: backup.schema_id.clone(),
+        parent: backup.parent_id,
         progress: on_progress,
         cancel,
     };
@@ -366,6 +407,8 @@ pub(crate) struct Ctx<'a> {
     store: &'a AsyncStore,
     backup: BackupId,
     schema_id: String,
+    /// The parent of an incremental backup (see `incremental`).
+    parent: Option<BackupId>,
     progress: &'a (dyn Fn(Progress) + Send + Sync),
     cancel: &'a CancellationToken,
 }

@@ -316,6 +316,10 @@ pub struct RunArgs {
     /// Stream the backup's live events (server-sent events) until it ends.
     #[arg(long, conflicts_with = "wait")]
     pub follow: bool,
+    /// Read everything (history of every object), taking nothing over from the previous
+    /// backup.
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Backup types, as the API spells them.

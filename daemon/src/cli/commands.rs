@@ -73,6 +73,7 @@ async fn backup_run(client: &ControlClient, args: &RunArgs, json: bool) -> Resul
         schema: args.schema.clone(),
         description: args.description.clone(),
         backup_type: None,
+        full: args.full,
     };
     let reply = client.post("/v1/backups", &request).await?;
     let job_id = reply.parse::<JobStarted>()?.job_id;

@@ -390,6 +390,7 @@ async fn backup(client: &ControlClient, schema: &str) -> Result<Backup, Failure>
         schema: schema.to_owned(),
         description: Some("demo: first backup".to_owned()),
         backup_type: None,
+        full: false,
     };
     let reply = client.post("/v1/backups", &request).await?;
     match run_job(client, &reply, "the backup").await? {

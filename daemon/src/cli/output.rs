@@ -188,6 +188,13 @@ pub(super) fn backup(d: &BackupDetail) -> String {
         ("ended", opt(b.ended_at.map(time))),
         ("storage", b.storage.clone()),
         ("bytes added", b.bytes_added.to_string()),
+        (
+            "capture",
+            match b.parent_id {
+                Some(p) => format!("incremental (unchanged objects' history from backup {p})"),
+                None => "full".to_owned(),
+            },
+        ),
     ] {
         out.push_str(&format!("{label:<12} {value}\n"));
     }
@@ -432,6 +439,8 @@ mod tests {
             started_at: datetime!(2025-01-01 00:00 UTC),
             ended_at: None,
             bytes_added: 0,
+            incremental: false,
+            parent_id: None,
         }
     }
 

@@ -33,7 +33,9 @@ impl BackupQueue for Jobs {
                 reason,
                 policy: schedule.policy,
                 tz: schedule.timing.tz().name().to_owned(),
+                full_every: schedule.full_every,
             }),
+            full: false,
         });
         match self.enqueue(&spec).await {
             Ok(id) => Ok(id),

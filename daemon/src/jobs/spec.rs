@@ -92,6 +92,9 @@ pub struct BackupSpec {
     /// complete (see `jobs::scheduled`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduledBy>,
+    /// Read everything, taking nothing over from an earlier backup (`backup run --full`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full: bool,
 }
 
 /// The schedule that queued a backup, as its job carries it.
@@ -103,6 +106,10 @@ pub struct ScheduledBy {
     pub policy: crate::schedules::Policy,
     /// Its time zone (IANA), in which the policy's periods are taken.
     pub tz: String,
+    /// Every N-th backup of the schedule's schema is full (0 in specs queued before it
+    /// existed: the default).
+    #[serde(default)]
+    pub full_every: u32,
 }
 
 fn manual() -> BackupType {
@@ -271,6 +278,16 @@ impl JobSpec {
 const KNOWN: [&str; 5] = ["backup", "restore", "export", "verify", "task"];
 
 impl BackupSpec {
+    /// How the pipeline runs it for job `job`: full on request; else incremental, every
+    /// `full_every`-th backup full (the schedule's, or the default).
+    pub fn run_options(&self, job: crate::store::JobId) -> crate::backup::RunOptions {
+        crate::backup::RunOptions {
+            job: Some(job),
+            full: self.full,
+            full_every: self.schedule.as_ref().map_or(0, |s| s.full_every),
+        }
+    }
+
     /// The pipeline's request.
     pub fn request(&self) -> crate::backup::BackupRequest {
         crate::backup::BackupRequest {
@@ -303,7 +320,9 @@ mod tests {
                         ..Default::default()
                     },
                     tz: "Europe/Berlin".into(),
+                    full_every: 7,
                 }),
+                full: false,
             }),
             JobSpec::Restore(RestoreSpec {
                 restore_id: 3,
@@ -332,6 +351,7 @@ mod tests {
             description: None,
             backup_type: BackupType::Manual,
             schedule: None,
+            full: false,
         });
         assert_eq!(
             backup.to_payload(),

@@ -19,6 +19,7 @@ fn backup_spec() -> JobSpec {
         description: None,
         backup_type: BackupType::Manual,
         schedule: None,
+        full: false,
     })
 }
 

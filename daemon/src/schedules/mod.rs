@@ -95,8 +95,8 @@ pub struct Schedule {
     pub enabled: bool,
     /// What its backups keep.
     pub policy: Policy,
-    /// Every N-th scheduled backup reads everything (stored and shown; the incremental
-    /// backup that uses it is issue 14).
+    /// Every N-th backup of the schema is full (reads every object's history); the others
+    /// are incremental (see `backup::incremental`).
     pub full_every: u32,
     /// Config file or API.
     pub origin: Origin,

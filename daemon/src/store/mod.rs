@@ -279,6 +279,14 @@ pub struct Backup {
     pub ended_at: Option<OffsetDateTime>,
     /// Compressed bytes of blobs this backup wrote that no earlier backup had.
     pub bytes_added: u64,
+    /// Whether it took unchanged objects' captures (history) over from a parent backup
+    /// instead of reading them.
+    #[serde(default)]
+    pub incremental: bool,
+    /// The backup it took them from (it may have been deleted since: blobs are shared, not
+    /// chained, so this backup stays complete).
+    #[serde(default)]
+    pub parent_id: Option<BackupId>,
 }
 
 impl Backup {
@@ -616,6 +624,59 @@ pub trait Store:
     /// [`Error::Sqlite`].
     fn existing_entries(&self, backup: BackupId, kind: &str, ids: &[String])
     -> Result<Vec<String>>;
+
+    /// The parent an incremental backup `before` of this site and schema would take
+    /// unchanged objects' captures from (the newest complete backup of the same site, schema
+    /// key and schema id), with the number of complete backups since and including the newest
+    /// full one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`].
+    fn parent_candidate(
+        &self,
+        site: &str,
+        schema_key: &str,
+        schema_id: &str,
+        before: BackupId,
+    ) -> Result<Option<(BackupId, u32)>>;
+
+    /// Up to `limit` `(original_id, hash)` pairs of `kind`, in id order, after `after`; no blob
+    /// is read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`].
+    fn entry_hashes(
+        &self,
+        backup: BackupId,
+        kind: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>>;
+
+    /// `(original_id, hash)` of those of `ids` that have an entry of `kind`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`].
+    fn entry_hashes_of(
+        &self,
+        backup: BackupId,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<(String, String)>>;
+
+    /// Takes entries of a background phase over from backup `from` into the complete backup
+    /// `to` by reference (the same blobs; nothing is chained: deleting `from` leaves `to`
+    /// whole). Returns how many were copied (ids `from` lacks are skipped).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], [`Error::BackupState`] unless `to` is complete and `kind` a
+    /// background phase's, [`Error::Sqlite`].
+    fn copy_entries(&self, from: BackupId, to: BackupId, kind: &str, ids: &[String])
+    -> Result<u64>;
 
     /// Lists complete backups matching `filter`, newest first.
     ///

@@ -21,9 +21,14 @@
 //!    objects stage anyway; `--rss-history` keeps it.
 //! 4. Stored bytes per object (`--objects-bytes`): full backup, an unchanged second backup, and
 //!    a third after a value change PUT on 1% of the objects.
+//! 5. Incremental capture (`incremental`): the second backup of `--objects-incremental`
+//!    objects with 1% changed, its requests and time over the full backup's.
 //!
 //! Run: `cargo build --release -p assets-sim -p assetark-tests && target/release/backup-bench`
-//! (`--only 1,2,3,4` selects measurements; `ASSETS_SIM_BIN` overrides the simulator binary).
+//! (`--only 1,2,3,4,5` selects measurements; `ASSETS_SIM_BIN` overrides the simulator binary).
+
+#[path = "backup_bench/incremental.rs"]
+mod incremental;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -743,8 +748,8 @@ async fn main() -> Result<()> {
             .split(',')
             .map(|s| s.trim().parse())
             .collect::<Result<_, _>>()
-            .context("--only 1,2,3,4")?,
-        None => vec![1, 2, 3, 4],
+            .context("--only 1,2,3,4,5")?,
+        None => vec![1, 2, 3, 4, 5],
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
@@ -770,6 +775,9 @@ async fn main() -> Result<()> {
     }
     if only.contains(&4) {
         stored_bytes(args.num("--objects-bytes", 10_000)?).await?;
+    }
+    if only.contains(&5) {
+        incremental::incremental(args.num("--objects-incremental", 10_000)?).await?;
     }
     println!(
         "\nbackup-bench: done in {:.0} s; load average at end: {}",

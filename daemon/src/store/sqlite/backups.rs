@@ -25,7 +25,7 @@ const VERIFY_PAGE: i64 = 500;
 pub(super) const BACKUP_COLUMNS: &str = "id, site, schema_key, schema_id, backup_type, description, \
      storage, status, history_status, history_note, issues_status, issues_note, object_count, \
      started_at, ended_at, bytes_added, comments_status, comments_note, attachments_status, \
-     attachments_note";
+     attachments_note, parent_id";
 
 pub(super) fn backup_from_row(row: &Row<'_>) -> rusqlite::Result<Backup> {
     Ok(Backup {
@@ -60,6 +60,8 @@ pub(super) fn backup_from_row(row: &Row<'_>) -> rusqlite::Result<Backup> {
             status: row.get(18)?,
             note: row.get(19)?,
         },
+        incremental: row.get::<_, Option<BackupId>>(20)?.is_some(),
+        parent_id: row.get(20)?,
     })
 }
 

@@ -78,3 +78,113 @@ pub(super) fn fail_orphan_phases(tx: &Transaction<'_>) -> Result<u64> {
     }
     Ok(n)
 }
+
+/// The newest complete backup of the same site, schema key and schema id made before
+/// `before`, and how many complete backups of it there are since (and including) the newest
+/// full one: the length of the current full-plus-incrementals cycle.
+pub(super) fn parent_candidate(
+    tx: &Transaction<'_>,
+    site: &str,
+    schema_key: &str,
+    schema_id: &str,
+    before: BackupId,
+) -> Result<Option<(BackupId, u32)>> {
+    const SAME: &str = "site = ?1 AND schema_key = ?2 AND schema_id = ?3 AND status = 'complete' \
+                        AND id < ?4";
+    let newest: Option<BackupId> = tx
+        .prepare_cached(&format!(
+            "SELECT id FROM backups WHERE {SAME} ORDER BY id DESC LIMIT 1"
+        ))?
+        .query_row(params![site, schema_key, schema_id, before], |r| r.get(0))
+        .optional()?;
+    let Some(newest) = newest else {
+        return Ok(None);
+    };
+    let cycle: i64 = tx
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM backups WHERE {SAME} AND id >= \
+             (SELECT coalesce(max(id), 0) FROM backups WHERE {SAME} AND parent_id IS NULL)"
+        ))?
+        .query_row(params![site, schema_key, schema_id, before], |r| r.get(0))?;
+    Ok(Some((newest, u32::try_from(cycle).unwrap_or(u32::MAX))))
+}
+
+/// Up to `limit` `(original_id, hash)` of `kind` in id order after `after` (no blob is read).
+pub(super) fn hashes_page(
+    tx: &Transaction<'_>,
+    backup: BackupId,
+    kind: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, String)>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let after = after.unwrap_or("");
+    let mut q = tx.prepare_cached(
+        "SELECT original_id, hash FROM manifest WHERE backup_id = ?1 AND kind = ?2 \
+         AND (id_len, original_id) > (length(?4), ?4) ORDER BY id_len, original_id LIMIT ?3",
+    )?;
+    let rows = q.query_map(params![backup, kind, limit, after], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// `(original_id, hash)` of those of `ids` that have an entry of `kind` in `backup`.
+pub(super) fn hashes_of(
+    tx: &Transaction<'_>,
+    backup: BackupId,
+    kind: &str,
+    ids: &[String],
+) -> Result<Vec<(String, String)>> {
+    let mut q = tx.prepare_cached(
+        "SELECT hash FROM manifest WHERE backup_id = ?1 AND kind = ?2 \
+         AND id_len = length(?3) AND original_id = ?3",
+    )?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(hash) = q
+            .query_row(params![backup, kind, id], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            out.push((id.clone(), hash));
+        }
+    }
+    Ok(out)
+}
+
+/// Copies the manifest rows of `ids` of `kind` from backup `from` into the complete backup
+/// `to` (the same blobs, referenced twice: no bytes are written, and deleting `from` later
+/// keeps them, since a blob lives as long as any manifest row points at it). Only kinds of a
+/// background phase may be added to a complete backup. Returns the rows copied.
+pub(super) fn copy_entries(
+    tx: &Transaction<'_>,
+    from: BackupId,
+    to: BackupId,
+    kind: &str,
+    ids: &[String],
+) -> Result<u64> {
+    let status: BackupStatus = tx
+        .prepare_cached("SELECT status FROM backups WHERE id = ?1")?
+        .query_row([to], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::not_found("backup", to))?;
+    let phase_kind = Phase::ALL.iter().any(|p| p.kinds().contains(&kind));
+    if status != BackupStatus::Complete || !phase_kind {
+        return Err(Error::BackupState {
+            id: to,
+            status,
+            reason: "captures are taken over only into a complete backup's background phases",
+        });
+    }
+    let mut q = tx.prepare_cached(
+        "INSERT INTO manifest (backup_id, kind, id_len, original_id, hash) \
+         SELECT ?2, kind, id_len, original_id, hash FROM manifest \
+         WHERE backup_id = ?1 AND kind = ?3 AND id_len = length(?4) AND original_id = ?4 \
+         ON CONFLICT (backup_id, kind, id_len, original_id) DO UPDATE SET hash = excluded.hash",
+    )?;
+    let mut n = 0;
+    for id in ids {
+        n += q.execute(params![from, to, kind, id])? as u64;
+    }
+    Ok(n)
+}

@@ -260,6 +260,45 @@ impl Store for SqliteStore {
         self.read(|tx| lineage::existing(tx, backup, kind, ids))
     }
 
+    fn parent_candidate(
+        &self,
+        site: &str,
+        schema_key: &str,
+        schema_id: &str,
+        before: BackupId,
+    ) -> Result<Option<(BackupId, u32)>> {
+        self.read(|tx| lineage::parent_candidate(tx, site, schema_key, schema_id, before))
+    }
+
+    fn entry_hashes(
+        &self,
+        backup: BackupId,
+        kind: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>> {
+        self.read(|tx| lineage::hashes_page(tx, backup, kind, after, limit))
+    }
+
+    fn entry_hashes_of(
+        &self,
+        backup: BackupId,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        self.read(|tx| lineage::hashes_of(tx, backup, kind, ids))
+    }
+
+    fn copy_entries(
+        &self,
+        from: BackupId,
+        to: BackupId,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<u64> {
+        self.write(|tx| lineage::copy_entries(tx, from, to, kind, ids))
+    }
+
     fn list_backups(&self, filter: &BackupFilter, page: PageRequest) -> Result<BackupPage> {
         self.read(|tx| backups::list(tx, filter, page))
     }

@@ -23,6 +23,7 @@
 //!   ends its restore in error (`plans`).
 
 mod existing;
+mod incremental;
 mod missing;
 mod plans;
 mod same_site;

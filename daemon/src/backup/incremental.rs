@@ -1,0 +1,162 @@
+//! Incremental capture: which objects' history an incremental backup takes over from its
+//! parent (the previous complete backup of the same site and schema) by reference, without a
+//! request.
+//!
+//! The objects themselves are always read (AQL pages, 500 objects a request). An object's
+//! history is taken over when, conservatively:
+//!
+//! 1. its stored JSON has the same content hash as in the parent — the same `updated`
+//!    timestamp *and* the same values, status, label, avatar and the labels/keys of the
+//!    objects it references (a reference's display changes without `updated` moving, and so
+//!    does an object whose referenced object was deleted: the hash sees both);
+//! 2. it is not referenced — in the parent's or in this backup's version — by an object that
+//!    changed, is new, or is gone: a reference added, changed or removed on the *other* object
+//!    can add entries to this object's history without its own JSON changing;
+//! 3. the parent has a history entry for it (a parent whose history phase failed or was
+//!    partial passes on only what it has).
+//!
+//! Everything else is read. What still cannot be seen without reading history — a user's
+//! profile shown in old entries changing, entries Assets adds for reasons outside the
+//! object and its references — is refreshed by the full backup every `full_every` backups
+//! (schedules; default 7) or by `backup run --full`.
+//!
+//! Nothing is chained: a taken-over history is the parent's blob referenced by this backup's
+//! own manifest row, so deleting the parent (or any backup) leaves this one whole.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+
+use super::{Ctx, Error};
+use crate::model::Object;
+use crate::store::{BackupId, kind};
+
+/// `(original_id, hash)` pairs read per store query.
+const PAGE: usize = 1000;
+
+/// Object ids (on the source site) whose history must be read even if their own JSON did not
+/// change: the objects changed, new or gone since `parent`, and every object any version of
+/// them references. Memory is proportional to the changes, not to the schema.
+pub(super) async fn touched(ctx: &Ctx<'_>, parent: BackupId) -> Result<HashSet<String>, Error> {
+    let mut touched = HashSet::new();
+    // Changed and new objects: this backup's version (and the parent's, for changed ones).
+    each_difference(ctx, ctx.backup, parent, true, &mut touched).await?;
+    // Gone objects: the parent's version.
+    each_difference(ctx, parent, ctx.backup, false, &mut touched).await?;
+    Ok(touched)
+}
+
+/// Pages through the objects of `of`, compares each with `other`, and adds the ids of those
+/// that differ (with their references, in both versions where there are two) to `touched`.
+/// `changes` = count objects whose hash differs; otherwise only objects `other` lacks.
+async fn each_difference(
+    ctx: &Ctx<'_>,
+    of: BackupId,
+    other: BackupId,
+    changes: bool,
+    touched: &mut HashSet<String>,
+) -> Result<(), Error> {
+    let mut after: Option<String> = None;
+    loop {
+        let cursor = after.clone();
+        let page = ctx
+            .store
+            .run(move |s| s.entry_hashes(of, kind::OBJECT, cursor.as_deref(), PAGE))
+            .await?;
+        let full = page.len() == PAGE;
+        after = page.last().map(|(id, _)| id.clone());
+        let ids: Vec<String> = page.iter().map(|(id, _)| id.clone()).collect();
+        let theirs: std::collections::HashMap<String, String> = ctx
+            .store
+            .run(move |s| s.entry_hashes_of(other, kind::OBJECT, &ids))
+            .await?
+            .into_iter()
+            .collect();
+        let differ: Vec<String> = page
+            .into_iter()
+            .filter(|(id, hash)| match theirs.get(id) {
+                None => true,
+                Some(h) => changes && h != hash,
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if !differ.is_empty() {
+            let changed: Vec<String> = differ
+                .iter()
+                .filter(|id| theirs.contains_key(*id))
+                .cloned()
+                .collect();
+            add_refs(ctx, of, differ, touched).await?;
+            add_refs(ctx, other, changed, touched).await?;
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// Adds the ids of objects `ids` of `backup` and of every object they reference.
+async fn add_refs(
+    ctx: &Ctx<'_>,
+    backup: BackupId,
+    ids: Vec<String>,
+    touched: &mut HashSet<String>,
+) -> Result<(), Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let entries = ctx.store.entries_by_id(backup, kind::OBJECT, ids).await?;
+    for e in entries {
+        let obj: Object = serde_json::from_slice(&e.json)?;
+        touched.insert(obj.id.as_str().to_owned());
+        for a in obj.attributes() {
+            for v in a.values() {
+                if let Some(r) = v.referenced_id() {
+                    touched.insert(r.to_owned());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// All the history phase reads of a stored object: its id at the source.
+#[derive(Deserialize)]
+pub(super) struct StoredObjectId {
+    pub id: crate::model::Id,
+}
+
+/// Of one page of objects (`(identity, object id, hash)`), those whose history is taken
+/// over from `parent`: same hash there, not touched.
+pub(super) async fn take_over(
+    ctx: &Ctx<'_>,
+    parent: BackupId,
+    touched: &HashSet<String>,
+    page: &[(String, String, String)],
+) -> Result<u64, Error> {
+    let ids: Vec<String> = page
+        .iter()
+        .map(|(identity, _, _)| identity.clone())
+        .collect();
+    let theirs: std::collections::HashMap<String, String> = ctx
+        .store
+        .run(move |s| s.entry_hashes_of(parent, kind::OBJECT, &ids))
+        .await?
+        .into_iter()
+        .collect();
+    let same: Vec<String> = page
+        .iter()
+        .filter(|(identity, object_id, hash)| {
+            theirs.get(identity) == Some(hash) && !touched.contains(object_id)
+        })
+        .map(|(identity, _, _)| identity.clone())
+        .collect();
+    if same.is_empty() {
+        return Ok(0);
+    }
+    let backup = ctx.backup;
+    Ok(ctx
+        .store
+        .run(move |s| s.copy_entries(parent, backup, kind::HISTORY, &same))
+        .await?)
+}
