@@ -45,11 +45,7 @@ impl Governed {
 
     /// One attempt of `req`; `throttles` is how many 429s this request met already (the
     /// backoff of a 429 without `Retry-After` grows with it).
-    pub async fn attempt(
-        &self,
-        req: &Request<'_>,
-        throttles: u32,
-    ) -> Result<Reply, Failure> {
+    pub async fn attempt(&self, req: &Request<'_>, throttles: u32) -> Result<Reply, Failure> {
         let class = req.class();
         // Rate first, then a concurrency slot, then the block check: a request waiting out
         // a Retry-After never holds a slot that requests of other classes could use.

@@ -132,11 +132,7 @@ impl Http {
     }
 
     /// Sends `req` once with credential `credential` of the pool.
-    pub async fn exchange(
-        &self,
-        req: &Request<'_>,
-        credential: usize,
-    ) -> Result<Reply, Failure> {
+    pub async fn exchange(&self, req: &Request<'_>, credential: usize) -> Result<Reply, Failure> {
         let base = match req.target {
             Target::Assets => &self.api_url,
             Target::Jira => &self.site_url,
