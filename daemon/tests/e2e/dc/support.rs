@@ -131,6 +131,18 @@ impl Env {
     pub fn dc(&self, name: &str) -> DcApi {
         DcApi::for_site(&self.sim, name)
     }
+
+    /// Appends `toml` to the daemon's config (before `start`): hooks, more sites. Paths in it
+    /// are relative to the config's directory.
+    pub fn append_config(&self, toml: &str) {
+        use std::io::Write;
+        let path = self._dir.path().join("assetark.toml");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("config");
+        writeln!(f, "\n{toml}").expect("config written");
+    }
 }
 
 /// The schema with key `key` of a Data Center site (its list entry).
