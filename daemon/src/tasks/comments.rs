@@ -117,15 +117,16 @@ impl CommentAttrs {
         })
     }
 
-    /// The types whose attributes `type_id` shows: itself, then its parents as far as it
-    /// inherits.
+    /// The types whose attributes `type_id` shows: itself, then its parents as far as they
+    /// pass their attributes on (a parent's `inherited`).
     fn chain(&self, type_id: &str) -> Vec<String> {
         let mut out = vec![type_id.to_owned()];
         let mut at = type_id.to_owned();
         while let Some(t) = self.types.get(&at) {
             let parent = t.parent_object_type_id.get().and_then(Id::non_empty);
+            let passes_on = |p: &str| self.types.get(p).is_some_and(|p| p.inherited.is_true());
             match parent {
-                Some(p) if t.inherited.is_true() && !out.iter().any(|x| x == p) => {
+                Some(p) if passes_on(p) && !out.iter().any(|x| x == p) => {
                     out.push(p.to_owned());
                     at = p.to_owned();
                 }
