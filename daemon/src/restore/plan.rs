@@ -17,11 +17,11 @@ use super::entities::{id_by_name, same_name};
 use super::existing::{self, ExistingPlan};
 use super::hooks::{self, HookPlan, HookScan, HookSetup};
 use super::order::{self, OrderStats};
-use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
+use super::source::{AttrDef, ORIGINAL_ID, ORIGINAL_KEY, Source};
 use super::users::{GroupLookup, UserLookup, UserLookupMethod};
 use super::{Destination, Error, RestoreRequest, Stage, users};
 use crate::assets::AssetsApi;
-use crate::model::{AttributeKind, Icon, Named, Object, ObjectSchema, TEXT};
+use crate::model::{AttributeKind, Icon, Id, Named, Object, ObjectSchema, TEXT};
 use crate::store::{AsyncStore, BackupId};
 
 /// The format of the plans this code writes. 1: the first restores' plans, which carry no
@@ -552,7 +552,7 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
             } else if name_attr.as_deref() == Some(a.id.as_str()) {
                 (AttrAction::UpdateName, None)
             } else {
-                match drop_reason(source, &a.kind) {
+                match drop_reason(source, a) {
                     Some(r) => (AttrAction::Drop, Some(r)),
                     None => (AttrAction::Create, None),
                 }
@@ -592,13 +592,15 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
     out
 }
 
-/// Why an attribute of this kind cannot be restored here, if it cannot.
-fn drop_reason(source: &Source, kind: &AttributeKind) -> Option<String> {
-    match kind {
+/// Why an attribute cannot be restored here, if it cannot.
+fn drop_reason(source: &Source, a: &AttrDef) -> Option<String> {
+    match &a.kind {
         AttributeKind::Object { target, .. } if source.object_type(target).is_none() => {
-            Some(format!(
-                "it references object type {target} of another schema (cross-schema \
-                 references are restored by the post-restore task)"
+            let referenced = a.def.reference_object_type.get();
+            Some(cross_schema_reason(
+                target,
+                referenced.and_then(|t| t.name.non_empty()),
+                referenced.and_then(|t| t.object_schema_id.get().and_then(Id::non_empty)),
             ))
         }
         AttributeKind::Other(n) => Some(format!(
@@ -606,6 +608,26 @@ fn drop_reason(source: &Source, kind: &AttributeKind) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// The drop reason of a reference into another schema: the restore cannot set it (that
+/// schema is not part of the backup), the post-restore references task does, once both
+/// schemas are on the target; the text names the command.
+pub(crate) fn cross_schema_reason(
+    target: &str,
+    target_name: Option<&str>,
+    schema: Option<&str>,
+) -> String {
+    let name = target_name.map(|n| format!(" ({n})")).unwrap_or_default();
+    let schema = schema
+        .map(|s| format!("another schema (schema {s} on the backup's site)"))
+        .unwrap_or_else(|| "another schema".to_owned());
+    format!(
+        "the reference goes to object type {target}{name} of {schema}, which this restore \
+         does not create: the references task creates the attribute and sets its values once \
+         that schema is on the target too (`assetark tasks start references RESTORE_ID \
+         --from-schema KEY --outbound`, KEY being that schema's key on the target)"
+    )
 }
 
 fn summary(source: &Source, objects: u64, s: &OrderStats) -> OrderSummary {
