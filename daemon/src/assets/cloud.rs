@@ -14,8 +14,8 @@ use super::http::{Mode, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error, Flavor};
 use crate::model::{
     AqlResponse, Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage,
-    HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest,
-    Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
+    HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object,
+    ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
     ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig,
     SchemaConfigIn, SchemaPage, StatusType, StatusTypeIn, WorkspacePage,
 };

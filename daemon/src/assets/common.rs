@@ -15,8 +15,7 @@ use super::{Core, Error};
 use crate::model::{
     AttributeIn, Group, GroupPicker, HistoryEntry, Icon, Issue, IssueEdit, JiraField, Object,
     ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
-    ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, StatusType,
-    StatusTypeIn,
+    ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, StatusType, StatusTypeIn,
 };
 
 const STATUS_TYPES: &str = "/config/statustype";

@@ -23,8 +23,7 @@ const OCTET_STREAM: &str = "application/octet-stream";
 /// A file's name and size as Jira shows it (`490 B`, `4.9 kB`): how an attachment already on
 /// the target is recognised.
 fn same_file(a: &Attachment, name: &str, size: &str) -> bool {
-    a.filename.get().map(String::as_str) == Some(name)
-        && a.filesize.get().is_none_or(|s| s == size)
+    a.filename.get().map(String::as_str) == Some(name) && a.filesize.get().is_none_or(|s| s == size)
 }
 
 pub(super) async fn run(ctx: &Ctx<'_>) -> Result<(TaskSummary, String), Error> {

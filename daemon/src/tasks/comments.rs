@@ -67,7 +67,10 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 /// source's text as it is when it cannot be read.
 pub fn central_european(created: &str) -> String {
     match parse_time(created) {
-        Some(t) => t.with_timezone(&Berlin).format("%Y-%m-%d %H:%M %Z").to_string(),
+        Some(t) => t
+            .with_timezone(&Berlin)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string(),
         None => created.to_owned(),
     }
 }
@@ -146,7 +149,10 @@ impl CommentAttrs {
         let mut found = None;
         for t in &chain {
             let own = ctx.target.list_attributes(t).await?;
-            if let Some(a) = own.iter().find(|a| a.name.as_deref() == Some(OBJECT_COMMENTS)) {
+            if let Some(a) = own
+                .iter()
+                .find(|a| a.name.as_deref() == Some(OBJECT_COMMENTS))
+            {
                 found = Some(a.id.as_str().to_owned());
                 break;
             }
@@ -278,7 +284,10 @@ async fn as_comments(
     Ok(if written == 0 {
         (
             ItemOutcome::Unchanged,
-            format!("object {new} holds its {} comments already", o.entry.comments.len()),
+            format!(
+                "object {new} holds its {} comments already",
+                o.entry.comments.len()
+            ),
         )
     } else {
         (

@@ -132,8 +132,7 @@ pub(super) async fn carried<T: DeserializeOwned>(
         Ok(())
     })
     .await?;
-    let wanted: std::collections::HashSet<&str> =
-        entries.iter().map(|(i, _)| i.as_str()).collect();
+    let wanted: std::collections::HashSet<&str> = entries.iter().map(|(i, _)| i.as_str()).collect();
     let mut keys: HashMap<String, String> = HashMap::new();
     ctx.for_each_entry(backup, kind::OBJECT, |identity, o: Keyed| {
         if wanted.contains(identity.as_str()) {

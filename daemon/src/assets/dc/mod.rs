@@ -25,9 +25,9 @@ use super::common;
 use super::http::{Auth, Mode, Request, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, Core, Error, Flavor, Limits, Secret, SiteConn};
 use crate::model::{
-    Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage,
-    HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object,
-    ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
+    Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage, HistoryEntry,
+    Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn,
+    ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
     ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig,
     SchemaConfigIn, StatusType, StatusTypeIn,
 };

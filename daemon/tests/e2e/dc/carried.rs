@@ -43,7 +43,10 @@ pub async fn source_files(env: &Env, objects: &[Value]) -> BTreeMap<String, Vec<
     let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for o in objects {
         let id = text(&o["id"]);
-        let listed = d1.get(&format!("/attachments/object/{id}")).await.expect(200);
+        let listed = d1
+            .get(&format!("/attachments/object/{id}"))
+            .await
+            .expect(200);
         for a in listed.as_array().expect("attachments") {
             let r = http
                 .get(a["url"].as_str().expect("url"))
@@ -137,7 +140,10 @@ pub fn assert_cloud_comments(
                 .unwrap_or_else(|| panic!("object {old}: {body:?} not in {value:?}"));
             let head = &value[at..at + found];
             assert!(head.contains(author.as_str()), "{old}: {head:?}");
-            assert!(head.contains(" CET") || head.contains(" CEST"), "{old}: {head:?}");
+            assert!(
+                head.contains(" CET") || head.contains(" CEST"),
+                "{old}: {head:?}"
+            );
             at += found + body.len();
         }
     }
@@ -154,7 +160,10 @@ pub async fn assert_dc_files(
     let token = env.sim.dc_site("d2").expect("d2").token.clone();
     for (old, want) in files {
         let new = text(&restored[old]["id"]);
-        let listed = d2.get(&format!("/attachments/object/{new}")).await.expect(200);
+        let listed = d2
+            .get(&format!("/attachments/object/{new}"))
+            .await
+            .expect(200);
         let mut got = Vec::new();
         for a in listed.as_array().expect("attachments") {
             let r = http
@@ -164,7 +173,10 @@ pub async fn assert_dc_files(
                 .await
                 .expect("download");
             assert!(r.status().is_success());
-            got.push((text(&a["filename"]), sha256_hex(&r.bytes().await.expect("bytes"))));
+            got.push((
+                text(&a["filename"]),
+                sha256_hex(&r.bytes().await.expect("bytes")),
+            ));
         }
         got.sort();
         assert_eq!(&got, want, "object {old} -> {new}");

@@ -33,7 +33,10 @@ const OBJECTS: u32 = 120;
 
 /// The text-to-textarea hook, off unless a restore asks for it.
 fn t2t_hook() -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/text_to_textarea.rhai");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/text_to_textarea.rhai"
+    );
     format!(
         "[[hooks]]\nname = \"t2t\"\npoint = \"transform_attribute\"\nkind = \"rhai\"\n\
          path = \"{script}\"\nenabled = false\n"
@@ -51,7 +54,16 @@ async fn backup(env: &Env, site: &str, key: &str) -> String {
 async fn restore(env: &Env, id: &str, site: &str, key: &str, extra: &[&str]) -> Value {
     let name = format!("Migrated {key}");
     let mut args = vec![
-        "restore", "start", id, "--to", "new-schema", "--name", &name, "--key", key, "--site",
+        "restore",
+        "start",
+        id,
+        "--to",
+        "new-schema",
+        "--name",
+        &name,
+        "--key",
+        key,
+        "--site",
         site,
     ];
     args.extend_from_slice(extra);
@@ -189,7 +201,12 @@ async fn dc_to_cloud_without_the_hook_names_each_refused_object() {
         .iter()
         .flat_map(|o| o["attributes"].as_array().cloned().unwrap_or_default())
         .filter(|a| a["objectTypeAttribute"]["defaultType"]["id"] == 0)
-        .flat_map(|a| a["objectAttributeValues"].as_array().cloned().unwrap_or_default())
+        .flat_map(|a| {
+            a["objectAttributeValues"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
         .filter(|v| v["value"].as_str().is_some_and(|s| s.chars().count() > 255))
         .count();
     assert_eq!(long_text_values(&ran["plan"]), counted as u64);
@@ -232,16 +249,27 @@ async fn dc_to_cloud_with_text_to_textarea_restores_everything() {
     let restore_id = text(&ran["restore"]["id"]);
     let comments = source_comments(&env, &source).await;
     let task = run_task(&env, "comments", &restore_id).await;
-    assert_eq!(task["summary"]["into"], "attribute OBJECT_COMMENTS", "{task}");
+    assert_eq!(
+        task["summary"]["into"], "attribute OBJECT_COMMENTS",
+        "{task}"
+    );
     let result = text(&task["result"]);
     assert!(
         result.contains("no comments API") && result.contains("OBJECT_COMMENTS"),
         "{result}"
     );
-    assert_eq!(outcomes(&task).get("updated"), Some(&comments.len()), "{task}");
+    assert_eq!(
+        outcomes(&task).get("updated"),
+        Some(&comments.len()),
+        "{task}"
+    );
     assert_cloud_comments(&comments, &by_original(&c1, "MIG").await);
     let again = run_task(&env, "comments", &restore_id).await;
-    assert_eq!(outcomes(&again).get("unchanged"), Some(&comments.len()), "{again}");
+    assert_eq!(
+        outcomes(&again).get("unchanged"),
+        Some(&comments.len()),
+        "{again}"
+    );
     let files = source_files(&env, &source).await;
     let task = run_task(&env, "attachments", &restore_id).await;
     assert_eq!(task["summary"]["into"], "not offered", "{task}");

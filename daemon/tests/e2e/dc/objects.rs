@@ -32,7 +32,9 @@ impl Reader {
     /// The id of schema `key`.
     pub async fn schema_id(&self, key: &str) -> String {
         let list = match self {
-            Reader::Dc(api) => api.get("/objectschema/list").await.expect(200)["objectschemas"].clone(),
+            Reader::Dc(api) => {
+                api.get("/objectschema/list").await.expect(200)["objectschemas"].clone()
+            }
             Reader::Cloud(r) => Value::Array(r.schemas().await),
         };
         list.as_array()
@@ -53,7 +55,12 @@ impl Reader {
                 .into_iter()
                 .map(|i| i.to_string())
                 .collect(),
-            Reader::Cloud(r) => r.objects(&ql).await.iter().map(|o| text(&o["id"])).collect(),
+            Reader::Cloud(r) => r
+                .objects(&ql)
+                .await
+                .iter()
+                .map(|o| text(&o["id"]))
+                .collect(),
         };
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -74,16 +81,18 @@ impl Reader {
     /// can be matched by).
     pub async fn unique_names(&self) -> Vec<String> {
         let users = match self {
-            Reader::Dc(api) => {
-                api.send(
+            Reader::Dc(api) => api
+                .send(
                     reqwest::Method::GET,
                     "/rest/api/2/user/search?username=.&maxResults=1000&includeInactive=true",
                     None,
                 )
                 .await
-                .expect(200)
+                .expect(200),
+            Reader::Cloud(r) => {
+                r.jira("/rest/api/3/users/search?startAt=0&maxResults=1000")
+                    .await
             }
-            Reader::Cloud(r) => r.jira("/rest/api/3/users/search?startAt=0&maxResults=1000").await,
         };
         let mut count: HashMap<String, usize> = HashMap::new();
         for u in users.as_array().into_iter().flatten() {
@@ -91,7 +100,11 @@ impl Reader {
                 *count.entry(text(&u["displayName"])).or_default() += 1;
             }
         }
-        count.into_iter().filter(|(_, n)| *n == 1).map(|(n, _)| n).collect()
+        count
+            .into_iter()
+            .filter(|(_, n)| *n == 1)
+            .map(|(n, _)| n)
+            .collect()
     }
 }
 
@@ -178,7 +191,10 @@ pub fn expected_on(source: &Objects, names: &[String]) -> Objects {
     let mut out = source.clone();
     for o in out.values_mut() {
         for vals in o.values.values_mut() {
-            vals.retain(|v| v.strip_prefix("user:").is_none_or(|n| names.iter().any(|x| x == n)));
+            vals.retain(|v| {
+                v.strip_prefix("user:")
+                    .is_none_or(|n| names.iter().any(|x| x == n))
+            });
         }
         o.values.retain(|_, v| !v.is_empty());
         o.key.clear();

@@ -111,16 +111,9 @@ impl Env {
         DcApi::for_site(&self.sim, name)
     }
 
-    /// Appends `toml` to the daemon's config (before `start`): hooks, more sites. Paths in it
-    /// are relative to the config's directory.
+    /// Appends `toml` to the daemon's config (before `start`): hooks, more sites.
     pub fn append_config(&self, toml: &str) {
-        use std::io::Write;
-        let path = self._dir.path().join("assetark.toml");
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .expect("config");
-        writeln!(f, "\n{toml}").expect("config written");
+        self.daemon.append_config(toml);
     }
 }
 
