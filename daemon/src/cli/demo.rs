@@ -459,6 +459,9 @@ async fn restore_with_id(
         dry_run: false,
         hooks: Vec::new(),
         no_hooks: Vec::new(),
+        // The migration to the second site carries each object's history along.
+        history: site.is_some(),
+        with_icons: false,
     };
     let started: RestoreStarted = client.post("/v1/restores", &request).await?.parse()?;
     match job_outcome(client, started.job_id, "the restore").await? {

@@ -216,6 +216,8 @@ pub async fn restore(
             key: key.into(),
         },
         hooks: Default::default(),
+        history: false,
+        with_icons: false,
     };
     let t0 = Instant::now();
     rss_note("before plan");
