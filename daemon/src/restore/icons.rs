@@ -70,7 +70,10 @@ async fn once_notes(ctx: &Ctx<'_>) -> Result<(), Error> {
         .icons
         .iter()
         .find(|i| i.target_id == plan.default_icon)
-        .map_or_else(|| plan.default_icon.clone().unwrap_or_default(), |i| i.target_name.clone());
+        .map_or_else(
+            || plan.default_icon.clone().unwrap_or_default(),
+            |i| i.target_name.clone(),
+        );
     if plan.with_icons {
         ctx.note(
             LogLevel::Info,

@@ -23,8 +23,7 @@ use super::plan::{AttrAction, AttrPlan};
 use super::source::Source;
 use super::{Error, RestoreRequest};
 use crate::model::{
-    AttributeKind, HistoryEntry, Id, ObjectAttributeIn, ObjectHistory, ObjectIn, TEXTAREA,
-    ValueIn,
+    AttributeKind, HistoryEntry, Id, ObjectAttributeIn, ObjectHistory, ObjectIn, TEXTAREA, ValueIn,
 };
 use crate::store::{Backup, BackupId, PhaseStatus, kind};
 
@@ -377,6 +376,9 @@ mod tests {
     #[test]
     fn unparsable_times_stay_as_they_are() {
         assert_eq!(berlin_time("yesterday"), "yesterday");
-        assert_eq!(berlin_time("2024-01-15T10:00:00"), "2024-01-15 11:00:00 CET");
+        assert_eq!(
+            berlin_time("2024-01-15T10:00:00"),
+            "2024-01-15 11:00:00 CET"
+        );
     }
 }
