@@ -30,8 +30,8 @@ pub const TEXT_MAX_CHARS: usize = 255;
 
 /// The format of the plans this code writes. 1: the first restores' plans, which carry no
 /// version (nor `lookups`); 2: `format_version` and `lookups`; 3: `accounts` (user values
-/// keep their accountId on the backup's own site).
-pub const PLAN_FORMAT_VERSION: u32 = 3;
+/// keep their accountId on the backup's own site); 4: `with_icons` and `history` (issue 9).
+pub const PLAN_FORMAT_VERSION: u32 = 4;
 
 /// The plan of one restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,7 +133,12 @@ impl RestorePlan {
         let mut plan: RestorePlan = serde_json::from_value(stored)?;
         // 1 -> 2: nothing changes meaning; the lookups of a format-1 plan were not recorded
         // (`None`). 2 -> 3: no `accounts`, so every user value follows `users` (the display
-        // name), as that plan said. The version is the current one from now on.
+        // name), as that plan said. 3 -> 4: such plans matched icons by name on every site,
+        // which is `with_icons` on another site now; they had no history. The version is the
+        // current one from now on.
+        if found < 4 && plan.source.site != plan.target_site {
+            plan.with_icons = true;
+        }
         plan.format_version = PLAN_FORMAT_VERSION;
         Ok(plan)
     }
