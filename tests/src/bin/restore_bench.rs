@@ -470,11 +470,16 @@ async fn history(a: &Args) -> Result<()> {
         let after = tgt.stats().await?;
         let endpoints = after.endpoints_since(&before);
         let total: u64 = endpoints.iter().map(|(_, n)| n).sum();
-        let creates = after.endpoint("POST /object/create") - before.endpoint("POST /object/create");
+        let creates =
+            after.endpoint("POST /object/create") - before.endpoint("POST /object/create");
         println!(
             "   {}: {} target requests (plan + execute), {} object creates, {:.3} requests per \
              object in the object stages; plan {:.1} s, execute {:.1} s",
-            if history { "with --history   " } else { "without --history" },
+            if history {
+                "with --history   "
+            } else {
+                "without --history"
+            },
             thousands(total as f64),
             thousands(creates as f64),
             r.requests_per_object(),
@@ -488,7 +493,11 @@ async fn history(a: &Args) -> Result<()> {
         .0
         .iter()
         .filter_map(|(k, n)| {
-            let p = plain.0.iter().find(|(pk, _)| pk == k).map_or(0, |(_, n)| *n);
+            let p = plain
+                .0
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map_or(0, |(_, n)| *n);
             (*n != p).then(|| format!("{k} {:+}", *n as i64 - p as i64))
         })
         .collect();
