@@ -20,6 +20,7 @@
 
 mod ctx;
 mod issues;
+mod references;
 mod typeids;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,7 @@ use crate::store::{self, AsyncStore, Restore, Task};
 
 pub use ctx::Ctx;
 pub use issues::{FieldResult, IssuesSummary};
+pub use references::{ReferencedSchema, ReferencesSummary, SchemaState};
 pub use typeids::TypeIdsSummary;
 
 /// What a task is asked to do: its kind and the kind's options (the API's request body and the
@@ -42,6 +44,16 @@ pub enum TaskRequest {
     ObjectTypeIds {},
     /// Point the Jira issues' Assets fields at the restored objects.
     Issues {},
+    /// Create the cross-schema reference attributes between the restored schema and the
+    /// named schemas of the target site and set their values.
+    References {
+        /// Keys of schemas on the target site (there, the destinations of earlier restores;
+        /// on the backup's own site also schemas never restored).
+        from_schemas: Vec<String>,
+        /// Also set the references the restored schema's objects hold into them.
+        #[serde(default)]
+        outbound: bool,
+    },
 }
 
 /// Kinds of tasks.
@@ -52,17 +64,24 @@ pub enum TaskKind {
     ObjectTypeIds,
     /// Objects in Jira issues.
     Issues,
+    /// Cross-schema references.
+    References,
 }
 
 impl TaskKind {
     /// Every kind.
-    pub const ALL: [TaskKind; 2] = [TaskKind::ObjectTypeIds, TaskKind::Issues];
+    pub const ALL: [TaskKind; 3] = [
+        TaskKind::ObjectTypeIds,
+        TaskKind::Issues,
+        TaskKind::References,
+    ];
 
     /// The spelling of the API, the CLI and the store.
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::ObjectTypeIds => "object-type-ids",
             TaskKind::Issues => "issues",
+            TaskKind::References => "references",
         }
     }
 }
@@ -113,6 +132,7 @@ impl TaskRequest {
         match self {
             TaskRequest::ObjectTypeIds {} => TaskKind::ObjectTypeIds,
             TaskRequest::Issues {} => TaskKind::Issues,
+            TaskRequest::References { .. } => TaskKind::References,
         }
     }
 
@@ -124,8 +144,38 @@ impl TaskRequest {
     pub fn check(&self) -> Result<(), String> {
         match self {
             TaskRequest::ObjectTypeIds {} | TaskRequest::Issues {} => Ok(()),
+            TaskRequest::References { from_schemas, .. } => check_keys(from_schemas),
         }
     }
+}
+
+/// Most schemas one references task takes.
+const MAX_FROM_SCHEMAS: usize = 50;
+
+/// `from_schemas`: one to [`MAX_FROM_SCHEMAS`] schema keys, each named once, without spaces
+/// or commas (the CLI splits its list at commas).
+fn check_keys(keys: &[String]) -> Result<(), String> {
+    if keys.is_empty() {
+        return Err("from_schemas names no schema: name one or more schema keys".to_owned());
+    }
+    if keys.len() > MAX_FROM_SCHEMAS {
+        return Err(format!(
+            "from_schemas names {} schemas; at most {MAX_FROM_SCHEMAS} are taken",
+            keys.len()
+        ));
+    }
+    for (i, k) in keys.iter().enumerate() {
+        if k.is_empty() || k.len() > 64 || k.chars().any(|c| c.is_whitespace() || c == ',') {
+            return Err(format!(
+                "from_schemas: {k:?} is not a schema key (1 to 64 characters, no spaces or \
+                 commas)"
+            ));
+        }
+        if keys[..i].contains(k) {
+            return Err(format!("from_schemas names {k} twice"));
+        }
+    }
+    Ok(())
 }
 
 /// What a task found and did, per kind (the task row's `summary`).
@@ -136,6 +186,8 @@ pub enum TaskSummary {
     ObjectTypeIds(TypeIdsSummary),
     /// Objects in issues.
     Issues(IssuesSummary),
+    /// Cross-schema references.
+    References(ReferencesSummary),
 }
 
 /// Errors of a task.
@@ -234,6 +286,10 @@ pub async fn run(
     let (summary, message) = match &request {
         TaskRequest::ObjectTypeIds {} => typeids::run(&ctx).await?,
         TaskRequest::Issues {} => issues::run(&ctx).await?,
+        TaskRequest::References {
+            from_schemas,
+            outbound,
+        } => references::run(&ctx, from_schemas, *outbound).await?,
     };
     ctx.flush().await?;
     Ok(TaskEnd { summary, message })
