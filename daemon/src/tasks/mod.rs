@@ -322,6 +322,42 @@ mod tests {
     }
 
     #[test]
+    fn a_references_request_names_one_or_more_schemas_once() {
+        let t: TaskRequest = serde_json::from_value(
+            json!({"kind": "references", "from_schemas": ["LOC", "HR"], "outbound": true}),
+        )
+        .unwrap();
+        assert_eq!(t.kind(), TaskKind::References);
+        assert_eq!(t.check(), Ok(()));
+        let plain: TaskRequest =
+            serde_json::from_value(json!({"kind": "references", "from_schemas": ["LOC"]})).unwrap();
+        assert_eq!(
+            plain,
+            TaskRequest::References {
+                from_schemas: vec!["LOC".into()],
+                outbound: false
+            }
+        );
+        assert!(serde_json::from_value::<TaskRequest>(json!({"kind": "references"})).is_err());
+        let bad = |keys: &[&str]| TaskRequest::References {
+            from_schemas: keys.iter().map(|k| (*k).to_owned()).collect(),
+            outbound: false,
+        };
+        assert!(bad(&[]).check().unwrap_err().contains("names no schema"));
+        assert!(bad(&["LOC", "LOC"]).check().unwrap_err().contains("twice"));
+        assert!(
+            bad(&["L C"])
+                .check()
+                .unwrap_err()
+                .contains("not a schema key")
+        );
+        assert!(bad(&[""]).check().is_err());
+        let many: Vec<String> = (0..51).map(|i| format!("K{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(bad(&many).check().unwrap_err().contains("at most 50"));
+    }
+
+    #[test]
     fn the_issues_task_refuses_a_data_center_target() {
         let why = TaskKind::Issues.unsupported_on(Flavor::Dc).unwrap();
         assert!(why.contains("object keys"), "{why}");

@@ -63,8 +63,8 @@ pub(super) enum Mapping {
     Restore {
         /// The restore.
         restore: RestoreId,
-        /// Its backup.
-        backup: Backup,
+        /// Its backup (boxed: a backup row is large next to the other variant).
+        backup: Box<Backup>,
     },
     /// The schema itself, on the backup's own site: ids are kept.
     Original,
@@ -150,7 +150,7 @@ pub(super) async fn resolve(
             if c.backup.site == own.site {
                 Some(Mapping::Restore {
                     restore: c.restore,
-                    backup: c.backup.clone(),
+                    backup: Box::new(c.backup.clone()),
                 })
             } else {
                 row.message = format!(
