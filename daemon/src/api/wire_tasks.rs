@@ -10,8 +10,8 @@ use crate::store::{JobId, RestoreId, Task, TaskId};
 
 pub use crate::store::{ItemOutcome, TaskItem, TaskStatus};
 pub use crate::tasks::{
-    FieldResult, IssuesSummary, ReferencedSchema, ReferencesSummary, SchemaState, TaskKind,
-    TaskRequest, TaskSummary, TypeIdsSummary,
+    ExtrasSummary, FieldResult, IssuesSummary, ReferencedSchema, ReferencesSummary, SchemaState,
+    TaskKind, TaskRequest, TaskSummary, TypeIdsSummary,
 };
 
 /// `POST /v1/restores/{id}/tasks` (202).
@@ -37,7 +37,7 @@ pub struct TaskView {
     pub id: TaskId,
     /// The restore it follows.
     pub restore_id: RestoreId,
-    /// Kind: `references`, `object-type-ids` or `issues`.
+    /// Kind: `object-type-ids`, `issues`, `references`, `comments` or `attachments`.
     pub kind: String,
     /// Where it is.
     pub status: TaskStatus,

@@ -7,6 +7,8 @@
 //! | `object-type-ids` | `typeids`    | each restored object type's description := its old id    |
 //! | `issues`          | `issues`     | Jira Assets fields rewritten to the restored objects     |
 //! | `references`      | `references` | cross-schema reference attributes created and set        |
+//! | `comments`        | `comments`   | the backup's object comments: Data Center comments, or the Textarea `OBJECT_COMMENTS` on Assets Cloud |
+//! | `attachments`     | `attachments`| the backup's attachment files uploaded (Data Center; Cloud: not offered) |
 //!
 //! Every kind reads the target's current state and writes only what differs from what it
 //! should be, so a task is safe to run twice (a second run reports `unchanged` and sends no
@@ -18,7 +20,10 @@
 //! [`TaskSummary`], a module with `run(&Ctx) -> Result<(TaskSummary, String), Error>`, and its
 //! arm in [`run`]. The API, the CLI's `tasks show` and the store take it as it is.
 
+mod attachments;
+mod comments;
 mod ctx;
+mod extras;
 mod issues;
 mod references;
 mod typeids;
@@ -29,7 +34,9 @@ use tokio_util::sync::CancellationToken;
 use crate::assets::{self, AssetsApi, Flavor};
 use crate::store::{self, AsyncStore, Restore, Task};
 
+pub use comments::OBJECT_COMMENTS;
 pub use ctx::Ctx;
+pub use extras::ExtrasSummary;
 pub use issues::{FieldResult, IssuesSummary};
 pub use references::{ReferencedSchema, ReferencesSummary, SchemaState};
 pub use typeids::TypeIdsSummary;
@@ -54,6 +61,10 @@ pub enum TaskRequest {
         #[serde(default)]
         outbound: bool,
     },
+    /// Carry the backup's object comments onto the restored objects.
+    Comments {},
+    /// Upload the backup's object attachments onto the restored objects.
+    Attachments {},
 }
 
 /// Kinds of tasks.
@@ -66,14 +77,20 @@ pub enum TaskKind {
     Issues,
     /// Cross-schema references.
     References,
+    /// Object comments.
+    Comments,
+    /// Object attachments.
+    Attachments,
 }
 
 impl TaskKind {
     /// Every kind.
-    pub const ALL: [TaskKind; 3] = [
+    pub const ALL: [TaskKind; 5] = [
         TaskKind::ObjectTypeIds,
         TaskKind::Issues,
         TaskKind::References,
+        TaskKind::Comments,
+        TaskKind::Attachments,
     ];
 
     /// The spelling of the API, the CLI and the store.
@@ -82,6 +99,8 @@ impl TaskKind {
             TaskKind::ObjectTypeIds => "object-type-ids",
             TaskKind::Issues => "issues",
             TaskKind::References => "references",
+            TaskKind::Comments => "comments",
+            TaskKind::Attachments => "attachments",
         }
     }
 }
@@ -133,6 +152,8 @@ impl TaskRequest {
             TaskRequest::ObjectTypeIds {} => TaskKind::ObjectTypeIds,
             TaskRequest::Issues {} => TaskKind::Issues,
             TaskRequest::References { .. } => TaskKind::References,
+            TaskRequest::Comments {} => TaskKind::Comments,
+            TaskRequest::Attachments {} => TaskKind::Attachments,
         }
     }
 
@@ -143,7 +164,10 @@ impl TaskRequest {
     /// A message per bad option.
     pub fn check(&self) -> Result<(), String> {
         match self {
-            TaskRequest::ObjectTypeIds {} | TaskRequest::Issues {} => Ok(()),
+            TaskRequest::ObjectTypeIds {}
+            | TaskRequest::Issues {}
+            | TaskRequest::Comments {}
+            | TaskRequest::Attachments {} => Ok(()),
             TaskRequest::References { from_schemas, .. } => check_keys(from_schemas),
         }
     }
@@ -188,6 +212,10 @@ pub enum TaskSummary {
     Issues(IssuesSummary),
     /// Cross-schema references.
     References(ReferencesSummary),
+    /// Object comments.
+    Comments(ExtrasSummary),
+    /// Object attachments.
+    Attachments(ExtrasSummary),
 }
 
 /// Errors of a task.
@@ -290,6 +318,8 @@ pub async fn run(
             from_schemas,
             outbound,
         } => references::run(&ctx, from_schemas, *outbound).await?,
+        TaskRequest::Comments {} => comments::run(&ctx).await?,
+        TaskRequest::Attachments {} => attachments::run(&ctx).await?,
     };
     ctx.flush().await?;
     Ok(TaskEnd { summary, message })
