@@ -20,10 +20,14 @@
 //!   writes the stream; a non-empty directory needs `--force`, which replaces it whole (a
 //!   planted link is never followed); a link as target is refused; a failed export leaves
 //!   nothing.
+//! - `responses` (item 17): a site's oversized answer ends the job, not the daemon;
+//! - `identities` (item 18): a restored schema over three pages with an identity claimed
+//!   twice across pages: both objects kept, every identity once;
 //! - `kills`: the fault suite's backup half, a SIGKILL in every main-pass stage.
 //!
 //! No sleeps: barriers hold the requests a test needs held, and every wait polls a condition.
 
+mod identities;
 mod kills;
 mod responses;
 
