@@ -463,8 +463,12 @@ async fn hooks_on_off(a: &Args) -> Result<()> {
     )?;
     let dir = tempfile::tempdir()?;
     let store = run::open_store(&dir.path().join("store.db"))?;
-    let b = run::backup(&sim::client(src.site("hsrc")?, 1, sim::unlimited())?, &store, "ITSM")
-        .await?;
+    let b = run::backup(
+        &sim::client(src.site("hsrc")?, 1, sim::unlimited())?,
+        &store,
+        "ITSM",
+    )
+    .await?;
     println!(
         "   backup: {} objects, main pass {:.1} s",
         thousands(b.objects as f64),

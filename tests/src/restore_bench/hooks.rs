@@ -62,7 +62,9 @@ fn hook_path(host: Host, script: &str, krate: &str) -> PathBuf {
 /// # Errors
 /// When the config is refused (a script that does not compile, a module refused).
 pub fn registry(hooks_toml: &str) -> Result<HookRegistry> {
-    let text = format!("[store]\npath = \"restore-bench.db\"\n{hooks_toml}");
+    let text = format!(
+        "[store]\npath = \"restore-bench.db\"\n[control]\nsocket = \"restore-bench.sock\"\n{hooks_toml}"
+    );
     let path = std::env::temp_dir().join("restore-bench-hooks.toml");
     let cfg = Config::parse(&text, &path, &Sources::process())
         .map_err(|e| anyhow::anyhow!("{e}"))

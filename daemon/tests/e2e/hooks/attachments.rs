@@ -60,7 +60,7 @@ fn daemon_config(sim: &SimHandle, dir: &std::path::Path, grant: bool) -> String 
 }
 
 /// Backs up schema ITSM of `d1` through the daemon; returns the backup's id.
-async fn backup(d: &InProcessDaemon) -> u64 {
+async fn backup(d: &InProcessDaemon) -> i64 {
     let body = serde_json::json!({"site": "d1", "schema": "ITSM"});
     let started = d.client().post("/v1/backups", &body).await.expect("backup");
     let job = started.body["job_id"].as_u64().expect("job id");
@@ -70,7 +70,7 @@ async fn backup(d: &InProcessDaemon) -> u64 {
     })
     .await;
     assert_eq!(done["status"], "done", "{done}");
-    done["result"]["backup"]["id"].as_u64().expect("backup id")
+    done["result"]["backup"]["id"].as_i64().expect("backup id")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,7 +116,11 @@ async fn attachments_to_a_cloud_target_are_reported_not_offered_and_the_restore_
         hooks: vec![],
         no_hooks: vec![],
     };
-    let started = d.client().post("/v1/restores", &request).await.expect("start");
+    let started = d
+        .client()
+        .post("/v1/restores", &request)
+        .await
+        .expect("start");
     let id = started.body["restore_id"].as_u64().expect("restore id");
     let row = ended(&d, id).await;
     assert_eq!(row["status"], "completed", "{row}");
@@ -133,7 +137,10 @@ async fn attachments_to_a_cloud_target_are_reported_not_offered_and_the_restore_
                 .map(str::to_owned)
         })
         .collect();
-    assert_eq!(noted, with_files, "one plain note per object with attachments");
+    assert_eq!(
+        noted, with_files,
+        "one plain note per object with attachments"
+    );
     let failures: Vec<&Value> = entries
         .iter()
         .filter(|e| e["Result"] == false || e["Level"] == "error")
@@ -146,6 +153,9 @@ async fn attachments_to_a_cloud_target_are_reported_not_offered_and_the_restore_
     let e = Config::parse(&text, &path, &Sources::process())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("attachments.wasm") && e.contains("\"attachments\""), "{e}");
+    assert!(
+        e.contains("attachments.wasm") && e.contains("\"attachments\""),
+        "{e}"
+    );
     sim.shutdown().await;
 }

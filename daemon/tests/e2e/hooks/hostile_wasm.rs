@@ -59,7 +59,12 @@ async fn hostile_wasm_hooks_fail_or_are_tolerated_and_the_daemon_keeps_serving()
         hostile("hog-ignore", point, "fixture_memory_hog", "ignore"),
         hostile("deep-ignore", point, "fixture_deep_recursion", "ignore"),
         hostile("huge-skip", point, "fixture_huge_output", "skip"),
-        hostile("loop-ignore", "before_stage", "fixture_endless_loop", "ignore"),
+        hostile(
+            "loop-ignore",
+            "before_stage",
+            "fixture_endless_loop",
+            "ignore",
+        ),
     ];
     let d = daemon(&sim, dir.path(), &hooks).await;
     let objects = Raw::new(&sim, "s1").originals("ITSM").await.len();
@@ -156,7 +161,7 @@ fn modules_asking_too_much_or_speaking_another_abi_are_refused_at_config_load() 
         },
         hostile("abi", "transform_attribute", "fixture_wrong_abi", "fail"),
     ];
-    let mut text = String::from("[store]\npath = \"store.db\"\n");
+    let mut text = String::from("[store]\npath = \"store.db\"\n[control]\nsocket = \"ctl.sock\"\n");
     for h in &hooks {
         text.push_str(&h.toml());
     }

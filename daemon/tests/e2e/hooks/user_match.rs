@@ -132,7 +132,11 @@ async fn user_match_case(hook: HookConfig) {
     // The plan (a dry run): every backup user has a decision of the hook.
     let mut dry = request("MIGRATED", &[], &[]);
     dry.dry_run = true;
-    let reply = d.client().post("/v1/restores", &dry).await.expect("dry run");
+    let reply = d
+        .client()
+        .post("/v1/restores", &dry)
+        .await
+        .expect("dry run");
     let plan: RestorePlan = serde_json::from_value::<DryRun>(reply.body)
         .expect("a dry run answers the plan")
         .plan;
@@ -196,12 +200,19 @@ async fn user_match_case(hook: HookConfig) {
     }
     let src = Snapshot::read(&raw1, &schema_id(&raw1, "ITSM").await).await;
     let dst = Snapshot::read(&raw2, &schema_id(&raw2, "MIGRATED").await).await;
-    assert_restored(&src, &dst, &plan, &|_, name| expected(name, &target_by_name));
+    assert_restored(&src, &dst, &plan, &move |_, name| {
+        expected(name, &target_by_name)
+    });
     let on_target: usize = dst
         .objects
         .iter()
         .flat_map(|o| o["attributes"].as_array().cloned().unwrap_or_default())
-        .flat_map(|a| a["objectAttributeValues"].as_array().cloned().unwrap_or_default())
+        .flat_map(|a| {
+            a["objectAttributeValues"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
         .filter(|v| [THOMAS, OLIVIA, FATIMA].iter().any(|m| v["value"] == *m))
         .count();
     assert!(on_target > 0, "mapped accounts are set on the target");
