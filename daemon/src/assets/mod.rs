@@ -6,7 +6,7 @@
 //!
 //! | layer                    | module       | does                                                       |
 //! |--------------------------|--------------|------------------------------------------------------------|
-//! | typed calls              | `cloud`, `dc`| paths, bodies, paging shapes, decoding into [`crate::model`] (helpers in `calls`) |
+//! | typed calls              | `cloud`, `dc`| paths, bodies, paging shapes, decoding into [`crate::model`] (the calls both spell alike in `common`, helpers in `calls`) |
 //! | retry                    | [`retry`]    | 429 → again once the governor allows; 5xx, timeouts, resets → jittered backoff; other 4xx → permanent [`Error::Api`] with the API's own body; creates never repeated blindly ([`Error::Ambiguous`]) |
 //! | rate                     | `governed`   | the [`Governor`] (token bucket per credential and endpoint class; a pool's credential that is ready soonest; `Retry-After` blocks), the adaptive concurrency limit ([`Aimd`]) |
 //! | transport                | `http`       | one HTTP exchange (reqwest, rustls, timeouts, User-Agent)  |
@@ -20,6 +20,7 @@ mod api;
 mod calls;
 mod client;
 mod cloud;
+mod common;
 pub mod dc;
 mod error;
 mod governed;
@@ -187,6 +188,13 @@ pub struct Limits {
     /// Whether the per-minute limits apply (Data Center sites leave it off by default: their
     /// administrator sets limits, if any; a 429 is honoured either way).
     pub rate_limited: bool,
+    /// Largest JSON response body read from the site, in MiB. A page of 1000 objects with
+    /// their attributes is a few MiB to a few tens of MiB; past the cap the call fails
+    /// ([`Error::TooLarge`]) instead of filling the daemon's memory.
+    pub max_response_mb: u64,
+    /// Largest attachment or icon download, in MiB (Jira's own attachment limit defaults to
+    /// 10 MiB; administrators raise it, rarely past 1 GiB).
+    pub max_download_mb: u64,
 }
 
 impl Default for Limits {
@@ -203,6 +211,8 @@ impl Default for Limits {
             retry_max_ms: 30_000,
             request_timeout_secs: 60,
             rate_limited: true,
+            max_response_mb: 128,
+            max_download_mb: 1024,
         }
     }
 }

@@ -17,15 +17,12 @@ use super::entities::{id_by_name, same_name};
 use super::existing::{self, ExistingPlan};
 use super::hooks::{self, HookPlan, HookScan, HookSetup};
 use super::order::{self, OrderStats};
-use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
+use super::source::{AttrDef, ORIGINAL_ID, ORIGINAL_KEY, Source};
 use super::users::{GroupLookup, UserLookup, UserLookupMethod};
 use super::{Destination, Error, RestoreRequest, Stage, users};
 use crate::assets::AssetsApi;
-use crate::model::{AttributeKind, Icon, Named, Object, ObjectSchema, TEXT};
+use crate::model::{AttributeKind, Icon, Id, Named, Object, ObjectSchema, TEXT};
 use crate::store::{AsyncStore, BackupId};
-
-/// Longest Text value Assets Cloud accepts.
-pub const TEXT_MAX_CHARS: usize = 255;
 
 /// The format of the plans this code writes. 1: the first restores' plans, which carry no
 /// version (nor `lookups`); 2: `format_version` and `lookups`; 3: `accounts` (user values
@@ -259,8 +256,9 @@ pub struct AttrPlan {
     pub identity: bool,
     /// Why it is dropped.
     pub reason: Option<String>,
-    /// Values longer than Cloud's 255 Text characters (Data Center backups); those objects fail
-    /// until a `transform_attribute` hook converts the attribute to Textarea.
+    /// Values longer than the target's Text limit (`Flavor::text_max_chars`: 255 on Assets
+    /// Cloud, 450 on Data Center); those objects fail until a `transform_attribute` hook
+    /// converts the attribute to Textarea.
     pub long_text_values: u64,
     /// With [`AttrAction::Existing`]: the target attribute's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -369,7 +367,10 @@ pub(super) async fn build(
         target.list_reference_types(None, false),
         target.global_icons(),
     )?;
-    let mut scan = Scan::new(&source, HookScan::new(&active));
+    // The Text limit is the target's: a Data Center backup's long texts fit another Data
+    // Center site, not Assets Cloud.
+    let text_max = target.flavor().text_max_chars();
+    let mut scan = Scan::new(&source, HookScan::new(&active), text_max);
     let graph = order::build(store, &source, |o| scan.visit(o)).await?;
     let mut attributes = plan_attributes(&source, &scan.long_text);
     hooks::transform_attributes(
@@ -551,7 +552,7 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
             } else if name_attr.as_deref() == Some(a.id.as_str()) {
                 (AttrAction::UpdateName, None)
             } else {
-                match drop_reason(source, &a.kind) {
+                match drop_reason(source, a) {
                     Some(r) => (AttrAction::Drop, Some(r)),
                     None => (AttrAction::Create, None),
                 }
@@ -591,13 +592,15 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
     out
 }
 
-/// Why an attribute of this kind cannot be restored here, if it cannot.
-fn drop_reason(source: &Source, kind: &AttributeKind) -> Option<String> {
-    match kind {
+/// Why an attribute cannot be restored here, if it cannot.
+fn drop_reason(source: &Source, a: &AttrDef) -> Option<String> {
+    match &a.kind {
         AttributeKind::Object { target, .. } if source.object_type(target).is_none() => {
-            Some(format!(
-                "it references object type {target} of another schema (cross-schema \
-                 references are restored by the post-restore task)"
+            let referenced = a.def.reference_object_type.get();
+            Some(cross_schema_reason(
+                target,
+                referenced.and_then(|t| t.name.non_empty()),
+                referenced.and_then(|t| t.object_schema_id.get().and_then(Id::non_empty)),
             ))
         }
         AttributeKind::Other(n) => Some(format!(
@@ -605,6 +608,26 @@ fn drop_reason(source: &Source, kind: &AttributeKind) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// The drop reason of a reference into another schema: the restore cannot set it (that
+/// schema is not part of the backup), the post-restore references task does, once both
+/// schemas are on the target; the text names the command.
+pub(crate) fn cross_schema_reason(
+    target: &str,
+    target_name: Option<&str>,
+    schema: Option<&str>,
+) -> String {
+    let name = target_name.map(|n| format!(" ({n})")).unwrap_or_default();
+    let schema = schema
+        .map(|s| format!("another schema (schema {s} on the backup's site)"))
+        .unwrap_or_else(|| "another schema".to_owned());
+    format!(
+        "the reference goes to object type {target}{name} of {schema}, which this restore \
+         does not create: the references task creates the attribute and sets its values once \
+         that schema is on the target too (`assetark tasks start references RESTORE_ID \
+         --from-schema KEY --outbound`, KEY being that schema's key on the target)"
+    )
 }
 
 fn summary(source: &Source, objects: u64, s: &OrderStats) -> OrderSummary {
@@ -704,11 +727,13 @@ struct Scan<'s> {
     users: UserValues,
     groups: BTreeMap<String, u64>,
     long_text: HashMap<String, u64>,
+    /// The target's Text limit in characters.
+    text_max: usize,
     hooks: HookScan,
 }
 
 impl<'s> Scan<'s> {
-    fn new(source: &'s Source, hooks: HookScan) -> Scan<'s> {
+    fn new(source: &'s Source, hooks: HookScan, text_max: usize) -> Scan<'s> {
         // Groups that User attributes allow must exist too (or be left out of the config).
         let mut groups = BTreeMap::new();
         for a in source
@@ -725,6 +750,7 @@ impl<'s> Scan<'s> {
             users: UserValues::default(),
             groups,
             long_text: HashMap::new(),
+            text_max,
             hooks,
         }
     }
@@ -748,7 +774,7 @@ impl<'s> Scan<'s> {
                         if v.value
                             .get()
                             .and_then(|x| x.as_str())
-                            .is_some_and(|s| s.chars().count() > TEXT_MAX_CHARS) =>
+                            .is_some_and(|s| s.chars().count() > self.text_max) =>
                     {
                         *self.long_text.entry(id.to_owned()).or_default() += 1;
                     }

@@ -7,6 +7,8 @@
 //! | `object-type-ids` | `typeids`    | each restored object type's description := its old id    |
 //! | `issues`          | `issues`     | Jira Assets fields rewritten to the restored objects     |
 //! | `references`      | `references` | cross-schema reference attributes created and set        |
+//! | `comments`        | `comments`   | the backup's object comments: Data Center comments, or the Textarea `OBJECT_COMMENTS` on Assets Cloud |
+//! | `attachments`     | `attachments`| the backup's attachment files uploaded (Data Center; Cloud: not offered) |
 //!
 //! Every kind reads the target's current state and writes only what differs from what it
 //! should be, so a task is safe to run twice (a second run reports `unchanged` and sends no
@@ -18,17 +20,22 @@
 //! [`TaskSummary`], a module with `run(&Ctx) -> Result<(TaskSummary, String), Error>`, and its
 //! arm in [`run`]. The API, the CLI's `tasks show` and the store take it as it is.
 
+mod attachments;
+mod comments;
 mod ctx;
+mod extras;
 mod issues;
 mod typeids;
 
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::assets::{self, AssetsApi};
+use crate::assets::{self, AssetsApi, Flavor};
 use crate::store::{self, AsyncStore, Restore, Task};
 
+pub use comments::OBJECT_COMMENTS;
 pub use ctx::Ctx;
+pub use extras::ExtrasSummary;
 pub use issues::{FieldResult, IssuesSummary};
 pub use typeids::TypeIdsSummary;
 
@@ -42,6 +49,10 @@ pub enum TaskRequest {
     ObjectTypeIds {},
     /// Point the Jira issues' Assets fields at the restored objects.
     Issues {},
+    /// Carry the backup's object comments onto the restored objects.
+    Comments {},
+    /// Upload the backup's object attachments onto the restored objects.
+    Attachments {},
 }
 
 /// Kinds of tasks.
@@ -52,17 +63,62 @@ pub enum TaskKind {
     ObjectTypeIds,
     /// Objects in Jira issues.
     Issues,
+    /// Object comments.
+    Comments,
+    /// Object attachments.
+    Attachments,
 }
 
 impl TaskKind {
     /// Every kind.
-    pub const ALL: [TaskKind; 2] = [TaskKind::ObjectTypeIds, TaskKind::Issues];
+    pub const ALL: [TaskKind; 4] = [
+        TaskKind::ObjectTypeIds,
+        TaskKind::Issues,
+        TaskKind::Comments,
+        TaskKind::Attachments,
+    ];
 
     /// The spelling of the API, the CLI and the store.
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::ObjectTypeIds => "object-type-ids",
             TaskKind::Issues => "issues",
+            TaskKind::Comments => "comments",
+            TaskKind::Attachments => "attachments",
+        }
+    }
+}
+
+impl TaskKind {
+    /// Why this kind cannot run against a target of `flavor`, if it cannot.
+    pub fn unsupported_on(self, flavor: Flavor) -> Option<&'static str> {
+        match (self, flavor) {
+            // Reference §19: Data Center's Assets issue fields hold object *keys*
+            // (`[{"key": "ITSM-12"}]`), written through Jira's v2 API; the task reads and
+            // writes Cloud's `[{workspaceId, id, objectId}]` descriptors, which a Data Center
+            // Jira neither returns nor takes.
+            (TaskKind::Issues, Flavor::Dc) => Some(
+                "Data Center issue fields hold Assets object keys, not the Cloud object ids \
+                 this task rewrites; objects in issues are restored to Assets Cloud targets only",
+            ),
+            _ => None,
+        }
+    }
+
+    /// [`Error::UnsupportedTarget`] when this kind cannot run against `target`.
+    ///
+    /// # Errors
+    ///
+    /// As said.
+    pub fn check_target(self, target: &dyn AssetsApi) -> Result<(), Error> {
+        match self.unsupported_on(target.flavor()) {
+            None => Ok(()),
+            Some(why) => Err(Error::UnsupportedTarget {
+                kind: self,
+                site: target.site_name().to_owned(),
+                flavor: target.flavor().as_str(),
+                why,
+            }),
         }
     }
 }
@@ -79,6 +135,8 @@ impl TaskRequest {
         match self {
             TaskRequest::ObjectTypeIds {} => TaskKind::ObjectTypeIds,
             TaskRequest::Issues {} => TaskKind::Issues,
+            TaskRequest::Comments {} => TaskKind::Comments,
+            TaskRequest::Attachments {} => TaskKind::Attachments,
         }
     }
 
@@ -89,7 +147,10 @@ impl TaskRequest {
     /// A message per bad option.
     pub fn check(&self) -> Result<(), String> {
         match self {
-            TaskRequest::ObjectTypeIds {} | TaskRequest::Issues {} => Ok(()),
+            TaskRequest::ObjectTypeIds {}
+            | TaskRequest::Issues {}
+            | TaskRequest::Comments {}
+            | TaskRequest::Attachments {} => Ok(()),
         }
     }
 }
@@ -102,6 +163,10 @@ pub enum TaskSummary {
     ObjectTypeIds(TypeIdsSummary),
     /// Objects in issues.
     Issues(IssuesSummary),
+    /// Object comments.
+    Comments(ExtrasSummary),
+    /// Object attachments.
+    Attachments(ExtrasSummary),
 }
 
 /// Errors of a task.
@@ -128,6 +193,18 @@ pub enum Error {
     /// The task cannot run as asked (the message says why).
     #[error("{0}")]
     Invalid(String),
+    /// The kind cannot run against the restore's target as it is (its flavor).
+    #[error("the {kind} task cannot run on site {site} ({flavor}): {why}")]
+    UnsupportedTarget {
+        /// The kind.
+        kind: TaskKind,
+        /// The target site.
+        site: String,
+        /// Its flavor.
+        flavor: &'static str,
+        /// Why.
+        why: &'static str,
+    },
     /// Shutdown interrupted it; it resumes at the next start.
     #[error("interrupted")]
     Cancelled,
@@ -183,10 +260,13 @@ pub async fn run(
         });
     }
     let request: TaskRequest = serde_json::from_value(task.options.clone())?;
+    request.kind().check_target(target)?;
     let ctx = Ctx::new(store, target, task.id, restore, on_progress, cancel).await?;
     let (summary, message) = match &request {
         TaskRequest::ObjectTypeIds {} => typeids::run(&ctx).await?,
         TaskRequest::Issues {} => issues::run(&ctx).await?,
+        TaskRequest::Comments {} => comments::run(&ctx).await?,
+        TaskRequest::Attachments {} => attachments::run(&ctx).await?,
     };
     ctx.flush().await?;
     Ok(TaskEnd { summary, message })
@@ -209,12 +289,20 @@ mod tests {
         for k in TaskKind::ALL {
             assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
-        assert!(serde_json::from_value::<TaskRequest>(json!({"kind": "comments"})).is_err());
+        assert!(serde_json::from_value::<TaskRequest>(json!({"kind": "nonsense"})).is_err());
         assert!(
             serde_json::from_value::<TaskRequest>(
                 json!({"kind": "object-type-ids", "outbound": true})
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_issues_task_refuses_a_data_center_target() {
+        let why = TaskKind::Issues.unsupported_on(Flavor::Dc).unwrap();
+        assert!(why.contains("object keys"), "{why}");
+        assert_eq!(TaskKind::Issues.unsupported_on(Flavor::Cloud), None);
+        assert_eq!(TaskKind::ObjectTypeIds.unsupported_on(Flavor::Dc), None);
     }
 }
