@@ -266,7 +266,14 @@ pub(super) fn restore_plan(p: &RestorePlan) -> String {
         ),
         ("statuses", p.status_types.len().to_string()),
         ("ref. types", p.reference_types.len().to_string()),
-        ("icons", p.icons.len().to_string()),
+        ("icons", icons_line(p)),
+        (
+            "history",
+            match p.history {
+                true => "on (OBJECT_HISTORY, set in each create)".to_owned(),
+                false => "off".to_owned(),
+            },
+        ),
         (
             "users",
             format!("{} ({unmatched_users} without a match)", p.users.len()),
@@ -279,6 +286,24 @@ pub(super) fn restore_plan(p: &RestorePlan) -> String {
         out.push_str(&format!("{label:<12} {value}\n"));
     }
     out
+}
+
+/// The plan's icons: how many matched by name and what stands in for the rest.
+fn icons_line(p: &RestorePlan) -> String {
+    let matched = p.icons.iter().filter(|i| i.matched).count();
+    let mode = match (p.source.site == p.target_site, p.with_icons) {
+        (true, _) => "same site",
+        (false, true) => "--with-icons",
+        (false, false) => "not restored: default icon",
+    };
+    let missing = match p.icons_missing.len() {
+        0 => String::new(),
+        n => format!(", {n} missing from the backup"),
+    };
+    format!(
+        "{} ({matched} matched by name, {mode}{missing})",
+        p.icons.len()
+    )
 }
 
 /// The last line of `restore start --wait`.

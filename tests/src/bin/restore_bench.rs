@@ -28,20 +28,27 @@
 //!    defaults, then one pair with the threshold fixed (`GLIBC_TUNABLES`), which shows the
 //!    allocator-independent growth. `RESTORE_BENCH_RSS=1` prints the child's RSS at every stage.
 //!
-//! 4. Hooks on vs off (`--only 4`; `--hook-objects`, default 10,000; `--hook-rounds`, default
+//! 4. `--history` side by side (`--history-objects`, default 5,000 cmdb objects, limits off):
+//!    one backup with its history phase run to the end, restored twice to fresh schemas of one
+//!    target simulator, without and with `--history`. Printed: requests by endpoint of each
+//!    (target simulator's `/__sim/stats`), requests per object in the object stages, and the
+//!    difference, which must be exactly the `OBJECT_HISTORY` attributes created (one per
+//!    attribute root type), none per object.
+//!
+//! 5. Hooks on vs off (`--only 5`; `--hook-objects`, default 10,000; `--hook-rounds`, default
 //!    2): a cmdb backup (schema ITSM) restored to a limits-off simulator with no hooks, with
 //!    the shipped text-to-textarea (`transform_attribute`) and user-match (`match_user`, a
 //!    mapping table of two users, the rest by display name) as Rhai scripts, and as WASM
 //!    modules, loaded as the daemon loads `[[hooks]]`; each round restores the three to fresh
 //!    sites in turn. Printed: object entries per minute of each, and the hooked runs' drop
 //!    against the unhooked median (target <= 10%).
-//! 5. Hook calls per second (`--only 5`; `--call-secs`, default 3): back-to-back calls through
+//! 6. Hook calls per second (`--only 6`; `--call-secs`, default 3): back-to-back calls through
 //!    the daemon's dispatcher of text-to-textarea at `transform_attribute`, the normalise
 //!    example at `transform_object` and user-match at `match_user`, as Rhai and as WASM.
 //!
-//! Defaults (measurements 1-3) run in ~10 minutes on 2 cores (create limits scaled ×10 and ×3 keep the limited
+//! Defaults (measurements 1-4) run in ~10 minutes on 2 cores (create limits scaled ×10 and ×3 keep the limited
 //! runs at ~1 minute each). Run: `cargo build --release -p assets-sim -p assetark-tests &&
-//! target/release/restore-bench` (`--only 1,2,3,4,5`; `--concurrency N` creates in flight while
+//! target/release/restore-bench` (`--only 1,2,3,4,5,6`; `--concurrency N` creates in flight while
 //! building datasets; `ASSETS_SIM_BIN` overrides the simulator binary).
 
 // mimalloc, as in the daemon binary (daemon/src/main.rs, which says why): the child restore
@@ -75,6 +82,7 @@ struct Args {
     rss_large: u32,
     rss_runs: usize,
     concurrency: usize,
+    history_objects: u32,
     hook_objects: u32,
     hook_rounds: usize,
     call_secs: f64,
@@ -97,7 +105,7 @@ impl Args {
         Args {
             only: value("--only")
                 .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-                .unwrap_or_else(|| vec![1, 2, 3]),
+                .unwrap_or_else(|| vec![1, 2, 3, 4]),
             objects: num("--objects", 20_000.0) as usize,
             scale: num("--scale", 10.0),
             pool_objects: num("--pool-objects", 6_000.0) as usize,
@@ -106,6 +114,7 @@ impl Args {
             rss_large: num("--rss-large", 200_000.0) as u32,
             rss_runs: num("--rss-runs", 3.0) as usize,
             concurrency: num("--concurrency", 16.0) as usize,
+            history_objects: num("--history-objects", 5_000.0) as u32,
             hook_objects: num("--hook-objects", 10_000.0) as u32,
             hook_rounds: num("--hook-rounds", 2.0) as usize,
             call_secs: num("--call-secs", 3.0),
@@ -444,10 +453,87 @@ async fn rss(a: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Measurement 4: restores with the shipped hooks on (Rhai, WASM) beside none, limits off.
+/// Measurement 4: the requests of a restore with `--history` beside the same without it.
+async fn history(a: &Args) -> Result<()> {
+    println!(
+        "\n4. --history side by side: cmdb {} objects (schema ITSM, with history), restored \
+         twice to one target, limits off",
+        thousands(f64::from(a.history_objects))
+    );
+    let src = Sim::start(
+        None,
+        &[SiteSpec {
+            cmdb_objects: Some(a.history_objects),
+            ..SiteSpec::empty("src")
+        }],
+    )?;
+    let dir = tempfile::tempdir()?;
+    let store = run::open_store(&dir.path().join("store.db"))?;
+    let client = sim::client(src.site("src")?, 1, sim::unlimited())?;
+    let b = run::backup_with(&client, &store, "ITSM", true).await?;
+    let entries = store
+        .count_entries(b.id, assetark::store::kind::HISTORY)
+        .await?;
+    println!(
+        "   backup with its history phase: {} objects, {} histories, {:.1} s",
+        thousands(b.objects as f64),
+        thousands(entries as f64),
+        b.secs
+    );
+    let tgt = Sim::start(None, &[SiteSpec::empty("dst")])?;
+    let client = sim::client(tgt.site("dst")?, 1, sim::unlimited())?;
+    let mut runs = Vec::new();
+    for (history, key) in [(false, "PLAIN"), (true, "HIST")] {
+        let before = tgt.stats().await?;
+        let r = run::restore_with(&store, &client, b.id, (key, key), false, history).await?;
+        let after = tgt.stats().await?;
+        let endpoints = after.endpoints_since(&before);
+        let total: u64 = endpoints.iter().map(|(_, n)| n).sum();
+        let creates =
+            after.endpoint("POST /object/create") - before.endpoint("POST /object/create");
+        println!(
+            "   {}: {} target requests (plan + execute), {} object creates, {:.3} requests per \
+             object in the object stages; plan {:.1} s, execute {:.1} s",
+            if history {
+                "with --history   "
+            } else {
+                "without --history"
+            },
+            thousands(total as f64),
+            thousands(creates as f64),
+            r.requests_per_object(),
+            r.plan_secs,
+            r.execute_secs
+        );
+        runs.push((endpoints, total, creates, r));
+    }
+    let (plain, hist) = (&runs[0], &runs[1]);
+    let diff: Vec<String> = hist
+        .0
+        .iter()
+        .filter_map(|(k, n)| {
+            let p = plain
+                .0
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map_or(0, |(_, n)| *n);
+            (*n != p).then(|| format!("{k} {:+}", *n as i64 - p as i64))
+        })
+        .collect();
+    println!(
+        "   difference: {:+} requests ({}), {:+} object creates, {:+.3} requests per object",
+        hist.1 as i64 - plain.1 as i64,
+        diff.join(", "),
+        hist.2 as i64 - plain.2 as i64,
+        hist.3.requests_per_object() - plain.3.requests_per_object()
+    );
+    Ok(())
+}
+
+/// Measurement 5: restores with the shipped hooks on (Rhai, WASM) beside none, limits off.
 async fn hooks_on_off(a: &Args) -> Result<()> {
     println!(
-        "\n4. Hooks on vs off: a cmdb backup of {} objects (schema ITSM) restored to a limits-off \
+        "\n5. Hooks on vs off: a cmdb backup of {} objects (schema ITSM) restored to a limits-off \
          simulator with no hooks, with text-to-textarea + user-match as Rhai, and as WASM; {} \
          round{}",
         thousands(f64::from(a.hook_objects)),
@@ -492,12 +578,13 @@ async fn hooks_on_off(a: &Args) -> Result<()> {
     for r in 0..rounds {
         for (i, ((label, _), registry)) in sets.iter().zip(&registries).enumerate() {
             let client = sim::client(tgt.site(&format!("h{r}-{i}"))?, 1, sim::unlimited())?;
-            let run = run::restore_with(
+            let run = run::restore_hooked(
                 &store,
                 &client,
                 b.id,
                 ("IT Assets Restored", "ITR"),
                 true,
+                false,
                 registry,
             )
             .await?;
@@ -537,10 +624,10 @@ async fn hooks_on_off(a: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Measurement 5: hook calls per second, per point and host.
+/// Measurement 6: hook calls per second, per point and host.
 async fn hook_calls(a: &Args) -> Result<()> {
     println!(
-        "\n5. Hook calls per second through the daemon's dispatcher, back to back, ~{} s each",
+        "\n6. Hook calls per second through the daemon's dispatcher, back to back, ~{} s each",
         a.call_secs
     );
     for point in [
@@ -589,9 +676,12 @@ async fn main() -> Result<()> {
         rss(&a).await?;
     }
     if a.only.contains(&4) {
-        hooks_on_off(&a).await?;
+        history(&a).await?;
     }
     if a.only.contains(&5) {
+        hooks_on_off(&a).await?;
+    }
+    if a.only.contains(&6) {
         hook_calls(&a).await?;
     }
     println!(

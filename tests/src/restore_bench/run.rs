@@ -57,12 +57,23 @@ pub struct BackupDone {
 /// is cancelled as soon as it starts: the backup is complete by then, and a restore reads
 /// neither.
 pub async fn backup(client: &AssetsClient, store: &AsyncStore, key: &str) -> Result<BackupDone> {
+    backup_with(client, store, key, false).await
+}
+
+/// [`backup`]; with `history` the background phases run to their end (a `--history` restore
+/// needs the history phase done). `secs` is then the whole backup's time.
+pub async fn backup_with(
+    client: &AssetsClient,
+    store: &AsyncStore,
+    key: &str,
+    history: bool,
+) -> Result<BackupDone> {
     let started = Instant::now();
     let cancel = CancellationToken::new();
     let on_progress = {
         let cancel = cancel.clone();
         move |p: Progress| {
-            if p.stage == stage::HISTORY {
+            if p.stage == stage::HISTORY && !history {
                 cancel.cancel();
             }
         }
@@ -208,21 +219,34 @@ pub async fn restore(
     store: &AsyncStore,
     client: &AssetsClient,
     backup: BackupId,
-    names: (&str, &str),
+    dest: (&str, &str),
     progress: bool,
 ) -> Result<RestoreRun> {
-    let none = HookRegistry::new();
-    restore_with(store, client, backup, names, progress, &none).await
+    restore_with(store, client, backup, dest, progress, false).await
 }
 
-/// [`restore`] with every enabled hook of `hooks` (the daemon's registry, as
-/// `[[hooks]]` builds it) selected, as a restore the daemon runs.
+/// [`restore`], with `--history` when `history`.
 pub async fn restore_with(
+    store: &AsyncStore,
+    client: &AssetsClient,
+    backup: BackupId,
+    dest: (&str, &str),
+    progress: bool,
+    history: bool,
+) -> Result<RestoreRun> {
+    let none = HookRegistry::new();
+    restore_hooked(store, client, backup, dest, progress, history, &none).await
+}
+
+/// [`restore_with`] with every enabled hook of `hooks` (the daemon's registry, as
+/// `[[hooks]]` builds it) selected, as a restore the daemon runs.
+pub async fn restore_hooked(
     store: &AsyncStore,
     client: &AssetsClient,
     backup: BackupId,
     (name, key): (&str, &str),
     progress: bool,
+    history: bool,
     hooks: &HookRegistry,
 ) -> Result<RestoreRun> {
     let target_site = client.site().name.clone();
@@ -234,6 +258,8 @@ pub async fn restore_with(
         },
         hooks: hooks.select(&target_site, &[], &[])?,
         target_site,
+        history,
+        with_icons: false,
     };
     let t0 = Instant::now();
     rss_note("before plan");

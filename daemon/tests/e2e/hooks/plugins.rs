@@ -95,6 +95,8 @@ pub fn request(key: &str, hooks: &[&str], no_hooks: &[&str]) -> StartRestoreRequ
         duplicates: false,
         hooks: hooks.iter().map(|s| (*s).to_owned()).collect(),
         no_hooks: no_hooks.iter().map(|s| (*s).to_owned()).collect(),
+        history: false,
+        with_icons: false,
     }
 }
 
@@ -304,6 +306,8 @@ async fn hostile_scripts_are_stopped_and_the_daemon_keeps_serving() {
         duplicates: false,
         hooks: vec!["nope".into()],
         no_hooks: vec![],
+        history: false,
+        with_icons: false,
     };
     let e = d.client().post("/v1/restores", &bad).await.unwrap_err();
     let text = e.to_string();

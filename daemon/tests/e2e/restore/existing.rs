@@ -39,6 +39,8 @@ async fn plan_existing(
             duplicates,
         },
         hooks: Default::default(),
+        history: false,
+        with_icons: false,
     };
     let p = restore::plan(store, c, &req).await.expect("plan");
     let id = restore::create(store, &req, &p, &clock())

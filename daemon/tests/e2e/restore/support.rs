@@ -128,6 +128,8 @@ pub async fn plan(
             key: key.into(),
         },
         hooks: Default::default(),
+        history: false,
+        with_icons: false,
     };
     let plan = restore::plan(store, client, &req).await.expect("plan");
     let id = restore::create(store, &req, &plan, &clock())
