@@ -115,6 +115,8 @@ async fn attachments_to_a_cloud_target_are_reported_not_offered_and_the_restore_
         duplicates: false,
         hooks: vec![],
         no_hooks: vec![],
+        history: false,
+        with_icons: false,
     };
     let started = d
         .client()
