@@ -77,29 +77,29 @@ async fn manual(env: &Env, extra: &[&str]) -> u64 {
     job["result"]["backup"]["id"].as_u64().expect("backup id")
 }
 
-/// `schedules run` (a scheduled backup job); waits until backup `id` exists with its
-/// background phases ended.
-async fn scheduled(env: &Env, id: u64) {
-    let run = env
-        .cli(&["schedules", "run", "--site", "s1", "--schema", "ITSM"])
+/// `schedules run` (a scheduled backup job); waits until its job has ended (a firing while
+/// the schema's previous backup job is still running would be skipped) and returns the
+/// backup it made.
+async fn scheduled(env: &Env) -> u64 {
+    let started = env
+        .cli_json(&["schedules", "run", "--site", "s1", "--schema", "ITSM"])
         .await;
-    run.ok(&["schedules", "run"]);
-    assert!(run.stdout.contains("queued as job"), "{run:?}");
-    let ids = id.to_string();
-    wait_for(
-        &format!("scheduled backup {id} with its phases ended"),
-        || {
-            let ids = ids.clone();
-            async move {
-                let out = env.cli(&["backups", "show", &ids, "--json"]).await;
-                let b: Value = serde_json::from_str(&out.stdout).ok()?;
-                let ended =
-                    |p: &str| !matches!(b[p]["status"].as_str(), Some("pending" | "running"));
-                (b["type"] == "scheduled" && ended("history") && ended("issues")).then_some(())
-            }
+    let job = started["job_id"].as_u64().expect("job id");
+    let body = wait_for(
+        &format!("scheduled backup job {job} ended"),
+        || async move {
+            let body = env
+                .client()
+                .get(&format!("/v1/jobs/{job}"))
+                .await
+                .ok()?
+                .body;
+            matches!(body["status"].as_str(), Some("done" | "failed")).then_some(body)
         },
     )
     .await;
+    assert_eq!(body["status"], "done", "{body}");
+    body["result"]["backup"]["id"].as_u64().expect("backup id")
 }
 
 /// Changes the `nth` editable Text value (not the label, not unique) of the objects of an
@@ -203,13 +203,13 @@ async fn full_every_full_flag_capture_line_and_deleting_any_backup() {
     assert!(objects > 200, "{objects} objects");
     edit(&api, &dir1, 5).await;
     // 2, 3: scheduled, incremental (full_every = 3 from the config: a full one, then two).
-    scheduled(&env, 2).await;
+    assert_eq!(scheduled(&env).await, 2);
     step(&counter);
     edit(&api, &dir1, 40).await;
-    scheduled(&env, 3).await;
+    assert_eq!(scheduled(&env).await, 3);
     step(&counter);
     // 4: the schedule's third since the full one: full again (the default 7 would not be).
-    scheduled(&env, 4).await;
+    assert_eq!(scheduled(&env).await, 4);
     step(&counter);
     // 5: manual, incremental from 4; 6: `--full`.
     edit(&api, &dir1, 80).await;
