@@ -459,6 +459,7 @@ async fn restore_with_id(
         dry_run: false,
         hooks: Vec::new(),
         no_hooks: Vec::new(),
+        types: Vec::new(),
     };
     let started: RestoreStarted = client.post("/v1/restores", &request).await?.parse()?;
     match job_outcome(client, started.job_id, "the restore").await? {

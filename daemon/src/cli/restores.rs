@@ -42,6 +42,7 @@ pub(super) async fn start(
         dry_run: args.dry_run,
         hooks: args.hooks.clone(),
         no_hooks: args.no_hooks.clone(),
+        types: args.types.clone(),
     };
     let reply = client.post("/v1/restores", &request).await?;
     if args.dry_run {

@@ -17,7 +17,9 @@ use super::entities::{id_by_name, same_name};
 use super::existing::{self, ExistingPlan};
 use super::hooks::{self, HookPlan, HookScan, HookSetup};
 use super::order::{self, OrderStats};
+use super::selection::{self, TypesPlan};
 use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
+use super::summary::PlanSummary;
 use super::users::{GroupLookup, UserLookup, UserLookupMethod};
 use super::{Destination, Error, RestoreRequest, Stage, users};
 use crate::assets::AssetsApi;
@@ -29,8 +31,9 @@ pub const TEXT_MAX_CHARS: usize = 255;
 
 /// The format of the plans this code writes. 1: the first restores' plans, which carry no
 /// version (nor `lookups`); 2: `format_version` and `lookups`; 3: `accounts` (user values
-/// keep their accountId on the backup's own site).
-pub const PLAN_FORMAT_VERSION: u32 = 3;
+/// keep their accountId on the backup's own site); 4: `types` (`--types`: a plan with them
+/// must not run on code that would restore every type) and `summary`.
+pub const PLAN_FORMAT_VERSION: u32 = 4;
 
 /// The plan of one restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +61,10 @@ pub struct RestorePlan {
     pub status_types: Vec<EntityPlan>,
     /// Reference types, likewise.
     pub reference_types: Vec<EntityPlan>,
+    /// `--types`: the types asked for, the parents they bring in and the types left out
+    /// (`None`: every type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<TypesPlan>,
     /// Object types, in creation order (parents first).
     pub object_types: Vec<TypePlan>,
     /// The attribute mapping, in creation order, incl. the added identity attributes.
@@ -87,6 +94,10 @@ pub struct RestorePlan {
     /// The restore's hooks and what they decided (absent when no hook takes part).
     #[serde(default, skip_serializing_if = "HookPlan::is_empty")]
     pub hooks: HookPlan,
+    /// What the plan leaves out or skips, listed, and its requests (from the rest of the
+    /// plan; empty in plans of formats up to 3).
+    #[serde(default)]
+    pub summary: PlanSummary,
 }
 
 fn first_format() -> u32 {
@@ -119,7 +130,11 @@ impl RestorePlan {
         let mut plan: RestorePlan = serde_json::from_value(stored)?;
         // 1 -> 2: nothing changes meaning; the lookups of a format-1 plan were not recorded
         // (`None`). 2 -> 3: no `accounts`, so every user value follows `users` (the display
-        // name), as that plan said. The version is the current one from now on.
+        // name), as that plan said. 3 -> 4: no `types` (every type), the summary is derived.
+        // The version is the current one from now on.
+        if found < 4 {
+            plan.summary = super::summary::of(&plan);
+        }
         plan.format_version = PLAN_FORMAT_VERSION;
         Ok(plan)
     }
@@ -216,6 +231,9 @@ pub struct TypePlan {
     /// created).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing_id: Option<String>,
+    /// Its objects in the backup (0 in plans of formats up to 3, which did not count them).
+    #[serde(default)]
+    pub objects: u64,
 }
 
 /// What happens to one attribute.
@@ -356,8 +374,7 @@ pub(super) async fn build(
     req: &RestoreRequest,
     setup: HookSetup<'_>,
 ) -> Result<RestorePlan, Error> {
-    let backup = store.get_backup(req.backup_id).await?;
-    let source = Source::load(store, backup).await?;
+    let (source, types) = selection::source_for(store, req).await?;
     let active = hooks::activate(setup, &req.hooks, &source.backup.site, target)?;
     let mut hook_plan = HookPlan {
         selection: req.hooks.clone(),
@@ -412,6 +429,7 @@ pub(super) async fn build(
         target_site: req.target_site.clone(),
         destination: req.destination.clone(),
         conflict: conflict(&schemas, &req.destination),
+        types,
         icons: icon_plans,
         default_icon,
         status_types: source
@@ -440,6 +458,7 @@ pub(super) async fn build(
                 inherited: t.inherited,
                 abstract_object_type: t.abstract_type,
                 existing_id: None,
+                objects: scan.per_type.get(&t.id).copied().unwrap_or(0),
             })
             .collect(),
         attributes,
@@ -455,6 +474,7 @@ pub(super) async fn build(
         existing: None,
         requests: RequestEstimate::default(),
         hooks: hook_plan,
+        summary: PlanSummary::default(),
     };
     if let Destination::ExistingSchema { key, .. } = &req.destination {
         let schema = existing::find_schema(&schemas, key)?;
@@ -462,6 +482,7 @@ pub(super) async fn build(
     }
     plan.requests = estimate(&source, &plan);
     existing::adjust_estimate(&source, &graph, &mut plan);
+    plan.summary = super::summary::of(&plan);
     Ok(plan)
 }
 
@@ -594,6 +615,10 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
 /// Why an attribute of this kind cannot be restored here, if it cannot.
 fn drop_reason(source: &Source, kind: &AttributeKind) -> Option<String> {
     match kind {
+        AttributeKind::Object { target, .. } if source.left_out(target).is_some() => Some(format!(
+            "it references object type {:?}, which this restore leaves out (--types)",
+            source.left_out(target).unwrap_or_default()
+        )),
         AttributeKind::Object { target, .. } if source.object_type(target).is_none() => {
             Some(format!(
                 "it references object type {target} of another schema (cross-schema \
@@ -704,6 +729,8 @@ struct Scan<'s> {
     users: UserValues,
     groups: BTreeMap<String, u64>,
     long_text: HashMap<String, u64>,
+    /// Objects per type id.
+    per_type: HashMap<String, u64>,
     hooks: HookScan,
 }
 
@@ -725,11 +752,15 @@ impl<'s> Scan<'s> {
             users: UserValues::default(),
             groups,
             long_text: HashMap::new(),
+            per_type: HashMap::new(),
             hooks,
         }
     }
 
     fn visit(&mut self, obj: &Object) {
+        if let Some(t) = obj.type_id() {
+            *self.per_type.entry(t.to_owned()).or_default() += 1;
+        }
         for a in obj.attributes() {
             let id = a.object_type_attribute_id.as_str();
             let Some(def) = self.source.attr(id) else {

@@ -216,6 +216,7 @@ pub async fn restore(
             key: key.into(),
         },
         hooks: Default::default(),
+        types: Vec::new(),
     };
     let t0 = Instant::now();
     rss_note("before plan");

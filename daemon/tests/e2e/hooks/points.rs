@@ -150,6 +150,7 @@ async fn a_rust_hook_at_each_point_changes_the_restore() {
             key: "HOOKED".into(),
         },
         hooks: hooks.select("s2", &[], &[]).expect("select"),
+        types: Vec::new(),
     };
     let setup = HookSetup {
         registry: &hooks,

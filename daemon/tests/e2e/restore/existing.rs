@@ -39,6 +39,7 @@ async fn plan_existing(
             duplicates,
         },
         hooks: Default::default(),
+        types: Vec::new(),
     };
     let p = restore::plan(store, c, &req).await.expect("plan");
     let id = restore::create(store, &req, &p, &clock())

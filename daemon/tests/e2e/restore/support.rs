@@ -128,6 +128,7 @@ pub async fn plan(
             key: key.into(),
         },
         hooks: Default::default(),
+        types: Vec::new(),
     };
     let plan = restore::plan(store, client, &req).await.expect("plan");
     let id = restore::create(store, &req, &plan, &clock())

@@ -489,6 +489,7 @@ async fn same_site_restores_queue_and_stop_ends_cleanly() {
                 target_site: e_row.target_site.clone(),
                 options: e_row.options.clone(),
                 plan: e_row.plan.clone(),
+                details: Default::default(),
                 created_at: e_row.created_at,
             })
             .expect("orphan row")
