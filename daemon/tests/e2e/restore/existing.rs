@@ -53,7 +53,7 @@ fn sent(c: &AssetsClient) -> u64 {
 }
 
 /// Executes and checks that the requests sent are the plan's.
-async fn run_as_planned(
+pub(super) async fn run_as_planned(
     store: &AsyncStore,
     c: &AssetsClient,
     id: RestoreId,

@@ -28,6 +28,7 @@ mod missing;
 mod plans;
 mod same_site;
 pub(crate) mod support;
+mod types;
 mod users;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
