@@ -35,6 +35,11 @@ pub struct Forced {
     pub retry_after: u64,
     #[serde(default = "one")]
     pub count: u32,
+    /// Instead of the error body, a streamed body of this many bytes without a
+    /// `Content-Length` (any status, 200 included): a site answering more than a client
+    /// should read. Streamed, so the simulator holds none of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<u64>,
 }
 
 fn one() -> u32 {
@@ -195,11 +200,13 @@ mod tests {
             status: 429,
             retry_after: 3,
             count: 2,
+            body_bytes: None,
         });
         f.force(Forced {
             status: 503,
             retry_after: 1,
             count: 1,
+            body_bytes: None,
         });
         let got: Vec<u16> = std::iter::from_fn(|| f.take_forced())
             .map(|x| x.status)

@@ -72,6 +72,23 @@ pub enum Error {
         source: Option<serde_json::Error>,
     },
 
+    /// The response body is longer than the site's cap (`[sites.limits] max_response_mb`, or
+    /// `max_download_mb` for attachment and icon downloads). Reading stopped at the cap, so
+    /// the daemon never held more; permanent, the same request gets the same body.
+    #[error(
+        "{method} {path}: the site's response (status {status}) is larger than the cap of {cap} bytes; raise [sites.limits] max_response_mb or max_download_mb if the site is trusted"
+    )]
+    TooLarge {
+        /// HTTP method of the request.
+        method: String,
+        /// Path as the caller gave it.
+        path: String,
+        /// The status the answer came with.
+        status: u16,
+        /// The cap in bytes.
+        cap: u64,
+    },
+
     /// A request body could not be encoded as JSON.
     #[error("{method} {path}: the request body cannot be encoded")]
     Encode {
@@ -119,6 +136,7 @@ impl Error {
             Error::Transport { .. } => true,
             Error::Ambiguous { .. }
             | Error::Decode { .. }
+            | Error::TooLarge { .. }
             | Error::Encode { .. }
             | Error::NotOffered { .. }
             | Error::Config(_) => false,

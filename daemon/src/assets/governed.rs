@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::governor::{Aimd, Governor};
-use super::http::{Http, Reply, Request};
+use super::http::{Failure, Http, Reply, Request};
 use super::retry::{self, Backoff};
 use super::{Counters, bump};
 
@@ -45,11 +45,7 @@ impl Governed {
 
     /// One attempt of `req`; `throttles` is how many 429s this request met already (the
     /// backoff of a 429 without `Retry-After` grows with it).
-    pub async fn attempt(
-        &self,
-        req: &Request<'_>,
-        throttles: u32,
-    ) -> Result<Reply, reqwest::Error> {
+    pub async fn attempt(&self, req: &Request<'_>, throttles: u32) -> Result<Reply, Failure> {
         let class = req.class();
         // Rate first, then a concurrency slot, then the block check: a request waiting out
         // a Retry-After never holds a slot that requests of other classes could use.
@@ -87,7 +83,7 @@ impl Governed {
             }
             Ok(r) if r.status >= 500 => self.aimd.on_congestion(started),
             Ok(_) => {}
-            Err(e) if e.is_timeout() => self.aimd.on_congestion(started),
+            Err(Failure::Transport(e)) if e.is_timeout() => self.aimd.on_congestion(started),
             Err(_) => {}
         }
         outcome

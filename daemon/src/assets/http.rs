@@ -71,6 +71,27 @@ impl Request<'_> {
     }
 }
 
+/// Why an exchange gave no [`Reply`].
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// The transport failed (connect, timeout, reset, truncated body).
+    Transport(reqwest::Error),
+    /// The body is longer than the cap of its kind; reading stopped there, so at most `cap`
+    /// bytes of it were ever held. Permanent: the same request gets the same body.
+    TooLarge {
+        /// The status the answer came with.
+        status: u16,
+        /// The cap in bytes.
+        cap: u64,
+    },
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(e: reqwest::Error) -> Self {
+        Failure::Transport(e)
+    }
+}
+
 /// What came back.
 #[derive(Debug)]
 pub(super) struct Reply {
@@ -88,6 +109,10 @@ pub(super) struct Http {
     tokens: Vec<Secret>,
     auth: Auth,
     timeout: Duration,
+    /// Cap of a JSON body (pages, entities, error bodies).
+    json_cap: u64,
+    /// Cap of a file body (attachment and icon downloads).
+    file_cap: u64,
 }
 
 impl Http {
@@ -101,15 +126,13 @@ impl Http {
             tokens: site.tokens.clone(),
             auth,
             timeout: Duration::from_secs(site.limits.request_timeout_secs.max(1)),
+            json_cap: mib(site.limits.max_response_mb),
+            file_cap: mib(site.limits.max_download_mb),
         })
     }
 
     /// Sends `req` once with credential `credential` of the pool.
-    pub async fn exchange(
-        &self,
-        req: &Request<'_>,
-        credential: usize,
-    ) -> Result<Reply, reqwest::Error> {
+    pub async fn exchange(&self, req: &Request<'_>, credential: usize) -> Result<Reply, Failure> {
         let base = match req.target {
             Target::Assets => &self.api_url,
             Target::Jira => &self.site_url,
@@ -137,12 +160,43 @@ impl Http {
         }
         let r = rb.send().await?;
         let (status, headers) = (r.status().as_u16(), r.headers().clone());
+        // Only a download asks for something other than JSON.
+        let cap = if req.accept == JSON {
+            self.json_cap
+        } else {
+            self.file_cap
+        };
         Ok(Reply {
             status,
             headers,
-            body: r.bytes().await?,
+            body: read_capped(r, cap).await?,
         })
     }
+}
+
+/// Reads the body of `r`, piece by piece, and stops as soon as it would pass `cap` bytes: a
+/// site (or anything posing as one) cannot make the daemon hold more than that.
+async fn read_capped(mut r: reqwest::Response, cap: u64) -> Result<Bytes, Failure> {
+    let status = r.status().as_u16();
+    let too_large = Failure::TooLarge { status, cap };
+    // A declared length over the cap is refused before a byte of the body is read.
+    let declared = r.content_length().unwrap_or(0);
+    if declared > cap {
+        return Err(too_large);
+    }
+    let mut body = bytes::BytesMut::with_capacity(usize::try_from(declared).unwrap_or(0));
+    while let Some(piece) = r.chunk().await? {
+        if (body.len() + piece.len()) as u64 > cap {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&piece);
+    }
+    Ok(body.freeze())
+}
+
+/// `n` MiB in bytes (saturating).
+fn mib(n: u64) -> u64 {
+    n.saturating_mul(1024 * 1024)
 }
 
 /// The reqwest client of one site. One per site rather than per process: a pooled

@@ -187,6 +187,13 @@ pub struct Limits {
     /// Whether the per-minute limits apply (Data Center sites leave it off by default: their
     /// administrator sets limits, if any; a 429 is honoured either way).
     pub rate_limited: bool,
+    /// Largest JSON response body read from the site, in MiB. A page of 1000 objects with
+    /// their attributes is a few MiB to a few tens of MiB; past the cap the call fails
+    /// ([`Error::TooLarge`]) instead of filling the daemon's memory.
+    pub max_response_mb: u64,
+    /// Largest attachment or icon download, in MiB (Jira's own attachment limit defaults to
+    /// 10 MiB; administrators raise it, rarely past 1 GiB).
+    pub max_download_mb: u64,
 }
 
 impl Default for Limits {
@@ -203,6 +210,8 @@ impl Default for Limits {
             retry_max_ms: 30_000,
             request_timeout_secs: 60,
             rate_limited: true,
+            max_response_mb: 128,
+            max_download_mb: 1024,
         }
     }
 }

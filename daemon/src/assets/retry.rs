@@ -13,6 +13,7 @@
 //! | connect error                        | retry with backoff                     | retry (never sent)     |
 //! | timeout, reset, truncated body       | retry with backoff                     | ambiguous              |
 //! | other 4xx                            | permanent `Error::Api`                 | permanent `Error::Api` |
+//! | body over its cap (any status)       | permanent `Error::TooLarge`            | permanent `Error::TooLarge` |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::governed::Governed;
-use super::http::{Mode, Request};
+use super::http::{Failure, Mode, Request};
 use super::{Counters, Error, bump};
 
 /// Longest wait a server-sent `Retry-After`/`X-RateLimit-Reset` can impose; a larger value is
@@ -133,7 +134,16 @@ impl Retrying {
                     wait
                 }
                 Ok(r) => return Err(api_error(r.status, &r.body)),
-                Err(e) => {
+                // The same request would get the same body: never retried.
+                Err(Failure::TooLarge { status, cap }) => {
+                    return Err(Error::TooLarge {
+                        method: method.to_owned(),
+                        path: req.path.to_owned(),
+                        status,
+                        cap,
+                    });
+                }
+                Err(Failure::Transport(e)) => {
                     bump(&c.transport_errors);
                     // Only a failed connect proves the server never saw the request.
                     if req.mode == Mode::Once && !e.is_connect() {

@@ -1,18 +1,19 @@
 //! The task commands: `tasks start <kind> RESTORE_ID` (with `--wait`), `tasks list
 //! RESTORE_ID` and `tasks show TASK_ID`, and the text of a task (shared with `restores show`).
 //!
-//! `--wait` polls `GET /v1/tasks/{id}` (the row plus its job's live progress) and shows the
-//! progress as backups and restores do, then prints the task with its report; a task that
-//! ends in `error` exits 1.
+//! `--wait` follows the task's job on its live events (`GET /v1/jobs/{id}/events`, no
+//! polling) and shows the progress as backups and restores do, then prints the task with its
+//! report; a task that ends in `error` exits 1.
 
 use super::args::{TaskStartCmd, TasksCmd};
 use super::output::print_json;
+use super::restores::SseParser;
 use super::util::{Failure, confirm, emit};
-use super::wait::{Display, POLL_INTERVAL};
+use super::wait::Display;
 use crate::api::client::ControlClient;
 use crate::api::wire::{
-    RestoreDetail, TaskDetail, TaskList, TaskRequest, TaskStarted, TaskStatus, TaskSummary,
-    TaskView,
+    JobEvent, JobStatus, RestoreDetail, TaskDetail, TaskList, TaskRequest, TaskStarted, TaskStatus,
+    TaskSummary, TaskView,
 };
 
 /// `tasks ...`.
@@ -80,7 +81,7 @@ async fn start(client: &ControlClient, cmd: &TaskStartCmd, json: bool) -> Result
             )
         });
     }
-    let (detail, body) = wait_for_task(client, started.task_id).await?;
+    let (detail, body) = wait_for_task(client, started.task_id, started.job_id).await?;
     if json {
         print_json(&body);
     } else {
@@ -96,25 +97,53 @@ async fn start(client: &ControlClient, cmd: &TaskStartCmd, json: bool) -> Result
     }
 }
 
-/// Polls a task until it ends, showing its progress; returns its last detail, typed and as
-/// sent.
+/// Waits for a task to end on its job's live events (`GET /v1/jobs/{id}/events`), showing
+/// its progress, then reads the task; returns its detail, typed and as sent.
+///
+/// # Errors
+///
+/// A [`Failure`] when the daemon cannot be reached, or stops (or is shut down) before the
+/// task ended: the task resumes when the daemon starts again.
 async fn wait_for_task(
     client: &ControlClient,
-    id: i64,
+    task_id: i64,
+    job_id: i64,
 ) -> Result<(TaskDetail, serde_json::Value), Failure> {
     let mut display = Display::new();
-    loop {
-        let reply = client.get(&format!("/v1/tasks/{id}")).await?;
-        let t: TaskDetail = reply.parse()?;
-        if let Some(p) = &t.view.progress {
-            display.update(&p.stage, p.done, p.total);
+    let mut parser = SseParser::default();
+    let mut end: Option<JobEvent> = None;
+    client
+        .stream(&format!("/v1/jobs/{job_id}/events"), |chunk| {
+            for (_, data) in parser.feed(chunk) {
+                match serde_json::from_str::<JobEvent>(&data) {
+                    Ok(JobEvent::Progress(p))
+                    | Ok(JobEvent::State {
+                        progress: Some(p), ..
+                    }) => display.update(&p.stage, p.done, p.total),
+                    Ok(e) if e.is_end() => end = Some(e),
+                    _ => {}
+                }
+            }
+            end.is_none()
+        })
+        .await?;
+    display.finish();
+    match end {
+        Some(JobEvent::End {
+            status: JobStatus::Done | JobStatus::Failed,
+            ..
+        }) => {}
+        _ => {
+            return Err(Failure::error(format!(
+                "the daemon stopped before task {task_id} ended; it resumes when the daemon \
+                 starts (see `tasks show {task_id}`)"
+            )));
         }
-        if matches!(t.view.status, TaskStatus::Success | TaskStatus::Error) {
-            display.finish();
-            return Ok((t, reply.body));
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
     }
+    // The runner records the task's end before its job's, so the row is final now.
+    let reply = client.get(&format!("/v1/tasks/{task_id}")).await?;
+    let t: TaskDetail = reply.parse()?;
+    Ok((t, reply.body))
 }
 
 /// One task on one line: id, kind, status, result.

@@ -126,6 +126,10 @@ pub struct LimitsConfig {
     pub request_timeout_secs: Option<u64>,
     /// Whether the per-minute limits apply (default: on for Cloud, off for Data Center).
     pub rate_limited: Option<bool>,
+    /// Largest JSON response read from the site, in MiB.
+    pub max_response_mb: Option<u64>,
+    /// Largest attachment or icon download, in MiB.
+    pub max_download_mb: Option<u64>,
 }
 
 impl LimitsConfig {
@@ -153,6 +157,8 @@ impl LimitsConfig {
             retry_max_ms: self.retry_max_ms.unwrap_or(d.retry_max_ms),
             request_timeout_secs: self.request_timeout_secs.unwrap_or(d.request_timeout_secs),
             rate_limited: self.rate_limited.unwrap_or(rate_limited),
+            max_response_mb: self.max_response_mb.unwrap_or(d.max_response_mb),
+            max_download_mb: self.max_download_mb.unwrap_or(d.max_download_mb),
         };
         let positive = [
             (
@@ -165,6 +171,8 @@ impl LimitsConfig {
             ("jira_per_minute", u64::from(limits.jira_per_minute)),
             ("max_concurrency", limits.max_concurrency as u64),
             ("request_timeout_secs", limits.request_timeout_secs),
+            ("max_response_mb", limits.max_response_mb),
+            ("max_download_mb", limits.max_download_mb),
         ];
         for (name, value) in positive {
             if value == 0 {

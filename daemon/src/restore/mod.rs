@@ -31,6 +31,7 @@ mod attributes;
 mod ctx;
 mod duplicates;
 mod entities;
+mod estimate;
 mod existing;
 mod hooks;
 mod icons;

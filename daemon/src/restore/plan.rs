@@ -18,12 +18,12 @@ use super::existing::{self, ExistingPlan};
 use super::hooks::{self, HookPlan, HookScan, HookSetup};
 use super::order::{self, OrderStats};
 use super::selection::{self, TypesPlan};
-use super::source::{ORIGINAL_ID, ORIGINAL_KEY, Source};
+use super::source::{AttrDef, ORIGINAL_ID, ORIGINAL_KEY, Source};
 use super::summary::PlanSummary;
 use super::users::{GroupLookup, UserLookup, UserLookupMethod};
 use super::{Destination, Error, RestoreRequest, Stage, users};
 use crate::assets::AssetsApi;
-use crate::model::{AttributeKind, Icon, Named, Object, ObjectSchema, TEXT};
+use crate::model::{AttributeKind, Icon, Id, Named, Object, ObjectSchema, TEXT};
 use crate::store::{AsyncStore, BackupId};
 
 /// Longest Text value Assets Cloud accepts.
@@ -480,7 +480,7 @@ pub(super) async fn build(
         let schema = existing::find_schema(&schemas, key)?;
         existing::apply(store, target, &source, &graph, schema, &mut plan).await?;
     }
-    plan.requests = estimate(&source, &plan);
+    plan.requests = super::estimate::estimate(&source, &plan);
     existing::adjust_estimate(&source, &graph, &mut plan);
     plan.summary = super::summary::of(&plan);
     Ok(plan)
@@ -572,7 +572,7 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
             } else if name_attr.as_deref() == Some(a.id.as_str()) {
                 (AttrAction::UpdateName, None)
             } else {
-                match drop_reason(source, &a.kind) {
+                match drop_reason(source, a) {
                     Some(r) => (AttrAction::Drop, Some(r)),
                     None => (AttrAction::Create, None),
                 }
@@ -612,17 +612,19 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
     out
 }
 
-/// Why an attribute of this kind cannot be restored here, if it cannot.
-fn drop_reason(source: &Source, kind: &AttributeKind) -> Option<String> {
-    match kind {
+/// Why an attribute cannot be restored here, if it cannot.
+fn drop_reason(source: &Source, a: &AttrDef) -> Option<String> {
+    match &a.kind {
         AttributeKind::Object { target, .. } if source.left_out(target).is_some() => Some(format!(
             "it references object type {:?}, which this restore leaves out (--types)",
             source.left_out(target).unwrap_or_default()
         )),
         AttributeKind::Object { target, .. } if source.object_type(target).is_none() => {
-            Some(format!(
-                "it references object type {target} of another schema (cross-schema \
-                 references are restored by the post-restore task)"
+            let referenced = a.def.reference_object_type.get();
+            Some(cross_schema_reason(
+                target,
+                referenced.and_then(|t| t.name.non_empty()),
+                referenced.and_then(|t| t.object_schema_id.get().and_then(Id::non_empty)),
             ))
         }
         AttributeKind::Other(n) => Some(format!(
@@ -630,6 +632,26 @@ fn drop_reason(source: &Source, kind: &AttributeKind) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// The drop reason of a reference into another schema: the restore cannot set it (that
+/// schema is not part of the backup), the post-restore references task does, once both
+/// schemas are on the target; the text names the command.
+pub(crate) fn cross_schema_reason(
+    target: &str,
+    target_name: Option<&str>,
+    schema: Option<&str>,
+) -> String {
+    let name = target_name.map(|n| format!(" ({n})")).unwrap_or_default();
+    let schema = schema
+        .map(|s| format!("another schema (schema {s} on the backup's site)"))
+        .unwrap_or_else(|| "another schema".to_owned());
+    format!(
+        "the reference goes to object type {target}{name} of {schema}, which this restore \
+         does not create: the references task creates the attribute and sets its values once \
+         that schema is on the target too (`assetark tasks start references RESTORE_ID \
+         --from-schema KEY --outbound`, KEY being that schema's key on the target)"
+    )
 }
 
 fn summary(source: &Source, objects: u64, s: &OrderStats) -> OrderSummary {
@@ -656,70 +678,6 @@ fn summary(source: &Source, objects: u64, s: &OrderStats) -> OrderSummary {
             })
             .collect(),
         dangling_references: s.dangling_edges,
-    }
-}
-
-/// Requests per stage, mirroring what each stage sends when nothing goes wrong.
-fn estimate(source: &Source, plan: &RestorePlan) -> RequestEstimate {
-    let count = |f: &dyn Fn(&AttrPlan) -> bool| plan.attributes.iter().filter(|a| f(a)).count();
-    let roots = source
-        .types
-        .iter()
-        .filter(|t| source.attr_root(&t.id) == t.id)
-        .count();
-    // A type whose position differs from its rank among its siblings is moved after creation.
-    let moves = source
-        .types
-        .iter()
-        .filter(|t| {
-            let rank = source
-                .types
-                .iter()
-                .filter(|s| s.parent == t.parent && (s.position, &s.id) < (t.position, &t.id))
-                .count();
-            rank as i64 != t.position
-        })
-        .count();
-    let creates = |list: &[EntityPlan], global: bool| {
-        list.iter()
-            .filter(|e| e.global == global && e.existing_id.is_none())
-            .count()
-    };
-    let per_stage: Vec<StageRequests> = Stage::ALL
-        .iter()
-        .map(|&stage| {
-            let n = match stage {
-                Stage::Icons => 0,
-                Stage::Schema => 1,
-                Stage::GlobalConfig => {
-                    usize::from(super::schema::config_body(source.config.as_ref()).is_some())
-                }
-                Stage::GlobalStatusTypes => creates(&plan.status_types, true),
-                Stage::SchemaStatusTypes => creates(&plan.status_types, false),
-                Stage::ReferenceTypes => creates(&plan.reference_types, false),
-                Stage::GlobalReferenceTypes => creates(&plan.reference_types, true),
-                Stage::ObjectTypes => source.types.len() + moves,
-                Stage::Attributes => {
-                    roots
-                        + count(&|a| {
-                            matches!(
-                                a.action,
-                                AttrAction::Create | AttrAction::Added | AttrAction::UpdateName
-                            )
-                        })
-                }
-                Stage::ObjectEntries => plan.order.objects as usize,
-                Stage::ObjectReferences => plan.order.objects_with_deferred_references as usize,
-            };
-            StageRequests {
-                stage,
-                requests: n as u64,
-            }
-        })
-        .collect();
-    RequestEstimate {
-        total: per_stage.iter().map(|s| s.requests).sum(),
-        per_stage,
     }
 }
 

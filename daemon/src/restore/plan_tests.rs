@@ -61,3 +61,22 @@ fn a_plan_of_an_unknown_format_is_refused_clearly() {
         Err(Error::Json(_))
     ));
 }
+
+#[test]
+fn a_reference_into_another_schema_is_dropped_naming_the_references_task() {
+    let text = cross_schema_reason("12", Some("Site"), Some("3"));
+    assert_eq!(
+        text,
+        "the reference goes to object type 12 (Site) of another schema (schema 3 on the \
+         backup's site), which this restore does not create: the references task creates the \
+         attribute and sets its values once that schema is on the target too (`assetark tasks \
+         start references RESTORE_ID --from-schema KEY --outbound`, KEY being that schema's \
+         key on the target)"
+    );
+    let bare = cross_schema_reason("12", None, None);
+    assert!(
+        bare.starts_with("the reference goes to object type 12 of another schema, ")
+            && bare.contains("tasks start references"),
+        "{bare}"
+    );
+}

@@ -17,6 +17,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::blob::decode_blob;
+use super::sqlite::{from_millis, json_col, opt_time, to_millis};
 use super::{AsyncStore, BackupId, BlobProblem, Entry, Error, PageRequest, Result, SqliteStore};
 
 /// Id of a restore; never reused.
@@ -358,26 +359,8 @@ const COLUMNS: &str = "id, backup_id, target_site, status, stage, options, plan,
                        destination_kind, specific_types, duplicates, history_restored, \
                        icons_restored";
 
-fn millis(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn from_millis(ms: i64) -> rusqlite::Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, Type::Integer, Box::new(e)))
-}
-
-fn json_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Value> {
-    let text: String = row.get(i)?;
-    serde_json::from_str(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
-}
-
 fn restore_from_row(row: &Row<'_>) -> rusqlite::Result<Restore> {
     let status: String = row.get(3)?;
-    let opt_time = |i: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
-        row.get::<_, Option<i64>>(i)?.map(from_millis).transpose()
-    };
     Ok(Restore {
         id: row.get(0)?,
         backup_id: row.get(1)?,
@@ -393,8 +376,8 @@ fn restore_from_row(row: &Row<'_>) -> rusqlite::Result<Restore> {
         new_schema_id: row.get(9)?,
         new_schema_key: row.get(10)?,
         created_at: from_millis(row.get(11)?)?,
-        started_at: opt_time(12)?,
-        ended_at: opt_time(13)?,
+        started_at: opt_time(row, 12)?,
+        ended_at: opt_time(row, 13)?,
         details: RestoreDetails {
             // Every row has one since migration 0010 filled the older rows.
             destination_kind: row
@@ -438,7 +421,7 @@ impl RestoreStore for SqliteStore {
                     RestoreStatus::Pending.as_str(),
                     options,
                     plan,
-                    millis(new.created_at),
+                    to_millis(new.created_at),
                     new.details.destination_kind.as_str(),
                     types,
                     new.details.duplicates,
@@ -505,9 +488,9 @@ impl RestoreStore for SqliteStore {
                     u.result.clone().flatten(),
                     schema_id,
                     schema_key,
-                    u.started_at.map(millis),
+                    u.started_at.map(to_millis),
                     u.ended_at.is_some(),
-                    u.ended_at.flatten().map(millis),
+                    u.ended_at.flatten().map(to_millis),
                     plan,
                     u.history_restored,
                     u.icons_restored,

@@ -10,6 +10,7 @@ use rusqlite::types::Type;
 use rusqlite::{Row, params};
 use time::OffsetDateTime;
 
+use super::sqlite::to_millis;
 use super::{AsyncStore, Result, SqliteStore};
 
 /// Where a stored site's API token comes from.
@@ -93,10 +94,6 @@ pub trait SiteStore {
     fn list_sites(&self) -> Result<Vec<StoredSite>>;
 }
 
-fn millis(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
 fn site_from_row(row: &Row<'_>) -> rusqlite::Result<StoredSite> {
     let source: String = row.get(5)?;
     let token = match source.as_str() {
@@ -151,7 +148,7 @@ impl SiteStore for SqliteStore {
                     token_ref,
                     nonce,
                     sealed,
-                    millis(site.created_at),
+                    to_millis(site.created_at),
                 ],
             )?;
             Ok(added == 1)

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::sqlite::{from_millis, json_col, opt_time, to_millis};
 use super::{AsyncStore, Error, JobId, RestoreId, Result, SqliteStore};
 
 /// Id of a task; never reused.
@@ -221,26 +222,8 @@ pub trait TaskStore {
 const COLUMNS: &str = "id, restore_id, kind, options, status, job_id, result, summary, \
                        created_at, started_at, ended_at";
 
-fn millis(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn from_millis(ms: i64) -> rusqlite::Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, Type::Integer, Box::new(e)))
-}
-
-fn json_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Value> {
-    let text: String = row.get(i)?;
-    serde_json::from_str(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
-}
-
 fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
     let status: String = row.get(4)?;
-    let opt_time = |i: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
-        row.get::<_, Option<i64>>(i)?.map(from_millis).transpose()
-    };
     Ok(Task {
         id: row.get(0)?,
         restore_id: row.get(1)?,
@@ -253,8 +236,8 @@ fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
         result: row.get(6)?,
         summary: json_col(row, 7)?,
         created_at: from_millis(row.get(8)?)?,
-        started_at: opt_time(9)?,
-        ended_at: opt_time(10)?,
+        started_at: opt_time(row, 9)?,
+        ended_at: opt_time(row, 10)?,
     })
 }
 
@@ -277,7 +260,7 @@ impl TaskStore for SqliteStore {
                     new.kind,
                     options,
                     TaskStatus::Pending.as_str(),
-                    millis(new.created_at)
+                    to_millis(new.created_at)
                 ],
             )?;
             Ok(tx.last_insert_rowid())
@@ -326,9 +309,9 @@ impl TaskStore for SqliteStore {
                     u.result.is_some(),
                     u.result.clone().flatten(),
                     summary,
-                    u.started_at.map(millis),
+                    u.started_at.map(to_millis),
                     u.ended_at.is_some(),
-                    u.ended_at.flatten().map(millis),
+                    u.ended_at.flatten().map(to_millis),
                 ],
             )?;
             if n == 0 {

@@ -15,6 +15,8 @@
 //!   oversized and hostile requests, file modes, token sources, a lost key file;
 //! - `hooks`: Rust hooks at every point of a restore; Rhai hooks through the daemon
 //!   (text-to-textarea, user matching, hostile scripts);
+//! - `proc`: the daemon as a child process with its own directory and CLI (used by `tasks`
+//!   and `dc`);
 //! - `restore`: the restore pipeline in-process: round trips, migrations and user matching,
 //!   interruptions cut exactly at a held request of every stage, faults, stored plans;
 //! - `restore_daemon`: restores and run-time sites through the daemon process and the CLI;
@@ -34,6 +36,7 @@ mod dc;
 mod demo;
 mod faults;
 mod hooks;
+mod proc;
 mod restore;
 mod restore_daemon;
 mod schedules;

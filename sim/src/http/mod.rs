@@ -271,6 +271,36 @@ fn dropped_response() -> Response {
     Response::new(Body::from_stream(stream))
 }
 
+/// A JSON-looking body of `len` bytes, streamed in 64 KiB pieces without a
+/// `Content-Length`: the client learns its size only by reading it.
+fn oversized_response(status: u16, len: u64) -> Response {
+    const PIECE: u64 = 64 * 1024;
+    let filler = bytes::Bytes::from(vec![b' '; PIECE as usize]);
+    let pieces = futures::stream::unfold(0u64, move |sent| {
+        let filler = filler.clone();
+        async move {
+            let n = (len - sent).min(PIECE);
+            (n > 0).then(|| {
+                let piece = if sent == 0 {
+                    let mut first = filler.to_vec();
+                    first[0] = b'[';
+                    bytes::Bytes::from(first).slice(..n as usize)
+                } else {
+                    filler.slice(..n as usize)
+                };
+                (Ok::<_, std::io::Error>(piece), sent + n)
+            })
+        }
+    });
+    let mut resp = Response::new(Body::from_stream(pieces));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
 fn rate_headers(h: &mut HeaderMap, limit: u32, remaining: u32, reset_ms: i64) {
     h.insert("X-RateLimit-Limit", HeaderValue::from(limit));
     h.insert("X-RateLimit-Remaining", HeaderValue::from(remaining));
@@ -321,6 +351,9 @@ async fn gate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Resp
         }
     }
     if let Some(f) = app.faults.take_forced() {
+        if let Some(len) = f.body_bytes {
+            return count(&app, oversized_response(f.status, len));
+        }
         let mut e = ApiError::status(
             StatusCode::from_u16(f.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             "Forced by the simulator",

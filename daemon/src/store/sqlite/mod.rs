@@ -373,15 +373,37 @@ impl Store for SqliteStore {
     }
 }
 
-/// Timestamps are stored as Unix milliseconds (see `0001_init.sql` for why).
-fn to_millis(t: OffsetDateTime) -> i64 {
+/// Timestamps are stored as Unix milliseconds (see `0001_init.sql` for why). Shared by every
+/// table of the store (backups, jobs, restores, tasks, sites), so all read and write alike.
+pub(in crate::store) fn to_millis(t: OffsetDateTime) -> i64 {
     // i64 milliseconds cover ±292 million years; `time` stops at ±9999.
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn from_millis(ms: i64) -> rusqlite::Result<OffsetDateTime> {
+/// A stored timestamp (see [`to_millis`]).
+pub(in crate::store) fn from_millis(ms: i64) -> rusqlite::Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
+    })
+}
+
+/// A nullable timestamp column (see [`to_millis`]).
+pub(in crate::store) fn opt_time(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<OffsetDateTime>> {
+    row.get::<_, Option<i64>>(i)?.map(from_millis).transpose()
+}
+
+/// A NOT NULL JSON column of restores and tasks, read strictly: text that is not JSON is a
+/// typed conversion error naming the column.
+pub(in crate::store) fn json_col(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<serde_json::Value> {
+    let text: String = row.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 

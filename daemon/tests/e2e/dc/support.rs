@@ -3,17 +3,14 @@
 //! Cloud site `c1`; a daemon child process whose config knows `d1` (personal access token from
 //! a file) and `c1`; the CLI runner; independent readers of the sites (plain HTTP).
 
-use std::path::Path;
-
-use assetark_tests::kit::{Cli, DaemonProcess, DcApi};
+use assetark_tests::kit::DcApi;
 use assets_sim::config::SimConfig;
 use assets_sim::server::SimHandle;
 use serde_json::Value;
-use tempfile::TempDir;
 
 pub use assetark_tests::kit::Out;
 
-pub use crate::BIN;
+use crate::proc::Daemon;
 
 /// Token of `d1` (a personal access token, from a file).
 pub const D1_TOKEN: &str = "pat-d1-7c1e";
@@ -25,13 +22,10 @@ pub const C1_TOKEN: &str = "tok-c1-55e0";
 const CLOUD_LIMITS: &str = "[sites.limits]\naql_legacy_per_minute = 1000000\naql_per_minute = 1000000\n\
     object_per_minute = 1000000\nother_per_minute = 1000000\njira_per_minute = 1000000\nmax_retries = 2\n";
 
-/// A daemon's files and, while running, its process, with the simulator it talks to.
+/// A daemon (its directory and, while running, its process) with the simulator it talks to.
 pub struct Env {
-    /// Kept for the life of the test: the daemon's files.
-    _dir: TempDir,
     pub sim: SimHandle,
-    daemon: DaemonProcess,
-    cli: Cli,
+    daemon: Daemon,
 }
 
 impl Env {
@@ -49,33 +43,18 @@ impl Env {
         let sim = assets_sim::server::start(SimConfig::from_toml(&toml).expect("sim config"))
             .await
             .expect("sim starts");
-        let dir = tempfile::tempdir().expect("tempdir");
         let d1 = sim.dc_site("d1").expect("site d1").clone();
         let c1 = sim.site("c1").expect("site c1").clone();
-        std::fs::write(dir.path().join("d1.token"), format!("{D1_TOKEN}\n")).expect("token");
         let config = format!(
-            "[store]\npath = \"data/assetark.db\"\n[control]\nsocket = \"ctl.sock\"\n\
-             [[sites]]\nname = \"d1\"\nflavor = \"dc\"\nbase_url = \"{}\"\ntoken_file = \"d1.token\"\n\
+            "[[sites]]\nname = \"d1\"\nflavor = \"dc\"\nbase_url = \"{}\"\ntoken_file = \"d1.token\"\n\
              [sites.limits]\nmax_retries = 3\nretry_base_ms = 20\nretry_max_ms = 200\n\
              [[sites]]\nname = \"c1\"\napi_url = \"{}\"\nsite_url = \"{}\"\nemail = \"{}\"\n\
              token = \"{C1_TOKEN}\"\n{CLOUD_LIMITS}",
             d1.base_url, c1.api_url, c1.site_url, c1.email
         );
-        let path = dir.path().join("assetark.toml");
-        std::fs::write(&path, config).expect("config");
-        let daemon = DaemonProcess::new(
-            Path::new(BIN),
-            &path,
-            &dir.path().join("ctl.sock"),
-            &dir.path().join("daemon.log"),
-        );
-        let cli = Cli::new(Path::new(BIN), &path);
-        Env {
-            _dir: dir,
-            sim,
-            daemon,
-            cli,
-        }
+        let token = format!("{D1_TOKEN}\n");
+        let daemon = Daemon::new(&[("d1.token", &token)], &config);
+        Env { sim, daemon }
     }
 
     /// Starts `assetark serve` and waits until the socket answers.
@@ -90,12 +69,12 @@ impl Env {
 
     /// Runs the CLI against this daemon.
     pub async fn cli(&self, args: &[&str]) -> Out {
-        self.cli.run(args).await
+        self.daemon.cli(args).await
     }
 
     /// Runs the CLI with `--json`, asserts success, parses stdout.
     pub async fn cli_json(&self, args: &[&str]) -> Value {
-        self.cli.json(args).await
+        self.daemon.cli_json(args).await
     }
 
     /// Adds `d2` (Basic auth: email and password) through the CLI.

@@ -25,6 +25,7 @@
 //! No sleeps: barriers hold the requests a test needs held, and every wait polls a condition.
 
 mod kills;
+mod responses;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -116,6 +116,11 @@ impl Env {
         self.daemon.client()
     }
 
+    /// The pid of the running daemon.
+    pub fn daemon_pid(&self) -> Option<u32> {
+        self.daemon.pid()
+    }
+
     /// The daemon's control socket.
     pub fn socket(&self) -> PathBuf {
         self.dir.path().join("ctl.sock")

@@ -1,35 +1,30 @@
 //! Helpers of the task tests: a simulator with `s1` (the cmdb dataset: ITSM and LOC, whose
 //! ITSM offices reference LOC sites, and ITSM issues pointing at objects), `s2` (empty, its
-//! Jira a copy of `s1`'s issues, as after a Jira migration) and `s3` (empty, no issues), a
-//! daemon child process that knows the three sites, the CLI, and helpers for backups,
+//! Jira a copy of `s1`'s issues, as after a Jira migration), `s3` (empty, no issues) and `d1`
+//! (an empty Data Center site), a daemon child process that knows the four sites, the CLI, and helpers for backups,
 //! restores and tasks.
 
-use std::path::Path;
-
-use assetark_tests::kit::{Cli, DaemonProcess, SiteReader};
+use assetark_tests::kit::SiteReader;
 use assets_sim::config::SimConfig;
 use assets_sim::server::SimHandle;
 use serde_json::Value;
-use tempfile::TempDir;
 
 pub use assetark_tests::kit::{Out, wait_for};
 
-pub use crate::BIN;
+use crate::proc::Daemon;
 
 const S1_TOKEN: &str = "tok-task-s1-41b7";
 const S2_TOKEN: &str = "tok-task-s2-93c0";
 const S3_TOKEN: &str = "tok-task-s3-5e21";
+const D1_TOKEN: &str = "pat-task-d1-0c4a";
 /// The simulator runs without rate limits, so the client's governor need not pace requests.
 const LIMITS: &str = "[sites.limits]\naql_legacy_per_minute = 1000000\naql_per_minute = 1000000\n\
     object_per_minute = 1000000\nother_per_minute = 1000000\njira_per_minute = 1000000\nmax_retries = 2\n";
 
-/// A daemon's files and, while running, its process, with the simulator it talks to.
+/// A daemon (its directory and, while running, its process) with the simulator it talks to.
 pub struct Env {
-    /// Holds the store, config and socket; removed on drop.
-    _dir: TempDir,
     pub sim: SimHandle,
-    daemon: DaemonProcess,
-    cli: Cli,
+    daemon: Daemon,
 }
 
 impl Env {
@@ -41,38 +36,32 @@ impl Env {
              [[sites]]\nname = \"s2\"\nemail = \"admin@s2.example\"\ntoken = \"{S2_TOKEN}\"\n\
              [sites.dataset]\nkind = \"empty\"\njira_issues_from = \"s1\"\n\
              [[sites]]\nname = \"s3\"\nemail = \"admin@s3.example\"\ntoken = \"{S3_TOKEN}\"\n\
+             [sites.dataset]\nkind = \"empty\"\n\
+             [[sites]]\nname = \"d1\"\nflavor = \"dc\"\nemail = \"admin@d1.example\"\ntoken = \"{D1_TOKEN}\"\n\
              [sites.dataset]\nkind = \"empty\"\n"
         );
         let sim = assets_sim::server::start(SimConfig::from_toml(&toml).expect("sim config"))
             .await
             .expect("sim starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config =
-            "[store]\npath = \"data/assetark.db\"\n[control]\nsocket = \"ctl.sock\"\n".to_owned();
+        let mut config = String::new();
+        let mut files = Vec::new();
         for (name, token) in [("s1", S1_TOKEN), ("s2", S2_TOKEN), ("s3", S3_TOKEN)] {
             let site = sim.site(name).expect("site").clone();
-            std::fs::write(dir.path().join(format!("{name}.token")), token).expect("token");
+            files.push((format!("{name}.token"), token));
             config.push_str(&format!(
                 "[[sites]]\nname = \"{name}\"\napi_url = \"{}\"\nsite_url = \"{}\"\nemail = \"{}\"\n\
                  token_file = \"{name}.token\"\n{LIMITS}",
                 site.api_url, site.site_url, site.email
             ));
         }
-        let path = dir.path().join("assetark.toml");
-        std::fs::write(&path, config).expect("config");
-        let daemon = DaemonProcess::new(
-            Path::new(BIN),
-            &path,
-            &dir.path().join("ctl.sock"),
-            &dir.path().join("daemon.log"),
-        );
-        let cli = Cli::new(Path::new(BIN), &path);
-        Env {
-            _dir: dir,
-            sim,
-            daemon,
-            cli,
-        }
+        let d1 = sim.dc_site("d1").expect("site d1").clone();
+        config.push_str(&format!(
+            "[[sites]]\nname = \"d1\"\nflavor = \"dc\"\nbase_url = \"{}\"\ntoken = \"{D1_TOKEN}\"\n",
+            d1.base_url
+        ));
+        let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+        let daemon = Daemon::new(&files, &config);
+        Env { sim, daemon }
     }
 
     pub async fn start(&mut self) {
@@ -86,12 +75,12 @@ impl Env {
 
     /// Runs the CLI against this daemon (stdin is not a terminal).
     pub async fn cli(&self, args: &[&str]) -> Out {
-        self.cli.run(args).await
+        self.daemon.cli(args).await
     }
 
     /// Runs the CLI with `--json`, asserts success, parses stdout.
     pub async fn cli_json(&self, args: &[&str]) -> Value {
-        self.cli.json(args).await
+        self.daemon.cli_json(args).await
     }
 
     /// Plain HTTP to a site of the simulator, independent of the daemon's client.
