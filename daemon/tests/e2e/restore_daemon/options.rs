@@ -45,11 +45,7 @@ async fn types_are_listed_picked_and_recorded() {
     assert!(pos("Hardware/Server") < pos("Hardware/Server/Virtual Server"));
     let total: u64 = types.iter().map(|t| t["objects"].as_u64().unwrap()).sum();
     let show = env.cli_json(&["backups", "show", &b]).await;
-    assert_eq!(
-        Some(total),
-        show["backup"]["object_count"].as_u64(),
-        "{show}"
-    );
+    assert_eq!(Some(total), show["object_count"].as_u64(), "{show}");
     let text = env.cli(&["backups", "types", &b]).await;
     text.ok(&["backups", "types"]);
     assert!(
@@ -61,7 +57,7 @@ async fn types_are_listed_picked_and_recorded() {
     // A bad id: 404 with the error body.
     match env.client().get("/v1/backups/999/objecttypes").await {
         Err(ClientError::Api { status, code, .. }) => {
-            assert_eq!((status, code.as_str()), (404, "not_found"));
+            assert_eq!((status, code.as_str()), (404, "backup_not_found"));
         }
         other => panic!("{other:?}"),
     }
