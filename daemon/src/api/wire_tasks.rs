@@ -10,7 +10,7 @@ use crate::store::{JobId, RestoreId, Task, TaskId};
 
 pub use crate::store::{ItemOutcome, TaskItem, TaskStatus};
 pub use crate::tasks::{
-    FieldResult, IssuesSummary, TaskKind, TaskRequest, TaskSummary, TypeIdsSummary,
+    ExtrasSummary, FieldResult, IssuesSummary, TaskKind, TaskRequest, TaskSummary, TypeIdsSummary,
 };
 
 /// `POST /v1/restores/{id}/tasks` (202).
@@ -36,7 +36,7 @@ pub struct TaskView {
     pub id: TaskId,
     /// The restore it follows.
     pub restore_id: RestoreId,
-    /// Kind: `references`, `object-type-ids` or `issues`.
+    /// Kind: `object-type-ids`, `issues`, `references`, `comments` or `attachments`.
     pub kind: String,
     /// Where it is.
     pub status: TaskStatus,

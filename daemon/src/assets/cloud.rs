@@ -9,12 +9,13 @@ use serde::Serialize;
 use serde::de::IgnoredAny;
 
 use super::calls::{query, seg};
-use super::http::{Mode, Request, Target};
+use super::common;
+use super::http::{Mode, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error, Flavor};
 use crate::model::{
     AqlResponse, Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage,
-    GroupPicker, HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest,
-    Object, ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
+    HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object,
+    ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
     ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig,
     SchemaConfigIn, SchemaPage, StatusType, StatusTypeIn, WorkspacePage,
 };
@@ -25,9 +26,8 @@ const SCHEMA_PAGE: usize = 50;
 const WORKSPACE_PAGE: usize = 50;
 /// Results asked per user search; Jira caps user search at 1000.
 const USER_SEARCH_MAX: &str = "1000";
-/// Paths used more than once.
-const STATUS_TYPES: &str = "/config/statustype";
-const REFERENCE_TYPES: &str = "/config/referencetype";
+/// Jira's REST prefix on Cloud.
+const JIRA: &str = "/rest/api/3";
 const MYSELF: &str = "/rest/api/3/myself";
 
 #[async_trait]
@@ -91,13 +91,11 @@ impl AssetsApi for AssetsClient {
     }
 
     async fn get_schema(&self, id: &str) -> Result<ObjectSchema, Error> {
-        self.get(&format!("/objectschema/{}", seg(id)), "an object schema")
-            .await
+        common::get_schema(self, id).await
     }
 
     async fn create_schema(&self, body: &ObjectSchemaIn) -> Result<ObjectSchema, Error> {
-        self.create("/objectschema/create", body, "the created schema")
-            .await
+        common::create_schema(self, body).await
     }
 
     async fn get_schema_config(&self, schema: &str) -> Result<Option<SchemaConfig>, Error> {
@@ -120,16 +118,11 @@ impl AssetsApi for AssetsClient {
     }
 
     async fn list_status_types(&self, schema: Option<&str>) -> Result<Vec<StatusType>, Error> {
-        let path = match schema {
-            None => STATUS_TYPES.to_owned(),
-            Some(s) => format!("{STATUS_TYPES}?{}", query([("objectSchemaId", s)])),
-        };
-        self.get(&path, "a list of status types").await
+        common::list_status_types(self, schema).await
     }
 
     async fn create_status_type(&self, body: &StatusTypeIn) -> Result<StatusType, Error> {
-        self.create(STATUS_TYPES, body, "the created status type")
-            .await
+        common::create_status_type(self, body).await
     }
 
     async fn list_reference_types(
@@ -137,87 +130,43 @@ impl AssetsApi for AssetsClient {
         schema: Option<&str>,
         include_global: bool,
     ) -> Result<Vec<ReferenceType>, Error> {
-        let path = match (schema, include_global) {
-            (None, _) => REFERENCE_TYPES.to_owned(),
-            (Some(s), false) => format!("{REFERENCE_TYPES}?{}", query([("objectSchemaId", s)])),
-            (Some(s), true) => format!(
-                "{REFERENCE_TYPES}?{}",
-                query([("objectSchemaId", s), ("includeAll", "true")])
-            ),
-        };
-        self.get(&path, "a list of reference types").await
+        common::list_reference_types(self, schema, include_global).await
     }
 
     async fn create_reference_type(&self, body: &ReferenceTypeIn) -> Result<ReferenceType, Error> {
-        self.create(REFERENCE_TYPES, body, "the created reference type")
-            .await
+        common::create_reference_type(self, body).await
     }
 
     async fn global_icons(&self) -> Result<Vec<Icon>, Error> {
-        self.get("/icon/global", "a list of icons").await
+        common::global_icons(self).await
     }
 
     async fn get_icon(&self, id: &str) -> Result<Icon, Error> {
-        self.get(&format!("/icon/{}", seg(id)), "an icon").await
+        common::get_icon(self, id).await
     }
 
     async fn icon_png(&self, id: &str, size: u32) -> Result<Vec<u8>, Error> {
-        let path = format!("/icon/{}/icon.png?size={size}", seg(id));
-        let req = Request {
-            method: Method::GET,
-            target: Target::Assets,
-            path: &path,
-            body: None,
-            mode: Mode::Idempotent,
-            accept: "*/*",
-            content_type: None,
-        };
-        Ok(self.transport().send(&req).await?.to_vec())
+        common::icon_png(self, id, size).await
     }
 
     async fn list_object_types(&self, schema: &str) -> Result<Vec<ObjectType>, Error> {
-        let path = format!("/objectschema/{}/objecttypes/flat", seg(schema));
-        self.get(&path, "a list of object types").await
+        common::list_object_types(self, schema).await
     }
 
     async fn create_object_type(&self, body: &ObjectTypeIn) -> Result<ObjectType, Error> {
-        self.create("/objecttype/create", body, "the created object type")
-            .await
+        common::create_object_type(self, body).await
     }
 
     async fn move_object_type(&self, id: &str, body: &ObjectTypePosition) -> Result<(), Error> {
-        let path = format!("/objecttype/{}/position", seg(id));
-        // Setting a position twice gives the same tree: retried like a read.
-        self.send(
-            Method::POST,
-            Target::Assets,
-            &path,
-            Some(body),
-            Mode::Idempotent,
-        )
-        .await
-        .map(drop)
+        common::move_object_type(self, id, body).await
     }
 
     async fn update_object_type(&self, id: &str, body: &ObjectTypeUpdate) -> Result<(), Error> {
-        let path = format!("/objecttype/{}", seg(id));
-        self.send(
-            Method::PUT,
-            Target::Assets,
-            &path,
-            Some(body),
-            Mode::Idempotent,
-        )
-        .await
-        .map(drop)
+        common::update_object_type(self, id, body).await
     }
 
     async fn list_attributes(&self, object_type: &str) -> Result<Vec<ObjectTypeAttribute>, Error> {
-        let path = format!(
-            "/objecttype/{}/attributes?excludeParentAttributes=true",
-            seg(object_type)
-        );
-        self.get(&path, "a list of attributes").await
+        common::list_attributes(self, object_type).await
     }
 
     async fn create_attribute(
@@ -225,8 +174,7 @@ impl AssetsApi for AssetsClient {
         object_type: &str,
         body: &AttributeIn,
     ) -> Result<ObjectTypeAttribute, Error> {
-        let path = format!("/objecttypeattribute/{}", seg(object_type));
-        self.create(&path, body, "the created attribute").await
+        common::create_attribute(self, object_type, body).await
     }
 
     async fn update_attribute(
@@ -235,16 +183,7 @@ impl AssetsApi for AssetsClient {
         id: &str,
         body: &AttributeIn,
     ) -> Result<(), Error> {
-        let path = format!("/objecttypeattribute/{}/{}", seg(object_type), seg(id));
-        self.send(
-            Method::PUT,
-            Target::Assets,
-            &path,
-            Some(body),
-            Mode::Idempotent,
-        )
-        .await
-        .map(drop)
+        common::update_attribute(self, object_type, id, body).await
     }
 
     async fn aql(&self, q: &AqlQuery<'_>) -> Result<AqlPage, Error> {
@@ -282,30 +221,19 @@ impl AssetsApi for AssetsClient {
     }
 
     async fn get_object(&self, id: &str) -> Result<Object, Error> {
-        self.get(&format!("/object/{}", seg(id)), "an object").await
+        common::get_object(self, id).await
     }
 
     async fn create_object(&self, body: &ObjectIn) -> Result<Object, Error> {
-        self.create("/object/create", body, "the created object")
-            .await
+        common::create_object(self, body).await
     }
 
     async fn update_object(&self, id: &str, body: &ObjectIn) -> Result<(), Error> {
-        let path = format!("/object/{}", seg(id));
-        self.send(
-            Method::PUT,
-            Target::Assets,
-            &path,
-            Some(body),
-            Mode::Idempotent,
-        )
-        .await
-        .map(drop)
+        common::update_object(self, id, body).await
     }
 
     async fn object_history(&self, id: &str) -> Result<Vec<HistoryEntry>, Error> {
-        let path = format!("/object/{}/history?asc=true", seg(id));
-        self.get(&path, "a list of history entries").await
+        common::object_history(self, id).await
     }
 
     async fn myself(&self) -> Result<JiraUser, Error> {
@@ -326,13 +254,7 @@ impl AssetsApi for AssetsClient {
     }
 
     async fn pick_groups(&self, q: &str, max: usize) -> Result<Vec<Group>, Error> {
-        let max = max.to_string();
-        let path = format!(
-            "/rest/api/3/groups/picker?{}",
-            query([("query", q), ("maxResults", max.as_str())])
-        );
-        let picked: GroupPicker = self.jira_get(&path, "a group picker result").await?;
-        Ok(picked.groups)
+        common::pick_groups(self, JIRA, q, max).await
     }
 
     async fn groups_page(
@@ -350,7 +272,7 @@ impl AssetsApi for AssetsClient {
     }
 
     async fn fields(&self) -> Result<Vec<JiraField>, Error> {
-        self.jira_get("/rest/api/3/field", "a list of fields").await
+        common::fields(self, JIRA).await
     }
 
     async fn jql(&self, request: &JqlRequest) -> Result<JqlPage, Error> {
@@ -367,26 +289,11 @@ impl AssetsApi for AssetsClient {
     }
 
     async fn get_issue(&self, key: &str, fields: &[String]) -> Result<Issue, Error> {
-        let fields = fields.join(",");
-        let path = format!(
-            "/rest/api/3/issue/{}?{}",
-            seg(key),
-            query([("fields", fields.as_str())])
-        );
-        self.jira_get(&path, "an issue").await
+        common::get_issue(self, JIRA, key, fields).await
     }
 
     async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error> {
-        let path = format!("/rest/api/3/issue/{}", seg(key));
-        self.send(
-            Method::PUT,
-            Target::Jira,
-            &path,
-            Some(body),
-            Mode::Idempotent,
-        )
-        .await
-        .map(drop)
+        common::edit_issue(self, JIRA, key, body).await
     }
 
     async fn list_comments(&self, _object: &str) -> Result<Vec<Comment>, Error> {

@@ -6,7 +6,7 @@
 //!
 //! | layer                    | module       | does                                                       |
 //! |--------------------------|--------------|------------------------------------------------------------|
-//! | typed calls              | `cloud`, `dc`| paths, bodies, paging shapes, decoding into [`crate::model`] (helpers in `calls`) |
+//! | typed calls              | `cloud`, `dc`| paths, bodies, paging shapes, decoding into [`crate::model`] (the calls both spell alike in `common`, helpers in `calls`) |
 //! | retry                    | [`retry`]    | 429 → again once the governor allows; 5xx, timeouts, resets → jittered backoff; other 4xx → permanent [`Error::Api`] with the API's own body; creates never repeated blindly ([`Error::Ambiguous`]) |
 //! | rate                     | `governed`   | the [`Governor`] (token bucket per credential and endpoint class; a pool's credential that is ready soonest; `Retry-After` blocks), the adaptive concurrency limit ([`Aimd`]) |
 //! | transport                | `http`       | one HTTP exchange (reqwest, rustls, timeouts, User-Agent)  |
@@ -20,6 +20,7 @@ mod api;
 mod calls;
 mod client;
 mod cloud;
+mod common;
 pub mod dc;
 mod error;
 mod governed;

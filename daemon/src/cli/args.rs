@@ -272,6 +272,26 @@ pub enum TaskStartCmd {
         #[arg(long)]
         wait: bool,
     },
+    /// Carry the backup's object comments onto the restored objects (Data Center: comments
+    /// with their original author and time; Assets Cloud: the Textarea `OBJECT_COMMENTS`).
+    Comments {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        restore_id: i64,
+        /// Wait for the task to end, showing its progress.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Upload the backup's object attachments onto the restored objects (Data Center
+    /// targets; Assets Cloud offers no attachments API).
+    Attachments {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        restore_id: i64,
+        /// Wait for the task to end, showing its progress.
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 /// `schemas ...`.
@@ -553,6 +573,8 @@ mod tests {
             "assetark --config f tasks start object-type-ids 1 --yes --wait --json",
             "assetark --config f tasks start object-type-ids 1",
             "assetark --config f tasks start issues 1 --wait --json",
+            "assetark --config f tasks start comments 1 --wait --json",
+            "assetark --config f tasks start attachments 1",
             "assetark --config f tasks list 1 --json",
             "assetark --config f tasks show 1 --json",
         ] {
@@ -578,7 +600,9 @@ mod tests {
             "assetark schedules set --site s --schema K --cron x --full-every 0",
             "assetark schedules remove --site s",
             "assetark tasks start object-type-ids",
-            "assetark tasks start comments 1",
+            "assetark tasks start comments",
+            "assetark tasks start attachments 0",
+            "assetark tasks start history 1",
             "assetark tasks start issues 1 --yes",
             "assetark tasks show 0",
         ] {

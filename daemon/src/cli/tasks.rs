@@ -68,6 +68,12 @@ async fn start(client: &ControlClient, cmd: &TaskStartCmd, json: bool) -> Result
             (*restore_id, TaskRequest::ObjectTypeIds {}, *wait)
         }
         TaskStartCmd::Issues { restore_id, wait } => (*restore_id, TaskRequest::Issues {}, *wait),
+        TaskStartCmd::Comments { restore_id, wait } => {
+            (*restore_id, TaskRequest::Comments {}, *wait)
+        }
+        TaskStartCmd::Attachments { restore_id, wait } => {
+            (*restore_id, TaskRequest::Attachments {}, *wait)
+        }
     };
     let reply = client
         .post(&format!("/v1/restores/{restore_id}/tasks"), &request)
@@ -223,6 +229,16 @@ fn summary_lines(s: &TaskSummary) -> Vec<String> {
             }
             out
         }
+        TaskSummary::Comments(s) | TaskSummary::Attachments(s) => vec![
+            format!(
+                "{:<12} {} in {} objects, {} written (into {})",
+                "backup", s.entries, s.objects, s.written, s.into
+            ),
+            format!(
+                "{:<12} {} updated, {} unchanged, {} skipped, {} failed",
+                "objects", s.updated, s.unchanged, s.skipped, s.failed
+            ),
+        ],
     }
 }
 

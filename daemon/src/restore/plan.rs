@@ -26,9 +26,6 @@ use crate::assets::AssetsApi;
 use crate::model::{AttributeKind, Icon, Id, Named, Object, ObjectSchema, TEXT};
 use crate::store::{AsyncStore, BackupId};
 
-/// Longest Text value Assets Cloud accepts.
-pub const TEXT_MAX_CHARS: usize = 255;
-
 /// The format of the plans this code writes. 1: the first restores' plans, which carry no
 /// version (nor `lookups`); 2: `format_version` and `lookups`; 3: `accounts` (user values
 /// keep their accountId on the backup's own site); 4: `types` (`--types`: a plan with them
@@ -277,8 +274,9 @@ pub struct AttrPlan {
     pub identity: bool,
     /// Why it is dropped.
     pub reason: Option<String>,
-    /// Values longer than Cloud's 255 Text characters (Data Center backups); those objects fail
-    /// until a `transform_attribute` hook converts the attribute to Textarea.
+    /// Values longer than the target's Text limit (`Flavor::text_max_chars`: 255 on Assets
+    /// Cloud, 450 on Data Center); those objects fail until a `transform_attribute` hook
+    /// converts the attribute to Textarea.
     pub long_text_values: u64,
     /// With [`AttrAction::Existing`]: the target attribute's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -386,7 +384,10 @@ pub(super) async fn build(
         target.list_reference_types(None, false),
         target.global_icons(),
     )?;
-    let mut scan = Scan::new(&source, HookScan::new(&active));
+    // The Text limit is the target's: a Data Center backup's long texts fit another Data
+    // Center site, not Assets Cloud.
+    let text_max = target.flavor().text_max_chars();
+    let mut scan = Scan::new(&source, HookScan::new(&active), text_max);
     let graph = order::build(store, &source, |o| scan.visit(o)).await?;
     let mut attributes = plan_attributes(&source, &scan.long_text);
     hooks::transform_attributes(
@@ -689,11 +690,13 @@ struct Scan<'s> {
     long_text: HashMap<String, u64>,
     /// Objects per type id.
     per_type: HashMap<String, u64>,
+    /// The target's Text limit in characters.
+    text_max: usize,
     hooks: HookScan,
 }
 
 impl<'s> Scan<'s> {
-    fn new(source: &'s Source, hooks: HookScan) -> Scan<'s> {
+    fn new(source: &'s Source, hooks: HookScan, text_max: usize) -> Scan<'s> {
         // Groups that User attributes allow must exist too (or be left out of the config).
         let mut groups = BTreeMap::new();
         for a in source
@@ -711,6 +714,7 @@ impl<'s> Scan<'s> {
             groups,
             long_text: HashMap::new(),
             per_type: HashMap::new(),
+            text_max,
             hooks,
         }
     }
@@ -737,7 +741,7 @@ impl<'s> Scan<'s> {
                         if v.value
                             .get()
                             .and_then(|x| x.as_str())
-                            .is_some_and(|s| s.chars().count() > TEXT_MAX_CHARS) =>
+                            .is_some_and(|s| s.chars().count() > self.text_max) =>
                     {
                         *self.long_text.entry(id.to_owned()).or_default() += 1;
                     }

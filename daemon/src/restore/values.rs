@@ -3,9 +3,10 @@
 //! those of the target.
 //!
 //! Value rules per attribute kind:
-//! - Default: the stored `value`, as it is (a Text over 255 characters from Data Center is sent
-//!   as it is and refused by the API; the object's failure is logged — the hook point where a
-//!   plugin will convert such an attribute to Textarea is `transform_attribute`, DESIGN §6);
+//! - Default: the stored `value`, as it is (a Text over the target's limit — 255 characters on
+//!   Assets Cloud, 450 on Data Center — is sent as it is and refused by the API; the object's
+//!   failure is logged; the `transform_attribute` hook point converts such an attribute to
+//!   Textarea, `scripts/text_to_textarea.rhai`);
 //! - Object: the new id of the referenced object; references inside a cycle are left for the
 //!   object references stage, references to an object that could not be restored are dropped
 //!   with a note;

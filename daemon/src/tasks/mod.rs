@@ -7,6 +7,8 @@
 //! | `object-type-ids` | `typeids`    | each restored object type's description := its old id    |
 //! | `issues`          | `issues`     | Jira Assets fields rewritten to the restored objects     |
 //! | `references`      | `references` | cross-schema reference attributes created and set        |
+//! | `comments`        | `comments`   | the backup's object comments: Data Center comments, or the Textarea `OBJECT_COMMENTS` on Assets Cloud |
+//! | `attachments`     | `attachments`| the backup's attachment files uploaded (Data Center; Cloud: not offered) |
 //!
 //! Every kind reads the target's current state and writes only what differs from what it
 //! should be, so a task is safe to run twice (a second run reports `unchanged` and sends no
@@ -18,7 +20,10 @@
 //! [`TaskSummary`], a module with `run(&Ctx) -> Result<(TaskSummary, String), Error>`, and its
 //! arm in [`run`]. The API, the CLI's `tasks show` and the store take it as it is.
 
+mod attachments;
+mod comments;
 mod ctx;
+mod extras;
 mod issues;
 mod typeids;
 
@@ -28,7 +33,9 @@ use tokio_util::sync::CancellationToken;
 use crate::assets::{self, AssetsApi, Flavor};
 use crate::store::{self, AsyncStore, Restore, Task};
 
+pub use comments::OBJECT_COMMENTS;
 pub use ctx::Ctx;
+pub use extras::ExtrasSummary;
 pub use issues::{FieldResult, IssuesSummary};
 pub use typeids::TypeIdsSummary;
 
@@ -42,6 +49,10 @@ pub enum TaskRequest {
     ObjectTypeIds {},
     /// Point the Jira issues' Assets fields at the restored objects.
     Issues {},
+    /// Carry the backup's object comments onto the restored objects.
+    Comments {},
+    /// Upload the backup's object attachments onto the restored objects.
+    Attachments {},
 }
 
 /// Kinds of tasks.
@@ -52,17 +63,28 @@ pub enum TaskKind {
     ObjectTypeIds,
     /// Objects in Jira issues.
     Issues,
+    /// Object comments.
+    Comments,
+    /// Object attachments.
+    Attachments,
 }
 
 impl TaskKind {
     /// Every kind.
-    pub const ALL: [TaskKind; 2] = [TaskKind::ObjectTypeIds, TaskKind::Issues];
+    pub const ALL: [TaskKind; 4] = [
+        TaskKind::ObjectTypeIds,
+        TaskKind::Issues,
+        TaskKind::Comments,
+        TaskKind::Attachments,
+    ];
 
     /// The spelling of the API, the CLI and the store.
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::ObjectTypeIds => "object-type-ids",
             TaskKind::Issues => "issues",
+            TaskKind::Comments => "comments",
+            TaskKind::Attachments => "attachments",
         }
     }
 }
@@ -113,6 +135,8 @@ impl TaskRequest {
         match self {
             TaskRequest::ObjectTypeIds {} => TaskKind::ObjectTypeIds,
             TaskRequest::Issues {} => TaskKind::Issues,
+            TaskRequest::Comments {} => TaskKind::Comments,
+            TaskRequest::Attachments {} => TaskKind::Attachments,
         }
     }
 
@@ -123,7 +147,10 @@ impl TaskRequest {
     /// A message per bad option.
     pub fn check(&self) -> Result<(), String> {
         match self {
-            TaskRequest::ObjectTypeIds {} | TaskRequest::Issues {} => Ok(()),
+            TaskRequest::ObjectTypeIds {}
+            | TaskRequest::Issues {}
+            | TaskRequest::Comments {}
+            | TaskRequest::Attachments {} => Ok(()),
         }
     }
 }
@@ -136,6 +163,10 @@ pub enum TaskSummary {
     ObjectTypeIds(TypeIdsSummary),
     /// Objects in issues.
     Issues(IssuesSummary),
+    /// Object comments.
+    Comments(ExtrasSummary),
+    /// Object attachments.
+    Attachments(ExtrasSummary),
 }
 
 /// Errors of a task.
@@ -234,6 +265,8 @@ pub async fn run(
     let (summary, message) = match &request {
         TaskRequest::ObjectTypeIds {} => typeids::run(&ctx).await?,
         TaskRequest::Issues {} => issues::run(&ctx).await?,
+        TaskRequest::Comments {} => comments::run(&ctx).await?,
+        TaskRequest::Attachments {} => attachments::run(&ctx).await?,
     };
     ctx.flush().await?;
     Ok(TaskEnd { summary, message })

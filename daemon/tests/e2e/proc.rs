@@ -70,4 +70,15 @@ impl Daemon {
     pub async fn cli_json(&self, args: &[&str]) -> Value {
         self.cli.json(args).await
     }
+
+    /// Appends `toml` to the config (before `start`): hooks, more sites.
+    pub fn append_config(&self, toml: &str) {
+        use std::io::Write;
+        let path = self._dir.path().join("assetark.toml");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("config");
+        writeln!(f, "\n{toml}").expect("config written");
+    }
 }

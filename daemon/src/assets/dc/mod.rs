@@ -21,12 +21,13 @@ use reqwest::Method;
 use serde::de::IgnoredAny;
 
 use super::calls::{query, seg};
+use super::common;
 use super::http::{Auth, Mode, Request, Target};
 use super::{AqlPage, AqlQuery, AssetsApi, Core, Error, Flavor, Limits, Secret, SiteConn};
 use crate::model::{
-    Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage, GroupPicker,
-    HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object,
-    ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
+    Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage, HistoryEntry,
+    Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn,
+    ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
     ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig,
     SchemaConfigIn, StatusType, StatusTypeIn,
 };
@@ -40,8 +41,8 @@ pub const INSIGHT_PATH: &str = "/rest/insight/1.0";
 const USER_SEARCH_MAX: &str = "1000";
 /// Groups asked per picker call when looking groups up by name.
 const GROUP_PICKER_MAX: usize = 1000;
-const STATUS_TYPES: &str = "/config/statustype";
-const REFERENCE_TYPES: &str = "/config/referencetype";
+/// Jira's REST prefix on Data Center.
+const JIRA: &str = "/rest/api/2";
 
 /// How to reach one Data Center site.
 #[derive(Debug, Clone)]
@@ -128,13 +129,7 @@ impl DcClient {
 
     /// Groups whose name contains `q`, through the v2 picker.
     async fn picker(&self, q: &str, max: usize) -> Result<Vec<Group>, Error> {
-        let max = max.to_string();
-        let path = format!(
-            "/rest/api/2/groups/picker?{}",
-            query([("query", q), ("maxResults", max.as_str())])
-        );
-        let picked: GroupPicker = self.jira_get(&path, "a group picker result").await?;
-        Ok(picked.groups)
+        common::pick_groups(self, JIRA, q, max).await
     }
 }
 
@@ -168,13 +163,11 @@ impl AssetsApi for DcClient {
     }
 
     async fn get_schema(&self, id: &str) -> Result<ObjectSchema, Error> {
-        self.get(&format!("/objectschema/{}", seg(id)), "an object schema")
-            .await
+        common::get_schema(self, id).await
     }
 
     async fn create_schema(&self, body: &ObjectSchemaIn) -> Result<ObjectSchema, Error> {
-        self.create("/objectschema/create", body, "the created schema")
-            .await
+        common::create_schema(self, body).await
     }
 
     async fn get_schema_config(&self, _schema: &str) -> Result<Option<SchemaConfig>, Error> {
@@ -187,16 +180,11 @@ impl AssetsApi for DcClient {
     }
 
     async fn list_status_types(&self, schema: Option<&str>) -> Result<Vec<StatusType>, Error> {
-        let path = match schema {
-            None => STATUS_TYPES.to_owned(),
-            Some(s) => format!("{STATUS_TYPES}?{}", query([("objectSchemaId", s)])),
-        };
-        self.get(&path, "a list of status types").await
+        common::list_status_types(self, schema).await
     }
 
     async fn create_status_type(&self, body: &StatusTypeIn) -> Result<StatusType, Error> {
-        self.create(STATUS_TYPES, body, "the created status type")
-            .await
+        common::create_status_type(self, body).await
     }
 
     async fn list_reference_types(
@@ -204,77 +192,43 @@ impl AssetsApi for DcClient {
         schema: Option<&str>,
         include_global: bool,
     ) -> Result<Vec<ReferenceType>, Error> {
-        let path = match (schema, include_global) {
-            (None, _) => REFERENCE_TYPES.to_owned(),
-            (Some(s), false) => format!("{REFERENCE_TYPES}?{}", query([("objectSchemaId", s)])),
-            (Some(s), true) => format!(
-                "{REFERENCE_TYPES}?{}",
-                query([("objectSchemaId", s), ("includeAll", "true")])
-            ),
-        };
-        self.get(&path, "a list of reference types").await
+        common::list_reference_types(self, schema, include_global).await
     }
 
     async fn create_reference_type(&self, body: &ReferenceTypeIn) -> Result<ReferenceType, Error> {
-        self.create(REFERENCE_TYPES, body, "the created reference type")
-            .await
+        common::create_reference_type(self, body).await
     }
 
     async fn global_icons(&self) -> Result<Vec<Icon>, Error> {
-        self.get("/icon/global", "a list of icons").await
+        common::global_icons(self).await
     }
 
     async fn get_icon(&self, id: &str) -> Result<Icon, Error> {
-        self.get(&format!("/icon/{}", seg(id)), "an icon").await
+        common::get_icon(self, id).await
     }
 
     async fn icon_png(&self, id: &str, size: u32) -> Result<Vec<u8>, Error> {
-        let path = format!("/icon/{}/icon.png?size={size}", seg(id));
-        self.raw_get(Target::Assets, &path).await
+        common::icon_png(self, id, size).await
     }
 
     async fn list_object_types(&self, schema: &str) -> Result<Vec<ObjectType>, Error> {
-        let path = format!("/objectschema/{}/objecttypes/flat", seg(schema));
-        self.get(&path, "a list of object types").await
+        common::list_object_types(self, schema).await
     }
 
     async fn create_object_type(&self, body: &ObjectTypeIn) -> Result<ObjectType, Error> {
-        self.create("/objecttype/create", body, "the created object type")
-            .await
+        common::create_object_type(self, body).await
     }
 
     async fn move_object_type(&self, id: &str, body: &ObjectTypePosition) -> Result<(), Error> {
-        let path = format!("/objecttype/{}/position", seg(id));
-        self.send(
-            Method::POST,
-            Target::Assets,
-            &path,
-            Some(body),
-            Mode::Idempotent,
-        )
-        .await
-        .map(drop)
+        common::move_object_type(self, id, body).await
     }
 
     async fn update_object_type(&self, id: &str, body: &ObjectTypeUpdate) -> Result<(), Error> {
-        let path = format!("/objecttype/{}", seg(id));
-        self.send(
-            Method::PUT,
-            Target::Assets,
-            &path,
-            Some(body),
-            Mode::Idempotent,
-        )
-        .await
-        .map(drop)
+        common::update_object_type(self, id, body).await
     }
 
     async fn list_attributes(&self, object_type: &str) -> Result<Vec<ObjectTypeAttribute>, Error> {
-        let path = format!(
-            "/objecttype/{}/attributes?excludeParentAttributes=true",
-            seg(object_type)
-        );
-        self.get(&path, "a list of attributes").await
+        common::list_attributes(self, object_type).await
     }
 
     async fn create_attribute(
@@ -282,8 +236,7 @@ impl AssetsApi for DcClient {
         object_type: &str,
         body: &AttributeIn,
     ) -> Result<ObjectTypeAttribute, Error> {
-        let path = format!("/objecttypeattribute/{}", seg(object_type));
-        self.create(&path, body, "the created attribute").await
+        common::create_attribute(self, object_type, body).await
     }
 
     async fn update_attribute(
@@ -292,16 +245,7 @@ impl AssetsApi for DcClient {
         id: &str,
         body: &AttributeIn,
     ) -> Result<(), Error> {
-        let path = format!("/objecttypeattribute/{}/{}", seg(object_type), seg(id));
-        self.send(
-            Method::PUT,
-            Target::Assets,
-            &path,
-            Some(body),
-            Mode::Idempotent,
-        )
-        .await
-        .map(drop)
+        common::update_attribute(self, object_type, id, body).await
     }
 
     async fn aql(&self, q: &AqlQuery<'_>) -> Result<AqlPage, Error> {
@@ -338,30 +282,19 @@ impl AssetsApi for DcClient {
     }
 
     async fn get_object(&self, id: &str) -> Result<Object, Error> {
-        self.get(&format!("/object/{}", seg(id)), "an object").await
+        common::get_object(self, id).await
     }
 
     async fn create_object(&self, body: &ObjectIn) -> Result<Object, Error> {
-        self.create("/object/create", body, "the created object")
-            .await
+        common::create_object(self, body).await
     }
 
     async fn update_object(&self, id: &str, body: &ObjectIn) -> Result<(), Error> {
-        let path = format!("/object/{}", seg(id));
-        self.send(
-            Method::PUT,
-            Target::Assets,
-            &path,
-            Some(body),
-            Mode::Idempotent,
-        )
-        .await
-        .map(drop)
+        common::update_object(self, id, body).await
     }
 
     async fn object_history(&self, id: &str) -> Result<Vec<HistoryEntry>, Error> {
-        let path = format!("/object/{}/history?asc=true", seg(id));
-        self.get(&path, "a list of history entries").await
+        common::object_history(self, id).await
     }
 
     async fn myself(&self) -> Result<JiraUser, Error> {
@@ -425,7 +358,7 @@ impl AssetsApi for DcClient {
     }
 
     async fn fields(&self) -> Result<Vec<JiraField>, Error> {
-        self.jira_get("/rest/api/2/field", "a list of fields").await
+        common::fields(self, JIRA).await
     }
 
     async fn jql(&self, request: &JqlRequest) -> Result<JqlPage, Error> {
@@ -462,26 +395,11 @@ impl AssetsApi for DcClient {
     }
 
     async fn get_issue(&self, key: &str, fields: &[String]) -> Result<Issue, Error> {
-        let fields = fields.join(",");
-        let path = format!(
-            "/rest/api/2/issue/{}?{}",
-            seg(key),
-            query([("fields", fields.as_str())])
-        );
-        self.jira_get(&path, "an issue").await
+        common::get_issue(self, JIRA, key, fields).await
     }
 
     async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error> {
-        let path = format!("/rest/api/2/issue/{}", seg(key));
-        self.send(
-            Method::PUT,
-            Target::Jira,
-            &path,
-            Some(body),
-            Mode::Idempotent,
-        )
-        .await
-        .map(drop)
+        common::edit_issue(self, JIRA, key, body).await
     }
 
     async fn list_comments(&self, object: &str) -> Result<Vec<Comment>, Error> {
@@ -501,7 +419,7 @@ impl AssetsApi for DcClient {
 
     async fn download_attachment(&self, attachment: &str) -> Result<Vec<u8>, Error> {
         let path = format!("/attachments/{}", seg(attachment));
-        self.raw_get(Target::Assets, &path).await
+        common::raw_get(self, Target::Assets, &path).await
     }
 
     async fn upload_attachment(
@@ -528,22 +446,6 @@ impl AssetsApi for DcClient {
             what: "the uploaded attachments",
             source: Some(e),
         })
-    }
-}
-
-impl DcClient {
-    /// A GET whose answer is bytes, not JSON (icons, attachment downloads).
-    async fn raw_get(&self, target: Target, path: &str) -> Result<Vec<u8>, Error> {
-        let req = Request {
-            method: Method::GET,
-            target,
-            path,
-            body: None,
-            mode: Mode::Idempotent,
-            accept: "*/*",
-            content_type: None,
-        };
-        Ok(self.transport().send(&req).await?.to_vec())
     }
 }
 

@@ -12,6 +12,9 @@
 //!   site's own API lists are in the export (`comments.jsonl`, `attachments.jsonl`,
 //!   `attachments/` by SHA-256 with its manifest), equal files once.
 
+mod carried;
+mod migrate;
+mod objects;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};

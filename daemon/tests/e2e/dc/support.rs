@@ -110,6 +110,11 @@ impl Env {
     pub fn dc(&self, name: &str) -> DcApi {
         DcApi::for_site(&self.sim, name)
     }
+
+    /// Appends `toml` to the daemon's config (before `start`): hooks, more sites.
+    pub fn append_config(&self, toml: &str) {
+        self.daemon.append_config(toml);
+    }
 }
 
 /// The schema with key `key` of a Data Center site (its list entry).

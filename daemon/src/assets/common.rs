@@ -1,0 +1,246 @@
+//! The calls Assets Cloud and Data Center spell alike (same path, same body, same answer), each
+//! written once over [`Core`] and called by both implementations of
+//! [`super::AssetsApi`]: schemas, status and reference types, icons, object types, attributes,
+//! objects and their history, and the Jira issue calls that differ only by the REST version
+//! (`jira` is `/rest/api/3` on Cloud, `/rest/api/2` on Data Center).
+//!
+//! They are free functions, not `Core` methods, because the clients deref to `Core` and a
+//! method of the same name as the trait's would be shadowed by it inside the trait impls.
+
+use reqwest::Method;
+
+use super::calls::{query, seg};
+use super::http::{Mode, Request, Target};
+use super::{Core, Error};
+use crate::model::{
+    AttributeIn, Group, GroupPicker, HistoryEntry, Icon, Issue, IssueEdit, JiraField, Object,
+    ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
+    ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, StatusType, StatusTypeIn,
+};
+
+const STATUS_TYPES: &str = "/config/statustype";
+const REFERENCE_TYPES: &str = "/config/referencetype";
+
+/// A write whose answer is not read and which is safe to repeat (the same body twice gives
+/// the same state), so retried like a read.
+async fn idempotent(
+    core: &Core,
+    method: Method,
+    target: Target,
+    path: &str,
+    body: &(dyn super::calls::ErasedBody + Sync),
+) -> Result<(), Error> {
+    core.send(method, target, path, Some(body), Mode::Idempotent)
+        .await
+        .map(drop)
+}
+
+/// A GET whose answer is bytes, not JSON (icons, attachment downloads).
+pub(super) async fn raw_get(core: &Core, target: Target, path: &str) -> Result<Vec<u8>, Error> {
+    let req = Request {
+        method: Method::GET,
+        target,
+        path,
+        body: None,
+        mode: Mode::Idempotent,
+        accept: "*/*",
+        content_type: None,
+    };
+    Ok(core.transport().send(&req).await?.to_vec())
+}
+
+pub(super) async fn get_schema(core: &Core, id: &str) -> Result<ObjectSchema, Error> {
+    core.get(&format!("/objectschema/{}", seg(id)), "an object schema")
+        .await
+}
+
+pub(super) async fn create_schema(
+    core: &Core,
+    body: &ObjectSchemaIn,
+) -> Result<ObjectSchema, Error> {
+    core.create("/objectschema/create", body, "the created schema")
+        .await
+}
+
+pub(super) async fn list_status_types(
+    core: &Core,
+    schema: Option<&str>,
+) -> Result<Vec<StatusType>, Error> {
+    let path = match schema {
+        None => STATUS_TYPES.to_owned(),
+        Some(s) => format!("{STATUS_TYPES}?{}", query([("objectSchemaId", s)])),
+    };
+    core.get(&path, "a list of status types").await
+}
+
+pub(super) async fn create_status_type(
+    core: &Core,
+    body: &StatusTypeIn,
+) -> Result<StatusType, Error> {
+    core.create(STATUS_TYPES, body, "the created status type")
+        .await
+}
+
+pub(super) async fn list_reference_types(
+    core: &Core,
+    schema: Option<&str>,
+    include_global: bool,
+) -> Result<Vec<ReferenceType>, Error> {
+    let path = match (schema, include_global) {
+        (None, _) => REFERENCE_TYPES.to_owned(),
+        (Some(s), false) => format!("{REFERENCE_TYPES}?{}", query([("objectSchemaId", s)])),
+        (Some(s), true) => format!(
+            "{REFERENCE_TYPES}?{}",
+            query([("objectSchemaId", s), ("includeAll", "true")])
+        ),
+    };
+    core.get(&path, "a list of reference types").await
+}
+
+pub(super) async fn create_reference_type(
+    core: &Core,
+    body: &ReferenceTypeIn,
+) -> Result<ReferenceType, Error> {
+    core.create(REFERENCE_TYPES, body, "the created reference type")
+        .await
+}
+
+pub(super) async fn global_icons(core: &Core) -> Result<Vec<Icon>, Error> {
+    core.get("/icon/global", "a list of icons").await
+}
+
+pub(super) async fn get_icon(core: &Core, id: &str) -> Result<Icon, Error> {
+    core.get(&format!("/icon/{}", seg(id)), "an icon").await
+}
+
+pub(super) async fn icon_png(core: &Core, id: &str, size: u32) -> Result<Vec<u8>, Error> {
+    let path = format!("/icon/{}/icon.png?size={size}", seg(id));
+    raw_get(core, Target::Assets, &path).await
+}
+
+pub(super) async fn list_object_types(core: &Core, schema: &str) -> Result<Vec<ObjectType>, Error> {
+    let path = format!("/objectschema/{}/objecttypes/flat", seg(schema));
+    core.get(&path, "a list of object types").await
+}
+
+pub(super) async fn create_object_type(
+    core: &Core,
+    body: &ObjectTypeIn,
+) -> Result<ObjectType, Error> {
+    core.create("/objecttype/create", body, "the created object type")
+        .await
+}
+
+/// Setting a position twice gives the same tree: retried like a read.
+pub(super) async fn move_object_type(
+    core: &Core,
+    id: &str,
+    body: &ObjectTypePosition,
+) -> Result<(), Error> {
+    let path = format!("/objecttype/{}/position", seg(id));
+    idempotent(core, Method::POST, Target::Assets, &path, body).await
+}
+
+pub(super) async fn update_object_type(
+    core: &Core,
+    id: &str,
+    body: &ObjectTypeUpdate,
+) -> Result<(), Error> {
+    let path = format!("/objecttype/{}", seg(id));
+    idempotent(core, Method::PUT, Target::Assets, &path, body).await
+}
+
+pub(super) async fn list_attributes(
+    core: &Core,
+    object_type: &str,
+) -> Result<Vec<ObjectTypeAttribute>, Error> {
+    let path = format!(
+        "/objecttype/{}/attributes?excludeParentAttributes=true",
+        seg(object_type)
+    );
+    core.get(&path, "a list of attributes").await
+}
+
+pub(super) async fn create_attribute(
+    core: &Core,
+    object_type: &str,
+    body: &AttributeIn,
+) -> Result<ObjectTypeAttribute, Error> {
+    let path = format!("/objecttypeattribute/{}", seg(object_type));
+    core.create(&path, body, "the created attribute").await
+}
+
+pub(super) async fn update_attribute(
+    core: &Core,
+    object_type: &str,
+    id: &str,
+    body: &AttributeIn,
+) -> Result<(), Error> {
+    let path = format!("/objecttypeattribute/{}/{}", seg(object_type), seg(id));
+    idempotent(core, Method::PUT, Target::Assets, &path, body).await
+}
+
+pub(super) async fn get_object(core: &Core, id: &str) -> Result<Object, Error> {
+    core.get(&format!("/object/{}", seg(id)), "an object").await
+}
+
+pub(super) async fn create_object(core: &Core, body: &ObjectIn) -> Result<Object, Error> {
+    core.create("/object/create", body, "the created object")
+        .await
+}
+
+pub(super) async fn update_object(core: &Core, id: &str, body: &ObjectIn) -> Result<(), Error> {
+    let path = format!("/object/{}", seg(id));
+    idempotent(core, Method::PUT, Target::Assets, &path, body).await
+}
+
+pub(super) async fn object_history(core: &Core, id: &str) -> Result<Vec<HistoryEntry>, Error> {
+    let path = format!("/object/{}/history?asc=true", seg(id));
+    core.get(&path, "a list of history entries").await
+}
+
+/// Groups whose name contains `q`, through Jira's picker.
+pub(super) async fn pick_groups(
+    core: &Core,
+    jira: &str,
+    q: &str,
+    max: usize,
+) -> Result<Vec<Group>, Error> {
+    let max = max.to_string();
+    let path = format!(
+        "{jira}/groups/picker?{}",
+        query([("query", q), ("maxResults", max.as_str())])
+    );
+    let picked: GroupPicker = core.jira_get(&path, "a group picker result").await?;
+    Ok(picked.groups)
+}
+
+pub(super) async fn fields(core: &Core, jira: &str) -> Result<Vec<JiraField>, Error> {
+    core.jira_get(&format!("{jira}/field"), "a list of fields")
+        .await
+}
+
+pub(super) async fn get_issue(
+    core: &Core,
+    jira: &str,
+    key: &str,
+    fields: &[String],
+) -> Result<Issue, Error> {
+    let fields = fields.join(",");
+    let path = format!(
+        "{jira}/issue/{}?{}",
+        seg(key),
+        query([("fields", fields.as_str())])
+    );
+    core.jira_get(&path, "an issue").await
+}
+
+pub(super) async fn edit_issue(
+    core: &Core,
+    jira: &str,
+    key: &str,
+    body: &IssueEdit,
+) -> Result<(), Error> {
+    let path = format!("{jira}/issue/{}", seg(key));
+    idempotent(core, Method::PUT, Target::Jira, &path, body).await
+}
