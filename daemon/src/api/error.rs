@@ -279,8 +279,19 @@ pub fn parse_id(what: &str, text: &str) -> ApiResult<i64> {
     }
 }
 
-/// Fallback for unknown routes.
-pub async fn route_not_found() -> ApiError {
+/// Fallback for unknown routes; also answers the request a too-long request line was
+/// replaced by (see [`super::request_line`]).
+pub async fn route_not_found(uri: axum::http::Uri) -> ApiError {
+    if uri.path() == super::request_line::TOO_LONG_TARGET {
+        return ApiError::new(
+            ErrorKind::UriTooLong,
+            "uri_too_long",
+            format!(
+                "the request line is longer than {} bytes",
+                super::request_line::MAX_REQUEST_LINE
+            ),
+        );
+    }
     ApiError::not_found("not_found", "no such API route")
 }
 

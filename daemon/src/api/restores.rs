@@ -118,8 +118,13 @@ pub(super) async fn start(
         target_site: site_name.clone(),
         destination,
         hooks: selection,
+        history: body.history,
+        with_icons: body.with_icons,
         types: body.types.clone(),
     };
+    // Options this backup cannot take are refused now, not when the job plans the restore.
+    restore::check_options(&backup, &req, state.store.blocking().backend())
+        .map_err(|r| refused(&r))?;
     if body.dry_run {
         // Synchronous (the plan is the answer), but bounded: a plan that takes longer is made
         // by the restore's job instead.
@@ -325,6 +330,7 @@ fn restore_error(site: &str, e: &restore::Error) -> ApiError {
             crate::error::error_chain(e),
         ),
         restore::Error::Assets(a) => upstream(site, a),
+        restore::Error::Refused(r) => refused(r),
         restore::Error::Types { reason, .. } => {
             ApiError::validation(BTreeMap::from([("types".to_owned(), reason.clone())]))
         }
@@ -338,6 +344,11 @@ fn restore_error(site: &str, e: &restore::Error) -> ApiError {
         }
         _ => ApiError::internal(e),
     }
+}
+
+/// 409: the restore's options cannot be used with this backup (see [`restore::Refusal`]).
+fn refused(r: &restore::Refusal) -> ApiError {
+    ApiError::new(ErrorKind::Conflict, r.code(), r.to_string())
 }
 
 /// `GET /v1/restores` query.

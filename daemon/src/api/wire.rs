@@ -309,6 +309,14 @@ pub struct StartRestoreRequest {
     /// Enabled hooks to leave out (`--no-hook`), by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub no_hooks: Vec<String>,
+    /// `--history`: restore each object's history into a Textarea `OBJECT_HISTORY` (refused
+    /// while the backup's history phase is still running).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub history: bool,
+    /// `--with-icons` (another site only): object types take the target's global icons of
+    /// the same names; refused as needless on the backup's own site.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub with_icons: bool,
     /// Only these object types (names, paths `Parent/Child` or ids in the backup) with their
     /// parents, and their objects (`--types`); empty or absent for all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -174,6 +174,15 @@ pub struct RestoreArgs {
     /// Leave this configured hook out of the restore; repeatable.
     #[arg(long = "no-hook", value_name = "NAME")]
     pub no_hooks: Vec<String>,
+    /// Restore each object's history into a Textarea attribute OBJECT_HISTORY (times in
+    /// Europe/Berlin), set in the same create call; refused while the backup's history phase
+    /// is still running.
+    #[arg(long)]
+    pub history: bool,
+    /// On another site: object types take the target's global icon of the same name (object
+    /// avatars follow them; no match: the default icon). Refused on the backup's own site.
+    #[arg(long)]
+    pub with_icons: bool,
     /// Only these object types and their objects (names, paths `Parent/Child` when a name is
     /// ambiguous, or ids; see `backups types`); a type's parents come along.
     #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]

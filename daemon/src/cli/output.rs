@@ -290,7 +290,14 @@ pub(super) fn restore_plan(p: &RestorePlan) -> String {
         ),
         ("statuses", p.status_types.len().to_string()),
         ("ref. types", p.reference_types.len().to_string()),
-        ("icons", p.icons.len().to_string()),
+        ("icons", icons_line(p)),
+        (
+            "history",
+            match p.history {
+                true => "on (OBJECT_HISTORY, set in each create)".to_owned(),
+                false => "off".to_owned(),
+            },
+        ),
         (
             "users",
             format!("{} ({unmatched_users} without a match)", p.users.len()),
@@ -343,6 +350,24 @@ fn yes_no(b: bool) -> String {
         true => "yes".to_owned(),
         false => "no".to_owned(),
     }
+}
+
+/// The plan's icons: how many matched by name and what stands in for the rest.
+fn icons_line(p: &RestorePlan) -> String {
+    let matched = p.icons.iter().filter(|i| i.matched).count();
+    let mode = match (p.source.site == p.target_site, p.with_icons) {
+        (true, _) => "same site",
+        (false, true) => "--with-icons",
+        (false, false) => "not restored: default icon",
+    };
+    let missing = match p.icons_missing.len() {
+        0 => String::new(),
+        n => format!(", {n} missing from the backup"),
+    };
+    format!(
+        "{} ({matched} matched by name, {mode}{missing})",
+        p.icons.len()
+    )
 }
 
 /// The last line of `restore start --wait`.

@@ -42,6 +42,8 @@ pub(super) async fn start(
         dry_run: args.dry_run,
         hooks: args.hooks.clone(),
         no_hooks: args.no_hooks.clone(),
+        history: args.history,
+        with_icons: args.with_icons,
         types: args.types.clone(),
     };
     let reply = client.post("/v1/restores", &request).await?;

@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 pub use attribute::{
-    AttributeIn, AttributeKind, DefaultType, ObjectTypeAttribute, TEXT, default_type_name,
+    AttributeIn, AttributeKind, DefaultType, ObjectTypeAttribute, TEXT, TEXTAREA, default_type_name,
 };
 pub use config::{ReferenceType, ReferenceTypeIn, StatusType, StatusTypeIn};
 pub use extras::{

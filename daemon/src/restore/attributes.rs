@@ -8,7 +8,8 @@
 //!   type, the reference type, allowed statuses (status map), allowed groups (those that exist
 //!   on the target), plus select options, cardinality, unique, regex, suffix ...;
 //! - `Added` creates the Text attributes `ORIGINAL_ID` / `ORIGINAL_KEY` on root types (their
-//!   children see them through inheritance), which the object stage fills;
+//!   children see them through inheritance), which the object stage fills; with `--history`
+//!   also the Textarea `OBJECT_HISTORY`;
 //! - `Drop` creates nothing (a reference to a type outside the backup, a type code Cloud lacks);
 //! - into an existing schema, `Existing` maps the target's attribute of the same name and
 //!   type, and `Conflict` (same name, another type) leaves it alone: its values are skipped.
@@ -26,6 +27,9 @@ use crate::assets;
 use crate::model::{AttributeIn, AttributeKind, Id, ObjectTypeAttribute};
 use crate::store::LogLevel;
 
+/// Description of the added `OBJECT_HISTORY` attribute (`--history`).
+const HISTORY_DESCRIPTION: &str =
+    "The object's history at the source, one line per change (restored by assetark)";
 /// Description of the added identity attributes.
 const IDENTITY_DESCRIPTION: &str =
     "Identity of the object in the backup it was restored from (written by assetark).";
@@ -151,7 +155,12 @@ async fn restore_one(
             if resumed && let Some(id) = id_by_name(existing, &p.name) {
                 return ctx.record(kinds::ATTR, &key, &id).await;
             }
-            let body = if p.action == AttrAction::Added {
+            let body = if p.action == AttrAction::Added && p.name == super::OBJECT_HISTORY {
+                AttributeIn {
+                    default_type_id: Some(crate::model::TEXTAREA),
+                    ..AttributeIn::text(&p.name, HISTORY_DESCRIPTION)
+                }
+            } else if p.action == AttrAction::Added {
                 AttributeIn::text(&p.name, IDENTITY_DESCRIPTION)
             } else {
                 let (body, notes) = body(ctx, &def_of(ctx, p)?);

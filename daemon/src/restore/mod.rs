@@ -40,6 +40,7 @@ mod log;
 mod named;
 mod objects;
 mod objecttypes;
+mod options;
 mod order;
 mod plan;
 mod references;
@@ -71,6 +72,10 @@ pub use accounts::{AccountLookup, AccountMatch};
 pub use existing::{DuplicatePlan, ExistingPlan, ScanCost};
 pub use hooks::{AttributeOverride, HookPlan, HookSetup};
 pub use log::OK_MESSAGE;
+pub use options::{
+    HISTORY_MAX_CHARS, OBJECT_HISTORY, Refusal, check as check_options, history_line,
+    render_history,
+};
 pub use plan::{
     AttrAction, AttrPlan, DeferredAttr, EntityPlan, GroupMatch, IconPlan, Lookups, OrderSummary,
     PLAN_FORMAT_VERSION, RequestEstimate, RestorePlan, SchemaRef, StageRequests, TypePlan,
@@ -140,6 +145,15 @@ pub struct RestoreRequest {
     /// The hooks it runs (`crate::hooks::HookRegistry::select`); stored with the restore.
     #[serde(default)]
     pub hooks: crate::hooks::HookSelection,
+    /// `--history`: each restored object type gets a Textarea `OBJECT_HISTORY` holding its
+    /// objects' rendered history, set in the create call (see `options`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub history: bool,
+    /// `--with-icons` (another site only): object types take the target's global icon of
+    /// their icon's name, so restored objects' avatars follow them; without it, they take the
+    /// target's default icon.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub with_icons: bool,
     /// Only these object types (`--types`: names, paths `Parent/Child` or ids) with their
     /// parents, and their objects; empty for all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -405,6 +419,9 @@ pub enum Error {
         /// The identities of the items not done.
         ids: Vec<String>,
     },
+    /// The options cannot be used with this backup (see [`Refusal`]).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The target answered a request successfully but with something a restore cannot use.
     #[error("the target answered with {what}")]
     UnexpectedResponse {
@@ -637,7 +654,7 @@ pub async fn execute_with(
         Err(e) => Err(e),
     };
     let (status, message) = match &result {
-        Ok(Flow::Continue) => (RestoreStatus::Completed, "completed".to_owned()),
+        Ok(Flow::Continue) => (RestoreStatus::Completed, completed_message(plan)),
         Ok(Flow::Stopped) => (RestoreStatus::Stopped, "stopped by the user".to_owned()),
         Err(e) => (RestoreStatus::Error, error_message(e)),
     };
@@ -733,6 +750,18 @@ impl Pipeline for Ctx<'_> {
             StagePoint::AfterStage => crate::hooks::HookPoint::AfterStage,
         };
         hooks::around_stage(self, point, stage, count).await
+    }
+}
+
+/// The result of a completed restore: "completed", plus what it could not take from the
+/// backup.
+fn completed_message(plan: &RestorePlan) -> String {
+    match plan.icons_missing.len() {
+        0 => "completed".to_owned(),
+        n => format!(
+            "completed; the backup's icon phase had not finished: {n} icon(s) were not in the \
+             backup, object types using them got the default icon"
+        ),
     }
 }
 

@@ -32,6 +32,7 @@ use super::ctx::{Ctx, Flow, ObjectIds};
 use super::duplicates;
 use super::hooks;
 use super::idmap::{self, kinds};
+use super::options::{self, HISTORY_MAX_CHARS};
 use super::order::ObjectGraph;
 use super::source::ORIGINAL_ID;
 use super::values::Lookup;
@@ -327,6 +328,10 @@ async fn create_wave(
     ids: &mut ObjectIds,
 ) -> Result<Flow, Error> {
     let limit = ctx.fan_out();
+    // `--history`: each chunk's histories are read with its objects (one store query, no
+    // request to the target) and go into the create call.
+    let history_attrs = options::history_attrs(ctx);
+    let mut histories: HashMap<String, (String, usize)> = HashMap::new();
     let mut ready: VecDeque<(u32, Object)> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
     let (mut stop, mut fatal) = (ctx.cancel.is_cancelled(), None::<Error>);
@@ -337,7 +342,17 @@ async fn create_wave(
                     break;
                 }
                 let chunk: Vec<u32> = todo.drain(..CHUNK.min(todo.len())).collect();
-                match fetch(ctx, g, &chunk).await {
+                let fetched = match fetch(ctx, g, &chunk).await {
+                    Ok(v) if ctx.plan.history => {
+                        let origs = chunk.iter().map(|i| g.orig_id(*i).to_owned()).collect();
+                        options::load_histories(ctx, origs).await.map(|h| {
+                            histories.extend(h);
+                            v
+                        })
+                    }
+                    other => other,
+                };
+                match fetched {
                     Ok(v) => ready.extend(v),
                     Err(e) => {
                         (stop, fatal) = (true, Some(e));
@@ -364,7 +379,18 @@ async fn create_wave(
                 }
             }
             match lookup.create_body(g, ids, i, &obj) {
-                Ok(built) => {
+                Ok(mut built) => {
+                    let history = histories.remove(g.orig_id(i));
+                    let attr = obj.type_id().and_then(|t| history_attrs.get(t));
+                    if let (Some((text, omitted)), Some(attr)) = (history, attr) {
+                        options::attach_history(&mut built.body, attr, text);
+                        if omitted > 0 {
+                            built.notes.push(format!(
+                                "OBJECT_HISTORY holds the newest entries only: {omitted} \
+                                 older ones did not fit in {HISTORY_MAX_CHARS} characters"
+                            ));
+                        }
+                    }
                     job.notes = built.notes;
                     if ctx.hooks.has(HookPoint::AfterObjectRestored) {
                         job.old = Some((hooks::type_ref(&ctx.source, &obj), obj));

@@ -16,6 +16,7 @@ use super::accounts::{self, AccountLookup, AccountMatch, UserValues};
 use super::entities::{id_by_name, same_name};
 use super::existing::{self, ExistingPlan};
 use super::hooks::{self, HookPlan, HookScan, HookSetup};
+use super::options;
 use super::order::{self, OrderStats};
 use super::selection::{self, TypesPlan};
 use super::source::{AttrDef, ORIGINAL_ID, ORIGINAL_KEY, Source};
@@ -28,9 +29,10 @@ use crate::store::{AsyncStore, BackupId};
 
 /// The format of the plans this code writes. 1: the first restores' plans, which carry no
 /// version (nor `lookups`); 2: `format_version` and `lookups`; 3: `accounts` (user values
-/// keep their accountId on the backup's own site); 4: `types` (`--types`: a plan with them
-/// must not run on code that would restore every type) and `summary`.
-pub const PLAN_FORMAT_VERSION: u32 = 4;
+/// keep their accountId on the backup's own site); 4: `with_icons` and `history` (issue 9);
+/// 5: `types` (`--types`: a plan with them must not run on code that would restore every
+/// type) and `summary`.
+pub const PLAN_FORMAT_VERSION: u32 = 5;
 
 /// The plan of one restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +56,19 @@ pub struct RestorePlan {
     pub icons: Vec<IconPlan>,
     /// The global icon used for icons without a counterpart.
     pub default_icon: Option<String>,
+    /// `--with-icons`: icons matched by name on another site (on the backup's own site they
+    /// always are: the same global icons); without it another site's types take
+    /// `default_icon`.
+    #[serde(default)]
+    pub with_icons: bool,
+    /// Icons the backup's object types use that the backup does not hold (its icon capture
+    /// had not finished): those types take `default_icon`, and the restore's result says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub icons_missing: Vec<String>,
+    /// `--history`: an added Textarea `OBJECT_HISTORY` per attribute root type, set with each
+    /// object's rendered history in its create call.
+    #[serde(default)]
+    pub history: bool,
     /// Status types: global ones matched by name or created; the schema's own created.
     pub status_types: Vec<EntityPlan>,
     /// Reference types, likewise.
@@ -127,9 +142,14 @@ impl RestorePlan {
         let mut plan: RestorePlan = serde_json::from_value(stored)?;
         // 1 -> 2: nothing changes meaning; the lookups of a format-1 plan were not recorded
         // (`None`). 2 -> 3: no `accounts`, so every user value follows `users` (the display
-        // name), as that plan said. 3 -> 4: no `types` (every type), the summary is derived.
-        // The version is the current one from now on.
-        if found < 4 {
+        // name), as that plan said. 3 -> 4: such plans matched icons by name on every site,
+        // which is `with_icons` on another site now; they had no history. 4 -> 5: no `types`
+        // (every type); the summary is derived from the rest. The version is the current one
+        // from now on.
+        if found < 4 && plan.source.site != plan.target_site {
+            plan.with_icons = true;
+        }
+        if found < 5 {
             plan.summary = super::summary::of(&plan);
         }
         plan.format_version = PLAN_FORMAT_VERSION;
@@ -372,7 +392,9 @@ pub(super) async fn build(
     req: &RestoreRequest,
     setup: HookSetup<'_>,
 ) -> Result<RestorePlan, Error> {
-    let (source, types) = selection::source_for(store, req).await?;
+    let backup = store.get_backup(req.backup_id).await?;
+    options::check(&backup, req, store.blocking().backend())?;
+    let (source, types) = selection::source_for(store, req, backup).await?;
     let active = hooks::activate(setup, &req.hooks, &source.backup.site, target)?;
     let mut hook_plan = HookPlan {
         selection: req.hooks.clone(),
@@ -398,6 +420,9 @@ pub(super) async fn build(
         &mut hook_plan,
     )
     .await?;
+    if req.history {
+        options::add_history_attrs(&source, &mut attributes);
+    }
     // On the backup's own site the accounts exist: values keep them, and only gone ones are
     // matched by display name.
     let (accounts, names, account_lookup) = if source.backup.site == req.target_site {
@@ -415,7 +440,8 @@ pub(super) async fn build(
     // Only global entities are shared; the schema's own are always new.
     let global_statuses: Vec<_> = statuses.iter().filter(|s| s.is_global()).collect();
     let global_ref_types: Vec<_> = ref_types.iter().filter(|r| r.is_global()).collect();
-    let (icon_plans, default_icon) = plan_icons(&source, &icons);
+    let same_site = source.backup.site == req.target_site;
+    let (icon_plans, default_icon) = plan_icons(&source, &icons, same_site || req.with_icons);
     let order = summary(&source, graph.len() as u64, &graph.stats);
     let mut plan = RestorePlan {
         format_version: PLAN_FORMAT_VERSION,
@@ -433,6 +459,9 @@ pub(super) async fn build(
         types,
         icons: icon_plans,
         default_icon,
+        with_icons: req.with_icons,
+        icons_missing: options::icons_missing(&source),
+        history: req.history,
         status_types: source
             .statuses
             .iter()
@@ -518,9 +547,13 @@ fn entity<T: Named>(old_id: &str, name: &str, global: bool, target_globals: &[&T
     }
 }
 
-/// Icons by name among the target's global icons; the lowest-id global icon stands in for the
-/// rest.
-fn plan_icons(source: &Source, target: &[Icon]) -> (Vec<IconPlan>, Option<String>) {
+/// Icons by name among the target's global icons (when `match_names`); the lowest-id global
+/// icon stands in for the rest.
+fn plan_icons(
+    source: &Source,
+    target: &[Icon],
+    match_names: bool,
+) -> (Vec<IconPlan>, Option<String>) {
     let fallback = target
         .iter()
         .filter_map(|i| Some((i.id.non_empty()?.to_owned(), i.name().to_owned())))
@@ -531,6 +564,7 @@ fn plan_icons(source: &Source, target: &[Icon]) -> (Vec<IconPlan>, Option<String
         .map(|icon| {
             let hit = target
                 .iter()
+                .filter(|_| match_names)
                 .find(|t| t.name.as_deref().is_some_and(|n| same_name(n, &icon.name)))
                 .and_then(|t| Some((t.id.non_empty()?.to_owned(), t.name.get()?.clone())));
             let matched = hit.is_some();

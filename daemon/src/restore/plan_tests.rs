@@ -39,6 +39,10 @@ fn an_unversioned_plan_is_migrated_without_losing_anything() {
             .count()
     );
     m.insert("summary".into(), serde_json::to_value(summary).unwrap());
+    // It matched icons by name, as `with_icons` does on another site; it had no history.
+    assert_ne!(plan.source.site, plan.target_site);
+    m.insert("with_icons".into(), json!(true));
+    m.insert("history".into(), json!(false));
     assert_eq!(serde_json::to_value(&plan).unwrap(), expected);
     // A current plan reads back as it is.
     let again = RestorePlan::from_stored(serde_json::to_value(&plan).unwrap()).unwrap();

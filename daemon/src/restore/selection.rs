@@ -156,8 +156,8 @@ fn find(source: &Source, name: &str) -> Result<String, String> {
 pub(super) async fn source_for(
     store: &AsyncStore,
     req: &RestoreRequest,
+    backup: crate::store::Backup,
 ) -> Result<(Source, Option<TypesPlan>), Error> {
-    let backup = store.get_backup(req.backup_id).await?;
     let mut source = Source::load(store, backup).await?;
     if req.types.is_empty() {
         return Ok((source, None));

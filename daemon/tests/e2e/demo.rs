@@ -1,6 +1,7 @@
 //! `assetark demo` (README's first command) exits 0 and leaves nothing behind; with `--keep
 //! DIR` it keeps a store the daemon can serve, a config that parses and a simulator config,
-//! and says how to use them.
+//! and says how to use them. Its migration carries the objects' history (`--history`): every
+//! migrated object has `OBJECT_HISTORY` on the second site.
 
 use std::process::Stdio;
 
@@ -33,6 +34,21 @@ async fn the_demo_exits_0_leaves_nothing_and_keeps_what_it_is_told() {
     ] {
         assert!(stdout.contains(part), "{part:?} missing: {stdout}");
     }
+    // The migration ran with --history, and the demo read OBJECT_HISTORY back from the second
+    // site's Assets API on every migrated object.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("migrate to the second site"))
+        .expect("migration line");
+    let (migrated, with_history) = {
+        let n: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        (n[0], n[1])
+    };
+    assert!(line.contains("with --history"), "{line}");
+    assert!(migrated > 0 && with_history == migrated, "{line}");
     let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("tmp").collect();
     assert!(left.is_empty(), "the demo left {left:?}");
 
@@ -57,6 +73,11 @@ async fn the_demo_exits_0_leaves_nothing_and_keeps_what_it_is_told() {
     );
     assert!(summary["restored_objects"].as_u64() > Some(0), "{summary}");
     assert_eq!(summary["restored_objects"], summary["migrated_objects"]);
+    assert_eq!(summary["history_migrated"], true, "{summary}");
+    assert_eq!(
+        summary["objects_with_history"], summary["migrated_objects"],
+        "{summary}"
+    );
     for f in ["assetark.toml", "assetark.db", "sim.toml"] {
         assert!(keep.join(f).exists(), "{f} kept");
     }

@@ -28,9 +28,16 @@
 //!    defaults, then one pair with the threshold fixed (`GLIBC_TUNABLES`), which shows the
 //!    allocator-independent growth. `RESTORE_BENCH_RSS=1` prints the child's RSS at every stage.
 //!
+//! 4. `--history` side by side (`--history-objects`, default 5,000 cmdb objects, limits off):
+//!    one backup with its history phase run to the end, restored twice to fresh schemas of one
+//!    target simulator, without and with `--history`. Printed: requests by endpoint of each
+//!    (target simulator's `/__sim/stats`), requests per object in the object stages, and the
+//!    difference, which must be exactly the `OBJECT_HISTORY` attributes created (one per
+//!    attribute root type), none per object.
+//!
 //! Defaults run in ~10 minutes on 2 cores (create limits scaled ×10 and ×3 keep the limited
 //! runs at ~1 minute each). Run: `cargo build --release -p assets-sim -p assetark-tests &&
-//! target/release/restore-bench` (`--only 1,2,3`; `--concurrency N` creates in flight while
+//! target/release/restore-bench` (`--only 1,2,3,4`; `--concurrency N` creates in flight while
 //! building datasets; `ASSETS_SIM_BIN` overrides the simulator binary).
 
 // mimalloc, as in the daemon binary (daemon/src/main.rs, which says why): the child restore
@@ -62,6 +69,7 @@ struct Args {
     rss_large: u32,
     rss_runs: usize,
     concurrency: usize,
+    history_objects: u32,
 }
 
 impl Args {
@@ -81,7 +89,7 @@ impl Args {
         Args {
             only: value("--only")
                 .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-                .unwrap_or_else(|| vec![1, 2, 3]),
+                .unwrap_or_else(|| vec![1, 2, 3, 4]),
             objects: num("--objects", 20_000.0) as usize,
             scale: num("--scale", 10.0),
             pool_objects: num("--pool-objects", 6_000.0) as usize,
@@ -90,6 +98,7 @@ impl Args {
             rss_large: num("--rss-large", 200_000.0) as u32,
             rss_runs: num("--rss-runs", 3.0) as usize,
             concurrency: num("--concurrency", 16.0) as usize,
+            history_objects: num("--history-objects", 5_000.0) as u32,
         }
     }
 }
@@ -425,6 +434,83 @@ async fn rss(a: &Args) -> Result<()> {
     Ok(())
 }
 
+/// Measurement 4: the requests of a restore with `--history` beside the same without it.
+async fn history(a: &Args) -> Result<()> {
+    println!(
+        "\n4. --history side by side: cmdb {} objects (schema ITSM, with history), restored \
+         twice to one target, limits off",
+        thousands(f64::from(a.history_objects))
+    );
+    let src = Sim::start(
+        None,
+        &[SiteSpec {
+            cmdb_objects: Some(a.history_objects),
+            ..SiteSpec::empty("src")
+        }],
+    )?;
+    let dir = tempfile::tempdir()?;
+    let store = run::open_store(&dir.path().join("store.db"))?;
+    let client = sim::client(src.site("src")?, 1, sim::unlimited())?;
+    let b = run::backup_with(&client, &store, "ITSM", true).await?;
+    let entries = store
+        .count_entries(b.id, assetark::store::kind::HISTORY)
+        .await?;
+    println!(
+        "   backup with its history phase: {} objects, {} histories, {:.1} s",
+        thousands(b.objects as f64),
+        thousands(entries as f64),
+        b.secs
+    );
+    let tgt = Sim::start(None, &[SiteSpec::empty("dst")])?;
+    let client = sim::client(tgt.site("dst")?, 1, sim::unlimited())?;
+    let mut runs = Vec::new();
+    for (history, key) in [(false, "PLAIN"), (true, "HIST")] {
+        let before = tgt.stats().await?;
+        let r = run::restore_with(&store, &client, b.id, (key, key), false, history).await?;
+        let after = tgt.stats().await?;
+        let endpoints = after.endpoints_since(&before);
+        let total: u64 = endpoints.iter().map(|(_, n)| n).sum();
+        let creates =
+            after.endpoint("POST /object/create") - before.endpoint("POST /object/create");
+        println!(
+            "   {}: {} target requests (plan + execute), {} object creates, {:.3} requests per \
+             object in the object stages; plan {:.1} s, execute {:.1} s",
+            if history {
+                "with --history   "
+            } else {
+                "without --history"
+            },
+            thousands(total as f64),
+            thousands(creates as f64),
+            r.requests_per_object(),
+            r.plan_secs,
+            r.execute_secs
+        );
+        runs.push((endpoints, total, creates, r));
+    }
+    let (plain, hist) = (&runs[0], &runs[1]);
+    let diff: Vec<String> = hist
+        .0
+        .iter()
+        .filter_map(|(k, n)| {
+            let p = plain
+                .0
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map_or(0, |(_, n)| *n);
+            (*n != p).then(|| format!("{k} {:+}", *n as i64 - p as i64))
+        })
+        .collect();
+    println!(
+        "   difference: {:+} requests ({}), {:+} object creates, {:+.3} requests per object",
+        hist.1 as i64 - plain.1 as i64,
+        diff.join(", "),
+        hist.2 as i64 - plain.2 as i64,
+        hist.3.requests_per_object() - plain.3.requests_per_object()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     if std::env::args().any(|a| a == child::FLAG) {
@@ -449,6 +535,9 @@ async fn main() -> Result<()> {
     }
     if a.only.contains(&3) {
         rss(&a).await?;
+    }
+    if a.only.contains(&4) {
+        history(&a).await?;
     }
     println!(
         "\nrestore-bench: done in {:.0} s",

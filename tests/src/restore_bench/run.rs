@@ -56,12 +56,23 @@ pub struct BackupDone {
 /// is cancelled as soon as it starts: the backup is complete by then, and a restore reads
 /// neither.
 pub async fn backup(client: &AssetsClient, store: &AsyncStore, key: &str) -> Result<BackupDone> {
+    backup_with(client, store, key, false).await
+}
+
+/// [`backup`]; with `history` the background phases run to their end (a `--history` restore
+/// needs the history phase done). `secs` is then the whole backup's time.
+pub async fn backup_with(
+    client: &AssetsClient,
+    store: &AsyncStore,
+    key: &str,
+    history: bool,
+) -> Result<BackupDone> {
     let started = Instant::now();
     let cancel = CancellationToken::new();
     let on_progress = {
         let cancel = cancel.clone();
         move |p: Progress| {
-            if p.stage == stage::HISTORY {
+            if p.stage == stage::HISTORY && !history {
                 cancel.cancel();
             }
         }
@@ -205,8 +216,20 @@ pub async fn restore(
     store: &AsyncStore,
     client: &AssetsClient,
     backup: BackupId,
+    dest: (&str, &str),
+    progress: bool,
+) -> Result<RestoreRun> {
+    restore_with(store, client, backup, dest, progress, false).await
+}
+
+/// [`restore`], with `--history` when `history`.
+pub async fn restore_with(
+    store: &AsyncStore,
+    client: &AssetsClient,
+    backup: BackupId,
     (name, key): (&str, &str),
     progress: bool,
+    history: bool,
 ) -> Result<RestoreRun> {
     let req = RestoreRequest {
         backup_id: backup,
@@ -216,6 +239,8 @@ pub async fn restore(
             key: key.into(),
         },
         hooks: Default::default(),
+        history,
+        with_icons: false,
         types: Vec::new(),
     };
     let t0 = Instant::now();

@@ -7,8 +7,8 @@
 //! - `sites_remove_names_restores_and_force_stops_them` (item 5);
 //! - `a_corrupt_blob_answers_backup_corrupt` (item 9): a dry run answers 409 naming every
 //!   bad blob, a restore ends `error` naming the blob;
-//! - `oversized_and_hostile_requests_end_clean` (items 15 and 11): JSON 414 and 413; a
-//!   newline, a NUL or a megabyte in a request value neither forges nor floods the log;
+//! - `oversized_and_hostile_requests_end_clean` (items 15 and 11): JSON 414 and 413, also
+//!   for every request of one kept-alive connection, which goes on serving; a newline, a NUL or a megabyte in a request value neither forges nor floods the log;
 //! - `files_are_private_whatever_the_umask` (item 12);
 //! - `api_sites_take_inline_tokens_only` (item 16);
 //! - `a_lost_key_file_stops_the_start_naming_sealed_sites` (item 13);
@@ -20,10 +20,14 @@
 //!   writes the stream; a non-empty directory needs `--force`, which replaces it whole (a
 //!   planted link is never followed); a link as target is refused; a failed export leaves
 //!   nothing.
+//! - `responses` (item 17): a site's oversized answer ends the job, not the daemon;
+//! - `identities` (item 18): a restored schema over three pages with an identity claimed
+//!   twice across pages: both objects kept, every identity once;
 //! - `kills`: the fault suite's backup half, a SIGKILL in every main-pass stage.
 //!
 //! No sleeps: barriers hold the requests a test needs held, and every wait polls a condition.
 
+mod identities;
 mod kills;
 mod responses;
 
@@ -113,6 +117,69 @@ async fn raw_bytes(env: &Env, request: &[u8]) -> (u16, Value) {
         .unwrap_or_else(|| panic!("no status: {head}"));
     let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{head}: {e}: {body:?}"));
     (status, body)
+}
+
+/// One kept-alive connection to the control socket: requests go out one after the other,
+/// each answer is read whole (by its `Content-Length`) before the next request is written.
+struct KeepAlive {
+    read: tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>,
+    write: tokio::net::unix::OwnedWriteHalf,
+}
+
+impl KeepAlive {
+    async fn connect(env: &Env) -> KeepAlive {
+        let conn = tokio::net::UnixStream::connect(env.socket())
+            .await
+            .expect("connect");
+        let (read, write) = conn.into_split();
+        KeepAlive {
+            read: tokio::io::BufReader::new(read),
+            write,
+        }
+    }
+
+    /// Sends `request` (written while the answer is read: the daemon may answer first) and
+    /// returns the answer's status and JSON body.
+    async fn send(&mut self, request: &[u8]) -> (u16, Value) {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let (read, write) = (&mut self.read, &mut self.write);
+        let send = async move {
+            // The daemon may answer and close before it read everything: the answer counts,
+            // a broken pipe on the rest does not (a closed connection fails the next request).
+            let _ = write.write_all(request).await;
+        };
+        let answer = async move {
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                let n = read.read_line(&mut line).await.expect("answer");
+                assert!(n > 0, "the connection closed after: {head:?}");
+                if line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let status: u16 = head
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("no status: {head}"));
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or_else(|| panic!("no content-length: {head}"));
+            let mut body = vec![0; length];
+            read.read_exact(&mut body).await.expect("body");
+            let body: Value =
+                serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{head}: {e}: {body:?}"));
+            (status, body)
+        };
+        tokio::join!(send, answer).1
+    }
 }
 
 fn mode(path: &Path) -> u32 {
@@ -302,6 +369,36 @@ async fn oversized_and_hostile_requests_end_clean() {
     let (status, body) = raw_bytes(&env, request.as_bytes()).await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+
+    // On one kept-alive connection, every oversized request gets its JSON answer and the
+    // requests between them are served.
+    let mut conn = KeepAlive::connect(&env).await;
+    let health = b"GET /healthz HTTP/1.1\r\nhost: assetark\r\n\r\n";
+    let long = format!(
+        "GET /v1/backups?site={} HTTP/1.1\r\nhost: assetark\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    let big_post = format!(
+        "POST /v1/backups HTTP/1.1\r\nhost: assetark\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{big}",
+        big.len()
+    );
+    for round in 0..3 {
+        let (status, body) = conn.send(health).await;
+        assert_eq!(status, 200, "round {round}: {body}");
+        let (status, body) = conn.send(long.as_bytes()).await;
+        assert_eq!(status, 414, "round {round}: {body}");
+        assert_eq!(
+            body["error"]["code"], "uri_too_long",
+            "round {round}: {body}"
+        );
+    }
+    // A body over the limit is answered in JSON too; hyper then closes the connection rather
+    // than read megabytes nobody wants, so it comes last.
+    let (status, body) = conn.send(big_post.as_bytes()).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+    drop(conn);
 
     // Values that could forge or flood the log: a newline, a NUL, a megabyte.
     let before = std::fs::metadata(env.log()).expect("log").len();

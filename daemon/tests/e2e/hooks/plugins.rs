@@ -91,6 +91,8 @@ async fn start(d: &InProcessDaemon, key: &str, hooks: &[&str], no_hooks: &[&str]
         duplicates: false,
         hooks: hooks.iter().map(|s| (*s).to_owned()).collect(),
         no_hooks: no_hooks.iter().map(|s| (*s).to_owned()).collect(),
+        history: false,
+        with_icons: false,
         ..Default::default()
     };
     let reply = d
@@ -293,6 +295,8 @@ async fn hostile_scripts_are_stopped_and_the_daemon_keeps_serving() {
         duplicates: false,
         hooks: vec!["nope".into()],
         no_hooks: vec![],
+        history: false,
+        with_icons: false,
         ..Default::default()
     };
     let e = d.client().post("/v1/restores", &bad).await.unwrap_err();

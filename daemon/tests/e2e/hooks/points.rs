@@ -150,6 +150,8 @@ async fn a_rust_hook_at_each_point_changes_the_restore() {
             key: "HOOKED".into(),
         },
         hooks: hooks.select("s2", &[], &[]).expect("select"),
+        history: false,
+        with_icons: false,
         types: Vec::new(),
     };
     let setup = HookSetup {

@@ -39,6 +39,8 @@ async fn plan_existing(
             duplicates,
         },
         hooks: Default::default(),
+        history: false,
+        with_icons: false,
         types: Vec::new(),
     };
     let p = restore::plan(store, c, &req).await.expect("plan");

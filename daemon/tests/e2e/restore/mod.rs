@@ -19,12 +19,15 @@
 //! - a new schema whose name or key exists: the API's error, nothing created;
 //! - the plan changes nothing, predicts the requests, ~1 request per object without cycles;
 //! - Data Center Text over 255 characters: per-object failures with the API's body;
+//! - `--history`, `--with-icons`, both, their refusals, and the storage backend rule
+//!   (`options`);
 //! - plans and backups of a store written by earlier code restore; a plan of a newer format
 //!   ends its restore in error (`plans`).
 
 mod existing;
 mod incremental;
 mod missing;
+mod options;
 mod plans;
 mod same_site;
 pub(crate) mod support;

@@ -128,6 +128,8 @@ async fn plans_and_backups_of_the_old_store_restore_with_this_code() {
             key: "AGAIN".into(),
         },
         hooks: Default::default(),
+        history: false,
+        with_icons: false,
         types: Vec::new(),
     };
     let plan = restore::plan(&store, &dst, &req).await.expect("plan");

@@ -128,6 +128,8 @@ pub async fn plan(
             key: key.into(),
         },
         hooks: Default::default(),
+        history: false,
+        with_icons: false,
         types: Vec::new(),
     };
     let plan = restore::plan(store, client, &req).await.expect("plan");
