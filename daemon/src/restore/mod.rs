@@ -173,13 +173,7 @@ impl RestoreRequest {
         store::RestoreDetails {
             destination_kind,
             specific_types,
-            duplicates: matches!(
-                self.destination,
-                Destination::ExistingSchema {
-                    duplicates: true,
-                    ..
-                }
-            ),
+            duplicates: matches!(&self.destination, Destination::ExistingSchema { duplicates, .. } if *duplicates),
             history_restored: false,
             icons_restored: false,
         }

@@ -30,6 +30,8 @@ async fn plan_types(
         target_site: c.site().name.clone(),
         destination,
         hooks: Default::default(),
+        history: false,
+        with_icons: false,
         types: types.iter().map(|t| (*t).to_owned()).collect(),
     };
     let p = restore::plan(store, c, &req).await.expect("plan");
@@ -122,6 +124,8 @@ async fn types_bring_their_parents_and_drop_references_into_types_left_out() {
         target_site: "s1".into(),
         destination: new_schema("Picked", "PICK"),
         hooks: Default::default(),
+        history: false,
+        with_icons: false,
         types: types.iter().map(|t| (*t).to_owned()).collect(),
     };
     let e = restore::plan(&store, &s1, &req(&["Laptop", "Nope", "Notes"]))
