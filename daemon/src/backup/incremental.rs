@@ -9,9 +9,10 @@
 //!    timestamp *and* the same values, status, label, avatar and the labels/keys of the
 //!    objects it references (a reference's display changes without `updated` moving, and so
 //!    does an object whose referenced object was deleted: the hash sees both);
-//! 2. it is not referenced — in the parent's or in this backup's version — by an object that
-//!    changed, is new, or is gone: a reference added, changed or removed on the *other* object
-//!    can add entries to this object's history without its own JSON changing;
+//! 2. no object that is new or gone references it, and no changed object added or removed a
+//!    reference to it (same attribute, same target in both versions counts as kept): a
+//!    reference added, changed or removed on the *other* object can add entries to this
+//!    object's history without its own JSON changing; a reference kept cannot;
 //! 3. the parent has a history entry for it (a parent whose history phase failed or was
 //!    partial passes on only what it has).
 //!
@@ -23,7 +24,7 @@
 //! Nothing is chained: a taken-over history is the parent's blob referenced by this backup's
 //! own manifest row, so deleting the parent (or any backup) leaves this one whole.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -66,7 +67,7 @@ async fn each_difference(
         let full = page.len() == PAGE;
         after = page.last().map(|(id, _)| id.clone());
         let ids: Vec<String> = page.iter().map(|(id, _)| id.clone()).collect();
-        let theirs: std::collections::HashMap<String, String> = ctx
+        let theirs: HashMap<String, String> = ctx
             .store
             .run(move |s| s.entry_hashes_of(other, kind::OBJECT, &ids))
             .await?
@@ -86,8 +87,20 @@ async fn each_difference(
                 .filter(|id| theirs.contains_key(*id))
                 .cloned()
                 .collect();
-            add_refs(ctx, of, differ, touched).await?;
-            add_refs(ctx, other, changed, touched).await?;
+            let mine = references(ctx, of, differ).await?;
+            let before = references(ctx, other, changed).await?;
+            for (identity, (id, refs)) in mine {
+                touched.insert(id);
+                match before.get(&identity) {
+                    // Changed: only a reference added or removed on it writes to the other
+                    // object's history; references it kept cannot have.
+                    Some((_, old)) => {
+                        touched.extend(refs.symmetric_difference(old).map(|(_, t)| t.clone()));
+                    }
+                    // New (or gone, when `of` is the parent): every reference came or went.
+                    None => touched.extend(refs.into_iter().map(|(_, t)| t)),
+                }
+            }
         }
         if !full {
             return Ok(());
@@ -95,29 +108,33 @@ async fn each_difference(
     }
 }
 
-/// Adds the ids of objects `ids` of `backup` and of every object they reference.
-async fn add_refs(
+/// Of objects `ids` (identities) of `backup`: each one's id at the source and its references
+/// as `(attribute id, referenced object id)`.
+async fn references(
     ctx: &Ctx<'_>,
     backup: BackupId,
     ids: Vec<String>,
-    touched: &mut HashSet<String>,
-) -> Result<(), Error> {
+) -> Result<HashMap<String, (String, BTreeSet<(String, String)>)>, Error> {
+    let mut out = HashMap::new();
     if ids.is_empty() {
-        return Ok(());
+        return Ok(out);
     }
     let entries = ctx.store.entries_by_id(backup, kind::OBJECT, ids).await?;
     for e in entries {
         let obj: Object = serde_json::from_slice(&e.json)?;
-        touched.insert(obj.id.as_str().to_owned());
-        for a in obj.attributes() {
-            for v in a.values() {
-                if let Some(r) = v.referenced_id() {
-                    touched.insert(r.to_owned());
-                }
-            }
-        }
+        let refs = obj
+            .attributes()
+            .iter()
+            .flat_map(|a| {
+                let attr = a.object_type_attribute_id.as_str().to_owned();
+                a.values()
+                    .iter()
+                    .filter_map(move |v| Some((attr.clone(), v.referenced_id()?.to_owned())))
+            })
+            .collect();
+        out.insert(e.original_id, (obj.id.as_str().to_owned(), refs));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// All the history phase reads of a stored object: its id at the source.
@@ -138,7 +155,7 @@ pub(super) async fn take_over(
         .iter()
         .map(|(identity, _, _)| identity.clone())
         .collect();
-    let theirs: std::collections::HashMap<String, String> = ctx
+    let theirs: HashMap<String, String> = ctx
         .store
         .run(move |s| s.entry_hashes_of(parent, kind::OBJECT, &ids))
         .await?
