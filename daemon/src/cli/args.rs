@@ -183,6 +183,10 @@ pub struct RestoreArgs {
     /// avatars follow them; no match: the default icon). Refused on the backup's own site.
     #[arg(long)]
     pub with_icons: bool,
+    /// Only these object types and their objects (names, paths `Parent/Child` when a name is
+    /// ambiguous, or ids; see `backups types`); a type's parents come along.
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    pub types: Vec<String>,
 }
 
 /// `restores ...`.
@@ -263,6 +267,24 @@ pub enum TaskStartCmd {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        /// Wait for the task to end, showing its progress.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Create the cross-schema reference attributes between the restored schema and schemas
+    /// of the target site, and set their values (old ids mapped through those schemas'
+    /// restores).
+    References {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        restore_id: i64,
+        /// Keys of schemas on the target site, comma separated (on another site: schemas
+        /// restored there); they must allow others to select objects from them.
+        #[arg(long, value_delimiter = ',', required = true, num_args = 1)]
+        from_schema: Vec<String>,
+        /// Also set the references the restored schema's objects hold into them.
+        #[arg(long)]
+        outbound: bool,
         /// Wait for the task to end, showing its progress.
         #[arg(long)]
         wait: bool,
@@ -379,6 +401,12 @@ pub enum BackupsCmd {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+    },
+    /// The backup's object types as a tree with object counts (to pick `restore --types`).
+    Types {
+        /// Backup id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
     },
     /// Re-hash every blob of a backup; exits 1 if any is corrupt.
     Verify {
@@ -572,6 +600,8 @@ mod tests {
             "assetark --config f tasks start object-type-ids 1 --yes --wait --json",
             "assetark --config f tasks start object-type-ids 1",
             "assetark --config f tasks start issues 1 --wait --json",
+            "assetark --config f tasks start references 1 --from-schema LOC,HR --outbound --wait --json",
+            "assetark --config f tasks start references 1 --from-schema LOC",
             "assetark --config f tasks start comments 1 --wait --json",
             "assetark --config f tasks start attachments 1",
             "assetark --config f tasks list 1 --json",
@@ -603,6 +633,8 @@ mod tests {
             "assetark tasks start attachments 0",
             "assetark tasks start history 1",
             "assetark tasks start issues 1 --yes",
+            "assetark tasks start references 1",
+            "assetark tasks start references 1 --outbound",
             "assetark tasks show 0",
         ] {
             let err = Cli::try_parse_from(bad.split(' ')).expect_err(bad);
