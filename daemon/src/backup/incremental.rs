@@ -8,7 +8,9 @@
 //! 1. its stored JSON has the same content hash as in the parent — the same `updated`
 //!    timestamp *and* the same values, status, label, avatar and the labels/keys of the
 //!    objects it references (a reference's display changes without `updated` moving, and so
-//!    does an object whose referenced object was deleted: the hash sees both);
+//!    does an object whose referenced object was deleted: the hash sees both) — or only what
+//!    it shows of the objects it references changed: same `updated`, same references
+//!    (attribute and target), so nothing was written to its own history;
 //! 2. no object that is new or gone references it, and no changed object added or removed a
 //!    reference to it (same attribute, same target in both versions counts as kept): a
 //!    reference added, changed or removed on the *other* object can add entries to this
@@ -35,16 +37,28 @@ use crate::store::{BackupId, kind};
 /// `(original_id, hash)` pairs read per store query.
 const PAGE: usize = 1000;
 
-/// Object ids (on the source site) whose history must be read even if their own JSON did not
-/// change: the objects changed, new or gone since `parent`, and every object any version of
-/// them references. Memory is proportional to the changes, not to the schema.
-pub(super) async fn touched(ctx: &Ctx<'_>, parent: BackupId) -> Result<HashSet<String>, Error> {
-    let mut touched = HashSet::new();
+/// What changed since the parent, as far as histories go. Memory is proportional to the
+/// changes, not to the schema.
+#[derive(Debug, Default)]
+pub(super) struct Changes {
+    /// Object ids (on the source site) whose history must be read even if their own JSON did
+    /// not change: objects changed, new or gone, and the objects whose references to them
+    /// came or went.
+    touched: HashSet<String>,
+    /// Identities of objects whose JSON changed with the same `updated` and the same
+    /// references: only what they show of a referenced object moved (its label, say), which
+    /// writes nothing to their own history.
+    quiet: HashSet<String>,
+}
+
+/// The [`Changes`] since `parent`.
+pub(super) async fn touched(ctx: &Ctx<'_>, parent: BackupId) -> Result<Changes, Error> {
+    let mut changes = Changes::default();
     // Changed and new objects: this backup's version (and the parent's, for changed ones).
-    each_difference(ctx, ctx.backup, parent, true, &mut touched).await?;
+    each_difference(ctx, ctx.backup, parent, true, &mut changes).await?;
     // Gone objects: the parent's version.
-    each_difference(ctx, parent, ctx.backup, false, &mut touched).await?;
-    Ok(touched)
+    each_difference(ctx, parent, ctx.backup, false, &mut changes).await?;
+    Ok(changes)
 }
 
 /// Pages through the objects of `of`, compares each with `other`, and adds the ids of those
@@ -55,7 +69,7 @@ async fn each_difference(
     of: BackupId,
     other: BackupId,
     changes: bool,
-    touched: &mut HashSet<String>,
+    found: &mut Changes,
 ) -> Result<(), Error> {
     let mut after: Option<String> = None;
     loop {
@@ -89,16 +103,28 @@ async fn each_difference(
                 .collect();
             let mine = references(ctx, of, differ).await?;
             let before = references(ctx, other, changed).await?;
-            for (identity, (id, refs)) in mine {
-                touched.insert(id);
+            for (identity, now) in mine {
                 match before.get(&identity) {
+                    // Changed, but neither modified (same `updated`) nor re-referenced.
+                    Some(old)
+                        if old.updated.is_some()
+                            && old.updated == now.updated
+                            && old.refs == now.refs =>
+                    {
+                        found.quiet.insert(identity);
+                    }
                     // Changed: only a reference added or removed on it writes to the other
                     // object's history; references it kept cannot have.
-                    Some((_, old)) => {
-                        touched.extend(refs.symmetric_difference(old).map(|(_, t)| t.clone()));
+                    Some(old) => {
+                        found.touched.insert(now.id);
+                        let moved = now.refs.symmetric_difference(&old.refs);
+                        found.touched.extend(moved.map(|(_, t)| t.clone()));
                     }
                     // New (or gone, when `of` is the parent): every reference came or went.
-                    None => touched.extend(refs.into_iter().map(|(_, t)| t)),
+                    None => {
+                        found.touched.insert(now.id);
+                        found.touched.extend(now.refs.into_iter().map(|(_, t)| t));
+                    }
                 }
             }
         }
@@ -108,13 +134,22 @@ async fn each_difference(
     }
 }
 
-/// Of objects `ids` (identities) of `backup`: each one's id at the source and its references
-/// as `(attribute id, referenced object id)`.
+/// What [`Changes`] compares of one version of an object.
+struct Version {
+    /// Its id at the source.
+    id: String,
+    /// Its `updated` timestamp.
+    updated: Option<String>,
+    /// Its references as `(attribute id, referenced object id)`.
+    refs: BTreeSet<(String, String)>,
+}
+
+/// The [`Version`]s of objects `ids` (identities) of `backup`.
 async fn references(
     ctx: &Ctx<'_>,
     backup: BackupId,
     ids: Vec<String>,
-) -> Result<HashMap<String, (String, BTreeSet<(String, String)>)>, Error> {
+) -> Result<HashMap<String, Version>, Error> {
     let mut out = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
@@ -132,7 +167,12 @@ async fn references(
                     .filter_map(move |v| Some((attr.clone(), v.referenced_id()?.to_owned())))
             })
             .collect();
-        out.insert(e.original_id, (obj.id.as_str().to_owned(), refs));
+        let version = Version {
+            id: obj.id.as_str().to_owned(),
+            updated: obj.updated.get().cloned(),
+            refs,
+        };
+        out.insert(e.original_id, version);
     }
     Ok(out)
 }
@@ -144,11 +184,11 @@ pub(super) struct StoredObjectId {
 }
 
 /// Of one page of objects (`(identity, object id, hash)`), those whose history is taken
-/// over from `parent`: same hash there, not touched.
+/// over from `parent`: same hash there (or changed quietly), not touched.
 pub(super) async fn take_over(
     ctx: &Ctx<'_>,
     parent: BackupId,
-    touched: &HashSet<String>,
+    changes: &Changes,
     page: &[(String, String, String)],
 ) -> Result<u64, Error> {
     let ids: Vec<String> = page
@@ -164,7 +204,9 @@ pub(super) async fn take_over(
     let same: Vec<String> = page
         .iter()
         .filter(|(identity, object_id, hash)| {
-            theirs.get(identity) == Some(hash) && !touched.contains(object_id)
+            let same = theirs.get(identity) == Some(hash)
+                || (theirs.contains_key(identity) && changes.quiet.contains(identity));
+            same && !changes.touched.contains(object_id)
         })
         .map(|(identity, _, _)| identity.clone())
         .collect();
