@@ -3,7 +3,6 @@
 //! it through the client's layers (retry → rate → HTTP) with the helpers of `calls`, which
 //! decode the typed answer.
 
-use async_trait::async_trait;
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::IgnoredAny;
@@ -11,13 +10,10 @@ use serde::de::IgnoredAny;
 use super::calls::{query, seg};
 use super::common;
 use super::http::{Mode, Target};
-use super::{AqlPage, AqlQuery, AssetsApi, AssetsClient, Error, Flavor};
+use super::{AqlPage, AqlQuery, AssetsClient, Error, Flavor};
 use crate::model::{
-    AqlResponse, Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage,
-    HistoryEntry, Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object,
-    ObjectIn, ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
-    ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig,
-    SchemaConfigIn, SchemaPage, StatusType, StatusTypeIn, WorkspacePage,
+    AqlResponse, Attachment, AttachmentUpload, Comment, CommentIn, GroupPage, JiraUser, JqlPage,
+    JqlRequest, ObjectSchema, SchemaConfig, SchemaConfigIn, SchemaPage, WorkspacePage,
 };
 
 /// Page size of the schema list (the API default is 25; fewer round trips for big sites).
@@ -30,18 +26,9 @@ const USER_SEARCH_MAX: &str = "1000";
 const JIRA: &str = "/rest/api/3";
 const MYSELF: &str = "/rest/api/3/myself";
 
-#[async_trait]
-impl AssetsApi for AssetsClient {
-    fn site_name(&self) -> &str {
-        &self.site().name
-    }
-
+common::impl_assets_api!(AssetsClient, jira = JIRA, {
     fn flavor(&self) -> Flavor {
         Flavor::Cloud
-    }
-
-    fn max_concurrency(&self) -> usize {
-        self.site().limits.max_concurrency.max(1)
     }
 
     async fn test_connection(&self) -> Result<JiraUser, Error> {
@@ -90,14 +77,6 @@ impl AssetsApi for AssetsClient {
         }
     }
 
-    async fn get_schema(&self, id: &str) -> Result<ObjectSchema, Error> {
-        common::get_schema(self, id).await
-    }
-
-    async fn create_schema(&self, body: &ObjectSchemaIn) -> Result<ObjectSchema, Error> {
-        common::create_schema(self, body).await
-    }
-
     async fn get_schema_config(&self, schema: &str) -> Result<Option<SchemaConfig>, Error> {
         let path = format!("/global/config/objectschema/{}", seg(schema));
         self.get(&path, "a schema configuration").await
@@ -115,75 +94,6 @@ impl AssetsApi for AssetsClient {
         )
         .await
         .map(drop)
-    }
-
-    async fn list_status_types(&self, schema: Option<&str>) -> Result<Vec<StatusType>, Error> {
-        common::list_status_types(self, schema).await
-    }
-
-    async fn create_status_type(&self, body: &StatusTypeIn) -> Result<StatusType, Error> {
-        common::create_status_type(self, body).await
-    }
-
-    async fn list_reference_types(
-        &self,
-        schema: Option<&str>,
-        include_global: bool,
-    ) -> Result<Vec<ReferenceType>, Error> {
-        common::list_reference_types(self, schema, include_global).await
-    }
-
-    async fn create_reference_type(&self, body: &ReferenceTypeIn) -> Result<ReferenceType, Error> {
-        common::create_reference_type(self, body).await
-    }
-
-    async fn global_icons(&self) -> Result<Vec<Icon>, Error> {
-        common::global_icons(self).await
-    }
-
-    async fn get_icon(&self, id: &str) -> Result<Icon, Error> {
-        common::get_icon(self, id).await
-    }
-
-    async fn icon_png(&self, id: &str, size: u32) -> Result<Vec<u8>, Error> {
-        common::icon_png(self, id, size).await
-    }
-
-    async fn list_object_types(&self, schema: &str) -> Result<Vec<ObjectType>, Error> {
-        common::list_object_types(self, schema).await
-    }
-
-    async fn create_object_type(&self, body: &ObjectTypeIn) -> Result<ObjectType, Error> {
-        common::create_object_type(self, body).await
-    }
-
-    async fn move_object_type(&self, id: &str, body: &ObjectTypePosition) -> Result<(), Error> {
-        common::move_object_type(self, id, body).await
-    }
-
-    async fn update_object_type(&self, id: &str, body: &ObjectTypeUpdate) -> Result<(), Error> {
-        common::update_object_type(self, id, body).await
-    }
-
-    async fn list_attributes(&self, object_type: &str) -> Result<Vec<ObjectTypeAttribute>, Error> {
-        common::list_attributes(self, object_type).await
-    }
-
-    async fn create_attribute(
-        &self,
-        object_type: &str,
-        body: &AttributeIn,
-    ) -> Result<ObjectTypeAttribute, Error> {
-        common::create_attribute(self, object_type, body).await
-    }
-
-    async fn update_attribute(
-        &self,
-        object_type: &str,
-        id: &str,
-        body: &AttributeIn,
-    ) -> Result<(), Error> {
-        common::update_attribute(self, object_type, id, body).await
     }
 
     async fn aql(&self, q: &AqlQuery<'_>) -> Result<AqlPage, Error> {
@@ -220,22 +130,6 @@ impl AssetsApi for AssetsClient {
         })
     }
 
-    async fn get_object(&self, id: &str) -> Result<Object, Error> {
-        common::get_object(self, id).await
-    }
-
-    async fn create_object(&self, body: &ObjectIn) -> Result<Object, Error> {
-        common::create_object(self, body).await
-    }
-
-    async fn update_object(&self, id: &str, body: &ObjectIn) -> Result<(), Error> {
-        common::update_object(self, id, body).await
-    }
-
-    async fn object_history(&self, id: &str) -> Result<Vec<HistoryEntry>, Error> {
-        common::object_history(self, id).await
-    }
-
     async fn myself(&self) -> Result<JiraUser, Error> {
         self.jira_get(MYSELF, "a user").await
     }
@@ -253,10 +147,6 @@ impl AssetsApi for AssetsClient {
         self.jira_get(&path, "a list of users").await
     }
 
-    async fn pick_groups(&self, q: &str, max: usize) -> Result<Vec<Group>, Error> {
-        common::pick_groups(self, JIRA, q, max).await
-    }
-
     async fn groups_page(
         &self,
         names: &[String],
@@ -271,10 +161,6 @@ impl AssetsApi for AssetsClient {
         self.jira_get(&path, "a page of groups").await
     }
 
-    async fn fields(&self) -> Result<Vec<JiraField>, Error> {
-        common::fields(self, JIRA).await
-    }
-
     async fn jql(&self, request: &JqlRequest) -> Result<JqlPage, Error> {
         // A search: retried like a read.
         self.call(
@@ -286,14 +172,6 @@ impl AssetsApi for AssetsClient {
             "a search page",
         )
         .await
-    }
-
-    async fn get_issue(&self, key: &str, fields: &[String]) -> Result<Issue, Error> {
-        common::get_issue(self, JIRA, key, fields).await
-    }
-
-    async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error> {
-        common::edit_issue(self, JIRA, key, body).await
     }
 
     async fn list_comments(&self, _object: &str) -> Result<Vec<Comment>, Error> {
@@ -319,7 +197,7 @@ impl AssetsApi for AssetsClient {
     ) -> Result<Vec<Attachment>, Error> {
         Err(self.not_offered("object attachments"))
     }
-}
+});
 
 impl AssetsClient {
     /// Assets Cloud has no comment or attachment endpoints (reference §11): nothing is sent.
@@ -335,6 +213,7 @@ impl AssetsClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assets::AssetsApi;
 
     #[test]
     fn path_segments_and_queries_are_encoded() {

@@ -244,3 +244,120 @@ pub(super) async fn edit_issue(
     let path = format!("{jira}/issue/{}", seg(key));
     idempotent(core, Method::PUT, Target::Jira, &path, body).await
 }
+
+/// The [`super::AssetsApi`] impl of a client: the methods both products answer alike (each
+/// delegating to this module, so each is written once) and the client's own methods, given as
+/// `{ ... }`, in one `#[async_trait]` impl. `jira` is the client's Jira REST prefix.
+macro_rules! impl_assets_api {
+    ($client:ty, jira = $jira:expr, { $($own:tt)* }) => {
+        #[async_trait::async_trait]
+        impl $crate::assets::AssetsApi for $client {
+            fn site_name(&self) -> &str {
+                &self.site().name
+            }
+
+            fn max_concurrency(&self) -> usize {
+                self.site().limits.max_concurrency.max(1)
+            }
+
+            async fn get_schema(&self, id: &str) -> Result<$crate::model::ObjectSchema, $crate::assets::Error> {
+                $crate::assets::common::get_schema(self, id).await
+            }
+
+            async fn create_schema(&self, body: &$crate::model::ObjectSchemaIn) -> Result<$crate::model::ObjectSchema, $crate::assets::Error> {
+                $crate::assets::common::create_schema(self, body).await
+            }
+
+            async fn list_status_types(&self, schema: Option<&str>) -> Result<Vec<$crate::model::StatusType>, $crate::assets::Error> {
+                $crate::assets::common::list_status_types(self, schema).await
+            }
+
+            async fn create_status_type(&self, body: &$crate::model::StatusTypeIn) -> Result<$crate::model::StatusType, $crate::assets::Error> {
+                $crate::assets::common::create_status_type(self, body).await
+            }
+
+            async fn list_reference_types(&self, schema: Option<&str>, include_global: bool) -> Result<Vec<$crate::model::ReferenceType>, $crate::assets::Error> {
+                $crate::assets::common::list_reference_types(self, schema, include_global).await
+            }
+
+            async fn create_reference_type(&self, body: &$crate::model::ReferenceTypeIn) -> Result<$crate::model::ReferenceType, $crate::assets::Error> {
+                $crate::assets::common::create_reference_type(self, body).await
+            }
+
+            async fn global_icons(&self) -> Result<Vec<$crate::model::Icon>, $crate::assets::Error> {
+                $crate::assets::common::global_icons(self).await
+            }
+
+            async fn get_icon(&self, id: &str) -> Result<$crate::model::Icon, $crate::assets::Error> {
+                $crate::assets::common::get_icon(self, id).await
+            }
+
+            async fn icon_png(&self, id: &str, size: u32) -> Result<Vec<u8>, $crate::assets::Error> {
+                $crate::assets::common::icon_png(self, id, size).await
+            }
+
+            async fn list_object_types(&self, schema: &str) -> Result<Vec<$crate::model::ObjectType>, $crate::assets::Error> {
+                $crate::assets::common::list_object_types(self, schema).await
+            }
+
+            async fn create_object_type(&self, body: &$crate::model::ObjectTypeIn) -> Result<$crate::model::ObjectType, $crate::assets::Error> {
+                $crate::assets::common::create_object_type(self, body).await
+            }
+
+            async fn move_object_type(&self, id: &str, body: &$crate::model::ObjectTypePosition) -> Result<(), $crate::assets::Error> {
+                $crate::assets::common::move_object_type(self, id, body).await
+            }
+
+            async fn update_object_type(&self, id: &str, body: &$crate::model::ObjectTypeUpdate) -> Result<(), $crate::assets::Error> {
+                $crate::assets::common::update_object_type(self, id, body).await
+            }
+
+            async fn list_attributes(&self, object_type: &str) -> Result<Vec<$crate::model::ObjectTypeAttribute>, $crate::assets::Error> {
+                $crate::assets::common::list_attributes(self, object_type).await
+            }
+
+            async fn create_attribute(&self, object_type: &str, body: &$crate::model::AttributeIn) -> Result<$crate::model::ObjectTypeAttribute, $crate::assets::Error> {
+                $crate::assets::common::create_attribute(self, object_type, body).await
+            }
+
+            async fn update_attribute(&self, object_type: &str, id: &str, body: &$crate::model::AttributeIn) -> Result<(), $crate::assets::Error> {
+                $crate::assets::common::update_attribute(self, object_type, id, body).await
+            }
+
+            async fn get_object(&self, id: &str) -> Result<$crate::model::Object, $crate::assets::Error> {
+                $crate::assets::common::get_object(self, id).await
+            }
+
+            async fn create_object(&self, body: &$crate::model::ObjectIn) -> Result<$crate::model::Object, $crate::assets::Error> {
+                $crate::assets::common::create_object(self, body).await
+            }
+
+            async fn update_object(&self, id: &str, body: &$crate::model::ObjectIn) -> Result<(), $crate::assets::Error> {
+                $crate::assets::common::update_object(self, id, body).await
+            }
+
+            async fn object_history(&self, id: &str) -> Result<Vec<$crate::model::HistoryEntry>, $crate::assets::Error> {
+                $crate::assets::common::object_history(self, id).await
+            }
+
+            async fn pick_groups(&self, q: &str, max: usize) -> Result<Vec<$crate::model::Group>, $crate::assets::Error> {
+                $crate::assets::common::pick_groups(self, $jira, q, max).await
+            }
+
+            async fn fields(&self) -> Result<Vec<$crate::model::JiraField>, $crate::assets::Error> {
+                $crate::assets::common::fields(self, $jira).await
+            }
+
+            async fn get_issue(&self, key: &str, fields: &[String]) -> Result<$crate::model::Issue, $crate::assets::Error> {
+                $crate::assets::common::get_issue(self, $jira, key, fields).await
+            }
+
+            async fn edit_issue(&self, key: &str, body: &$crate::model::IssueEdit) -> Result<(), $crate::assets::Error> {
+                $crate::assets::common::edit_issue(self, $jira, key, body).await
+            }
+
+            $($own)*
+        }
+    };
+}
+pub(super) use impl_assets_api;

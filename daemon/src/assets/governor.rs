@@ -198,6 +198,7 @@ impl Governor {
                         best = Some((i, at));
                     }
                 }
+                // `new` makes at least one credential's buckets, so `best` is always set.
                 let (cred, at) = best.expect("at least one credential");
                 if at <= now {
                     st.buckets[cred][class.index()].tokens -= 1.0;

@@ -125,6 +125,8 @@ impl Pipeline for MainPass<'_, '_> {
 /// The background phases of one complete backup, their states as stored.
 pub(super) struct Background<'c, 'a> {
     ctx: &'c Ctx<'a>,
+    /// Every phase of [`Phase::ALL`] (`new` makes it so, and entries are only replaced):
+    /// indexing it by a phase cannot fail.
     states: HashMap<Phase, PhaseState>,
     /// Whether a phase the job's shutdown interrupts stays `pending` for the job to resume
     /// (a job runs this backup), or fails as `cancelled` (nothing would resume it).

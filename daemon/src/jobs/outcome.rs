@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::spec::Loose;
 use crate::store::{Backup, BackupId, BadBlob, RestoreId, RestoreStatus};
 
 /// The outcome format this build writes.
@@ -192,7 +193,15 @@ impl JobOutcome {
     ///
     /// [`OutcomeError`].
     pub fn from_stored(v: &Value) -> Result<JobOutcome, OutcomeError> {
-        if let Some(found) = v.get("version").and_then(Value::as_u64)
+        /// The version a stored outcome says it has, read before the rest.
+        #[derive(Deserialize)]
+        struct Header {
+            #[serde(default)]
+            version: Option<Loose<u64>>,
+        }
+        if let Ok(Header {
+            version: Some(Loose::Typed(found)),
+        }) = Header::deserialize(v)
             && found > u64::from(OUTCOME_VERSION)
         {
             return Err(OutcomeError::Newer(found));

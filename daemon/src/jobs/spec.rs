@@ -239,17 +239,18 @@ impl JobSpec {
             kind: kind.to_owned(),
             source,
         };
-        let Some(version) = payload.get("version") else {
+        // Not even an object: no version, read as version 0 (which says why it fails).
+        let header = Header::deserialize(payload).unwrap_or_default();
+        let Some(version) = header.version else {
             return Self::from_v0(kind, payload).map_err(invalid);
         };
-        match version.as_u64() {
-            Some(v) if v > u64::from(SPEC_VERSION) => return Err(SpecError::Newer { found: v }),
-            _ => {}
+        if let Loose::Typed(v) = version
+            && v > u64::from(SPEC_VERSION)
+        {
+            return Err(SpecError::Newer { found: v });
         }
-        let stored = Stored::deserialize(payload).map_err(|e| match payload.get("kind") {
-            Some(Value::String(k)) if !KNOWN.contains(&k.as_str()) => {
-                SpecError::UnknownKind(k.clone())
-            }
+        let stored = Stored::deserialize(payload).map_err(|e| match header.kind {
+            Some(Loose::Typed(k)) if !KNOWN.contains(&k.as_str()) => SpecError::UnknownKind(k),
             _ => invalid(e),
         })?;
         if stored.spec.kind().as_str() != kind {
@@ -272,6 +273,25 @@ impl JobSpec {
             ))),
         }
     }
+}
+
+/// What a stored payload says about itself, read before the whole of it: whether it has a
+/// version (none: version 0) and which, and its kind tag.
+#[derive(Debug, Default, Deserialize)]
+struct Header {
+    #[serde(default)]
+    version: Option<Loose<u64>>,
+    #[serde(default)]
+    kind: Option<Loose<String>>,
+}
+
+/// A field whose type is not trusted yet: the expected type, or anything else (which the
+/// full read then rejects with its own message).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Loose<T> {
+    Typed(T),
+    Other(serde::de::IgnoredAny),
 }
 
 /// Tags this build knows.
@@ -403,5 +423,14 @@ mod tests {
             .contains("its kind is backup")
         );
         assert!(msg("backup", json!("not json")).contains("invalid backup job spec"));
+        // Header fields of the wrong type: the full read says what is wrong.
+        assert!(
+            msg("backup", json!({"version": "1", "kind": "backup"}))
+                .contains("invalid backup job spec")
+        );
+        assert!(
+            msg("backup", json!({"version": 1, "kind": 7})).contains("invalid backup job spec")
+        );
+        assert!(msg("backup", json!([1, 2])).contains("invalid backup job spec"));
     }
 }

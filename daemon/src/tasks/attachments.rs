@@ -158,6 +158,7 @@ async fn upload(
 #[derive(Default)]
 struct Blobs {
     cache: HashMap<String, Vec<u8>>,
+    cached_bytes: usize,
 }
 
 impl Blobs {
@@ -183,14 +184,17 @@ impl Blobs {
                 "backup {backup}: attachment {sha256} is not base64: {e}"
             ))
         })?;
-        // Files shared between objects are the point of deduplication; small ones are the
-        // common case, so keeping each once bounds memory by the distinct files of one run.
-        if bytes.len() <= CACHE_MAX_FILE {
+        // Files shared between objects (a vendor's datasheet) are read once; the cache holds
+        // small files up to a total, so memory stays bounded whatever the backup holds.
+        if bytes.len() <= CACHE_MAX_FILE && self.cached_bytes + bytes.len() <= CACHE_MAX_TOTAL {
+            self.cached_bytes += bytes.len();
             self.cache.insert(sha256.to_owned(), bytes.clone());
         }
         Ok(bytes)
     }
 }
 
-/// Files up to this size are kept in memory for the objects that share them.
+/// Files up to this size are kept in memory for the objects that share them...
 const CACHE_MAX_FILE: usize = 1 << 20;
+/// ... up to this many bytes in all.
+const CACHE_MAX_TOTAL: usize = 64 << 20;

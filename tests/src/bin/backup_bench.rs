@@ -23,10 +23,14 @@
 //!    a third after a value change PUT on 1% of the objects.
 //! 5. Incremental capture (`incremental`): the second backup of `--objects-incremental`
 //!    objects with 1% changed, its requests and time over the full backup's.
+//! 6. A Data Center backup (`dc`): `--dc-objects` objects with comments and attachments:
+//!    objects/s, MiB/s of attachments, the store's bytes per attachment after dedup.
 //!
 //! Run: `cargo build --release -p assets-sim -p assetark-tests && target/release/backup-bench`
-//! (`--only 1,2,3,4,5` selects measurements; `ASSETS_SIM_BIN` overrides the simulator binary).
+//! (`--only 1,2,3,4,5,6` selects measurements; `ASSETS_SIM_BIN` overrides the simulator binary).
 
+#[path = "backup_bench/dc.rs"]
+mod dc;
 #[path = "backup_bench/incremental.rs"]
 mod incremental;
 
@@ -748,8 +752,8 @@ async fn main() -> Result<()> {
             .split(',')
             .map(|s| s.trim().parse())
             .collect::<Result<_, _>>()
-            .context("--only 1,2,3,4,5")?,
-        None => vec![1, 2, 3, 4, 5],
+            .context("--only 1,2,3,4,5,6")?,
+        None => vec![1, 2, 3, 4, 5, 6],
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
@@ -778,6 +782,9 @@ async fn main() -> Result<()> {
     }
     if only.contains(&5) {
         incremental::incremental(args.num("--objects-incremental", 10_000)?).await?;
+    }
+    if only.contains(&6) {
+        dc::dc(args.num("--dc-objects", 20_000)?).await?;
     }
     println!(
         "\nbackup-bench: done in {:.0} s; load average at end: {}",

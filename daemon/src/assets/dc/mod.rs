@@ -16,20 +16,16 @@ mod wire;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use reqwest::Method;
 use serde::de::IgnoredAny;
 
 use super::calls::{query, seg};
 use super::common;
 use super::http::{Auth, Mode, Request, Target};
-use super::{AqlPage, AqlQuery, AssetsApi, Core, Error, Flavor, Limits, Secret, SiteConn};
+use super::{AqlPage, AqlQuery, Core, Error, Flavor, Limits, Secret, SiteConn};
 use crate::model::{
-    Attachment, AttachmentUpload, AttributeIn, Comment, CommentIn, Group, GroupPage, HistoryEntry,
-    Icon, Issue, IssueEdit, JiraField, JiraUser, JqlPage, JqlRequest, Object, ObjectIn,
-    ObjectSchema, ObjectSchemaIn, ObjectType, ObjectTypeAttribute, ObjectTypeIn,
-    ObjectTypePosition, ObjectTypeUpdate, ReferenceType, ReferenceTypeIn, SchemaConfig,
-    SchemaConfigIn, StatusType, StatusTypeIn,
+    Attachment, AttachmentUpload, Comment, CommentIn, Group, GroupPage, JiraUser, JqlPage,
+    JqlRequest, ObjectSchema, SchemaConfig, SchemaConfigIn,
 };
 use wire::{ObjectListResult, SchemaList, SearchPage, SearchRequest};
 
@@ -133,18 +129,9 @@ impl DcClient {
     }
 }
 
-#[async_trait]
-impl AssetsApi for DcClient {
-    fn site_name(&self) -> &str {
-        &self.site().name
-    }
-
+common::impl_assets_api!(DcClient, jira = JIRA, {
     fn flavor(&self) -> Flavor {
         Flavor::Dc
-    }
-
-    fn max_concurrency(&self) -> usize {
-        self.site().limits.max_concurrency.max(1)
     }
 
     async fn test_connection(&self) -> Result<JiraUser, Error> {
@@ -162,14 +149,6 @@ impl AssetsApi for DcClient {
         Ok(list.objectschemas)
     }
 
-    async fn get_schema(&self, id: &str) -> Result<ObjectSchema, Error> {
-        common::get_schema(self, id).await
-    }
-
-    async fn create_schema(&self, body: &ObjectSchemaIn) -> Result<ObjectSchema, Error> {
-        common::create_schema(self, body).await
-    }
-
     async fn get_schema_config(&self, _schema: &str) -> Result<Option<SchemaConfig>, Error> {
         // Data Center has no `/global/config/objectschema/{id}`: nothing to back up.
         Ok(None)
@@ -177,75 +156,6 @@ impl AssetsApi for DcClient {
 
     async fn set_schema_config(&self, _schema: &str, _body: &SchemaConfigIn) -> Result<(), Error> {
         Err(self.not_offered("schema configuration (/global/config)"))
-    }
-
-    async fn list_status_types(&self, schema: Option<&str>) -> Result<Vec<StatusType>, Error> {
-        common::list_status_types(self, schema).await
-    }
-
-    async fn create_status_type(&self, body: &StatusTypeIn) -> Result<StatusType, Error> {
-        common::create_status_type(self, body).await
-    }
-
-    async fn list_reference_types(
-        &self,
-        schema: Option<&str>,
-        include_global: bool,
-    ) -> Result<Vec<ReferenceType>, Error> {
-        common::list_reference_types(self, schema, include_global).await
-    }
-
-    async fn create_reference_type(&self, body: &ReferenceTypeIn) -> Result<ReferenceType, Error> {
-        common::create_reference_type(self, body).await
-    }
-
-    async fn global_icons(&self) -> Result<Vec<Icon>, Error> {
-        common::global_icons(self).await
-    }
-
-    async fn get_icon(&self, id: &str) -> Result<Icon, Error> {
-        common::get_icon(self, id).await
-    }
-
-    async fn icon_png(&self, id: &str, size: u32) -> Result<Vec<u8>, Error> {
-        common::icon_png(self, id, size).await
-    }
-
-    async fn list_object_types(&self, schema: &str) -> Result<Vec<ObjectType>, Error> {
-        common::list_object_types(self, schema).await
-    }
-
-    async fn create_object_type(&self, body: &ObjectTypeIn) -> Result<ObjectType, Error> {
-        common::create_object_type(self, body).await
-    }
-
-    async fn move_object_type(&self, id: &str, body: &ObjectTypePosition) -> Result<(), Error> {
-        common::move_object_type(self, id, body).await
-    }
-
-    async fn update_object_type(&self, id: &str, body: &ObjectTypeUpdate) -> Result<(), Error> {
-        common::update_object_type(self, id, body).await
-    }
-
-    async fn list_attributes(&self, object_type: &str) -> Result<Vec<ObjectTypeAttribute>, Error> {
-        common::list_attributes(self, object_type).await
-    }
-
-    async fn create_attribute(
-        &self,
-        object_type: &str,
-        body: &AttributeIn,
-    ) -> Result<ObjectTypeAttribute, Error> {
-        common::create_attribute(self, object_type, body).await
-    }
-
-    async fn update_attribute(
-        &self,
-        object_type: &str,
-        id: &str,
-        body: &AttributeIn,
-    ) -> Result<(), Error> {
-        common::update_attribute(self, object_type, id, body).await
     }
 
     async fn aql(&self, q: &AqlQuery<'_>) -> Result<AqlPage, Error> {
@@ -281,22 +191,6 @@ impl AssetsApi for DcClient {
         })
     }
 
-    async fn get_object(&self, id: &str) -> Result<Object, Error> {
-        common::get_object(self, id).await
-    }
-
-    async fn create_object(&self, body: &ObjectIn) -> Result<Object, Error> {
-        common::create_object(self, body).await
-    }
-
-    async fn update_object(&self, id: &str, body: &ObjectIn) -> Result<(), Error> {
-        common::update_object(self, id, body).await
-    }
-
-    async fn object_history(&self, id: &str) -> Result<Vec<HistoryEntry>, Error> {
-        common::object_history(self, id).await
-    }
-
     async fn myself(&self) -> Result<JiraUser, Error> {
         self.jira_get("/rest/api/2/myself", "a user").await
     }
@@ -325,10 +219,6 @@ impl AssetsApi for DcClient {
         self.jira_get(&path, "a list of users").await
     }
 
-    async fn pick_groups(&self, q: &str, max: usize) -> Result<Vec<Group>, Error> {
-        self.picker(q, max).await
-    }
-
     async fn groups_page(
         &self,
         names: &[String],
@@ -355,10 +245,6 @@ impl AssetsApi for DcClient {
             is_last: Some(true),
             values,
         })
-    }
-
-    async fn fields(&self) -> Result<Vec<JiraField>, Error> {
-        common::fields(self, JIRA).await
     }
 
     async fn jql(&self, request: &JqlRequest) -> Result<JqlPage, Error> {
@@ -392,14 +278,6 @@ impl AssetsApi for DcClient {
             next_page_token: (!is_last).then(|| next.to_string()),
             is_last: Some(is_last),
         })
-    }
-
-    async fn get_issue(&self, key: &str, fields: &[String]) -> Result<Issue, Error> {
-        common::get_issue(self, JIRA, key, fields).await
-    }
-
-    async fn edit_issue(&self, key: &str, body: &IssueEdit) -> Result<(), Error> {
-        common::edit_issue(self, JIRA, key, body).await
     }
 
     async fn list_comments(&self, object: &str) -> Result<Vec<Comment>, Error> {
@@ -447,7 +325,7 @@ impl AssetsApi for DcClient {
             source: Some(e),
         })
     }
-}
+});
 
 #[cfg(test)]
 mod tests;

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::assets::AqlPager;
-use crate::model::{AttributeKind, ObjectAttributeIn, ValueIn};
+use crate::assets::{AqlPager, AssetsApi};
+use crate::model::{AttributeKind, ObjectAttributeIn, ObjectIn, ValueIn};
 
 const SIM: &str = r#"
 [[sites]]
