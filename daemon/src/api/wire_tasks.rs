@@ -10,7 +10,8 @@ use crate::store::{JobId, RestoreId, Task, TaskId};
 
 pub use crate::store::{ItemOutcome, TaskItem, TaskStatus};
 pub use crate::tasks::{
-    ExtrasSummary, FieldResult, IssuesSummary, TaskKind, TaskRequest, TaskSummary, TypeIdsSummary,
+    ExtrasSummary, FieldResult, IssuesSummary, ReferencedSchema, ReferencesSummary, SchemaState,
+    TaskKind, TaskRequest, TaskSummary, TypeIdsSummary,
 };
 
 /// `POST /v1/restores/{id}/tasks` (202).

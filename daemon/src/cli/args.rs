@@ -267,6 +267,24 @@ pub enum TaskStartCmd {
         #[arg(long)]
         wait: bool,
     },
+    /// Create the cross-schema reference attributes between the restored schema and schemas
+    /// of the target site, and set their values (old ids mapped through those schemas'
+    /// restores).
+    References {
+        /// Restore id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        restore_id: i64,
+        /// Keys of schemas on the target site, comma separated (on another site: schemas
+        /// restored there); they must allow others to select objects from them.
+        #[arg(long, value_delimiter = ',', required = true, num_args = 1)]
+        from_schema: Vec<String>,
+        /// Also set the references the restored schema's objects hold into them.
+        #[arg(long)]
+        outbound: bool,
+        /// Wait for the task to end, showing its progress.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Point the Assets fields of the Jira issues (matched by key on the target) at the
     /// restored objects, keeping their other values.
     Issues {
@@ -572,6 +590,8 @@ mod tests {
             "assetark --config f tasks start object-type-ids 1 --yes --wait --json",
             "assetark --config f tasks start object-type-ids 1",
             "assetark --config f tasks start issues 1 --wait --json",
+            "assetark --config f tasks start references 1 --from-schema LOC,HR --outbound --wait --json",
+            "assetark --config f tasks start references 1 --from-schema LOC",
             "assetark --config f tasks start comments 1 --wait --json",
             "assetark --config f tasks start attachments 1",
             "assetark --config f tasks list 1 --json",
@@ -603,6 +623,8 @@ mod tests {
             "assetark tasks start attachments 0",
             "assetark tasks start history 1",
             "assetark tasks start issues 1 --yes",
+            "assetark tasks start references 1",
+            "assetark tasks start references 1 --outbound",
             "assetark tasks show 0",
         ] {
             let err = Cli::try_parse_from(bad.split(' ')).expect_err(bad);

@@ -68,6 +68,19 @@ async fn start(client: &ControlClient, cmd: &TaskStartCmd, json: bool) -> Result
             (*restore_id, TaskRequest::ObjectTypeIds {}, *wait)
         }
         TaskStartCmd::Issues { restore_id, wait } => (*restore_id, TaskRequest::Issues {}, *wait),
+        TaskStartCmd::References {
+            restore_id,
+            from_schema,
+            outbound,
+            wait,
+        } => (
+            *restore_id,
+            TaskRequest::References {
+                from_schemas: from_schema.clone(),
+                outbound: *outbound,
+            },
+            *wait,
+        ),
         TaskStartCmd::Comments { restore_id, wait } => {
             (*restore_id, TaskRequest::Comments {}, *wait)
         }
@@ -190,6 +203,15 @@ fn record(t: &TaskView) -> String {
     ] {
         out.push_str(&format!("{label:<12} {value}\n"));
     }
+    if let Some(TaskRequest::References {
+        from_schemas,
+        outbound,
+    }) = &t.options
+    {
+        let yes = if *outbound { "yes" } else { "no" };
+        out.push_str(&format!("{:<12} {yes}\n", "outbound"));
+        out.push_str(&format!("{:<12} {}\n", "schemas", from_schemas.join(",")));
+    }
     if let Some(summary) = &t.summary {
         for l in summary_lines(summary) {
             out.push_str(&l);
@@ -202,6 +224,24 @@ fn record(t: &TaskView) -> String {
 /// What a kind's summary says beyond the result message.
 fn summary_lines(s: &TaskSummary) -> Vec<String> {
     match s {
+        TaskSummary::References(s) => {
+            let mut out = vec!["referenced schemas:".to_owned()];
+            for r in &s.referenced_schemas {
+                let place = match (&r.schema_id, r.restore_id) {
+                    (None, _) => "not on the target".to_owned(),
+                    (Some(id), Some(restore)) => format!("schema {id}, restore {restore}"),
+                    (Some(id), None) => format!("schema {id}, not restored"),
+                };
+                out.push(format!(
+                    "  {} ({}; {place}; {} attributes): {}",
+                    r.key,
+                    r.state.as_str(),
+                    r.attributes,
+                    r.message
+                ));
+            }
+            out
+        }
         TaskSummary::ObjectTypeIds(s) => vec![format!(
             "{:<12} {} updated, {} unchanged, {} skipped, {} failed",
             "types", s.updated, s.unchanged, s.skipped, s.failed

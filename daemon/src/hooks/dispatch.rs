@@ -163,6 +163,14 @@ pub struct ActiveHooks {
     context: HookContext,
 }
 
+/// What a transform hook's decision does to its subject.
+enum Turn<T> {
+    /// The hook's replacement.
+    Replace(T),
+    /// Left out, for this reason.
+    Skip(String),
+}
+
 /// What one call came to, after `on_error`.
 enum Step {
     /// The hook answered.
@@ -282,6 +290,56 @@ impl ActiveHooks {
         Ok(decisions)
     }
 
+    /// The chain of the transform points: each hook at `point` sees the subject as the
+    /// previous one left it (`input` builds its message) and may replace it or skip it
+    /// (`turn` reads its decision); a skip, or a failure with `on_error = "skip"`, ends the
+    /// chain with `None`. `change` describes a replacement for the record.
+    async fn chain<T: Clone>(
+        &self,
+        point: HookPoint,
+        subject: &str,
+        mut current: T,
+        input: impl Fn(&T) -> HookInput,
+        turn: impl Fn(Decision) -> Option<Turn<T>>,
+        change: impl Fn(&T, &T) -> String,
+    ) -> Result<Applied<Option<T>>, HookFailed> {
+        let mut decisions = Vec::new();
+        for hook in self.at(point) {
+            let skipped = |decisions| {
+                Ok(Applied {
+                    result: None,
+                    decisions,
+                })
+            };
+            match self.call(hook, input(&current), subject).await? {
+                Step::Tolerated(on_error, d) => {
+                    decisions.push(d);
+                    if on_error == OnError::Skip {
+                        return skipped(decisions);
+                    }
+                }
+                Step::Reply(reply) => match reply.decision.and_then(&turn) {
+                    Some(Turn::Replace(new)) => {
+                        let change = change(&current, &new);
+                        let outcome = DecisionOutcome::Changed { change };
+                        decisions.push(record(hook, subject, outcome, reply.note));
+                        current = new;
+                    }
+                    Some(Turn::Skip(reason)) => {
+                        let outcome = DecisionOutcome::Skipped { reason };
+                        decisions.push(record(hook, subject, outcome, reply.note));
+                        return skipped(decisions);
+                    }
+                    None => decisions.extend(noted(hook, subject, reply.note)),
+                },
+            }
+        }
+        Ok(Applied {
+            result: Some(current),
+            decisions,
+        })
+    }
+
     /// `transform_attribute`: the attribute to create, or `None` when a hook skipped it.
     ///
     /// # Errors
@@ -298,55 +356,21 @@ impl ActiveHooks {
             object_type.name,
             attribute.name.get().map_or("", String::as_str)
         );
-        let mut current = attribute;
-        let mut decisions = Vec::new();
-        for hook in self.at(HookPoint::TransformAttribute) {
-            let input = HookInput::TransformAttribute(AttributeInput {
+        let input = |current: &ObjectTypeAttribute| {
+            HookInput::TransformAttribute(AttributeInput {
                 object_type: object_type.clone(),
                 attribute: current.clone(),
                 stats,
-            });
-            match self.call(hook, input, &subject).await? {
-                Step::Tolerated(on_error, d) => {
-                    decisions.push(d);
-                    if on_error == OnError::Skip {
-                        return Ok(Applied {
-                            result: None,
-                            decisions,
-                        });
-                    }
-                }
-                Step::Reply(reply) => match reply.decision {
-                    Some(Decision::Attribute(AttributeDecision::Attribute(new))) => {
-                        let change = attribute_change(&current, &new);
-                        decisions.push(record(
-                            hook,
-                            &subject,
-                            DecisionOutcome::Changed { change },
-                            reply.note,
-                        ));
-                        current = *new;
-                    }
-                    Some(Decision::Attribute(AttributeDecision::Skip(reason))) => {
-                        decisions.push(record(
-                            hook,
-                            &subject,
-                            DecisionOutcome::Skipped { reason },
-                            reply.note,
-                        ));
-                        return Ok(Applied {
-                            result: None,
-                            decisions,
-                        });
-                    }
-                    _ => decisions.extend(noted(hook, &subject, reply.note)),
-                },
-            }
-        }
-        Ok(Applied {
-            result: Some(current),
-            decisions,
-        })
+            })
+        };
+        let turn = |decision| match decision {
+            Decision::Attribute(AttributeDecision::Attribute(new)) => Some(Turn::Replace(*new)),
+            Decision::Attribute(AttributeDecision::Skip(reason)) => Some(Turn::Skip(reason)),
+            _ => None,
+        };
+        let point = HookPoint::TransformAttribute;
+        self.chain(point, &subject, attribute, input, turn, attribute_change)
+            .await
     }
 
     /// `transform_object`: the object to create, or `None` when a hook skipped it.
@@ -360,54 +384,20 @@ impl ActiveHooks {
         object: Object,
     ) -> Result<Applied<Option<Object>>, HookFailed> {
         let subject = object_subject(&object);
-        let mut current = object;
-        let mut decisions = Vec::new();
-        for hook in self.at(HookPoint::TransformObject) {
-            let input = HookInput::TransformObject(ObjectInput {
+        let input = |current: &Object| {
+            HookInput::TransformObject(ObjectInput {
                 object_type: object_type.clone(),
                 object: current.clone(),
-            });
-            match self.call(hook, input, &subject).await? {
-                Step::Tolerated(on_error, d) => {
-                    decisions.push(d);
-                    if on_error == OnError::Skip {
-                        return Ok(Applied {
-                            result: None,
-                            decisions,
-                        });
-                    }
-                }
-                Step::Reply(reply) => match reply.decision {
-                    Some(Decision::Object(ObjectDecision::Object(new))) => {
-                        let change = object_change(&current, &new);
-                        decisions.push(record(
-                            hook,
-                            &subject,
-                            DecisionOutcome::Changed { change },
-                            reply.note,
-                        ));
-                        current = *new;
-                    }
-                    Some(Decision::Object(ObjectDecision::Skip(reason))) => {
-                        decisions.push(record(
-                            hook,
-                            &subject,
-                            DecisionOutcome::Skipped { reason },
-                            reply.note,
-                        ));
-                        return Ok(Applied {
-                            result: None,
-                            decisions,
-                        });
-                    }
-                    _ => decisions.extend(noted(hook, &subject, reply.note)),
-                },
-            }
-        }
-        Ok(Applied {
-            result: Some(current),
-            decisions,
-        })
+            })
+        };
+        let turn = |decision| match decision {
+            Decision::Object(ObjectDecision::Object(new)) => Some(Turn::Replace(*new)),
+            Decision::Object(ObjectDecision::Skip(reason)) => Some(Turn::Skip(reason)),
+            _ => None,
+        };
+        let point = HookPoint::TransformObject;
+        self.chain(point, &subject, object, input, turn, object_change)
+            .await
     }
 
     /// `match_user`: the first hook that decides wins.

@@ -9,7 +9,7 @@ use super::*;
 use crate::hooks::messages::{
     HookContext, HookInput, ObjectInput, StageInput, TypeRef, UserInput, UserToMatch,
 };
-use crate::hooks::{HookKind, OnError, StageDecision};
+use crate::hooks::{Decision, HookKind, OnError, StageDecision, UserDecision};
 use crate::model::{Id, Object};
 
 fn fixture(name: &str) -> PathBuf {
@@ -409,8 +409,17 @@ async fn user_match_uses_the_table_then_the_display_name() {
         .unwrap();
     assert_eq!(
         r,
-        HookReply::default(),
-        "two of that name: the daemon's rule decides"
+        HookReply::decide(Decision::User(UserDecision::None(
+            "not in the mapping table; 2 target accounts are named \"Di\"".into()
+        ))),
+        "two of that name: none, saying why"
+    );
+    let r = hook.call(&match_call(None, "Ed", None, &[])).await.unwrap();
+    assert_eq!(
+        r,
+        HookReply::decide(Decision::User(UserDecision::None(
+            "not in the mapping table; no target account is named \"Ed\"".into()
+        ))),
     );
 }
 
@@ -509,4 +518,36 @@ async fn the_match_user_example_matches_by_email() {
         .await
         .unwrap();
     assert_eq!(r, HookReply::default());
+}
+
+/// Every script shipped under `scripts/` (and `scripts/examples/`) compiles for each point it
+/// defines a function of, and defines at least one (a broken example is a bug users hit
+/// first).
+#[test]
+fn every_shipped_script_compiles_for_its_points() {
+    let engine = Arc::new(RhaiEngine::new(RhaiLimits::default()));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts");
+    let mut scripts = 0;
+    for dir in [root.clone(), root.join("examples")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("rhai") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let points: Vec<HookPoint> = HookPoint::ALL
+                .into_iter()
+                .filter(|p| text.contains(&format!("fn {}(", p.as_str())))
+                .collect();
+            assert!(!points.is_empty(), "{} defines no hook", path.display());
+            for point in points {
+                load(&engine, &spec(path.clone(), point), &|p| {
+                    std::fs::read_to_string(p)
+                })
+                .unwrap_or_else(|e| panic!("{} at {point}: {e}", path.display()));
+            }
+            scripts += 1;
+        }
+    }
+    assert!(scripts >= 4, "{scripts} scripts found");
 }

@@ -25,6 +25,7 @@ mod comments;
 mod ctx;
 mod extras;
 mod issues;
+mod references;
 mod typeids;
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,7 @@ pub use comments::OBJECT_COMMENTS;
 pub use ctx::Ctx;
 pub use extras::ExtrasSummary;
 pub use issues::{FieldResult, IssuesSummary};
+pub use references::{ReferencedSchema, ReferencesSummary, SchemaState};
 pub use typeids::TypeIdsSummary;
 
 /// What a task is asked to do: its kind and the kind's options (the API's request body and the
@@ -49,6 +51,16 @@ pub enum TaskRequest {
     ObjectTypeIds {},
     /// Point the Jira issues' Assets fields at the restored objects.
     Issues {},
+    /// Create the cross-schema reference attributes between the restored schema and the
+    /// named schemas of the target site and set their values.
+    References {
+        /// Keys of schemas on the target site (there, the destinations of earlier restores;
+        /// on the backup's own site also schemas never restored).
+        from_schemas: Vec<String>,
+        /// Also set the references the restored schema's objects hold into them.
+        #[serde(default)]
+        outbound: bool,
+    },
     /// Carry the backup's object comments onto the restored objects.
     Comments {},
     /// Upload the backup's object attachments onto the restored objects.
@@ -63,6 +75,8 @@ pub enum TaskKind {
     ObjectTypeIds,
     /// Objects in Jira issues.
     Issues,
+    /// Cross-schema references.
+    References,
     /// Object comments.
     Comments,
     /// Object attachments.
@@ -71,9 +85,10 @@ pub enum TaskKind {
 
 impl TaskKind {
     /// Every kind.
-    pub const ALL: [TaskKind; 4] = [
+    pub const ALL: [TaskKind; 5] = [
         TaskKind::ObjectTypeIds,
         TaskKind::Issues,
+        TaskKind::References,
         TaskKind::Comments,
         TaskKind::Attachments,
     ];
@@ -83,6 +98,7 @@ impl TaskKind {
         match self {
             TaskKind::ObjectTypeIds => "object-type-ids",
             TaskKind::Issues => "issues",
+            TaskKind::References => "references",
             TaskKind::Comments => "comments",
             TaskKind::Attachments => "attachments",
         }
@@ -135,6 +151,7 @@ impl TaskRequest {
         match self {
             TaskRequest::ObjectTypeIds {} => TaskKind::ObjectTypeIds,
             TaskRequest::Issues {} => TaskKind::Issues,
+            TaskRequest::References { .. } => TaskKind::References,
             TaskRequest::Comments {} => TaskKind::Comments,
             TaskRequest::Attachments {} => TaskKind::Attachments,
         }
@@ -151,8 +168,38 @@ impl TaskRequest {
             | TaskRequest::Issues {}
             | TaskRequest::Comments {}
             | TaskRequest::Attachments {} => Ok(()),
+            TaskRequest::References { from_schemas, .. } => check_keys(from_schemas),
         }
     }
+}
+
+/// Most schemas one references task takes.
+const MAX_FROM_SCHEMAS: usize = 50;
+
+/// `from_schemas`: one to [`MAX_FROM_SCHEMAS`] schema keys, each named once, without spaces
+/// or commas (the CLI splits its list at commas).
+fn check_keys(keys: &[String]) -> Result<(), String> {
+    if keys.is_empty() {
+        return Err("from_schemas names no schema: name one or more schema keys".to_owned());
+    }
+    if keys.len() > MAX_FROM_SCHEMAS {
+        return Err(format!(
+            "from_schemas names {} schemas; at most {MAX_FROM_SCHEMAS} are taken",
+            keys.len()
+        ));
+    }
+    for (i, k) in keys.iter().enumerate() {
+        if k.is_empty() || k.len() > 64 || k.chars().any(|c| c.is_whitespace() || c == ',') {
+            return Err(format!(
+                "from_schemas: {k:?} is not a schema key (1 to 64 characters, no spaces or \
+                 commas)"
+            ));
+        }
+        if keys[..i].contains(k) {
+            return Err(format!("from_schemas names {k} twice"));
+        }
+    }
+    Ok(())
 }
 
 /// What a task found and did, per kind (the task row's `summary`).
@@ -163,6 +210,8 @@ pub enum TaskSummary {
     ObjectTypeIds(TypeIdsSummary),
     /// Objects in issues.
     Issues(IssuesSummary),
+    /// Cross-schema references.
+    References(ReferencesSummary),
     /// Object comments.
     Comments(ExtrasSummary),
     /// Object attachments.
@@ -265,6 +314,10 @@ pub async fn run(
     let (summary, message) = match &request {
         TaskRequest::ObjectTypeIds {} => typeids::run(&ctx).await?,
         TaskRequest::Issues {} => issues::run(&ctx).await?,
+        TaskRequest::References {
+            from_schemas,
+            outbound,
+        } => references::run(&ctx, from_schemas, *outbound).await?,
         TaskRequest::Comments {} => comments::run(&ctx).await?,
         TaskRequest::Attachments {} => attachments::run(&ctx).await?,
     };
@@ -296,6 +349,42 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_references_request_names_one_or_more_schemas_once() {
+        let t: TaskRequest = serde_json::from_value(
+            json!({"kind": "references", "from_schemas": ["LOC", "HR"], "outbound": true}),
+        )
+        .unwrap();
+        assert_eq!(t.kind(), TaskKind::References);
+        assert_eq!(t.check(), Ok(()));
+        let plain: TaskRequest =
+            serde_json::from_value(json!({"kind": "references", "from_schemas": ["LOC"]})).unwrap();
+        assert_eq!(
+            plain,
+            TaskRequest::References {
+                from_schemas: vec!["LOC".into()],
+                outbound: false
+            }
+        );
+        assert!(serde_json::from_value::<TaskRequest>(json!({"kind": "references"})).is_err());
+        let bad = |keys: &[&str]| TaskRequest::References {
+            from_schemas: keys.iter().map(|k| (*k).to_owned()).collect(),
+            outbound: false,
+        };
+        assert!(bad(&[]).check().unwrap_err().contains("names no schema"));
+        assert!(bad(&["LOC", "LOC"]).check().unwrap_err().contains("twice"));
+        assert!(
+            bad(&["L C"])
+                .check()
+                .unwrap_err()
+                .contains("not a schema key")
+        );
+        assert!(bad(&[""]).check().is_err());
+        let many: Vec<String> = (0..51).map(|i| format!("K{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(bad(&many).check().unwrap_err().contains("at most 50"));
     }
 
     #[test]

@@ -35,9 +35,20 @@
 //!    difference, which must be exactly the `OBJECT_HISTORY` attributes created (one per
 //!    attribute root type), none per object.
 //!
-//! Defaults run in ~10 minutes on 2 cores (create limits scaled ×10 and ×3 keep the limited
+//! 5. Hooks on vs off (`--only 5`; `--hook-objects`, default 10,000; `--hook-rounds`, default
+//!    2): a cmdb backup (schema ITSM) restored to a limits-off simulator with no hooks, with
+//!    the shipped text-to-textarea (`transform_attribute`) and user-match (`match_user`, a
+//!    mapping table of two users, the rest by display name) as Rhai scripts, and as WASM
+//!    modules, loaded as the daemon loads `[[hooks]]`; each round restores the three to fresh
+//!    sites in turn. Printed: object entries per minute of each, and the hooked runs' drop
+//!    against the unhooked median (target <= 10%).
+//! 6. Hook calls per second (`--only 6`; `--call-secs`, default 3): back-to-back calls through
+//!    the daemon's dispatcher of text-to-textarea at `transform_attribute`, the normalise
+//!    example at `transform_object` and user-match at `match_user`, as Rhai and as WASM.
+//!
+//! Defaults (measurements 1-4) run in ~10 minutes on 2 cores (create limits scaled ×10 and ×3 keep the limited
 //! runs at ~1 minute each). Run: `cargo build --release -p assets-sim -p assetark-tests &&
-//! target/release/restore-bench` (`--only 1,2,3,4`; `--concurrency N` creates in flight while
+//! target/release/restore-bench` (`--only 1,2,3,4,5,6`; `--concurrency N` creates in flight while
 //! building datasets; `ASSETS_SIM_BIN` overrides the simulator binary).
 
 // mimalloc, as in the daemon binary (daemon/src/main.rs, which says why): the child restore
@@ -48,9 +59,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 
 use anyhow::Result;
+use assetark::hooks::HookRegistry;
 use assetark::restore::Stage;
 use assetark_tests::restore_bench::child::{self, ChildArgs};
 use assetark_tests::restore_bench::dataset;
+use assetark_tests::restore_bench::hooks::{self, Host};
 use assetark_tests::restore_bench::run::{self, BackupDone, RestoreRun};
 use assetark_tests::restore_bench::sim::{self, Sim, SiteSpec};
 
@@ -70,6 +83,9 @@ struct Args {
     rss_runs: usize,
     concurrency: usize,
     history_objects: u32,
+    hook_objects: u32,
+    hook_rounds: usize,
+    call_secs: f64,
 }
 
 impl Args {
@@ -99,6 +115,9 @@ impl Args {
             rss_runs: num("--rss-runs", 3.0) as usize,
             concurrency: num("--concurrency", 16.0) as usize,
             history_objects: num("--history-objects", 5_000.0) as u32,
+            hook_objects: num("--hook-objects", 10_000.0) as u32,
+            hook_rounds: num("--hook-rounds", 2.0) as usize,
+            call_secs: num("--call-secs", 3.0),
         }
     }
 }
@@ -511,6 +530,126 @@ async fn history(a: &Args) -> Result<()> {
     Ok(())
 }
 
+/// Measurement 5: restores with the shipped hooks on (Rhai, WASM) beside none, limits off.
+async fn hooks_on_off(a: &Args) -> Result<()> {
+    println!(
+        "\n5. Hooks on vs off: a cmdb backup of {} objects (schema ITSM) restored to a limits-off \
+         simulator with no hooks, with text-to-textarea + user-match as Rhai, and as WASM; {} \
+         round{}",
+        thousands(f64::from(a.hook_objects)),
+        a.hook_rounds,
+        if a.hook_rounds == 1 { "" } else { "s" }
+    );
+    let src = Sim::start(
+        None,
+        &[SiteSpec {
+            cmdb_objects: Some(a.hook_objects),
+            ..SiteSpec::empty("hsrc")
+        }],
+    )?;
+    let dir = tempfile::tempdir()?;
+    let store = run::open_store(&dir.path().join("store.db"))?;
+    let b = run::backup(
+        &sim::client(src.site("hsrc")?, 1, sim::unlimited())?,
+        &store,
+        "ITSM",
+    )
+    .await?;
+    println!(
+        "   backup: {} objects, main pass {:.1} s",
+        thousands(b.objects as f64),
+        b.secs
+    );
+    let sets = [
+        ("no hooks", None),
+        ("rhai", Some(Host::Rhai)),
+        ("wasm", Some(Host::Wasm)),
+    ];
+    let registries = sets
+        .iter()
+        .map(|(_, host)| host.map_or_else(|| Ok(HookRegistry::new()), hooks::shipped))
+        .collect::<Result<Vec<_>>>()?;
+    let rounds = a.hook_rounds.max(1);
+    let sites: Vec<SiteSpec> = (0..rounds)
+        .flat_map(|r| (0..sets.len()).map(move |i| SiteSpec::empty(&format!("h{r}-{i}"))))
+        .collect();
+    let tgt = Sim::start(None, &sites)?;
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); sets.len()];
+    for r in 0..rounds {
+        for (i, ((label, _), registry)) in sets.iter().zip(&registries).enumerate() {
+            let client = sim::client(tgt.site(&format!("h{r}-{i}"))?, 1, sim::unlimited())?;
+            let run = run::restore_hooked(
+                &store,
+                &client,
+                b.id,
+                ("IT Assets Restored", "ITR"),
+                true,
+                false,
+                registry,
+            )
+            .await?;
+            let rate = run.entries_per_minute();
+            println!(
+                "   round {} {label:>8}: object entries {} created, {} refused in {:.1} s = {} \
+                 objects/min (steady {}); plan {:.2} s with {} hook decisions; execute {:.1} s",
+                r + 1,
+                thousands(run.created as f64),
+                run.failed,
+                run.stage_secs(Stage::ObjectEntries).unwrap_or(f64::NAN),
+                thousands(rate),
+                thousands(run.steady_per_minute(0.2, 0.9).unwrap_or(f64::NAN)),
+                run.plan_secs,
+                run.hook_decisions,
+                run.execute_secs
+            );
+            rates[i].push(rate);
+        }
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let off = median(&rates[0]);
+    for (i, (label, _)) in sets.iter().enumerate().skip(1) {
+        let on = median(&rates[i]);
+        println!(
+            "   {label}: median {} objects/min vs {} without hooks: {:+.1}% (target: a drop of \
+             at most 10%)",
+            thousands(on),
+            thousands(off),
+            (on / off - 1.0) * 100.0
+        );
+    }
+    Ok(())
+}
+
+/// Measurement 6: hook calls per second, per point and host.
+async fn hook_calls(a: &Args) -> Result<()> {
+    println!(
+        "\n6. Hook calls per second through the daemon's dispatcher, back to back, ~{} s each",
+        a.call_secs
+    );
+    for point in [
+        hooks::Point::TransformAttribute,
+        hooks::Point::TransformObject,
+        hooks::Point::MatchUser,
+    ] {
+        let mut line = format!("   {:<50}", point.as_str());
+        for host in [Host::Rhai, Host::Wasm] {
+            let (calls, rate) = hooks::calls_per_second(host, point, a.call_secs).await?;
+            line.push_str(&format!(
+                "  {}: {:>7} calls/s ({} calls)",
+                host.as_str(),
+                thousands(rate),
+                thousands(calls as f64)
+            ));
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     if std::env::args().any(|a| a == child::FLAG) {
@@ -538,6 +677,12 @@ async fn main() -> Result<()> {
     }
     if a.only.contains(&4) {
         history(&a).await?;
+    }
+    if a.only.contains(&5) {
+        hooks_on_off(&a).await?;
+    }
+    if a.only.contains(&6) {
+        hook_calls(&a).await?;
     }
     println!(
         "\nrestore-bench: done in {:.0} s",

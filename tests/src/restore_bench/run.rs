@@ -12,6 +12,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use assetark::assets::{AssetsClient, ClientStats};
 use assetark::backup::{self, BackupRequest, Progress, stage};
+use assetark::hooks::HookRegistry;
 use assetark::restore::{self, Destination, RestoreEvent, RestoreRequest, Stage};
 use assetark::store::{AsyncStore, BackupId, BackupType, SqliteStore};
 use tokio_util::sync::CancellationToken;
@@ -139,6 +140,8 @@ pub struct RestoreRun {
     pub after: ClientStats,
     /// End of execute.
     pub end: Instant,
+    /// Hook decisions in the plan.
+    pub hook_decisions: usize,
 }
 
 fn sent(s: &ClientStats) -> u64 {
@@ -227,24 +230,44 @@ pub async fn restore_with(
     store: &AsyncStore,
     client: &AssetsClient,
     backup: BackupId,
-    (name, key): (&str, &str),
+    dest: (&str, &str),
     progress: bool,
     history: bool,
 ) -> Result<RestoreRun> {
+    let none = HookRegistry::new();
+    restore_hooked(store, client, backup, dest, progress, history, &none).await
+}
+
+/// [`restore_with`] with every enabled hook of `hooks` (the daemon's registry, as
+/// `[[hooks]]` builds it) selected, as a restore the daemon runs.
+pub async fn restore_hooked(
+    store: &AsyncStore,
+    client: &AssetsClient,
+    backup: BackupId,
+    (name, key): (&str, &str),
+    progress: bool,
+    history: bool,
+    hooks: &HookRegistry,
+) -> Result<RestoreRun> {
+    let target_site = client.site().name.clone();
     let req = RestoreRequest {
         backup_id: backup,
-        target_site: client.site().name.clone(),
         destination: Destination::NewSchema {
             name: name.into(),
             key: key.into(),
         },
-        hooks: Default::default(),
+        hooks: hooks.select(&target_site, &[], &[])?,
+        target_site,
         history,
         with_icons: false,
     };
     let t0 = Instant::now();
     rss_note("before plan");
-    let plan = restore::plan(store, client, &req).await?;
+    let setup = restore::HookSetup {
+        registry: hooks,
+        restore_id: None,
+    };
+    let plan = restore::plan_with(store, client, &req, setup).await?;
     if let Some(c) = &plan.conflict {
         bail!("destination conflict: {c}");
     }
@@ -288,16 +311,14 @@ pub async fn restore_with(
     };
     let before = client.stats();
     let t1 = Instant::now();
-    let outcome = restore::execute(
-        store,
-        client,
-        id,
-        &plan,
-        &sink,
-        CancellationToken::new(),
-        &assetark::clock::system(),
-    )
-    .await?;
+    let clock = assetark::clock::system();
+    let run = restore::Run {
+        on_event: &sink,
+        cancel: CancellationToken::new(),
+        clock: &clock,
+        hooks,
+    };
+    let outcome = restore::execute_with(store, client, id, &plan, run).await?;
     let end = Instant::now();
     let after = client.stats();
     if outcome.stopped {
@@ -322,5 +343,6 @@ pub async fn restore_with(
         before,
         after,
         end,
+        hook_decisions: plan.hooks.decisions.len(),
     })
 }

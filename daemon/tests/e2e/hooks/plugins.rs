@@ -30,17 +30,20 @@ pub struct HookConfig {
     pub path: PathBuf,
     /// `on_error`.
     pub on_error: &'static str,
+    /// More lines of the table (`enabled = false`, `[hooks.settings]` ...), appended as is.
+    pub extra: String,
 }
 
 impl HookConfig {
-    fn toml(&self) -> String {
+    pub fn toml(&self) -> String {
         format!(
-            "[[hooks]]\nname = \"{}\"\npoint = \"{}\"\nkind = \"{}\"\npath = \"{}\"\non_error = \"{}\"\n",
+            "[[hooks]]\nname = \"{}\"\npoint = \"{}\"\nkind = \"{}\"\npath = \"{}\"\non_error = \"{}\"\n{}\n",
             self.name,
             self.point,
             self.kind,
             self.path.display(),
-            self.on_error
+            self.on_error,
+            self.extra
         )
     }
 }
@@ -53,11 +56,12 @@ pub fn rhai_text_to_textarea() -> HookConfig {
         kind: "rhai",
         path: Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/text_to_textarea.rhai"),
         on_error: "fail",
+        extra: String::new(),
     }
 }
 
 /// A daemon on `sim` (sites `s1` and `s2`) with `hooks`, its store the file of `dir`.
-async fn daemon(sim: &SimHandle, dir: &Path, hooks: &[HookConfig]) -> InProcessDaemon {
+pub async fn daemon(sim: &SimHandle, dir: &Path, hooks: &[HookConfig]) -> InProcessDaemon {
     let mut text = String::from("[store]\npath = \"store.db\"\n[control]\nsocket = \"ctl.sock\"\n");
     for name in ["s1", "s2"] {
         let s = sim.site(name).expect("site");
@@ -78,9 +82,9 @@ async fn daemon(sim: &SimHandle, dir: &Path, hooks: &[HookConfig]) -> InProcessD
     InProcessDaemon::start(cfg).await
 }
 
-/// Starts a restore of backup 1 into a new schema of `s2`; returns its id.
-async fn start(d: &InProcessDaemon, key: &str, hooks: &[&str], no_hooks: &[&str]) -> u64 {
-    let request = StartRestoreRequest {
+/// The request restoring backup 1 into a new schema `key` of `s2`, with `--hook` / `--no-hook`.
+pub fn request(key: &str, hooks: &[&str], no_hooks: &[&str]) -> StartRestoreRequest {
+    StartRestoreRequest {
         backup_id: 1,
         to: "new-schema".into(),
         name: format!("Schema {key}"),
@@ -93,7 +97,12 @@ async fn start(d: &InProcessDaemon, key: &str, hooks: &[&str], no_hooks: &[&str]
         no_hooks: no_hooks.iter().map(|s| (*s).to_owned()).collect(),
         history: false,
         with_icons: false,
-    };
+    }
+}
+
+/// Starts a restore of backup 1 into a new schema of `s2`; returns its id.
+pub async fn start(d: &InProcessDaemon, key: &str, hooks: &[&str], no_hooks: &[&str]) -> u64 {
+    let request = request(key, hooks, no_hooks);
     let reply = d
         .client()
         .post("/v1/restores", &request)
@@ -103,7 +112,7 @@ async fn start(d: &InProcessDaemon, key: &str, hooks: &[&str], no_hooks: &[&str]
 }
 
 /// Waits until restore `id` ends; returns its row as the API shows it.
-async fn ended(d: &InProcessDaemon, id: u64) -> Value {
+pub async fn ended(d: &InProcessDaemon, id: u64) -> Value {
     kit::wait_for("the restore to end", || async {
         let r = d
             .client()
@@ -121,7 +130,7 @@ async fn ended(d: &InProcessDaemon, id: u64) -> Value {
 }
 
 /// The full log of restore `id`.
-async fn log(d: &InProcessDaemon, id: u64) -> Vec<Value> {
+pub async fn log(d: &InProcessDaemon, id: u64) -> Vec<Value> {
     let body = d
         .client()
         .get(&format!("/v1/restores/{id}/log"))
@@ -131,7 +140,8 @@ async fn log(d: &InProcessDaemon, id: u64) -> Vec<Value> {
     body.as_array().cloned().unwrap_or_default()
 }
 
-fn messages(log: &[Value]) -> Vec<String> {
+/// The messages of log entries.
+pub fn messages(log: &[Value]) -> Vec<String> {
     log.iter()
         .map(|e| match &e["Message"] {
             Value::String(s) => s.clone(),
@@ -248,6 +258,7 @@ async fn text_to_textarea_as_rhai_restores_every_long_text_whole() {
     text_to_textarea_case(rhai_text_to_textarea()).await;
 }
 
+/// A hostile Rhai fixture of `daemon/tests/fixtures/hooks`.
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/hooks")
@@ -268,6 +279,7 @@ async fn hostile_scripts_are_stopped_and_the_daemon_keeps_serving() {
         kind: "rhai",
         path: fixture(file),
         on_error,
+        extra: String::new(),
     };
     let hooks = [
         hook(

@@ -13,6 +13,7 @@ async fn text_to_textarea_as_wasm_restores_every_long_text_whole() {
         kind: "wasm",
         path: kit::plugin_wasm("text_to_textarea"),
         on_error: "fail",
+        extra: String::new(),
     })
     .await;
 }

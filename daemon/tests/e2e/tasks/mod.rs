@@ -24,8 +24,11 @@
 //!   Center), `tasks start issues` exits 1 with the typed refusal (issue fields hold object keys
 //!   there, reference §19) and stores no task.
 //!
+//! - `references::*`: the cross-schema references task (see that module).
+//!
 //! No fixed sleeps: every wait polls a condition with a deadline or waits on a barrier.
 
+mod references;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -1,0 +1,248 @@
+//! The schemas named by `--from-schema`, found on the target site: each is either the
+//! destination of an earlier completed restore to that site (its ids map through that
+//! restore's id map), or, on the backup's own site only, a schema that was never restored (the
+//! original, whose ids are the backup's own), and it must allow others to select objects from
+//! it. What cannot be used says why: not on the target (restore it there first, then run the
+//! task again), not restored there (on another site only restored schemas qualify; the
+//! candidates are listed with their restore ids), restored from another site, or not allowing
+//! others to select its objects.
+//!
+//! Requests: one `list_schemas` of the target, one `get_schema_config` per schema found.
+
+use serde::{Deserialize, Serialize};
+
+use super::super::{Ctx, Error};
+use crate::model::ObjectSchema;
+use crate::store::{Backup, PageRequest, RestoreId, RestoreStatus};
+
+/// How a named schema stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaState {
+    /// Found and usable: its references were set (see the counts).
+    Resolved,
+    /// Not on the target site: restore it there, then run the task again.
+    Missing,
+    /// On the target but it cannot take part (see the message).
+    Refused,
+}
+
+impl SchemaState {
+    /// The spelling of JSON and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaState::Resolved => "resolved",
+            SchemaState::Missing => "missing",
+            SchemaState::Refused => "refused",
+        }
+    }
+}
+
+/// One schema named by `--from-schema`, as the task found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReferencedSchema {
+    /// Its key on the target, as named.
+    pub key: String,
+    /// How it stands.
+    pub state: SchemaState,
+    /// Its id on the target (when it is there).
+    pub schema_id: Option<String>,
+    /// The restore that created it there (`None`: the original schema on the backup's own
+    /// site, whose ids are those of the backup).
+    pub restore_id: Option<RestoreId>,
+    /// What the task found (why it is missing or refused).
+    pub message: String,
+    /// Cross-schema reference attributes between it and the restored schema.
+    pub attributes: u64,
+}
+
+/// How a resolved schema's old ids become ids on the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Mapping {
+    /// Through the id map of this restore of this backup.
+    Restore {
+        /// The restore.
+        restore: RestoreId,
+        /// Its backup (boxed: a backup row is large next to the other variant).
+        backup: Box<Backup>,
+    },
+    /// The schema itself, on the backup's own site: ids are kept.
+    Original,
+}
+
+/// A schema that takes part.
+#[derive(Debug, Clone)]
+pub(super) struct Resolved {
+    /// Index into the summary's `referenced_schemas`.
+    pub index: usize,
+    /// Its key.
+    pub key: String,
+    /// Its id on the target.
+    pub schema_id: String,
+    /// How ids map.
+    pub mapping: Mapping,
+}
+
+/// A restore of the target site that created a schema there.
+struct Candidate {
+    restore: RestoreId,
+    schema_id: String,
+    key: String,
+    backup: Backup,
+}
+
+/// Looks up every key of `keys` on the target. Returns the report rows (one per key, in the
+/// order named) and the schemas that take part.
+pub(super) async fn resolve(
+    ctx: &Ctx<'_>,
+    own: &Backup,
+    keys: &[String],
+) -> Result<(Vec<ReferencedSchema>, Vec<Resolved>), Error> {
+    let site = &ctx.restore.target_site;
+    let same_site = *site == own.site;
+    let schemas = ctx.target.list_schemas().await?;
+    let candidates = candidates(ctx).await?;
+    let listing = || {
+        let l: Vec<String> = candidates
+            .iter()
+            .filter(|c| c.restore != ctx.restore.id)
+            .map(|c| format!("{} (restore {})", c.key, c.restore))
+            .collect();
+        if l.is_empty() {
+            "none".to_owned()
+        } else {
+            l.join(", ")
+        }
+    };
+    let own_schema = ctx.new_schema_id()?;
+    let mut rows = Vec::new();
+    let mut resolved = Vec::new();
+    for key in keys {
+        let mut row = ReferencedSchema {
+            key: key.clone(),
+            state: SchemaState::Refused,
+            schema_id: None,
+            restore_id: None,
+            message: String::new(),
+            attributes: 0,
+        };
+        let found: Option<&ObjectSchema> = schemas
+            .iter()
+            .find(|s| s.object_schema_key.as_deref() == Some(key.as_str()));
+        let Some(schema) = found.and_then(|s| Some((s, s.id.non_empty()?))) else {
+            row.state = SchemaState::Missing;
+            row.message = format!(
+                "schema {key} is not on site {site} yet: restore it there, then run this task \
+                 again (schemas restored on {site}: {})",
+                listing()
+            );
+            rows.push(row);
+            continue;
+        };
+        let (_, schema_id) = schema;
+        row.schema_id = Some(schema_id.to_owned());
+        let candidate = candidates.iter().find(|c| c.schema_id == schema_id);
+        let mapping = if schema_id == own_schema {
+            row.message = format!("schema {key} is the schema this restore created");
+            None
+        } else if let Some(c) = candidate {
+            row.restore_id = Some(c.restore);
+            if c.backup.site == own.site {
+                Some(Mapping::Restore {
+                    restore: c.restore,
+                    backup: Box::new(c.backup.clone()),
+                })
+            } else {
+                row.message = format!(
+                    "schema {key} was restored (restore {}) from a backup of site {}, this \
+                     restore's backup is of site {}: their ids cannot be matched",
+                    c.restore, c.backup.site, own.site
+                );
+                None
+            }
+        } else if same_site {
+            Some(Mapping::Original)
+        } else {
+            row.message = format!(
+                "schema {key} on site {site} was not restored there by assetark; on another \
+                 site the candidates are the schemas restored on it: {}",
+                listing()
+            );
+            None
+        };
+        let Some(mapping) = mapping else {
+            rows.push(row);
+            continue;
+        };
+        let allows = ctx
+            .target
+            .get_schema_config(schema_id)
+            .await?
+            .and_then(|c| c.allow_other_object_schema.get().copied())
+            .unwrap_or(false);
+        if !allows {
+            row.message = format!(
+                "schema {key} does not allow others to select objects from it (its \
+                 configuration on site {site})"
+            );
+            rows.push(row);
+            continue;
+        }
+        row.state = SchemaState::Resolved;
+        row.message = match &mapping {
+            Mapping::Restore { restore, backup } => format!(
+                "schema {key} ({schema_id}) restored by restore {restore} from backup {} of {} \
+                 on site {}",
+                backup.id, backup.schema_key, backup.site
+            ),
+            Mapping::Original => format!(
+                "schema {key} ({schema_id}), never restored: the backup's own site keeps its ids"
+            ),
+        };
+        resolved.push(Resolved {
+            index: rows.len(),
+            key: key.clone(),
+            schema_id: schema_id.to_owned(),
+            mapping,
+        });
+        rows.push(row);
+    }
+    Ok((rows, resolved))
+}
+
+/// The completed restores to the target site that created (or filled) a schema there, newest
+/// first, with their backups (a backup deleted since is left out: its ids are gone).
+async fn candidates(ctx: &Ctx<'_>) -> Result<Vec<Candidate>, Error> {
+    // Restores per site are few; one generous page covers them.
+    let page = PageRequest {
+        limit: 10_000,
+        offset: 0,
+    };
+    let mut out: Vec<Candidate> = Vec::new();
+    for r in ctx
+        .store
+        .list_restores(Some(&ctx.restore.target_site), page)
+        .await?
+    {
+        let (Some(schema_id), RestoreStatus::Completed) = (r.new_schema_id.clone(), r.status)
+        else {
+            continue;
+        };
+        if out.iter().any(|c| c.schema_id == schema_id) {
+            continue;
+        }
+        let Ok(backup) = ctx.store.get_backup(r.backup_id).await else {
+            continue;
+        };
+        out.push(Candidate {
+            restore: r.id,
+            key: r
+                .new_schema_key
+                .clone()
+                .unwrap_or_else(|| schema_id.clone()),
+            schema_id,
+            backup,
+        });
+    }
+    Ok(out)
+}

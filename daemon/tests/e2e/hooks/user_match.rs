@@ -1,0 +1,232 @@
+//! Issue #12: user matching on a migration to a site whose users differ, through the daemon,
+//! once with the WASM plugin `plugins/user-match` and once with `scripts/user_match.rhai`,
+//! both with the same mapping table in `[hooks.settings.map]`:
+//!
+//! - Tom Nguyen is mapped by his old account id, Olivia Brown by her e-mail and Fatima Zahra
+//!   by her display name, each to a target account of another name;
+//! - users the table does not name become the target account with their display name when
+//!   there is exactly one (the fallback);
+//! - the rest (Alex Morgan, two of them in the backup; Hannah Schmidt, who left) get none.
+//!
+//! The dry run's plan shows each decision (hook decisions and the users' reasons), so does
+//! the restore log, and the restored objects' User values, read through the target's Assets
+//! API, are the accounts the decisions name.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use assetark::api::wire::DryRun;
+use assetark::hooks::{DecisionOutcome, HookPoint};
+use assetark::restore::RestorePlan;
+use assetark_tests::kit;
+use assets_sim::dataset::directory::account_id;
+
+use super::plugins::{HookConfig, daemon, ended, log, messages, request, start};
+use crate::restore::support::{self, Raw, Snapshot, assert_restored, backup, client, schema_id};
+
+/// Target accounts of the mapping table.
+const THOMAS: &str = "712020:thomas-nguyen";
+const OLIVIA: &str = "712020:olivia-brown-smith";
+const FATIMA: &str = "712020:fatima-zahra-khan";
+
+/// `s1`: the cmdb dataset with the standard users; `s2`: other accounts (other e-mails, so
+/// other account ids), some under the same display names, three under new names.
+fn sim_config() -> String {
+    let mut users = String::new();
+    for (name, email) in [
+        ("Priya Natarajan", "priya@s2.example"),
+        ("Jordan Lee", "jordan@s2.example"),
+        ("Sam Okafor", "sam@s2.example"),
+        ("Chen Wei", "chen@s2.example"),
+        ("Lukas Becker", "lukas@s2.example"),
+        ("Kenji Tanaka", "kenji@s2.example"),
+        ("Mia Krystof", "mia@s2.example"),
+        ("Sofia Rossi", "sofia@s2.example"),
+    ] {
+        users.push_str(&format!(
+            "[[sites.users]]\ndisplay_name = \"{name}\"\nemail = \"{email}\"\n\
+             groups = [\"it-operations\"]\n"
+        ));
+    }
+    for (name, email, id) in [
+        ("Thomas Nguyen", "thomas@s2.example", THOMAS),
+        ("Olivia Brown-Smith", "olivia@s2.example", OLIVIA),
+        ("Fatima Zahra-Khan", "fatima@s2.example", FATIMA),
+    ] {
+        users.push_str(&format!(
+            "[[sites.users]]\ndisplay_name = \"{name}\"\nemail = \"{email}\"\n\
+             account_id = \"{id}\"\ngroups = [\"it-operations\"]\n"
+        ));
+    }
+    format!(
+        r#"
+admin_api = true
+[rate_limits]
+enabled = false
+[[sites]]
+name = "s1"
+email = "admin@s1.example"
+token = "tok-s1"
+[sites.dataset]
+kind = "cmdb"
+objects = 150
+seed = 7
+[[sites]]
+name = "s2"
+email = "admin@s2.example"
+token = "tok-s2"
+{users}"#
+    )
+}
+
+/// Tom Nguyen's account id on `s1` (the simulator derives it from name and e-mail).
+fn tom_on_s1() -> String {
+    account_id("Tom Nguyen", Some("tom.nguyen@example.com"))
+}
+
+/// The `[hooks.settings.map]` table: by old account id, by e-mail, by display name.
+fn settings() -> String {
+    format!(
+        "[hooks.settings.map]\n\"{}\" = \"{THOMAS}\"\n\"olivia.brown@example.com\" = \
+         \"{OLIVIA}\"\n\"Fatima Zahra\" = \"{FATIMA}\"\n",
+        tom_on_s1()
+    )
+}
+
+/// The user-match hook of `kind` at `path`.
+fn hook(kind: &'static str, path: std::path::PathBuf) -> HookConfig {
+    HookConfig {
+        name: "um",
+        point: "match_user",
+        kind,
+        path,
+        on_error: "fail",
+        extra: settings(),
+    }
+}
+
+/// Who each backup display name becomes: the table's account, else the only target account
+/// of that name, else none.
+fn expected(name: &str, target_by_name: &HashMap<String, Vec<String>>) -> Option<String> {
+    match name {
+        "Tom Nguyen" => Some(THOMAS.into()),
+        "Olivia Brown" => Some(OLIVIA.into()),
+        "Fatima Zahra" => Some(FATIMA.into()),
+        _ => match target_by_name.get(name).map(Vec::as_slice) {
+            Some([one]) => Some(one.clone()),
+            _ => None,
+        },
+    }
+}
+
+async fn user_match_case(hook: HookConfig) {
+    let sim = support::start(&sim_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = kit::pipeline::store(dir.path());
+        backup(&client(&sim, "s1"), &store, "ITSM").await;
+    }
+    let d = daemon(&sim, dir.path(), &[hook]).await;
+    let (raw1, raw2) = (Raw::new(&sim, "s1"), Raw::new(&sim, "s2"));
+
+    // The plan (a dry run): every backup user has a decision of the hook.
+    let mut dry = request("MIGRATED", &[], &[]);
+    dry.dry_run = true;
+    let reply = d
+        .client()
+        .post("/v1/restores", &dry)
+        .await
+        .expect("dry run");
+    let plan: RestorePlan = serde_json::from_value::<DryRun>(reply.body)
+        .expect("a dry run answers the plan")
+        .plan;
+    let mut target_by_name = HashMap::new();
+    for u in &plan.users {
+        target_by_name.insert(u.display_name.clone(), raw2.accounts(&u.display_name).await);
+    }
+    let (mut mapped, mut fallback, mut none) = (0, 0, 0);
+    for u in &plan.users {
+        let want = expected(&u.display_name, &target_by_name);
+        assert_eq!(u.account_id, want, "plan: {u:?}");
+        let d = plan
+            .hooks
+            .decisions
+            .iter()
+            .find(|d| d.point == HookPoint::MatchUser && d.subject == u.display_name)
+            .unwrap_or_else(|| panic!("no decision for {}", u.display_name));
+        assert_eq!(d.hook, "um");
+        let note = d.note.as_deref().unwrap_or_default();
+        match (&d.outcome, want) {
+            (DecisionOutcome::Matched { account_id }, Some(want)) => {
+                assert_eq!(account_id, &want);
+                assert_eq!(u.reason, "matched by hook um");
+                if [THOMAS, OLIVIA, FATIMA].contains(&want.as_str()) {
+                    mapped += 1;
+                    assert!(note.contains("mapp"), "{d:?}");
+                } else {
+                    fallback += 1;
+                    assert!(note.contains("display name"), "{d:?}");
+                }
+            }
+            (DecisionOutcome::Unmatched { .. }, None) => {
+                none += 1;
+                assert!(u.reason.starts_with("left empty by hook um"), "{u:?}");
+            }
+            (outcome, want) => panic!("{}: {outcome:?}, expected {want:?}", u.display_name),
+        }
+    }
+    assert!(
+        mapped >= 2 && fallback >= 2 && none >= 1,
+        "the dataset shows each rule: {mapped} mapped, {fallback} by display name, {none} none"
+    );
+
+    // The restore: the same decisions in its log, every object restored, and each User value
+    // on the target the decided account.
+    let id = start(&d, "MIGRATED", &[], &[]).await;
+    let row = ended(&d, id).await;
+    assert_eq!(row["status"], "completed", "{row}");
+    let entries = log(&d, id).await;
+    let failed: Vec<_> = entries.iter().filter(|e| e["Result"] == false).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let texts = messages(&entries);
+    for u in &plan.users {
+        let line = format!("Hook um at match_user on {}: ", u.display_name);
+        let found = texts.iter().find(|m| m.starts_with(&line));
+        let found = found.unwrap_or_else(|| panic!("no log line for {}", u.display_name));
+        match &u.account_id {
+            Some(a) => assert!(found.contains(&format!("matched to {a}")), "{found}"),
+            None => assert!(found.contains("no user: "), "{found}"),
+        }
+    }
+    let src = Snapshot::read(&raw1, &schema_id(&raw1, "ITSM").await).await;
+    let dst = Snapshot::read(&raw2, &schema_id(&raw2, "MIGRATED").await).await;
+    assert_restored(&src, &dst, &plan, &move |_, name| {
+        expected(name, &target_by_name)
+    });
+    let on_target: usize = dst
+        .objects
+        .iter()
+        .flat_map(|o| o["attributes"].as_array().cloned().unwrap_or_default())
+        .flat_map(|a| {
+            a["objectAttributeValues"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|v| [THOMAS, OLIVIA, FATIMA].iter().any(|m| v["value"] == *m))
+        .count();
+    assert!(on_target > 0, "mapped accounts are set on the target");
+    d.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_match_as_wasm_maps_falls_back_and_leaves_the_rest_empty() {
+    user_match_case(hook("wasm", kit::plugin_wasm("user_match"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_match_as_rhai_maps_falls_back_and_leaves_the_rest_empty() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/user_match.rhai");
+    user_match_case(hook("rhai", script)).await;
+}
