@@ -117,6 +117,7 @@ async fn attachments_to_a_cloud_target_are_reported_not_offered_and_the_restore_
         no_hooks: vec![],
         history: false,
         with_icons: false,
+        ..Default::default()
     };
     let started = d
         .client()
