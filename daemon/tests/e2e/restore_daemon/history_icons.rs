@@ -123,6 +123,10 @@ async fn history_and_icons_are_refused_or_restored_through_the_cli() {
     let refs: Vec<&str> = real.iter().map(String::as_str).collect();
     let done = env.cli_json(&refs).await;
     assert_eq!(done["status"], "completed", "{done}");
+    let shown = env.show(done["id"].as_i64().expect("restore id")).await;
+    assert_eq!(shown["history_restored"], true, "{shown}");
+    assert_eq!(shown["icons_restored"], true, "{shown}");
+    assert_eq!(shown["destination_kind"], "another-site", "{shown}");
 
     // Every migrated object carries its history on s2.
     let s2 = env.site("s2");
