@@ -652,11 +652,15 @@ pub async fn execute_with(
         Ok(Flow::Stopped) => (RestoreStatus::Stopped, "stopped by the user".to_owned()),
         Err(e) => (RestoreStatus::Error, error_message(e)),
     };
+    // `--history` / `--with-icons` restored what they restore once every stage ran.
+    let completed = status == RestoreStatus::Completed;
     let end = RestoreUpdate {
         status: Some(status),
         result: Some(Some(message.clone())),
         ended_at: Some(Some(clock.now())),
         counts: Some(ctx.counts_json()),
+        history_restored: completed.then_some(plan.history),
+        icons_restored: completed.then_some(plan.with_icons),
         ..Default::default()
     };
     if let Err(e) = store.update_restore(restore_id, end).await {

@@ -8,7 +8,8 @@
 //!   of the same name, else the default one (one log line per icon), and every object's avatar
 //!   is its type's icon; without the option every type has the default icon; on the backup's
 //!   own site the option is refused;
-//! - migration + icons + history together;
+//! - migration + icons + history together; `--types` + history, then the rest of the backup into
+//!   that existing schema with history (its `OBJECT_HISTORY` matched, the duplicates skipped);
 //! - `--history` refused while the backup's history phase runs (held by a simulator barrier);
 //! - a backup recorded as written by another storage backend is refused; icons missing from a
 //!   backup are said in the restore's result.
@@ -477,4 +478,62 @@ async fn another_storage_backend_is_refused_and_missing_icons_are_said() {
     assert_eq!(row.status, RestoreStatus::Completed);
     let result = row.result.unwrap_or_default();
     assert!(result.contains("icon phase had not finished"), "{result}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn types_with_history_then_the_rest_into_the_existing_schema_with_history() {
+    let sim = support::start(&config(150, false)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::store(dir.path());
+    let (s1, s2) = (client(&sim, "s1"), client(&sim, "s2"));
+    let (raw1, raw2) = (Raw::new(&sim, "s1"), Raw::new(&sim, "s2"));
+    let b = backup(&s1, &store, "ITSM").await;
+
+    // --types + --history: Laptop brings Hardware; only their objects, each with its history.
+    let req = RestoreRequest {
+        types: vec!["Laptop".into()],
+        ..request(&s2, b, "PART", true, false)
+    };
+    let (p, r) = plan(&store, &s2, &req).await;
+    assert!(p.history);
+    complete(&store, &s2, r, &p).await;
+    let types: std::collections::BTreeSet<String> =
+        type_icons(&raw2, "PART").await.into_keys().collect();
+    assert_eq!(
+        types,
+        ["Hardware", "Laptop"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+    let part = values_of(&raw2, "PART", "OBJECT_HISTORY").await;
+    assert!(!part.is_empty());
+    assert_histories(&raw1, &raw2, "PART", part.len() as u64).await;
+
+    // The whole backup into that schema with --history: the Laptops are skipped as
+    // duplicates, the other types are created with OBJECT_HISTORY (the existing one is
+    // matched), and every object of the schema carries its history.
+    let req = RestoreRequest {
+        destination: Destination::ExistingSchema {
+            key: "PART".into(),
+            duplicates: false,
+        },
+        ..request(&s2, b, "PART", true, false)
+    };
+    let (p, r) = plan(&store, &s2, &req).await;
+    let existing = p.existing.as_ref().expect("existing plan");
+    assert_eq!(
+        existing.duplicates.len(),
+        part.len(),
+        "the Laptops are there"
+    );
+    assert!(
+        p.attributes
+            .iter()
+            .any(|a| a.name == restore::OBJECT_HISTORY
+                && a.action == restore::AttrAction::Existing),
+        "the existing OBJECT_HISTORY is matched"
+    );
+    complete(&store, &s2, r, &p).await;
+    assert_histories(&raw1, &raw2, "PART", p.order.objects).await;
 }

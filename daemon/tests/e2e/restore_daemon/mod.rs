@@ -28,8 +28,13 @@
 //!   object exactly once. A SIGTERM mid-objects exits cleanly and the restore resumes after
 //!   the restart.
 //!
+//! - `history_icons::history_and_icons_are_refused_or_restored_through_the_cli` (issue 9):
+//!   `--history` refused while the history phase runs, `--with-icons` on the same site, a
+//!   backup of another storage backend; a migration with both carries every object's history.
+//!
 //! No fixed sleeps: every wait polls a condition with a deadline.
 
+mod history_icons;
 mod options;
 pub(crate) mod support;
 
