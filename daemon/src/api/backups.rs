@@ -19,7 +19,9 @@ use super::ApiState;
 use super::dates::{self, End};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorKind, parse_id};
 use super::sites::upstream;
-use super::wire::{BackupDeleted, BackupDetail, BackupList, JobStarted, StartBackupRequest};
+use super::wire::{
+    BackupDeleted, BackupDetail, BackupList, BackupObjectTypes, JobStarted, StartBackupRequest,
+};
 use crate::jobs::{BackupSpec, EnqueueError, JobSpec, VerifySpec};
 use crate::store::{BackupFilter, BackupType, JobId, JobStatus, PageRequest, kind};
 
@@ -35,6 +37,7 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/v1/backups", get(list).post(start))
         .route("/v1/backups/{id}", get(show).delete(delete))
         .route("/v1/backups/{id}/verify", post(verify))
+        .route("/v1/backups/{id}/objecttypes", get(object_types))
         .route("/v1/backups/{id}/export", get(super::export::export))
 }
 
@@ -315,4 +318,28 @@ pub(super) async fn verify(
     let spec = JobSpec::Verify(VerifySpec { backup_id: id });
     let job = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
     Ok(job_started(job))
+}
+
+/// The backup's object types as a tree with object counts, for a person picking `--types`.
+/// Reads every object of the backup once (its type), so it takes a moment on a large backup.
+#[utoipa::path(get, path = "/v1/backups/{id}/objecttypes", tag = "backups", params(("id" = String, Path, description = "Backup id (a positive integer)")), responses((status = 200, body = crate::api::wire::BackupObjectTypes), crate::api::openapi::ApiErrors))]
+pub(super) async fn object_types(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<BackupObjectTypes>> {
+    let id = parse_id("backup", &id)?;
+    let backup = state.store.get_backup(id).await?;
+    let types = match crate::restore::type_tree(&state.store, id).await {
+        Ok(t) => t,
+        Err(crate::restore::Error::Store(e)) => return Err(e.into()),
+        Err(e) => match super::restores::corrupt_blob(&e) {
+            Some(first) => return Err(super::restores::backup_corrupt(&state, id, first).await),
+            None => return Err(ApiError::internal(&e)),
+        },
+    };
+    Ok(Json(BackupObjectTypes {
+        backup_id: id,
+        schema_key: backup.schema_key,
+        types,
+    }))
 }

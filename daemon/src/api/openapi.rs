@@ -98,6 +98,7 @@ impl Modify for BearerAuth {
         super::backups::show,
         super::backups::delete,
         super::backups::verify,
+        super::backups::object_types,
         super::export::export,
         super::schedules::prune_backups,
         super::jobs::show,

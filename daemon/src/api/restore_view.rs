@@ -156,6 +156,11 @@ pub(super) async fn view(state: &ApiState, r: &Restore) -> RestoreView {
         started_at: r.started_at,
         ended_at: r.ended_at,
         result: r.result.clone(),
+        destination_kind: r.details.destination_kind,
+        specific_types: r.details.specific_types.clone(),
+        duplicates: r.details.duplicates,
+        history_restored: r.details.history_restored,
+        icons_restored: r.details.icons_restored,
     }
 }
 

@@ -91,7 +91,20 @@ pub(super) async fn start(
         };
         fields.insert("site".to_owned(), message);
     }
-    let (Some(site), Some(destination), true) = (site, destination, fields.is_empty()) else {
+    // `--types`: every name must name exactly one of the backup's object types.
+    let mut specific_types = Vec::new();
+    if let (Some(b), false) = (&backup, body.types.is_empty()) {
+        match restore::resolve_names(&state.store, b.id, &body.types).await {
+            Ok(paths) => specific_types = paths,
+            Err(restore::Error::Types { reason, .. }) => {
+                fields.insert("types".to_owned(), reason);
+            }
+            Err(e) => return Err(restore_error(&body.site.clone().unwrap_or_default(), &e)),
+        }
+    }
+    let (Some(site), Some(destination), Some(backup), true) =
+        (site, destination, backup, fields.is_empty())
+    else {
         return Err(ApiError::validation(fields));
     };
     let site_name = site.info().name.clone();
@@ -107,12 +120,11 @@ pub(super) async fn start(
         hooks: selection,
         history: body.history,
         with_icons: body.with_icons,
+        types: body.types.clone(),
     };
     // Options this backup cannot take are refused now, not when the job plans the restore.
-    if let Some(b) = &backup {
-        restore::check_options(b, &req, state.store.blocking().backend())
-            .map_err(|r| refused(&r))?;
-    }
+    restore::check_options(&backup, &req, state.store.blocking().backend())
+        .map_err(|r| refused(&r))?;
     if body.dry_run {
         // Synchronous (the plan is the answer), but bounded: a plan that takes longer is made
         // by the restore's job instead.
@@ -155,6 +167,7 @@ pub(super) async fn start(
             target_site: site_name.clone(),
             options,
             plan: Value::Null,
+            details: req.details(&backup.site, specific_types),
             created_at: state.clock.now(),
         })
         .await?;
@@ -318,6 +331,9 @@ fn restore_error(site: &str, e: &restore::Error) -> ApiError {
         ),
         restore::Error::Assets(a) => upstream(site, a),
         restore::Error::Refused(r) => refused(r),
+        restore::Error::Types { reason, .. } => {
+            ApiError::validation(BTreeMap::from([("types".to_owned(), reason.clone())]))
+        }
         restore::Error::InvalidBackup { .. } => ApiError::new(
             ErrorKind::Validation,
             "backup_not_restorable",

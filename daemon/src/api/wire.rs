@@ -23,11 +23,11 @@ pub use crate::jobs::{
     BackupOutcome, ExportReport, FailureKind, JobFailure, JobKind, JobOutcome, JobProgress,
     JobSpec, JobView, RestoreResult, RestoreSummary, StageTally, VerifyReport,
 };
-pub use crate::restore::{AttrAction, Destination, RestorePlan};
+pub use crate::restore::{AttrAction, Destination, RestorePlan, TypeNode};
 pub use crate::sites::{Origin, SiteInfo, TokenSource};
 pub use crate::store::{
-    Backup, BackupStatus, BackupType, BadBlob, BlobProblem, JobStatus, LogLevel, Phase, PhaseState,
-    PhaseStatus, RestoreStatus,
+    Backup, BackupStatus, BackupType, BadBlob, BlobProblem, DestinationKind, JobStatus, LogLevel,
+    Phase, PhaseState, PhaseStatus, RestoreStatus,
 };
 
 /// Every error: `{"error": {"code", "message", "fields"?}}`.
@@ -276,8 +276,8 @@ pub struct BackupDeleted {
 
 // ---- restores ------------------------------------------------------------------------------
 
-/// `POST /v1/restores` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// `POST /v1/restores` body (`Default`: for callers that set a few fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRestoreRequest {
     /// The backup.
@@ -317,6 +317,22 @@ pub struct StartRestoreRequest {
     /// the same names; refused as needless on the backup's own site.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub with_icons: bool,
+    /// Only these object types (names, paths `Parent/Child` or ids in the backup) with their
+    /// parents, and their objects (`--types`); empty or absent for all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+}
+
+/// `GET /v1/backups/{id}/objecttypes`: the backup's object types as a tree, to pick `--types`
+/// from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BackupObjectTypes {
+    /// The backup.
+    pub backup_id: BackupId,
+    /// Its schema's key.
+    pub schema_key: String,
+    /// Depth first (a parent before its children), siblings by position.
+    pub types: Vec<TypeNode>,
 }
 
 /// `POST /v1/restores` with `dry_run`: the plan.
@@ -381,6 +397,17 @@ pub struct RestoreView {
     pub ended_at: Option<OffsetDateTime>,
     /// Result message (the error for `error`).
     pub result: Option<String>,
+    /// `new-schema`, `existing-schema`, or `another-site` (either on a site other than the
+    /// backup's).
+    pub destination_kind: DestinationKind,
+    /// The object types asked for (`--types`), as their paths of names; empty for all.
+    pub specific_types: Vec<String>,
+    /// `--duplicates`: objects already in the existing schema are created anyway.
+    pub duplicates: bool,
+    /// Whether object history was restored.
+    pub history_restored: bool,
+    /// Whether object icons were restored.
+    pub icons_restored: bool,
 }
 
 /// The source schema of a restore.

@@ -209,3 +209,76 @@ fn site_http() -> Result<reqwest::Client, reqwest::Error> {
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assets::Limits;
+
+    /// A JSON answer is held to `max_response_mb`, a download to `max_download_mb`; a body
+    /// within its cap is read whole.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_kind_of_body_has_its_cap() {
+        let cfg = assets_sim::config::SimConfig::from_toml(
+            "admin_api = true\n[rate_limits]\nenabled = false\n[[sites]]\nname = \"s1\"\n\
+             email = \"a@s1.example\"\ntoken = \"tok\"\n[sites.dataset]\nkind = \"empty\"\n",
+        )
+        .expect("sim config");
+        let sim = assets_sim::server::start(cfg).await.expect("sim");
+        let site = sim.site("s1").expect("s1").clone();
+        let http = Http::new(
+            &SiteConn {
+                name: "s1".into(),
+                api_url: site.api_url.clone(),
+                site_url: site.site_url.clone(),
+                email: site.email.clone(),
+                tokens: vec![Secret::new("tok")],
+                limits: Limits {
+                    max_response_mb: 1,
+                    max_download_mb: 2,
+                    ..Limits::default()
+                },
+            },
+            Auth::Basic,
+        )
+        .expect("client");
+        let admin = reqwest::Client::new();
+        let exchange = |accept: &'static str, len: u64| {
+            let (http, admin, url) = (&http, &admin, sim.url().to_owned());
+            async move {
+                let forced = serde_json::json!({"status": 200, "body_bytes": len});
+                admin
+                    .post(format!("{url}/__sim/force"))
+                    .json(&forced)
+                    .send()
+                    .await
+                    .expect("admin call");
+                let req = Request {
+                    method: Method::GET,
+                    target: Target::Assets,
+                    path: "/objectschema/list",
+                    body: None,
+                    content_type: None,
+                    mode: Mode::Idempotent,
+                    accept,
+                };
+                http.exchange(&req, 0).await
+            }
+        };
+        const MIB: u64 = 1 << 20;
+        let cap_of = |r: Result<Reply, Failure>| match r {
+            Err(Failure::TooLarge { cap, status }) => {
+                assert_eq!(status, 200);
+                cap
+            }
+            other => panic!("not refused: {other:?}"),
+        };
+        assert_eq!(cap_of(exchange(JSON, MIB + 1).await), MIB);
+        let within = exchange(JSON, MIB).await.expect("at the cap");
+        assert_eq!(within.body.len() as u64, MIB);
+        let download = exchange("*/*", MIB + MIB / 2).await.expect("a download");
+        assert_eq!(download.body.len() as u64, MIB + MIB / 2);
+        assert_eq!(cap_of(exchange("*/*", 2 * MIB + 1).await), 2 * MIB);
+        sim.shutdown().await;
+    }
+}

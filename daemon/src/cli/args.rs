@@ -183,6 +183,10 @@ pub struct RestoreArgs {
     /// avatars follow them; no match: the default icon). Refused on the backup's own site.
     #[arg(long)]
     pub with_icons: bool,
+    /// Only these object types and their objects (names, paths `Parent/Child` when a name is
+    /// ambiguous, or ids; see `backups types`); a type's parents come along.
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    pub types: Vec<String>,
 }
 
 /// `restores ...`.
@@ -397,6 +401,12 @@ pub enum BackupsCmd {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+    },
+    /// The backup's object types as a tree with object counts (to pick `restore --types`).
+    Types {
+        /// Backup id.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
     },
     /// Re-hash every blob of a backup; exits 1 if any is corrupt.
     Verify {

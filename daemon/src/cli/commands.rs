@@ -12,8 +12,8 @@ use super::wait::wait_for_job;
 use super::{follow, restores, schedules, sites, tasks};
 use crate::api::client::{ControlClient, Reply};
 use crate::api::wire::{
-    BackupDeleted, BackupDetail, BackupList, JobOutcome, JobStarted, JobStatus, SchemaList,
-    SiteList, SiteTested, StartBackupRequest, VerifyReport,
+    BackupDeleted, BackupDetail, BackupList, BackupObjectTypes, JobOutcome, JobStarted, JobStatus,
+    SchemaList, SiteList, SiteTested, StartBackupRequest, VerifyReport,
 };
 
 /// Runs a client command against the daemon.
@@ -123,6 +123,11 @@ async fn backups(client: &ControlClient, cmd: &BackupsCmd, json: bool) -> Result
             let reply = client.get(&format!("/v1/backups/{id}")).await?;
             let detail: BackupDetail = reply.parse()?;
             emit(json, &reply.body, || output::backup(&detail))
+        }
+        BackupsCmd::Types { id } => {
+            let reply = client.get(&format!("/v1/backups/{id}/objecttypes")).await?;
+            let types: BackupObjectTypes = reply.parse()?;
+            emit(json, &reply.body, || output::backup_types(&types))
         }
         BackupsCmd::Delete { id, yes } => {
             if !yes {

@@ -474,6 +474,7 @@ async fn restore_with_id(
         // The migration to the second site carries each object's history along.
         history: site.is_some(),
         with_icons: false,
+        types: Vec::new(),
     };
     let started: RestoreStarted = client.post("/v1/restores", &request).await?.parse()?;
     match job_outcome(client, started.job_id, "the restore").await? {

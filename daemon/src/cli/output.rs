@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::api::wire::{
-    AttrAction, BackupDetail, BackupList, Destination, ExportReport, RestoreDetail, RestorePlan,
-    RestoreView, SchemaList, SiteList, SiteTested,
+    AttrAction, BackupDetail, BackupList, BackupObjectTypes, Destination, ExportReport,
+    RestoreDetail, RestorePlan, RestoreView, SchemaList, SiteList, SiteTested,
 };
 
 /// Prints JSON, pretty, on stdout. Typed values go through a JSON value first, so their keys
@@ -173,6 +173,30 @@ pub(super) fn backups(list: &BackupList) -> String {
 }
 
 /// `backups show`.
+/// `backups types`: the tree, indented, with own and subtree object counts.
+pub(super) fn backup_types(t: &BackupObjectTypes) -> String {
+    let mut out = format!(
+        "object types of backup {} ({}): objects (with children), id\n",
+        t.backup_id, t.schema_key
+    );
+    for n in &t.types {
+        let name = format!("{}{}", "  ".repeat(n.depth as usize), n.name);
+        let abstract_note = if n.abstract_object_type {
+            " abstract"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "{name:<40} {:>7} ({:>7})  id {}{abstract_note}\n",
+            n.objects, n.objects_with_children, n.id
+        ));
+    }
+    if t.types.is_empty() {
+        out.push_str("no object types\n");
+    }
+    out
+}
+
 pub(super) fn backup(d: &BackupDetail) -> String {
     let b = &d.backup;
     let mut out = String::new();
@@ -285,7 +309,47 @@ pub(super) fn restore_plan(p: &RestorePlan) -> String {
     ] {
         out.push_str(&format!("{label:<12} {value}\n"));
     }
+    if let Some(t) = &p.types {
+        let paths = |l: &[crate::restore::TypeRef]| {
+            l.iter()
+                .map(|t| t.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!("{:<12} {}\n", "only types", paths(&t.selected)));
+        if !t.parents.is_empty() {
+            out.push_str(&format!("{:<12} {}\n", "with parents", paths(&t.parents)));
+        }
+        out.push_str(&format!("{:<12} {} types\n", "left out", t.left_out.len()));
+    }
+    let s = &p.summary;
+    for a in &s.dropped_attributes {
+        out.push_str(&format!(
+            "{:<12} {}.{}: {}\n",
+            "dropped", a.object_type, a.name, a.reason
+        ));
+    }
+    for a in &s.attribute_conflicts {
+        out.push_str(&format!(
+            "{:<12} {}.{}: {}\n",
+            "conflict", a.object_type, a.name, a.reason
+        ));
+    }
+    if !s.skipped_duplicates.is_empty() {
+        out.push_str(&format!(
+            "{:<12} {} objects already in the schema are skipped\n",
+            "duplicates",
+            s.skipped_duplicates.len()
+        ));
+    }
     out
+}
+
+fn yes_no(b: bool) -> String {
+    match b {
+        true => "yes".to_owned(),
+        false => "no".to_owned(),
+    }
 }
 
 /// The plan's icons: how many matched by name and what stands in for the rest.
@@ -408,6 +472,17 @@ pub(super) fn restore(r: &RestoreDetail) -> String {
             ),
         ),
         ("link", opt(d.link.as_deref())),
+        ("kind", v.destination_kind.to_string()),
+        (
+            "types",
+            match v.specific_types.is_empty() {
+                true => "all".to_owned(),
+                false => v.specific_types.join(", "),
+            },
+        ),
+        ("duplicates", yes_no(v.duplicates)),
+        ("history", yes_no(v.history_restored)),
+        ("icons", yes_no(v.icons_restored)),
         ("created", time(v.created_at)),
         ("started", opt(v.started_at.map(time))),
         ("ended", opt(v.ended_at.map(time))),

@@ -44,6 +44,7 @@ pub(super) async fn start(
         no_hooks: args.no_hooks.clone(),
         history: args.history,
         with_icons: args.with_icons,
+        types: args.types.clone(),
     };
     let reply = client.post("/v1/restores", &request).await?;
     if args.dry_run {

@@ -82,6 +82,9 @@ impl<'a> Ctx<'a> {
     ) -> Result<Ctx<'a>, Error> {
         let backup = store.get_backup(plan.backup_id).await?;
         let mut source = Source::load(store, backup).await?;
+        if let Some(types) = &plan.types {
+            source.restrict(&types.restored());
+        }
         super::hooks::apply_overrides(&mut source, plan);
         let ids = IdMap::load(store, id).await?;
         // Stored by stage key; a key this version does not know is left alone.

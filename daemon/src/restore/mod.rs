@@ -31,6 +31,7 @@ mod attributes;
 mod ctx;
 mod duplicates;
 mod entities;
+mod estimate;
 mod existing;
 mod hooks;
 mod icons;
@@ -45,8 +46,10 @@ mod plan;
 mod references;
 mod reftypes;
 mod schema;
+mod selection;
 mod source;
 mod statuses;
+mod summary;
 mod users;
 mod values;
 
@@ -78,6 +81,8 @@ pub use plan::{
     PLAN_FORMAT_VERSION, RequestEstimate, RestorePlan, SchemaRef, StageRequests, TypePlan,
     UserMatch,
 };
+pub use selection::{TypeNode, TypeRef, TypesPlan, resolve_names, type_tree};
+pub use summary::{AttrNote, PlanSummary, SkippedDuplicate};
 pub use users::{DIRECTORY_MIN_NAMES, GroupLookup, UserLookup, UserLookupMethod};
 
 use crate::pipeline::{self, Pipeline, StagePoint};
@@ -149,6 +154,30 @@ pub struct RestoreRequest {
     /// target's default icon.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub with_icons: bool,
+    /// Only these object types (`--types`: names, paths `Parent/Child` or ids) with their
+    /// parents, and their objects; empty for all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+}
+
+impl RestoreRequest {
+    /// The restore record's detail fields for this request, `source_site` being the backup's
+    /// site and `specific_types` the selected types' paths ([`resolve_names`]).
+    pub fn details(&self, source_site: &str, specific_types: Vec<String>) -> store::RestoreDetails {
+        let same_site = source_site == self.target_site;
+        let destination_kind = match (&self.destination, same_site) {
+            (_, false) => store::DestinationKind::AnotherSite,
+            (Destination::NewSchema { .. }, true) => store::DestinationKind::NewSchema,
+            (Destination::ExistingSchema { .. }, true) => store::DestinationKind::ExistingSchema,
+        };
+        store::RestoreDetails {
+            destination_kind,
+            specific_types,
+            duplicates: matches!(&self.destination, Destination::ExistingSchema { duplicates, .. } if *duplicates),
+            history_restored: false,
+            icons_restored: false,
+        }
+    }
 }
 
 /// The stages of a restore, in execution order.
@@ -346,6 +375,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// `--types` names no type, or several, of the backup.
+    #[error("object types of backup {backup}: {reason}")]
+    Types {
+        /// The backup.
+        backup: BackupId,
+        /// Every name that matches no type or several.
+        reason: String,
+    },
     /// A hook failed (with `on_error = "fail"`) or aborted the restore.
     #[error(transparent)]
     Hook(#[from] crate::hooks::HookFailed),
@@ -458,6 +495,13 @@ pub async fn create(
             target_site: req.target_site.clone(),
             options: serde_json::to_value(req)?,
             plan: serde_json::to_value(plan)?,
+            details: req.details(
+                &plan.source.site,
+                plan.types
+                    .as_ref()
+                    .map(TypesPlan::paths)
+                    .unwrap_or_default(),
+            ),
             created_at: clock.now(),
         })
         .await?;

@@ -163,6 +163,10 @@ pub(crate) async fn build(
         after = page.last().map(|e| e.original_id.clone());
         for e in page {
             let o: Object = serde_json::from_slice(&e.json)?;
+            // Objects of types `--types` left out are not restored: not in the order at all.
+            if !source.restores_objects_of(o.type_id()) {
+                continue;
+            }
             b.add(source, e.original_id, &o);
             visit(&o);
         }
@@ -231,8 +235,10 @@ impl Builder {
             let Some(ax) = source.attr_index(a.object_type_attribute_id.as_str()) else {
                 continue;
             };
-            if !matches!(source.attrs[ax].kind, AttributeKind::Object { .. }) {
-                continue;
+            // References into types left out are dropped with their attribute.
+            match &source.attrs[ax].kind {
+                AttributeKind::Object { target, .. } if source.left_out(target).is_none() => {}
+                _ => continue,
             }
             for v in a.values() {
                 if let Some(t) = v.referenced_id() {

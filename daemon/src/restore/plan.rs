@@ -18,7 +18,9 @@ use super::existing::{self, ExistingPlan};
 use super::hooks::{self, HookPlan, HookScan, HookSetup};
 use super::options;
 use super::order::{self, OrderStats};
+use super::selection::{self, TypesPlan};
 use super::source::{AttrDef, ORIGINAL_ID, ORIGINAL_KEY, Source};
+use super::summary::PlanSummary;
 use super::users::{GroupLookup, UserLookup, UserLookupMethod};
 use super::{Destination, Error, RestoreRequest, Stage, users};
 use crate::assets::AssetsApi;
@@ -27,8 +29,10 @@ use crate::store::{AsyncStore, BackupId};
 
 /// The format of the plans this code writes. 1: the first restores' plans, which carry no
 /// version (nor `lookups`); 2: `format_version` and `lookups`; 3: `accounts` (user values
-/// keep their accountId on the backup's own site); 4: `with_icons` and `history` (issue 9).
-pub const PLAN_FORMAT_VERSION: u32 = 4;
+/// keep their accountId on the backup's own site); 4: `with_icons` and `history` (issue 9);
+/// 5: `types` (`--types`: a plan with them must not run on code that would restore every
+/// type) and `summary`.
+pub const PLAN_FORMAT_VERSION: u32 = 5;
 
 /// The plan of one restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +73,10 @@ pub struct RestorePlan {
     pub status_types: Vec<EntityPlan>,
     /// Reference types, likewise.
     pub reference_types: Vec<EntityPlan>,
+    /// `--types`: the types asked for, the parents they bring in and the types left out
+    /// (`None`: every type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<TypesPlan>,
     /// Object types, in creation order (parents first).
     pub object_types: Vec<TypePlan>,
     /// The attribute mapping, in creation order, incl. the added identity attributes.
@@ -98,6 +106,10 @@ pub struct RestorePlan {
     /// The restore's hooks and what they decided (absent when no hook takes part).
     #[serde(default, skip_serializing_if = "HookPlan::is_empty")]
     pub hooks: HookPlan,
+    /// What the plan leaves out or skips, listed, and its requests (from the rest of the
+    /// plan; empty in plans of formats up to 3).
+    #[serde(default)]
+    pub summary: PlanSummary,
 }
 
 fn first_format() -> u32 {
@@ -131,10 +143,14 @@ impl RestorePlan {
         // 1 -> 2: nothing changes meaning; the lookups of a format-1 plan were not recorded
         // (`None`). 2 -> 3: no `accounts`, so every user value follows `users` (the display
         // name), as that plan said. 3 -> 4: such plans matched icons by name on every site,
-        // which is `with_icons` on another site now; they had no history. The version is the
-        // current one from now on.
+        // which is `with_icons` on another site now; they had no history. 4 -> 5: no `types`
+        // (every type); the summary is derived from the rest. The version is the current one
+        // from now on.
         if found < 4 && plan.source.site != plan.target_site {
             plan.with_icons = true;
+        }
+        if found < 5 {
+            plan.summary = super::summary::of(&plan);
         }
         plan.format_version = PLAN_FORMAT_VERSION;
         Ok(plan)
@@ -232,6 +248,9 @@ pub struct TypePlan {
     /// created).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing_id: Option<String>,
+    /// Its objects in the backup (0 in plans of formats up to 3, which did not count them).
+    #[serde(default)]
+    pub objects: u64,
 }
 
 /// What happens to one attribute.
@@ -375,7 +394,7 @@ pub(super) async fn build(
 ) -> Result<RestorePlan, Error> {
     let backup = store.get_backup(req.backup_id).await?;
     options::check(&backup, req, store.blocking().backend())?;
-    let source = Source::load(store, backup).await?;
+    let (source, types) = selection::source_for(store, req, backup).await?;
     let active = hooks::activate(setup, &req.hooks, &source.backup.site, target)?;
     let mut hook_plan = HookPlan {
         selection: req.hooks.clone(),
@@ -437,6 +456,7 @@ pub(super) async fn build(
         target_site: req.target_site.clone(),
         destination: req.destination.clone(),
         conflict: conflict(&schemas, &req.destination),
+        types,
         icons: icon_plans,
         default_icon,
         with_icons: req.with_icons,
@@ -468,6 +488,7 @@ pub(super) async fn build(
                 inherited: t.inherited,
                 abstract_object_type: t.abstract_type,
                 existing_id: None,
+                objects: scan.per_type.get(&t.id).copied().unwrap_or(0),
             })
             .collect(),
         attributes,
@@ -483,13 +504,15 @@ pub(super) async fn build(
         existing: None,
         requests: RequestEstimate::default(),
         hooks: hook_plan,
+        summary: PlanSummary::default(),
     };
     if let Destination::ExistingSchema { key, .. } = &req.destination {
         let schema = existing::find_schema(&schemas, key)?;
         existing::apply(store, target, &source, &graph, schema, &mut plan).await?;
     }
-    plan.requests = estimate(&source, &plan);
+    plan.requests = super::estimate::estimate(&source, &plan);
     existing::adjust_estimate(&source, &graph, &mut plan);
+    plan.summary = super::summary::of(&plan);
     Ok(plan)
 }
 
@@ -627,6 +650,10 @@ fn plan_attributes(source: &Source, long_text: &HashMap<String, u64>) -> Vec<Att
 /// Why an attribute cannot be restored here, if it cannot.
 fn drop_reason(source: &Source, a: &AttrDef) -> Option<String> {
     match &a.kind {
+        AttributeKind::Object { target, .. } if source.left_out(target).is_some() => Some(format!(
+            "it references object type {:?}, which this restore leaves out (--types)",
+            source.left_out(target).unwrap_or_default()
+        )),
         AttributeKind::Object { target, .. } if source.object_type(target).is_none() => {
             let referenced = a.def.reference_object_type.get();
             Some(cross_schema_reason(
@@ -689,76 +716,14 @@ fn summary(source: &Source, objects: u64, s: &OrderStats) -> OrderSummary {
     }
 }
 
-/// Requests per stage, mirroring what each stage sends when nothing goes wrong.
-fn estimate(source: &Source, plan: &RestorePlan) -> RequestEstimate {
-    let count = |f: &dyn Fn(&AttrPlan) -> bool| plan.attributes.iter().filter(|a| f(a)).count();
-    let roots = source
-        .types
-        .iter()
-        .filter(|t| source.attr_root(&t.id) == t.id)
-        .count();
-    // A type whose position differs from its rank among its siblings is moved after creation.
-    let moves = source
-        .types
-        .iter()
-        .filter(|t| {
-            let rank = source
-                .types
-                .iter()
-                .filter(|s| s.parent == t.parent && (s.position, &s.id) < (t.position, &t.id))
-                .count();
-            rank as i64 != t.position
-        })
-        .count();
-    let creates = |list: &[EntityPlan], global: bool| {
-        list.iter()
-            .filter(|e| e.global == global && e.existing_id.is_none())
-            .count()
-    };
-    let per_stage: Vec<StageRequests> = Stage::ALL
-        .iter()
-        .map(|&stage| {
-            let n = match stage {
-                Stage::Icons => 0,
-                Stage::Schema => 1,
-                Stage::GlobalConfig => {
-                    usize::from(super::schema::config_body(source.config.as_ref()).is_some())
-                }
-                Stage::GlobalStatusTypes => creates(&plan.status_types, true),
-                Stage::SchemaStatusTypes => creates(&plan.status_types, false),
-                Stage::ReferenceTypes => creates(&plan.reference_types, false),
-                Stage::GlobalReferenceTypes => creates(&plan.reference_types, true),
-                Stage::ObjectTypes => source.types.len() + moves,
-                Stage::Attributes => {
-                    roots
-                        + count(&|a| {
-                            matches!(
-                                a.action,
-                                AttrAction::Create | AttrAction::Added | AttrAction::UpdateName
-                            )
-                        })
-                }
-                Stage::ObjectEntries => plan.order.objects as usize,
-                Stage::ObjectReferences => plan.order.objects_with_deferred_references as usize,
-            };
-            StageRequests {
-                stage,
-                requests: n as u64,
-            }
-        })
-        .collect();
-    RequestEstimate {
-        total: per_stage.iter().map(|s| s.requests).sum(),
-        per_stage,
-    }
-}
-
 /// What the plan collects from the objects in its one pass.
 struct Scan<'s> {
     source: &'s Source,
     users: UserValues,
     groups: BTreeMap<String, u64>,
     long_text: HashMap<String, u64>,
+    /// Objects per type id.
+    per_type: HashMap<String, u64>,
     /// The target's Text limit in characters.
     text_max: usize,
     hooks: HookScan,
@@ -782,12 +747,16 @@ impl<'s> Scan<'s> {
             users: UserValues::default(),
             groups,
             long_text: HashMap::new(),
+            per_type: HashMap::new(),
             text_max,
             hooks,
         }
     }
 
     fn visit(&mut self, obj: &Object) {
+        if let Some(t) = obj.type_id() {
+            *self.per_type.entry(t.to_owned()).or_default() += 1;
+        }
         for a in obj.attributes() {
             let id = a.object_type_attribute_id.as_str();
             let Some(def) = self.source.attr(id) else {

@@ -16,13 +16,29 @@ fn an_unversioned_plan_is_migrated_without_losing_anything() {
     assert_eq!(plan.lookups, None);
     assert_eq!((plan.backup_id, plan.target_site.as_str()), (1, "dst"));
     assert!(!plan.attributes.is_empty() && !plan.users.is_empty());
-    // Everything the old plan said is still said, plus the version and the (unrecorded)
-    // lookups.
+    // Everything the old plan said is still said, plus the version, the (unrecorded)
+    // lookups and object counts per type, and the summary derived from the rest.
     let mut expected = stored;
     let m = expected.as_object_mut().unwrap();
     m.insert("format_version".into(), json!(PLAN_FORMAT_VERSION));
     m.insert("lookups".into(), Value::Null);
     m.insert("accounts".into(), json!([]));
+    for t in m["object_types"].as_array_mut().unwrap() {
+        t.as_object_mut()
+            .unwrap()
+            .insert("objects".into(), json!(0));
+    }
+    let summary = &plan.summary;
+    assert_eq!(summary.requests, plan.requests.total);
+    assert_eq!(summary.objects_created, plan.order.objects);
+    assert_eq!(
+        summary.dropped_attributes.len(),
+        plan.attributes
+            .iter()
+            .filter(|a| a.action == AttrAction::Drop)
+            .count()
+    );
+    m.insert("summary".into(), serde_json::to_value(summary).unwrap());
     // It matched icons by name, as `with_icons` does on another site; it had no history.
     assert_ne!(plan.source.site, plan.target_site);
     m.insert("with_icons".into(), json!(true));

@@ -3,7 +3,7 @@
 //! creation order — object types parents first, attributes by type and position. Objects are
 //! streamed separately (see `order`), never held all at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::de::DeserializeOwned;
 
@@ -121,6 +121,8 @@ pub(crate) struct Source {
     pub attrs: Vec<AttrDef>,
     type_ix: HashMap<String, usize>,
     attr_ix: HashMap<String, usize>,
+    /// Types of the backup this restore leaves out (`--types`): id -> path of names.
+    left_out: HashMap<String, String>,
 }
 
 /// Every entry of one kind of a backup (the small kinds only), typed.
@@ -246,7 +248,50 @@ impl Source {
             attrs,
             type_ix,
             attr_ix,
+            left_out: HashMap::new(),
         })
+    }
+
+    /// Limits the backup to the object types `keep` (by id; `--types` with the parents of
+    /// those asked for): the others, their attributes and (see `order`) their objects are
+    /// left out, and attributes referencing them are dropped (see [`Source::left_out`]).
+    pub fn restrict(&mut self, keep: &HashSet<String>) {
+        let paths: HashMap<String, String> = self
+            .types
+            .iter()
+            .filter(|t| !keep.contains(&t.id))
+            .map(|t| (t.id.clone(), self.path(&t.id)))
+            .collect();
+        self.types.retain(|t| keep.contains(&t.id));
+        self.attrs.retain(|a| keep.contains(&a.type_id));
+        self.type_ix = index(self.types.iter().map(|t| &t.id));
+        self.attr_ix = index(self.attrs.iter().map(|a| &a.id));
+        self.left_out = paths;
+    }
+
+    /// The path of names of a type left out of this restore (`--types`), if it is one.
+    pub fn left_out(&self, id: &str) -> Option<&str> {
+        self.left_out.get(id).map(String::as_str)
+    }
+
+    /// Whether objects of type `id` are restored: every object, unless `--types` left its
+    /// type out.
+    pub fn restores_objects_of(&self, type_id: Option<&str>) -> bool {
+        type_id.is_none_or(|t| !self.left_out.contains_key(t))
+    }
+
+    /// The path of names of a type (`Parent/Child`), as `--types` takes it.
+    pub fn path(&self, id: &str) -> String {
+        let mut names = Vec::new();
+        let mut cur = self.object_type(id);
+        // Bounded: a (corrupt) parent cycle cannot loop forever.
+        for _ in 0..=self.types.len() {
+            let Some(t) = cur else { break };
+            names.push(t.name.as_str());
+            cur = t.parent.as_deref().and_then(|p| self.object_type(p));
+        }
+        names.reverse();
+        names.join("/")
     }
 
     /// An object type by its backup id.
@@ -292,6 +337,10 @@ impl Source {
             .iter()
             .find(|a| a.type_id == type_id && a.name == name)
     }
+}
+
+fn index<'a>(ids: impl Iterator<Item = &'a String>) -> HashMap<String, usize> {
+    ids.enumerate().map(|(i, id)| (id.clone(), i)).collect()
 }
 
 /// Sorts types parents first (by depth), then by position, then by id, so creating them in

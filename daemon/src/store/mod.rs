@@ -25,8 +25,8 @@ pub use async_store::AsyncStore;
 pub use blob::{EncodedBlob, canonical_json, content_hash};
 pub use error::{BlobProblem, Error, Result};
 pub use restore::{
-    IdMapping, LogEntry, LogLevel, NewLogEntry, NewRestore, Restore, RestoreId, RestoreStatus,
-    RestoreStore, RestoreUpdate,
+    DestinationKind, IdMapping, LogEntry, LogLevel, NewLogEntry, NewRestore, Restore,
+    RestoreDetails, RestoreId, RestoreStatus, RestoreStore, RestoreUpdate,
 };
 pub use sites::{SiteStore, StoredSite, StoredToken};
 pub use sqlite::SqliteStore;

@@ -71,6 +71,66 @@ impl std::fmt::Display for RestoreStatus {
     }
 }
 
+/// Where a restore goes, as the CLI and the API spell it: into a new schema or an existing one
+/// on the backup's own site, or either on another site (a migration).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum DestinationKind {
+    /// A new schema on the backup's own site.
+    #[default]
+    NewSchema,
+    /// A schema that exists on the backup's own site.
+    ExistingSchema,
+    /// A new or existing schema on another site.
+    AnotherSite,
+}
+
+impl DestinationKind {
+    /// `new-schema`, `existing-schema` or `another-site`, as stored and as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::NewSchema => "new-schema",
+            DestinationKind::ExistingSchema => "existing-schema",
+            DestinationKind::AnotherSite => "another-site",
+        }
+    }
+
+    fn parse(s: &str) -> Option<DestinationKind> {
+        [
+            DestinationKind::NewSchema,
+            DestinationKind::ExistingSchema,
+            DestinationKind::AnotherSite,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for DestinationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The seed's detail fields of a restore (migration `0010_restore_options`): what was asked
+/// (fixed at creation) and what was restored beyond the schema (set by the stages that do it,
+/// through [`RestoreUpdate::history_restored`] and [`RestoreUpdate::icons_restored`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreDetails {
+    /// Where it goes.
+    pub destination_kind: DestinationKind,
+    /// The object types asked for (`--types`), as their paths of names; empty for all.
+    pub specific_types: Vec<String>,
+    /// `--duplicates`: objects already in an existing schema are created anyway.
+    pub duplicates: bool,
+    /// Whether object history was restored (`--history`).
+    pub history_restored: bool,
+    /// Whether object icons were restored (`--with-icons`).
+    pub icons_restored: bool,
+}
+
 /// What a new restore row holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRestore {
@@ -82,6 +142,8 @@ pub struct NewRestore {
     pub options: Value,
     /// The plan as JSON (`restore::RestorePlan`); JSON `null` for a restore whose job plans it.
     pub plan: Value,
+    /// The detail fields (`history_restored` / `icons_restored` start false whatever they say).
+    pub details: RestoreDetails,
     /// When it was created.
     pub created_at: OffsetDateTime,
 }
@@ -112,6 +174,9 @@ pub struct Restore {
     pub new_schema_id: Option<String>,
     /// Key of the schema created on the target.
     pub new_schema_key: Option<String>,
+    /// The detail fields.
+    #[serde(flatten)]
+    pub details: RestoreDetails,
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -142,6 +207,10 @@ pub struct RestoreUpdate {
     pub started_at: Option<OffsetDateTime>,
     /// New `ended_at` (`Some(None)` clears it when a restore is resumed).
     pub ended_at: Option<Option<OffsetDateTime>>,
+    /// Sets whether object history was restored (the `--history` stage, once it did).
+    pub history_restored: Option<bool>,
+    /// Sets whether object icons were restored (the `--with-icons` stage, once it did).
+    pub icons_restored: Option<bool>,
 }
 
 /// One old -> new id of a restore.
@@ -286,7 +355,9 @@ pub trait RestoreStore {
 }
 
 const COLUMNS: &str = "id, backup_id, target_site, status, stage, options, plan, counts, result, \
-                       new_schema_id, new_schema_key, created_at, started_at, ended_at";
+                       new_schema_id, new_schema_key, created_at, started_at, ended_at, \
+                       destination_kind, specific_types, duplicates, history_restored, \
+                       icons_restored";
 
 fn restore_from_row(row: &Row<'_>) -> rusqlite::Result<Restore> {
     let status: String = row.get(3)?;
@@ -307,6 +378,20 @@ fn restore_from_row(row: &Row<'_>) -> rusqlite::Result<Restore> {
         created_at: from_millis(row.get(11)?)?,
         started_at: opt_time(row, 12)?,
         ended_at: opt_time(row, 13)?,
+        details: RestoreDetails {
+            // Every row has one since migration 0010 filled the older rows.
+            destination_kind: row
+                .get::<_, Option<String>>(14)?
+                .as_deref()
+                .and_then(DestinationKind::parse)
+                .unwrap_or_default(),
+            specific_types: serde_json::from_value(json_col(row, 15)?).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(15, Type::Text, Box::new(e))
+            })?,
+            duplicates: row.get(16)?,
+            history_restored: row.get(17)?,
+            icons_restored: row.get(18)?,
+        },
     })
 }
 
@@ -324,17 +409,22 @@ impl RestoreStore for SqliteStore {
     fn create_restore(&self, new: &NewRestore) -> Result<RestoreId> {
         let options = serde_json::to_string(&new.options)?;
         let plan = serde_json::to_string(&new.plan)?;
+        let types = serde_json::to_string(&new.details.specific_types)?;
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO restores (backup_id, target_site, status, options, plan, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO restores (backup_id, target_site, status, options, plan, created_at, \
+                   destination_kind, specific_types, duplicates) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     new.backup_id,
                     new.target_site,
                     RestoreStatus::Pending.as_str(),
                     options,
                     plan,
-                    to_millis(new.created_at)
+                    to_millis(new.created_at),
+                    new.details.destination_kind.as_str(),
+                    types,
+                    new.details.duplicates,
                 ],
             )?;
             Ok(tx.last_insert_rowid())
@@ -385,7 +475,9 @@ impl RestoreStore for SqliteStore {
                    new_schema_key = COALESCE(?8, new_schema_key), \
                    started_at = COALESCE(started_at, ?9), \
                    ended_at = CASE WHEN ?10 THEN ?11 ELSE ended_at END, \
-                   plan = COALESCE(?12, plan) \
+                   plan = COALESCE(?12, plan), \
+                   history_restored = COALESCE(?13, history_restored), \
+                   icons_restored = COALESCE(?14, icons_restored) \
                  WHERE id = ?1",
                 params![
                     id,
@@ -400,6 +492,8 @@ impl RestoreStore for SqliteStore {
                     u.ended_at.is_some(),
                     u.ended_at.flatten().map(to_millis),
                     plan,
+                    u.history_restored,
+                    u.icons_restored,
                 ],
             )?;
             Ok(())

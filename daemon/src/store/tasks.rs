@@ -450,6 +450,7 @@ mod tests {
                 target_site: "s".into(),
                 options: Value::Null,
                 plan: Value::Null,
+                details: Default::default(),
                 created_at: t0,
             })
             .unwrap();

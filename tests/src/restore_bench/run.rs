@@ -260,6 +260,7 @@ pub async fn restore_hooked(
         target_site,
         history,
         with_icons: false,
+        types: Vec::new(),
     };
     let t0 = Instant::now();
     rss_note("before plan");

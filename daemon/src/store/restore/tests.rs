@@ -20,8 +20,61 @@ fn new_restore() -> NewRestore {
         target_site: "s2".into(),
         options: json!({"destination": {"type": "new_schema"}}),
         plan: json!({"objects": 3}),
+        details: RestoreDetails::default(),
         created_at: datetime!(2025-01-01 00:00 UTC),
     }
+}
+
+#[test]
+fn the_detail_fields_are_kept_and_history_and_icons_are_set_later() {
+    let (_d, s) = store();
+    let details = RestoreDetails {
+        destination_kind: DestinationKind::ExistingSchema,
+        specific_types: vec!["Hardware/Laptop".into(), "Location".into()],
+        duplicates: true,
+        // Ignored at creation: nothing is restored yet.
+        history_restored: true,
+        icons_restored: true,
+    };
+    let id = s
+        .create_restore(&NewRestore {
+            details: details.clone(),
+            ..new_restore()
+        })
+        .unwrap();
+    let r = s.get_restore(id).unwrap();
+    assert_eq!(
+        r.details,
+        RestoreDetails {
+            history_restored: false,
+            icons_restored: false,
+            ..details.clone()
+        }
+    );
+    s.update_restore(
+        id,
+        &RestoreUpdate {
+            history_restored: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    s.update_restore(
+        id,
+        &RestoreUpdate {
+            icons_restored: Some(true),
+            status: Some(RestoreStatus::Completed),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s.get_restore(id).unwrap().details, details);
+    let json = serde_json::to_value(s.get_restore(id).unwrap()).unwrap();
+    assert_eq!(json["destination_kind"], "existing-schema");
+    assert_eq!(
+        json["specific_types"],
+        json!(["Hardware/Laptop", "Location"])
+    );
 }
 
 #[test]

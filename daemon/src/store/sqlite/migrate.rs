@@ -26,6 +26,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/0007_tasks.sql")),
     (8, include_str!("../migrations/0008_dc_phases.sql")),
     (9, include_str!("../migrations/0009_backup_origin.sql")),
+    (10, include_str!("../migrations/0010_restore_options.sql")),
 ];
 
 /// The schema version this build writes: the number of the last migration.
@@ -127,6 +128,55 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 5);
+    }
+
+    #[test]
+    fn restores_stored_before_the_detail_columns_get_them_from_their_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("store.db"));
+        // Found by content, not number: the migration's number is given when it lands.
+        let at = MIGRATIONS
+            .iter()
+            .position(|(_, sql)| sql.contains("ADD COLUMN destination_kind"))
+            .unwrap();
+        apply(&mut conn, &MIGRATIONS[..at]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO backups (id, site, schema_key, schema_id, backup_type, storage, status, \
+               started_at) VALUES (1, 's1', 'ITSM', '1', 'manual', 'sqlite', 'complete', 0);
+             INSERT INTO restores (backup_id, target_site, status, options, plan, created_at) VALUES
+               (1, 's1', 'completed', '{\"destination\":{\"type\":\"new_schema\"}}', 'null', 0),
+               (1, 's1', 'completed',
+                '{\"destination\":{\"type\":\"existing_schema\",\"duplicates\":true}}', 'null', 0),
+               (1, 's2', 'completed', '{\"destination\":{\"type\":\"new_schema\"}}', 'null', 0),
+               (7, 's2', 'completed', '{\"destination\":{\"type\":\"existing_schema\"}}',
+                '{\"source\":{\"site\":\"s2\"}}', 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, bool, String, bool, bool)> = conn
+            .prepare(
+                "SELECT destination_kind, duplicates, specific_types, history_restored, \
+                 icons_restored FROM restores ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let kinds: Vec<(&str, bool)> = rows.iter().map(|r| (r.0.as_str(), r.1)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("new-schema", false),
+                ("existing-schema", true),
+                ("another-site", false),
+                // Its backup is gone: the plan says where it came from.
+                ("existing-schema", false),
+            ]
+        );
+        assert!(rows.iter().all(|r| r.2 == "[]" && !r.3 && !r.4));
     }
 
     #[test]

@@ -15,13 +15,16 @@
 //! - `temporary_failures_are_retried_with_backoff_then_fail_typed` (issue 8 item 8): 503s
 //!   beyond the client's retries make the runner run the backup again, which then completes;
 //!   503s that outlast every retry end the job `failed` with a typed temporary failure that
-//!   carries the API's status, after exactly `1 + max_retries` runs, and add no backup.
+//!   carries the API's status, after exactly `1 + max_retries` runs, and add no backup;
+//! - `incremental` (issue 14): `backup run --full`, a schedule's `full_every` from the config,
+//!   the `backups show` capture line, and deleting any backup of a chain damaging no other.
 //!
 //! Helpers (simulator, daemon process, CLI runner, polling) live in `daemon_e2e/support.rs`.
 //!
 //! No fixed sleeps: every wait polls a condition with a deadline.
 
 mod background;
+mod incremental;
 mod support;
 
 use hyper::Method;

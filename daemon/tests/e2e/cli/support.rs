@@ -46,6 +46,11 @@ pub struct Env {
 
 impl Env {
     pub async fn new(objects: u32) -> Env {
+        Env::with_config(objects, "").await
+    }
+
+    /// [`Env::new`] with `extra` appended to the daemon's config (e.g. `[[schedules]]`).
+    pub async fn with_config(objects: u32, extra: &str) -> Env {
         let sim = start_sim(objects).await;
         let dir = tempfile::tempdir().expect("tempdir");
         let site = sim.site("s1").expect("site s1").clone();
@@ -61,7 +66,7 @@ impl Env {
              [[sites]]\nname = \"s1\"\nflavor = \"cloud\"\napi_url = \"{}\"\nsite_url = \"{}\"\n\
              email = \"{}\"\ntoken_file = \"token.txt\"\n{LIMITS}\
              [[sites]]\nname = \"wrongtoken\"\napi_url = \"{}\"\nsite_url = \"{}\"\n\
-             email = \"{}\"\ntoken = \"not-the-token\"\n{LIMITS}{JOBS}",
+             email = \"{}\"\ntoken = \"not-the-token\"\n{LIMITS}{JOBS}{extra}",
             site.api_url, site.site_url, site.email, site.api_url, site.site_url, site.email
         );
         let path = dir.path().join("assetark.toml");

@@ -153,6 +153,7 @@ async fn attachments_are_not_offered_by_cloud_and_carried_to_data_center() {
         no_hooks: vec![],
         history: false,
         with_icons: false,
+        ..Default::default()
     };
     let started = d
         .client()

@@ -97,6 +97,7 @@ pub fn request(key: &str, hooks: &[&str], no_hooks: &[&str]) -> StartRestoreRequ
         no_hooks: no_hooks.iter().map(|s| (*s).to_owned()).collect(),
         history: false,
         with_icons: false,
+        ..Default::default()
     }
 }
 
@@ -308,6 +309,7 @@ async fn hostile_scripts_are_stopped_and_the_daemon_keeps_serving() {
         no_hooks: vec![],
         history: false,
         with_icons: false,
+        ..Default::default()
     };
     let e = d.client().post("/v1/restores", &bad).await.unwrap_err();
     let text = e.to_string();

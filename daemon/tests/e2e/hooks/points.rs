@@ -152,6 +152,7 @@ async fn a_rust_hook_at_each_point_changes_the_restore() {
         hooks: hooks.select("s2", &[], &[]).expect("select"),
         history: false,
         with_icons: false,
+        types: Vec::new(),
     };
     let setup = HookSetup {
         registry: &hooks,

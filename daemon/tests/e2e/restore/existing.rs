@@ -41,6 +41,7 @@ async fn plan_existing(
         hooks: Default::default(),
         history: false,
         with_icons: false,
+        types: Vec::new(),
     };
     let p = restore::plan(store, c, &req).await.expect("plan");
     let id = restore::create(store, &req, &p, &clock())
@@ -54,7 +55,7 @@ fn sent(c: &AssetsClient) -> u64 {
 }
 
 /// Executes and checks that the requests sent are the plan's.
-async fn run_as_planned(
+pub(super) async fn run_as_planned(
     store: &AsyncStore,
     c: &AssetsClient,
     id: RestoreId,

@@ -31,6 +31,7 @@ mod options;
 mod plans;
 mod same_site;
 pub(crate) mod support;
+mod types;
 mod users;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

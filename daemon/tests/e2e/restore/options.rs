@@ -43,6 +43,7 @@ fn request(c: &AssetsClient, b: BackupId, key: &str, history: bool, icons: bool)
         hooks: Default::default(),
         history,
         with_icons: icons,
+        types: Vec::new(),
     }
 }
 

@@ -96,6 +96,7 @@ async fn plans_and_backups_of_the_old_store_restore_with_this_code() {
             target_site: "dst".into(),
             options: fixture_json("options-restore-1.json"),
             plan: fixture_json("plan-restore-1.json"),
+            details: Default::default(),
             created_at: clock().now(),
         })
         .await
@@ -129,6 +130,7 @@ async fn plans_and_backups_of_the_old_store_restore_with_this_code() {
         hooks: Default::default(),
         history: false,
         with_icons: false,
+        types: Vec::new(),
     };
     let plan = restore::plan(&store, &dst, &req).await.expect("plan");
     assert_eq!(plan.source.objects, 193);
@@ -162,6 +164,7 @@ async fn a_plan_of_a_newer_format_ends_its_restore_in_error_with_a_clear_message
             target_site: "dst".into(),
             options: fixture_json("options-restore-1.json"),
             plan: newer,
+            details: Default::default(),
             created_at: clock().now(),
         })
         .await

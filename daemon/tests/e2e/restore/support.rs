@@ -130,6 +130,7 @@ pub async fn plan(
         hooks: Default::default(),
         history: false,
         with_icons: false,
+        types: Vec::new(),
     };
     let plan = restore::plan(store, client, &req).await.expect("plan");
     let id = restore::create(store, &req, &plan, &clock())

@@ -30,6 +30,7 @@
 //!
 //! No fixed sleeps: every wait polls a condition with a deadline.
 
+mod options;
 pub(crate) mod support;
 
 use std::collections::{BTreeSet, HashMap};
@@ -44,7 +45,7 @@ use support::{
 };
 
 /// Objects in the simulated CMDB of `s1` (over all its schemas).
-const OBJECTS: u32 = 240;
+pub(crate) const OBJECTS: u32 = 240;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sites_are_added_tested_and_removed() {
@@ -489,6 +490,7 @@ async fn same_site_restores_queue_and_stop_ends_cleanly() {
                 target_site: e_row.target_site.clone(),
                 options: e_row.options.clone(),
                 plan: e_row.plan.clone(),
+                details: Default::default(),
                 created_at: e_row.created_at,
             })
             .expect("orphan row")
