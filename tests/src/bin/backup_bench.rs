@@ -106,34 +106,38 @@ fn sim_binary() -> Result<PathBuf> {
     Ok(p)
 }
 
+/// Starts the release simulator with `toml` as its config: the child, its ready line, and the
+/// directory holding the config (kept as long as the child runs).
+fn spawn_sim(toml: &str) -> Result<(Child, Value, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let cfg = dir.path().join("sim.toml");
+    std::fs::write(&cfg, toml)?;
+    let mut child = Command::new(sim_binary()?)
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    let ready: Value =
+        serde_json::from_str(&line).with_context(|| format!("ready line: {line:?}"))?;
+    Ok((child, ready, dir))
+}
+
 impl Sim {
     /// `scale`: `Some` = the documented limits × scale (burst default), `None` = limits off.
     /// History updates stay at the simulator's default (1).
     fn start(objects: u32, scale: Option<f64>) -> Result<Sim> {
-        let dir = tempfile::tempdir()?;
-        let cfg = dir.path().join("sim.toml");
         let limits = match scale {
             Some(s) => format!("enabled = true\nscale = {s:?}\n"),
             None => "enabled = false\n".to_owned(),
         };
-        std::fs::write(
-            &cfg,
-            format!(
-                "admin_api = true\n[rate_limits]\n{limits}[[sites]]\nname = \"bench\"\n\
-                 email = \"bench@example.com\"\ntoken = \"bench\"\n[sites.dataset]\n\
-                 kind = \"cmdb\"\nobjects = {objects}\nseed = 1\n"
-            ),
-        )?;
-        let mut child = Command::new(sim_binary()?)
-            .arg("--config")
-            .arg(&cfg)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-        let ready: Value =
-            serde_json::from_str(&line).with_context(|| format!("ready line: {line:?}"))?;
+        let (child, ready, dir) = spawn_sim(&format!(
+            "admin_api = true\n[rate_limits]\n{limits}[[sites]]\nname = \"bench\"\n\
+             email = \"bench@example.com\"\ntoken = \"bench\"\n[sites.dataset]\n\
+             kind = \"cmdb\"\nobjects = {objects}\nseed = 1\n"
+        ))?;
         let site = serde_json::from_value(ready["sites"][0].clone()).context("ready site")?;
         let url = ready["url"].as_str().context("ready url")?.to_owned();
         Ok(Sim {

@@ -32,8 +32,8 @@ pub use daemon::{Cli, DaemonProcess, InProcessDaemon, Out};
 pub use plugins::{plugin_wasm, plugin_wasm_path, plugins_dir};
 pub use sim::*;
 pub use site::{
-    SiteReader, Snapshot, UserRule, assert_each_object_once, assert_restored, s, schema_id,
-    user_rule,
+    NamedObject, SiteReader, Snapshot, UserRule, assert_each_object_once, assert_restored, s,
+    schema_id, user_rule,
 };
 pub use stages::{restore_stage_barrier, restore_stage_request, same_request};
 pub use wait::{DEADLINE, wait_for, wait_for_within};

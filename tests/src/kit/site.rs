@@ -140,6 +140,19 @@ impl SiteReader {
 
     /// Objects of schema `key`: per object, its id and its `ORIGINAL_ID` value (if any).
     pub async fn originals(&self, key: &str) -> Vec<(String, Option<String>)> {
+        self.named_objects(key)
+            .await
+            .into_iter()
+            .map(|o| {
+                let original = o.values("ORIGINAL_ID").first().map(|v| s(&v["value"]));
+                (o.id, original)
+            })
+            .collect()
+    }
+
+    /// Objects of schema `key` with their attribute values by attribute name (AQL pages of
+    /// 500, with attributes; empty when the schema does not exist).
+    pub async fn named_objects(&self, key: &str) -> Vec<NamedObject> {
         let Some(schema) = self.schema_ids().await.remove(key) else {
             return Vec::new();
         };
@@ -163,15 +176,19 @@ impl SiteReader {
             let values = page["values"].as_array().cloned().unwrap_or_default();
             let n = values.len();
             for o in values {
-                let original = o["attributes"]
+                let attrs = o["attributes"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .find_map(|a| {
+                    .filter_map(|a| {
                         let name = names.get(&s(&a["objectTypeAttributeId"]))?;
-                        (name == "ORIGINAL_ID").then(|| s(&a["objectAttributeValues"][0]["value"]))
-                    });
-                out.push((s(&o["id"]), original));
+                        Some((name.clone(), a.clone()))
+                    })
+                    .collect();
+                out.push(NamedObject {
+                    id: s(&o["id"]),
+                    attrs,
+                });
             }
             if page["isLast"].as_bool().unwrap_or(true) || n == 0 {
                 return out;
@@ -231,6 +248,25 @@ pub fn s(v: &Value) -> String {
         Value::String(x) => x.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+/// An object as AQL shows it, its attributes by name ([`SiteReader::named_objects`]).
+pub struct NamedObject {
+    /// Its id.
+    pub id: String,
+    /// (attribute name, the attribute with its `objectAttributeValues`).
+    pub attrs: Vec<(String, Value)>,
+}
+
+impl NamedObject {
+    /// The values of attribute `name` (none when it holds none).
+    pub fn values(&self, name: &str) -> Vec<&Value> {
+        self.attrs
+            .iter()
+            .filter(|(n, _)| n == name)
+            .flat_map(|(_, a)| a["objectAttributeValues"].as_array().into_iter().flatten())
+            .collect()
     }
 }
 

@@ -33,7 +33,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use assets_sim::barrier::{BarrierSpec, Condition};
+use assets_sim::barrier::BarrierSpec;
 use serde_json::{Value, json};
 
 use support::{Env, count};
@@ -156,21 +156,9 @@ async fn object_type_ids_are_written_once_and_survive_a_sigkill() {
                 .nth(3),
         )
         .expect("barrier");
-    let started = env
-        .cli_json(&["tasks", "start", "object-type-ids", &restore, "--yes"])
+    let (_, resumed) = env
+        .killed_and_resumed(&["object-type-ids", &restore, "--yes"], held)
         .await;
-    let id = started["task_id"].as_i64().expect("task id").to_string();
-    held.wait_held(1).await;
-    assert_eq!(env.task(&id).await["status"], "in_progress");
-    env.kill().await;
-    held.wait(Condition {
-        abandoned: Some(1),
-        ..Condition::default()
-    })
-    .await;
-    drop(held);
-    env.start().await;
-    let resumed = env.wait_task(&id).await;
     assert_eq!(resumed["status"], "success", "{resumed}");
     let lines = resumed["items"].as_array().expect("items").len();
     assert_eq!(lines, source.len(), "one report line per type: {resumed}");
@@ -246,18 +234,7 @@ async fn issues_point_at_the_restored_objects_after_a_sigkill_and_a_second_run_c
                 .nth(2),
         )
         .expect("barrier");
-    let started = env.cli_json(&["tasks", "start", "issues", &r_itsm]).await;
-    let id = started["task_id"].as_i64().expect("task id").to_string();
-    held.wait_held(1).await;
-    env.kill().await;
-    held.wait(Condition {
-        abandoned: Some(1),
-        ..Condition::default()
-    })
-    .await;
-    drop(held);
-    env.start().await;
-    let first = env.wait_task(&id).await;
+    let (id, first) = env.killed_and_resumed(&["issues", &r_itsm], held).await;
     assert_eq!(first["status"], "success", "{first}");
     let lines = first["items"].as_array().expect("items").len();
     assert!(lines > 0, "{first}");

@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assetark_tests::kit::{SiteReader, s};
-use assets_sim::barrier::{BarrierSpec, Condition};
+use assets_sim::barrier::BarrierSpec;
 use assets_sim::server::Barrier;
 use serde_json::{Value, json};
 
@@ -38,7 +38,6 @@ async fn cross_refs(
     key: &str,
     other: &str,
 ) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
-    let ids = site.schema_ids().await;
     let theirs: HashMap<String, String> = site
         .originals(other)
         .await
@@ -46,48 +45,24 @@ async fn cross_refs(
         .map(|(id, orig)| (id.clone(), orig.unwrap_or(id)))
         .collect();
     let mut out = BTreeMap::new();
-    let mut start = 0;
-    loop {
-        let page = site
-            .post(
-                &format!("/object/aql?startAt={start}&maxResults=500&includeAttributes=true"),
-                json!({ "qlQuery": format!("objectSchemaId = {}", ids[key]) }),
-            )
-            .await;
-        let names: HashMap<String, String> = page["objectTypeAttributes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|d| (s(&d["id"]), s(&d["name"])))
-            .collect();
-        let values = page["values"].as_array().cloned().unwrap_or_default();
-        start += values.len();
-        for o in &values {
-            let attrs = o["attributes"].as_array().cloned().unwrap_or_default();
-            let name_of = |a: &Value| names.get(&s(&a["objectTypeAttributeId"])).cloned();
-            let identity = attrs
-                .iter()
-                .find(|a| name_of(a).as_deref() == Some("ORIGINAL_ID"))
-                .map(|a| s(&a["objectAttributeValues"][0]["value"]))
-                .unwrap_or_else(|| s(&o["id"]));
-            let mut refs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            for a in &attrs {
-                for v in a["objectAttributeValues"].as_array().into_iter().flatten() {
-                    if let Some(t) = theirs.get(&s(&v["referencedObject"]["id"])) {
-                        refs.entry(name_of(a).expect("attribute name"))
-                            .or_default()
-                            .insert(t.clone());
-                    }
+    for o in site.named_objects(key).await {
+        let identity = o
+            .values("ORIGINAL_ID")
+            .first()
+            .map_or_else(|| o.id.clone(), |v| s(&v["value"]));
+        let mut refs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (name, a) in &o.attrs {
+            for v in a["objectAttributeValues"].as_array().into_iter().flatten() {
+                if let Some(t) = theirs.get(&s(&v["referencedObject"]["id"])) {
+                    refs.entry(name.clone()).or_default().insert(t.clone());
                 }
             }
-            if !refs.is_empty() {
-                out.insert(identity, refs);
-            }
         }
-        if page["isLast"].as_bool().unwrap_or(true) || values.is_empty() {
-            return out;
+        if !refs.is_empty() {
+            out.insert(identity, refs);
         }
     }
+    out
 }
 
 /// Counters of the writes the task may send to a site (barriers that never hold).
@@ -308,21 +283,9 @@ async fn references_follow_migrations_in_either_order() {
         .sim
         .barrier(BarrierSpec::new("PUT", "/object/{id}").site("s3").nth(3))
         .expect("barrier");
-    let started = env
-        .cli_json(&["tasks", "start", "references", &l3, "--from-schema", "ITSM"])
+    let (_, resumed) = env
+        .killed_and_resumed(&["references", &l3, "--from-schema", "ITSM"], held)
         .await;
-    let id = started["task_id"].as_i64().expect("task id").to_string();
-    held.wait_held(1).await;
-    assert_eq!(env.task(&id).await["status"], "in_progress");
-    env.kill().await;
-    held.wait(Condition {
-        abandoned: Some(1),
-        ..Condition::default()
-    })
-    .await;
-    drop(held);
-    env.start().await;
-    let resumed = env.wait_task(&id).await;
     assert_eq!(resumed["status"], "success", "{resumed}");
     let sum = &resumed["summary"];
     assert_eq!(

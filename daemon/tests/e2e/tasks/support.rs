@@ -5,8 +5,9 @@
 //! restores and tasks.
 
 use assetark_tests::kit::SiteReader;
+use assets_sim::barrier::Condition;
 use assets_sim::config::SimConfig;
-use assets_sim::server::SimHandle;
+use assets_sim::server::{Barrier, SimHandle};
 use serde_json::Value;
 
 pub use assetark_tests::kit::{Out, wait_for};
@@ -138,6 +139,28 @@ impl Env {
     /// `tasks show ID --json`.
     pub async fn task(&self, id: &str) -> Value {
         self.cli_json(&["tasks", "show", id]).await
+    }
+
+    /// Starts a task (`tasks start ARGS`, not waiting) whose request `held` holds, SIGKILLs the
+    /// daemon once the request is held (the task `in_progress`) and the request abandoned,
+    /// restarts it, and returns the task's id and the task once it ended.
+    pub async fn killed_and_resumed(&mut self, args: &[&str], held: Barrier) -> (String, Value) {
+        let mut start = vec!["tasks", "start"];
+        start.extend_from_slice(args);
+        let started = self.cli_json(&start).await;
+        let id = started["task_id"].as_i64().expect("task id").to_string();
+        held.wait_held(1).await;
+        assert_eq!(self.task(&id).await["status"], "in_progress");
+        self.kill().await;
+        held.wait(Condition {
+            abandoned: Some(1),
+            ..Condition::default()
+        })
+        .await;
+        drop(held);
+        self.start().await;
+        let ended = self.wait_task(&id).await;
+        (id, ended)
     }
 
     /// Polls `tasks show` until the task ended.

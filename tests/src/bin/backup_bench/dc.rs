@@ -8,8 +8,6 @@
 //! the store file, over the attachments listed).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -18,10 +16,9 @@ use assetark::assets::{AssetsApi, DcClient, DcConn, Limits, Secret};
 use assetark::backup::{self, BackupRequest, Progress, stage};
 use assetark::model::ObjectAttachments;
 use assetark::store::{BackupType, kind};
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::{SCHEMA, open_store, sim_binary};
+use super::{SCHEMA, open_store, spawn_sim};
 
 /// A Data Center site of the simulator's ready line.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -47,26 +44,11 @@ impl Drop for DcSim {
 
 impl DcSim {
     fn start(objects: u32) -> Result<DcSim> {
-        let dir = tempfile::tempdir()?;
-        let cfg = dir.path().join("sim.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "admin_api = true\n[rate_limits]\nenabled = false\n[[sites]]\nname = \"dc\"\n\
-                 flavor = \"dc\"\nemail = \"bench@example.com\"\ntoken = \"bench\"\n\
-                 [sites.dataset]\nkind = \"cmdb\"\nobjects = {objects}\nseed = 1\n"
-            ),
-        )?;
-        let mut child = Command::new(sim_binary()?)
-            .arg("--config")
-            .arg(&cfg)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-        let ready: Value =
-            serde_json::from_str(&line).with_context(|| format!("ready line: {line:?}"))?;
+        let (child, ready, dir) = spawn_sim(&format!(
+            "admin_api = true\n[rate_limits]\nenabled = false\n[[sites]]\nname = \"dc\"\n\
+             flavor = \"dc\"\nemail = \"bench@example.com\"\ntoken = \"bench\"\n\
+             [sites.dataset]\nkind = \"cmdb\"\nobjects = {objects}\nseed = 1\n"
+        ))?;
         let site = serde_json::from_value(ready["sites"][0].clone()).context("ready site")?;
         Ok(DcSim {
             child,
