@@ -5,13 +5,16 @@
 //! - to the Cloud site `c1`, whose Assets API offers no attachments: the restore completes and
 //!   every restored object that has attachments on the source gets the plugin's plain note
 //!   that the target offers none (listing them on the source went through the capability);
+//! - to the Data Center site `d2`: every file arrives on the restored objects with the same
+//!   bytes, and each object's note counts the files it carried;
 //! - the same config without the grant is refused at load, naming the module and the
 //!   capability.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use assetark::api::wire::StartRestoreRequest;
 use assetark::config::{Config, Sources};
+use assetark::model::sha256_hex;
 use assetark_tests::kit::{self, DcApi, InProcessDaemon, dc_all_ids};
 use assets_sim::server::SimHandle;
 use serde_json::Value;
@@ -24,6 +27,8 @@ fn sim_config() -> String {
      [[sites]]\nname = \"d1\"\nflavor = \"dc\"\nemail = \"admin@d1.example\"\ntoken = \"pat-d1\"\n\
      [sites.dataset]\nkind = \"cmdb\"\nobjects = 60\nseed = 5\n\
      [[sites]]\nname = \"c1\"\nemail = \"admin@c1.example\"\ntoken = \"tok-c1\"\n\
+     [sites.dataset]\nkind = \"empty\"\n\
+     [[sites]]\nname = \"d2\"\nflavor = \"dc\"\nemail = \"admin@d2.example\"\ntoken = \"pat-d2\"\n\
      [sites.dataset]\nkind = \"empty\"\n"
         .to_owned()
 }
@@ -32,11 +37,13 @@ fn sim_config() -> String {
 /// text-to-textarea (the Data Center's long texts would fail on Cloud otherwise).
 fn daemon_config(sim: &SimHandle, dir: &std::path::Path, grant: bool) -> String {
     let d1 = sim.dc_site("d1").expect("d1");
+    let d2 = sim.dc_site("d2").expect("d2");
     let c1 = sim.site("c1").expect("c1");
     let plugin = kit::plugin_wasm("attachments");
     format!(
         "[store]\npath = \"{}\"\n[control]\nsocket = \"{}\"\n\
          [[sites]]\nname = \"d1\"\nflavor = \"dc\"\nbase_url = \"{}\"\ntoken = \"{}\"\n\
+         [[sites]]\nname = \"d2\"\nflavor = \"dc\"\nbase_url = \"{}\"\ntoken = \"{}\"\n\
          [[sites]]\nname = \"c1\"\napi_url = \"{}\"\nsite_url = \"{}\"\nemail = \"{}\"\n\
          token = \"{}\"\n[sites.limits]\nobject_per_minute = 1000000\naql_per_minute = 1000000\n\
          other_per_minute = 1000000\njira_per_minute = 1000000\n\
@@ -49,6 +56,8 @@ fn daemon_config(sim: &SimHandle, dir: &std::path::Path, grant: bool) -> String 
         dir.join("ctl.sock").display(),
         d1.base_url,
         d1.token,
+        d2.base_url,
+        d2.token,
         c1.api_url,
         c1.site_url,
         c1.email,
@@ -73,8 +82,28 @@ async fn backup(d: &InProcessDaemon) -> i64 {
     done["result"]["backup"]["id"].as_i64().expect("backup id")
 }
 
+/// `(filename, SHA-256 of the bytes)` of each attachment of a list, downloaded with `token`.
+async fn files(listed: &Value, token: &str) -> Vec<(String, String)> {
+    let http = reqwest::Client::new();
+    let mut out = Vec::new();
+    for a in listed.as_array().into_iter().flatten() {
+        let url = a["url"].as_str().expect("url");
+        let r = http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("download");
+        assert!(r.status().is_success(), "{url}: {}", r.status());
+        let bytes = r.bytes().await.expect("bytes");
+        let name = a["filename"].as_str().unwrap_or_default().to_owned();
+        out.push((name, sha256_hex(&bytes)));
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attachments_to_a_cloud_target_are_reported_not_offered_and_the_restore_completes() {
+async fn attachments_are_not_offered_by_cloud_and_carried_to_data_center() {
     let sim = kit::start_sim(&sim_config()).await;
     let dir = tempfile::tempdir().unwrap();
     let text = daemon_config(&sim, dir.path(), true);
@@ -83,8 +112,9 @@ async fn attachments_to_a_cloud_target_are_reported_not_offered_and_the_restore_
     let d = InProcessDaemon::start(cfg).await;
     let backup_id = backup(&d).await;
 
-    // The source's own API: which objects have attachments (by key).
+    // The source's own API: which objects have attachments (by key), and their bytes.
     let d1 = DcApi::for_site(&sim, "d1");
+    let d1_token = sim.dc_site("d1").expect("d1").token.clone();
     let list = d1.get("/objectschema/list").await.expect(200);
     let itsm = list["objectschemas"]
         .as_array()
@@ -92,14 +122,20 @@ async fn attachments_to_a_cloud_target_are_reported_not_offered_and_the_restore_
         .expect("ITSM");
     let ids = dc_all_ids(&d1, &format!("objectSchemaId = {}", itsm["id"]), 50).await;
     let mut with_files = BTreeSet::new();
+    let mut source_files = Vec::new();
+    let mut per_key = BTreeMap::new();
     for &o in &ids {
         let listed = d1
             .get(&format!("/attachments/object/{o}"))
             .await
             .expect(200);
-        if listed.as_array().is_some_and(|a| !a.is_empty()) {
+        let files = files(&listed, &d1_token).await;
+        if !files.is_empty() {
             let obj = d1.get(&format!("/object/{o}")).await.expect(200);
-            with_files.insert(obj["objectKey"].as_str().expect("key").to_owned());
+            let key = obj["objectKey"].as_str().expect("key").to_owned();
+            per_key.insert(key.clone(), files.len());
+            with_files.insert(key);
+            source_files.extend(files);
         }
     }
     assert!(!with_files.is_empty(), "the dataset has attachments");
@@ -149,6 +185,43 @@ async fn attachments_to_a_cloud_target_are_reported_not_offered_and_the_restore_
         .filter(|e| e["Result"] == false || e["Level"] == "error")
         .collect();
     assert!(failures.is_empty(), "{failures:?}");
+
+    // To the Data Center site d2: every file carried, bytes equal, one note per object.
+    let request = StartRestoreRequest {
+        site: Some("d2".into()),
+        ..request
+    };
+    let started = d
+        .client()
+        .post("/v1/restores", &request)
+        .await
+        .expect("start");
+    let id = started.body["restore_id"].as_u64().expect("restore id");
+    let row = ended(&d, id).await;
+    assert_eq!(row["status"], "completed", "{row}");
+    let texts = messages(&log(&d, id).await);
+    for (key, n) in &per_key {
+        let note = format!("{key}: {n} attachment(s) carried");
+        assert!(texts.iter().any(|m| m.contains(&note)), "{note}");
+    }
+    let d2 = DcApi::for_site(&sim, "d2");
+    let list = d2.get("/objectschema/list").await.expect(200);
+    let mig = list["objectschemas"]
+        .as_array()
+        .and_then(|l| l.iter().find(|s| s["objectSchemaKey"] == "MIG").cloned())
+        .expect("MIG on d2");
+    let mut target_files = Vec::new();
+    let d2_token = sim.dc_site("d2").expect("d2").token.clone();
+    for o in dc_all_ids(&d2, &format!("objectSchemaId = {}", mig["id"]), 50).await {
+        let listed = d2
+            .get(&format!("/attachments/object/{o}"))
+            .await
+            .expect(200);
+        target_files.extend(files(&listed, &d2_token).await);
+    }
+    source_files.sort();
+    target_files.sort();
+    assert_eq!(target_files, source_files, "every file, bytes equal");
     d.stop().await;
 
     // Without the grant, the module is refused when the config loads.
