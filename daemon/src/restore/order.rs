@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::Error;
 use super::source::Source;
 use crate::model::{AttributeKind, Object};
-use crate::store::{AsyncStore, ENTRY_PAGE_SIZE, kind};
+use crate::store::{AsyncStore, kind};
 
 /// The creation order of one backup's objects.
 #[derive(Debug)]
@@ -154,26 +154,16 @@ pub(crate) async fn build(
 ) -> Result<ObjectGraph, Error> {
     let backup = source.backup.id;
     let mut b = Builder::with_capacity(source.backup.object_count);
-    let mut after: Option<String> = None;
-    loop {
-        let page = store
-            .entry_page(backup, kind::OBJECT, after.as_deref(), ENTRY_PAGE_SIZE)
-            .await?;
-        let full = page.len() == ENTRY_PAGE_SIZE;
-        after = page.last().map(|e| e.original_id.clone());
-        for e in page {
-            let o: Object = serde_json::from_slice(&e.json)?;
+    store
+        .for_each_entry_as(backup, kind::OBJECT, |original_id, o: Object| {
             // Objects of types `--types` left out are not restored: not in the order at all.
-            if !source.restores_objects_of(o.type_id()) {
-                continue;
+            if source.restores_objects_of(o.type_id()) {
+                b.add(source, original_id, &o);
+                visit(&o);
             }
-            b.add(source, e.original_id, &o);
-            visit(&o);
-        }
-        if !full {
-            break;
-        }
-    }
+            Ok::<_, Error>(())
+        })
+        .await?;
     Ok(b.finish())
 }
 

@@ -15,7 +15,7 @@ use super::entities::same_name;
 use super::source::Source;
 use super::{Error, RestoreRequest};
 use crate::model::Object;
-use crate::store::{AsyncStore, BackupId, ENTRY_PAGE_SIZE, kind};
+use crate::store::{AsyncStore, BackupId, kind};
 
 /// What `--types` decided, in the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,23 +213,14 @@ pub struct TypeNode {
 pub async fn type_tree(store: &AsyncStore, backup: BackupId) -> Result<Vec<TypeNode>, Error> {
     let source = Source::load(store, store.get_backup(backup).await?).await?;
     let mut own: HashMap<String, u64> = HashMap::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = store
-            .entry_page(backup, kind::OBJECT, after.as_deref(), ENTRY_PAGE_SIZE)
-            .await?;
-        let full = page.len() == ENTRY_PAGE_SIZE;
-        after = page.last().map(|e| e.original_id.clone());
-        for e in page {
-            let o: Object = serde_json::from_slice(&e.json)?;
+    store
+        .for_each_entry_as(backup, kind::OBJECT, |_, o: Object| {
             if let Some(t) = o.type_id() {
                 *own.entry(t.to_owned()).or_default() += 1;
             }
-        }
-        if !full {
-            break;
-        }
-    }
+            Ok::<_, Error>(())
+        })
+        .await?;
     // `types` is ordered parents first, siblings by position: children keep that order.
     let mut children: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
     for t in &source.types {

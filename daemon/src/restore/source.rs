@@ -12,7 +12,7 @@ use crate::model::{
     AttributeKind, Icon, ObjectSchema, ObjectType, ObjectTypeAttribute, ReferenceType,
     SchemaConfig, StatusType,
 };
-use crate::store::{AsyncStore, Backup, BackupId, ENTRY_PAGE_SIZE, kind};
+use crate::store::{AsyncStore, Backup, BackupId, kind};
 
 /// Name of the attribute holding an object's first id across restores (DESIGN §4). The
 /// backup's own constant lives in a private module; the spelling is the contract, not the
@@ -132,20 +132,13 @@ async fn load_all<T: DeserializeOwned>(
     kind: &str,
 ) -> Result<Vec<T>, Error> {
     let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = store
-            .entry_page(backup, kind, after.as_deref(), ENTRY_PAGE_SIZE)
-            .await?;
-        let full = page.len() == ENTRY_PAGE_SIZE;
-        after = page.last().map(|e| e.original_id.clone());
-        for e in page {
-            out.push(serde_json::from_slice(&e.json)?);
-        }
-        if !full {
-            return Ok(out);
-        }
-    }
+    store
+        .for_each_entry_as(backup, kind, |_, entry: T| {
+            out.push(entry);
+            Ok::<_, Error>(())
+        })
+        .await?;
+    Ok(out)
 }
 
 impl Source {

@@ -130,6 +130,41 @@ impl AsyncStore {
             .await
     }
 
+    /// Calls `f` with every entry of `kind` in `backup`, read as `T`, with its manifest id,
+    /// one store page ([`ENTRY_PAGE_SIZE`](super::ENTRY_PAGE_SIZE) entries) in memory at a
+    /// time: the one walk over a backup's entries that restores and tasks share.
+    ///
+    /// # Errors
+    ///
+    /// The store's, a JSON error for an entry that is not a `T`, or `f`'s.
+    pub async fn for_each_entry_as<T, E>(
+        &self,
+        backup: BackupId,
+        kind: &str,
+        mut f: impl FnMut(String, T) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E>
+    where
+        T: serde::de::DeserializeOwned,
+        E: From<Error> + From<serde_json::Error>,
+    {
+        let size = super::ENTRY_PAGE_SIZE;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .entry_page(backup, kind, after.as_deref(), size)
+                .await?;
+            let full = page.len() == size;
+            after = page.last().map(|e| e.original_id.clone());
+            for e in page {
+                let value: T = serde_json::from_slice(&e.json)?;
+                f(e.original_id, value)?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
     /// See [`Store::get_blob`].
     pub async fn get_blob(&self, hash: &str) -> Result<Vec<u8>> {
         let hash = hash.to_owned();

@@ -106,16 +106,8 @@ struct CommentAttrs {
 
 impl CommentAttrs {
     async fn new(ctx: &Ctx<'_>) -> Result<CommentAttrs, Error> {
-        let schema = ctx.new_schema_id()?;
-        let types = ctx
-            .target
-            .list_object_types(schema)
-            .await?
-            .into_iter()
-            .filter_map(|t| Some((t.id.non_empty()?.to_owned(), t)))
-            .collect();
         Ok(CommentAttrs {
-            types,
+            types: ctx.target_types().await?,
             by_type: HashMap::new(),
         })
     }

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Error;
 use crate::assets::AssetsApi;
+use crate::model::ObjectType;
 use crate::restore::RestorePlan;
 use crate::store::{AsyncStore, BackupId, ItemOutcome, Restore, RestoreId, TaskId, TaskItem};
 
@@ -15,8 +16,6 @@ use crate::store::{AsyncStore, BackupId, ItemOutcome, Restore, RestoreId, TaskId
 const ITEM_BATCH: usize = 100;
 /// Id map rows read per store page.
 const ID_PAGE: usize = 5000;
-/// Backup entries read per store page.
-const ENTRY_PAGE: usize = crate::store::ENTRY_PAGE_SIZE;
 
 /// A running task's context.
 pub struct Ctx<'a> {
@@ -81,6 +80,23 @@ impl<'a> Ctx<'a> {
                 self.restore.id
             ))
         })
+    }
+
+    /// The object types of the schema the restore created, by their id on the target (one
+    /// request): what the tasks that change types or set per-type attributes start from.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] without a created schema, the target's API errors.
+    pub async fn target_types(&self) -> Result<HashMap<String, ObjectType>, Error> {
+        let schema = self.new_schema_id()?;
+        Ok(self
+            .target
+            .list_object_types(schema)
+            .await?
+            .into_iter()
+            .filter_map(|t| Some((t.id.non_empty()?.to_owned(), t)))
+            .collect())
     }
 
     /// Reports progress.
@@ -148,24 +164,9 @@ impl<'a> Ctx<'a> {
         &self,
         backup: BackupId,
         kind: &str,
-        mut f: impl FnMut(String, T) -> Result<(), Error>,
+        f: impl FnMut(String, T) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .entry_page(backup, kind, after.as_deref(), ENTRY_PAGE)
-                .await?;
-            let full = page.len() == ENTRY_PAGE;
-            after = page.last().map(|e| e.original_id.clone());
-            for e in page {
-                let value: T = serde_json::from_slice(&e.json)?;
-                f(e.original_id, value)?;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
+        self.store.for_each_entry_as(backup, kind, f).await
     }
 
     /// Every old -> new id of `kind` in the id map of `restore`.

@@ -4,12 +4,10 @@
 //! Requests: one `list_object_types` of the new schema, then one `update_object_type` per type
 //! whose description is not its original id yet; a second run sends none.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Error, TaskSummary};
-use crate::model::{ObjectType, ObjectTypeUpdate};
+use crate::model::ObjectTypeUpdate;
 use crate::restore::id_kinds;
 use crate::store::ItemOutcome;
 
@@ -32,13 +30,7 @@ pub struct TypeIdsSummary {
 pub(super) async fn run(ctx: &Ctx<'_>) -> Result<(TaskSummary, String), Error> {
     let schema = ctx.new_schema_id()?;
     let map = ctx.id_map(ctx.restore.id, id_kinds::TYPE).await?;
-    let on_target: HashMap<String, ObjectType> = ctx
-        .target
-        .list_object_types(schema)
-        .await?
-        .into_iter()
-        .filter_map(|t| Some((t.id.non_empty()?.to_owned(), t)))
-        .collect();
+    let on_target = ctx.target_types().await?;
     let total = ctx.plan.object_types.len() as u64;
     let mut s = TypeIdsSummary::default();
     ctx.progress(STAGE, 0, total);
