@@ -23,7 +23,10 @@ command -v python3 >/dev/null || {
 }
 VENV="$TARGET_DIR/schemathesis-venv"
 STAMP="$VENV/.version"
-if [[ -x "$VENV/bin/schemathesis" && -f "$STAMP" && "$(cat "$STAMP")" == "$SCHEMATHESIS_VERSION" ]]; then
+# Reused only if it still runs: a venv's scripts name their interpreter by absolute path, so a
+# target directory moved or copied elsewhere leaves one that exists but cannot start.
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$SCHEMATHESIS_VERSION" ]] \
+    && "$VENV/bin/schemathesis" --version >/dev/null 2>&1; then
     say "venv: reusing $VENV"
 else
     say "venv: creating $VENV (schemathesis $SCHEMATHESIS_VERSION)"
