@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 use assetark::assets::{AssetsClient, ClientStats};
 use assetark::backup::{self, BackupRequest, Progress, stage};
 use assetark::hooks::HookRegistry;
-use assetark::restore::{self, Destination, RestoreEvent, RestoreRequest, Stage};
+use assetark::restore::{self, Destination, RestoreEvent, RestoreRequest, ScanCost, Stage};
 use assetark::store::{AsyncStore, BackupId, BackupType, SqliteStore};
 use tokio_util::sync::CancellationToken;
 
@@ -142,6 +142,10 @@ pub struct RestoreRun {
     pub end: Instant,
     /// Hook decisions in the plan.
     pub hook_decisions: usize,
+    /// A restore into an existing schema: what reading the target schema cost the plan.
+    pub scan: Option<ScanCost>,
+    /// Backup objects the plan skips as duplicates of objects already in the target schema.
+    pub skipped: u64,
 }
 
 fn sent(s: &ClientStats) -> u64 {
@@ -249,13 +253,28 @@ pub async fn restore_hooked(
     history: bool,
     hooks: &HookRegistry,
 ) -> Result<RestoreRun> {
+    let destination = Destination::NewSchema {
+        name: name.into(),
+        key: key.into(),
+    };
+    restore_into(store, client, backup, destination, progress, history, hooks).await
+}
+
+/// Plans, stores and executes a restore of `backup` to `destination` on the client's site,
+/// with every enabled hook of `hooks` selected.
+pub async fn restore_into(
+    store: &AsyncStore,
+    client: &AssetsClient,
+    backup: BackupId,
+    destination: Destination,
+    progress: bool,
+    history: bool,
+    hooks: &HookRegistry,
+) -> Result<RestoreRun> {
     let target_site = client.site().name.clone();
     let req = RestoreRequest {
         backup_id: backup,
-        destination: Destination::NewSchema {
-            name: name.into(),
-            key: key.into(),
-        },
+        destination,
         hooks: hooks.select(&target_site, &[], &[])?,
         target_site,
         history,
@@ -345,5 +364,11 @@ pub async fn restore_hooked(
         after,
         end,
         hook_decisions: plan.hooks.decisions.len(),
+        scan: plan.existing.as_ref().map(|e| e.scan),
+        skipped: plan
+            .existing
+            .as_ref()
+            .filter(|e| e.skips())
+            .map_or(0, |e| e.duplicates.len() as u64),
     })
 }

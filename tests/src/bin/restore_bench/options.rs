@@ -1,0 +1,234 @@
+//! The cost of restore options, each measured side by side with the plain restore in one run
+//! on one target simulator (limits off, so requests, not time, are the figure): measurement 4
+//! (`--history`) and measurement 7 (a restore into an existing schema, whose duplicate
+//! matching reads the target schema once by AQL pages).
+
+use anyhow::{Result, bail};
+use assetark::hooks::HookRegistry;
+use assetark::restore::Destination;
+use assetark_tests::restore_bench::run::{self, RestoreRun};
+use assetark_tests::restore_bench::sim::{self, Sim, SimStats, SiteSpec};
+
+use super::thousands;
+
+/// Measurement 4 (`--history-objects`): the requests of a restore with `--history` beside the same without it.
+pub async fn history(objects: u32) -> Result<()> {
+    println!(
+        "\n4. --history side by side: cmdb {} objects (schema ITSM, with history), restored \
+         twice to one target, limits off",
+        thousands(f64::from(objects))
+    );
+    let src = Sim::start(
+        None,
+        &[SiteSpec {
+            cmdb_objects: Some(objects),
+            ..SiteSpec::empty("src")
+        }],
+    )?;
+    let dir = tempfile::tempdir()?;
+    let store = run::open_store(&dir.path().join("store.db"))?;
+    let client = sim::client(src.site("src")?, 1, sim::unlimited())?;
+    let b = run::backup_with(&client, &store, "ITSM", true).await?;
+    let entries = store
+        .count_entries(b.id, assetark::store::kind::HISTORY)
+        .await?;
+    println!(
+        "   backup with its history phase: {} objects, {} histories, {:.1} s",
+        thousands(b.objects as f64),
+        thousands(entries as f64),
+        b.secs
+    );
+    let tgt = Sim::start(None, &[SiteSpec::empty("dst")])?;
+    let client = sim::client(tgt.site("dst")?, 1, sim::unlimited())?;
+    let mut runs = Vec::new();
+    for (history, key) in [(false, "PLAIN"), (true, "HIST")] {
+        let before = tgt.stats().await?;
+        let r = run::restore_with(&store, &client, b.id, (key, key), false, history).await?;
+        let after = tgt.stats().await?;
+        let endpoints = after.endpoints_since(&before);
+        let total: u64 = endpoints.iter().map(|(_, n)| n).sum();
+        let creates =
+            after.endpoint("POST /object/create") - before.endpoint("POST /object/create");
+        println!(
+            "   {}: {} target requests (plan + execute), {} object creates, {:.3} requests per \
+             object in the object stages; plan {:.1} s, execute {:.1} s",
+            if history {
+                "with --history   "
+            } else {
+                "without --history"
+            },
+            thousands(total as f64),
+            thousands(creates as f64),
+            r.requests_per_object(),
+            r.plan_secs,
+            r.execute_secs
+        );
+        runs.push((endpoints, total, creates, r));
+    }
+    let (plain, hist) = (&runs[0], &runs[1]);
+    let diff: Vec<String> = hist
+        .0
+        .iter()
+        .filter_map(|(k, n)| {
+            let p = plain
+                .0
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map_or(0, |(_, n)| *n);
+            (*n != p).then(|| format!("{k} {:+}", *n as i64 - p as i64))
+        })
+        .collect();
+    println!(
+        "   difference: {:+} requests ({}), {:+} object creates, {:+.3} requests per object",
+        hist.1 as i64 - plain.1 as i64,
+        diff.join(", "),
+        hist.2 as i64 - plain.2 as i64,
+        hist.3.requests_per_object() - plain.3.requests_per_object()
+    );
+    Ok(())
+}
+
+/// Target requests of one restore (plan + execute), from the simulator's counters.
+struct Measured {
+    run: RestoreRun,
+    requests: u64,
+    creates: u64,
+    aql: u64,
+}
+
+impl Measured {
+    fn of(run: RestoreRun, before: &SimStats, after: &SimStats) -> Measured {
+        let delta = |e: &str| after.endpoint(e) - before.endpoint(e);
+        Measured {
+            requests: after.endpoints_since(before).iter().map(|(_, n)| n).sum(),
+            creates: delta("POST /object/create"),
+            aql: delta("POST /object/aql"),
+            run,
+        }
+    }
+
+    fn per_object(&self) -> f64 {
+        self.requests as f64 / self.run.objects.max(1) as f64
+    }
+}
+
+/// Measurement 7 (`--existing-objects`): a backup of `objects` cmdb objects restored to a new
+/// schema, then into that schema (now holding every object) without `--duplicates` (every
+/// object matched and skipped) and with it (every object created again), on one target.
+pub async fn existing_schema(objects: u32) -> Result<()> {
+    println!(
+        "\n7. Existing schema vs new schema: cmdb {} objects (schema ITSM), restored three \
+         times to one target, limits off",
+        thousands(f64::from(objects))
+    );
+    let src = Sim::start(
+        None,
+        &[SiteSpec {
+            cmdb_objects: Some(objects),
+            ..SiteSpec::empty("src")
+        }],
+    )?;
+    let dir = tempfile::tempdir()?;
+    let store = run::open_store(&dir.path().join("store.db"))?;
+    let b = run::backup(
+        &sim::client(src.site("src")?, 1, sim::unlimited())?,
+        &store,
+        "ITSM",
+    )
+    .await?;
+    println!(
+        "   backup: {} objects, main pass {:.1} s",
+        thousands(b.objects as f64),
+        b.secs
+    );
+    let tgt = Sim::start(None, &[SiteSpec::empty("dst")])?;
+    let client = sim::client(tgt.site("dst")?, 1, sim::unlimited())?;
+    let none = HookRegistry::new();
+    let key = "EXB";
+    let runs = [
+        (
+            "new schema",
+            Destination::NewSchema {
+                name: "Existing Bench".into(),
+                key: key.into(),
+            },
+        ),
+        (
+            "existing schema",
+            Destination::ExistingSchema {
+                key: key.into(),
+                duplicates: false,
+            },
+        ),
+        (
+            "existing schema, --duplicates",
+            Destination::ExistingSchema {
+                key: key.into(),
+                duplicates: true,
+            },
+        ),
+    ];
+    let mut measured = Vec::new();
+    for (label, dest) in runs {
+        let before = tgt.stats().await?;
+        let r = run::restore_into(&store, &client, b.id, dest, false, false, &none).await?;
+        let m = Measured::of(r, &before, &tgt.stats().await?);
+        let scan = m.run.scan.map_or_else(
+            || "no scan".to_owned(),
+            |s| {
+                format!(
+                    "scan: {} definition requests + {} AQL pages reading {} objects",
+                    s.definition_requests,
+                    s.aql_pages,
+                    thousands(s.objects as f64)
+                )
+            },
+        );
+        println!(
+            "   {label:<30}: {} target requests (plan + execute; planned {}) = {:.4} per \
+             object; {} creates, {} skipped as duplicates; {scan}; plan {:.1} s, execute {:.1} s",
+            thousands(m.requests as f64),
+            thousands(m.run.planned_requests as f64),
+            m.per_object(),
+            thousands(m.creates as f64),
+            thousands(m.run.skipped as f64),
+            m.run.plan_secs,
+            m.run.execute_secs
+        );
+        measured.push(m);
+    }
+    let [fresh, skip, dup] = &measured[..] else {
+        bail!("three restores expected");
+    };
+    if skip.creates != 0 || dup.creates != fresh.creates {
+        bail!(
+            "creates: new schema {}, existing {}, --duplicates {}: the matching is wrong",
+            fresh.creates,
+            skip.creates,
+            dup.creates
+        );
+    }
+    let scan_requests = skip
+        .run
+        .scan
+        .map_or(0, |s| s.definition_requests + s.aql_pages);
+    println!(
+        "   matching the {}-object schema: {} AQL requests ({:.4} per object); every object \
+         skipped: {} requests in all ({:.4} per object)",
+        thousands(skip.run.scan.map_or(0, |s| s.objects) as f64),
+        skip.aql,
+        skip.aql as f64 / skip.run.objects.max(1) as f64,
+        thousands(skip.requests as f64),
+        skip.per_object()
+    );
+    println!(
+        "   creating every object: existing schema with --duplicates {:.4} requests per object \
+         vs new schema {:.4} = {:+.4} ({:+} requests; the scan's share {})",
+        dup.per_object(),
+        fresh.per_object(),
+        dup.per_object() - fresh.per_object(),
+        dup.requests as i64 - fresh.requests as i64,
+        scan_requests
+    );
+    Ok(())
+}
