@@ -24,13 +24,13 @@ use assetark::store::{AsyncStore, BackupId, PhaseStatus, RestoreId, RestoreStatu
 use assetark_tests::kit::s;
 use assets_sim::barrier::BarrierSpec;
 use assets_sim::server::SimHandle;
-use chrono::DateTime;
-use chrono_tz::Europe::Berlin;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::complete;
-use super::support::{self, Raw, backup, client, clock, config, execute, full_log};
+use super::support::{
+    self, Raw, backup, client, clock, config, execute, expected_history, full_log,
+};
 
 /// A restore of `b` to a new schema on the client's site with the two options.
 fn request(c: &AssetsClient, b: BackupId, key: &str, history: bool, icons: bool) -> RestoreRequest {
@@ -115,31 +115,6 @@ async fn values_of(raw: &Raw, key: &str, name: &str) -> HashMap<String, (String,
             return out;
         }
     }
-}
-
-/// The history of object `id` as the source site shows it, rendered here: one line per entry,
-/// `time (Europe/Berlin, zone) | actor | attribute | old -> new`.
-async fn expected_history(raw: &Raw, id: &str) -> String {
-    let entries = raw.list(&format!("/object/{id}/history?asc=true")).await;
-    let lines: Vec<String> = entries
-        .iter()
-        .map(|e| {
-            let t = DateTime::parse_from_rfc3339(e["created"].as_str().expect("created"))
-                .expect("rfc3339")
-                .with_timezone(&Berlin)
-                .format("%Y-%m-%d %H:%M:%S %Z");
-            let actor = e["actor"]["displayName"].as_str().expect("actor");
-            match e["affectedAttribute"].as_str() {
-                Some(a) => format!(
-                    "{t} | {actor} | {a} | {} -> {}",
-                    e["oldValue"].as_str().unwrap_or(""),
-                    e["newValue"].as_str().unwrap_or("")
-                ),
-                None => format!("{t} | {actor} | object created"),
-            }
-        })
-        .collect();
-    lines.join("\n")
 }
 
 /// Every object of schema `key` on `dst` carries its source history in `OBJECT_HISTORY`.
