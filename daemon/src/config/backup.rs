@@ -68,7 +68,11 @@ mod tests {
             env: &|_| None,
             read: &|_| Err(std::io::Error::other("no files")),
         };
-        Config::parse(&format!("{BASE}{extra}"), Path::new("/etc/a.toml"), &sources)
+        Config::parse(
+            &format!("{BASE}{extra}"),
+            Path::new("/etc/a.toml"),
+            &sources,
+        )
     }
 
     #[test]
@@ -84,8 +88,14 @@ mod tests {
         for (value, message) in [
             ("0", "0 is not a whole number from 1 to 4294967295"),
             ("-3", "-3 is not a whole number from 1 to 4294967295"),
-            ("4294967296", "4294967296 is not a whole number from 1 to 4294967295"),
-            ("\"7\"", "a string is not a whole number from 1 to 4294967295"),
+            (
+                "4294967296",
+                "4294967296 is not a whole number from 1 to 4294967295",
+            ),
+            (
+                "\"7\"",
+                "a string is not a whole number from 1 to 4294967295",
+            ),
             ("2.5", "a float is not a whole number from 1 to 4294967295"),
         ] {
             let text = format!("[backup]\nfull_every = {value}\nfull_evry = 1\n");

@@ -441,7 +441,10 @@ mod tests {
         // A spec queued before a schedule carried its cycle: the daemon's.
         assert_eq!(every(&fired(0), 5), 5);
         let forced = manual(2, true).run_options(4, 5);
-        assert_eq!((forced.full, forced.full_every, forced.job), (true, 2, Some(4)));
+        assert_eq!(
+            (forced.full, forced.full_every, forced.job),
+            (true, 2, Some(4))
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ const CONFIG: &str = "[backup]\nfull_every = 3\n[[schedules]]\nsite = \"s1\"\nsc
 /// `backup run --wait --json` of `schema`; returns the new backup's id.
 async fn manual(env: &Env, schema: &str) -> u64 {
     let job = env
-        .cli_json(&["backup", "run", "--site", "s1", "--schema", schema, "--wait"])
+        .cli_json(&[
+            "backup", "run", "--site", "s1", "--schema", schema, "--wait",
+        ])
         .await;
     assert_eq!(job["status"], "done", "{job}");
     job["result"]["backup"]["id"].as_u64().expect("backup id")
@@ -84,16 +86,7 @@ async fn manual_backups_follow_the_covering_schedules_full_every() {
     made.push(manual(&env, "LOC").await);
     assert_eq!(made, (1..=8).collect::<Vec<u64>>());
 
-    let parents = [
-        None,
-        Some(1),
-        None,
-        None,
-        Some(4),
-        Some(5),
-        None,
-        None,
-    ];
+    let parents = [None, Some(1), None, None, Some(4), Some(5), None, None];
     for (id, parent) in made.iter().zip(parents) {
         assert_eq!(
             capture(&env, *id).await,
