@@ -126,6 +126,8 @@ pub struct RestoreRun {
     pub deferred: u64,
     /// Planned requests, whole restore.
     pub planned_requests: u64,
+    /// Planned requests per stage.
+    pub planned: BTreeMap<Stage, u64>,
     /// Plan + create, seconds.
     pub plan_secs: f64,
     /// Execute, seconds.
@@ -211,6 +213,24 @@ impl RestoreRun {
             .map_or(0, |(a, b)| b.throttled - a.throttled)
     }
 
+    /// Requests sent in a stage (retries included), if it ran.
+    pub fn stage_requests(&self, s: Stage) -> Option<u64> {
+        self.stages
+            .get(&s)
+            .map(|(a, b)| sent(&b.stats) - sent(&a.stats))
+    }
+
+    /// Stages whose requests sent differ from the plan's: (stage, planned, sent).
+    pub fn off_plan(&self) -> Vec<(Stage, u64, u64)> {
+        self.planned
+            .iter()
+            .filter_map(|(s, p)| {
+                let sent = self.stage_requests(*s).unwrap_or(0);
+                (sent != *p).then_some((*s, *p, sent))
+            })
+            .collect()
+    }
+
     /// Requests sent by execute, in total.
     pub fn execute_requests(&self) -> u64 {
         sent(&self.after) - sent(&self.before)
@@ -291,6 +311,16 @@ pub async fn restore_into(
     if let Some(c) = &plan.conflict {
         bail!("destination conflict: {c}");
     }
+    if std::env::var_os("RESTORE_BENCH_PLAN").is_some() {
+        eprintln!(
+            "{}",
+            serde_json::to_string_pretty(&plan.summary.attribute_conflicts)?
+        );
+        eprintln!(
+            "{}",
+            serde_json::to_string_pretty(&plan.summary.dropped_attributes)?
+        );
+    }
     let id = restore::create(store, &req, &plan, &assetark::clock::system()).await?;
     rss_note("planned");
     let plan_secs = t0.elapsed().as_secs_f64();
@@ -356,6 +386,12 @@ pub async fn restore_into(
         waves: plan.order.waves.clone(),
         deferred: plan.order.deferred_references,
         planned_requests: plan.requests.total,
+        planned: plan
+            .requests
+            .per_stage
+            .iter()
+            .map(|s| (s.stage, s.requests))
+            .collect(),
         plan_secs,
         execute_secs: (end - t1).as_secs_f64(),
         stages,

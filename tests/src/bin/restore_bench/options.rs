@@ -3,7 +3,8 @@
 //! (`--history`) and measurement 7 (a restore into an existing schema, whose duplicate
 //! matching reads the target schema once by AQL pages).
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use assetark::assets::{AqlPager, AssetsApi, AssetsClient};
 use assetark::hooks::HookRegistry;
 use assetark::restore::Destination;
 use assetark_tests::restore_bench::run::{self, RestoreRun};
@@ -112,6 +113,48 @@ impl Measured {
     }
 }
 
+/// Reference values of the target schema `key`'s objects, split by where they point: from an
+/// object of the first restore (id <= `first_max`) or of a later one, to either.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Census {
+    objects: [u64; 2],
+    /// `[from][to]`, 0 = first restore, 1 = later.
+    references: [[u64; 2]; 2],
+    /// The highest object id.
+    max_id: u64,
+}
+
+async fn census(client: &AssetsClient, key: &str, first_max: u64) -> Result<Census> {
+    let schema = client
+        .list_schemas()
+        .await?
+        .into_iter()
+        .find(|s| s.key() == key)
+        .with_context(|| format!("no schema {key} on the target"))?;
+    let generation = |id: &str| -> Result<usize> {
+        let n: u64 = id.parse().with_context(|| format!("object id {id:?}"))?;
+        Ok(usize::from(n > first_max))
+    };
+    let mut c = Census::default();
+    let ql = format!("objectSchemaId = {}", schema.id.as_str());
+    let mut pager = AqlPager::new(client, &ql, 1000);
+    while let Some(page) = pager.next_page().await? {
+        for o in &page.values {
+            let from = generation(o.id.as_str())?;
+            c.max_id = c.max_id.max(o.id.as_str().parse().unwrap_or(0));
+            c.objects[from] += 1;
+            for a in o.attributes() {
+                for v in a.object_attribute_values.get().into_iter().flatten() {
+                    if let Some(to) = v.referenced_id() {
+                        c.references[from][generation(to)?] += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(c)
+}
+
 /// Measurement 7 (`--existing-objects`): a backup of `objects` cmdb objects restored to a new
 /// schema, then into that schema (now holding every object) without `--duplicates` (every
 /// object matched and skipped) and with it (every object created again), on one target.
@@ -169,6 +212,7 @@ pub async fn existing_schema(objects: u32) -> Result<()> {
         ),
     ];
     let mut measured = Vec::new();
+    let mut first_max = 0;
     for (label, dest) in runs {
         let before = tgt.stats().await?;
         let r = run::restore_into(&store, &client, b.id, dest, false, false, &none).await?;
@@ -186,16 +230,57 @@ pub async fn existing_schema(objects: u32) -> Result<()> {
         );
         println!(
             "   {label:<30}: {} target requests (plan + execute; planned {}) = {:.4} per \
-             object; {} creates, {} skipped as duplicates; {scan}; plan {:.1} s, execute {:.1} s",
+             object; {} create requests, {} objects created, {} refused, {} skipped as \
+             duplicates; {scan}; plan {:.1} s, execute {:.1} s",
             thousands(m.requests as f64),
             thousands(m.run.planned_requests as f64),
             m.per_object(),
             thousands(m.creates as f64),
+            thousands(m.run.created as f64),
+            m.run.failed,
             thousands(m.run.skipped as f64),
             m.run.plan_secs,
             m.run.execute_secs
         );
+        let off: Vec<String> = m
+            .run
+            .off_plan()
+            .iter()
+            .map(|(s, p, n)| format!("{} planned {p} sent {n}", s.key()))
+            .collect();
+        println!(
+            "   {:<30}  execute sent {} requests; stages off the plan: {}",
+            "",
+            thousands(m.run.execute_requests() as f64),
+            if off.is_empty() {
+                "none".to_owned()
+            } else {
+                off.join(", ")
+            }
+        );
+        if first_max == 0 {
+            first_max = census(&client, key, u64::MAX).await?.max_id;
+        }
         measured.push(m);
+    }
+    let c = census(&client, key, first_max).await?;
+    println!(
+        "   target schema afterwards: {} objects of the first restore, {} of the --duplicates \
+         one; reference values first -> first {}, first -> copies {}, copies -> copies {}, \
+         copies -> first {}",
+        thousands(c.objects[0] as f64),
+        thousands(c.objects[1] as f64),
+        thousands(c.references[0][0] as f64),
+        thousands(c.references[0][1] as f64),
+        thousands(c.references[1][1] as f64),
+        thousands(c.references[1][0] as f64)
+    );
+    if c.objects[0] != c.objects[1]
+        || c.references[0][1] != 0
+        || c.references[1][0] != 0
+        || c.references[1][1] != c.references[0][0]
+    {
+        bail!("the --duplicates copies do not carry the first restore's references: {c:?}");
     }
     let [fresh, skip, dup] = &measured[..] else {
         bail!("three restores expected");
