@@ -127,7 +127,7 @@ impl Args {
             rss_runs: num("--rss-runs", 3.0) as usize,
             concurrency: num("--concurrency", 16.0) as usize,
             history_objects: num("--history-objects", 5_000.0) as u32,
-            existing_objects: num("--existing-objects", 10_000.0) as u32,
+            existing_objects: num("--existing-objects", 10_330.0) as u32,
             hook_objects: num("--hook-objects", 10_000.0) as u32,
             hook_rounds: num("--hook-rounds", 2.0) as usize,
             call_secs: num("--call-secs", 3.0),

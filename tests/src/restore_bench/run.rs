@@ -148,6 +148,8 @@ pub struct RestoreRun {
     pub scan: Option<ScanCost>,
     /// Backup objects the plan skips as duplicates of objects already in the target schema.
     pub skipped: u64,
+    /// Backup objects the plan expects the target to refuse: a unique value is taken there.
+    pub unique_taken: u64,
 }
 
 fn sent(s: &ClientStats) -> u64 {
@@ -406,5 +408,6 @@ pub async fn restore_into(
             .as_ref()
             .filter(|e| e.skips())
             .map_or(0, |e| e.duplicates.len() as u64),
+        unique_taken: plan.summary.unique_taken.len() as u64,
     })
 }

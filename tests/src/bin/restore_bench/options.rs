@@ -230,14 +230,16 @@ pub async fn existing_schema(objects: u32) -> Result<()> {
         );
         println!(
             "   {label:<30}: {} target requests (plan + execute; planned {}) = {:.4} per \
-             object; {} create requests, {} objects created, {} refused, {} skipped as \
-             duplicates; {scan}; plan {:.1} s, execute {:.1} s",
+             object; {} create requests, {} objects created, {} refused, {} skipped for a \
+             unique value the schema holds, {} skipped as duplicates; {scan}; plan {:.1} s, \
+             execute {:.1} s",
             thousands(m.requests as f64),
             thousands(m.run.planned_requests as f64),
             m.per_object(),
             thousands(m.creates as f64),
             thousands(m.run.created as f64),
-            m.run.failed,
+            thousands(m.run.failed as f64),
+            thousands(m.run.unique_taken as f64),
             thousands(m.run.skipped as f64),
             m.run.plan_secs,
             m.run.execute_secs
@@ -267,7 +269,7 @@ pub async fn existing_schema(objects: u32) -> Result<()> {
     println!(
         "   target schema afterwards: {} objects of the first restore, {} of the --duplicates \
          one; reference values first -> first {}, first -> copies {}, copies -> copies {}, \
-         copies -> first {}",
+         copies -> first {} (to objects holding a skipped copy's unique value)",
         thousands(c.objects[0] as f64),
         thousands(c.objects[1] as f64),
         thousands(c.references[0][0] as f64),
@@ -275,45 +277,64 @@ pub async fn existing_schema(objects: u32) -> Result<()> {
         thousands(c.references[1][1] as f64),
         thousands(c.references[1][0] as f64)
     );
-    if c.objects[0] != c.objects[1]
+    let copies = &measured[2].run;
+    if c.objects[1] != copies.created
+        || copies.failed != 0
+        || copies.created + copies.unique_taken != copies.objects
+        || !copies.off_plan().is_empty()
         || c.references[0][1] != 0
-        || c.references[1][0] != 0
-        || c.references[1][1] != c.references[0][0]
     {
-        bail!("the --duplicates copies do not carry the first restore's references: {c:?}");
+        bail!(
+            "the --duplicates restore did not go as planned (copies {} created, {} refused, {} \
+             skipped for a unique value; stages off the plan {:?}): {c:?}",
+            copies.created,
+            copies.failed,
+            copies.unique_taken,
+            copies.off_plan()
+        );
     }
     let [fresh, skip, dup] = &measured[..] else {
         bail!("three restores expected");
     };
-    if skip.creates != 0 || dup.creates != fresh.creates {
+    if skip.creates != 0 || dup.creates + dup.run.unique_taken != fresh.creates {
         bail!(
-            "creates: new schema {}, existing {}, --duplicates {}: the matching is wrong",
+            "creates: new schema {}, existing {}, --duplicates {} (+{} skipped for a unique \
+             value): the matching is wrong",
             fresh.creates,
             skip.creates,
-            dup.creates
+            dup.creates,
+            dup.run.unique_taken
         );
     }
-    let scan_requests = skip
-        .run
-        .scan
-        .map_or(0, |s| s.definition_requests + s.aql_pages);
+    let scan = skip.run.scan.unwrap_or_default();
+    if skip.aql != scan.aql_pages {
+        bail!(
+            "the simulator served {} AQL requests, the plan counted {} pages",
+            skip.aql,
+            scan.aql_pages
+        );
+    }
+    let per = |n: u64| n as f64 / skip.run.objects.max(1) as f64;
     println!(
-        "   matching the {}-object schema: {} AQL requests ({:.4} per object); every object \
-         skipped: {} requests in all ({:.4} per object)",
-        thousands(skip.run.scan.map_or(0, |s| s.objects) as f64),
-        skip.aql,
-        skip.aql as f64 / skip.run.objects.max(1) as f64,
-        thousands(skip.requests as f64),
+        "   matching against the {}-object schema: {} AQL pages + {} definition reads = {} \
+         requests = {:.4} per object (a new schema: 0); the restore that finds every object \
+         there: {} requests in all = {:.4} per object, nothing created",
+        thousands(scan.objects as f64),
+        scan.aql_pages,
+        scan.definition_requests,
+        scan.aql_pages + scan.definition_requests,
+        per(scan.aql_pages + scan.definition_requests),
+        skip.requests,
         skip.per_object()
     );
+    let per_created = |m: &Measured| m.requests as f64 / m.run.created.max(1) as f64;
     println!(
-        "   creating every object: existing schema with --duplicates {:.4} requests per object \
-         vs new schema {:.4} = {:+.4} ({:+} requests; the scan's share {})",
-        dup.per_object(),
-        fresh.per_object(),
-        dup.per_object() - fresh.per_object(),
-        dup.requests as i64 - fresh.requests as i64,
-        scan_requests
+        "   requests per object created: new schema {:.4}, existing schema with --duplicates \
+         {:.4} (its types and attributes exist; {} copies skipped because the schema holds \
+         their unique value, which the target would refuse)",
+        per_created(fresh),
+        per_created(dup),
+        thousands(dup.run.unique_taken as f64)
     );
     Ok(())
 }
