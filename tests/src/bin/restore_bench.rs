@@ -46,7 +46,7 @@
 //!    the daemon's dispatcher of text-to-textarea at `transform_attribute`, the normalise
 //!    example at `transform_object` and user-match at `match_user`, as Rhai and as WASM.
 //!
-//! 7. Existing schema vs new schema (`--only 7`; `--existing-objects`, default 10,000 cmdb
+//! 7. Existing schema vs new schema (`--only 7`; `--existing-objects`, default 10,330 cmdb
 //!    objects, limits off): one backup restored to a new schema on a target simulator, then
 //!    into that schema (now holding every object) without `--duplicates` — every object is
 //!    matched by the one AQL scan of the target schema and skipped — and with it, which
