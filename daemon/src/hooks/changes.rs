@@ -114,8 +114,7 @@ mod tests {
     use serde_json::json;
 
     fn object(attrs: serde_json::Value) -> Object {
-        serde_json::from_value(json!({"id": "1", "objectKey": "K-1", "attributes": attrs}))
-            .unwrap()
+        serde_json::from_value(json!({"id": "1", "objectKey": "K-1", "attributes": attrs})).unwrap()
     }
 
     #[test]

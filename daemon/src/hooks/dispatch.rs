@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::changes::{ValueChange, describe, value_changes};
 use super::messages::{
     AttributeDecision, AttributeInput, AttributeStats, Decision, HookCall, HookContext, HookInput,
     HookReply, ObjectDecision, ObjectInput, RestoredInput, StageDecision, StageInput, TypeRef,
     UserDecision, UserInput,
 };
-use super::changes::{ValueChange, describe, value_changes};
 use super::registry::RegisteredHook;
 use super::{HookError, HookPoint, OnError};
 use crate::model::{Object, ObjectTypeAttribute, default_type_name};

@@ -299,7 +299,11 @@ mod tests {
         assert_eq!(planned.differs("K-1", &[decision("norm", "a b")]), None);
         let mut noted = decision("norm", "a b");
         noted.note = Some("another note".into());
-        assert_eq!(planned.differs("K-1", &[noted]), None, "notes are free text");
+        assert_eq!(
+            planned.differs("K-1", &[noted]),
+            None,
+            "notes are free text"
+        );
         let why = planned
             .differs("K-1", &[decision("norm", "a  b")])
             .expect("another value");

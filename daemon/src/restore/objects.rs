@@ -30,13 +30,13 @@ use serde_json::Value;
 
 use super::ctx::{Ctx, Flow, ObjectIds};
 use super::duplicates;
-use super::{hook_objects, hooks};
 use super::idmap::{self, kinds};
 use super::options::{self, HISTORY_MAX_CHARS};
 use super::order::ObjectGraph;
 use super::source::ORIGINAL_ID;
 use super::values::Lookup;
 use super::{Error, Stage, log};
+use super::{hook_objects, hooks};
 use crate::assets::{self, AqlPager, AqlQuery, AssetsApi};
 use crate::hooks::{ActiveHooks, HookPoint, TypeRef};
 use crate::model::{ApiErrors, Object, ObjectIn, ValueIn};
@@ -676,6 +676,7 @@ mod tests {
             droppable: HashMap::from([("7".into(), "Administrators".into())]),
             users: HashMap::from([("acc".into(), "Chen Wei".into())]),
             preexisting: HashSet::new(),
+            planned: Default::default(),
         };
         let mut body: ObjectIn = serde_json::from_value(json!({"objectTypeId": "3", "attributes": [
             {"objectTypeAttributeId": "7", "objectAttributeValues": [{"value": "acc"}, {"value": "ok"}]},
