@@ -289,7 +289,7 @@ async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) -> Re
             )
             .collect(),
         preexisting: duplicates::preexisting(ctx),
-        planned: hook_objects::Planned::of(&ctx.plan),
+        planned: hook_objects::Planned::of(ctx.plan),
     });
     if resumed {
         reconcile(ctx, g, &env, ids).await?;
