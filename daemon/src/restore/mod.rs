@@ -70,7 +70,7 @@ use crate::store::{
 pub use crate::pipeline::StageCount;
 pub use crate::store::LogLevel;
 pub use accounts::{AccountLookup, AccountMatch};
-pub use existing::{DuplicatePlan, ExistingPlan, ScanCost};
+pub use existing::{DuplicatePlan, ExistingPlan, IconKept, ScanCost};
 pub use hook_objects::{DecisionRecord, ExecuteEffect, ExecuteInput, ExecuteTimeHook};
 pub use hooks::{AttributeOverride, HookPlan, HookSetup};
 pub use log::OK_MESSAGE;
