@@ -208,8 +208,9 @@ impl Issue {
     }
 }
 
-/// An Assets object in an issue field: `{workspaceId, id (= globalId), objectId}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An Assets object in an issue field: `{workspaceId, id (= globalId), objectId}` on Cloud,
+/// `{key}` (the object key) on Data Center (reference §18.4, §19).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetsFieldValue {
     /// The Assets workspace.
@@ -221,6 +222,9 @@ pub struct AssetsFieldValue {
     /// The object.
     #[serde(default, skip_serializing_if = "Nullable::is_absent")]
     pub object_id: Nullable<Id>,
+    /// The object key (Data Center's form).
+    #[serde(default, skip_serializing_if = "Nullable::is_absent")]
+    pub key: Nullable<String>,
     /// Fields not modelled here.
     #[serde(flatten)]
     pub extra: Extra,
