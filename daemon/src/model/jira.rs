@@ -162,14 +162,17 @@ pub struct FieldSchema {
 
 /// `schema.custom` of Jira fields that hold Assets objects.
 pub const CMDB_FIELD_TYPE: &str = "com.atlassian.jira.plugins.cmdb:cmdb-object-cftype";
+/// The same on Data Center, which keeps the Insight plugin's type key (reference §18.3).
+pub const INSIGHT_FIELD_TYPE: &str =
+    "com.riadalabs.jira.plugins.insight:rlabs-customfield-default-object";
 
 impl JiraField {
-    /// Whether it is an Assets objects field.
+    /// Whether it is an Assets objects field (Cloud's or Data Center's type).
     pub fn is_assets(&self) -> bool {
         self.schema
             .as_ref()
             .and_then(|s| s.custom.as_deref())
-            .is_some_and(|c| c == CMDB_FIELD_TYPE)
+            .is_some_and(|c| c == CMDB_FIELD_TYPE || c == INSIGHT_FIELD_TYPE)
     }
 }
 
