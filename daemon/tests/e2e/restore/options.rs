@@ -11,6 +11,8 @@
 //! - migration + icons + history together; `--types` + history, then the rest of the backup into
 //!   that existing schema with history (its `OBJECT_HISTORY` matched, the duplicates skipped);
 //! - `--history` refused while the backup's history phase runs (held by a simulator barrier);
+//! - a history longer than the Textarea limit (32,000 characters) keeps its newest entries
+//!   behind a first line that says how many older ones were left out;
 //! - a backup recorded as written by another storage backend is refused; icons missing from a
 //!   backup are said in the restore's result.
 //!
@@ -24,13 +26,13 @@ use assetark::store::{AsyncStore, BackupId, PhaseStatus, RestoreId, RestoreStatu
 use assetark_tests::kit::s;
 use assets_sim::barrier::BarrierSpec;
 use assets_sim::server::SimHandle;
-use chrono::DateTime;
-use chrono_tz::Europe::Berlin;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::complete;
-use super::support::{self, Raw, backup, client, clock, config, execute, full_log};
+use super::support::{
+    self, Raw, backup, client, clock, config, execute, expected_history, full_log,
+};
 
 /// A restore of `b` to a new schema on the client's site with the two options.
 fn request(c: &AssetsClient, b: BackupId, key: &str, history: bool, icons: bool) -> RestoreRequest {
@@ -115,31 +117,6 @@ async fn values_of(raw: &Raw, key: &str, name: &str) -> HashMap<String, (String,
             return out;
         }
     }
-}
-
-/// The history of object `id` as the source site shows it, rendered here: one line per entry,
-/// `time (Europe/Berlin, zone) | actor | attribute | old -> new`.
-async fn expected_history(raw: &Raw, id: &str) -> String {
-    let entries = raw.list(&format!("/object/{id}/history?asc=true")).await;
-    let lines: Vec<String> = entries
-        .iter()
-        .map(|e| {
-            let t = DateTime::parse_from_rfc3339(e["created"].as_str().expect("created"))
-                .expect("rfc3339")
-                .with_timezone(&Berlin)
-                .format("%Y-%m-%d %H:%M:%S %Z");
-            let actor = e["actor"]["displayName"].as_str().expect("actor");
-            match e["affectedAttribute"].as_str() {
-                Some(a) => format!(
-                    "{t} | {actor} | {a} | {} -> {}",
-                    e["oldValue"].as_str().unwrap_or(""),
-                    e["newValue"].as_str().unwrap_or("")
-                ),
-                None => format!("{t} | {actor} | object created"),
-            }
-        })
-        .collect();
-    lines.join("\n")
 }
 
 /// Every object of schema `key` on `dst` carries its source history in `OBJECT_HISTORY`.
@@ -536,4 +513,64 @@ async fn types_with_history_then_the_rest_into_the_existing_schema_with_history(
     );
     complete(&store, &s2, r, &p).await;
     assert_histories(&raw1, &raw2, "PART", p.order.objects).await;
+}
+
+/// The longest `OBJECT_HISTORY` text, as documented (`restore::HISTORY_MAX_CHARS`).
+const HISTORY_MAX: usize = 32_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_history_longer_than_the_textarea_limit_keeps_its_newest_entries() {
+    // Every edited object of the source gets 800 changes: far over the limit in lines of
+    // 50 to 100 characters.
+    let toml = config(40, false).replace(
+        "from_data_center = false",
+        "from_data_center = false\nhistory_updates = 800",
+    );
+    let sim = support::start(&toml).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = support::store(dir.path());
+    let (s1, s2) = (client(&sim, "s1"), client(&sim, "s2"));
+    let (raw1, raw2) = (Raw::new(&sim, "s1"), Raw::new(&sim, "s2"));
+    let b = backup(&s1, &store, "ITSM").await;
+    let (p, r) = plan(&store, &s2, &request(&s2, b, "LONG", true, false)).await;
+    complete(&store, &s2, r, &p).await;
+    let row = store.get_restore(r).await.expect("row");
+    assert_eq!(row.status, RestoreStatus::Completed);
+
+    let found = values_of(&raw2, "LONG", "OBJECT_HISTORY").await;
+    assert_eq!(found.len() as u64, p.order.objects);
+    let mut cut = 0;
+    for (id, (orig, text)) in &found {
+        let text = text
+            .as_deref()
+            .unwrap_or_else(|| panic!("object {id}: no OBJECT_HISTORY"));
+        let lines = support::expected_lines(&raw1, orig).await;
+        let whole: usize = lines.iter().map(|l| l.chars().count() + 1).sum();
+        if whole <= HISTORY_MAX {
+            assert_eq!(text, lines.join("\n"), "object {id} (source {orig})");
+            continue;
+        }
+        // The newest entries that fit (each line and its line break), after a first line
+        // saying how many older ones were left out.
+        let mut kept = 0;
+        let mut chars = 0;
+        for l in lines.iter().rev() {
+            let n = l.chars().count() + 1;
+            if chars + n > HISTORY_MAX {
+                break;
+            }
+            chars += n;
+            kept += 1;
+        }
+        let omitted = lines.len() - kept;
+        assert!(omitted > 0 && kept > 0);
+        let want = format!(
+            "({omitted} older entries left out: longer than 32000 characters)\n{}",
+            lines[omitted..].join("\n")
+        );
+        assert_eq!(text, want, "object {id} (source {orig})");
+        assert!(text.chars().count() <= HISTORY_MAX + 80, "{}", text.len());
+        cut += 1;
+    }
+    assert!(cut > 0, "some history exceeds the limit");
 }

@@ -12,6 +12,8 @@ use assetark::restore::{
 use assetark::store::{AsyncStore, BackupId, BackupType, LogEntry, RestoreId};
 use assetark_tests::kit;
 use assets_sim::server::SimHandle;
+use chrono::DateTime;
+use chrono_tz::Europe::Berlin;
 use tokio_util::sync::CancellationToken;
 
 /// The users of site `s2`: some of the standard display names, "Priya Natarajan" twice, and
@@ -172,4 +174,33 @@ pub async fn full_log(store: &AsyncStore, id: RestoreId) -> Vec<LogEntry> {
         }
         out.extend(page);
     }
+}
+
+/// The history of object `id` as the source site shows it, rendered here: one line per entry,
+/// `time (Europe/Berlin, zone) | actor | attribute | old -> new`.
+pub async fn expected_history(raw: &Raw, id: &str) -> String {
+    expected_lines(raw, id).await.join("\n")
+}
+
+/// The lines of [`expected_history`], oldest first.
+pub async fn expected_lines(raw: &Raw, id: &str) -> Vec<String> {
+    let entries = raw.list(&format!("/object/{id}/history?asc=true")).await;
+    entries
+        .iter()
+        .map(|e| {
+            let t = DateTime::parse_from_rfc3339(e["created"].as_str().expect("created"))
+                .expect("rfc3339")
+                .with_timezone(&Berlin)
+                .format("%Y-%m-%d %H:%M:%S %Z");
+            let actor = e["actor"]["displayName"].as_str().expect("actor");
+            match e["affectedAttribute"].as_str() {
+                Some(a) => format!(
+                    "{t} | {actor} | {a} | {} -> {}",
+                    e["oldValue"].as_str().unwrap_or(""),
+                    e["newValue"].as_str().unwrap_or("")
+                ),
+                None => format!("{t} | {actor} | object created"),
+            }
+        })
+        .collect()
 }

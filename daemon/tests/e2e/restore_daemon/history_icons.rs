@@ -1,15 +1,19 @@
 //! Issue 9's `--history` and `--with-icons` through the daemon and the CLI as real processes:
-//! `restore start` is refused at once (exit 1, the daemon's 409 message) while the backup's
-//! history phase runs (held by a simulator barrier), with `--with-icons` on the backup's own
+//! `restore start` is refused at once (exit 1, the daemon's 409 message, exact; nothing
+//! stored, nothing created on the target) while the backup's history phase runs (held by a
+//! simulator barrier), and once the phase is done the same restore completes with every
+//! object's source history in `OBJECT_HISTORY`; refused with `--with-icons` on the backup's own
 //! site, and for a backup recorded as written by another storage backend; the dry run shows
 //! history on and the icon matches, and the migration it planned carries every object's
 //! `OBJECT_HISTORY` on the target (read through the target's Assets API).
 
+use assetark::api::client::ClientError;
 use assetark_tests::kit::{s, wait_for};
 use assets_sim::barrier::BarrierSpec;
 use serde_json::{Value, json};
 
 use super::support::Env;
+use crate::restore::support::expected_history;
 
 /// The backup with id `id` as `backups list --json` shows it.
 async fn listed(env: &Env, id: i64) -> Option<Value> {
@@ -62,20 +66,34 @@ async fn history_and_icons_are_refused_or_restored_through_the_cli() {
             .map(|a| (*a).to_owned())
             .collect::<Vec<String>>()
     };
-    for extra in [
-        &["--name", "Early", "--key", "EARLY", "--history"][..],
-        &[
-            "--name",
-            "Early",
-            "--key",
-            "EARLY",
-            "--history",
-            "--dry-run",
-        ][..],
-    ] {
-        let out = run(&env, start(extra)).await;
-        assert_eq!(out.code, 1, "{out:?}");
-        assert!(out.stderr.contains("still being taken"), "{out:?}");
+    let s1_schemas = env.site("s1").schema_ids().await;
+    let refusal = format!(
+        "--history cannot be used yet: the object history of backup {id} is still being taken \
+         (its history phase is running); start the restore again once `assetark backups show \
+         {id}` shows the history phase done, or restore without --history"
+    );
+    let early = ["--name", "Early", "--key", "EARLY", "--history"];
+    for dry in [false, true] {
+        let mut args = start(&early);
+        if dry {
+            args.push("--dry-run".to_owned());
+        }
+        run(&env, args).await.fails(1, &refusal);
+    }
+    // The API's answer: 409 with its stable code and the same message.
+    let body = json!({
+        "backup_id": id, "to": "new-schema", "name": "Early", "key": "EARLY", "history": true,
+    });
+    match env.client().post("/v1/restores", &body).await {
+        Err(ClientError::Api {
+            status,
+            code,
+            message,
+        }) => {
+            assert_eq!((status, code.as_str()), (409, "history_phase_running"));
+            assert_eq!(message, refusal);
+        }
+        other => panic!("{other:?}"),
     }
     let same = run(
         &env,
@@ -90,6 +108,8 @@ async fn history_and_icons_are_refused_or_restored_through_the_cli() {
         Some(0),
         "a refused start stores nothing: {restores}"
     );
+    // Nothing was created on the target (the backup's own site).
+    assert_eq!(env.site("s1").schema_ids().await, s1_schemas);
     held.release_all();
     drop(held);
     wait_for("the history phase to end", || async {
@@ -97,6 +117,32 @@ async fn history_and_icons_are_refused_or_restored_through_the_cli() {
         (b["history"]["status"] == "done").then_some(())
     })
     .await;
+
+    // The same restore is accepted now, and every object carries its source history.
+    let mut again = start(&early);
+    again.push("--wait".to_owned());
+    let refs: Vec<&str> = again.iter().map(String::as_str).collect();
+    let done = env.cli_json(&refs).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let shown = env.show(done["id"].as_i64().expect("restore id")).await;
+    assert_eq!(shown["history_restored"], true, "{shown}");
+    let s1 = env.site("s1");
+    let restored = s1.named_objects("EARLY").await;
+    assert_eq!(
+        restored.len() as u64,
+        b["object_count"].as_u64().expect("object_count")
+    );
+    for o in &restored {
+        let orig = s(&o.values("ORIGINAL_ID")[0]["value"]);
+        let text = o.values("OBJECT_HISTORY");
+        assert_eq!(text.len(), 1, "object {}: {text:?}", o.id);
+        assert_eq!(
+            s(&text[0]["value"]),
+            expected_history(&s1, &orig).await,
+            "object {} (source {orig})",
+            o.id
+        );
+    }
 
     // The migration with both options: planned, then run.
     let both = [

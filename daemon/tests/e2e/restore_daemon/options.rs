@@ -1,11 +1,16 @@
 //! Restore options through the daemon and the CLI as real processes (issue 9): `backups types`
 //! (text and `--json`, and `GET /v1/backups/{id}/objecttypes` with a clear 404), `restore start
 //! --types` (a bad name refused at once naming it, the dry run's `summary`, the restore) and
-//! the restore record's detail fields in `restores show` (text and `--json`).
+//! the restore record's detail fields in `restores show` (text and `--json`); a name two
+//! types share is refused naming both paths, and its path or id restores.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
 
 use assetark::api::client::ClientError;
+use assetark::store::{AsyncStore, NewBackup, NewEntry, Phase, SqliteStore, kind};
+use assetark_tests::kit;
 use serde_json::Value;
 
 use super::OBJECTS;
@@ -139,5 +144,182 @@ async fn types_are_listed_picked_and_recorded() {
     // Through the target's API: the servers are there and nothing else.
     let originals = env.site("s2").originals("SRV").await;
     assert_eq!(originals.len() as u64, servers);
+    env.stop().await;
+}
+
+/// Copies backup `from` of the store at `db` into a new complete backup in which the object
+/// type `name` is called `new_name`, and returns its id. The simulator (like Assets) refuses
+/// two types of one name in a schema, so a backup holding them is written here through the
+/// store's own backup path (`begin_backup`, `put_entries`, `complete_backup`).
+async fn copy_renaming_type(db: &Path, from: i64, name: &str, new_name: &str) -> i64 {
+    let store = AsyncStore::new(Arc::new(SqliteStore::open(db).expect("store")));
+    let b = store.get_backup(from).await.expect("backup");
+    let to = store
+        .begin_backup(NewBackup {
+            site: b.site.clone(),
+            schema_key: b.schema_key.clone(),
+            schema_id: b.schema_id.clone(),
+            backup_type: b.backup_type,
+            description: "two types of one name".into(),
+            started_at: b.started_at,
+        })
+        .await
+        .expect("begin");
+    let mut renamed = 0;
+    for k in [
+        kind::SCHEMA,
+        kind::CONFIG,
+        kind::STATUS_TYPE,
+        kind::REFERENCE_TYPE,
+        kind::ICON,
+        kind::ICON_PNG,
+        kind::OBJECT_TYPE,
+        kind::ATTRIBUTE,
+        kind::OBJECT,
+        kind::HISTORY,
+    ] {
+        let mut after: Option<String> = None;
+        loop {
+            let page = store
+                .entry_page(from, k, after.as_deref(), 500)
+                .await
+                .expect("page");
+            let Some(last) = page.last() else { break };
+            after = Some(last.original_id.clone());
+            let entries = page
+                .into_iter()
+                .map(|e| {
+                    let mut value: Value = serde_json::from_slice(&e.json).expect("json");
+                    if k == kind::OBJECT_TYPE && value["name"] == name {
+                        value["name"] = Value::from(new_name);
+                        renamed += 1;
+                    }
+                    NewEntry {
+                        kind: k.to_owned(),
+                        original_id: e.original_id,
+                        value,
+                    }
+                })
+                .collect();
+            store.put_entries(to, entries).await.expect("put");
+        }
+    }
+    assert_eq!(renamed, 1, "one type {name:?} in backup {from}");
+    store
+        .complete_backup(to, b.ended_at.expect("ended"))
+        .await
+        .expect("complete");
+    store
+        .set_phase(to, Phase::History, b.history.clone())
+        .await
+        .expect("phase");
+    to
+}
+
+/// Issue 9, `--types` with a name several object types share (`Laptop` under `Hardware` and
+/// under `Network`): refused at once with the candidates as paths and ids, nothing stored and
+/// nothing created on the target; the path form and the id form then each restore their
+/// type with its parent and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_type_name_is_refused_and_its_path_or_id_restores() {
+    let mut env = Env::new(OBJECTS).await;
+    env.start().await;
+    env.add_s2().await;
+    let first = env.backup("ITSM").await;
+    env.stop().await;
+    let backup = copy_renaming_type(&env.db(), first, "Switch", "Laptop").await;
+    env.start().await;
+    let b = backup.to_string();
+
+    let tree = env.cli_json(&["backups", "types", &b]).await;
+    let by_path: BTreeMap<String, Value> = tree["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|t| (t["path"].as_str().expect("path").to_owned(), t.clone()))
+        .collect();
+    let (hw, net) = (&by_path["Hardware/Laptop"], &by_path["Network/Laptop"]);
+    let (hw_id, net_id) = (
+        hw["id"].as_str().expect("id").to_owned(),
+        net["id"].as_str().expect("id").to_owned(),
+    );
+    let count = |t: &Value| t["objects"].as_u64().expect("objects");
+    assert!(count(hw) > 0 && count(net) > 0, "{tree}");
+
+    let start = |key: &str, types: &str| {
+        [
+            "restore",
+            "start",
+            b.as_str(),
+            "--to",
+            "new-schema",
+            "--name",
+            key,
+            "--key",
+            key,
+            "--site",
+            "s2",
+            "--types",
+            types,
+            "--wait",
+        ]
+        .map(str::to_owned)
+    };
+    let refused = env.cli(&as_strs(&start("AMB", "Laptop"))).await;
+    refused.fails(
+        1,
+        &format!(
+            "\"Laptop\" names 2 object types (Hardware/Laptop (id {hw_id}), Network/Laptop \
+             (id {net_id})): give its path or id"
+        ),
+    );
+    let list = env.cli_json(&["restores", "list"]).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "{list}");
+    assert!(
+        env.site("s2").schema_ids().await.is_empty(),
+        "nothing created on the target"
+    );
+
+    // The path: Network and its Laptops (the former switches), nothing else.
+    let done = env
+        .cli_json(&as_strs(&start("NETL", "Network/Laptop")))
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let r = env.show(done["id"].as_i64().expect("id")).await;
+    assert_eq!(r["specific_types"], serde_json::json!(["Network/Laptop"]));
+    let s2 = env.site("s2");
+    let schema = kit::schema_id(&s2, "NETL").await;
+    let types = |schema: String| {
+        let s2 = s2.clone();
+        async move {
+            s2.list(&format!("/objectschema/{schema}/objecttypes/flat"))
+                .await
+                .iter()
+                .map(|t| kit::s(&t["name"]))
+                .collect::<BTreeSet<String>>()
+        }
+    };
+    assert_eq!(
+        types(schema).await,
+        BTreeSet::from(["Network".to_owned(), "Laptop".to_owned()])
+    );
+    let network = count(&by_path["Network"]);
+    assert_eq!(
+        s2.originals("NETL").await.len() as u64,
+        network + count(net)
+    );
+
+    // The id: Hardware and its Laptops.
+    let done = env.cli_json(&as_strs(&start("HWL", &hw_id))).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let r = env.show(done["id"].as_i64().expect("id")).await;
+    assert_eq!(r["specific_types"], serde_json::json!(["Hardware/Laptop"]));
+    let schema = kit::schema_id(&s2, "HWL").await;
+    assert_eq!(
+        types(schema).await,
+        BTreeSet::from(["Hardware".to_owned(), "Laptop".to_owned()])
+    );
+    let hardware = count(&by_path["Hardware"]);
+    assert_eq!(s2.originals("HWL").await.len() as u64, hardware + count(hw));
     env.stop().await;
 }
