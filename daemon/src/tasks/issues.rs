@@ -194,13 +194,15 @@ impl Form {
     fn current(&self, d: &AssetsFieldValue) -> Current {
         match self {
             Form::Cloud { .. } => object_id(d).map_or(Current::Unknown, Current::Object),
-            Form::Dc { by_key, .. } => match (d.key.get().filter(|k| !k.is_empty()), object_id(d)) {
-                (Some(k), _) => by_key
-                    .get(k)
-                    .map_or(Current::Unknown, |id| Current::Object(id.clone())),
-                (None, Some(id)) => Current::Object(id),
-                (None, None) => Current::Dangling,
-            },
+            Form::Dc { by_key, .. } => {
+                match (d.key.get().filter(|k| !k.is_empty()), object_id(d)) {
+                    (Some(k), _) => by_key
+                        .get(k)
+                        .map_or(Current::Unknown, |id| Current::Object(id.clone())),
+                    (None, Some(id)) => Current::Object(id),
+                    (None, None) => Current::Dangling,
+                }
+            }
         }
     }
 
@@ -595,11 +597,15 @@ mod tests {
         let backup = vals(json!([{"key": "ITSM-1"}, {"key": "LOC-2"}]));
         // The copied issue names the old ids 1 and 2, shown as the target's keys of those
         // ids; one old id has no object there (empty key); OTHER-9 is not a restored object.
-        let current = vals(json!([{"key": "NEWL-1"}, {"key": "NEWL-2"}, {"key": ""}, {"key": "OTHER-9"}]));
+        let current =
+            vals(json!([{"key": "NEWL-1"}, {"key": "NEWL-2"}, {"key": ""}, {"key": "OTHER-9"}]));
         let first = decide(&backup, &current, &map, &dc);
         assert_eq!(ids(&first), ["OTHER-9", "NEW-5", "NEWL-1"]);
         let Decision::Set(now) = first else { panic!() };
-        assert_eq!(serde_json::to_value(&now[1]).unwrap(), json!({"key": "NEW-5"}));
+        assert_eq!(
+            serde_json::to_value(&now[1]).unwrap(),
+            json!({"key": "NEW-5"})
+        );
         assert_eq!(ids(&decide(&backup, &now, &map, &dc)), ["unchanged"]);
         // Only a dangling key left to drop: still a rewrite.
         let mut stale = now.clone();
@@ -607,7 +613,10 @@ mod tests {
             key: Nullable::Value(String::new()),
             ..AssetsFieldValue::default()
         });
-        assert_eq!(ids(&decide(&backup, &stale, &map, &dc)), ["OTHER-9", "NEW-5", "NEWL-1"]);
+        assert_eq!(
+            ids(&decide(&backup, &stale, &map, &dc)),
+            ["OTHER-9", "NEW-5", "NEWL-1"]
+        );
         let lost = vals(json!([{"key": "ITSM-3"}]));
         assert_eq!(
             ids(&decide(&lost, &current, &map, &dc)),

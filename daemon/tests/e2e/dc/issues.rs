@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::carried::{outcomes, run_task};
 use super::objects::{Reader, text, value_of};
@@ -63,8 +63,18 @@ async fn issues_done(env: &Env, id: &str) {
 async fn restore(env: &Env, id: &str, key: &str) -> String {
     let r = env
         .cli_json(&[
-            "restore", "start", id, "--to", "new-schema", "--name", key, "--key", key, "--site",
-            "d2", "--wait",
+            "restore",
+            "start",
+            id,
+            "--to",
+            "new-schema",
+            "--name",
+            key,
+            "--key",
+            key,
+            "--site",
+            "d2",
+            "--wait",
         ])
         .await;
     assert_eq!(r["status"], "completed", "{r}");
@@ -135,7 +145,11 @@ async fn issues_on_a_data_center_target_name_the_restored_objects_by_key() {
         source.keys().collect::<Vec<_>>(),
         "d2 holds d1's issues"
     );
-    assert_ne!(as_source(&before), source, "d2's issues name other objects before the task");
+    assert_ne!(
+        as_source(&before),
+        source,
+        "d2's issues name other objects before the task"
+    );
 
     let first = run_task(&env, "issues", &r_itsm).await;
     let updated = first["summary"]["fields"]
