@@ -92,6 +92,10 @@ pub(super) async fn start(
         );
         return Err(ApiError::validation(fields));
     }
+    // A schedule of this schema (config or API, enabled or not) sets the cycle its manual
+    // backups share; without one the daemon's `[backup] full_every` does, when the job runs.
+    let key = crate::schedules::ScheduleKey::new(&body.site, &body.schema);
+    let full_every = state.schedules.get(&key).await.map_or(0, |s| s.full_every);
     let spec = JobSpec::Backup(BackupSpec {
         site: body.site,
         schema: body.schema,
@@ -99,6 +103,7 @@ pub(super) async fn start(
         backup_type,
         schedule: None,
         full: body.full,
+        full_every,
     });
     let id = state.jobs.enqueue(&spec).await.map_err(enqueue_error)?;
     Ok(job_started(id))

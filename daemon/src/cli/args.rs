@@ -527,7 +527,7 @@ pub struct SetScheduleArgs {
     /// Keep the newest backup of each of the last N months.
     #[arg(long, value_name = "N")]
     pub keep_monthly: Option<u32>,
-    /// Every N-th scheduled backup reads everything (default 7).
+    /// Every N-th backup of the schema, scheduled or manual, reads everything (default 7).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub full_every: Option<u32>,
 }

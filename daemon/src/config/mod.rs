@@ -15,6 +15,7 @@
 //! The environment and the file system are reached through [`Sources`], so tests can resolve
 //! `token_env` without touching the process environment (`set_var` is `unsafe` in edition 2024).
 
+mod backup;
 mod hooks;
 mod raw;
 mod schedules;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 use crate::assets::{self, DcConn, Flavor, Limits, Secret, SiteClient, SiteConn, SiteSpec};
 
+pub use backup::BackupConfig;
 pub use raw::LimitsConfig;
 use raw::{OneOrMany, RawConfig, RawSite};
 
@@ -53,6 +55,8 @@ pub struct Config {
     pub sites: Vec<SiteConfig>,
     /// How the job runner runs.
     pub jobs: JobsConfig,
+    /// `[backup]`: the `full_every` of manual backups no schedule covers.
+    pub backup: BackupConfig,
     /// `[[schedules]]`: cron backups, checked (one per site and schema).
     pub schedules: Vec<crate::schedules::Schedule>,
     /// `[[hooks]]`: the hooks, compiled, in config order.
@@ -367,6 +371,7 @@ impl Config {
         let tcp = tcp_control(&mut p, &raw.control, src);
         let request_timeout = request_timeout(&mut p, raw.control.request_timeout_secs);
         let jobs = jobs_config(&mut p, &raw.jobs);
+        let backup = backup::backup_config(&mut p, &raw.backup);
 
         let mut names = BTreeSet::new();
         let sites = raw
@@ -402,6 +407,7 @@ impl Config {
                 },
                 sites,
                 jobs,
+                backup,
                 schedules,
                 hooks,
                 wasm,

@@ -37,6 +37,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) jobs: RawJobs,
     #[serde(default)]
+    pub(super) backup: super::backup::RawBackup,
+    #[serde(default)]
     pub(super) schedules: Vec<super::schedules::RawSchedule>,
     #[serde(default)]
     pub(super) hooks: Vec<super::hooks::RawHook>,

@@ -282,6 +282,7 @@ pub async fn serve_with(
             first_delay: config.jobs.retry_base,
             max_delay: config.jobs.retry_max,
         },
+        full_every: config.backup.full_every,
     };
     let jobs = Jobs::new(
         store.clone(),

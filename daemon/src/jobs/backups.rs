@@ -34,7 +34,7 @@ impl Jobs {
         };
         // The backup remembers this job: run again after a kill or a shutdown, the job
         // resumes that backup's background phases instead of making a second backup.
-        let opts = spec.run_options(id);
+        let opts = spec.run_options(id, self.options.full_every);
         let backup_id = backup::run_job(
             site.client(),
             &self.store,

@@ -115,6 +115,9 @@ pub struct JobsOptions {
     pub retry: RetryPolicy,
     /// The configured hooks restores select from.
     pub hooks: Arc<crate::hooks::HookRegistry>,
+    /// `[backup] full_every`: the cycle of a backup whose spec names none (no schedule
+    /// covers its schema).
+    pub full_every: u32,
 }
 
 impl Default for JobsOptions {
@@ -123,6 +126,7 @@ impl Default for JobsOptions {
             max_concurrent: 4,
             retry: RetryPolicy::default(),
             hooks: Arc::default(),
+            full_every: crate::backup::DEFAULT_FULL_EVERY,
         }
     }
 }

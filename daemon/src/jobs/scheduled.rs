@@ -36,6 +36,7 @@ impl BackupQueue for Jobs {
                 full_every: schedule.full_every,
             }),
             full: false,
+            full_every: 0,
         });
         match self.enqueue(&spec).await {
             Ok(id) => Ok(id),

@@ -95,6 +95,15 @@ pub struct BackupSpec {
     /// Read everything, taking nothing over from an earlier backup (`backup run --full`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub full: bool,
+    /// A manual backup of a schema a schedule covers: that schedule's `full_every` when the
+    /// backup was asked for, so manual and scheduled backups share one cycle. 0 (absent):
+    /// the daemon's `[backup] full_every`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub full_every: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The schedule that queued a backup, as its job carries it.
@@ -299,12 +308,25 @@ const KNOWN: [&str; 5] = ["backup", "restore", "export", "verify", "task"];
 
 impl BackupSpec {
     /// How the pipeline runs it for job `job`: full on request; else incremental, every
-    /// `full_every`-th backup full (the schedule's, or the default).
-    pub fn run_options(&self, job: crate::store::JobId) -> crate::backup::RunOptions {
+    /// `full_every`-th backup full — the firing schedule's, else the covering schedule's the
+    /// spec carries, else `default_full_every` (the daemon's `[backup] full_every`).
+    pub fn run_options(
+        &self,
+        job: crate::store::JobId,
+        default_full_every: u32,
+    ) -> crate::backup::RunOptions {
+        let full_every = [
+            self.schedule.as_ref().map_or(0, |s| s.full_every),
+            self.full_every,
+            default_full_every,
+        ]
+        .into_iter()
+        .find(|&n| n > 0)
+        .unwrap_or(0);
         crate::backup::RunOptions {
             job: Some(job),
             full: self.full,
-            full_every: self.schedule.as_ref().map_or(0, |s| s.full_every),
+            full_every,
         }
     }
 
@@ -343,6 +365,16 @@ mod tests {
                     full_every: 7,
                 }),
                 full: false,
+                full_every: 0,
+            }),
+            JobSpec::Backup(BackupSpec {
+                site: "prod".into(),
+                schema: "HR".into(),
+                description: None,
+                backup_type: BackupType::Manual,
+                schedule: None,
+                full: true,
+                full_every: 3,
             }),
             JobSpec::Restore(RestoreSpec {
                 restore_id: 3,
@@ -372,6 +404,7 @@ mod tests {
             backup_type: BackupType::Manual,
             schedule: None,
             full: false,
+            full_every: 0,
         });
         assert_eq!(
             backup.to_payload(),
@@ -379,6 +412,39 @@ mod tests {
                    "description": null, "type": "manual"})
         );
         assert_eq!(backup.queue_key().as_deref(), Some("backup:s/K"));
+    }
+
+    #[test]
+    fn full_every_is_the_firing_schedules_then_the_covering_ones_then_the_daemons() {
+        let manual = |full_every, full| BackupSpec {
+            site: "s".into(),
+            schema: "K".into(),
+            description: None,
+            backup_type: BackupType::Manual,
+            schedule: None,
+            full,
+            full_every,
+        };
+        let fired = |full_every| BackupSpec {
+            schedule: Some(ScheduledBy {
+                reason: crate::store::FireReason::Cron,
+                policy: crate::schedules::Policy::default(),
+                tz: "UTC".into(),
+                full_every,
+            }),
+            ..manual(0, false)
+        };
+        let every = |spec: &BackupSpec, default| spec.run_options(4, default).full_every;
+        assert_eq!(every(&manual(0, false), 5), 5);
+        assert_eq!(every(&manual(2, false), 5), 2);
+        assert_eq!(every(&fired(3), 5), 3);
+        // A spec queued before a schedule carried its cycle: the daemon's.
+        assert_eq!(every(&fired(0), 5), 5);
+        let forced = manual(2, true).run_options(4, 5);
+        assert_eq!(
+            (forced.full, forced.full_every, forced.job),
+            (true, 2, Some(4))
+        );
     }
 
     #[test]

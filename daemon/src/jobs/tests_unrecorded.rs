@@ -20,6 +20,7 @@ fn backup_spec() -> JobSpec {
         backup_type: BackupType::Manual,
         schedule: None,
         full: false,
+        full_every: 0,
     })
 }
 

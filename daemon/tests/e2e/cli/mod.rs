@@ -17,7 +17,9 @@
 //!   503s that outlast every retry end the job `failed` with a typed temporary failure that
 //!   carries the API's status, after exactly `1 + max_retries` runs, and add no backup;
 //! - `incremental` (issue 14): `backup run --full`, a schedule's `full_every` from the config,
-//!   the `backups show` capture line, and deleting any backup of a chain damaging no other.
+//!   the `backups show` capture line, and deleting any backup of a chain damaging no other;
+//! - `manual_cycle`: manual backups follow the covering schedule's `full_every` (config or
+//!   API), else `[backup] full_every`.
 //!
 //! Helpers (simulator, daemon process, CLI runner, polling) live in `daemon_e2e/support.rs`.
 //!
@@ -25,6 +27,7 @@
 
 mod background;
 mod incremental;
+mod manual_cycle;
 mod support;
 
 use hyper::Method;
