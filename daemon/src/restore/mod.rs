@@ -69,7 +69,7 @@ use crate::store::{
 pub use crate::pipeline::StageCount;
 pub use crate::store::LogLevel;
 pub use accounts::{AccountLookup, AccountMatch};
-pub use existing::{DuplicatePlan, ExistingPlan, ScanCost};
+pub use existing::{DuplicatePlan, ExistingPlan, IconKept, ScanCost};
 pub use hooks::{AttributeOverride, HookPlan, HookSetup};
 pub use log::OK_MESSAGE;
 pub use options::{
