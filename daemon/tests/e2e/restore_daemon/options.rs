@@ -267,14 +267,18 @@ async fn an_ambiguous_type_name_is_refused_and_its_path_or_id_restores() {
         ]
         .map(str::to_owned)
     };
-    let refused = env.cli(&as_strs(&start("AMB", "Laptop"))).await;
-    refused.fails(
-        1,
-        &format!(
-            "\"Laptop\" names 2 object types (Hardware/Laptop (id {hw_id}), Network/Laptop \
-             (id {net_id})): give its path or id"
-        ),
+    let ambiguous = format!(
+        "\"Laptop\" names 2 object types (Hardware/Laptop (id {hw_id}), Network/Laptop (id \
+         {net_id})): give its path or id"
     );
+    env.cli(&as_strs(&start("AMB", "Laptop")))
+        .await
+        .fails(1, &ambiguous);
+    // The dry run (planned, not stored) refuses it alike.
+    let mut dry = start("AMB", "Laptop").to_vec();
+    dry.pop();
+    dry.push("--dry-run".to_owned());
+    env.cli(&as_strs(&dry)).await.fails(1, &ambiguous);
     let list = env.cli_json(&["restores", "list"]).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "{list}");
     assert!(
