@@ -11,8 +11,10 @@
 //!   phases end `done`; every comment (author, time, text) and every attachment's bytes the
 //!   site's own API lists are in the export (`comments.jsonl`, `attachments.jsonl`,
 //!   `attachments/` by SHA-256 with its manifest), equal files once.
+//! - `issues::*`: the objects-in-issues task on a Data Center target (see that module).
 
 mod carried;
+mod issues;
 mod migrate;
 mod objects;
 mod support;
