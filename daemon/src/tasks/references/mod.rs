@@ -447,10 +447,7 @@ fn differing(
         .filter(|(a, want)| now.get(*a).map_or(!want.is_empty(), |have| have != *want))
         .map(|(a, want)| ObjectAttributeIn {
             object_type_attribute_id: crate::model::Id::new(a),
-            object_attribute_values: want
-                .iter()
-                .map(|v| ValueIn { value: v.clone() })
-                .collect(),
+            object_attribute_values: want.iter().map(|v| ValueIn { value: v.clone() }).collect(),
         })
         .collect();
     (!attributes.is_empty()).then(|| ObjectIn {

@@ -327,7 +327,14 @@ async fn killed_after_two_puts(env: &mut Env, restore: &str) -> (Value, u64) {
         )
         .expect("barrier");
     let started = env
-        .cli_json(&["tasks", "start", "references", restore, "--from-schema", "ITSM"])
+        .cli_json(&[
+            "tasks",
+            "start",
+            "references",
+            restore,
+            "--from-schema",
+            "ITSM",
+        ])
         .await;
     let id = started["task_id"].as_i64().expect("task id").to_string();
     // Two held at once: the PUTs go out concurrently (one sent at a time would never have a
