@@ -127,7 +127,9 @@ pub fn encode_base64_object(
 ) -> Result<SpooledBlob> {
     use std::io::{Seek as _, Write as _};
 
-    /// Hashes and counts what it passes on to the compressor.
+    /// Hashes and counts what it passes on to the compressor. It takes every write whole:
+    /// base64's `EncoderWriter` answers a write with `Ok(0)` while it flushes what its
+    /// delegate took only in part, which `io::copy` reads as a dead writer.
     struct Tee<W> {
         hasher: Sha256,
         len: u64,
@@ -135,10 +137,10 @@ pub fn encode_base64_object(
     }
     impl<W: std::io::Write> std::io::Write for Tee<W> {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let n = self.inner.write(buf)?;
-            self.hasher.update(&buf[..n]);
-            self.len += n as u64;
-            Ok(n)
+            self.inner.write_all(buf)?;
+            self.hasher.update(buf);
+            self.len += buf.len() as u64;
+            Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             self.inner.flush()
@@ -280,8 +282,17 @@ mod tests {
     #[test]
     fn a_base64_object_encoded_from_a_stream_is_the_blob_of_its_json() {
         use std::io::Read as _;
-        for len in [0usize, 1, 2, 3, 4, 100_000, 300_001] {
-            let bytes: Vec<u8> = (0..len).map(|i| (i * 7919 % 251) as u8).collect();
+        // Random bytes (xorshift) of several MiB make zstd take its input in part, which
+        // the base64 writer must survive.
+        let mut x: u64 = 88_172_645_463_325_252;
+        let mut random = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        };
+        for len in [0usize, 1, 2, 3, 4, 100_000, 300_001, 6 << 20] {
+            let bytes: Vec<u8> = (0..len).map(|_| random()).collect();
             let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
             let value = json!({ "base64": b64 });
             let whole = EncodedBlob::encode(&value).unwrap();

@@ -10,9 +10,12 @@
 //! - `dc_backups_hold_comments_and_attachments_and_export_them`: the comments and attachments
 //!   phases end `done`; every comment (author, time, text) and every attachment's bytes the
 //!   site's own API lists are in the export (`comments.jsonl`, `attachments.jsonl`,
-//!   `attachments/` by SHA-256 with its manifest), equal files once.
+//!   `attachments/` by SHA-256 with its manifest), equal files once;
+//! - `large`: a 100 MiB attachment is stored whole while the daemon's peak memory stays far
+//!   below its size, and deduplicated by a second backup.
 
 mod carried;
+mod large;
 mod migrate;
 mod objects;
 mod support;
