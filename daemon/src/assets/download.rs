@@ -183,7 +183,10 @@ mod tests {
                 "bef57ec7f53a6d40beb640a780a639c83bc29ac8a9816f1fc6c5c6dcd93c4721"
             )
         );
-        assert_eq!(small.into_parts().expect("parts").expect("memory"), b"abcdef");
+        assert_eq!(
+            small.into_parts().expect("parts").expect("memory"),
+            b"abcdef"
+        );
 
         let a = vec![7u8; IN_MEMORY - 1];
         let b = vec![9u8; 3];

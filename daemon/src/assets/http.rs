@@ -228,11 +228,7 @@ async fn read_capped(mut r: reqwest::Response, cap: u64) -> Result<Bytes, Failur
 
 /// [`read_capped`] into a [`Spooler`]: the same cap, checked before each chunk is taken, and
 /// the body never held whole.
-async fn read_spooled(
-    mut r: reqwest::Response,
-    cap: u64,
-    dir: &Path,
-) -> Result<Download, Failure> {
+async fn read_spooled(mut r: reqwest::Response, cap: u64, dir: &Path) -> Result<Download, Failure> {
     let status = r.status().as_u16();
     let too_large = Failure::TooLarge { status, cap };
     if r.content_length().unwrap_or(0) > cap {

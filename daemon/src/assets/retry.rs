@@ -23,8 +23,8 @@ use rand::Rng;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use super::governed::Governed;
 use super::download::Download;
+use super::governed::Governed;
 use super::http::{Body, Failure, Mode, Request};
 use super::{Counters, Error, bump};
 
@@ -197,7 +197,10 @@ fn spool_error(req: &Request<'_>, source: std::io::Error) -> Error {
     Error::Spool {
         method: req.method.to_string(),
         path: req.path.to_owned(),
-        dir: req.spool.map(std::path::Path::to_path_buf).unwrap_or_default(),
+        dir: req
+            .spool
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
         source,
     }
 }

@@ -335,12 +335,22 @@ pub(super) fn restore_plan(p: &RestorePlan) -> String {
             "conflict", a.object_type, a.name, a.reason
         ));
     }
+    for k in &p.icons_kept {
+        out.push_str(&format!(
+            "{:<12} {}: {:?} (the backup's {:?} matched {:?}; existing types are not changed)\n",
+            "icon kept", k.object_type, k.icon, k.backup_icon, k.matched_icon
+        ));
+    }
     if !s.skipped_duplicates.is_empty() {
         out.push_str(&format!(
             "{:<12} {} objects already in the schema are skipped\n",
             "duplicates",
             s.skipped_duplicates.len()
         ));
+    }
+    for line in p.hooks.text_lines() {
+        out.push_str(&line);
+        out.push('\n');
     }
     out
 }

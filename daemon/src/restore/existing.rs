@@ -12,6 +12,10 @@
 //!   schema — or, on the backup's own site, the id of an object there — is skipped, and
 //!   references to it point at that object; `duplicates` creates it anyway. So a second
 //!   restore of the same backup creates nothing.
+//! - Icons (`--with-icons`): an object type that exists in the target schema keeps its own
+//!   icon (a user's existing types are not changed); each whose icon differs from the target
+//!   global icon the backup type's icon matched by name is listed as kept ([`IconKept`], in
+//!   the plan and the log). New types get the matched icon.
 //! - Cost: the target schema is read once — its object types, one attribute list per type,
 //!   then every object by AQL pages of [`SCAN_PAGE`] — not one request per object.
 
@@ -68,6 +72,26 @@ pub struct DuplicatePlan {
     pub existing_id: String,
     /// That object's key.
     pub existing_key: String,
+}
+
+/// An object type of the target schema that keeps its own icon although the backup type's
+/// icon matched another of the target's global icons (`--with-icons`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IconKept {
+    /// The type's path of names in the backup (`Parent/Child`).
+    pub object_type: String,
+    /// The type's id on the target.
+    pub existing_id: String,
+    /// The icon it keeps: its id and name.
+    pub icon_id: String,
+    /// That icon's name.
+    pub icon: String,
+    /// The backup type's icon name.
+    pub backup_icon: String,
+    /// The target global icon that name matched (what a new type gets): its id.
+    pub matched_icon_id: String,
+    /// That icon's name.
+    pub matched_icon: String,
 }
 
 /// Requests the plan spent reading the target schema.
@@ -183,6 +207,9 @@ pub(super) async fn apply(
         ..ScanCost::default()
     };
     match_types(source, &target, plan);
+    if plan.with_icons {
+        plan.icons_kept = icons_kept(source, &target, plan);
+    }
     match_schema_entities(api, &schema_id, plan).await?;
     let same_site = plan.source.site == plan.target_site;
     let found = scan_objects(api, &schema_id, &target, same_site, &mut scan).await?;
@@ -242,6 +269,36 @@ fn match_types(source: &Source, target: &Target, plan: &mut RestorePlan) {
             ));
         }
     }
+}
+
+/// The matched object types whose own icon differs from the target global icon their backup
+/// type's icon matched by name (an icon without a match takes the default icon on a new type:
+/// nothing of the backup is lost by keeping the existing icon then, so it is not listed).
+fn icons_kept(source: &Source, target: &Target, plan: &RestorePlan) -> Vec<IconKept> {
+    plan.object_types
+        .iter()
+        .filter_map(|tp| {
+            let existing = tp.existing_id.as_deref()?;
+            let theirs = target.types.iter().find(|t| t.id.as_str() == existing)?;
+            let backup_icon = source.object_type(&tp.old_id)?.icon_id.as_deref()?;
+            let matched = plan
+                .icons
+                .iter()
+                .find(|i| i.old_id == backup_icon && i.matched)?;
+            let matched_id = matched.target_id.as_deref()?;
+            let own = theirs.icon.get();
+            let own_id = own.map_or("", |i| i.id.as_str());
+            (own_id != matched_id).then(|| IconKept {
+                object_type: source.path(&tp.old_id),
+                existing_id: existing.to_owned(),
+                icon_id: own_id.to_owned(),
+                icon: own.map_or("", |i| i.name()).to_owned(),
+                backup_icon: matched.name.clone(),
+                matched_icon_id: matched_id.to_owned(),
+                matched_icon: matched.target_name.clone(),
+            })
+        })
+        .collect()
 }
 
 /// New object types that will need a move: the target appends a new type to its siblings,

@@ -1,6 +1,7 @@
 //! The restore's side of the hook points (`crate::hooks`): what the plan asks the hooks
-//! (`transform_attribute` with the backup's value statistics, `match_user`) and records in
-//! [`HookPlan`], and what execution asks them around stages and objects.
+//! (`transform_attribute` with the backup's value statistics, `match_user`, and
+//! `transform_object` in `hook_objects`) and records in [`HookPlan`], and what execution asks
+//! them around stages and objects.
 //!
 //! The plan holds the hook selection, so a resumed restore (crash, STOP, retry) runs with the
 //! same hooks, and every plan-time decision; execution writes those decisions to the restore
@@ -13,6 +14,7 @@ use std::hash::{Hash, Hasher};
 use serde::{Deserialize, Serialize};
 
 use super::ctx::Ctx;
+use super::hook_objects::{DecisionRecord, ExecuteEffect, ExecuteInput, ExecuteTimeHook};
 use super::plan::{AttrAction, AttrPlan, RestorePlan, UserMatch};
 use super::source::Source;
 use super::{Error, Stage, StageCount};
@@ -35,12 +37,51 @@ pub struct HookPlan {
     /// Attribute definitions replaced by `transform_attribute` hooks.
     #[serde(default)]
     pub attributes: Vec<AttributeOverride>,
+    /// The selected hooks whose decisions only execution can make (stage and
+    /// `after_object_restored` hooks): they show in the restore log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at_execute: Vec<ExecuteTimeHook>,
+    /// Whether `transform_object` hooks were asked about every object while planning (their
+    /// decisions are in `decisions`; execution compares its own with them). False in plans
+    /// written before the plan asked them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub objects_planned: bool,
 }
 
 impl HookPlan {
     /// Whether no hook takes part (then the plan does not show the section).
     pub fn is_empty(&self) -> bool {
-        self.selection.names.is_empty() && self.decisions.is_empty() && self.attributes.is_empty()
+        self.selection.names.is_empty()
+            && self.decisions.is_empty()
+            && self.attributes.is_empty()
+            && self.at_execute.is_empty()
+    }
+
+    /// The section of a text dry run: one line per decision, then one per execute-time hook.
+    pub fn text_lines(&self) -> Vec<String> {
+        let decisions = self.decisions.iter().map(|d| d.message());
+        let later = self.at_execute.iter().map(|h| {
+            let needs = match h.needs {
+                ExecuteInput::StageProgress => "a stage's progress",
+                ExecuteInput::CreatedObject => "the created object",
+            };
+            let effect = match h.effect {
+                ExecuteEffect::MayAbort => "it may abort the restore",
+                ExecuteEffect::NotesOnly => "notes only",
+            };
+            let place = match h.decisions_in {
+                DecisionRecord::RestoreLog => "the restore log",
+            };
+            format!(
+                "Hook {} at {} runs while the restore executes (it needs {needs}; {effect}): \
+                 its decisions appear in {place}",
+                h.hook, h.point
+            )
+        });
+        decisions
+            .chain(later)
+            .map(|l| format!("{:<12} {l}", "hook"))
+            .collect()
     }
 }
 
@@ -277,9 +318,16 @@ fn note_level(d: &HookDecision) -> LogLevel {
     }
 }
 
-/// Writes the plan's hook decisions to the restore log (once, when execution first starts).
+/// Writes the plan's hook decisions to the restore log (once, when execution first starts);
+/// `transform_object` decisions are logged with their objects, as execution makes them.
 pub(super) async fn log_plan_decisions(ctx: &Ctx<'_>) -> Result<(), Error> {
-    for d in &ctx.plan.hooks.decisions {
+    for d in ctx
+        .plan
+        .hooks
+        .decisions
+        .iter()
+        .filter(|d| d.point != HookPoint::TransformObject)
+    {
         ctx.note(note_level(d), "", d.message()).await?;
     }
     Ok(())

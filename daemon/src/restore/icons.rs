@@ -6,8 +6,10 @@
 //! On another site icons are matched only with `--with-icons`; without it every type takes
 //! the default icon (one note says so). With it, one note says that individually uploaded
 //! object avatars cannot be restored (the API has no avatar upload): restored objects show
-//! their type's icon. Icons the backup lacks (its icon capture had not finished) are noted
-//! too; their types take the default icon and the restore's result says so.
+//! their type's icon; into an existing schema, each of its types that keeps its own icon
+//! instead of the matched one is noted as kept. Icons the backup lacks (its icon capture had
+//! not finished) are noted too; their types take the default icon and the restore's result
+//! says so.
 
 use super::ctx::{Ctx, Flow};
 use super::idmap::kinds;
@@ -83,6 +85,20 @@ async fn once_notes(ctx: &Ctx<'_>) -> Result<(), Error> {
                 .to_owned(),
         )
         .await?;
+        // Into an existing schema its types keep their icons: say where that differs.
+        for k in &plan.icons_kept {
+            ctx.note(
+                LogLevel::Info,
+                "",
+                format!(
+                    "Icon kept: object type {:?} exists in the target schema and keeps its icon \
+                     {:?}; the backup's icon {:?} (the target's global icon {:?}) goes only to \
+                     object types the restore creates: existing ones are not changed.",
+                    k.object_type, k.icon, k.backup_icon, k.matched_icon
+                ),
+            )
+            .await?;
+        }
     } else if plan.source.site != plan.target_site && !plan.icons.is_empty() {
         ctx.note(
             LogLevel::Info,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::{self, AccountLookup, AccountMatch, UserValues};
 use super::entities::{id_by_name, same_name};
-use super::existing::{self, ExistingPlan};
+use super::existing::{self, ExistingPlan, IconKept};
 use super::hooks::{self, HookPlan, HookScan, HookSetup};
 use super::options;
 use super::order::{self, OrderStats};
@@ -65,6 +65,10 @@ pub struct RestorePlan {
     /// had not finished): those types take `default_icon`, and the restore's result says so.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub icons_missing: Vec<String>,
+    /// `--with-icons` into an existing schema: its object types that keep their own icon
+    /// instead of the one the backup's icon matched (existing types are not changed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub icons_kept: Vec<IconKept>,
     /// `--history`: an added Textarea `OBJECT_HISTORY` per attribute root type, set with each
     /// object's rendered history in its create call.
     #[serde(default)]
@@ -461,6 +465,7 @@ pub(super) async fn build(
         default_icon,
         with_icons: req.with_icons,
         icons_missing: options::icons_missing(&source),
+        icons_kept: Vec::new(),
         history: req.history,
         status_types: source
             .statuses
@@ -510,8 +515,10 @@ pub(super) async fn build(
         let schema = existing::find_schema(&schemas, key)?;
         existing::apply(store, target, &source, &graph, schema, &mut plan).await?;
     }
+    super::hook_objects::plan(&active, store, &source, &graph, &mut plan).await?;
     plan.requests = super::estimate::estimate(&source, &plan);
     existing::adjust_estimate(&source, &graph, &mut plan);
+    super::hook_objects::adjust_estimate(&mut plan);
     plan.summary = super::summary::of(&plan);
     Ok(plan)
 }

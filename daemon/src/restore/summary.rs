@@ -20,7 +20,8 @@ pub struct PlanSummary {
     pub attribute_conflicts: Vec<AttrNote>,
     /// Object types the restore creates or maps.
     pub object_types: u64,
-    /// Objects the restore creates (the backup's, less skipped duplicates).
+    /// Objects the restore creates (the backup's, less skipped duplicates and objects
+    /// `transform_object` hooks leave out).
     pub objects_created: u64,
     /// Requests `execute` sends to the target when nothing goes wrong.
     pub requests: u64,
@@ -77,7 +78,11 @@ pub(super) fn of(plan: &RestorePlan) -> PlanSummary {
         })
         .collect();
     PlanSummary {
-        objects_created: plan.order.objects.saturating_sub(skipped.len() as u64),
+        objects_created: plan
+            .order
+            .objects
+            .saturating_sub(skipped.len() as u64)
+            .saturating_sub(super::hook_objects::objects_skipped(plan)),
         skipped_duplicates: skipped,
         dropped_attributes: with(AttrAction::Drop),
         attribute_conflicts: with(AttrAction::Conflict),

@@ -158,7 +158,8 @@ pub fn encode_base64_object(
     write_json(field, &mut head);
     head.extend_from_slice(b":\"");
     tee.write_all(&head)?;
-    let mut b64 = base64::write::EncoderWriter::new(tee, &base64::engine::general_purpose::STANDARD);
+    let mut b64 =
+        base64::write::EncoderWriter::new(tee, &base64::engine::general_purpose::STANDARD);
     std::io::copy(&mut src, &mut b64)?;
     let mut tee = b64.finish()?;
     tee.write_all(b"\"}")?;
@@ -296,12 +297,9 @@ mod tests {
             let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
             let value = json!({ "base64": b64 });
             let whole = EncodedBlob::encode(&value).unwrap();
-            let mut spooled = encode_base64_object(
-                "base64",
-                bytes.as_slice(),
-                tempfile::tempfile().unwrap(),
-            )
-            .unwrap();
+            let mut spooled =
+                encode_base64_object("base64", bytes.as_slice(), tempfile::tempfile().unwrap())
+                    .unwrap();
             assert_eq!(
                 (spooled.hash.as_str(), spooled.raw_len),
                 (whole.hash.as_str(), whole.raw_len as u64),

@@ -183,11 +183,17 @@ pub(super) fn put_spooled(
         let row = tx.last_insert_rowid();
         let mut cell = tx.blob_open(rusqlite::MAIN_DB, "blobs", "data", row, false)?;
         blob.file.rewind()?;
-        let copied = std::io::copy(&mut std::io::Read::by_ref(&mut blob.file).take(blob.data_len), &mut cell)?;
+        let copied = std::io::copy(
+            &mut std::io::Read::by_ref(&mut blob.file).take(blob.data_len),
+            &mut cell,
+        )?;
         if copied != blob.data_len {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
-                format!("spooled blob {}: {copied} of {} bytes", blob.hash, blob.data_len),
+                format!(
+                    "spooled blob {}: {copied} of {} bytes",
+                    blob.hash, blob.data_len
+                ),
             )
             .into());
         }

@@ -47,8 +47,7 @@ fn a_spooled_blob_is_stored_whole_and_deduplicated_with_the_usual_ones() {
 
     let second = begin(datetime!(2025-03-02 12:00 UTC));
     let spool = |bytes: &[u8]| {
-        encode_base64_object("base64", bytes, tempfile::tempfile_in(dir.path()).unwrap())
-            .unwrap()
+        encode_base64_object("base64", bytes, tempfile::tempfile_in(dir.path()).unwrap()).unwrap()
     };
     let mut same = spool(&known);
     let again = store

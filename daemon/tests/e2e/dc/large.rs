@@ -102,7 +102,7 @@ async fn a_large_attachment_is_stored_whole_without_being_held_in_memory() {
     let line: Value = listed
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
-        .find(|l| l["objectId"] == object.to_string() || l["objectId"] == object)
+        .find(|l| l["objectId"].as_str() == Some(object.to_string().as_str()))
         .expect("the object's line");
     let big: Vec<(&Value, &Value)> = line["attachments"]
         .as_array()

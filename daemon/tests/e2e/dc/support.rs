@@ -1,5 +1,6 @@
 //! Helpers of the Data Center tests: a simulator with a Data Center site `d1` holding a CMDB
-//! (long Text values, comments, attachments), an empty Data Center site `d2` and an empty
+//! (long Text values, comments, attachments), an empty Data Center site `d2` (its Jira a copy
+//! of `d1`'s issues, as after a Jira migration) and an empty
 //! Cloud site `c1`; a daemon child process whose config knows `d1` (personal access token from
 //! a file) and `c1`; the CLI runner; independent readers of the sites (plain HTTP).
 
@@ -41,7 +42,7 @@ impl Env {
              [[sites]]\nname = \"d1\"\nflavor = \"dc\"\nemail = \"admin@d1.example\"\ntoken = \"{D1_TOKEN}\"\n\
              [sites.dataset]\nkind = \"cmdb\"\nobjects = {objects}\nseed = 5\n\
              [[sites]]\nname = \"d2\"\nflavor = \"dc\"\nemail = \"admin@d2.example\"\ntoken = \"pat-d2\"\n\
-             password = \"{D2_PASSWORD}\"\n[sites.dataset]\nkind = \"empty\"\n\
+             password = \"{D2_PASSWORD}\"\n[sites.dataset]\nkind = \"empty\"\njira_issues_from = \"d1\"\n\
              [[sites]]\nname = \"c1\"\nemail = \"admin@c1.example\"\ntoken = \"{C1_TOKEN}\"\n\
              [sites.dataset]\nkind = \"empty\"\n"
         );

@@ -12,7 +12,8 @@
 //!   that existing schema with history (its `OBJECT_HISTORY` matched, the duplicates skipped);
 //! - `--history` refused while the backup's history phase runs (held by a simulator barrier);
 //! - a history longer than the Textarea limit (32,000 characters) keeps its newest entries
-//!   behind a first line that says how many older ones were left out;
+//!   behind a first line that says how many older ones were left out, and the object's log
+//!   note says so;
 //! - a backup recorded as written by another storage backend is refused; icons missing from a
 //!   backup are said in the restore's result.
 //!
@@ -539,7 +540,7 @@ async fn a_history_longer_than_the_textarea_limit_keeps_its_newest_entries() {
 
     let found = values_of(&raw2, "LONG", "OBJECT_HISTORY").await;
     assert_eq!(found.len() as u64, p.order.objects);
-    let mut cut = 0;
+    let mut cut = std::collections::BTreeMap::new();
     for (id, (orig, text)) in &found {
         let text = text
             .as_deref()
@@ -570,7 +571,29 @@ async fn a_history_longer_than_the_textarea_limit_keeps_its_newest_entries() {
         );
         assert_eq!(text, want, "object {id} (source {orig})");
         assert!(text.chars().count() <= HISTORY_MAX + 80, "{}", text.len());
-        cut += 1;
+        let key = s(&raw1.get(&format!("/object/{orig}")).await["objectKey"]);
+        cut.insert(key, omitted);
     }
-    assert!(cut > 0, "some history exceeds the limit");
+    assert!(!cut.is_empty(), "some history exceeds the limit");
+    // One log note per cut object, on its key, with the number left out.
+    let notes: std::collections::BTreeMap<String, String> = full_log(&store, r)
+        .await
+        .into_iter()
+        .filter_map(|e| {
+            let m = e.message.as_str()?;
+            m.starts_with("OBJECT_HISTORY")
+                .then(|| (e.object_key.clone(), m.to_owned()))
+        })
+        .collect();
+    let want: std::collections::BTreeMap<String, String> = cut
+        .iter()
+        .map(|(k, n)| {
+            let m = format!(
+                "OBJECT_HISTORY holds the newest entries only: {n} older ones did not fit in \
+                 32000 characters"
+            );
+            (k.clone(), m)
+        })
+        .collect();
+    assert_eq!(notes, want);
 }

@@ -2,13 +2,15 @@
 //! (text and `--json`, and `GET /v1/backups/{id}/objecttypes` with a clear 404), `restore start
 //! --types` (a bad name refused at once naming it, the dry run's `summary`, the restore) and
 //! the restore record's detail fields in `restores show` (text and `--json`); a name two
-//! types share is refused naming both paths, and its path or id restores.
+//! types share is refused naming both paths, and its path or id restores; `--with-icons`
+//! into an existing schema keeps its types' icons and says so (dry run and log).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use assetark::api::client::ClientError;
+use assetark::restore::RestorePlan;
 use assetark::store::{AsyncStore, NewBackup, NewEntry, Phase, SqliteStore, kind};
 use assetark_tests::kit;
 use serde_json::Value;
@@ -265,14 +267,18 @@ async fn an_ambiguous_type_name_is_refused_and_its_path_or_id_restores() {
         ]
         .map(str::to_owned)
     };
-    let refused = env.cli(&as_strs(&start("AMB", "Laptop"))).await;
-    refused.fails(
-        1,
-        &format!(
-            "\"Laptop\" names 2 object types (Hardware/Laptop (id {hw_id}), Network/Laptop \
-             (id {net_id})): give its path or id"
-        ),
+    let ambiguous = format!(
+        "\"Laptop\" names 2 object types (Hardware/Laptop (id {hw_id}), Network/Laptop (id \
+         {net_id})): give its path or id"
     );
+    env.cli(&as_strs(&start("AMB", "Laptop")))
+        .await
+        .fails(1, &ambiguous);
+    // The dry run (planned, not stored) refuses it alike.
+    let mut dry = start("AMB", "Laptop").to_vec();
+    dry.pop();
+    dry.push("--dry-run".to_owned());
+    env.cli(&as_strs(&dry)).await.fails(1, &ambiguous);
     let list = env.cli_json(&["restores", "list"]).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "{list}");
     assert!(
@@ -321,5 +327,164 @@ async fn an_ambiguous_type_name_is_refused_and_its_path_or_id_restores() {
     );
     let hardware = count(&by_path["Hardware"]);
     assert_eq!(s2.originals("HWL").await.len() as u64, hardware + count(hw));
+    env.stop().await;
+}
+
+/// Name -> (icon id, icon name) of the object types of schema `key` on `site`.
+async fn type_icons(env: &Env, site: &str, key: &str) -> BTreeMap<String, (String, String)> {
+    let reader = env.site(site);
+    let schema = kit::schema_id(&reader, key).await;
+    reader
+        .list(&format!("/objectschema/{schema}/objecttypes/flat"))
+        .await
+        .iter()
+        .map(|t| {
+            let icon = (kit::s(&t["icon"]["id"]), kit::s(&t["icon"]["name"]));
+            (kit::s(&t["name"]), icon)
+        })
+        .collect()
+}
+
+/// Issue 9, `--with-icons` into an existing schema on another site: the types already there
+/// keep their own icons; the dry run (`icons_kept`, JSON and text) and the restore log name
+/// each one whose icon differs from the global icon its backup icon matched (not one whose
+/// icon is that one, nor one whose backup icon matched nothing); the types the restore
+/// creates get the matched icon. Checked through the target's Assets API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_types_keep_their_icons_and_the_plan_and_log_say_so() {
+    let mut env = Env::new(60).await;
+    env.start().await;
+    env.add_s2().await;
+    let backup = env.backup("ITSM").await;
+    let b = backup.to_string();
+    let source = type_icons(&env, "s1", "ITSM").await;
+    assert_eq!(source["Laptop"].1, "Laptop");
+    assert_eq!(source["Software"].1, "Software");
+
+    // The existing schema on s2: Hardware/Laptop with another global icon than "Laptop",
+    // Software with its matched one.
+    let s2 = env.site("s2");
+    let globals: BTreeMap<String, String> = s2
+        .list("/icon/global")
+        .await
+        .iter()
+        .map(|i| (kit::s(&i["name"]), kit::s(&i["id"])))
+        .collect();
+    let other = globals
+        .keys()
+        .find(|n| !source.values().any(|(_, i)| i == *n))
+        .expect("a global icon no backup type uses")
+        .clone();
+    let schema = kit::s(
+        &s2.post(
+            "/objectschema/create",
+            serde_json::json!({ "name": "Existing", "objectSchemaKey": "EXIST" }),
+        )
+        .await["id"],
+    );
+    let create = |name: &str, icon: &str, parent: Option<&str>, abstract_type: bool| {
+        let mut body = serde_json::json!({
+            "name": name, "objectSchemaId": schema, "iconId": globals[icon],
+            "inherited": true, "abstractObjectType": abstract_type,
+        });
+        if let Some(p) = parent {
+            body["parentObjectTypeId"] = Value::from(p);
+        }
+        let s2 = s2.clone();
+        async move { kit::s(&s2.post("/objecttype/create", body).await["id"]) }
+    };
+    let hardware = create("Hardware", &other, None, true).await;
+    let laptop = create("Laptop", &other, Some(&hardware), false).await;
+    create("Software", "Software", None, false).await;
+    let before = type_icons(&env, "s2", "EXIST").await;
+
+    let args = |extra: &str| {
+        [
+            "restore",
+            "start",
+            b.as_str(),
+            "--to",
+            "existing-schema",
+            "--schema",
+            "EXIST",
+            "--site",
+            "s2",
+            "--with-icons",
+            extra,
+        ]
+        .map(str::to_owned)
+    };
+    let dry = env.cli_json(&as_strs(&args("--dry-run"))).await;
+    let kept = serde_json::json!([{
+        "object_type": "Hardware/Laptop",
+        "existing_id": laptop,
+        "icon_id": globals[&other],
+        "icon": other,
+        "backup_icon": "Laptop",
+        "matched_icon_id": globals["Laptop"],
+        "matched_icon": "Laptop",
+    }]);
+    assert_eq!(dry["icons_kept"], kept, "{dry}");
+    let plan: RestorePlan = serde_json::from_value(dry.clone()).expect("a plan");
+    assert_eq!(plan.icons_kept.len(), 1);
+    assert_eq!(plan.icons_kept[0].existing_id, laptop);
+    let text = env.cli(&as_strs(&args("--dry-run"))).await;
+    text.ok(&["dry run text"]);
+    let line = format!(
+        "icon kept    Hardware/Laptop: {other:?} (the backup's \"Laptop\" matched \"Laptop\"; \
+         existing types are not changed)\n"
+    );
+    assert!(text.stdout.contains(&line), "{line}{}", text.stdout);
+    assert_eq!(
+        text.stdout.matches("icon kept").count(),
+        1,
+        "{}",
+        text.stdout
+    );
+    assert_eq!(type_icons(&env, "s2", "EXIST").await, before, "a dry run");
+
+    let done = env.cli_json(&as_strs(&args("--wait"))).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let id = done["id"].as_i64().expect("id");
+
+    // Through s2's API: the three types there keep their icons; every type the restore
+    // created has the global icon of its backup icon's name, else the default (lowest id).
+    let default = globals
+        .iter()
+        .min_by_key(|(_, id)| (id.len(), (*id).clone()))
+        .map(|(n, _)| n.clone())
+        .expect("globals");
+    let after = type_icons(&env, "s2", "EXIST").await;
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        source.keys().collect::<Vec<_>>()
+    );
+    for (name, (_, icon)) in &after {
+        let want = match before.get(name) {
+            Some((_, theirs)) => theirs.clone(),
+            None if globals.contains_key(&source[name].1) => source[name].1.clone(),
+            None => default.clone(),
+        };
+        assert_eq!(icon, &want, "type {name}");
+    }
+    assert_eq!(after["Laptop"].1, other);
+
+    // The log names the kept icon once, and nothing else as kept.
+    let notes: Vec<String> = super::support::full_log(&env, id)
+        .await
+        .iter()
+        .filter(|e| e.get("Level").is_some())
+        .filter_map(|e| e["Message"].as_str().map(str::to_owned))
+        .filter(|m| m.starts_with("Icon kept"))
+        .collect();
+    assert_eq!(
+        notes,
+        [format!(
+            "Icon kept: object type \"Hardware/Laptop\" exists in the target schema and keeps \
+             its icon {other:?}; the backup's icon \"Laptop\" (the target's global icon \
+             \"Laptop\") goes only to object types the restore creates: existing ones are not \
+             changed."
+        )]
+    );
     env.stop().await;
 }
