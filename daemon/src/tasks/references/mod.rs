@@ -21,7 +21,7 @@
 mod links;
 mod resolve;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Error, TaskSummary};
 use crate::assets::AqlPager;
-use crate::model::{Object, ObjectAttributeIn, ObjectIn, ValueIn};
+use crate::model::{Object, ObjectAttributeIn, ObjectIn, Scalar, ValueIn};
 use crate::restore::id_kinds;
 use crate::store::{BackupId, ItemOutcome, RestoreId, kind};
 
@@ -42,6 +42,8 @@ const STAGE_ATTRS: &str = "reference attributes";
 const STAGE_OBJECTS: &str = "object references";
 /// Objects per AQL page when reading the target's current values.
 const AQL_PAGE: usize = 500;
+/// The attribute a restore gives every object: its id on the source.
+const ORIGINAL_ID: &str = "ORIGINAL_ID";
 
 /// What the task found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -94,7 +96,7 @@ pub(super) async fn run(
 ) -> Result<(TaskSummary, String), Error> {
     let own = ctx.store.get_backup(ctx.backup()).await?;
     let own_schema = ctx.new_schema_id()?.to_owned();
-    let (rows, resolved) = resolve::resolve(ctx, &own, from_schemas).await?;
+    let (rows, resolved) = resolve::resolve(ctx, &own, from_schemas, outbound).await?;
     let mut s = ReferencesSummary {
         outbound,
         referenced_schemas: rows,
@@ -110,8 +112,17 @@ pub(super) async fn run(
     let own_ids = object_ids(ctx, ctx.restore.id, own.id).await?;
     let mut other_ids: HashMap<usize, HashMap<String, String>> = HashMap::new();
     for r in &resolved {
-        if let Mapping::Restore { restore, backup } = &r.mapping {
-            other_ids.insert(r.index, object_ids(ctx, *restore, backup.id).await?);
+        match &r.mapping {
+            Mapping::Restore { restore, backup } => {
+                other_ids.insert(r.index, object_ids(ctx, *restore, backup.id).await?);
+            }
+            // Only the restored schema's references point into it: scanned only then.
+            Mapping::OriginalId if outbound => {
+                let ids = by_original_id(ctx, &r.schema_id).await?;
+                s.referenced_schemas[r.index].objects_by_original_id = Some(ids.len() as u64);
+                other_ids.insert(r.index, ids);
+            }
+            Mapping::OriginalId | Mapping::Original => {}
         }
     }
     let lookup = |schema: Option<usize>, old: &str| -> Option<String> {
@@ -224,6 +235,35 @@ async fn object_ids(
         Ok(())
     })
     .await?;
+    Ok(out)
+}
+
+/// `ORIGINAL_ID` -> id of the objects of `schema` on the target that carry one (one AQL
+/// scan; the attribute is found by name in each page's attribute definitions).
+async fn by_original_id(ctx: &Ctx<'_>, schema: &str) -> Result<HashMap<String, String>, Error> {
+    let mut id_attrs: HashSet<String> = HashSet::new();
+    let mut out = HashMap::new();
+    let ql = format!("objectSchemaId = {schema}");
+    let mut pager = AqlPager::new(ctx.target, &ql, AQL_PAGE);
+    while let Some(page) = pager.next_page().await? {
+        id_attrs.extend(
+            page.object_type_attributes
+                .iter()
+                .filter(|a| a.name() == ORIGINAL_ID)
+                .map(|a| a.id.as_str().to_owned()),
+        );
+        for o in &page.values {
+            let orig = o
+                .attributes()
+                .iter()
+                .filter(|a| id_attrs.contains(a.object_type_attribute_id.as_str()))
+                .find_map(|a| a.values().first()?.value.get().and_then(Scalar::as_str));
+            if let (Some(orig), Some(id)) = (orig, o.id.non_empty()) {
+                // Two objects with one ORIGINAL_ID: the first (lowest id) is taken.
+                out.entry(orig.to_owned()).or_insert_with(|| id.to_owned());
+            }
+        }
+    }
     Ok(out)
 }
 

@@ -23,9 +23,11 @@
 //! - The same task on a Data Center target: `dc::issues`.
 //!
 //! - `references::*`: the cross-schema references task (see that module).
+//! - `original_id::*`: the same with a referenced schema another store restored.
 //!
 //! No fixed sleeps: every wait polls a condition with a deadline or waits on a barrier.
 
+mod original_id;
 mod references;
 mod support;
 

@@ -29,12 +29,12 @@ use serde_json::{Value, json};
 use super::support::{Env, wait_for};
 
 /// Objects in the simulated CMDB of `s1`.
-const OBJECTS: u32 = 120;
+pub(super) const OBJECTS: u32 = 120;
 
 /// Object identity -> attribute name -> identities of the objects of schema `other` it
 /// references, for the objects of schema `key` that reference any. An identity is the
 /// object's `ORIGINAL_ID` where it has one (a restored object), else its id.
-async fn cross_refs(
+pub(super) async fn cross_refs(
     site: &SiteReader,
     key: &str,
     other: &str,
@@ -67,14 +67,14 @@ async fn cross_refs(
 }
 
 /// Counters of the writes the task may send to a site (barriers that never hold).
-struct Writes {
+pub(super) struct Writes {
     puts: Barrier,
     creates: Barrier,
     deletes: Barrier,
 }
 
 impl Writes {
-    fn new(env: &Env, site: &str) -> Writes {
+    pub(super) fn new(env: &Env, site: &str) -> Writes {
         let counter = |method: &str, path: &str| {
             env.sim
                 .barrier(
@@ -92,7 +92,7 @@ impl Writes {
     }
 
     /// (`PUT`s, attributes created, `DELETE`s) so far.
-    fn now(&self) -> (u64, u64, u64) {
+    pub(super) fn now(&self) -> (u64, u64, u64) {
         (
             self.puts.counts().matched,
             self.creates.counts().matched,
@@ -102,7 +102,7 @@ impl Writes {
 }
 
 /// Requests the simulator served to `site` so far (`/__sim/stats`).
-async fn served(env: &Env, site: &str) -> u64 {
+pub(super) async fn served(env: &Env, site: &str) -> u64 {
     let stats: Value = reqwest::get(format!("{}/__sim/stats", env.sim.url()))
         .await
         .expect("stats")
@@ -113,7 +113,7 @@ async fn served(env: &Env, site: &str) -> u64 {
 }
 
 /// `tasks start references RESTORE --from-schema KEYS [--outbound] --wait --json`.
-async fn references(env: &Env, restore: &str, keys: &str, outbound: bool) -> Value {
+pub(super) async fn references(env: &Env, restore: &str, keys: &str, outbound: bool) -> Value {
     let mut args = vec![
         "tasks",
         "start",
@@ -133,7 +133,7 @@ async fn references(env: &Env, restore: &str, keys: &str, outbound: bool) -> Val
 }
 
 /// The summary's row of schema `key`.
-fn schema_row<'a>(task: &'a Value, key: &str) -> &'a Value {
+pub(super) fn schema_row<'a>(task: &'a Value, key: &str) -> &'a Value {
     task["summary"]["referenced_schemas"]
         .as_array()
         .expect("referenced_schemas")

@@ -26,6 +26,9 @@ const LIMITS: &str = "[sites.limits]\naql_legacy_per_minute = 1000000\naql_per_m
 pub struct Env {
     pub sim: SimHandle,
     daemon: Daemon,
+    /// The daemon's `[[sites]]` config and the files it names, for [`Env::other_store`].
+    sites: String,
+    files: Vec<(String, String)>,
 }
 
 impl Env {
@@ -60,9 +63,21 @@ impl Env {
             "[[sites]]\nname = \"d1\"\nflavor = \"dc\"\nbase_url = \"{}\"\ntoken = \"{D1_TOKEN}\"\n",
             d1.base_url
         ));
-        let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), *t)).collect();
-        let daemon = Daemon::new(&files, &config);
-        Env { sim, daemon }
+        let files: Vec<(String, String)> =
+            files.into_iter().map(|(n, t)| (n, t.to_owned())).collect();
+        let daemon = Daemon::new(&borrowed(&files), &config);
+        Env {
+            sim,
+            daemon,
+            sites: config,
+            files,
+        }
+    }
+
+    /// Another daemon (not started) with its own store, knowing the same sites: what it
+    /// restores has no record in this daemon's store.
+    pub fn other_store(&self) -> Daemon {
+        Daemon::new(&borrowed(&self.files), &self.sites)
     }
 
     pub async fn start(&mut self) {
@@ -171,6 +186,14 @@ impl Env {
         })
         .await
     }
+}
+
+/// `(name, content)` pairs as the daemon harness takes them.
+fn borrowed(files: &[(String, String)]) -> Vec<(&str, &str)> {
+    files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect()
 }
 
 /// `(outcome, item)` pairs of a task's report.
