@@ -55,12 +55,6 @@ pub(super) async fn start(
         return Err(ApiError::validation(fields));
     }
     let restore = state.store.get_restore(id).await?;
-    // A kind the target cannot take is refused now rather than failing in its job.
-    if let Some(site) = state.sites.get(&restore.target_site)
-        && let Err(e) = request.kind().check_target(site.client())
-    {
-        return Err(ApiError::conflict("task_unsupported", e.to_string()));
-    }
     let (task_id, job_id) = state
         .jobs
         .start_task(&restore, &request)

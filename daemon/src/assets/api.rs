@@ -202,8 +202,17 @@ pub trait AssetsApi: Send + Sync + std::fmt::Debug {
     /// An object's attachments ([`Error::NotOffered`] on Assets Cloud).
     async fn list_attachments(&self, object: &str) -> Result<Vec<Attachment>, Error>;
 
-    /// The bytes of an attachment ([`Error::NotOffered`] on Assets Cloud).
+    /// The bytes of an attachment, in memory ([`Error::NotOffered`] on Assets Cloud).
     async fn download_attachment(&self, attachment: &str) -> Result<Vec<u8>, Error>;
+
+    /// An attachment as it streams in: its length and SHA-256, the bytes in memory when small
+    /// and in an unnamed temporary file in `dir` otherwise, so a large one is never held
+    /// ([`Error::NotOffered`] on Assets Cloud).
+    async fn download_attachment_to(
+        &self,
+        attachment: &str,
+        dir: &std::path::Path,
+    ) -> Result<super::Download, Error>;
 
     /// Attaches a file to an object (multipart, once); answers the new attachments
     /// ([`Error::NotOffered`] on Assets Cloud).

@@ -82,6 +82,7 @@ impl Core {
             mode,
             accept: JSON,
             content_type: None,
+            spool: None,
         };
         self.transport.send(&req).await
     }

@@ -190,6 +190,14 @@ common::impl_assets_api!(AssetsClient, jira = JIRA, {
         Err(self.not_offered("object attachments"))
     }
 
+    async fn download_attachment_to(
+        &self,
+        _attachment: &str,
+        _dir: &std::path::Path,
+    ) -> Result<super::Download, Error> {
+        Err(self.not_offered("object attachments"))
+    }
+
     async fn upload_attachment(
         &self,
         _object: &str,

@@ -45,8 +45,29 @@ pub(super) async fn raw_get(core: &Core, target: Target, path: &str) -> Result<V
         mode: Mode::Idempotent,
         accept: "*/*",
         content_type: None,
+        spool: None,
     };
     Ok(core.transport().send(&req).await?.to_vec())
+}
+
+/// [`raw_get`] with the body spooled into `dir` as it streams (see [`super::Download`]).
+pub(super) async fn spooled_get(
+    core: &Core,
+    target: Target,
+    path: &str,
+    dir: &std::path::Path,
+) -> Result<super::Download, Error> {
+    let req = Request {
+        method: Method::GET,
+        target,
+        path,
+        body: None,
+        mode: Mode::Idempotent,
+        accept: "*/*",
+        content_type: None,
+        spool: Some(dir),
+    };
+    core.transport().download(&req).await
 }
 
 pub(super) async fn get_schema(core: &Core, id: &str) -> Result<ObjectSchema, Error> {

@@ -89,6 +89,21 @@ pub enum Error {
         cap: u64,
     },
 
+    /// A download could not be written to its temporary file (a full or unwritable disk).
+    /// Retryable: the same call may succeed once there is room.
+    #[error("{method} {path}: the download could not be spooled to {dir:?}")]
+    Spool {
+        /// HTTP method of the request.
+        method: String,
+        /// Path as the caller gave it.
+        path: String,
+        /// The directory of the temporary file.
+        dir: std::path::PathBuf,
+        /// The file system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A request body could not be encoded as JSON.
     #[error("{method} {path}: the request body cannot be encoded")]
     Encode {
@@ -133,7 +148,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api { status, .. } => *status == 429 || *status >= 500,
-            Error::Transport { .. } => true,
+            Error::Transport { .. } | Error::Spool { .. } => true,
             Error::Ambiguous { .. }
             | Error::Decode { .. }
             | Error::TooLarge { .. }

@@ -1,13 +1,16 @@
 //! The innermost layer: one HTTP exchange with a site, nothing else — no waiting, no retry.
 //! [`Http`] owns the site's reqwest client (rustls, connect timeout, User-Agent), its two base
-//! URLs (Assets workspace, Jira site) and its credentials; [`Request`] says what to send.
+//! URLs (Assets workspace, Jira site) and its credentials; [`Request`] says what to send and
+//! where a download's body goes (memory, or spooled through [`Download`]).
 
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 
+use super::download::{Download, Spooler};
 use super::governor::{Class, classify};
 use super::{Secret, SiteConn};
 
@@ -59,6 +62,9 @@ pub(super) struct Request<'a> {
     pub content_type: Option<&'a str>,
     pub mode: Mode,
     pub accept: &'static str,
+    /// A download whose 2xx body is spooled ([`Download`]: hashed as it streams, a temporary
+    /// file in this directory once it is large) instead of held in memory.
+    pub spool: Option<&'a Path>,
 }
 
 impl Request<'_> {
@@ -84,6 +90,8 @@ pub(super) enum Failure {
         /// The cap in bytes.
         cap: u64,
     },
+    /// A spooled body could not be written to its temporary file.
+    Spool(std::io::Error),
 }
 
 impl From<reqwest::Error> for Failure {
@@ -97,7 +105,25 @@ impl From<reqwest::Error> for Failure {
 pub(super) struct Reply {
     pub status: u16,
     pub headers: HeaderMap,
-    pub body: Bytes,
+    pub body: Body,
+}
+
+/// A body as read: in memory (JSON, error answers, unspooled downloads) or spooled.
+#[derive(Debug)]
+pub(super) enum Body {
+    Bytes(Bytes),
+    Spooled(Download),
+}
+
+impl Body {
+    /// The bytes of an in-memory body; a spooled one (only ever a 2xx download) has none to
+    /// show in an error.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Body::Bytes(b) => b,
+            Body::Spooled(_) => &[],
+        }
+    }
 }
 
 /// The HTTP transport of one site.
@@ -166,10 +192,16 @@ impl Http {
         } else {
             self.file_cap
         };
+        let body = match req.spool {
+            Some(dir) if (200..300).contains(&status) => {
+                Body::Spooled(read_spooled(r, cap, dir).await?)
+            }
+            _ => Body::Bytes(read_capped(r, cap).await?),
+        };
         Ok(Reply {
             status,
             headers,
-            body: read_capped(r, cap).await?,
+            body,
         })
     }
 }
@@ -192,6 +224,24 @@ async fn read_capped(mut r: reqwest::Response, cap: u64) -> Result<Bytes, Failur
         body.extend_from_slice(&piece);
     }
     Ok(body.freeze())
+}
+
+/// [`read_capped`] into a [`Spooler`]: the same cap, checked before each chunk is taken, and
+/// the body never held whole.
+async fn read_spooled(mut r: reqwest::Response, cap: u64, dir: &Path) -> Result<Download, Failure> {
+    let status = r.status().as_u16();
+    let too_large = Failure::TooLarge { status, cap };
+    if r.content_length().unwrap_or(0) > cap {
+        return Err(too_large);
+    }
+    let mut spool = Spooler::new(dir);
+    while let Some(piece) = r.chunk().await? {
+        if spool.len() + piece.len() as u64 > cap {
+            return Err(too_large);
+        }
+        spool.push(&piece).await.map_err(Failure::Spool)?;
+    }
+    spool.finish().await.map_err(Failure::Spool)
 }
 
 /// `n` MiB in bytes (saturating).
@@ -243,8 +293,10 @@ mod tests {
         )
         .expect("client");
         let admin = reqwest::Client::new();
-        let exchange = |accept: &'static str, len: u64| {
+        let spool_dir = tempfile::tempdir().expect("spool dir");
+        let exchange = |accept: &'static str, len: u64, spool: bool| {
             let (http, admin, url) = (&http, &admin, sim.url().to_owned());
+            let spool = spool.then_some(spool_dir.path());
             async move {
                 let forced = serde_json::json!({"status": 200, "body_bytes": len});
                 admin
@@ -261,6 +313,7 @@ mod tests {
                     content_type: None,
                     mode: Mode::Idempotent,
                     accept,
+                    spool,
                 };
                 http.exchange(&req, 0).await
             }
@@ -273,12 +326,27 @@ mod tests {
             }
             other => panic!("not refused: {other:?}"),
         };
-        assert_eq!(cap_of(exchange(JSON, MIB + 1).await), MIB);
-        let within = exchange(JSON, MIB).await.expect("at the cap");
-        assert_eq!(within.body.len() as u64, MIB);
-        let download = exchange("*/*", MIB + MIB / 2).await.expect("a download");
-        assert_eq!(download.body.len() as u64, MIB + MIB / 2);
-        assert_eq!(cap_of(exchange("*/*", 2 * MIB + 1).await), 2 * MIB);
+        let in_memory = |r: Reply| match r.body {
+            Body::Bytes(b) => b.len() as u64,
+            Body::Spooled(d) => panic!("spooled: {d:?}"),
+        };
+        assert_eq!(cap_of(exchange(JSON, MIB + 1, false).await), MIB);
+        let within = exchange(JSON, MIB, false).await.expect("at the cap");
+        assert_eq!(in_memory(within), MIB);
+        let download = exchange("*/*", MIB + MIB / 2, false)
+            .await
+            .expect("a download");
+        assert_eq!(in_memory(download), MIB + MIB / 2);
+        assert_eq!(cap_of(exchange("*/*", 2 * MIB + 1, false).await), 2 * MIB);
+        // Spooled: the same cap; within it, the length and hash of every byte.
+        assert_eq!(cap_of(exchange("*/*", 2 * MIB + 1, true).await), 2 * MIB);
+        let Body::Spooled(d) = exchange("*/*", 2 * MIB, true).await.expect("spooled").body else {
+            panic!("not spooled");
+        };
+        let (len, sha) = (d.len(), d.sha256().to_owned());
+        let bytes = d.into_vec().expect("read back");
+        assert_eq!((len, bytes.len() as u64), (2 * MIB, 2 * MIB));
+        assert_eq!(sha, crate::model::sha256_hex(&bytes));
         sim.shutdown().await;
     }
 }

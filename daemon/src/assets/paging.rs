@@ -34,6 +34,13 @@ impl<'a> AqlPager<'a> {
         }
     }
 
+    /// The same pager, its objects without attribute values (ids, keys and types only).
+    #[must_use]
+    pub fn without_attributes(mut self) -> AqlPager<'a> {
+        self.include_attributes = false;
+        self
+    }
+
     /// The next page, or `None` after the last one.
     ///
     /// # Errors

@@ -23,8 +23,9 @@ use rand::Rng;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+use super::download::Download;
 use super::governed::Governed;
-use super::http::{Failure, Mode, Request};
+use super::http::{Body, Failure, Mode, Request};
 use super::{Counters, Error, bump};
 
 /// Longest wait a server-sent `Retry-After`/`X-RateLimit-Reset` can impose; a larger value is
@@ -86,16 +87,36 @@ impl Retrying {
     }
 
     /// One logical request: attempts until success, a permanent answer, or the budget is
-    /// spent. Returns the body of the 2xx response.
+    /// spent. Returns the body of the 2xx response, in memory.
     pub async fn send(&self, req: &Request<'_>) -> Result<Bytes, Error> {
+        match self.send_body(req).await? {
+            Body::Bytes(b) => Ok(b),
+            Body::Spooled(d) => d
+                .into_vec()
+                .map(Bytes::from)
+                .map_err(|source| spool_error(req, source)),
+        }
+    }
+
+    /// [`Self::send`] of a download whose body is spooled (`req.spool` set).
+    pub async fn download(&self, req: &Request<'_>) -> Result<Download, Error> {
+        match self.send_body(req).await? {
+            Body::Spooled(d) => Ok(d),
+            // A request without a spool directory: held in memory, hashed here.
+            Body::Bytes(b) => Ok(Download::from_bytes(b.to_vec())),
+        }
+    }
+
+    async fn send_body(&self, req: &Request<'_>) -> Result<Body, Error> {
         let c = &*self.counters;
         let method = req.method.as_str();
-        let api_error = |status: u16, body: &Bytes| Error::Api {
+        let api_error = |status: u16, body: &Body| Error::Api {
             method: method.to_owned(),
             path: req.path.to_owned(),
             status,
-            body: serde_json::from_slice(body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
+            body: serde_json::from_slice(body.bytes()).unwrap_or_else(|_| {
+                Value::String(String::from_utf8_lossy(body.bytes()).into_owned())
+            }),
         };
         let ambiguous = |status: Option<u16>, source: Option<reqwest::Error>| Error::Ambiguous {
             method: method.to_owned(),
@@ -135,6 +156,8 @@ impl Retrying {
                 }
                 Ok(r) => return Err(api_error(r.status, &r.body)),
                 // The same request would get the same body: never retried.
+                // The disk, not the site: trying the site again would not help.
+                Err(Failure::Spool(source)) => return Err(spool_error(req, source)),
                 Err(Failure::TooLarge { status, cap }) => {
                     return Err(Error::TooLarge {
                         method: method.to_owned(),
@@ -167,6 +190,18 @@ impl Retrying {
                 tokio::time::sleep(wait).await;
             }
         }
+    }
+}
+
+fn spool_error(req: &Request<'_>, source: std::io::Error) -> Error {
+    Error::Spool {
+        method: req.method.to_string(),
+        path: req.path.to_owned(),
+        dir: req
+            .spool
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
+        source,
     }
 }
 

@@ -151,7 +151,7 @@ pub enum Error {
     /// The store failed.
     #[error("store")]
     Store(#[from] store::Error),
-    /// Writing the export failed.
+    /// Writing the export, or spooling a download beside the store, failed.
     #[error("writing {path}")]
     Io {
         /// The file or directory.

@@ -373,6 +373,10 @@ pub(super) fn restore_plan(p: &RestorePlan) -> String {
             s.skipped_duplicates.len()
         ));
     }
+    for line in p.hooks.text_lines() {
+        out.push_str(&line);
+        out.push('\n');
+    }
     out
 }
 

@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::changes::{ValueChange, describe, value_changes};
 use super::messages::{
     AttributeDecision, AttributeInput, AttributeStats, Decision, HookCall, HookContext, HookInput,
-    HookReply, ObjectDecision, ObjectInput, RestoredInput, StageDecision, StageInput, TypeRef,
-    UserDecision, UserInput,
+    HookReply, MatchUserInput, ObjectDecision, ObjectInput, RestoredInput, StageDecision,
+    StageInput, TypeRef, UserDecision, UserInput, UserToMatch,
 };
 use super::registry::RegisteredHook;
 use super::{HookError, HookPoint, OnError};
@@ -42,6 +43,10 @@ pub enum DecisionOutcome {
     Changed {
         /// What changed, in words.
         change: String,
+        /// `transform_object`: each attribute whose values changed, from what to what
+        /// (empty for an attribute definition, and in plans written before it existed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        values: Vec<ValueChange>,
     },
     /// The attribute or object is left out.
     Skipped {
@@ -78,7 +83,10 @@ impl HookDecision {
     /// One line for the restore log.
     pub fn message(&self) -> String {
         let what = match &self.outcome {
-            DecisionOutcome::Changed { change } => format!("changed: {change}"),
+            DecisionOutcome::Changed { change, values } if !values.is_empty() => {
+                format!("changed: {change} ({})", describe(values))
+            }
+            DecisionOutcome::Changed { change, .. } => format!("changed: {change}"),
             DecisionOutcome::Skipped { reason } => format!("skipped: {reason}"),
             DecisionOutcome::Aborted { reason } => format!("aborted the restore: {reason}"),
             DecisionOutcome::Matched { account_id } => format!("matched to {account_id}"),
@@ -209,6 +217,14 @@ impl ActiveHooks {
         self.hooks.iter().map(|h| h.spec.name.clone()).collect()
     }
 
+    /// The selected hooks' names and points, in config order.
+    pub fn points(&self) -> Vec<(String, HookPoint)> {
+        self.hooks
+            .iter()
+            .map(|h| (h.spec.name.clone(), h.point()))
+            .collect()
+    }
+
     fn at(&self, point: HookPoint) -> impl Iterator<Item = &Arc<RegisteredHook>> {
         self.hooks.iter().filter(move |h| h.point() == point)
     }
@@ -293,7 +309,8 @@ impl ActiveHooks {
     /// The chain of the transform points: each hook at `point` sees the subject as the
     /// previous one left it (`input` builds its message) and may replace it or skip it
     /// (`turn` reads its decision); a skip, or a failure with `on_error = "skip"`, ends the
-    /// chain with `None`. `change` describes a replacement for the record.
+    /// chain with `None`. `change` describes a replacement for the record (in words, and
+    /// value by value for objects).
     async fn chain<T: Clone>(
         &self,
         point: HookPoint,
@@ -301,7 +318,7 @@ impl ActiveHooks {
         mut current: T,
         input: impl Fn(&T) -> HookInput,
         turn: impl Fn(Decision) -> Option<Turn<T>>,
-        change: impl Fn(&T, &T) -> String,
+        change: impl Fn(&T, &T) -> (String, Vec<ValueChange>),
     ) -> Result<Applied<Option<T>>, HookFailed> {
         let mut decisions = Vec::new();
         for hook in self.at(point) {
@@ -320,8 +337,8 @@ impl ActiveHooks {
                 }
                 Step::Reply(reply) => match reply.decision.and_then(&turn) {
                     Some(Turn::Replace(new)) => {
-                        let change = change(&current, &new);
-                        let outcome = DecisionOutcome::Changed { change };
+                        let (change, values) = change(&current, &new);
+                        let outcome = DecisionOutcome::Changed { change, values };
                         decisions.push(record(hook, subject, outcome, reply.note));
                         current = new;
                     }
@@ -406,7 +423,19 @@ impl ActiveHooks {
     ///
     /// [`HookFailed::Failed`] per `on_error`.
     pub async fn match_user(&self, input: UserInput) -> Result<Applied<UserResult>, HookFailed> {
-        let subject = user_subject(&input);
+        self.match_user_with(input.into()).await
+    }
+
+    /// [`ActiveHooks::match_user`] with the backup's accounts under the user's display name.
+    ///
+    /// # Errors
+    ///
+    /// [`HookFailed::Failed`] per `on_error`.
+    pub async fn match_user_with(
+        &self,
+        input: MatchUserInput,
+    ) -> Result<Applied<UserResult>, HookFailed> {
+        let subject = user_subject(&input.user.user);
         let mut decisions = Vec::new();
         for hook in self.at(HookPoint::MatchUser) {
             match self
@@ -536,8 +565,7 @@ fn object_subject(object: &Object) -> String {
         .unwrap_or_else(|| format!("object {}", object.id.as_str()))
 }
 
-fn user_subject(input: &UserInput) -> String {
-    let u = &input.user;
+fn user_subject(u: &UserToMatch) -> String {
     u.display_name
         .clone()
         .or_else(|| u.account_id.clone())
@@ -546,19 +574,28 @@ fn user_subject(input: &UserInput) -> String {
 }
 
 /// "Text -> Textarea" when the default type changed, else a generic description.
-fn attribute_change(old: &ObjectTypeAttribute, new: &ObjectTypeAttribute) -> String {
+fn attribute_change(
+    old: &ObjectTypeAttribute,
+    new: &ObjectTypeAttribute,
+) -> (String, Vec<ValueChange>) {
     let type_of = |a: &ObjectTypeAttribute| a.default_type.get().map(|d| d.id);
-    match (type_of(old), type_of(new)) {
+    let words = match (type_of(old), type_of(new)) {
         (Some(a), Some(b)) if a != b => {
             format!("{} -> {}", default_type_name(a), default_type_name(b))
         }
         _ if old == new => "unchanged".to_owned(),
         _ => "definition replaced".to_owned(),
-    }
+    };
+    (words, Vec::new())
 }
 
-/// How many of the object's attributes the hook changed (or whether other fields did).
-fn object_change(old: &Object, new: &Object) -> String {
+/// How many of the object's attributes the hook changed (or whether other fields did), and
+/// each attribute's values from and to.
+fn object_change(old: &Object, new: &Object) -> (String, Vec<ValueChange>) {
+    (object_change_words(old, new), value_changes(old, new))
+}
+
+fn object_change_words(old: &Object, new: &Object) -> String {
     let attrs = |o: &Object| o.attributes.get().cloned().unwrap_or_default();
     let (a, b) = (attrs(old), attrs(new));
     let changed = b

@@ -13,6 +13,7 @@
 //! Hosts are compiled when the config loads (`crate::config`), so a broken script is a config
 //! error naming the file and line, not a failed restore hours later.
 
+mod changes;
 mod dispatch;
 pub mod messages;
 mod registry;
@@ -24,12 +25,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use changes::{ValueChange, value_text};
 pub use dispatch::{ActiveHooks, Applied, DecisionOutcome, HookDecision, HookFailed, UserResult};
 pub use messages::{
-    ABI_VERSION, AttributeDecision, AttributeInput, AttributeStats, CreatedObject, Decision,
-    HookCall, HookContext, HookInput, HookReply, ObjectDecision, ObjectInput, RestoredInput,
-    Settings, StageDecision, StageInput, TypeRef, UserCandidate, UserDecision, UserInput,
-    UserToMatch,
+    ABI_VERSION, AttributeDecision, AttributeInput, AttributeStats, BackupUser, CreatedObject,
+    Decision, HookCall, HookContext, HookInput, HookReply, MatchUserInput, ObjectDecision,
+    ObjectInput, RestoredInput, Settings, SourceAccount, StageDecision, StageInput, TypeRef,
+    UserCandidate, UserDecision, UserInput, UserToMatch,
 };
 pub use registry::{HookRegistry, HookSelection, RegisterError, RegisteredHook, UnknownHook};
 

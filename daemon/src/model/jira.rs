@@ -162,14 +162,17 @@ pub struct FieldSchema {
 
 /// `schema.custom` of Jira fields that hold Assets objects.
 pub const CMDB_FIELD_TYPE: &str = "com.atlassian.jira.plugins.cmdb:cmdb-object-cftype";
+/// The same on Data Center, which keeps the Insight plugin's type key (reference §18.3).
+pub const INSIGHT_FIELD_TYPE: &str =
+    "com.riadalabs.jira.plugins.insight:rlabs-customfield-default-object";
 
 impl JiraField {
-    /// Whether it is an Assets objects field.
+    /// Whether it is an Assets objects field (Cloud's or Data Center's type).
     pub fn is_assets(&self) -> bool {
         self.schema
             .as_ref()
             .and_then(|s| s.custom.as_deref())
-            .is_some_and(|c| c == CMDB_FIELD_TYPE)
+            .is_some_and(|c| c == CMDB_FIELD_TYPE || c == INSIGHT_FIELD_TYPE)
     }
 }
 
@@ -208,8 +211,9 @@ impl Issue {
     }
 }
 
-/// An Assets object in an issue field: `{workspaceId, id (= globalId), objectId}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An Assets object in an issue field: `{workspaceId, id (= globalId), objectId}` on Cloud,
+/// `{key}` (the object key) on Data Center (reference §18.4, §19).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetsFieldValue {
     /// The Assets workspace.
@@ -221,6 +225,9 @@ pub struct AssetsFieldValue {
     /// The object.
     #[serde(default, skip_serializing_if = "Nullable::is_absent")]
     pub object_id: Nullable<Id>,
+    /// The object key (Data Center's form).
+    #[serde(default, skip_serializing_if = "Nullable::is_absent")]
+    pub key: Nullable<String>,
     /// Fields not modelled here.
     #[serde(flatten)]
     pub extra: Extra,

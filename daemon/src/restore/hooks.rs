@@ -1,6 +1,7 @@
 //! The restore's side of the hook points (`crate::hooks`): what the plan asks the hooks
-//! (`transform_attribute` with the backup's value statistics, `match_user`) and records in
-//! [`HookPlan`], and what execution asks them around stages and objects.
+//! (`transform_attribute` with the backup's value statistics, `match_user`, and
+//! `transform_object` in `hook_objects`) and records in [`HookPlan`], and what execution asks
+//! them around stages and objects.
 //!
 //! The plan holds the hook selection, so a resumed restore (crash, STOP, retry) runs with the
 //! same hooks, and every plan-time decision; execution writes those decisions to the restore
@@ -13,13 +14,14 @@ use std::hash::{Hash, Hasher};
 use serde::{Deserialize, Serialize};
 
 use super::ctx::Ctx;
+use super::hook_objects::{DecisionRecord, ExecuteEffect, ExecuteInput, ExecuteTimeHook};
 use super::plan::{AttrAction, AttrPlan, RestorePlan, UserMatch};
 use super::source::Source;
 use super::{Error, Stage, StageCount};
 use crate::hooks::{
     ActiveHooks, AttributeStats, CreatedObject, HookContext, HookDecision, HookPoint, HookRegistry,
-    HookSelection, RestoredInput, StageInput, TypeRef, UserCandidate, UserInput, UserResult,
-    UserToMatch,
+    HookSelection, MatchUserInput, RestoredInput, SourceAccount, StageInput, TypeRef,
+    UserCandidate, UserInput, UserResult, UserToMatch,
 };
 use crate::model::{AttributeKind, AttributeValue, Id, JiraUser, Object, ObjectTypeAttribute};
 use crate::store::{LogLevel, RestoreId};
@@ -35,12 +37,51 @@ pub struct HookPlan {
     /// Attribute definitions replaced by `transform_attribute` hooks.
     #[serde(default)]
     pub attributes: Vec<AttributeOverride>,
+    /// The selected hooks whose decisions only execution can make (stage and
+    /// `after_object_restored` hooks): they show in the restore log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at_execute: Vec<ExecuteTimeHook>,
+    /// Whether `transform_object` hooks were asked about every object while planning (their
+    /// decisions are in `decisions`; execution compares its own with them). False in plans
+    /// written before the plan asked them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub objects_planned: bool,
 }
 
 impl HookPlan {
     /// Whether no hook takes part (then the plan does not show the section).
     pub fn is_empty(&self) -> bool {
-        self.selection.names.is_empty() && self.decisions.is_empty() && self.attributes.is_empty()
+        self.selection.names.is_empty()
+            && self.decisions.is_empty()
+            && self.attributes.is_empty()
+            && self.at_execute.is_empty()
+    }
+
+    /// The section of a text dry run: one line per decision, then one per execute-time hook.
+    pub fn text_lines(&self) -> Vec<String> {
+        let decisions = self.decisions.iter().map(|d| d.message());
+        let later = self.at_execute.iter().map(|h| {
+            let needs = match h.needs {
+                ExecuteInput::StageProgress => "a stage's progress",
+                ExecuteInput::CreatedObject => "the created object",
+            };
+            let effect = match h.effect {
+                ExecuteEffect::MayAbort => "it may abort the restore",
+                ExecuteEffect::NotesOnly => "notes only",
+            };
+            let place = match h.decisions_in {
+                DecisionRecord::RestoreLog => "the restore log",
+            };
+            format!(
+                "Hook {} at {} runs while the restore executes (it needs {needs}; {effect}): \
+                 its decisions appear in {place}",
+                h.hook, h.point
+            )
+        });
+        decisions
+            .chain(later)
+            .map(|l| format!("{:<12} {l}", "hook"))
+            .collect()
     }
 }
 
@@ -88,7 +129,8 @@ pub(super) fn activate(
 #[derive(Debug, Default)]
 pub(super) struct HookScan {
     attrs: Option<HashMap<String, AttrAcc>>,
-    users: Option<HashMap<String, UserToMatch>>,
+    /// Per display name: the user as first seen, and every account under that name.
+    users: Option<HashMap<String, (UserToMatch, Vec<SourceAccount>)>>,
 }
 
 #[derive(Debug, Default)]
@@ -125,15 +167,42 @@ impl HookScan {
         if let (Some(users), AttributeKind::User) = (&mut self.users, kind)
             && let Some(name) = v.user_name()
         {
-            users.entry(name.to_owned()).or_insert_with(|| {
-                let u = v.user.get();
-                UserToMatch {
-                    account_id: v.value.get().and_then(|s| s.as_str()).map(str::to_owned),
+            let u = v.user.get();
+            let account = SourceAccount {
+                account_id: v.value.get().and_then(|s| s.as_str()).map(str::to_owned),
+                email: u.and_then(|u| u.email_address.get().cloned()),
+                key: u.and_then(|u| u.key.get().cloned()),
+                name: u.and_then(|u| u.name.get().cloned()),
+                values: 0,
+            };
+            let (_, accounts) = users.entry(name.to_owned()).or_insert_with(|| {
+                let first = UserToMatch {
+                    account_id: account.account_id.clone(),
                     display_name: Some(name.to_owned()),
-                    email: u.and_then(|u| u.email_address.get().cloned()),
-                    key: u.and_then(|u| u.key.get().cloned()),
-                }
+                    email: account.email.clone(),
+                    key: account.key.clone(),
+                };
+                (first, Vec::new())
             });
+            // One account per id (the account id, else the key; values with neither make one
+            // account); the first value with an e-mail or a username gives them.
+            let id = |a: &SourceAccount| a.account_id.clone().or_else(|| a.key.clone());
+            let own = id(&account);
+            match accounts.iter_mut().find(|a| id(a) == own) {
+                Some(a) => {
+                    a.values += 1;
+                    if a.email.is_none() {
+                        a.email = account.email;
+                    }
+                    if a.name.is_none() {
+                        a.name = account.name;
+                    }
+                }
+                None => accounts.push(SourceAccount {
+                    values: 1,
+                    ..account
+                }),
+            }
         }
     }
 
@@ -224,22 +293,27 @@ pub(super) async fn match_users(
         return Ok(());
     }
     for (m, candidates) in users.iter_mut() {
-        let user = scan
+        let (user, accounts) = scan
             .users
             .as_ref()
             .and_then(|u| u.get(&m.display_name))
             .cloned()
-            .unwrap_or_else(|| UserToMatch {
-                account_id: None,
-                display_name: Some(m.display_name.clone()),
-                email: None,
-                key: None,
+            .unwrap_or_else(|| {
+                let user = UserToMatch {
+                    account_id: None,
+                    display_name: Some(m.display_name.clone()),
+                    email: None,
+                    key: None,
+                };
+                (user, Vec::new())
             });
         let input = UserInput {
             user,
             candidates: std::mem::take(candidates),
         };
-        let applied = hooks.match_user(input).await?;
+        let applied = hooks
+            .match_user_with(MatchUserInput::new(input, accounts))
+            .await?;
         let by = applied.decisions.last().map(|d| d.hook.clone());
         match applied.result {
             UserResult::Default => {}
@@ -277,9 +351,16 @@ fn note_level(d: &HookDecision) -> LogLevel {
     }
 }
 
-/// Writes the plan's hook decisions to the restore log (once, when execution first starts).
+/// Writes the plan's hook decisions to the restore log (once, when execution first starts);
+/// `transform_object` decisions are logged with their objects, as execution makes them.
 pub(super) async fn log_plan_decisions(ctx: &Ctx<'_>) -> Result<(), Error> {
-    for d in &ctx.plan.hooks.decisions {
+    for d in ctx
+        .plan
+        .hooks
+        .decisions
+        .iter()
+        .filter(|d| d.point != HookPoint::TransformObject)
+    {
         ctx.note(note_level(d), "", d.message()).await?;
     }
     Ok(())
@@ -346,4 +427,78 @@ pub(super) fn object_notes(
         .iter()
         .map(|d| super::log::note(note_level(d), key, d.message()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn value(account: Option<&str>, key: &str, name: &str, email: Option<&str>) -> AttributeValue {
+        let mut v = json!({"user": {"displayName": "Alex Morgan", "key": key, "name": name,
+                                    "emailAddress": email}});
+        if let Some(a) = account {
+            v["value"] = json!(a);
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn users_sharing_a_display_name_reach_hooks_with_every_account() {
+        let mut scan = HookScan {
+            attrs: None,
+            users: Some(HashMap::new()),
+        };
+        for v in [
+            value(Some("a1"), "a1", "Alex Morgan", None),
+            value(Some("a1"), "a1", "Alex Morgan", Some("alex@one.example")),
+            value(Some("a2"), "a2", "Alex Morgan", Some("alex@two.example")),
+            value(Some("a1"), "a1", "Alex Morgan", None),
+            // Data Center: no account id, the user key and the username.
+            value(None, "JIRAUSER10", "amorgan", Some("am@dc.example")),
+        ] {
+            scan.visit("7", &AttributeKind::User, &v);
+        }
+        let (user, accounts) = scan.users.unwrap().remove("Alex Morgan").unwrap();
+        assert_eq!(user.account_id.as_deref(), Some("a1"), "the first value's");
+        assert_eq!(user.email, None);
+        let got: Vec<_> = accounts
+            .iter()
+            .map(|a| {
+                (
+                    a.account_id.as_deref(),
+                    a.key.as_deref(),
+                    a.email.as_deref(),
+                    a.name.as_deref(),
+                    a.values,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Some("a1"),
+                    Some("a1"),
+                    Some("alex@one.example"),
+                    Some("Alex Morgan"),
+                    3
+                ),
+                (
+                    Some("a2"),
+                    Some("a2"),
+                    Some("alex@two.example"),
+                    Some("Alex Morgan"),
+                    1
+                ),
+                (
+                    None,
+                    Some("JIRAUSER10"),
+                    Some("am@dc.example"),
+                    Some("amorgan"),
+                    1
+                ),
+            ]
+        );
+    }
 }

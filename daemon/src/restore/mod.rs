@@ -33,6 +33,7 @@ mod duplicates;
 mod entities;
 mod estimate;
 mod existing;
+mod hook_objects;
 mod hooks;
 mod icons;
 mod idmap;
@@ -71,6 +72,7 @@ pub use crate::pipeline::StageCount;
 pub use crate::store::LogLevel;
 pub use accounts::{AccountLookup, AccountMatch};
 pub use existing::{DuplicatePlan, ExistingPlan, IconKept, ScanCost};
+pub use hook_objects::{DecisionRecord, ExecuteEffect, ExecuteInput, ExecuteTimeHook};
 pub use hooks::{AttributeOverride, HookPlan, HookSetup};
 pub use log::OK_MESSAGE;
 pub use options::{

@@ -30,13 +30,13 @@ use serde_json::Value;
 
 use super::ctx::{Ctx, Flow, ObjectIds};
 use super::duplicates;
-use super::hooks;
 use super::idmap::{self, kinds};
 use super::options::{self, HISTORY_MAX_CHARS};
 use super::order::ObjectGraph;
 use super::source::ORIGINAL_ID;
 use super::values::Lookup;
 use super::{Error, Stage, log};
+use super::{hook_objects, hooks};
 use crate::assets::{self, AqlPager, AqlQuery, AssetsApi};
 use crate::hooks::{ActiveHooks, HookPoint, TypeRef};
 use crate::model::{ApiErrors, Object, ObjectIn, ValueIn};
@@ -144,6 +144,8 @@ struct Env<'a> {
     users: HashMap<String, String>,
     /// Objects of an existing schema that carry a backup identity already: never ours.
     preexisting: HashSet<u64>,
+    /// The plan's `transform_object` decisions, which execution's are compared with.
+    planned: hook_objects::Planned,
 }
 
 /// One object to create (or refused before it was sent).
@@ -287,6 +289,7 @@ async fn run_with(ctx: &mut Ctx<'_>, g: &ObjectGraph, ids: &mut ObjectIds) -> Re
             )
             .collect(),
         preexisting: duplicates::preexisting(ctx),
+        planned: hook_objects::Planned::of(ctx.plan),
     });
     if resumed {
         reconcile(ctx, g, &env, ids).await?;
@@ -362,18 +365,17 @@ async fn create_wave(
             };
             let mut job = Job::new(i, obj.key().to_owned(), g.orig_id(i).to_owned());
             if ctx.hooks.has(HookPoint::TransformObject) {
-                let object_type = hooks::type_ref(&ctx.source, &obj);
-                match ctx.hooks.transform_object(&object_type, obj).await {
-                    Ok(applied) => {
-                        job.hook_log = hooks::object_notes(&job.key, &applied.decisions);
-                        let Some(changed) = applied.result else {
+                match hook_objects::transform(ctx, &env.planned, &job.key, obj).await {
+                    Ok((result, entries)) => {
+                        job.hook_log = entries;
+                        let Some(changed) = result else {
                             batch.settle(ctx, ids, job, Outcome::Skipped);
                             continue;
                         };
                         obj = changed;
                     }
                     Err(e) => {
-                        (stop, fatal) = (true, Some(e.into()));
+                        (stop, fatal) = (true, Some(e));
                         continue;
                     }
                 }
@@ -674,6 +676,7 @@ mod tests {
             droppable: HashMap::from([("7".into(), "Administrators".into())]),
             users: HashMap::from([("acc".into(), "Chen Wei".into())]),
             preexisting: HashSet::new(),
+            planned: Default::default(),
         };
         let mut body: ObjectIn = serde_json::from_value(json!({"objectTypeId": "3", "attributes": [
             {"objectTypeAttributeId": "7", "objectAttributeValues": [{"value": "acc"}, {"value": "ok"}]},

@@ -21,8 +21,8 @@ pub struct PlanSummary {
     pub attribute_conflicts: Vec<AttrNote>,
     /// Object types the restore creates or maps.
     pub object_types: u64,
-    /// Objects the restore creates (the backup's, less skipped duplicates and those whose
-    /// unique value the target holds).
+    /// Objects the restore creates (the backup's, less skipped duplicates, those whose unique
+    /// value the target holds and objects `transform_object` hooks leave out).
     pub objects_created: u64,
     /// Objects skipped because a value of a unique attribute is held by an object of the
     /// existing schema already, which the target would refuse (above all the copies
@@ -92,7 +92,8 @@ pub(super) fn of(plan: &RestorePlan) -> PlanSummary {
         objects_created: plan
             .order
             .objects
-            .saturating_sub((skipped.len() + unique_taken.len()) as u64),
+            .saturating_sub((skipped.len() + unique_taken.len()) as u64)
+            .saturating_sub(super::hook_objects::objects_skipped(plan)),
         unique_taken,
         skipped_duplicates: skipped,
         dropped_attributes: with(AttrAction::Drop),

@@ -67,6 +67,23 @@ impl AsyncStore {
         self.run(move |s| s.put_entries(backup, &entries)).await
     }
 
+    /// See [`Store::put_spooled_entry`].
+    pub async fn put_spooled_entry(
+        &self,
+        backup: BackupId,
+        kind: String,
+        original_id: String,
+        mut blob: super::SpooledBlob,
+    ) -> Result<PutStats> {
+        self.run(move |s| s.put_spooled_entry(backup, &kind, &original_id, &mut blob))
+            .await
+    }
+
+    /// See [`Store::scratch_dir`].
+    pub fn scratch_dir(&self) -> std::path::PathBuf {
+        self.inner.scratch_dir()
+    }
+
     /// See [`Store::complete_backup`].
     pub async fn complete_backup(
         &self,

@@ -99,6 +99,85 @@ impl EncodedBlob {
     }
 }
 
+/// A blob encoded into a file rather than memory (a large attachment): key, uncompressed
+/// length, and the zstd bytes in `file` (`data_len` of them, read from its start).
+#[derive(Debug)]
+pub struct SpooledBlob {
+    /// Hex SHA-256 of the canonical JSON.
+    pub hash: String,
+    /// Length of the canonical JSON in bytes.
+    pub raw_len: u64,
+    /// Length of the compressed bytes.
+    pub data_len: u64,
+    /// The compressed bytes (an unnamed temporary file).
+    pub file: std::fs::File,
+}
+
+/// Encodes the canonical JSON `{"<field>":"<standard base64 of src>"}` into `out` as it reads
+/// `src`, never holding it: the same key, length and bytes as [`EncodedBlob::encode`] of that
+/// object (base64 has no character JSON escapes, so the string is the base64 itself).
+///
+/// # Errors
+///
+/// [`Error::Io`] when reading `src` or writing `out` fails.
+pub fn encode_base64_object(
+    field: &str,
+    mut src: impl std::io::Read,
+    out: std::fs::File,
+) -> Result<SpooledBlob> {
+    use std::io::{Seek as _, Write as _};
+
+    /// Hashes and counts what it passes on to the compressor. It takes every write whole:
+    /// base64's `EncoderWriter` answers a write with `Ok(0)` while it flushes what its
+    /// delegate took only in part, which `io::copy` reads as a dead writer.
+    struct Tee<W> {
+        hasher: Sha256,
+        len: u64,
+        inner: W,
+    }
+    impl<W: std::io::Write> std::io::Write for Tee<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.inner.write_all(buf)?;
+            self.hasher.update(buf);
+            self.len += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.inner.flush()
+        }
+    }
+
+    let zstd = zstd::stream::Encoder::new(std::io::BufWriter::new(out), ZSTD_LEVEL)?;
+    let mut tee = Tee {
+        hasher: Sha256::new(),
+        len: 0,
+        inner: zstd,
+    };
+    let mut head = Vec::with_capacity(field.len() + 8);
+    head.push(b'{');
+    write_json(field, &mut head);
+    head.extend_from_slice(b":\"");
+    tee.write_all(&head)?;
+    let mut b64 =
+        base64::write::EncoderWriter::new(tee, &base64::engine::general_purpose::STANDARD);
+    std::io::copy(&mut src, &mut b64)?;
+    let mut tee = b64.finish()?;
+    tee.write_all(b"\"}")?;
+    let mut file = tee
+        .inner
+        .finish()?
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
+    let data_len = file.stream_position()?;
+    file.rewind()?;
+    Ok(SpooledBlob {
+        hash: hex::encode(tee.hasher.finalize()),
+        raw_len: tee.len,
+        data_len,
+        file,
+    })
+}
+
 /// Decompresses a stored blob and checks it against its key, returning the canonical JSON.
 ///
 /// Reads always verify: a restore must never write silently corrupted data back to a site, and
@@ -199,6 +278,39 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_base64_object_encoded_from_a_stream_is_the_blob_of_its_json() {
+        use std::io::Read as _;
+        // Random bytes (xorshift) of several MiB make zstd take its input in part, which
+        // the base64 writer must survive.
+        let mut x: u64 = 88_172_645_463_325_252;
+        let mut random = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        };
+        for len in [0usize, 1, 2, 3, 4, 100_000, 300_001, 6 << 20] {
+            let bytes: Vec<u8> = (0..len).map(|_| random()).collect();
+            let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
+            let value = json!({ "base64": b64 });
+            let whole = EncodedBlob::encode(&value).unwrap();
+            let mut spooled =
+                encode_base64_object("base64", bytes.as_slice(), tempfile::tempfile().unwrap())
+                    .unwrap();
+            assert_eq!(
+                (spooled.hash.as_str(), spooled.raw_len),
+                (whole.hash.as_str(), whole.raw_len as u64),
+                "{len}"
+            );
+            let mut data = Vec::new();
+            spooled.file.read_to_end(&mut data).unwrap();
+            assert_eq!(data.len() as u64, spooled.data_len);
+            let raw = decode_blob(&spooled.hash, &data, spooled.raw_len as i64).unwrap();
+            assert_eq!(raw, canonical_json(&value), "{len}");
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use async_store::AsyncStore;
-pub use blob::{EncodedBlob, canonical_json, content_hash};
+pub use blob::{EncodedBlob, SpooledBlob, canonical_json, content_hash, encode_base64_object};
 pub use error::{BlobProblem, Error, Result};
 pub use restore::{
     DestinationKind, IdMapping, LogEntry, LogLevel, NewLogEntry, NewRestore, Restore,
@@ -562,6 +562,25 @@ pub trait Store:
     /// [`Error::NotFound`], [`Error::BackupState`] for a failed backup or a main-pass kind on
     /// a complete one, [`Error::Sqlite`].
     fn put_entries(&self, backup: BackupId, entries: &[NewEntry]) -> Result<PutStats>;
+
+    /// [`Store::put_entries`] of one entry whose blob is already encoded into a file (a large
+    /// attachment), copied into the store a piece at a time; a known hash costs no bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::put_entries`]; [`Error::Io`] reading the file.
+    fn put_spooled_entry(
+        &self,
+        backup: BackupId,
+        kind: &str,
+        original_id: &str,
+        blob: &mut SpooledBlob,
+    ) -> Result<PutStats>;
+
+    /// Where large downloads are spooled while a backup encodes them: beside the store.
+    fn scratch_dir(&self) -> std::path::PathBuf {
+        std::env::temp_dir()
+    }
 
     /// Makes a running backup visible: sets status `complete`, `ended_at` and `object_count`
     /// (counted from its `object` entries) in one transaction.

@@ -99,6 +99,12 @@ impl<'a> Ctx<'a> {
             .collect())
     }
 
+    /// Writes a task keeps outstanding: enough to saturate the client's adaptive limit and
+    /// pool (which decide how many actually fly and pace them), as the restore's stages do.
+    pub fn fan_out(&self) -> usize {
+        self.target.max_concurrency().clamp(1, 16) * 2
+    }
+
     /// Reports progress.
     pub fn progress(&self, stage: &str, done: u64, total: u64) {
         (self.on_progress)(stage, done, total);

@@ -31,7 +31,7 @@ mod typeids;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::assets::{self, AssetsApi, Flavor};
+use crate::assets::{self, AssetsApi};
 use crate::store::{self, AsyncStore, Restore, Task};
 
 pub use comments::OBJECT_COMMENTS;
@@ -101,40 +101,6 @@ impl TaskKind {
             TaskKind::References => "references",
             TaskKind::Comments => "comments",
             TaskKind::Attachments => "attachments",
-        }
-    }
-}
-
-impl TaskKind {
-    /// Why this kind cannot run against a target of `flavor`, if it cannot.
-    pub fn unsupported_on(self, flavor: Flavor) -> Option<&'static str> {
-        match (self, flavor) {
-            // Reference §19: Data Center's Assets issue fields hold object *keys*
-            // (`[{"key": "ITSM-12"}]`), written through Jira's v2 API; the task reads and
-            // writes Cloud's `[{workspaceId, id, objectId}]` descriptors, which a Data Center
-            // Jira neither returns nor takes.
-            (TaskKind::Issues, Flavor::Dc) => Some(
-                "Data Center issue fields hold Assets object keys, not the Cloud object ids \
-                 this task rewrites; objects in issues are restored to Assets Cloud targets only",
-            ),
-            _ => None,
-        }
-    }
-
-    /// [`Error::UnsupportedTarget`] when this kind cannot run against `target`.
-    ///
-    /// # Errors
-    ///
-    /// As said.
-    pub fn check_target(self, target: &dyn AssetsApi) -> Result<(), Error> {
-        match self.unsupported_on(target.flavor()) {
-            None => Ok(()),
-            Some(why) => Err(Error::UnsupportedTarget {
-                kind: self,
-                site: target.site_name().to_owned(),
-                flavor: target.flavor().as_str(),
-                why,
-            }),
         }
     }
 }
@@ -242,18 +208,6 @@ pub enum Error {
     /// The task cannot run as asked (the message says why).
     #[error("{0}")]
     Invalid(String),
-    /// The kind cannot run against the restore's target as it is (its flavor).
-    #[error("the {kind} task cannot run on site {site} ({flavor}): {why}")]
-    UnsupportedTarget {
-        /// The kind.
-        kind: TaskKind,
-        /// The target site.
-        site: String,
-        /// Its flavor.
-        flavor: &'static str,
-        /// Why.
-        why: &'static str,
-    },
     /// Shutdown interrupted it; it resumes at the next start.
     #[error("interrupted")]
     Cancelled,
@@ -309,7 +263,6 @@ pub async fn run(
         });
     }
     let request: TaskRequest = serde_json::from_value(task.options.clone())?;
-    request.kind().check_target(target)?;
     let ctx = Ctx::new(store, target, task.id, restore, on_progress, cancel).await?;
     let (summary, message) = match &request {
         TaskRequest::ObjectTypeIds {} => typeids::run(&ctx).await?,
@@ -385,13 +338,5 @@ mod tests {
         let many: Vec<String> = (0..51).map(|i| format!("K{i}")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         assert!(bad(&many).check().unwrap_err().contains("at most 50"));
-    }
-
-    #[test]
-    fn the_issues_task_refuses_a_data_center_target() {
-        let why = TaskKind::Issues.unsupported_on(Flavor::Dc).unwrap();
-        assert!(why.contains("object keys"), "{why}");
-        assert_eq!(TaskKind::Issues.unsupported_on(Flavor::Cloud), None);
-        assert_eq!(TaskKind::ObjectTypeIds.unsupported_on(Flavor::Dc), None);
     }
 }

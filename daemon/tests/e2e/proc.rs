@@ -61,6 +61,11 @@ impl Daemon {
         self.process.kill().await;
     }
 
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
     /// Runs the CLI against this daemon (stdin is not a terminal).
     pub async fn cli(&self, args: &[&str]) -> Out {
         self.cli.run(args).await

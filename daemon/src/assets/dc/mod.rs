@@ -300,6 +300,15 @@ common::impl_assets_api!(DcClient, jira = JIRA, {
         common::raw_get(self, Target::Assets, &path).await
     }
 
+    async fn download_attachment_to(
+        &self,
+        attachment: &str,
+        dir: &std::path::Path,
+    ) -> Result<super::Download, Error> {
+        let path = format!("/attachments/{}", seg(attachment));
+        common::spooled_get(self, Target::Assets, &path, dir).await
+    }
+
     async fn upload_attachment(
         &self,
         object: &str,
@@ -316,6 +325,7 @@ common::impl_assets_api!(DcClient, jira = JIRA, {
             mode: Mode::Once,
             accept: super::http::JSON,
             content_type: Some(&content_type),
+            spool: None,
         };
         let bytes = self.transport().send(&req).await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::Decode {

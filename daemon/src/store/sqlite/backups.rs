@@ -122,16 +122,18 @@ pub(super) fn encode_entries(entries: &[NewEntry]) -> Result<Vec<EncodedEntry<'_
         .collect()
 }
 
-pub(super) fn put(
+/// Whether `backup` takes entries of these kinds: any while it runs, a background phase's
+/// once it is complete, none once it failed.
+fn takes<'k>(
     tx: &Transaction<'_>,
     backup: BackupId,
-    entries: &[EncodedEntry<'_>],
-) -> Result<PutStats> {
+    mut kinds: impl Iterator<Item = &'k str>,
+) -> Result<()> {
     match status(tx, backup)? {
         BackupStatus::Running => {}
         BackupStatus::Complete => {
             let is_phase_kind = |k: &str| Phase::ALL.iter().any(|p| p.kinds().contains(&k));
-            if !entries.iter().all(|e| is_phase_kind(e.kind)) {
+            if !kinds.all(is_phase_kind) {
                 return Err(Error::BackupState {
                     id: backup,
                     status: BackupStatus::Complete,
@@ -147,6 +149,76 @@ pub(super) fn put(
             });
         }
     }
+    Ok(())
+}
+
+/// One entry whose compressed blob is in a file: a zero-filled blob of its length is
+/// inserted, then filled from the file through SQLite's incremental blob I/O, so the bytes
+/// never sit in memory whole. A known hash inserts nothing (the dedup of [`put`]).
+pub(super) fn put_spooled(
+    tx: &Transaction<'_>,
+    backup: BackupId,
+    kind: &str,
+    original_id: &str,
+    blob: &mut crate::store::SpooledBlob,
+) -> Result<PutStats> {
+    use std::io::{Read as _, Seek as _};
+
+    takes(tx, backup, std::iter::once(kind))?;
+    let mut stats = PutStats {
+        entries: 1,
+        ..PutStats::default()
+    };
+    let added = tx
+        .prepare_cached(
+            "INSERT INTO blobs (hash, data, raw_len) VALUES (?1, zeroblob(?2), ?3) \
+             ON CONFLICT (hash) DO NOTHING",
+        )?
+        .execute(params![
+            blob.hash,
+            i64::try_from(blob.data_len).unwrap_or(i64::MAX),
+            i64::try_from(blob.raw_len).unwrap_or(i64::MAX)
+        ])?;
+    if added == 1 {
+        let row = tx.last_insert_rowid();
+        let mut cell = tx.blob_open(rusqlite::MAIN_DB, "blobs", "data", row, false)?;
+        blob.file.rewind()?;
+        let copied = std::io::copy(
+            &mut std::io::Read::by_ref(&mut blob.file).take(blob.data_len),
+            &mut cell,
+        )?;
+        if copied != blob.data_len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "spooled blob {}: {copied} of {} bytes",
+                    blob.hash, blob.data_len
+                ),
+            )
+            .into());
+        }
+        stats.blobs_added = 1;
+        stats.bytes_added = blob.data_len;
+        tx.execute(
+            "UPDATE backups SET bytes_added = bytes_added + ?2 WHERE id = ?1",
+            params![backup, stats.bytes_added as i64],
+        )?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO manifest (backup_id, kind, id_len, original_id, hash) \
+         VALUES (?1, ?2, length(?3), ?3, ?4) \
+         ON CONFLICT (backup_id, kind, id_len, original_id) DO UPDATE SET hash = excluded.hash",
+    )?
+    .execute(params![backup, kind, original_id, blob.hash])?;
+    Ok(stats)
+}
+
+pub(super) fn put(
+    tx: &Transaction<'_>,
+    backup: BackupId,
+    entries: &[EncodedEntry<'_>],
+) -> Result<PutStats> {
+    takes(tx, backup, entries.iter().map(|e| e.kind))?;
     // DO NOTHING on a known hash is the dedup: the second copy of an entity costs one index
     // probe and no bytes. `changes` tells us whether this backup added the blob.
     let mut insert_blob = tx.prepare_cached(

@@ -16,6 +16,8 @@ mod migrate;
 pub(crate) mod schedules;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_spooled;
 
 use std::path::{Path, PathBuf};
 
@@ -216,6 +218,23 @@ impl Store for SqliteStore {
             total.bytes_added += stats.bytes_added;
         }
         Ok(total)
+    }
+
+    fn put_spooled_entry(
+        &self,
+        backup: BackupId,
+        kind: &str,
+        original_id: &str,
+        blob: &mut super::SpooledBlob,
+    ) -> Result<PutStats> {
+        self.write(|tx| backups::put_spooled(tx, backup, kind, original_id, blob))
+    }
+
+    fn scratch_dir(&self) -> std::path::PathBuf {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        }
     }
 
     fn complete_backup(&self, backup: BackupId, ended_at: OffsetDateTime) -> Result<Backup> {

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::super::{Ctx, Error};
-use super::resolve::{Mapping, Resolved, SchemaState};
+use super::resolve::{Mapping, Resolved};
 use super::{ReferencesSummary, STAGE_ATTRS};
-use crate::model::{AttributeIn, AttributeKind, Id, ObjectTypeAttribute};
+use crate::model::{AttributeIn, AttributeKind, Id, ObjectType, ObjectTypeAttribute};
 use crate::restore::id_kinds;
 use crate::store::{Backup, BackupId, ItemOutcome, kind};
 
@@ -126,11 +126,17 @@ pub(super) async fn collect(
         .new_schema_key
         .clone()
         .unwrap_or_else(|| own.schema_key.clone());
+    let own_refs = references_of(ctx, own.id).await?;
     // Old type id -> new type id of each resolved schema.
     let mut their_types: Vec<HashMap<String, String>> = Vec::new();
     for r in resolved {
         their_types.push(match &r.mapping {
             Mapping::Restore { restore, .. } => ctx.id_map(*restore, id_kinds::TYPE).await?,
+            Mapping::OriginalId if !outbound => HashMap::new(),
+            Mapping::OriginalId => {
+                let types = ctx.target.list_object_types(&r.schema_id).await?;
+                referenced_types(&own_refs, &own_types, &types)
+            }
             Mapping::Original => ctx
                 .target
                 .list_object_types(&r.schema_id)
@@ -146,7 +152,7 @@ pub(super) async fn collect(
     let missing: Vec<&str> = s
         .referenced_schemas
         .iter()
-        .filter(|r| r.state != SchemaState::Resolved)
+        .filter(|r| !r.state.is_resolved())
         .map(|r| r.key.as_str())
         .collect();
     let map_ref = |map: &HashMap<String, String>, r: Option<String>, restore: i64| match r {
@@ -157,7 +163,7 @@ pub(super) async fn collect(
     };
     let mut links = Vec::new();
     if outbound {
-        for (def, owner, target, ref_type) in references_of(ctx, own.id).await? {
+        for (def, owner, target, ref_type) in own_refs {
             if own_types.contains_key(&target) {
                 continue;
             }
@@ -227,6 +233,44 @@ pub(super) async fn collect(
         }
     }
     Ok(links)
+}
+
+/// Old type id -> id in `types` (a schema without a restore record here) of the object types
+/// the restored backup's references point at outside it: the type whose description is the
+/// old id (the `object-type-ids` task writes it), else the only one with the referenced
+/// type's name.
+fn referenced_types(
+    refs: &[(ObjectTypeAttribute, String, String, Option<String>)],
+    own_types: &HashMap<String, String>,
+    types: &[ObjectType],
+) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (def, _, target, _) in refs {
+        if own_types.contains_key(target) || out.contains_key(target) {
+            continue;
+        }
+        let name = def
+            .reference_object_type
+            .get()
+            .and_then(|t| t.name.non_empty());
+        let by_description = types
+            .iter()
+            .find(|t| t.description.non_empty() == Some(target.as_str()));
+        let by_name = || {
+            let mut named = types.iter().filter(|t| name.is_some_and(|n| t.name() == n));
+            match (named.next(), named.next()) {
+                (Some(t), None) => Some(t),
+                _ => None,
+            }
+        };
+        if let Some(id) = by_description
+            .or_else(by_name)
+            .and_then(|t| t.id.non_empty())
+        {
+            out.insert(target.clone(), id.to_owned());
+        }
+    }
+    out
 }
 
 /// What becomes of one link.

@@ -15,18 +15,21 @@
 //! such attributes (plus one `create_attribute` per attribute missing); one AQL page per 500
 //! objects of each schema whose objects hold such references (their current values); then
 //! **one `PUT /object/{id}` per object that gains a value**, with all its values, and none for
-//! objects whose values are right already (a second run writes nothing).
+//! objects whose values are right already (a second run writes nothing). The PUTs go out
+//! [`Ctx::fan_out`] at a time; the client's limiter and pool pace them.
 
 mod links;
 mod resolve;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Error, TaskSummary};
 use crate::assets::AqlPager;
-use crate::model::{Object, ObjectAttributeIn, ObjectIn, ValueIn};
+use crate::model::{Object, ObjectAttributeIn, ObjectIn, Scalar, ValueIn};
 use crate::restore::id_kinds;
 use crate::store::{BackupId, ItemOutcome, RestoreId, kind};
 
@@ -39,6 +42,8 @@ const STAGE_ATTRS: &str = "reference attributes";
 const STAGE_OBJECTS: &str = "object references";
 /// Objects per AQL page when reading the target's current values.
 const AQL_PAGE: usize = 500;
+/// The attribute a restore gives every object: its id on the source.
+const ORIGINAL_ID: &str = "ORIGINAL_ID";
 
 /// What the task found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -91,7 +96,7 @@ pub(super) async fn run(
 ) -> Result<(TaskSummary, String), Error> {
     let own = ctx.store.get_backup(ctx.backup()).await?;
     let own_schema = ctx.new_schema_id()?.to_owned();
-    let (rows, resolved) = resolve::resolve(ctx, &own, from_schemas).await?;
+    let (rows, resolved) = resolve::resolve(ctx, &own, from_schemas, outbound).await?;
     let mut s = ReferencesSummary {
         outbound,
         referenced_schemas: rows,
@@ -107,8 +112,17 @@ pub(super) async fn run(
     let own_ids = object_ids(ctx, ctx.restore.id, own.id).await?;
     let mut other_ids: HashMap<usize, HashMap<String, String>> = HashMap::new();
     for r in &resolved {
-        if let Mapping::Restore { restore, backup } = &r.mapping {
-            other_ids.insert(r.index, object_ids(ctx, *restore, backup.id).await?);
+        match &r.mapping {
+            Mapping::Restore { restore, backup } => {
+                other_ids.insert(r.index, object_ids(ctx, *restore, backup.id).await?);
+            }
+            // Only the restored schema's references point into it: scanned only then.
+            Mapping::OriginalId if outbound => {
+                let ids = by_original_id(ctx, &r.schema_id).await?;
+                s.referenced_schemas[r.index].objects_by_original_id = Some(ids.len() as u64);
+                other_ids.insert(r.index, ids);
+            }
+            Mapping::OriginalId | Mapping::Original => {}
         }
     }
     let lookup = |schema: Option<usize>, old: &str| -> Option<String> {
@@ -221,6 +235,42 @@ async fn object_ids(
         Ok(())
     })
     .await?;
+    Ok(out)
+}
+
+/// `ORIGINAL_ID` -> id of the objects of `schema` on the target that carry one (one AQL
+/// scan; the attribute is found by name in each page's attribute definitions, or in a value's
+/// own definition where the site nests it).
+async fn by_original_id(ctx: &Ctx<'_>, schema: &str) -> Result<HashMap<String, String>, Error> {
+    let mut id_attrs: HashSet<String> = HashSet::new();
+    let mut out = HashMap::new();
+    let ql = format!("objectSchemaId = {schema}");
+    let mut pager = AqlPager::new(ctx.target, &ql, AQL_PAGE);
+    while let Some(page) = pager.next_page().await? {
+        id_attrs.extend(
+            page.object_type_attributes
+                .iter()
+                .filter(|a| a.name() == ORIGINAL_ID)
+                .map(|a| a.id.as_str().to_owned()),
+        );
+        for o in &page.values {
+            let orig = o
+                .attributes()
+                .iter()
+                .filter(|a| {
+                    id_attrs.contains(a.object_type_attribute_id.as_str())
+                        || a.object_type_attribute
+                            .get()
+                            .is_some_and(|d| d.name() == ORIGINAL_ID)
+                })
+                .find_map(|a| a.values().first()?.value.get().map(Scalar::to_text))
+                .filter(|t| !t.is_empty());
+            if let (Some(orig), Some(id)) = (orig, o.id.non_empty()) {
+                // Two objects with one ORIGINAL_ID: the first one listed is taken.
+                out.entry(orig).or_insert_with(|| id.to_owned());
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -338,80 +388,117 @@ async fn set_values(
     }
     let total = wants.len() as u64;
     ctx.progress(STAGE_OBJECTS, 0, total);
-    for (n, (id, w)) in wants.iter().enumerate() {
-        ctx.check_cancel()?;
-        let item = format!("object {}", w.label);
-        let notes = if w.dropped.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({} values left out, their objects not restored: {})",
-                w.dropped.len(),
-                w.dropped.join(", ")
-            )
-        };
-        let Some((type_id, now)) = current.get(id) else {
-            s.objects_skipped += 1;
-            ctx.item(
-                item,
-                ItemOutcome::Skipped,
-                format!("object {id} is no longer on the target"),
-            )
-            .await?;
-            continue;
-        };
-        let differing: Vec<ObjectAttributeIn> = w
-            .attrs
-            .iter()
-            .filter(|(a, want)| now.get(*a).map_or(!want.is_empty(), |have| have != *want))
-            .map(|(a, want)| ObjectAttributeIn {
-                object_type_attribute_id: crate::model::Id::new(a),
-                object_attribute_values: want
-                    .iter()
-                    .map(|v| ValueIn { value: v.clone() })
-                    .collect(),
-            })
-            .collect();
-        let (outcome, message) = if differing.is_empty() {
-            s.objects_unchanged += 1;
-            (
-                ItemOutcome::Unchanged,
-                format!("object {id} holds its references already{notes}"),
-            )
-        } else {
-            let body = ObjectIn {
-                object_type_id: crate::model::Id::new(type_id),
-                attributes: differing,
+    // Objects whose values differ are written `fan_out` at a time, their results reported as
+    // they come; a temporary failure or a shutdown stops new writes, lets those in flight end
+    // (each reported) and then fails the run, which resumes by reading the target again.
+    let limit = ctx.fan_out();
+    let mut todo = wants.iter();
+    let mut in_flight = FuturesUnordered::new();
+    let (mut done, mut fatal) = (0u64, None::<Error>);
+    loop {
+        while fatal.is_none() && in_flight.len() < limit {
+            if let Err(e) = ctx.check_cancel() {
+                fatal = Some(e);
+                break;
+            }
+            let Some((id, w)) = todo.next() else { break };
+            let item = format!("object {}", w.label);
+            let notes = notes(w);
+            let Some((type_id, now)) = current.get(id) else {
+                s.objects_skipped += 1;
+                done += 1;
+                let m = format!("object {id} is no longer on the target");
+                ctx.item(item, ItemOutcome::Skipped, m).await?;
+                ctx.progress(STAGE_OBJECTS, done, total);
+                continue;
             };
-            match ctx.target.update_object(id, &body).await {
-                Ok(()) => {
-                    s.objects_updated += 1;
-                    let refs: usize = body
-                        .attributes
-                        .iter()
-                        .map(|a| a.object_attribute_values.len())
-                        .sum();
-                    (
-                        ItemOutcome::Updated,
-                        format!("object {id}: {refs} references set{notes}"),
-                    )
-                }
-                Err(e) if e.is_retryable() => return Err(e.into()),
-                Err(e) => {
-                    s.objects_failed += 1;
-                    (
-                        ItemOutcome::Failed,
-                        format!(
-                            "object {id}: {}{}",
-                            crate::error::error_chain(&e),
-                            e.api_body().map(|b| format!(": {b}")).unwrap_or_default()
-                        ),
-                    )
-                }
+            let Some(body) = differing(type_id, &w.attrs, now) else {
+                s.objects_unchanged += 1;
+                done += 1;
+                let m = format!("object {id} holds its references already{notes}");
+                ctx.item(item, ItemOutcome::Unchanged, m).await?;
+                ctx.progress(STAGE_OBJECTS, done, total);
+                continue;
+            };
+            let target = ctx.target;
+            in_flight.push(async move {
+                let r = target.update_object(id, &body).await;
+                (id, item, notes, body, r)
+            });
+        }
+        let Some((id, item, notes, body, result)) = in_flight.next().await else {
+            break;
+        };
+        done += 1;
+        let (outcome, message) = match result {
+            Ok(()) => {
+                s.objects_updated += 1;
+                let refs: usize = body
+                    .attributes
+                    .iter()
+                    .map(|a| a.object_attribute_values.len())
+                    .sum();
+                (
+                    ItemOutcome::Updated,
+                    format!("object {id}: {refs} references set{notes}"),
+                )
+            }
+            Err(e) if e.is_retryable() => {
+                // Not reported: the resumed run decides this object again.
+                fatal.get_or_insert(e.into());
+                continue;
+            }
+            Err(e) => {
+                s.objects_failed += 1;
+                (
+                    ItemOutcome::Failed,
+                    format!(
+                        "object {id}: {}{}",
+                        crate::error::error_chain(&e),
+                        e.api_body().map(|b| format!(": {b}")).unwrap_or_default()
+                    ),
+                )
             }
         };
         ctx.item(item, outcome, message).await?;
-        ctx.progress(STAGE_OBJECTS, n as u64 + 1, total);
+        ctx.progress(STAGE_OBJECTS, done, total);
     }
-    Ok(())
+    match fatal {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The report's note on values left out of an object.
+fn notes(w: &Want) -> String {
+    if w.dropped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} values left out, their objects not restored: {})",
+            w.dropped.len(),
+            w.dropped.join(", ")
+        )
+    }
+}
+
+/// The update of an object of type `type_id` holding `now` so that it holds `want`: the
+/// attributes that differ, each with all its values (`None`: nothing differs).
+fn differing(
+    type_id: &str,
+    want: &BTreeMap<String, BTreeSet<String>>,
+    now: &HashMap<String, BTreeSet<String>>,
+) -> Option<ObjectIn> {
+    let attributes: Vec<ObjectAttributeIn> = want
+        .iter()
+        .filter(|(a, want)| now.get(*a).map_or(!want.is_empty(), |have| have != *want))
+        .map(|(a, want)| ObjectAttributeIn {
+            object_type_attribute_id: crate::model::Id::new(a),
+            object_attribute_values: want.iter().map(|v| ValueIn { value: v.clone() }).collect(),
+        })
+        .collect();
+    (!attributes.is_empty()).then(|| ObjectIn {
+        object_type_id: crate::model::Id::new(type_id),
+        attributes,
+    })
 }

@@ -1,11 +1,12 @@
 //! The schemas named by `--from-schema`, found on the target site: each is either the
 //! destination of an earlier completed restore to that site (its ids map through that
 //! restore's id map), or, on the backup's own site only, a schema that was never restored (the
-//! original, whose ids are the backup's own), and it must allow others to select objects from
-//! it. What cannot be used says why: not on the target (restore it there first, then run the
-//! task again), not restored there (on another site only restored schemas qualify; the
-//! candidates are listed with their restore ids), restored from another site, or not allowing
-//! others to select its objects.
+//! original, whose ids are the backup's own), or, on another site, a schema this store has no
+//! restore record of (put there by another store or tool): its objects are matched by their
+//! `ORIGINAL_ID` (`resolved_by_original_id`, outbound references only, since no backup of it
+//! says which of its objects reference what). It must allow others to select objects from it.
+//! What cannot be used says why: not on the target (restore it there first, then run the task
+//! again), restored from another site, or not allowing others to select its objects.
 //!
 //! Requests: one `list_schemas` of the target, one `get_schema_config` per schema found.
 
@@ -21,6 +22,9 @@ use crate::store::{Backup, PageRequest, RestoreId, RestoreStatus};
 pub enum SchemaState {
     /// Found and usable: its references were set (see the counts).
     Resolved,
+    /// On another site without a restore record in this store: its objects were matched by
+    /// their `ORIGINAL_ID` (outbound references only).
+    ResolvedByOriginalId,
     /// Not on the target site: restore it there, then run the task again.
     Missing,
     /// On the target but it cannot take part (see the message).
@@ -32,9 +36,18 @@ impl SchemaState {
     pub fn as_str(self) -> &'static str {
         match self {
             SchemaState::Resolved => "resolved",
+            SchemaState::ResolvedByOriginalId => "resolved_by_original_id",
             SchemaState::Missing => "missing",
             SchemaState::Refused => "refused",
         }
+    }
+
+    /// Whether the schema takes part (either way of resolving).
+    pub fn is_resolved(self) -> bool {
+        matches!(
+            self,
+            SchemaState::Resolved | SchemaState::ResolvedByOriginalId
+        )
     }
 }
 
@@ -54,6 +67,10 @@ pub struct ReferencedSchema {
     pub message: String,
     /// Cross-schema reference attributes between it and the restored schema.
     pub attributes: u64,
+    /// Its objects on the target that carry an `ORIGINAL_ID` (one AQL scan), when it was
+    /// resolved by `ORIGINAL_ID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects_by_original_id: Option<u64>,
 }
 
 /// How a resolved schema's old ids become ids on the target.
@@ -68,6 +85,9 @@ pub(super) enum Mapping {
     },
     /// The schema itself, on the backup's own site: ids are kept.
     Original,
+    /// A schema on another site this store did not restore: its objects' `ORIGINAL_ID`s name
+    /// the backup's ids.
+    OriginalId,
 }
 
 /// A schema that takes part.
@@ -97,6 +117,7 @@ pub(super) async fn resolve(
     ctx: &Ctx<'_>,
     own: &Backup,
     keys: &[String],
+    outbound: bool,
 ) -> Result<(Vec<ReferencedSchema>, Vec<Resolved>), Error> {
     let site = &ctx.restore.target_site;
     let same_site = *site == own.site;
@@ -125,6 +146,7 @@ pub(super) async fn resolve(
             restore_id: None,
             message: String::new(),
             attributes: 0,
+            objects_by_original_id: None,
         };
         let found: Option<&ObjectSchema> = schemas
             .iter()
@@ -163,12 +185,7 @@ pub(super) async fn resolve(
         } else if same_site {
             Some(Mapping::Original)
         } else {
-            row.message = format!(
-                "schema {key} on site {site} was not restored there by assetark; on another \
-                 site the candidates are the schemas restored on it: {}",
-                listing()
-            );
-            None
+            Some(Mapping::OriginalId)
         };
         let Some(mapping) = mapping else {
             rows.push(row);
@@ -188,7 +205,10 @@ pub(super) async fn resolve(
             rows.push(row);
             continue;
         }
-        row.state = SchemaState::Resolved;
+        row.state = match mapping {
+            Mapping::OriginalId => SchemaState::ResolvedByOriginalId,
+            _ => SchemaState::Resolved,
+        };
         row.message = match &mapping {
             Mapping::Restore { restore, backup } => format!(
                 "schema {key} ({schema_id}) restored by restore {restore} from backup {} of {} \
@@ -197,6 +217,20 @@ pub(super) async fn resolve(
             ),
             Mapping::Original => format!(
                 "schema {key} ({schema_id}), never restored: the backup's own site keeps its ids"
+            ),
+            Mapping::OriginalId => format!(
+                "schema {key} ({schema_id}) on site {site} has no restore record in this store \
+                 (schemas restored on {site}: {}): its objects are matched by their \
+                 ORIGINAL_ID; {}",
+                listing(),
+                if outbound {
+                    "the restored schema's references into it are set; its own references \
+                     into the restored schema are not known without a restore of it here"
+                } else {
+                    "only the restored schema's references into it can be set (--outbound); \
+                     its own references into the restored schema are not known without a \
+                     restore of it here"
+                }
             ),
         };
         resolved.push(Resolved {

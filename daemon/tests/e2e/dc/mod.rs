@@ -10,9 +10,14 @@
 //! - `dc_backups_hold_comments_and_attachments_and_export_them`: the comments and attachments
 //!   phases end `done`; every comment (author, time, text) and every attachment's bytes the
 //!   site's own API lists are in the export (`comments.jsonl`, `attachments.jsonl`,
-//!   `attachments/` by SHA-256 with its manifest), equal files once.
+//!   `attachments/` by SHA-256 with its manifest), equal files once;
+//! - `issues::*`: the objects-in-issues task on a Data Center target (see that module);
+//! - `large`: a 100 MiB attachment is stored whole, over `max_response_mb` and within
+//!   `max_download_mb`, and deduplicated by a second backup.
 
 mod carried;
+mod issues;
+mod large;
 mod migrate;
 mod objects;
 mod support;

@@ -1,5 +1,6 @@
 //! Helpers of the Data Center tests: a simulator with a Data Center site `d1` holding a CMDB
-//! (long Text values, comments, attachments), an empty Data Center site `d2` and an empty
+//! (long Text values, comments, attachments), an empty Data Center site `d2` (its Jira a copy
+//! of `d1`'s issues, as after a Jira migration) and an empty
 //! Cloud site `c1`; a daemon child process whose config knows `d1` (personal access token from
 //! a file) and `c1`; the CLI runner; independent readers of the sites (plain HTTP).
 
@@ -31,12 +32,17 @@ pub struct Env {
 impl Env {
     /// `objects` in `d1`'s CMDB; `extra_sim` is added to the simulator's config (top level).
     pub async fn new(objects: u32, extra_sim: &str) -> Env {
+        Env::with_d1_limits(objects, extra_sim, "").await
+    }
+
+    /// [`Env::new`] with `d1_limits` (lines) added to `d1`'s `[sites.limits]`.
+    pub async fn with_d1_limits(objects: u32, extra_sim: &str, d1_limits: &str) -> Env {
         let toml = format!(
             "admin_api = true\n{extra_sim}\n[rate_limits]\nenabled = false\n\
              [[sites]]\nname = \"d1\"\nflavor = \"dc\"\nemail = \"admin@d1.example\"\ntoken = \"{D1_TOKEN}\"\n\
              [sites.dataset]\nkind = \"cmdb\"\nobjects = {objects}\nseed = 5\n\
              [[sites]]\nname = \"d2\"\nflavor = \"dc\"\nemail = \"admin@d2.example\"\ntoken = \"pat-d2\"\n\
-             password = \"{D2_PASSWORD}\"\n[sites.dataset]\nkind = \"empty\"\n\
+             password = \"{D2_PASSWORD}\"\n[sites.dataset]\nkind = \"empty\"\njira_issues_from = \"d1\"\n\
              [[sites]]\nname = \"c1\"\nemail = \"admin@c1.example\"\ntoken = \"{C1_TOKEN}\"\n\
              [sites.dataset]\nkind = \"empty\"\n"
         );
@@ -47,7 +53,7 @@ impl Env {
         let c1 = sim.site("c1").expect("site c1").clone();
         let config = format!(
             "[[sites]]\nname = \"d1\"\nflavor = \"dc\"\nbase_url = \"{}\"\ntoken_file = \"d1.token\"\n\
-             [sites.limits]\nmax_retries = 3\nretry_base_ms = 20\nretry_max_ms = 200\n\
+             [sites.limits]\nmax_retries = 3\nretry_base_ms = 20\nretry_max_ms = 200\n{d1_limits}\
              [[sites]]\nname = \"c1\"\napi_url = \"{}\"\nsite_url = \"{}\"\nemail = \"{}\"\n\
              token = \"{C1_TOKEN}\"\n{CLOUD_LIMITS}",
             d1.base_url, c1.api_url, c1.site_url, c1.email
@@ -65,6 +71,11 @@ impl Env {
     /// SIGTERM, then waits for a clean exit.
     pub async fn stop(&mut self) {
         self.daemon.term().await;
+    }
+
+    /// The daemon's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.daemon.pid()
     }
 
     /// Runs the CLI against this daemon.

@@ -9,10 +9,14 @@
 //! - `user_match`: user matching on a migration to a site whose users differ, with the WASM
 //!   plugin and the Rhai script (mapping table, display-name fallback, none), in the plan, the
 //!   log and the target's values;
-//! - `attachments`: the attachments plugin on a Data Center backup restored to Cloud.
+//! - `attachments`: the attachments plugin on a Data Center backup restored to Cloud;
+//! - `object_plan`: `transform_object` decisions (the `normalise` example, Rhai and WASM) in the
+//!   typed and the text dry run, exactly what the restore then writes; execute-time hooks
+//!   listed as such.
 
 mod attachments;
 mod hostile_wasm;
+mod object_plan;
 pub mod plugins;
 mod points;
 mod user_match;

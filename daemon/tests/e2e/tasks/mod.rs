@@ -20,14 +20,14 @@
 //!   are; on `s3`, whose Jira lacks the issues, every field is reported skipped ("issue not
 //!   found") and nothing changes.
 //!
-//! - `the_issues_task_is_refused_on_a_data_center_target`: on a restore into `d1` (Data
-//!   Center), `tasks start issues` exits 1 with the typed refusal (issue fields hold object keys
-//!   there, reference §19) and stores no task.
+//! - The same task on a Data Center target: `dc::issues`.
 //!
 //! - `references::*`: the cross-schema references task (see that module).
+//! - `original_id::*`: the same with a referenced schema another store restored.
 //!
 //! No fixed sleeps: every wait polls a condition with a deadline or waits on a barrier.
 
+mod original_id;
 mod references;
 mod support;
 
@@ -319,39 +319,4 @@ async fn issues_point_at_the_restored_objects_after_a_sigkill_and_a_second_run_c
         "{none}"
     );
     assert!(issue_objects(&env.site("s3")).await.is_empty());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_issues_task_is_refused_on_a_data_center_target() {
-    let mut env = Env::new(20).await;
-    env.start().await;
-    let backup = env.backup("LOC").await;
-    // The restore's outcome does not matter: the refusal is about its target's flavor.
-    let r = env
-        .cli_json(&[
-            "restore",
-            "start",
-            &backup,
-            "--to",
-            "new-schema",
-            "--name",
-            "LOC on dc",
-            "--key",
-            "LOCDC",
-            "--site",
-            "d1",
-            "--wait",
-        ])
-        .await;
-    let restore = r["id"].as_i64().expect("restore id").to_string();
-    let refused = env.cli(&["tasks", "start", "issues", &restore]).await;
-    refused.fails(1, "cannot run on site d1 (dc)");
-    assert!(
-        refused
-            .stderr
-            .contains("Data Center issue fields hold Assets object keys"),
-        "{refused:?}"
-    );
-    let none = env.cli_json(&["tasks", "list", &restore]).await;
-    assert_eq!(none["items"], json!([]), "nothing stored: {none}");
 }

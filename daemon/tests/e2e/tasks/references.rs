@@ -10,7 +10,8 @@
 //!   attributes and sends exactly one `PUT /object/{id}` per object that gains values; a
 //!   third run writes nothing. On `s3` LOC comes first: its task (`--from-schema ITSM`) reports
 //!   ITSM missing; ITSM is restored; the LOC task's re-run sets the inbound references, killed
-//!   (SIGKILL) while a barrier holds its third object update and resumed after the restart.
+//!   (SIGKILL) once two object updates were applied while a barrier holds every later one
+//!   (they go out several at a time), and resumed after the restart.
 //!   On both sites every cross-schema reference points at the restored counterpart of what
 //!   it pointed at on `s1`.
 //! - `references_on_the_same_site`: ITSM and LOC restored as new schemas on `s1`: ITSMN's
@@ -21,19 +22,19 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use assetark_tests::kit::{SiteReader, s};
-use assets_sim::barrier::BarrierSpec;
+use assets_sim::barrier::{BarrierSpec, Condition};
 use assets_sim::server::Barrier;
 use serde_json::{Value, json};
 
-use super::support::Env;
+use super::support::{Env, wait_for};
 
 /// Objects in the simulated CMDB of `s1`.
-const OBJECTS: u32 = 120;
+pub(super) const OBJECTS: u32 = 120;
 
 /// Object identity -> attribute name -> identities of the objects of schema `other` it
 /// references, for the objects of schema `key` that reference any. An identity is the
 /// object's `ORIGINAL_ID` where it has one (a restored object), else its id.
-async fn cross_refs(
+pub(super) async fn cross_refs(
     site: &SiteReader,
     key: &str,
     other: &str,
@@ -66,14 +67,14 @@ async fn cross_refs(
 }
 
 /// Counters of the writes the task may send to a site (barriers that never hold).
-struct Writes {
+pub(super) struct Writes {
     puts: Barrier,
     creates: Barrier,
     deletes: Barrier,
 }
 
 impl Writes {
-    fn new(env: &Env, site: &str) -> Writes {
+    pub(super) fn new(env: &Env, site: &str) -> Writes {
         let counter = |method: &str, path: &str| {
             env.sim
                 .barrier(
@@ -91,7 +92,7 @@ impl Writes {
     }
 
     /// (`PUT`s, attributes created, `DELETE`s) so far.
-    fn now(&self) -> (u64, u64, u64) {
+    pub(super) fn now(&self) -> (u64, u64, u64) {
         (
             self.puts.counts().matched,
             self.creates.counts().matched,
@@ -101,7 +102,7 @@ impl Writes {
 }
 
 /// Requests the simulator served to `site` so far (`/__sim/stats`).
-async fn served(env: &Env, site: &str) -> u64 {
+pub(super) async fn served(env: &Env, site: &str) -> u64 {
     let stats: Value = reqwest::get(format!("{}/__sim/stats", env.sim.url()))
         .await
         .expect("stats")
@@ -112,7 +113,7 @@ async fn served(env: &Env, site: &str) -> u64 {
 }
 
 /// `tasks start references RESTORE --from-schema KEYS [--outbound] --wait --json`.
-async fn references(env: &Env, restore: &str, keys: &str, outbound: bool) -> Value {
+pub(super) async fn references(env: &Env, restore: &str, keys: &str, outbound: bool) -> Value {
     let mut args = vec![
         "tasks",
         "start",
@@ -132,7 +133,7 @@ async fn references(env: &Env, restore: &str, keys: &str, outbound: bool) -> Val
 }
 
 /// The summary's row of schema `key`.
-fn schema_row<'a>(task: &'a Value, key: &str) -> &'a Value {
+pub(super) fn schema_row<'a>(task: &'a Value, key: &str) -> &'a Value {
     task["summary"]["referenced_schemas"]
         .as_array()
         .expect("referenced_schemas")
@@ -279,13 +280,7 @@ async fn references_follow_migrations_in_either_order() {
     );
     let i3 = env.restore(&itsm, "ITSM", "s3").await;
     let before = writes.now();
-    let held = env
-        .sim
-        .barrier(BarrierSpec::new("PUT", "/object/{id}").site("s3").nth(3))
-        .expect("barrier");
-    let (_, resumed) = env
-        .killed_and_resumed(&["references", &l3, "--from-schema", "ITSM"], held)
-        .await;
+    let (resumed, abandoned) = killed_after_two_puts(&mut env, &l3).await;
     assert_eq!(resumed["status"], "success", "{resumed}");
     let sum = &resumed["summary"];
     assert_eq!(
@@ -303,17 +298,65 @@ async fn references_follow_migrations_in_either_order() {
     );
     assert_eq!(sum["objects_unchanged"], 2, "{resumed}");
     let after = writes.now();
-    // Two PUTs before the kill (the third was held, never processed), the rest after.
+    // Two PUTs before the kill, those held then (never processed), the rest after.
+    assert!(abandoned >= 2, "{abandoned}");
     assert_eq!(
         after.0 - before.0,
-        with_refs + 1,
-        "the held PUT counts as matched"
+        with_refs + abandoned,
+        "the held PUTs count as matched"
     );
     assert_eq!(after.1 - before.1, 2, "each attribute created once");
     assert_eq!(cross_refs(&env.site("s3"), "ITSM", "LOC").await, source);
     let again = references(&env, &l3, "ITSM", false).await;
     assert_eq!(again["summary"]["objects_unchanged"], with_refs, "{again}");
     assert_eq!(writes.now().0, after.0, "a further run writes nothing");
+}
+
+/// Starts the LOC restore's task (`--from-schema ITSM`) on `s3` with every object update from
+/// the third on held: the PUTs go out several at a time, so once the target holds the values
+/// of the two let through, the daemon is SIGKILLed with the others held, those are abandoned
+/// (never processed), and the daemon restarts. Returns the task once it ended and how many
+/// PUTs were abandoned.
+async fn killed_after_two_puts(env: &mut Env, restore: &str) -> (Value, u64) {
+    let held = env
+        .sim
+        .barrier(
+            BarrierSpec::new("PUT", "/object/{id}")
+                .site("s3")
+                .occurrences(3..=u64::MAX),
+        )
+        .expect("barrier");
+    let started = env
+        .cli_json(&[
+            "tasks",
+            "start",
+            "references",
+            restore,
+            "--from-schema",
+            "ITSM",
+        ])
+        .await;
+    let id = started["task_id"].as_i64().expect("task id").to_string();
+    // Two held at once: the PUTs go out concurrently (one sent at a time would never have a
+    // fourth out while the third is held).
+    held.wait_held(2).await;
+    let s3 = env.site("s3");
+    wait_for("the two PUTs let through are applied", || async {
+        (cross_refs(&s3, "ITSM", "LOC").await.len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(env.task(&id).await["status"], "in_progress");
+    env.kill().await;
+    let at_kill = held.counts();
+    let abandoned = at_kill.matched - 2;
+    held.wait(Condition {
+        abandoned: Some(abandoned),
+        ..Condition::default()
+    })
+    .await;
+    drop(held);
+    env.start().await;
+    (env.wait_task(&id).await, abandoned)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,8 @@
 //! Helpers of the task tests: a simulator with `s1` (the cmdb dataset: ITSM and LOC, whose
 //! ITSM offices reference LOC sites, and ITSM issues pointing at objects), `s2` (empty, its
-//! Jira a copy of `s1`'s issues, as after a Jira migration), `s3` (empty, no issues) and `d1`
-//! (an empty Data Center site), a daemon child process that knows the four sites, the CLI, and helpers for backups,
-//! restores and tasks.
+//! Jira a copy of `s1`'s issues, as after a Jira migration) and `s3` (empty, no issues), a
+//! daemon child process that knows the three sites (and, for a test that needs it, another
+//! daemon with its own store), the CLI, and helpers for backups, restores and tasks.
 
 use assetark_tests::kit::SiteReader;
 use assets_sim::barrier::Condition;
@@ -17,7 +17,6 @@ use crate::proc::Daemon;
 const S1_TOKEN: &str = "tok-task-s1-41b7";
 const S2_TOKEN: &str = "tok-task-s2-93c0";
 const S3_TOKEN: &str = "tok-task-s3-5e21";
-const D1_TOKEN: &str = "pat-task-d1-0c4a";
 /// The simulator runs without rate limits, so the client's governor need not pace requests.
 const LIMITS: &str = "[sites.limits]\naql_legacy_per_minute = 1000000\naql_per_minute = 1000000\n\
     object_per_minute = 1000000\nother_per_minute = 1000000\njira_per_minute = 1000000\nmax_retries = 2\n";
@@ -26,6 +25,9 @@ const LIMITS: &str = "[sites.limits]\naql_legacy_per_minute = 1000000\naql_per_m
 pub struct Env {
     pub sim: SimHandle,
     daemon: Daemon,
+    /// The daemon's `[[sites]]` config and the files it names, for [`Env::other_store`].
+    sites: String,
+    files: Vec<(String, String)>,
 }
 
 impl Env {
@@ -37,8 +39,6 @@ impl Env {
              [[sites]]\nname = \"s2\"\nemail = \"admin@s2.example\"\ntoken = \"{S2_TOKEN}\"\n\
              [sites.dataset]\nkind = \"empty\"\njira_issues_from = \"s1\"\n\
              [[sites]]\nname = \"s3\"\nemail = \"admin@s3.example\"\ntoken = \"{S3_TOKEN}\"\n\
-             [sites.dataset]\nkind = \"empty\"\n\
-             [[sites]]\nname = \"d1\"\nflavor = \"dc\"\nemail = \"admin@d1.example\"\ntoken = \"{D1_TOKEN}\"\n\
              [sites.dataset]\nkind = \"empty\"\n"
         );
         let sim = assets_sim::server::start(SimConfig::from_toml(&toml).expect("sim config"))
@@ -55,14 +55,21 @@ impl Env {
                 site.api_url, site.site_url, site.email
             ));
         }
-        let d1 = sim.dc_site("d1").expect("site d1").clone();
-        config.push_str(&format!(
-            "[[sites]]\nname = \"d1\"\nflavor = \"dc\"\nbase_url = \"{}\"\ntoken = \"{D1_TOKEN}\"\n",
-            d1.base_url
-        ));
-        let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), *t)).collect();
-        let daemon = Daemon::new(&files, &config);
-        Env { sim, daemon }
+        let files: Vec<(String, String)> =
+            files.into_iter().map(|(n, t)| (n, t.to_owned())).collect();
+        let daemon = Daemon::new(&borrowed(&files), &config);
+        Env {
+            sim,
+            daemon,
+            sites: config,
+            files,
+        }
+    }
+
+    /// Another daemon (not started) with its own store, knowing the same sites: what it
+    /// restores has no record in this daemon's store.
+    pub fn other_store(&self) -> Daemon {
+        Daemon::new(&borrowed(&self.files), &self.sites)
     }
 
     pub async fn start(&mut self) {
@@ -171,6 +178,14 @@ impl Env {
         })
         .await
     }
+}
+
+/// `(name, content)` pairs as the daemon harness takes them.
+fn borrowed(files: &[(String, String)]) -> Vec<(&str, &str)> {
+    files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect()
 }
 
 /// `(outcome, item)` pairs of a task's report.
