@@ -239,7 +239,8 @@ async fn object_ids(
 }
 
 /// `ORIGINAL_ID` -> id of the objects of `schema` on the target that carry one (one AQL
-/// scan; the attribute is found by name in each page's attribute definitions).
+/// scan; the attribute is found by name in each page's attribute definitions, or in a value's
+/// own definition where the site nests it).
 async fn by_original_id(ctx: &Ctx<'_>, schema: &str) -> Result<HashMap<String, String>, Error> {
     let mut id_attrs: HashSet<String> = HashSet::new();
     let mut out = HashMap::new();
@@ -256,11 +257,17 @@ async fn by_original_id(ctx: &Ctx<'_>, schema: &str) -> Result<HashMap<String, S
             let orig = o
                 .attributes()
                 .iter()
-                .filter(|a| id_attrs.contains(a.object_type_attribute_id.as_str()))
-                .find_map(|a| a.values().first()?.value.get().and_then(Scalar::as_str));
+                .filter(|a| {
+                    id_attrs.contains(a.object_type_attribute_id.as_str())
+                        || a.object_type_attribute
+                            .get()
+                            .is_some_and(|d| d.name() == ORIGINAL_ID)
+                })
+                .find_map(|a| a.values().first()?.value.get().map(Scalar::to_text))
+                .filter(|t| !t.is_empty());
             if let (Some(orig), Some(id)) = (orig, o.id.non_empty()) {
-                // Two objects with one ORIGINAL_ID: the first (lowest id) is taken.
-                out.entry(orig.to_owned()).or_insert_with(|| id.to_owned());
+                // Two objects with one ORIGINAL_ID: the first one listed is taken.
+                out.entry(orig).or_insert_with(|| id.to_owned());
             }
         }
     }
