@@ -603,7 +603,11 @@ impl RestoreStore for SqliteStore {
                     .query_row(params![backup, kind, id], |r| {
                         let data: Option<Vec<u8>> = r.get(2)?;
                         let raw: Option<i64> = r.get(3)?;
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, data.zip(raw)))
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            data.zip(raw),
+                        ))
                     })
                     .optional()?;
                 if let Some((original_id, hash, blob)) = row {

@@ -183,9 +183,8 @@ pub(super) fn put_spooled(
         ])?;
     if added == 1 {
         blob.file.rewind()?;
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO blob_parts (hash, seq, data) VALUES (?1, ?2, ?3)",
-        )?;
+        let mut insert =
+            tx.prepare_cached("INSERT INTO blob_parts (hash, seq, data) VALUES (?1, ?2, ?3)")?;
         let mut piece = vec![0u8; PART_BYTES];
         let (mut seq, mut copied) = (0i64, 0u64);
         while copied < blob.data_len {
@@ -215,12 +214,15 @@ pub(super) fn put_spooled(
 
 /// The data of a blob whose row holds `data`: that, or, when it is empty, its pieces in
 /// order (a spooled blob; migration 0011).
-pub(in crate::store) fn whole_data(tx: &Transaction<'_>, hash: &str, data: Vec<u8>) -> Result<Vec<u8>> {
+pub(in crate::store) fn whole_data(
+    tx: &Transaction<'_>,
+    hash: &str,
+    data: Vec<u8>,
+) -> Result<Vec<u8>> {
     if !data.is_empty() {
         return Ok(data);
     }
-    let mut stmt =
-        tx.prepare_cached("SELECT data FROM blob_parts WHERE hash = ?1 ORDER BY seq")?;
+    let mut stmt = tx.prepare_cached("SELECT data FROM blob_parts WHERE hash = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([hash])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
