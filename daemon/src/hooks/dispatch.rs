@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::changes::{ValueChange, describe, value_changes};
 use super::messages::{
     AttributeDecision, AttributeInput, AttributeStats, Decision, HookCall, HookContext, HookInput,
-    HookReply, ObjectDecision, ObjectInput, RestoredInput, StageDecision, StageInput, TypeRef,
-    UserDecision, UserInput,
+    HookReply, MatchUserInput, ObjectDecision, ObjectInput, RestoredInput, StageDecision,
+    StageInput, TypeRef, UserDecision, UserInput, UserToMatch,
 };
 use super::registry::RegisteredHook;
 use super::{HookError, HookPoint, OnError};
@@ -423,7 +423,19 @@ impl ActiveHooks {
     ///
     /// [`HookFailed::Failed`] per `on_error`.
     pub async fn match_user(&self, input: UserInput) -> Result<Applied<UserResult>, HookFailed> {
-        let subject = user_subject(&input);
+        self.match_user_with(input.into()).await
+    }
+
+    /// [`ActiveHooks::match_user`] with the backup's accounts under the user's display name.
+    ///
+    /// # Errors
+    ///
+    /// [`HookFailed::Failed`] per `on_error`.
+    pub async fn match_user_with(
+        &self,
+        input: MatchUserInput,
+    ) -> Result<Applied<UserResult>, HookFailed> {
+        let subject = user_subject(&input.user.user);
         let mut decisions = Vec::new();
         for hook in self.at(HookPoint::MatchUser) {
             match self
@@ -553,8 +565,7 @@ fn object_subject(object: &Object) -> String {
         .unwrap_or_else(|| format!("object {}", object.id.as_str()))
 }
 
-fn user_subject(input: &UserInput) -> String {
-    let u = &input.user;
+fn user_subject(u: &UserToMatch) -> String {
     u.display_name
         .clone()
         .or_else(|| u.account_id.clone())

@@ -101,6 +101,64 @@ pub struct UserToMatch {
     pub key: Option<String>,
 }
 
+/// One account of the backup under a display name (`match_user`): several when people of
+/// the backup share the name, each with its own ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceAccount {
+    /// Account id on the source site (the values' `value`).
+    pub account_id: Option<String>,
+    /// E-mail address, when the backup has one.
+    pub email: Option<String>,
+    /// The user's `key` (Cloud: the account id; Data Center: the user key).
+    pub key: Option<String>,
+    /// The user's `name` (Data Center: the username; Cloud: the display name again).
+    pub name: Option<String>,
+    /// Values in the backup holding this account.
+    pub values: u64,
+}
+
+/// The backup's user as a `match_user` hook receives it: the fields of [`UserToMatch`] (from
+/// the first value seen under the display name) and every account of the backup under that
+/// name, so a hook sees all their ids and e-mails, not only the first one's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupUser {
+    /// The user (flattened: `account_id`, `display_name`, `email`, `key`).
+    #[serde(flatten)]
+    pub user: UserToMatch,
+    /// Every account under the display name, in the order the backup's values name them
+    /// (empty when the caller did not collect them).
+    #[serde(default)]
+    pub accounts: Vec<SourceAccount>,
+}
+
+/// `match_user` input as hooks receive it: [`UserInput`] with the backup's accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchUserInput {
+    /// The backup's user, with its accounts.
+    pub user: BackupUser,
+    /// Target users found for it.
+    pub candidates: Vec<UserCandidate>,
+}
+
+impl MatchUserInput {
+    /// `input` with the backup's `accounts` under the user's display name.
+    pub fn new(input: UserInput, accounts: Vec<SourceAccount>) -> MatchUserInput {
+        MatchUserInput {
+            user: BackupUser {
+                user: input.user,
+                accounts,
+            },
+            candidates: input.candidates,
+        }
+    }
+}
+
+impl From<UserInput> for MatchUserInput {
+    fn from(input: UserInput) -> MatchUserInput {
+        MatchUserInput::new(input, Vec::new())
+    }
+}
+
 /// A user of the target site a backup user may become.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserCandidate {
@@ -156,7 +214,7 @@ pub enum HookInput {
     /// An object, before it is created.
     TransformObject(ObjectInput),
     /// A backup user, while planning.
-    MatchUser(UserInput),
+    MatchUser(MatchUserInput),
     /// An object, after it was created.
     AfterObjectRestored(RestoredInput),
 }
@@ -396,6 +454,44 @@ mod tests {
                                "target_flavor": "cloud", "dry_run": false},
                    "input": {"stage": "object_entries", "done": 0, "total": 2905}})
         );
+    }
+
+    #[test]
+    fn a_match_user_input_carries_the_backups_accounts_in_user() {
+        let input = UserInput {
+            user: UserToMatch {
+                account_id: Some("a1".into()),
+                display_name: Some("Alex Morgan".into()),
+                email: None,
+                key: Some("a1".into()),
+            },
+            candidates: vec![],
+        };
+        let accounts = vec![SourceAccount {
+            account_id: Some("a2".into()),
+            email: Some("alex@two.example".into()),
+            key: None,
+            name: Some("alex".into()),
+            values: 4,
+        }];
+        let call = HookCall {
+            context: context(),
+            input: HookInput::MatchUser(MatchUserInput::new(input, accounts)),
+        };
+        let settings = Settings::new();
+        let json = serde_json::to_value(call.envelope("um", &settings)).unwrap();
+        assert_eq!(
+            json["input"],
+            json!({"user": {"account_id": "a1", "display_name": "Alex Morgan", "email": null,
+                            "key": "a1",
+                            "accounts": [{"account_id": "a2", "email": "alex@two.example",
+                                          "key": null, "name": "alex", "values": 4}]},
+                   "candidates": []})
+        );
+        let back: HookInput = serde_json::from_value(json!({"point": "match_user",
+                                                            "input": json["input"]}))
+        .unwrap();
+        assert_eq!(back, call.input);
     }
 
     #[test]

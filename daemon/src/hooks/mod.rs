@@ -8,7 +8,8 @@
 //!   a restore (enabled hooks for its target site, plus `--hook`, minus `--no-hook`).
 //! - [`ActiveHooks`] (`dispatch`): the selected hooks of one restore, called point by point
 //!   with `on_error` applied; every decision is returned as a [`HookDecision`] record for the
-//!   plan and the restore log.
+//!   plan and the restore log, a changed object's with each attribute's values from and to
+//!   ([`ValueChange`], `changes`).
 //!
 //! Hosts are compiled when the config loads (`crate::config`), so a broken script is a config
 //! error naming the file and line, not a failed restore hours later.
@@ -28,10 +29,10 @@ use serde::{Deserialize, Serialize};
 pub use changes::{ValueChange, value_text};
 pub use dispatch::{ActiveHooks, Applied, DecisionOutcome, HookDecision, HookFailed, UserResult};
 pub use messages::{
-    ABI_VERSION, AttributeDecision, AttributeInput, AttributeStats, CreatedObject, Decision,
-    HookCall, HookContext, HookInput, HookReply, ObjectDecision, ObjectInput, RestoredInput,
-    Settings, StageDecision, StageInput, TypeRef, UserCandidate, UserDecision, UserInput,
-    UserToMatch,
+    ABI_VERSION, AttributeDecision, AttributeInput, AttributeStats, BackupUser, CreatedObject,
+    Decision, HookCall, HookContext, HookInput, HookReply, MatchUserInput, ObjectDecision,
+    ObjectInput, RestoredInput, Settings, SourceAccount, StageDecision, StageInput, TypeRef,
+    UserCandidate, UserDecision, UserInput, UserToMatch,
 };
 pub use registry::{HookRegistry, HookSelection, RegisterError, RegisteredHook, UnknownHook};
 

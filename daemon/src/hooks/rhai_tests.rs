@@ -88,15 +88,18 @@ fn stage_call() -> HookCall {
 fn user_call() -> HookCall {
     HookCall {
         context: context(),
-        input: HookInput::MatchUser(UserInput {
-            user: UserToMatch {
-                account_id: None,
-                display_name: Some("Ann".into()),
-                email: None,
-                key: Some("ann".into()),
-            },
-            candidates: vec![],
-        }),
+        input: HookInput::MatchUser(
+            UserInput {
+                user: UserToMatch {
+                    account_id: None,
+                    display_name: Some("Ann".into()),
+                    email: None,
+                    key: Some("ann".into()),
+                },
+                candidates: vec![],
+            }
+            .into(),
+        ),
     }
 }
 
@@ -347,22 +350,25 @@ fn match_call(
 ) -> HookCall {
     HookCall {
         context: context(),
-        input: HookInput::MatchUser(UserInput {
-            user: UserToMatch {
-                account_id: account.map(str::to_owned),
-                display_name: Some(name.into()),
-                email: email.map(str::to_owned),
-                key: None,
-            },
-            candidates: candidates
-                .iter()
-                .map(|(id, n)| crate::hooks::UserCandidate {
-                    account_id: (*id).into(),
-                    display_name: (*n).into(),
-                    email: Some(format!("{id}@t.example")),
-                })
-                .collect(),
-        }),
+        input: HookInput::MatchUser(
+            UserInput {
+                user: UserToMatch {
+                    account_id: account.map(str::to_owned),
+                    display_name: Some(name.into()),
+                    email: email.map(str::to_owned),
+                    key: None,
+                },
+                candidates: candidates
+                    .iter()
+                    .map(|(id, n)| crate::hooks::UserCandidate {
+                        account_id: (*id).into(),
+                        display_name: (*n).into(),
+                        email: Some(format!("{id}@t.example")),
+                    })
+                    .collect(),
+            }
+            .into(),
+        ),
     }
 }
 

@@ -20,8 +20,8 @@ use super::source::Source;
 use super::{Error, Stage, StageCount};
 use crate::hooks::{
     ActiveHooks, AttributeStats, CreatedObject, HookContext, HookDecision, HookPoint, HookRegistry,
-    HookSelection, RestoredInput, StageInput, TypeRef, UserCandidate, UserInput, UserResult,
-    UserToMatch,
+    HookSelection, MatchUserInput, RestoredInput, SourceAccount, StageInput, TypeRef,
+    UserCandidate, UserInput, UserResult, UserToMatch,
 };
 use crate::model::{AttributeKind, AttributeValue, Id, JiraUser, Object, ObjectTypeAttribute};
 use crate::store::{LogLevel, RestoreId};
@@ -129,7 +129,8 @@ pub(super) fn activate(
 #[derive(Debug, Default)]
 pub(super) struct HookScan {
     attrs: Option<HashMap<String, AttrAcc>>,
-    users: Option<HashMap<String, UserToMatch>>,
+    /// Per display name: the user as first seen, and every account under that name.
+    users: Option<HashMap<String, (UserToMatch, Vec<SourceAccount>)>>,
 }
 
 #[derive(Debug, Default)]
@@ -166,15 +167,42 @@ impl HookScan {
         if let (Some(users), AttributeKind::User) = (&mut self.users, kind)
             && let Some(name) = v.user_name()
         {
-            users.entry(name.to_owned()).or_insert_with(|| {
-                let u = v.user.get();
-                UserToMatch {
-                    account_id: v.value.get().and_then(|s| s.as_str()).map(str::to_owned),
+            let u = v.user.get();
+            let account = SourceAccount {
+                account_id: v.value.get().and_then(|s| s.as_str()).map(str::to_owned),
+                email: u.and_then(|u| u.email_address.get().cloned()),
+                key: u.and_then(|u| u.key.get().cloned()),
+                name: u.and_then(|u| u.name.get().cloned()),
+                values: 0,
+            };
+            let (_, accounts) = users.entry(name.to_owned()).or_insert_with(|| {
+                let first = UserToMatch {
+                    account_id: account.account_id.clone(),
                     display_name: Some(name.to_owned()),
-                    email: u.and_then(|u| u.email_address.get().cloned()),
-                    key: u.and_then(|u| u.key.get().cloned()),
-                }
+                    email: account.email.clone(),
+                    key: account.key.clone(),
+                };
+                (first, Vec::new())
             });
+            // One account per id (the account id, else the key; values with neither make one
+            // account); the first value with an e-mail or a username gives them.
+            let id = |a: &SourceAccount| a.account_id.clone().or_else(|| a.key.clone());
+            let own = id(&account);
+            match accounts.iter_mut().find(|a| id(a) == own) {
+                Some(a) => {
+                    a.values += 1;
+                    if a.email.is_none() {
+                        a.email = account.email;
+                    }
+                    if a.name.is_none() {
+                        a.name = account.name;
+                    }
+                }
+                None => accounts.push(SourceAccount {
+                    values: 1,
+                    ..account
+                }),
+            }
         }
     }
 
@@ -265,22 +293,27 @@ pub(super) async fn match_users(
         return Ok(());
     }
     for (m, candidates) in users.iter_mut() {
-        let user = scan
+        let (user, accounts) = scan
             .users
             .as_ref()
             .and_then(|u| u.get(&m.display_name))
             .cloned()
-            .unwrap_or_else(|| UserToMatch {
-                account_id: None,
-                display_name: Some(m.display_name.clone()),
-                email: None,
-                key: None,
+            .unwrap_or_else(|| {
+                let user = UserToMatch {
+                    account_id: None,
+                    display_name: Some(m.display_name.clone()),
+                    email: None,
+                    key: None,
+                };
+                (user, Vec::new())
             });
         let input = UserInput {
             user,
             candidates: std::mem::take(candidates),
         };
-        let applied = hooks.match_user(input).await?;
+        let applied = hooks
+            .match_user_with(MatchUserInput::new(input, accounts))
+            .await?;
         let by = applied.decisions.last().map(|d| d.hook.clone());
         match applied.result {
             UserResult::Default => {}
@@ -394,4 +427,78 @@ pub(super) fn object_notes(
         .iter()
         .map(|d| super::log::note(note_level(d), key, d.message()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn value(account: Option<&str>, key: &str, name: &str, email: Option<&str>) -> AttributeValue {
+        let mut v = json!({"user": {"displayName": "Alex Morgan", "key": key, "name": name,
+                                    "emailAddress": email}});
+        if let Some(a) = account {
+            v["value"] = json!(a);
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn users_sharing_a_display_name_reach_hooks_with_every_account() {
+        let mut scan = HookScan {
+            attrs: None,
+            users: Some(HashMap::new()),
+        };
+        for v in [
+            value(Some("a1"), "a1", "Alex Morgan", None),
+            value(Some("a1"), "a1", "Alex Morgan", Some("alex@one.example")),
+            value(Some("a2"), "a2", "Alex Morgan", Some("alex@two.example")),
+            value(Some("a1"), "a1", "Alex Morgan", None),
+            // Data Center: no account id, the user key and the username.
+            value(None, "JIRAUSER10", "amorgan", Some("am@dc.example")),
+        ] {
+            scan.visit("7", &AttributeKind::User, &v);
+        }
+        let (user, accounts) = scan.users.unwrap().remove("Alex Morgan").unwrap();
+        assert_eq!(user.account_id.as_deref(), Some("a1"), "the first value's");
+        assert_eq!(user.email, None);
+        let got: Vec<_> = accounts
+            .iter()
+            .map(|a| {
+                (
+                    a.account_id.as_deref(),
+                    a.key.as_deref(),
+                    a.email.as_deref(),
+                    a.name.as_deref(),
+                    a.values,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Some("a1"),
+                    Some("a1"),
+                    Some("alex@one.example"),
+                    Some("Alex Morgan"),
+                    3
+                ),
+                (
+                    Some("a2"),
+                    Some("a2"),
+                    Some("alex@two.example"),
+                    Some("Alex Morgan"),
+                    1
+                ),
+                (
+                    None,
+                    Some("JIRAUSER10"),
+                    Some("am@dc.example"),
+                    Some("amorgan"),
+                    1
+                ),
+            ]
+        );
+    }
 }

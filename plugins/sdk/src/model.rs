@@ -194,6 +194,33 @@ pub struct BackupUser {
     /// Data Center user key.
     #[serde(default)]
     pub key: Option<String>,
+    /// Every account of the backup under this display name (several when people share it),
+    /// each with its own ids; the fields above are the first one's.
+    #[serde(default)]
+    pub accounts: Vec<SourceAccount>,
+    /// Every other field.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One account of the backup under a display name (`match_user`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceAccount {
+    /// Account id on the source site.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// E-mail, when the backup has one.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The user's key (Cloud: the account id; Data Center: the user key).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The user's name (Data Center: the username; Cloud: the display name again).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Values in the backup holding this account.
+    #[serde(default)]
+    pub values: u64,
     /// Every other field.
     #[serde(flatten)]
     pub extra: Extra,
@@ -213,4 +240,29 @@ pub struct Candidate {
     /// Every other field.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_user_reads_every_account_under_its_name() {
+        let user: BackupUser = serde_json::from_str(
+            r#"{"account_id": "a1", "display_name": "Alex Morgan", "email": null, "key": "a1",
+                "accounts": [{"account_id": "a1", "email": null, "key": "a1",
+                              "name": "Alex Morgan", "values": 3},
+                             {"account_id": null, "email": "am@dc.example",
+                              "key": "JIRAUSER10", "name": "amorgan", "values": 1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(user.accounts.len(), 2);
+        assert_eq!(user.accounts[1].name.as_deref(), Some("amorgan"));
+        assert_eq!(user.accounts[1].email.as_deref(), Some("am@dc.example"));
+        assert_eq!(user.accounts[0].values, 3);
+        assert!(user.extra.is_empty(), "accounts is a typed field");
+        // Hosts before `accounts` existed: an empty list.
+        let old: BackupUser = serde_json::from_str(r#"{"display_name": "Ann"}"#).unwrap();
+        assert!(old.accounts.is_empty());
+    }
 }

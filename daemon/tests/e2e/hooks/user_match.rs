@@ -11,8 +11,12 @@
 //! The dry run's plan shows each decision (hook decisions and the users' reasons), so does
 //! the restore log, and the restored objects' User values, read through the target's Assets
 //! API, are the accounts the decisions name.
+//!
+//! A third test hands a Rhai hook that only notes what it receives: for each display name it
+//! sees every account of the backup under that name (account id, e-mail, number of values),
+//! exactly as read independently from `s1`'s objects, two of them for Alex Morgan.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use assetark::api::wire::DryRun;
@@ -20,6 +24,7 @@ use assetark::hooks::{DecisionOutcome, HookPoint};
 use assetark::restore::RestorePlan;
 use assetark_tests::kit;
 use assets_sim::dataset::directory::account_id;
+use serde_json::Value;
 
 use super::plugins::{HookConfig, daemon, ended, log, messages, request, start};
 use crate::restore::support::{self, Raw, Snapshot, assert_restored, backup, client, schema_id};
@@ -229,4 +234,115 @@ async fn user_match_as_wasm_maps_falls_back_and_leaves_the_rest_empty() {
 async fn user_match_as_rhai_maps_falls_back_and_leaves_the_rest_empty() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/user_match.rhai");
     user_match_case(hook("rhai", script)).await;
+}
+
+/// Per display name, the backup's accounts as `account_id|email|values`, sorted, read from the
+/// User values of schema `key` on `raw`.
+async fn accounts_by_name(raw: &Raw, key: &str) -> BTreeMap<String, Vec<String>> {
+    let schema = schema_id(raw, key).await;
+    let mut counts: BTreeMap<String, BTreeMap<(String, String), u64>> = BTreeMap::new();
+    for o in raw.objects(&format!("objectSchemaId = {schema}")).await {
+        for a in o["attributes"].as_array().into_iter().flatten() {
+            for v in a["objectAttributeValues"].as_array().into_iter().flatten() {
+                let Some(user) = v["user"].as_object() else {
+                    continue;
+                };
+                let name = user["displayName"].as_str().expect("name").to_owned();
+                let account = v["value"].as_str().unwrap_or("-").to_owned();
+                let email = user
+                    .get("emailAddress")
+                    .and_then(Value::as_str)
+                    .unwrap_or("-")
+                    .to_owned();
+                *counts
+                    .entry(name)
+                    .or_default()
+                    .entry((account, email))
+                    .or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(name, accounts)| {
+            let list = accounts
+                .into_iter()
+                .map(|((a, e), n)| format!("{a}|{e}|{n}"))
+                .collect();
+            (name, list)
+        })
+        .collect()
+}
+
+/// Notes every account it is handed; decides nothing.
+const NOTE_ACCOUNTS: &str = r#"
+fn match_user(event) {
+    let out = "";
+    for a in event.input.user.accounts {
+        let id = if type_of(a.account_id) == "()" { "-" } else { a.account_id };
+        let email = if type_of(a.email) == "()" { "-" } else { a.email };
+        if out != "" {
+            out += ";";
+        }
+        out += `${id}|${email}|${a.values}`;
+    }
+    #{ note: out }
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn match_user_hooks_see_every_backup_account_under_a_display_name() {
+    let sim = support::start(&sim_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = kit::pipeline::store(dir.path());
+        backup(&client(&sim, "s1"), &store, "ITSM").await;
+    }
+    let script = dir.path().join("note_accounts.rhai");
+    std::fs::write(&script, NOTE_ACCOUNTS).expect("script");
+    let hook = HookConfig {
+        name: "seen",
+        point: "match_user",
+        kind: "rhai",
+        path: script,
+        on_error: "fail",
+        extra: String::new(),
+    };
+    let d = daemon(&sim, dir.path(), &[hook]).await;
+    let want = accounts_by_name(&Raw::new(&sim, "s1"), "ITSM").await;
+    assert!(
+        want.get("Alex Morgan").is_some_and(|a| a.len() == 2),
+        "two people named Alex Morgan in the backup: {want:?}"
+    );
+    let mut dry = request("SEEN", &[], &[]);
+    dry.dry_run = true;
+    let reply = d
+        .client()
+        .post("/v1/restores", &dry)
+        .await
+        .expect("dry run");
+    let plan: RestorePlan = serde_json::from_value::<DryRun>(reply.body)
+        .expect("a dry run answers the plan")
+        .plan;
+    let mut got = BTreeMap::new();
+    for dec in plan
+        .hooks
+        .decisions
+        .iter()
+        .filter(|d| d.point == HookPoint::MatchUser)
+    {
+        assert_eq!(dec.outcome, DecisionOutcome::Noted, "{dec:?}");
+        let mut seen: Vec<String> = dec
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .split(';')
+            .map(str::to_owned)
+            .collect();
+        seen.sort();
+        got.insert(dec.subject.clone(), seen);
+    }
+    assert_eq!(got, want, "what the hook was handed, per display name");
+    d.stop().await;
+    sim.shutdown().await;
 }
