@@ -341,6 +341,31 @@ pub(super) fn restore_plan(p: &RestorePlan) -> String {
             "icon kept", k.object_type, k.icon, k.backup_icon, k.matched_icon
         ));
     }
+    if !s.unique_taken.is_empty() {
+        let first: Vec<String> = s
+            .unique_taken
+            .iter()
+            .take(3)
+            .map(|u| {
+                format!(
+                    "{} ({} {:?} held by {})",
+                    u.key, u.attribute, u.value, u.taken_by
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "{:<12} {} objects are skipped: the schema holds their unique attribute's value \
+             already (the target would refuse them): {}{}\n",
+            "unique",
+            s.unique_taken.len(),
+            first.join(", "),
+            if s.unique_taken.len() > 3 {
+                ", ..."
+            } else {
+                ""
+            }
+        ));
+    }
     if !s.skipped_duplicates.is_empty() {
         out.push_str(&format!(
             "{:<12} {} objects already in the schema are skipped\n",

@@ -27,6 +27,7 @@ use super::entities::same_name;
 use super::order::ObjectGraph;
 use super::plan::{AttrAction, RestorePlan};
 use super::source::{ORIGINAL_ID, Source};
+use super::unique::{self, Taken, UniqueTaken};
 use super::{Destination, Error, Stage};
 use crate::assets::{AqlPager, AssetsApi};
 use crate::model::{Object, ObjectSchema, ObjectType, ObjectTypeAttribute, Scalar};
@@ -52,6 +53,11 @@ pub struct ExistingPlan {
     pub type_moves: u64,
     /// What reading the target cost.
     pub scan: ScanCost,
+    /// Backup objects whose value of a unique attribute an object of the schema holds
+    /// already: the target would refuse their create, so they are skipped and mapped to that
+    /// object (see `unique`).
+    #[serde(default)]
+    pub unique_taken: Vec<UniqueTaken>,
 }
 
 impl ExistingPlan {
@@ -212,8 +218,15 @@ pub(super) async fn apply(
     }
     match_schema_entities(api, &schema_id, plan).await?;
     let same_site = plan.source.site == plan.target_site;
-    let found = scan_objects(api, &schema_id, &target, same_site, &mut scan).await?;
+    let mut taken = Taken::new(unique::unique_attributes(plan, &target.attrs));
+    let found = scan_objects(api, &schema_id, &target, same_site, &mut scan, &mut taken).await?;
     let dups = duplicates_of(store, source, graph, &found).await?;
+    let skipped: HashSet<&str> = if create_duplicates {
+        HashSet::new()
+    } else {
+        dups.iter().map(|d| d.identity.as_str()).collect()
+    };
+    let unique_taken = taken.refusals(store, source, graph, &skipped).await?;
     let type_moves = moves(source, &target, plan);
     plan.existing = Some(ExistingPlan {
         schema_id,
@@ -222,6 +235,7 @@ pub(super) async fn apply(
         duplicates: dups,
         type_moves,
         scan,
+        unique_taken,
     });
     Ok(())
 }
@@ -370,6 +384,7 @@ async fn scan_objects(
     target: &Target,
     same_site: bool,
     cost: &mut ScanCost,
+    taken: &mut Taken,
 ) -> Result<HashMap<String, (String, String)>, Error> {
     let id_attrs: HashSet<&str> = target
         .attrs
@@ -384,6 +399,7 @@ async fn scan_objects(
         cost.aql_pages += 1;
         cost.objects += page.values.len() as u64;
         for o in &page.values {
+            taken.note(o);
             let here = (o.id.as_str().to_owned(), o.key().to_owned());
             if let Some(orig) = original_id(o, &id_attrs) {
                 out.entry(orig.to_owned()).or_insert_with(|| here.clone());
@@ -435,20 +451,19 @@ async fn duplicates_of(
 }
 
 /// The requests of the stages that differ from a new schema: no schema and no config; only
-/// the object types and attributes not matched; no create for a skipped duplicate.
+/// the object types and attributes not matched; no create for a skipped duplicate or an
+/// object whose unique value is taken.
 pub(super) fn adjust_estimate(source: &Source, graph: &ObjectGraph, plan: &mut RestorePlan) {
     let Some(existing) = &plan.existing else {
         return;
     };
-    let skipped: HashSet<&str> = if existing.skips() {
-        existing
-            .duplicates
-            .iter()
-            .map(|d| d.identity.as_str())
-            .collect()
-    } else {
-        HashSet::new()
-    };
+    let skipped: HashSet<&str> = existing
+        .duplicates
+        .iter()
+        .filter(|_| existing.skips())
+        .map(|d| d.identity.as_str())
+        .chain(existing.unique_taken.iter().map(|u| u.identity.as_str()))
+        .collect();
     let new_types = plan
         .object_types
         .iter()

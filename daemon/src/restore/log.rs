@@ -30,6 +30,24 @@ pub(crate) fn object_skipped(key: &str, existing_key: &str) -> NewLogEntry {
     }
 }
 
+/// An object was not created because the target holds the value of its unique attribute
+/// `attribute` already (in `holder`), so would refuse it.
+pub(crate) fn object_unique_taken(
+    key: &str,
+    attribute: &str,
+    value: &str,
+    holder: &str,
+) -> NewLogEntry {
+    NewLogEntry {
+        level: Some(LogLevel::Warn),
+        object_key: key.to_owned(),
+        result: true,
+        message: Value::String(format!(
+            "Skipped (unique {attribute} {value:?} is held by {holder})"
+        )),
+    }
+}
+
 /// The API refused an object; `body` is its error body.
 pub(crate) fn object_failed(key: &str, body: Value) -> NewLogEntry {
     NewLogEntry {

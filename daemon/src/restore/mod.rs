@@ -51,6 +51,7 @@ mod selection;
 mod source;
 mod statuses;
 mod summary;
+mod unique;
 mod users;
 mod values;
 
@@ -85,6 +86,7 @@ pub use plan::{
 };
 pub use selection::{TypeNode, TypeRef, TypesPlan, resolve_names, type_tree};
 pub use summary::{AttrNote, PlanSummary, SkippedDuplicate};
+pub use unique::UniqueTaken;
 pub use users::{DIRECTORY_MIN_NAMES, GroupLookup, UserLookup, UserLookupMethod};
 
 use crate::pipeline::{self, Pipeline, StagePoint};

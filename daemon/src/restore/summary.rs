@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::plan::{AttrAction, AttrPlan, RestorePlan};
+use super::unique::UniqueTaken;
 
 /// The lists of a plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,9 +21,14 @@ pub struct PlanSummary {
     pub attribute_conflicts: Vec<AttrNote>,
     /// Object types the restore creates or maps.
     pub object_types: u64,
-    /// Objects the restore creates (the backup's, less skipped duplicates and objects
-    /// `transform_object` hooks leave out).
+    /// Objects the restore creates (the backup's, less skipped duplicates, those whose unique
+    /// value the target holds and objects `transform_object` hooks leave out).
     pub objects_created: u64,
+    /// Objects skipped because a value of a unique attribute is held by an object of the
+    /// existing schema already, which the target would refuse (above all the copies
+    /// `--duplicates` creates); references to them point at that object.
+    #[serde(default)]
+    pub unique_taken: Vec<UniqueTaken>,
     /// Requests `execute` sends to the target when nothing goes wrong.
     pub requests: u64,
 }
@@ -77,12 +83,18 @@ pub(super) fn of(plan: &RestorePlan) -> PlanSummary {
             duplicate_of: d.existing_key.clone(),
         })
         .collect();
+    let unique_taken: Vec<UniqueTaken> = plan
+        .existing
+        .iter()
+        .flat_map(|e| e.unique_taken.iter().cloned())
+        .collect();
     PlanSummary {
         objects_created: plan
             .order
             .objects
-            .saturating_sub(skipped.len() as u64)
+            .saturating_sub((skipped.len() + unique_taken.len()) as u64)
             .saturating_sub(super::hook_objects::objects_skipped(plan)),
+        unique_taken,
         skipped_duplicates: skipped,
         dropped_attributes: with(AttrAction::Drop),
         attribute_conflicts: with(AttrAction::Conflict),

@@ -46,15 +46,26 @@
 //!    the daemon's dispatcher of text-to-textarea at `transform_attribute`, the normalise
 //!    example at `transform_object` and user-match at `match_user`, as Rhai and as WASM.
 //!
+//! 7. Existing schema vs new schema (`--only 7`; `--existing-objects`, default 10,330 cmdb
+//!    objects, limits off): one backup restored to a new schema on a target simulator, then
+//!    into that schema (now holding every object) without `--duplicates` — every object is
+//!    matched by the one AQL scan of the target schema and skipped — and with it, which
+//!    creates every object again. Printed: target requests of each (plan + execute, from
+//!    `/__sim/stats`) per object, the scan's definition requests and AQL pages, and the
+//!    difference per object with and without the matching.
+//!
 //! Defaults (measurements 1-4) run in ~10 minutes on 2 cores (create limits scaled ×10 and ×3 keep the limited
 //! runs at ~1 minute each). Run: `cargo build --release -p assets-sim -p assetark-tests &&
-//! target/release/restore-bench` (`--only 1,2,3,4,5,6`; `--concurrency N` creates in flight while
+//! target/release/restore-bench` (`--only 1,2,3,4,5,6,7`; `--concurrency N` creates in flight while
 //! building datasets; `ASSETS_SIM_BIN` overrides the simulator binary).
 
 // mimalloc, as in the daemon binary (daemon/src/main.rs, which says why): the child restore
 // processes measure the allocator the daemon really uses.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[path = "restore_bench/options.rs"]
+mod options;
 
 use std::time::Instant;
 
@@ -83,6 +94,7 @@ struct Args {
     rss_runs: usize,
     concurrency: usize,
     history_objects: u32,
+    existing_objects: u32,
     hook_objects: u32,
     hook_rounds: usize,
     call_secs: f64,
@@ -115,6 +127,7 @@ impl Args {
             rss_runs: num("--rss-runs", 3.0) as usize,
             concurrency: num("--concurrency", 16.0) as usize,
             history_objects: num("--history-objects", 5_000.0) as u32,
+            existing_objects: num("--existing-objects", 10_330.0) as u32,
             hook_objects: num("--hook-objects", 10_000.0) as u32,
             hook_rounds: num("--hook-rounds", 2.0) as usize,
             call_secs: num("--call-secs", 3.0),
@@ -123,7 +136,7 @@ impl Args {
 }
 
 /// `1234567` -> `"1,234,567"`.
-fn thousands(n: f64) -> String {
+pub(crate) fn thousands(n: f64) -> String {
     let s = format!("{:.0}", n.round());
     let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
     let mut out = String::new();
@@ -453,83 +466,6 @@ async fn rss(a: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Measurement 4: the requests of a restore with `--history` beside the same without it.
-async fn history(a: &Args) -> Result<()> {
-    println!(
-        "\n4. --history side by side: cmdb {} objects (schema ITSM, with history), restored \
-         twice to one target, limits off",
-        thousands(f64::from(a.history_objects))
-    );
-    let src = Sim::start(
-        None,
-        &[SiteSpec {
-            cmdb_objects: Some(a.history_objects),
-            ..SiteSpec::empty("src")
-        }],
-    )?;
-    let dir = tempfile::tempdir()?;
-    let store = run::open_store(&dir.path().join("store.db"))?;
-    let client = sim::client(src.site("src")?, 1, sim::unlimited())?;
-    let b = run::backup_with(&client, &store, "ITSM", true).await?;
-    let entries = store
-        .count_entries(b.id, assetark::store::kind::HISTORY)
-        .await?;
-    println!(
-        "   backup with its history phase: {} objects, {} histories, {:.1} s",
-        thousands(b.objects as f64),
-        thousands(entries as f64),
-        b.secs
-    );
-    let tgt = Sim::start(None, &[SiteSpec::empty("dst")])?;
-    let client = sim::client(tgt.site("dst")?, 1, sim::unlimited())?;
-    let mut runs = Vec::new();
-    for (history, key) in [(false, "PLAIN"), (true, "HIST")] {
-        let before = tgt.stats().await?;
-        let r = run::restore_with(&store, &client, b.id, (key, key), false, history).await?;
-        let after = tgt.stats().await?;
-        let endpoints = after.endpoints_since(&before);
-        let total: u64 = endpoints.iter().map(|(_, n)| n).sum();
-        let creates =
-            after.endpoint("POST /object/create") - before.endpoint("POST /object/create");
-        println!(
-            "   {}: {} target requests (plan + execute), {} object creates, {:.3} requests per \
-             object in the object stages; plan {:.1} s, execute {:.1} s",
-            if history {
-                "with --history   "
-            } else {
-                "without --history"
-            },
-            thousands(total as f64),
-            thousands(creates as f64),
-            r.requests_per_object(),
-            r.plan_secs,
-            r.execute_secs
-        );
-        runs.push((endpoints, total, creates, r));
-    }
-    let (plain, hist) = (&runs[0], &runs[1]);
-    let diff: Vec<String> = hist
-        .0
-        .iter()
-        .filter_map(|(k, n)| {
-            let p = plain
-                .0
-                .iter()
-                .find(|(pk, _)| pk == k)
-                .map_or(0, |(_, n)| *n);
-            (*n != p).then(|| format!("{k} {:+}", *n as i64 - p as i64))
-        })
-        .collect();
-    println!(
-        "   difference: {:+} requests ({}), {:+} object creates, {:+.3} requests per object",
-        hist.1 as i64 - plain.1 as i64,
-        diff.join(", "),
-        hist.2 as i64 - plain.2 as i64,
-        hist.3.requests_per_object() - plain.3.requests_per_object()
-    );
-    Ok(())
-}
-
 /// Measurement 5: restores with the shipped hooks on (Rhai, WASM) beside none, limits off.
 async fn hooks_on_off(a: &Args) -> Result<()> {
     println!(
@@ -676,13 +612,16 @@ async fn main() -> Result<()> {
         rss(&a).await?;
     }
     if a.only.contains(&4) {
-        history(&a).await?;
+        options::history(a.history_objects).await?;
     }
     if a.only.contains(&5) {
         hooks_on_off(&a).await?;
     }
     if a.only.contains(&6) {
         hook_calls(&a).await?;
+    }
+    if a.only.contains(&7) {
+        options::existing_schema(a.existing_objects).await?;
     }
     println!(
         "\nrestore-bench: done in {:.0} s",

@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 use assetark::assets::{AssetsClient, ClientStats};
 use assetark::backup::{self, BackupRequest, Progress, stage};
 use assetark::hooks::HookRegistry;
-use assetark::restore::{self, Destination, RestoreEvent, RestoreRequest, Stage};
+use assetark::restore::{self, Destination, RestoreEvent, RestoreRequest, ScanCost, Stage};
 use assetark::store::{AsyncStore, BackupId, BackupType, SqliteStore};
 use tokio_util::sync::CancellationToken;
 
@@ -126,6 +126,8 @@ pub struct RestoreRun {
     pub deferred: u64,
     /// Planned requests, whole restore.
     pub planned_requests: u64,
+    /// Planned requests per stage.
+    pub planned: BTreeMap<Stage, u64>,
     /// Plan + create, seconds.
     pub plan_secs: f64,
     /// Execute, seconds.
@@ -142,6 +144,12 @@ pub struct RestoreRun {
     pub end: Instant,
     /// Hook decisions in the plan.
     pub hook_decisions: usize,
+    /// A restore into an existing schema: what reading the target schema cost the plan.
+    pub scan: Option<ScanCost>,
+    /// Backup objects the plan skips as duplicates of objects already in the target schema.
+    pub skipped: u64,
+    /// Backup objects the plan expects the target to refuse: a unique value is taken there.
+    pub unique_taken: u64,
 }
 
 fn sent(s: &ClientStats) -> u64 {
@@ -207,6 +215,24 @@ impl RestoreRun {
             .map_or(0, |(a, b)| b.throttled - a.throttled)
     }
 
+    /// Requests sent in a stage (retries included), if it ran.
+    pub fn stage_requests(&self, s: Stage) -> Option<u64> {
+        self.stages
+            .get(&s)
+            .map(|(a, b)| sent(&b.stats) - sent(&a.stats))
+    }
+
+    /// Stages whose requests sent differ from the plan's: (stage, planned, sent).
+    pub fn off_plan(&self) -> Vec<(Stage, u64, u64)> {
+        self.planned
+            .iter()
+            .filter_map(|(s, p)| {
+                let sent = self.stage_requests(*s).unwrap_or(0);
+                (sent != *p).then_some((*s, *p, sent))
+            })
+            .collect()
+    }
+
     /// Requests sent by execute, in total.
     pub fn execute_requests(&self) -> u64 {
         sent(&self.after) - sent(&self.before)
@@ -249,13 +275,28 @@ pub async fn restore_hooked(
     history: bool,
     hooks: &HookRegistry,
 ) -> Result<RestoreRun> {
+    let destination = Destination::NewSchema {
+        name: name.into(),
+        key: key.into(),
+    };
+    restore_into(store, client, backup, destination, progress, history, hooks).await
+}
+
+/// Plans, stores and executes a restore of `backup` to `destination` on the client's site,
+/// with every enabled hook of `hooks` selected.
+pub async fn restore_into(
+    store: &AsyncStore,
+    client: &AssetsClient,
+    backup: BackupId,
+    destination: Destination,
+    progress: bool,
+    history: bool,
+    hooks: &HookRegistry,
+) -> Result<RestoreRun> {
     let target_site = client.site().name.clone();
     let req = RestoreRequest {
         backup_id: backup,
-        destination: Destination::NewSchema {
-            name: name.into(),
-            key: key.into(),
-        },
+        destination,
         hooks: hooks.select(&target_site, &[], &[])?,
         target_site,
         history,
@@ -271,6 +312,16 @@ pub async fn restore_hooked(
     let plan = restore::plan_with(store, client, &req, setup).await?;
     if let Some(c) = &plan.conflict {
         bail!("destination conflict: {c}");
+    }
+    if std::env::var_os("RESTORE_BENCH_PLAN").is_some() {
+        eprintln!(
+            "{}",
+            serde_json::to_string_pretty(&plan.summary.attribute_conflicts)?
+        );
+        eprintln!(
+            "{}",
+            serde_json::to_string_pretty(&plan.summary.dropped_attributes)?
+        );
     }
     let id = restore::create(store, &req, &plan, &assetark::clock::system()).await?;
     rss_note("planned");
@@ -337,6 +388,12 @@ pub async fn restore_hooked(
         waves: plan.order.waves.clone(),
         deferred: plan.order.deferred_references,
         planned_requests: plan.requests.total,
+        planned: plan
+            .requests
+            .per_stage
+            .iter()
+            .map(|s| (s.stage, s.requests))
+            .collect(),
         plan_secs,
         execute_secs: (end - t1).as_secs_f64(),
         stages,
@@ -345,5 +402,12 @@ pub async fn restore_hooked(
         after,
         end,
         hook_decisions: plan.hooks.decisions.len(),
+        scan: plan.existing.as_ref().map(|e| e.scan),
+        skipped: plan
+            .existing
+            .as_ref()
+            .filter(|e| e.skips())
+            .map_or(0, |e| e.duplicates.len() as u64),
+        unique_taken: plan.summary.unique_taken.len() as u64,
     })
 }

@@ -2,12 +2,14 @@
 //! one-line JSON ready output, `/__sim/stats`, peak RSS from `/proc/PID/status`, and
 //! `assetark` clients for a site (scaled documented limits, or none).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use assetark::assets::{AssetsClient, Limits, Secret, SiteConn};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Per-minute limits of a client when the simulator's limits are off: never waits.
@@ -171,39 +173,37 @@ impl Sim {
     /// `GET /__sim/stats`.
     pub async fn stats(&self) -> Result<SimStats> {
         let r = reqwest::get(format!("{}/__sim/stats", self.url)).await?;
-        Ok(SimStats(r.error_for_status()?.json().await?))
+        Ok(r.error_for_status()?.json().await?)
     }
 }
 
-/// A `/__sim/stats` answer.
-#[derive(Debug, Clone)]
-pub struct SimStats(pub Value);
+/// A `/__sim/stats` answer: the parts the benchmark reads (the simulator sends more).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SimStats {
+    /// Requests served, by endpoint template (e.g. `"POST /object/create"`).
+    pub requests_by_endpoint: BTreeMap<String, u64>,
+    /// 429s served.
+    pub rate_limited: u64,
+}
 
 impl SimStats {
     /// Requests of one endpoint template (e.g. `"POST /object/create"`).
     pub fn endpoint(&self, name: &str) -> u64 {
-        self.0["requests_by_endpoint"][name].as_u64().unwrap_or(0)
+        self.requests_by_endpoint.get(name).copied().unwrap_or(0)
     }
 
     /// 429s served.
     pub fn rate_limited(&self) -> u64 {
-        self.0["rate_limited"].as_u64().unwrap_or(0)
+        self.rate_limited
     }
 
-    /// Every endpoint's count since `before`, only those that changed.
+    /// Every endpoint's count since `before`, only those that changed, by name.
     pub fn endpoints_since(&self, before: &SimStats) -> Vec<(String, u64)> {
-        let mut out: Vec<(String, u64)> = self.0["requests_by_endpoint"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| {
-                let d = v.as_u64().unwrap_or(0).saturating_sub(before.endpoint(k));
-                (k.clone(), d)
-            })
+        self.requests_by_endpoint
+            .iter()
+            .map(|(k, v)| (k.clone(), v.saturating_sub(before.endpoint(k))))
             .filter(|(_, d)| *d > 0)
-            .collect();
-        out.sort();
-        out
+            .collect()
     }
 }
 

@@ -12,14 +12,13 @@ use assetark::assets::AssetsClient;
 use assetark::restore::{
     self, AttrAction, Destination, RestoreEvent, RestorePlan, RestoreRequest, Stage,
 };
-use assetark::store::{AsyncStore, BackupId, RestoreId};
+use assetark::store::{AsyncStore, BackupId, LogLevel, RestoreId};
 use assetark_tests::kit::s;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::support::{
-    self, Raw, Snapshot, assert_restored, backup, client, clock, config, execute, full_log, plan,
-    user_rule,
+    self, Raw, Snapshot, assert_restored, backup, client, clock, config, full_log, plan, user_rule,
 };
 use super::{complete, rule};
 
@@ -95,7 +94,7 @@ async fn originals(raw: &Raw, key: &str) -> Vec<(String, Option<String>)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_second_restore_creates_nothing_and_duplicates_creates_everything_again() {
+async fn a_second_restore_creates_nothing_and_duplicates_creates_every_copy_the_target_takes() {
     let sim = support::start(&config(300, false)).await;
     let dir = tempfile::tempdir().unwrap();
     let store = support::store(dir.path());
@@ -166,41 +165,68 @@ async fn a_second_restore_creates_nothing_and_duplicates_creates_everything_agai
     let got: HashSet<String> = skipped.iter().map(|m| (*m).to_owned()).collect();
     assert_eq!(got, expected);
 
-    // --duplicates: every object is sent again (the target refuses those whose unique
-    // attributes it already holds: logged with its body); the existing ones stay untouched.
+    // --duplicates: every object is created again, but for those whose unique attribute's
+    // value the schema holds already (the target would refuse them): the plan names each, and
+    // they are skipped, mapped to the object holding the value. The existing ones stay
+    // untouched, and every request is the plan's.
     let (p, id) = plan_existing(&store, &s2, b, "ITSM", true).await;
-    assert_eq!(p.existing.as_ref().unwrap().duplicates.len(), n);
-    assert_eq!(p.requests_of(Stage::ObjectEntries), n as u64);
-    let sent_before = sent(&s2);
-    let o = execute(&store, &s2, id, &p, CancellationToken::new())
-        .await
-        .0
-        .expect("restore");
-    let creates = sent(&s2) - sent_before - p.requests_of(Stage::ObjectReferences);
-    assert!(creates <= n as u64 && sent(&s2) - sent_before >= n as u64);
-    assert_eq!(o.objects_created + o.objects_failed, n as u64);
-    assert!(o.objects_created > 0, "{o:?}");
+    let e = p.existing.clone().expect("existing plan");
+    assert_eq!(e.duplicates.len(), n);
+    let taken = e.unique_taken.clone();
+    let u = taken.len();
+    assert!(
+        u > 0 && u < n,
+        "the cmdb dataset has unique attributes: {u} of {n}"
+    );
+    assert_eq!(p.summary.unique_taken, taken);
+    assert_eq!(p.summary.objects_created, (n - u) as u64);
+    assert_eq!(p.requests_of(Stage::ObjectEntries), (n - u) as u64);
+    let orig_of: HashMap<&str, Option<&str>> = first
+        .iter()
+        .map(|(id, o)| (id.as_str(), o.as_deref()))
+        .collect();
+    for t in &taken {
+        // In a copy of the same backup, the holder is the object it duplicates.
+        assert_eq!(
+            orig_of[t.taken_by_id.as_str()],
+            Some(t.identity.as_str()),
+            "{t:?}"
+        );
+        assert_eq!(keys[&t.taken_by_id], t.taken_by);
+    }
+    let o = run_as_planned(&store, &s2, id, &p).await;
+    assert_eq!((o.objects_created, o.objects_failed), ((n - u) as u64, 0));
     let now = originals(&raw2, "ITSM").await;
-    assert_eq!(now.len() as u64, n as u64 + o.objects_created);
+    assert_eq!(now.len(), n + n - u);
     let mut per_orig: BTreeMap<Option<String>, u32> = BTreeMap::new();
     for (_, orig) in &now {
         *per_orig.entry(orig.clone()).or_default() += 1;
     }
-    let twice = per_orig.values().filter(|c| **c == 2).count() as u64;
-    assert_eq!(
-        twice, o.objects_created,
-        "each created object is a second copy"
-    );
-    assert!(per_orig.values().all(|c| (1..=2).contains(c)));
-    let refused = full_log(&store, id)
-        .await
+    let taken_ids: HashSet<&str> = taken.iter().map(|t| t.identity.as_str()).collect();
+    for (orig, count) in &per_orig {
+        let orig = orig.as_deref().expect("every object carries ORIGINAL_ID");
+        let want = if taken_ids.contains(orig) { 1 } else { 2 };
+        assert_eq!(*count, want, "copies of {orig}");
+    }
+    let log = full_log(&store, id).await;
+    let warned: HashSet<String> = log
         .iter()
-        .filter(|e| e.level.is_none() && !e.result)
-        .count() as u64;
-    assert_eq!(
-        refused, o.objects_failed,
-        "every refusal logged with the API's body"
-    );
+        .filter(|e| e.level == Some(LogLevel::Warn) && e.result)
+        .filter_map(|e| Some((e, e.message.as_str()?)))
+        .filter(|(_, m)| m.starts_with("Skipped (unique "))
+        .map(|(e, m)| format!("{} {m}", e.object_key))
+        .collect();
+    let expected: HashSet<String> = taken
+        .iter()
+        .map(|t| {
+            format!(
+                "{} Skipped (unique {} {:?} is held by {})",
+                t.key, t.attribute, t.value, t.taken_by
+            )
+        })
+        .collect();
+    assert_eq!(warned, expected);
+    assert!(log.iter().all(|e| e.result), "nothing refused");
     let after = Snapshot::read(&raw2, &schema).await;
     let old_ids: HashSet<String> = first.iter().map(|(id, _)| id.clone()).collect();
     let kept: Vec<&Value> = after
