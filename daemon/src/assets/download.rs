@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
 
 /// A body up to this size stays in memory; a larger one goes to a temporary file.
-pub const IN_MEMORY: usize = 4 << 20;
+pub const IN_MEMORY: usize = 1 << 20;
 
 /// A downloaded body: its length, its SHA-256, and the bytes (in memory or in a file).
 #[derive(Debug)]

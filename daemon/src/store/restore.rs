@@ -603,10 +603,23 @@ impl RestoreStore for SqliteStore {
                     .query_row(params![backup, kind, id], |r| {
                         let data: Option<Vec<u8>> = r.get(2)?;
                         let raw: Option<i64> = r.get(3)?;
-                        Ok((r.get(0)?, r.get(1)?, data.zip(raw)))
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            data.zip(raw),
+                        ))
                     })
                     .optional()?;
-                out.extend(row);
+                if let Some((original_id, hash, blob)) = row {
+                    // A spooled blob's data is in its pieces (migration 0011).
+                    let blob = match blob {
+                        Some((data, raw)) => {
+                            Some((super::sqlite::whole_data(tx, &hash, data)?, raw))
+                        }
+                        None => None,
+                    };
+                    out.push((original_id, hash, blob));
+                }
             }
             Ok(out)
         })?;

@@ -152,9 +152,12 @@ fn takes<'k>(
     Ok(())
 }
 
-/// One entry whose compressed blob is in a file: a zero-filled blob of its length is
-/// inserted, then filled from the file through SQLite's incremental blob I/O, so the bytes
-/// never sit in memory whole. A known hash inserts nothing (the dedup of [`put`]).
+/// Pieces a spooled blob is stored in (see migration 0011): what one insert holds.
+const PART_BYTES: usize = 1 << 20;
+
+/// One entry whose compressed blob is in a file: its `blobs` row (empty `data`) and its bytes
+/// as [`PART_BYTES`] pieces in `blob_parts`, read from the file one piece at a time. A known
+/// hash inserts nothing (the dedup of [`put`]).
 pub(super) fn put_spooled(
     tx: &Transaction<'_>,
     backup: BackupId,
@@ -171,31 +174,27 @@ pub(super) fn put_spooled(
     };
     let added = tx
         .prepare_cached(
-            "INSERT INTO blobs (hash, data, raw_len) VALUES (?1, zeroblob(?2), ?3) \
+            "INSERT INTO blobs (hash, data, raw_len) VALUES (?1, X'', ?2) \
              ON CONFLICT (hash) DO NOTHING",
         )?
         .execute(params![
             blob.hash,
-            i64::try_from(blob.data_len).unwrap_or(i64::MAX),
             i64::try_from(blob.raw_len).unwrap_or(i64::MAX)
         ])?;
     if added == 1 {
-        let row = tx.last_insert_rowid();
-        let mut cell = tx.blob_open(rusqlite::MAIN_DB, "blobs", "data", row, false)?;
         blob.file.rewind()?;
-        let copied = std::io::copy(
-            &mut std::io::Read::by_ref(&mut blob.file).take(blob.data_len),
-            &mut cell,
-        )?;
-        if copied != blob.data_len {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!(
-                    "spooled blob {}: {copied} of {} bytes",
-                    blob.hash, blob.data_len
-                ),
-            )
-            .into());
+        let mut insert =
+            tx.prepare_cached("INSERT INTO blob_parts (hash, seq, data) VALUES (?1, ?2, ?3)")?;
+        let mut piece = vec![0u8; PART_BYTES];
+        let (mut seq, mut copied) = (0i64, 0u64);
+        while copied < blob.data_len {
+            let want = usize::try_from(blob.data_len - copied)
+                .unwrap_or(PART_BYTES)
+                .min(PART_BYTES);
+            blob.file.read_exact(&mut piece[..want])?;
+            insert.execute(params![blob.hash, seq, &piece[..want]])?;
+            copied += want as u64;
+            seq += 1;
         }
         stats.blobs_added = 1;
         stats.bytes_added = blob.data_len;
@@ -211,6 +210,26 @@ pub(super) fn put_spooled(
     )?
     .execute(params![backup, kind, original_id, blob.hash])?;
     Ok(stats)
+}
+
+/// The data of a blob whose row holds `data`: that, or, when it is empty, its pieces in
+/// order (a spooled blob; migration 0011).
+pub(in crate::store) fn whole_data(
+    tx: &Transaction<'_>,
+    hash: &str,
+    data: Vec<u8>,
+) -> Result<Vec<u8>> {
+    if !data.is_empty() {
+        return Ok(data);
+    }
+    let mut stmt = tx.prepare_cached("SELECT data FROM blob_parts WHERE hash = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([hash])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let piece: Vec<u8> = row.get(0)?;
+        out.extend_from_slice(&piece);
+    }
+    Ok(out)
 }
 
 pub(super) fn put(
@@ -351,7 +370,19 @@ fn drop_entries(tx: &Transaction<'_>, backup: BackupId) -> Result<DeleteStats> {
                            WHERE m.hash = blobs.hash AND m.backup_id <> ?1) \
          RETURNING length(data)",
     )?;
-    let mut stats = DeleteStats::default();
+    // The pieces of spooled blobs (deleted with their blob) count as freed too.
+    let parts: i64 = tx
+        .prepare_cached(
+            "SELECT coalesce(sum(length(p.data)), 0) FROM blob_parts p \
+             WHERE p.hash IN (SELECT hash FROM manifest WHERE backup_id = ?1) \
+               AND NOT EXISTS (SELECT 1 FROM manifest m \
+                               WHERE m.hash = p.hash AND m.backup_id <> ?1)",
+        )?
+        .query_row([backup], |r| r.get(0))?;
+    let mut stats = DeleteStats {
+        bytes_freed: to_u64(parts),
+        ..DeleteStats::default()
+    };
     let mut rows = stmt.query([backup])?;
     while let Some(row) = rows.next()? {
         stats.blobs_removed += 1;
@@ -547,14 +578,23 @@ pub(super) fn entry_rows(
             .query_map(params![backup, kind, limit, after], map)?
             .collect::<rusqlite::Result<Vec<_>>>()?,
     };
-    Ok(rows)
+    rows.into_iter()
+        .map(|mut row| {
+            if let Some((data, raw_len)) = row.blob.take() {
+                row.blob = Some((whole_data(tx, &row.hash, data)?, raw_len));
+            }
+            Ok(row)
+        })
+        .collect()
 }
 
 pub(super) fn blob_row(tx: &Transaction<'_>, hash: &str) -> Result<(Vec<u8>, i64)> {
-    tx.prepare_cached("SELECT data, raw_len FROM blobs WHERE hash = ?1")?
+    let (data, raw_len) = tx
+        .prepare_cached("SELECT data, raw_len FROM blobs WHERE hash = ?1")?
         .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
-        .ok_or_else(|| Error::not_found("blob", hash))
+        .ok_or_else(|| Error::not_found("blob", hash))?;
+    Ok((whole_data(tx, hash, data)?, raw_len))
 }
 
 pub(super) fn require_complete(tx: &Transaction<'_>, backup: BackupId) -> Result<()> {
@@ -612,5 +652,12 @@ pub(super) fn verify_rows(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    rows.into_iter()
+        .map(|mut row| {
+            if let Some((data, raw_len)) = row.blob.take() {
+                row.blob = Some((whole_data(tx, &row.hash, data)?, raw_len));
+            }
+            Ok(row)
+        })
+        .collect()
 }

@@ -27,6 +27,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_dc_phases.sql")),
     (9, include_str!("../migrations/0009_backup_origin.sql")),
     (10, include_str!("../migrations/0010_restore_options.sql")),
+    (11, include_str!("../migrations/0011_blob_parts.sql")),
 ];
 
 /// The schema version this build writes: the number of the last migration.

@@ -9,6 +9,7 @@
 //! schemas); the schema in `../migrations/`.
 
 mod backups;
+pub(super) use backups::whole_data;
 pub(crate) mod figures;
 mod jobs;
 mod lineage;

@@ -1,5 +1,6 @@
-//! Entries whose blob was encoded into a file (large attachments): stored by incremental blob
-//! I/O, deduplicated with blobs stored the usual way, read back and verified byte for byte.
+//! Entries whose blob was encoded into a file (large attachments): stored in pieces (migration
+//! 0011), deduplicated with blobs stored the usual way, read back and verified byte for byte,
+//! and their pieces freed with the last backup that uses them.
 
 use serde_json::json;
 use time::macros::datetime;
@@ -31,7 +32,16 @@ fn a_spooled_blob_is_stored_whole_and_deduplicated_with_the_usual_ones() {
             .unwrap()
     };
     let known: Vec<u8> = (0..70_000u32).map(|i| (i % 253) as u8).collect();
-    let fresh: Vec<u8> = (0..90_001u32).map(|i| (i * 31 % 241) as u8).collect();
+    // Random (xorshift): its compressed bytes take several pieces.
+    let mut x: u64 = 88_172_645_463_325_252;
+    let fresh: Vec<u8> = (0..(5 << 20) + 1)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
     let first = begin(datetime!(2025-03-01 12:00 UTC));
     let put = store
         .put_entries(
@@ -44,6 +54,9 @@ fn a_spooled_blob_is_stored_whole_and_deduplicated_with_the_usual_ones() {
         )
         .unwrap();
     assert_eq!(put.blobs_added, 1);
+    store
+        .complete_backup(first, datetime!(2025-03-01 12:01 UTC))
+        .unwrap();
 
     let second = begin(datetime!(2025-03-02 12:00 UTC));
     let spool = |bytes: &[u8]| {
@@ -66,6 +79,21 @@ fn a_spooled_blob_is_stored_whole_and_deduplicated_with_the_usual_ones() {
         (added.entries, added.blobs_added, added.bytes_added),
         (1, 1, data_len)
     );
+    let pieces = |hash: &str| -> (i64, i64) {
+        let conn = store.conn.lock();
+        conn.query_row(
+            "SELECT count(*), coalesce(sum(length(p.data)), 0) FROM blob_parts p \
+             WHERE p.hash = ?1",
+            [hash],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        pieces(&new.hash),
+        (data_len.div_ceil(1 << 20) as i64, data_len as i64)
+    );
+    assert_eq!(pieces(&same.hash), (0, 0), "stored whole, the usual way");
     let done = store
         .complete_backup(second, datetime!(2025-03-02 12:01 UTC))
         .unwrap();
@@ -90,4 +118,10 @@ fn a_spooled_blob_is_stored_whole_and_deduplicated_with_the_usual_ones() {
         })
         .collect();
     assert_eq!(got, [("fresh", true), ("known", true)]);
+
+    // The second backup alone uses the spooled blob: deleting it frees the pieces.
+    let deleted = store.delete_backup(second).unwrap();
+    assert_eq!((deleted.blobs_removed, deleted.bytes_freed), (1, data_len));
+    assert_eq!(pieces(&new.hash), (0, 0));
+    assert!(store.verify(first).unwrap().is_empty());
 }

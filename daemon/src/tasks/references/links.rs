@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::super::{Ctx, Error};
+use super::original;
 use super::resolve::{Mapping, Resolved};
 use super::{ReferencesSummary, STAGE_ATTRS};
 use crate::model::{AttributeIn, AttributeKind, Id, ObjectType, ObjectTypeAttribute};
@@ -132,10 +133,18 @@ pub(super) async fn collect(
     for r in resolved {
         their_types.push(match &r.mapping {
             Mapping::Restore { restore, .. } => ctx.id_map(*restore, id_kinds::TYPE).await?,
-            Mapping::OriginalId if !outbound => HashMap::new(),
-            Mapping::OriginalId => {
+            Mapping::OriginalId { backup, .. } => {
                 let types = ctx.target.list_object_types(&r.schema_id).await?;
-                referenced_types(&own_refs, &own_types, &types)
+                let mut m = match backup {
+                    Some(b) => original::backup_types(ctx, b.id, &types).await?,
+                    None => HashMap::new(),
+                };
+                if outbound {
+                    for (old, new) in referenced_types(&own_refs, &own_types, &types) {
+                        m.entry(old).or_insert(new);
+                    }
+                }
+                m
             }
             Mapping::Original => ctx
                 .target
@@ -155,12 +164,15 @@ pub(super) async fn collect(
         .filter(|r| !r.state.is_resolved())
         .map(|r| r.key.as_str())
         .collect();
-    let map_ref = |map: &HashMap<String, String>, r: Option<String>, restore: i64| match r {
+    let map_ref = |map: &HashMap<String, String>, r: Option<String>, via: &str| match r {
         None => Ok(None),
-        Some(r) => map.get(&r).cloned().map(Some).ok_or_else(|| {
-            format!("its reference type {r} is not in the id map of restore {restore}")
-        }),
+        Some(r) => map
+            .get(&r)
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| format!("its reference type {r} is not in {via}")),
     };
+    let own_via = format!("the id map of restore {}", ctx.restore.id);
     let mut links = Vec::new();
     if outbound {
         for (def, owner, target, ref_type) in own_refs {
@@ -198,7 +210,7 @@ pub(super) async fn collect(
                 owner_new: own_type_map.get(&owner).cloned(),
                 target_new: found.and_then(|(_, t)| t.get(&target).cloned()),
                 target_old: target,
-                ref_new: map_ref(&own_ref_map, ref_type, ctx.restore.id),
+                ref_new: map_ref(&own_ref_map, ref_type, &own_via),
                 skip,
                 def,
                 new_id: None,
@@ -206,11 +218,23 @@ pub(super) async fn collect(
         }
     }
     for (r, types) in resolved.iter().zip(&their_types) {
-        let Mapping::Restore { restore, backup } = &r.mapping else {
-            continue;
+        let (backup, ref_map, via) = match &r.mapping {
+            Mapping::Restore { restore, backup } => (
+                backup,
+                ctx.id_map(*restore, id_kinds::REF_TYPE).await?,
+                format!("the id map of restore {restore}"),
+            ),
+            Mapping::OriginalId {
+                backup: Some(backup),
+                ..
+            } => (
+                backup,
+                original::reference_types(ctx, backup.id, &r.schema_id).await?,
+                format!("the reference types of schema {} on the target", r.key),
+            ),
+            _ => continue,
         };
         let names = types_of(ctx, backup.id).await?;
-        let ref_map = ctx.id_map(*restore, id_kinds::REF_TYPE).await?;
         for (def, owner, target, ref_type) in references_of(ctx, backup.id).await? {
             if !own_types.contains_key(&target) || own_types.contains_key(&owner) {
                 continue;
@@ -225,7 +249,7 @@ pub(super) async fn collect(
                 owner_new: types.get(&owner).cloned(),
                 target_new: own_type_map.get(&target).cloned(),
                 target_old: target,
-                ref_new: map_ref(&ref_map, ref_type, *restore),
+                ref_new: map_ref(&ref_map, ref_type, &via),
                 skip: None,
                 def,
                 new_id: None,
@@ -236,41 +260,23 @@ pub(super) async fn collect(
 }
 
 /// Old type id -> id in `types` (a schema without a restore record here) of the object types
-/// the restored backup's references point at outside it: the type whose description is the
-/// old id (the `object-type-ids` task writes it), else the only one with the referenced
-/// type's name.
+/// the restored backup's references point at outside it (see [`original::match_types`]).
 fn referenced_types(
     refs: &[(ObjectTypeAttribute, String, String, Option<String>)],
     own_types: &HashMap<String, String>,
     types: &[ObjectType],
 ) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for (def, _, target, _) in refs {
-        if own_types.contains_key(target) || out.contains_key(target) {
-            continue;
-        }
-        let name = def
-            .reference_object_type
-            .get()
-            .and_then(|t| t.name.non_empty());
-        let by_description = types
-            .iter()
-            .find(|t| t.description.non_empty() == Some(target.as_str()));
-        let by_name = || {
-            let mut named = types.iter().filter(|t| name.is_some_and(|n| t.name() == n));
-            match (named.next(), named.next()) {
-                (Some(t), None) => Some(t),
-                _ => None,
-            }
-        };
-        if let Some(id) = by_description
-            .or_else(by_name)
-            .and_then(|t| t.id.non_empty())
-        {
-            out.insert(target.clone(), id.to_owned());
-        }
-    }
-    out
+    let old = refs
+        .iter()
+        .filter(|(_, _, target, _)| !own_types.contains_key(target))
+        .map(|(def, _, target, _)| {
+            let name = def
+                .reference_object_type
+                .get()
+                .and_then(|t| t.name.non_empty());
+            (target.as_str(), name)
+        });
+    original::match_types(old, types)
 }
 
 /// What becomes of one link.

@@ -19,9 +19,10 @@
 //! [`Ctx::fan_out`] at a time; the client's limiter and pool pace them.
 
 mod links;
+mod original;
 mod resolve;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -29,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Error, TaskSummary};
 use crate::assets::AqlPager;
-use crate::model::{Object, ObjectAttributeIn, ObjectIn, Scalar, ValueIn};
+use crate::model::{Object, ObjectAttributeIn, ObjectIn, ValueIn};
 use crate::restore::id_kinds;
 use crate::store::{BackupId, ItemOutcome, RestoreId, kind};
 
@@ -42,8 +43,6 @@ const STAGE_ATTRS: &str = "reference attributes";
 const STAGE_OBJECTS: &str = "object references";
 /// Objects per AQL page when reading the target's current values.
 const AQL_PAGE: usize = 500;
-/// The attribute a restore gives every object: its id on the source.
-const ORIGINAL_ID: &str = "ORIGINAL_ID";
 
 /// What the task found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -116,13 +115,10 @@ pub(super) async fn run(
             Mapping::Restore { restore, backup } => {
                 other_ids.insert(r.index, object_ids(ctx, *restore, backup.id).await?);
             }
-            // Only the restored schema's references point into it: scanned only then.
-            Mapping::OriginalId if outbound => {
-                let ids = by_original_id(ctx, &r.schema_id).await?;
-                s.referenced_schemas[r.index].objects_by_original_id = Some(ids.len() as u64);
-                other_ids.insert(r.index, ids);
+            Mapping::OriginalId { ids, .. } => {
+                other_ids.insert(r.index, ids.clone());
             }
-            Mapping::OriginalId | Mapping::Original => {}
+            Mapping::Original => {}
         }
     }
     let lookup = |schema: Option<usize>, old: &str| -> Option<String> {
@@ -155,8 +151,13 @@ pub(super) async fn run(
         .await?;
     }
     for r in &resolved {
-        let Mapping::Restore { backup, .. } = &r.mapping else {
-            continue;
+        let backup = match &r.mapping {
+            Mapping::Restore { backup, .. }
+            | Mapping::OriginalId {
+                backup: Some(backup),
+                ..
+            } => backup,
+            _ => continue,
         };
         let inbound: Vec<&Link> = links
             .iter()
@@ -235,42 +236,6 @@ async fn object_ids(
         Ok(())
     })
     .await?;
-    Ok(out)
-}
-
-/// `ORIGINAL_ID` -> id of the objects of `schema` on the target that carry one (one AQL
-/// scan; the attribute is found by name in each page's attribute definitions, or in a value's
-/// own definition where the site nests it).
-async fn by_original_id(ctx: &Ctx<'_>, schema: &str) -> Result<HashMap<String, String>, Error> {
-    let mut id_attrs: HashSet<String> = HashSet::new();
-    let mut out = HashMap::new();
-    let ql = format!("objectSchemaId = {schema}");
-    let mut pager = AqlPager::new(ctx.target, &ql, AQL_PAGE);
-    while let Some(page) = pager.next_page().await? {
-        id_attrs.extend(
-            page.object_type_attributes
-                .iter()
-                .filter(|a| a.name() == ORIGINAL_ID)
-                .map(|a| a.id.as_str().to_owned()),
-        );
-        for o in &page.values {
-            let orig = o
-                .attributes()
-                .iter()
-                .filter(|a| {
-                    id_attrs.contains(a.object_type_attribute_id.as_str())
-                        || a.object_type_attribute
-                            .get()
-                            .is_some_and(|d| d.name() == ORIGINAL_ID)
-                })
-                .find_map(|a| a.values().first()?.value.get().map(Scalar::to_text))
-                .filter(|t| !t.is_empty());
-            if let (Some(orig), Some(id)) = (orig, o.id.non_empty()) {
-                // Two objects with one ORIGINAL_ID: the first one listed is taken.
-                out.entry(orig).or_insert_with(|| id.to_owned());
-            }
-        }
-    }
     Ok(out)
 }
 

@@ -3,18 +3,22 @@
 //! restore's id map), or, on the backup's own site only, a schema that was never restored (the
 //! original, whose ids are the backup's own), or, on another site, a schema this store has no
 //! restore record of (put there by another store or tool): its objects are matched by their
-//! `ORIGINAL_ID` (`resolved_by_original_id`, outbound references only, since no backup of it
-//! says which of its objects reference what). It must allow others to select objects from it.
+//! `ORIGINAL_ID` (`resolved_by_original_id`; see `original`: its own references into the
+//! restored schema only when this store holds a backup of it). It must allow others to select
+//! objects from it.
 //! What cannot be used says why: not on the target (restore it there first, then run the task
 //! again), restored from another site, or not allowing others to select its objects.
 //!
 //! Requests: one `list_schemas` of the target, one `get_schema_config` per schema found.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::super::{Ctx, Error};
+use super::original;
 use crate::model::ObjectSchema;
-use crate::store::{Backup, PageRequest, RestoreId, RestoreStatus};
+use crate::store::{Backup, BackupId, PageRequest, RestoreId, RestoreStatus};
 
 /// How a named schema stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -23,7 +27,7 @@ pub enum SchemaState {
     /// Found and usable: its references were set (see the counts).
     Resolved,
     /// On another site without a restore record in this store: its objects were matched by
-    /// their `ORIGINAL_ID` (outbound references only).
+    /// their `ORIGINAL_ID`.
     ResolvedByOriginalId,
     /// Not on the target site: restore it there, then run the task again.
     Missing,
@@ -71,6 +75,10 @@ pub struct ReferencedSchema {
     /// resolved by `ORIGINAL_ID`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objects_by_original_id: Option<u64>,
+    /// The backup in this store whose references of that schema's objects were used, when it
+    /// was resolved by `ORIGINAL_ID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_id_backup: Option<BackupId>,
 }
 
 /// How a resolved schema's old ids become ids on the target.
@@ -87,7 +95,12 @@ pub(super) enum Mapping {
     Original,
     /// A schema on another site this store did not restore: its objects' `ORIGINAL_ID`s name
     /// the backup's ids.
-    OriginalId,
+    OriginalId {
+        /// `ORIGINAL_ID` -> its object's id on the target.
+        ids: HashMap<String, String>,
+        /// This store's backup of it, when there is one (boxed as above).
+        backup: Option<Box<Backup>>,
+    },
 }
 
 /// A schema that takes part.
@@ -147,6 +160,7 @@ pub(super) async fn resolve(
             message: String::new(),
             attributes: 0,
             objects_by_original_id: None,
+            original_id_backup: None,
         };
         let found: Option<&ObjectSchema> = schemas
             .iter()
@@ -185,9 +199,12 @@ pub(super) async fn resolve(
         } else if same_site {
             Some(Mapping::Original)
         } else {
-            Some(Mapping::OriginalId)
+            Some(Mapping::OriginalId {
+                ids: HashMap::new(),
+                backup: None,
+            })
         };
-        let Some(mapping) = mapping else {
+        let Some(mut mapping) = mapping else {
             rows.push(row);
             continue;
         };
@@ -205,10 +222,15 @@ pub(super) async fn resolve(
             rows.push(row);
             continue;
         }
-        row.state = match mapping {
-            Mapping::OriginalId => SchemaState::ResolvedByOriginalId,
-            _ => SchemaState::Resolved,
-        };
+        row.state = SchemaState::Resolved;
+        if let Mapping::OriginalId { ids, backup } = &mut mapping {
+            let scan = original::scan(ctx, schema_id).await?;
+            *backup = original::backup(ctx, own, &scan).await?.map(Box::new);
+            *ids = scan.ids;
+            row.state = SchemaState::ResolvedByOriginalId;
+            row.objects_by_original_id = Some(ids.len() as u64);
+            row.original_id_backup = backup.as_ref().map(|b| b.id);
+        }
         row.message = match &mapping {
             Mapping::Restore { restore, backup } => format!(
                 "schema {key} ({schema_id}) restored by restore {restore} from backup {} of {} \
@@ -218,18 +240,27 @@ pub(super) async fn resolve(
             Mapping::Original => format!(
                 "schema {key} ({schema_id}), never restored: the backup's own site keeps its ids"
             ),
-            Mapping::OriginalId => format!(
+            Mapping::OriginalId { ids, backup } => format!(
                 "schema {key} ({schema_id}) on site {site} has no restore record in this store \
-                 (schemas restored on {site}: {}): its objects are matched by their \
-                 ORIGINAL_ID; {}",
+                 (schemas restored on {site}: {}): its {} objects with an ORIGINAL_ID are \
+                 matched by it; {}",
                 listing(),
-                if outbound {
-                    "the restored schema's references into it are set; its own references \
-                     into the restored schema are not known without a restore of it here"
-                } else {
-                    "only the restored schema's references into it can be set (--outbound); \
-                     its own references into the restored schema are not known without a \
-                     restore of it here"
+                ids.len(),
+                match backup {
+                    Some(b) => format!(
+                        "what its objects reference comes from backup {} of {} on site {}",
+                        b.id, b.schema_key, b.site
+                    ),
+                    None => format!(
+                        "this store holds no backup of its source schema from site {}, so its \
+                         own references into the restored schema are not known{}",
+                        own.site,
+                        if outbound {
+                            ""
+                        } else {
+                            " (--outbound sets the restored schema's references into it)"
+                        }
+                    ),
                 }
             ),
         };
