@@ -33,7 +33,10 @@ fn counter(env: &Env, path: &str) -> Barrier {
 /// in `attachments/` against its name.
 async fn backup(env: &Env) -> (Value, BTreeMap<String, Vec<(String, String)>>) {
     let job = env.backup("d1", "ITSM").await;
-    let id = job["result"]["backup"]["id"].as_i64().expect("id").to_string();
+    let id = job["result"]["backup"]["id"]
+        .as_i64()
+        .expect("id")
+        .to_string();
     let shown = env.cli_json(&["backups", "show", &id]).await;
     assert_eq!(shown["attachments"]["status"], "done", "{shown}");
     assert_eq!(shown["comments"]["status"], "done", "{shown}");
@@ -56,8 +59,8 @@ async fn backup(env: &Env) -> (Value, BTreeMap<String, Vec<(String, String)>>) {
             .iter()
             .map(|a| {
                 let sha = a["sha256"].as_str().expect("sha256").to_owned();
-                let bytes = std::fs::read(out.path().join("attachments").join(&sha))
-                    .expect("the file");
+                let bytes =
+                    std::fs::read(out.path().join("attachments").join(&sha)).expect("the file");
                 assert_eq!(sha256_hex(&bytes), sha);
                 let name = a["attachment"]["filename"].as_str().expect("name");
                 (name.to_owned(), sha)
@@ -129,10 +132,13 @@ async fn an_incremental_backup_lists_everything_and_downloads_only_new_files() {
         "{note}"
     );
     let mut expected = before.clone();
-    expected.get_mut(&object.to_string()).expect("object").push((
-        "new.txt".to_owned(),
-        sha256_hex(b"added after the full backup"),
-    ));
+    expected
+        .get_mut(&object.to_string())
+        .expect("object")
+        .push((
+            "new.txt".to_owned(),
+            sha256_hex(b"added after the full backup"),
+        ));
     assert_eq!(after, expected);
     env.stop().await;
 }
