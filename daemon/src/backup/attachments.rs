@@ -10,7 +10,14 @@
 //! larger than a few MiB spooled to a temporary file beside the store, encoded from there
 //! into a second one and copied into the store piece by piece before the object's batch, so
 //! a file up to `max_download_mb` never sits in memory whole.
+//!
+//! An incremental backup still lists every object's attachments (adding or deleting one
+//! does not move the object's `updated`, so only the list tells), but a listed attachment
+//! its parent holds with the same metadata (id, name, size, time, author, comment) is not
+//! downloaded again: Jira never changes an attachment's bytes, so the parent's
+//! [`AttachmentBytes`] entry is taken over by reference.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::per_object::walk;
@@ -23,19 +30,35 @@ const BYTES_FIELD: &str = "base64";
 
 /// Returns the phase note.
 pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
-    let (files, bytes) = (AtomicU64::new(0), AtomicU64::new(0));
+    let (files, bytes, kept) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
     let scratch = ctx.store.scratch_dir();
     let walked = walk(
         ctx,
         stage::ATTACHMENTS,
         kind::ATTACHMENTS,
         |identity, object_id| {
-            let (files, bytes, scratch) = (&files, &bytes, &scratch);
+            let (files, bytes, kept, scratch) = (&files, &bytes, &kept, &scratch);
             async move {
                 let listed = ctx.api(ctx.api.list_attachments(&object_id)).await?;
+                let mut before = match listed.is_empty() {
+                    true => HashMap::new(),
+                    false => parent_files(ctx, &identity).await?,
+                };
                 let mut entries = Vec::with_capacity(listed.len() + 1);
                 let mut attachments = Vec::with_capacity(listed.len());
                 for attachment in listed {
+                    files.fetch_add(1, Ordering::Relaxed);
+                    let known = before
+                        .remove(attachment.id.as_str())
+                        .filter(|k| k.attachment == attachment);
+                    if let Some(known) = known
+                        && take_over(ctx, &known.sha256).await?
+                    {
+                        kept.fetch_add(1, Ordering::Relaxed);
+                        bytes.fetch_add(known.size, Ordering::Relaxed);
+                        attachments.push(known);
+                        continue;
+                    }
                     let download = ctx
                         .api(
                             ctx.api
@@ -43,7 +66,6 @@ pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
                         )
                         .await?;
                     let (sha256, size) = (download.sha256().to_owned(), download.len());
-                    files.fetch_add(1, Ordering::Relaxed);
                     bytes.fetch_add(size, Ordering::Relaxed);
                     let parts = download.into_parts().map_err(|source| Error::Io {
                         path: scratch.clone(),
@@ -92,7 +114,47 @@ pub(super) async fn run(ctx: &Ctx<'_>) -> Result<String, Error> {
     if walked.kept > 0 {
         note.push_str(&format!(" read, {} objects kept from before", walked.kept));
     }
+    if let (Some(parent), n @ 1..) = (ctx.parent, kept.into_inner()) {
+        note.push_str(&format!(", {n} files taken over from backup {parent}"));
+    }
     Ok(note)
+}
+
+/// The parent's attachments of the object `identity`, by attachment id (none without a
+/// parent, or when the parent did not read the object).
+async fn parent_files(
+    ctx: &Ctx<'_>,
+    identity: &str,
+) -> Result<HashMap<String, ObjectAttachment>, Error> {
+    let Some(parent) = ctx.parent else {
+        return Ok(HashMap::new());
+    };
+    let found = ctx
+        .store
+        .entries_by_id(parent, kind::ATTACHMENTS, vec![identity.to_owned()])
+        .await?;
+    let mut out = HashMap::new();
+    for e in found {
+        let stored: ObjectAttachments = serde_json::from_slice(&e.json)?;
+        for a in stored.attachments {
+            out.insert(a.attachment.id.as_str().to_owned(), a);
+        }
+    }
+    Ok(out)
+}
+
+/// Takes the parent's bytes of the file `sha256` over into this backup by reference; false
+/// when the parent lacks them (then the file is downloaded).
+async fn take_over(ctx: &Ctx<'_>, sha256: &str) -> Result<bool, Error> {
+    let Some(parent) = ctx.parent else {
+        return Ok(false);
+    };
+    let (backup, ids) = (ctx.backup, vec![sha256.to_owned()]);
+    let copied = ctx
+        .store
+        .run(move |s| s.copy_entries(parent, backup, kind::ATTACHMENT_BYTES, &ids))
+        .await?;
+    Ok(copied == 1)
 }
 
 /// Encodes a spooled attachment as the blob of its [`AttachmentBytes`] into a temporary file

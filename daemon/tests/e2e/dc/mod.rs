@@ -11,11 +11,14 @@
 //!   phases end `done`; every comment (author, time, text) and every attachment's bytes the
 //!   site's own API lists are in the export (`comments.jsonl`, `attachments.jsonl`,
 //!   `attachments/` by SHA-256 with its manifest), equal files once;
+//! - `incremental`: an incremental backup lists every object's comments and attachments but
+//!   downloads only the files its parent lacks (requests counted at the simulator);
 //! - `issues::*`: the objects-in-issues task on a Data Center target (see that module);
 //! - `large`: a 100 MiB attachment is stored whole, over `max_response_mb` and within
 //!   `max_download_mb`, and deduplicated by a second backup.
 
 mod carried;
+mod incremental;
 mod issues;
 mod large;
 mod migrate;
