@@ -476,21 +476,8 @@ async fn hooks_on_off(a: &Args) -> Result<()> {
         a.hook_rounds,
         if a.hook_rounds == 1 { "" } else { "s" }
     );
-    let src = Sim::start(
-        None,
-        &[SiteSpec {
-            cmdb_objects: Some(a.hook_objects),
-            ..SiteSpec::empty("hsrc")
-        }],
-    )?;
-    let dir = tempfile::tempdir()?;
-    let store = run::open_store(&dir.path().join("store.db"))?;
-    let b = run::backup(
-        &sim::client(src.site("hsrc")?, 1, sim::unlimited())?,
-        &store,
-        "ITSM",
-    )
-    .await?;
+    let src = run::cmdb_source("hsrc", a.hook_objects, false).await?;
+    let (store, b) = (&src.store, &src.backup);
     println!(
         "   backup: {} objects, main pass {:.1} s",
         thousands(b.objects as f64),
@@ -515,7 +502,7 @@ async fn hooks_on_off(a: &Args) -> Result<()> {
         for (i, ((label, _), registry)) in sets.iter().zip(&registries).enumerate() {
             let client = sim::client(tgt.site(&format!("h{r}-{i}"))?, 1, sim::unlimited())?;
             let run = run::restore_hooked(
-                &store,
+                store,
                 &client,
                 b.id,
                 ("IT Assets Restored", "ITR"),

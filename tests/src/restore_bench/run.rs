@@ -15,7 +15,10 @@ use assetark::backup::{self, BackupRequest, Progress, stage};
 use assetark::hooks::HookRegistry;
 use assetark::restore::{self, Destination, RestoreEvent, RestoreRequest, ScanCost, Stage};
 use assetark::store::{AsyncStore, BackupId, BackupType, SqliteStore};
+use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
+
+use super::sim::{self, Sim, SiteSpec};
 
 /// Opens (creating) the SQLite store at `path`.
 pub fn open_store(path: &Path) -> Result<AsyncStore> {
@@ -92,6 +95,42 @@ pub async fn backup_with(
         id,
         objects: b.object_count,
         secs,
+    })
+}
+
+/// A backed-up cmdb dataset: its limits-off source simulator, a store in a temp dir and the
+/// backup of schema ITSM (~97% of the dataset's objects).
+pub struct CmdbSource {
+    /// The source simulator (one site).
+    pub sim: Sim,
+    /// The store holding the backup.
+    pub store: AsyncStore,
+    /// The backup.
+    pub backup: BackupDone,
+    // Dropped last: the store's file lives in it.
+    _dir: TempDir,
+}
+
+/// Starts a limits-off simulator whose site `site` holds `objects` cmdb objects, and backs up
+/// its schema ITSM into a fresh store ([`backup_with`]: `history` runs the background phases
+/// to their end). Prints the backup's line.
+pub async fn cmdb_source(site: &str, objects: u32, history: bool) -> Result<CmdbSource> {
+    let sim = Sim::start(
+        None,
+        &[SiteSpec {
+            cmdb_objects: Some(objects),
+            ..SiteSpec::empty(site)
+        }],
+    )?;
+    let dir = tempfile::tempdir()?;
+    let store = open_store(&dir.path().join("store.db"))?;
+    let client = sim::client(sim.site(site)?, 1, sim::unlimited())?;
+    let backup = backup_with(&client, &store, "ITSM", history).await?;
+    Ok(CmdbSource {
+        sim,
+        store,
+        backup,
+        _dir: dir,
     })
 }
 

@@ -19,17 +19,8 @@ pub async fn history(objects: u32) -> Result<()> {
          twice to one target, limits off",
         thousands(f64::from(objects))
     );
-    let src = Sim::start(
-        None,
-        &[SiteSpec {
-            cmdb_objects: Some(objects),
-            ..SiteSpec::empty("src")
-        }],
-    )?;
-    let dir = tempfile::tempdir()?;
-    let store = run::open_store(&dir.path().join("store.db"))?;
-    let client = sim::client(src.site("src")?, 1, sim::unlimited())?;
-    let b = run::backup_with(&client, &store, "ITSM", true).await?;
+    let src = run::cmdb_source("src", objects, true).await?;
+    let (store, b) = (&src.store, &src.backup);
     let entries = store
         .count_entries(b.id, assetark::store::kind::HISTORY)
         .await?;
@@ -44,7 +35,7 @@ pub async fn history(objects: u32) -> Result<()> {
     let mut runs = Vec::new();
     for (history, key) in [(false, "PLAIN"), (true, "HIST")] {
         let before = tgt.stats().await?;
-        let r = run::restore_with(&store, &client, b.id, (key, key), false, history).await?;
+        let r = run::restore_with(store, &client, b.id, (key, key), false, history).await?;
         let after = tgt.stats().await?;
         let endpoints = after.endpoints_since(&before);
         let total: u64 = endpoints.iter().map(|(_, n)| n).sum();
@@ -164,21 +155,8 @@ pub async fn existing_schema(objects: u32) -> Result<()> {
          times to one target, limits off",
         thousands(f64::from(objects))
     );
-    let src = Sim::start(
-        None,
-        &[SiteSpec {
-            cmdb_objects: Some(objects),
-            ..SiteSpec::empty("src")
-        }],
-    )?;
-    let dir = tempfile::tempdir()?;
-    let store = run::open_store(&dir.path().join("store.db"))?;
-    let b = run::backup(
-        &sim::client(src.site("src")?, 1, sim::unlimited())?,
-        &store,
-        "ITSM",
-    )
-    .await?;
+    let src = run::cmdb_source("src", objects, false).await?;
+    let (store, b) = (&src.store, &src.backup);
     println!(
         "   backup: {} objects, main pass {:.1} s",
         thousands(b.objects as f64),
@@ -215,7 +193,7 @@ pub async fn existing_schema(objects: u32) -> Result<()> {
     let mut first_max = 0;
     for (label, dest) in runs {
         let before = tgt.stats().await?;
-        let r = run::restore_into(&store, &client, b.id, dest, false, false, &none).await?;
+        let r = run::restore_into(store, &client, b.id, dest, false, false, &none).await?;
         let m = Measured::of(r, &before, &tgt.stats().await?);
         let scan = m.run.scan.map_or_else(
             || "no scan".to_owned(),
