@@ -14,9 +14,13 @@ use super::error::{BlobProblem, Error, Result};
 /// already shrinks Assets JSON several-fold; higher levels cost CPU for a few percent.
 const ZSTD_LEVEL: i32 = 3;
 
-/// Largest decompressed blob we accept. A corrupted `raw_len` must not make us allocate
-/// gigabytes; no single Assets entity (even an icon PNG in base64) comes near this.
-const MAX_RAW_LEN: usize = 256 * 1024 * 1024;
+/// Largest decompressed blob we accept: the base64 JSON of the largest attachment a site may
+/// send (`max_download_mb`) is about 4/3 of it. Decoding allocates as the data decompresses
+/// (at most [`RESERVE`] ahead), so a corrupted `raw_len` cannot make us allocate more than
+/// the blob really holds.
+const MAX_RAW_LEN: u64 = 8 << 30;
+/// Memory reserved for a blob's JSON before decompressing it.
+const RESERVE: u64 = 8 << 20;
 
 /// Serializes `value` as canonical JSON: object keys sorted (by their UTF-8 bytes) at every
 /// depth, no whitespace. Strings and numbers are written exactly as serde_json writes them.
@@ -192,14 +196,18 @@ pub fn decode_blob(hash: &str, data: &[u8], raw_len: i64) -> Result<Vec<u8>> {
         problem,
         source,
     };
-    let raw_len = usize::try_from(raw_len)
+    let raw_len = u64::try_from(raw_len)
         .ok()
         .filter(|n| *n <= MAX_RAW_LEN)
         .ok_or_else(|| corrupt(BlobProblem::LengthMismatch, None))?;
-    // The capacity bound makes zstd fail instead of growing past the recorded length.
-    let raw = zstd::bulk::decompress(data, raw_len)
+    // Read at most one byte past the recorded length: enough to tell a longer blob, never
+    // more than that.
+    let mut raw = Vec::with_capacity(usize::try_from(raw_len.min(RESERVE)).unwrap_or(0));
+    let decoder = zstd::stream::read::Decoder::new(data)
         .map_err(|e| corrupt(BlobProblem::Undecodable, Some(e)))?;
-    if raw.len() != raw_len {
+    std::io::Read::read_to_end(&mut std::io::Read::take(decoder, raw_len + 1), &mut raw)
+        .map_err(|e| corrupt(BlobProblem::Undecodable, Some(e)))?;
+    if raw.len() as u64 != raw_len {
         return Err(corrupt(BlobProblem::LengthMismatch, None));
     }
     if content_hash(&raw) != hash {
@@ -270,6 +278,20 @@ mod tests {
                 ..
             }
         ));
+        // A recorded length off either way (even a huge one, which allocates nothing).
+        for wrong in [blob.raw_len as i64 - 1, blob.raw_len as i64 + 5, 4 << 30] {
+            let err = decode_blob(&blob.hash, &blob.data, wrong).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Corrupt {
+                        problem: BlobProblem::LengthMismatch,
+                        ..
+                    }
+                ),
+                "{wrong}: {err:?}"
+            );
+        }
         let err = decode_blob(&blob.hash, &blob.data, -1).unwrap_err();
         assert!(matches!(
             err,
