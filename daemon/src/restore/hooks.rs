@@ -41,6 +41,11 @@ pub struct HookPlan {
     /// `after_object_restored` hooks): they show in the restore log.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub at_execute: Vec<ExecuteTimeHook>,
+    /// Backup accounts that share a display name with other accounts of the backup, each
+    /// decided on its own by `match_user` hooks (the name's row in `users` holds the rule for
+    /// the rest of its values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountDecision>,
     /// Whether `transform_object` hooks were asked about every object while planning (their
     /// decisions are in `decisions`; execution compares its own with them). False in plans
     /// written before the plan asked them.
@@ -307,6 +312,10 @@ pub(super) async fn match_users(
                 };
                 (user, Vec::new())
             });
+        if accounts.len() > 1 {
+            match_accounts(hooks, m, std::mem::take(candidates), accounts, out).await?;
+            continue;
+        }
         let input = UserInput {
             user,
             candidates: std::mem::take(candidates),
@@ -327,6 +336,85 @@ pub(super) async fn match_users(
             }
         }
         out.decisions.extend(applied.decisions);
+    }
+    Ok(())
+}
+
+/// A `match_user` decision about one backup account (see [`HookPlan::accounts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDecision {
+    /// The account as the values hold it (account id, else user key).
+    pub account: String,
+    /// Its display name in the backup.
+    pub display_name: String,
+    /// The target account its values become; `None`: left empty.
+    pub account_id: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Asks the hooks about each account of a display name several backup accounts share, so
+/// that each may become a different target account. When every account got the same answer,
+/// the name's row takes it too (it reads as one decision); otherwise the row says so.
+async fn match_accounts(
+    hooks: &ActiveHooks,
+    m: &mut UserMatch,
+    candidates: Vec<UserCandidate>,
+    accounts: Vec<SourceAccount>,
+    out: &mut HookPlan,
+) -> Result<(), Error> {
+    let mut decided: Vec<AccountDecision> = Vec::new();
+    for a in &accounts {
+        let Some(account) = a.account_id.clone().or_else(|| a.key.clone()) else {
+            continue;
+        };
+        let user = UserToMatch {
+            account_id: a.account_id.clone(),
+            display_name: Some(m.display_name.clone()),
+            email: a.email.clone(),
+            key: a.key.clone(),
+        };
+        let input = UserInput {
+            user,
+            candidates: candidates.clone(),
+        };
+        let applied = hooks
+            .match_user_with(MatchUserInput::new(input, accounts.clone()))
+            .await?;
+        let by = applied.decisions.last().map(|d| d.hook.clone());
+        let (account_id, reason) = match applied.result {
+            UserResult::Default => (m.account_id.clone(), m.reason.clone()),
+            UserResult::Account(target) => (
+                Some(target),
+                format!("matched by hook {}", by.unwrap_or_default()),
+            ),
+            UserResult::None(reason) => (
+                None,
+                format!("left empty by hook {}: {reason}", by.unwrap_or_default()),
+            ),
+        };
+        decided.push(AccountDecision {
+            account,
+            display_name: m.display_name.clone(),
+            account_id,
+            reason,
+        });
+        out.decisions.extend(applied.decisions);
+    }
+    match decided.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|d| d.account_id == first.account_id) => {
+            m.account_id.clone_from(&first.account_id);
+            m.reason.clone_from(&first.reason);
+        }
+        [] => {}
+        many => {
+            m.account_id = None;
+            m.reason = format!(
+                "{} backup accounts share this display name: decided per account by hook",
+                many.len()
+            );
+            out.accounts.extend(decided);
+        }
     }
     Ok(())
 }

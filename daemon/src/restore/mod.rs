@@ -73,7 +73,7 @@ pub use crate::store::LogLevel;
 pub use accounts::{AccountLookup, AccountMatch};
 pub use existing::{DuplicatePlan, ExistingPlan, IconKept, ScanCost};
 pub use hook_objects::{DecisionRecord, ExecuteEffect, ExecuteInput, ExecuteTimeHook};
-pub use hooks::{AttributeOverride, HookPlan, HookSetup};
+pub use hooks::{AccountDecision, AttributeOverride, HookPlan, HookSetup};
 pub use log::OK_MESSAGE;
 pub use options::{
     HISTORY_MAX_CHARS, OBJECT_HISTORY, Refusal, check as check_options, history_line,

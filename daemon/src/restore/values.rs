@@ -51,6 +51,9 @@ pub(crate) struct Lookup {
     users: HashMap<String, (Option<String>, String)>,
     /// On the backup's own site: accountId -> whether the site still has it.
     accounts: HashMap<String, bool>,
+    /// Accounts sharing a display name, decided one by one by `match_user` hooks: account ->
+    /// target account id (`None`: left empty) and why.
+    per_account: HashMap<String, (Option<String>, String)>,
     groups: HashMap<String, bool>,
     /// New ids of User and Group attributes -> name: values the target may refuse (a user
     /// outside the attribute's groups); the create is retried without them.
@@ -123,6 +126,13 @@ impl Lookup {
             .iter()
             .map(|a| (a.account_id.clone(), a.exists))
             .collect();
+        let per_account = ctx
+            .plan
+            .hooks
+            .accounts
+            .iter()
+            .map(|a| (a.account.clone(), (a.account_id.clone(), a.reason.clone())))
+            .collect();
         let groups = ctx
             .plan
             .groups
@@ -141,6 +151,7 @@ impl Lookup {
             statuses,
             users,
             accounts,
+            per_account,
             groups,
             droppable,
         }
@@ -317,6 +328,15 @@ impl Lookup {
                          this site: matched by display name."
                     )),
                     None => {}
+                }
+                if let Some((target, why)) = account.and_then(|a| self.per_account.get(a)) {
+                    if target.is_none() {
+                        notes.push(format!(
+                            "User {name:?} (account {}) of attribute {attr:?} left empty: {why}.",
+                            account.unwrap_or_default()
+                        ));
+                    }
+                    return target.clone();
                 }
                 self.user_by_name(name, attr, notes)
             }

@@ -346,3 +346,143 @@ async fn match_user_hooks_see_every_backup_account_under_a_display_name() {
     d.stop().await;
     sim.shutdown().await;
 }
+
+/// The two people of the backup named Alex Morgan, mapped by their old account ids to two
+/// different target accounts (`[hooks.settings.map]`): the hook is asked once per account,
+/// the plan lists both decisions, and every User value on the target follows its own account.
+async fn per_account_case(kind: &'static str, path: std::path::PathBuf) {
+    let sim = support::start(&sim_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = kit::pipeline::store(dir.path());
+        backup(&client(&sim, "s1"), &store, "ITSM").await;
+    }
+    let (raw1, raw2) = (Raw::new(&sim, "s1"), Raw::new(&sim, "s2"));
+    let alex: Vec<String> = accounts_by_name(&raw1, "ITSM")
+        .await
+        .remove("Alex Morgan")
+        .expect("Alex Morgan in the backup")
+        .iter()
+        .map(|a| a.split('|').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(alex.len(), 2, "two people named Alex Morgan: {alex:?}");
+    let target = |account: &str| if account == alex[0] { THOMAS } else { OLIVIA };
+    let hook = HookConfig {
+        name: "um",
+        point: "match_user",
+        kind,
+        path,
+        on_error: "fail",
+        extra: format!(
+            "[hooks.settings.map]\n\"{}\" = \"{THOMAS}\"\n\"{}\" = \"{OLIVIA}\"\n",
+            alex[0], alex[1]
+        ),
+    };
+    let d = daemon(&sim, dir.path(), &[hook]).await;
+
+    let mut dry = request("MIGRATED", &[], &[]);
+    dry.dry_run = true;
+    let reply = d
+        .client()
+        .post("/v1/restores", &dry)
+        .await
+        .expect("dry run");
+    let plan: RestorePlan = serde_json::from_value::<DryRun>(reply.body)
+        .expect("a dry run answers the plan")
+        .plan;
+    let mut decided: Vec<(String, String, Option<String>, String)> = plan
+        .hooks
+        .accounts
+        .iter()
+        .map(|a| {
+            let row = (a.account.clone(), a.display_name.clone());
+            (row.0, row.1, a.account_id.clone(), a.reason.clone())
+        })
+        .collect();
+    decided.sort();
+    let want: Vec<_> = alex
+        .iter()
+        .map(|a| {
+            let t = Some(target(a).to_owned());
+            (
+                a.clone(),
+                "Alex Morgan".into(),
+                t,
+                "matched by hook um".into(),
+            )
+        })
+        .collect();
+    assert_eq!(decided, want);
+    let row = plan
+        .users
+        .iter()
+        .find(|u| u.display_name == "Alex Morgan")
+        .expect("Alex Morgan's row");
+    assert_eq!(row.account_id, None);
+    assert_eq!(
+        row.reason,
+        "2 backup accounts share this display name: decided per account by hook"
+    );
+
+    let id = start(&d, "MIGRATED", &[], &[]).await;
+    let ended_row = ended(&d, id).await;
+    assert_eq!(ended_row["status"], "completed", "{ended_row}");
+    // Per source object id: the target accounts its Alex Morgan values must become.
+    let mut expected: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let src = schema_id(&raw1, "ITSM").await;
+    for o in raw1.objects(&format!("objectSchemaId = {src}")).await {
+        for a in o["attributes"].as_array().into_iter().flatten() {
+            for v in a["objectAttributeValues"].as_array().into_iter().flatten() {
+                if v["user"]["displayName"] == "Alex Morgan" {
+                    let account = v["value"].as_str().expect("account id");
+                    let id = o["id"].as_str().expect("id").to_owned();
+                    expected.entry(id).or_default().push(target(account));
+                }
+            }
+        }
+    }
+    let original: HashMap<String, String> = raw2
+        .originals("MIGRATED")
+        .await
+        .into_iter()
+        .filter_map(|(id, orig)| Some((id, orig?)))
+        .collect();
+    let mut got: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let dst = schema_id(&raw2, "MIGRATED").await;
+    for o in raw2.objects(&format!("objectSchemaId = {dst}")).await {
+        for a in o["attributes"].as_array().into_iter().flatten() {
+            for v in a["objectAttributeValues"].as_array().into_iter().flatten() {
+                if let Some(t) = [THOMAS, OLIVIA].into_iter().find(|t| v["value"] == *t) {
+                    let id = o["id"].as_str().expect("id");
+                    got.entry(original[id].clone()).or_default().push(t);
+                }
+            }
+        }
+    }
+    for list in expected.values_mut().chain(got.values_mut()) {
+        list.sort();
+    }
+    let both = expected
+        .values()
+        .flatten()
+        .collect::<std::collections::HashSet<_>>();
+    assert_eq!(
+        both.len(),
+        2,
+        "values of both people in the dataset: {expected:?}"
+    );
+    assert_eq!(got, expected, "each value follows its own account");
+    d.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_sharing_a_display_name_are_matched_per_account_as_rhai() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/user_match.rhai");
+    per_account_case("rhai", script).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_sharing_a_display_name_are_matched_per_account_as_wasm() {
+    per_account_case("wasm", kit::plugin_wasm("user_match")).await;
+}
