@@ -109,17 +109,21 @@ pub(super) async fn plan(
     source: &Source,
     graph: &ObjectGraph,
     plan: &mut RestorePlan,
-) -> Result<(), Error> {
+) -> Result<Left, Error> {
     plan.hooks.at_execute = execute_time(active);
+    let mut left = Left::default();
     if !active.has(HookPoint::TransformObject) {
-        return Ok(());
+        return Ok(left);
     }
+    // Objects an existing schema skips (duplicates, unique values it holds) are not created.
     let duplicates: HashSet<String> = plan
         .existing
         .iter()
-        .filter(|e| e.skips())
-        .flat_map(|e| &e.duplicates)
-        .map(|d| d.key.clone())
+        .flat_map(|e| {
+            let dups = e.duplicates.iter().filter(|_| e.skips()).map(|d| &d.key);
+            dups.chain(e.unique_taken.iter().map(|u| &u.key))
+        })
+        .cloned()
         .collect();
     for w in 0..graph.waves() {
         for chunk in graph.wave(w).chunks(CHUNK) {
@@ -135,12 +139,26 @@ pub(super) async fn plan(
                 let object_type = hooks::type_ref(source, &obj);
                 let mut decisions = active.transform_object(&object_type, obj).await?.decisions;
                 name_changes(source, &mut decisions);
+                if decisions.iter().any(skips) {
+                    left.objects += 1;
+                    let deferred = graph.index_of_orig(&e.original_id);
+                    left.with_deferred +=
+                        u64::from(deferred.is_some_and(|i| graph.has_deferred(i)));
+                }
                 plan.hooks.decisions.extend(decisions);
             }
         }
     }
     plan.hooks.objects_planned = true;
-    Ok(())
+    Ok(left)
+}
+
+/// Objects `transform_object` hooks leave out while planning: no create, and no PUT of the
+/// object references stage for those with references in a cycle.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Left {
+    objects: u64,
+    with_deferred: u64,
 }
 
 /// Whether a decision leaves its object out.
@@ -164,19 +182,17 @@ pub(super) fn objects_skipped(plan: &RestorePlan) -> u64 {
         .count() as u64
 }
 
-/// The estimate less one create per object a hook leaves out.
-pub(super) fn adjust_estimate(plan: &mut RestorePlan) {
-    let skipped = objects_skipped(plan);
-    if skipped == 0 {
-        return;
-    }
+/// The estimate less what objects a hook leaves out would have cost: their creates and
+/// their PUTs of the object references stage.
+pub(super) fn adjust_estimate(plan: &mut RestorePlan, left: Left) {
     let r = &mut plan.requests;
-    if let Some(s) = r
-        .per_stage
-        .iter_mut()
-        .find(|s| s.stage == Stage::ObjectEntries)
-    {
-        let less = skipped.min(s.requests);
+    for s in r.per_stage.iter_mut() {
+        let less = match s.stage {
+            Stage::ObjectEntries => left.objects,
+            Stage::ObjectReferences => left.with_deferred,
+            _ => continue,
+        }
+        .min(s.requests);
         s.requests -= less;
         r.total = r.total.saturating_sub(less);
     }

@@ -515,10 +515,10 @@ pub(super) async fn build(
         let schema = existing::find_schema(&schemas, key)?;
         existing::apply(store, target, &source, &graph, schema, &mut plan).await?;
     }
-    super::hook_objects::plan(&active, store, &source, &graph, &mut plan).await?;
+    let left = super::hook_objects::plan(&active, store, &source, &graph, &mut plan).await?;
     plan.requests = super::estimate::estimate(&source, &plan);
     existing::adjust_estimate(&source, &graph, &mut plan);
-    super::hook_objects::adjust_estimate(&mut plan);
+    super::hook_objects::adjust_estimate(&mut plan, left);
     plan.summary = super::summary::of(&plan);
     Ok(plan)
 }
