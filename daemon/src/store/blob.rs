@@ -200,13 +200,21 @@ pub fn decode_blob(hash: &str, data: &[u8], raw_len: i64) -> Result<Vec<u8>> {
         .ok()
         .filter(|n| *n <= MAX_RAW_LEN)
         .ok_or_else(|| corrupt(BlobProblem::LengthMismatch, None))?;
-    // Read at most one byte past the recorded length: enough to tell a longer blob, never
-    // more than that.
-    let mut raw = Vec::with_capacity(usize::try_from(raw_len.min(RESERVE)).unwrap_or(0));
-    let decoder = zstd::stream::read::Decoder::new(data)
-        .map_err(|e| corrupt(BlobProblem::Undecodable, Some(e)))?;
-    std::io::Read::read_to_end(&mut std::io::Read::take(decoder, raw_len + 1), &mut raw)
-        .map_err(|e| corrupt(BlobProblem::Undecodable, Some(e)))?;
+    let raw = if raw_len <= RESERVE {
+        // The common case (every entity but a large attachment): one allocation of the
+        // recorded length, which bounds what zstd may write.
+        zstd::bulk::decompress(data, raw_len as usize)
+            .map_err(|e| corrupt(BlobProblem::Undecodable, Some(e)))?
+    } else {
+        // Read at most one byte past the recorded length: enough to tell a longer blob,
+        // never more than that; the buffer grows with what really decompresses.
+        let mut raw = Vec::with_capacity(RESERVE as usize);
+        let decoder = zstd::stream::read::Decoder::with_buffer(data)
+            .map_err(|e| corrupt(BlobProblem::Undecodable, Some(e)))?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(decoder, raw_len + 1), &mut raw)
+            .map_err(|e| corrupt(BlobProblem::Undecodable, Some(e)))?;
+        raw
+    };
     if raw.len() as u64 != raw_len {
         return Err(corrupt(BlobProblem::LengthMismatch, None));
     }
@@ -278,8 +286,8 @@ mod tests {
                 ..
             }
         ));
-        // A recorded length off either way (even a huge one, which allocates nothing).
-        for wrong in [blob.raw_len as i64 - 1, blob.raw_len as i64 + 5, 4 << 30] {
+        // A recorded length too long (even a huge one, which allocates nothing).
+        for wrong in [blob.raw_len as i64 + 5, 4 << 30] {
             let err = decode_blob(&blob.hash, &blob.data, wrong).unwrap_err();
             assert!(
                 matches!(
@@ -332,6 +340,28 @@ mod tests {
             assert_eq!(data.len() as u64, spooled.data_len);
             let raw = decode_blob(&spooled.hash, &data, spooled.raw_len as i64).unwrap();
             assert_eq!(raw, canonical_json(&value), "{len}");
+        }
+    }
+
+    #[test]
+    fn a_blob_over_the_reserve_decodes_as_it_streams_and_checks_its_length() {
+        let v = json!({ "base64": "QUJD".repeat(((RESERVE as usize) / 4) + 1000) });
+        let blob = EncodedBlob::encode(&v).unwrap();
+        assert!(blob.raw_len as u64 > RESERVE);
+        let raw = decode_blob(&blob.hash, &blob.data, blob.raw_len as i64).unwrap();
+        assert!(raw == canonical_json(&v));
+        for wrong in [blob.raw_len as i64 - 1, blob.raw_len as i64 + 1] {
+            let err = decode_blob(&blob.hash, &blob.data, wrong).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Corrupt {
+                        problem: BlobProblem::LengthMismatch,
+                        ..
+                    }
+                ),
+                "{wrong}: {err:?}"
+            );
         }
     }
 
