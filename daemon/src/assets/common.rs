@@ -35,9 +35,10 @@ async fn idempotent(
         .map(drop)
 }
 
-/// A GET whose answer is bytes, not JSON (icons, attachment downloads).
-pub(super) async fn raw_get(core: &Core, target: Target, path: &str) -> Result<Vec<u8>, Error> {
-    let req = Request {
+/// A GET whose answer is bytes, not JSON (icons, attachment downloads), spooled into `spool`
+/// as it streams when given.
+fn bytes_get<'a>(target: Target, path: &'a str, spool: Option<&'a std::path::Path>) -> Request<'a> {
+    Request {
         method: Method::GET,
         target,
         path,
@@ -45,8 +46,13 @@ pub(super) async fn raw_get(core: &Core, target: Target, path: &str) -> Result<V
         mode: Mode::Idempotent,
         accept: "*/*",
         content_type: None,
-        spool: None,
-    };
+        spool,
+    }
+}
+
+/// A GET whose answer is bytes, not JSON (icons, attachment downloads).
+pub(super) async fn raw_get(core: &Core, target: Target, path: &str) -> Result<Vec<u8>, Error> {
+    let req = bytes_get(target, path, None);
     Ok(core.transport().send(&req).await?.to_vec())
 }
 
@@ -57,16 +63,7 @@ pub(super) async fn spooled_get(
     path: &str,
     dir: &std::path::Path,
 ) -> Result<super::Download, Error> {
-    let req = Request {
-        method: Method::GET,
-        target,
-        path,
-        body: None,
-        mode: Mode::Idempotent,
-        accept: "*/*",
-        content_type: None,
-        spool: Some(dir),
-    };
+    let req = bytes_get(target, path, Some(dir));
     core.transport().download(&req).await
 }
 
