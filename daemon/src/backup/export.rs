@@ -35,8 +35,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, json};
 
+use super::export_body::Base64Body;
 use super::{Error, PHASE_KIND, PhaseEntry};
-use crate::model::{AttachmentBytes, IconPng};
+use crate::model::IconPng;
 use crate::store::{AsyncStore, BackupId, Phase, Store, kind};
 
 /// Version of the export format written here.
@@ -183,26 +184,33 @@ fn write_attachments(store: &dyn Store, id: BackupId, dir: &Path) -> Result<(u64
         source,
     })?;
     let (mut listed, mut bytes) = (Vec::new(), 0u64);
-    store.for_each_entry(id, kind::ATTACHMENT_BYTES, |e| {
-        let stored: AttachmentBytes = serde_json::from_slice(&e.json)?;
-        let data = stored.bytes().map_err(|err| Error::Io {
-            path: sub.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, err),
-        })?;
-        let name = safe_name(&e.original_id);
-        let path = sub.join(&name);
-        write_private(&path, &data).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        bytes += data.len() as u64;
-        listed.push(AttachmentFile {
-            sha256: e.original_id,
-            size: data.len() as u64,
-            file: format!("attachments/{name}"),
-        });
-        Ok::<(), Error>(())
-    })?;
+    let mut after: Option<String> = None;
+    loop {
+        // Hashes only: each file's blob is then streamed from the store through a base64
+        // decoder into its file, so a large attachment is never held whole.
+        let page = store.entry_hashes(
+            id,
+            kind::ATTACHMENT_BYTES,
+            after.as_deref(),
+            crate::store::ENTRY_PAGE_SIZE,
+        )?;
+        let full = page.len() == crate::store::ENTRY_PAGE_SIZE;
+        after = page.last().map(|(original_id, _)| original_id.clone());
+        for (original_id, hash) in page {
+            let name = safe_name(&original_id);
+            let path = sub.join(&name);
+            let size = write_attachment(store, &hash, &path)?;
+            bytes += size;
+            listed.push(AttachmentFile {
+                sha256: original_id,
+                size,
+                file: format!("attachments/{name}"),
+            });
+        }
+        if !full {
+            break;
+        }
+    }
     let path = sub.join("manifest.json");
     let mut text = serde_json::to_vec_pretty(&listed)?;
     text.push(b'\n');
@@ -211,6 +219,22 @@ fn write_attachments(store: &dyn Store, id: BackupId, dir: &Path) -> Result<(u64
         source,
     })?;
     Ok((listed.len() as u64, bytes + text.len() as u64))
+}
+
+/// Writes the bytes of the attachment blob `hash` (`{"base64": ...}`) into `path` as the
+/// store decompresses it; returns their length.
+fn write_attachment(store: &dyn Store, hash: &str, path: &Path) -> Result<u64, Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut body = Base64Body::new(BufWriter::new(private_file(path).map_err(io)?));
+    match store.write_blob(hash, &mut body) {
+        Ok(_) => {}
+        Err(crate::store::Error::Io(source)) => return Err(io(source)),
+        Err(e) => return Err(e.into()),
+    }
+    body.finish().map_err(io)
 }
 
 /// Streams one kind into its file; returns (entities, bytes).

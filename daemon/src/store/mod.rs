@@ -653,6 +653,16 @@ pub trait Store:
     /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Sqlite`].
     fn get_blob(&self, hash: &str) -> Result<Vec<u8>>;
 
+    /// Writes the canonical JSON stored under `hash` into `out` as it decompresses (a large
+    /// attachment is never held whole); returns its length. Its hash is checked at its end:
+    /// on an error, `out` may have had part of it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Io`] (also when `out` fails),
+    /// [`Error::Sqlite`].
+    fn write_blob(&self, hash: &str, out: &mut dyn std::io::Write) -> Result<u64>;
+
     /// Re-hashes every blob of a backup (decompress + SHA-256) and returns the bad ones.
     ///
     /// # Errors

@@ -611,6 +611,12 @@ pub(super) struct VerifyRow {
 }
 
 impl VerifyRow {
+    /// Whether the blob is stored in pieces (migration 0011): [`Self::check`] cannot tell,
+    /// the pieces have to be streamed.
+    pub(super) fn pieced(&self) -> bool {
+        matches!(&self.blob, Some((data, _)) if data.is_empty())
+    }
+
     /// `Some` when the blob is missing or does not decode to its hash.
     pub(super) fn check(self) -> Option<BadBlob> {
         let problem = match self.blob {
@@ -652,12 +658,7 @@ pub(super) fn verify_rows(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|mut row| {
-            if let Some((data, raw_len)) = row.blob.take() {
-                row.blob = Some((whole_data(tx, &row.hash, data)?, raw_len));
-            }
-            Ok(row)
-        })
-        .collect()
+    // A blob in pieces (empty `data`) is left for the caller to stream: it is read one piece
+    // per lock, never whole.
+    Ok(rows)
 }

@@ -15,6 +15,7 @@ mod jobs;
 mod lineage;
 mod migrate;
 pub(crate) mod schedules;
+mod stream;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -348,6 +349,10 @@ impl Store for SqliteStore {
         super::blob::decode_blob(hash, &data, raw_len)
     }
 
+    fn write_blob(&self, hash: &str, out: &mut dyn std::io::Write) -> Result<u64> {
+        self.stream_blob(hash, out)
+    }
+
     fn verify(&self, backup: BackupId) -> Result<Vec<BadBlob>> {
         self.read(|tx| backups::require_complete(tx, backup))?;
         let mut bad = Vec::new();
@@ -359,7 +364,21 @@ impl Store for SqliteStore {
                 return Ok(bad);
             };
             after.clone_from(&last.hash);
-            bad.extend(rows.into_iter().filter_map(backups::VerifyRow::check));
+            for row in rows {
+                if !row.pieced() {
+                    bad.extend(row.check());
+                    continue;
+                }
+                match self.stream_blob(&row.hash, &mut std::io::sink()) {
+                    Ok(_) => {}
+                    Err(super::Error::Corrupt { problem, .. }) => bad.push(BadBlob {
+                        hash: row.hash,
+                        problem,
+                    }),
+                    // Its pieces went with a backup deleted meanwhile, or the file failed.
+                    Err(e) => return Err(e),
+                }
+            }
         }
     }
 

@@ -118,6 +118,58 @@ fn a_spooled_blob_is_stored_whole_and_deduplicated_with_the_usual_ones() {
         })
         .collect();
     assert_eq!(got, [("fresh", true), ("known", true)]);
+    // Streamed out, piece by piece, or whole: the same JSON.
+    for (hash, bytes) in [(&new.hash, &fresh), (&same.hash, &known)] {
+        let mut out = Vec::new();
+        let n = store.write_blob(hash, &mut out).unwrap();
+        assert_eq!(n, out.len() as u64);
+        assert!(out == canonical_json(&attachment_json(bytes)));
+    }
+
+    // A piece changed behind our back (one bit of its middle), then the last one missing:
+    // verify names the blob, and a streamed read fails rather than end quietly. Both are put
+    // back afterwards.
+    let sql = |q: &str, p: &[&dyn rusqlite::ToSql]| {
+        store.conn.lock().execute(q, p).unwrap();
+    };
+    let piece_at = |seq: i64| -> Vec<u8> {
+        store
+            .conn
+            .lock()
+            .query_row(
+                "SELECT data FROM blob_parts WHERE hash = ?1 AND seq = ?2",
+                rusqlite::params![new.hash, seq],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let last = (data_len.div_ceil(1 << 20) - 1) as i64;
+    let (middle, end) = (piece_at(2), piece_at(last));
+    let mut flipped = middle.clone();
+    flipped[1000] ^= 0x10;
+    let set = "UPDATE blob_parts SET data = ?2 WHERE hash = ?1 AND seq = 2";
+    sql(set, &[&new.hash, &flipped]);
+    let bad = store.verify(second).unwrap();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(bad[0].hash, new.hash);
+    let err = store
+        .write_blob(&new.hash, &mut std::io::sink())
+        .unwrap_err();
+    assert!(
+        matches!(err, crate::store::Error::Corrupt { .. }),
+        "{err:?}"
+    );
+    sql(set, &[&new.hash, &middle]);
+    sql(
+        "DELETE FROM blob_parts WHERE hash = ?1 AND seq = ?2",
+        &[&new.hash, &last],
+    );
+    assert_eq!(store.verify(second).unwrap().len(), 1);
+    sql(
+        "INSERT INTO blob_parts (hash, seq, data) VALUES (?1, ?2, ?3)",
+        &[&new.hash, &last, &end],
+    );
+    assert!(store.verify(second).unwrap().is_empty());
 
     // The second backup alone uses the spooled blob: deleting it frees the pieces.
     let deleted = store.delete_backup(second).unwrap();
