@@ -1,5 +1,6 @@
 //! The bytes of an attachment blob (canonical `{"base64":"..."}`) decoded as the JSON streams
-//! in, so that the export writes a large attachment without holding it.
+//! in, so that the export writes a large attachment without holding it (and the attachments
+//! task holds its bytes only, not also its JSON).
 
 use std::io::{self, Write};
 
@@ -12,7 +13,7 @@ const TAIL: &[u8] = br#""}"#;
 
 /// A `Write` taking the canonical JSON of an attachment blob and writing the bytes its base64
 /// stands for into `out`. Anything else than that JSON is `InvalidData`.
-pub(super) struct Base64Body<W: Write> {
+pub(crate) struct Base64Body<W: Write> {
     out: W,
     /// How much of [`HEAD`] was seen.
     head: usize,
@@ -32,7 +33,7 @@ fn invalid(what: &str) -> io::Error {
 }
 
 impl<W: Write> Base64Body<W> {
-    pub(super) fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         Base64Body {
             out,
             head: 0,
@@ -43,7 +44,7 @@ impl<W: Write> Base64Body<W> {
     }
 
     /// Checks that the whole JSON came, flushes, and returns the number of bytes written.
-    pub(super) fn finish(mut self) -> io::Result<u64> {
+    pub(crate) fn finish(mut self) -> io::Result<u64> {
         if self.head < HEAD.len() || self.tail < TAIL.len() || !self.carry.is_empty() {
             return Err(invalid("cut short"));
         }

@@ -34,7 +34,7 @@ mod attachments;
 mod attributes;
 mod comments;
 pub mod export;
-mod export_body;
+pub(crate) mod export_body;
 mod history;
 mod icons;
 mod incremental;

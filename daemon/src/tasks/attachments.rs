@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use super::extras::{Carried, ExtrasSummary, carried, phase_ready, refusal};
 use super::{Ctx, Error, TaskSummary};
-use crate::model::{Attachment, AttachmentBytes, AttachmentUpload, ObjectAttachments};
+use crate::model::{Attachment, AttachmentUpload, ObjectAttachments};
 use crate::store::{ItemOutcome, Phase, kind};
 
 /// Progress stage name.
@@ -177,9 +177,27 @@ impl Blobs {
                 "backup {backup} lists an attachment {sha256} whose bytes it does not hold"
             )));
         };
-        let json = ctx.store.get_blob(&hash).await?;
-        let stored: AttachmentBytes = serde_json::from_slice(&json)?;
-        let bytes = stored.bytes().map_err(|e| {
+        // Decoded as the store decompresses it: only the bytes are ever held, not also the
+        // blob's JSON and its base64 string.
+        let decoded = ctx
+            .store
+            .run(move |st| {
+                let mut bytes = Vec::new();
+                let mut body = crate::backup::export_body::Base64Body::new(&mut bytes);
+                // The decoder's complaints (InvalidData) are about the JSON, not the store.
+                let done = match st.write_blob(&hash, &mut body) {
+                    Ok(_) => body.finish(),
+                    Err(crate::store::Error::Io(e))
+                        if e.kind() == std::io::ErrorKind::InvalidData =>
+                    {
+                        Err(e)
+                    }
+                    Err(e) => return Err(e),
+                };
+                Ok(done.map(|_| bytes))
+            })
+            .await?;
+        let bytes = decoded.map_err(|e| {
             Error::Invalid(format!(
                 "backup {backup}: attachment {sha256} is not base64: {e}"
             ))
