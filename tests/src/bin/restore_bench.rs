@@ -54,9 +54,15 @@
 //!    `/__sim/stats`) per object, the scan's definition requests and AQL pages, and the
 //!    difference per object with and without the matching.
 //!
+//! 8. Planning with a `transform_object` hook (`--only 8`; `--plan-objects`, default 20,000
+//!    cmdb objects; `--hook-rounds` rounds): the normalise example is asked about every object
+//!    while planning (so a dry run shows its decisions); the same backup planned with no
+//!    hooks, as Rhai and as WASM. Printed: median plan seconds and the extra time per object,
+//!    and that extrapolated to 200,000 objects.
+//!
 //! Defaults (measurements 1-4) run in ~10 minutes on 2 cores (create limits scaled ×10 and ×3 keep the limited
 //! runs at ~1 minute each). Run: `cargo build --release -p assets-sim -p assetark-tests &&
-//! target/release/restore-bench` (`--only 1,2,3,4,5,6,7`; `--concurrency N` creates in flight while
+//! target/release/restore-bench` (`--only 1,2,3,4,5,6,7,8`; `--concurrency N` creates in flight while
 //! building datasets; `ASSETS_SIM_BIN` overrides the simulator binary).
 
 // mimalloc, as in the daemon binary (daemon/src/main.rs, which says why): the child restore
@@ -95,6 +101,7 @@ struct Args {
     concurrency: usize,
     history_objects: u32,
     existing_objects: u32,
+    plan_objects: u32,
     hook_objects: u32,
     hook_rounds: usize,
     call_secs: f64,
@@ -128,6 +135,7 @@ impl Args {
             concurrency: num("--concurrency", 16.0) as usize,
             history_objects: num("--history-objects", 5_000.0) as u32,
             existing_objects: num("--existing-objects", 10_330.0) as u32,
+            plan_objects: num("--plan-objects", 20_000.0) as u32,
             hook_objects: num("--hook-objects", 10_000.0) as u32,
             hook_rounds: num("--hook-rounds", 2.0) as usize,
             call_secs: num("--call-secs", 3.0),
@@ -573,6 +581,55 @@ async fn hook_calls(a: &Args) -> Result<()> {
     Ok(())
 }
 
+/// Measurement 8: planning with the `transform_object` example (asked about every object
+/// while planning) beside planning without hooks.
+async fn plan_hooks(a: &Args) -> Result<()> {
+    println!(
+        "\n8. Planning with a transform_object hook (the normalise example, asked per object): \
+         a cmdb backup of {} objects (schema ITSM), planned with no hooks, as Rhai and as WASM, \
+         {} round{}, limits off",
+        thousands(f64::from(a.plan_objects)),
+        a.hook_rounds.max(1),
+        if a.hook_rounds.max(1) == 1 { "" } else { "s" }
+    );
+    let src = run::cmdb_source("psrc", a.plan_objects, false).await?;
+    let (store, b) = (&src.store, &src.backup);
+    let tgt = Sim::start(None, &[SiteSpec::empty("pt")])?;
+    let client = sim::client(tgt.site("pt")?, 1, sim::unlimited())?;
+    let sets = [
+        ("no hooks", HookRegistry::new()),
+        ("rhai", hooks::normalise(Host::Rhai)?),
+        ("wasm", hooks::normalise(Host::Wasm)?),
+    ];
+    let mut secs: Vec<Vec<f64>> = vec![Vec::new(); sets.len()];
+    for _ in 0..a.hook_rounds.max(1) {
+        for (i, (label, registry)) in sets.iter().enumerate() {
+            let (s, decisions) = run::plan_only(store, &client, b.id, registry).await?;
+            println!(
+                "   {label:>8}: plan {s:.2} s, {decisions} hook decisions (changes and skips)"
+            );
+            secs[i].push(s);
+        }
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let off = median(&secs[0]);
+    for (i, (label, _)) in sets.iter().enumerate().skip(1) {
+        let on = median(&secs[i]);
+        let per_object = (on - off) / b.objects.max(1) as f64;
+        println!(
+            "   {label}: median plan {on:.2} s vs {off:.2} s without hooks = +{:.1} µs per \
+             object, +{:.0} s for 200,000 objects",
+            per_object * 1e6,
+            per_object * 200_000.0
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     if std::env::args().any(|a| a == child::FLAG) {
@@ -609,6 +666,9 @@ async fn main() -> Result<()> {
     }
     if a.only.contains(&7) {
         options::existing_schema(a.existing_objects).await?;
+    }
+    if a.only.contains(&8) {
+        plan_hooks(&a).await?;
     }
     println!(
         "\nrestore-bench: done in {:.0} s",

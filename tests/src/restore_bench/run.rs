@@ -321,6 +321,37 @@ pub async fn restore_hooked(
     restore_into(store, client, backup, destination, progress, history, hooks).await
 }
 
+/// Plans (only) a restore of `backup` into a new schema on the client's site with every
+/// enabled hook of `hooks` selected, as a dry run does. Returns the seconds it took and the
+/// plan's hook decisions.
+pub async fn plan_only(
+    store: &AsyncStore,
+    client: &AssetsClient,
+    backup: BackupId,
+    hooks: &HookRegistry,
+) -> Result<(f64, usize)> {
+    let target_site = client.site().name.clone();
+    let req = RestoreRequest {
+        backup_id: backup,
+        destination: Destination::NewSchema {
+            name: "Planned".into(),
+            key: "PLAN".into(),
+        },
+        hooks: hooks.select(&target_site, &[], &[])?,
+        target_site,
+        history: false,
+        with_icons: false,
+        types: Vec::new(),
+    };
+    let setup = restore::HookSetup {
+        registry: hooks,
+        restore_id: None,
+    };
+    let t0 = Instant::now();
+    let plan = restore::plan_with(store, client, &req, setup).await?;
+    Ok((t0.elapsed().as_secs_f64(), plan.hooks.decisions.len()))
+}
+
 /// Plans, stores and executes a restore of `backup` to `destination` on the client's site,
 /// with every enabled hook of `hooks` selected.
 pub async fn restore_into(
