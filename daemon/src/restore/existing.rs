@@ -65,6 +65,14 @@ impl ExistingPlan {
     pub fn skips(&self) -> bool {
         !self.create_duplicates
     }
+
+    /// Identities of the backup objects the restore does not create: the duplicates it skips
+    /// and those whose unique value the schema holds.
+    pub fn skipped_identities(&self) -> impl Iterator<Item = &str> {
+        let duplicates = self.duplicates.iter().filter(|_| self.skips());
+        let duplicates = duplicates.map(|d| d.identity.as_str());
+        duplicates.chain(self.unique_taken.iter().map(|u| u.identity.as_str()))
+    }
 }
 
 /// One backup object already in the target schema.
@@ -457,13 +465,7 @@ pub(super) fn adjust_estimate(source: &Source, graph: &ObjectGraph, plan: &mut R
     let Some(existing) = &plan.existing else {
         return;
     };
-    let skipped: HashSet<&str> = existing
-        .duplicates
-        .iter()
-        .filter(|_| existing.skips())
-        .map(|d| d.identity.as_str())
-        .chain(existing.unique_taken.iter().map(|u| u.identity.as_str()))
-        .collect();
+    let skipped: HashSet<&str> = existing.skipped_identities().collect();
     let new_types = plan
         .object_types
         .iter()

@@ -116,26 +116,25 @@ pub(super) async fn plan(
         return Ok(left);
     }
     // Objects an existing schema skips (duplicates, unique values it holds) are not created.
-    let duplicates: HashSet<String> = plan
+    let skipped: HashSet<String> = plan
         .existing
         .iter()
-        .flat_map(|e| {
-            let dups = e.duplicates.iter().filter(|_| e.skips()).map(|d| &d.key);
-            dups.chain(e.unique_taken.iter().map(|u| &u.key))
-        })
-        .cloned()
+        .flat_map(|e| e.skipped_identities())
+        .map(str::to_owned)
         .collect();
     for w in 0..graph.waves() {
         for chunk in graph.wave(w).chunks(CHUNK) {
-            let origs = chunk.iter().map(|i| graph.orig_id(*i).to_owned()).collect();
+            let origs = chunk
+                .iter()
+                .map(|i| graph.orig_id(*i))
+                .filter(|o| !skipped.contains(*o))
+                .map(str::to_owned)
+                .collect();
             let entries = store
                 .entries_by_id(source.backup.id, kind::OBJECT, origs)
                 .await?;
             for e in entries {
                 let obj: Object = serde_json::from_slice(&e.json)?;
-                if duplicates.contains(obj.key()) {
-                    continue;
-                }
                 let object_type = hooks::type_ref(source, &obj);
                 let mut decisions = active.transform_object(&object_type, obj).await?.decisions;
                 name_changes(source, &mut decisions);

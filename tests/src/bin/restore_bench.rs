@@ -157,6 +157,13 @@ pub(crate) fn thousands(n: f64) -> String {
     format!("{sign}{out}")
 }
 
+/// The median of `v` (the upper one of an even count).
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
@@ -536,11 +543,6 @@ async fn hooks_on_off(a: &Args) -> Result<()> {
             rates[i].push(rate);
         }
     }
-    let median = |v: &[f64]| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let off = median(&rates[0]);
     for (i, (label, _)) in sets.iter().enumerate().skip(1) {
         let on = median(&rates[i]);
@@ -611,11 +613,6 @@ async fn plan_hooks(a: &Args) -> Result<()> {
             secs[i].push(s);
         }
     }
-    let median = |v: &[f64]| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let off = median(&secs[0]);
     for (i, (label, _)) in sets.iter().enumerate().skip(1) {
         let on = median(&secs[i]);

@@ -321,6 +321,27 @@ pub async fn restore_hooked(
     restore_into(store, client, backup, destination, progress, history, hooks).await
 }
 
+/// A restore of `backup` to `destination` on the client's site, as the daemon builds it, with
+/// every enabled hook of `hooks` selected.
+fn request(
+    client: &AssetsClient,
+    backup: BackupId,
+    destination: Destination,
+    history: bool,
+    hooks: &HookRegistry,
+) -> Result<RestoreRequest> {
+    let target_site = client.site().name.clone();
+    Ok(RestoreRequest {
+        backup_id: backup,
+        destination,
+        hooks: hooks.select(&target_site, &[], &[])?,
+        target_site,
+        history,
+        with_icons: false,
+        types: Vec::new(),
+    })
+}
+
 /// Plans (only) a restore of `backup` into a new schema on the client's site with every
 /// enabled hook of `hooks` selected, as a dry run does. Returns the seconds it took and the
 /// plan's hook decisions.
@@ -330,19 +351,11 @@ pub async fn plan_only(
     backup: BackupId,
     hooks: &HookRegistry,
 ) -> Result<(f64, usize)> {
-    let target_site = client.site().name.clone();
-    let req = RestoreRequest {
-        backup_id: backup,
-        destination: Destination::NewSchema {
-            name: "Planned".into(),
-            key: "PLAN".into(),
-        },
-        hooks: hooks.select(&target_site, &[], &[])?,
-        target_site,
-        history: false,
-        with_icons: false,
-        types: Vec::new(),
+    let destination = Destination::NewSchema {
+        name: "Planned".into(),
+        key: "PLAN".into(),
     };
+    let req = request(client, backup, destination, false, hooks)?;
     let setup = restore::HookSetup {
         registry: hooks,
         restore_id: None,
@@ -363,16 +376,7 @@ pub async fn restore_into(
     history: bool,
     hooks: &HookRegistry,
 ) -> Result<RestoreRun> {
-    let target_site = client.site().name.clone();
-    let req = RestoreRequest {
-        backup_id: backup,
-        destination,
-        hooks: hooks.select(&target_site, &[], &[])?,
-        target_site,
-        history,
-        with_icons: false,
-        types: Vec::new(),
-    };
+    let req = request(client, backup, destination, history, hooks)?;
     let t0 = Instant::now();
     rss_note("before plan");
     let setup = restore::HookSetup {

@@ -36,11 +36,7 @@ pub async fn history(objects: u32) -> Result<()> {
     for (history, key) in [(false, "PLAIN"), (true, "HIST")] {
         let before = tgt.stats().await?;
         let r = run::restore_with(store, &client, b.id, (key, key), false, history).await?;
-        let after = tgt.stats().await?;
-        let endpoints = after.endpoints_since(&before);
-        let total: u64 = endpoints.iter().map(|(_, n)| n).sum();
-        let creates =
-            after.endpoint("POST /object/create") - before.endpoint("POST /object/create");
+        let m = Measured::of(r, &before, &tgt.stats().await?);
         println!(
             "   {}: {} target requests (plan + execute), {} object creates, {:.3} requests per \
              object in the object stages; plan {:.1} s, execute {:.1} s",
@@ -49,21 +45,21 @@ pub async fn history(objects: u32) -> Result<()> {
             } else {
                 "without --history"
             },
-            thousands(total as f64),
-            thousands(creates as f64),
-            r.requests_per_object(),
-            r.plan_secs,
-            r.execute_secs
+            thousands(m.requests as f64),
+            thousands(m.creates as f64),
+            m.run.requests_per_object(),
+            m.run.plan_secs,
+            m.run.execute_secs
         );
-        runs.push((endpoints, total, creates, r));
+        runs.push(m);
     }
     let (plain, hist) = (&runs[0], &runs[1]);
     let diff: Vec<String> = hist
-        .0
+        .endpoints
         .iter()
         .filter_map(|(k, n)| {
             let p = plain
-                .0
+                .endpoints
                 .iter()
                 .find(|(pk, _)| pk == k)
                 .map_or(0, |(_, n)| *n);
@@ -72,10 +68,10 @@ pub async fn history(objects: u32) -> Result<()> {
         .collect();
     println!(
         "   difference: {:+} requests ({}), {:+} object creates, {:+.3} requests per object",
-        hist.1 as i64 - plain.1 as i64,
+        hist.requests as i64 - plain.requests as i64,
         diff.join(", "),
-        hist.2 as i64 - plain.2 as i64,
-        hist.3.requests_per_object() - plain.3.requests_per_object()
+        hist.creates as i64 - plain.creates as i64,
+        hist.run.requests_per_object() - plain.run.requests_per_object()
     );
     Ok(())
 }
@@ -83,6 +79,8 @@ pub async fn history(objects: u32) -> Result<()> {
 /// Target requests of one restore (plan + execute), from the simulator's counters.
 struct Measured {
     run: RestoreRun,
+    /// Requests by endpoint (only those that were served).
+    endpoints: Vec<(String, u64)>,
     requests: u64,
     creates: u64,
     aql: u64,
@@ -91,8 +89,10 @@ struct Measured {
 impl Measured {
     fn of(run: RestoreRun, before: &SimStats, after: &SimStats) -> Measured {
         let delta = |e: &str| after.endpoint(e) - before.endpoint(e);
+        let endpoints = after.endpoints_since(before);
         Measured {
-            requests: after.endpoints_since(before).iter().map(|(_, n)| n).sum(),
+            requests: endpoints.iter().map(|(_, n)| n).sum(),
+            endpoints,
             creates: delta("POST /object/create"),
             aql: delta("POST /object/aql"),
             run,
